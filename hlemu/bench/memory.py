@@ -1,0 +1,134 @@
+"""``hlemu bench memory``: the three access paths against raw numpy.
+
+Workloads (records ``{workload, variant, value, unit, vs_slowmem, vs_numpy}``):
+
+* ``random_read32`` (ops/s): batched random aligned 32-bit reads over a
+  64 MiB mapped range; the ``numpy`` baseline gathers the same offsets from
+  the flat physical array (the physical limit).
+* ``copy_64k`` (bytes/s): 64 KiB copies from one process into another at
+  random offsets; the ``numpy`` baseline copies the same bytes between flat
+  arrays.
+* ``read32_scalar`` (ns): one 32-bit read called from Python.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from hlemu.bench.records import Record, add_ratios, best_of
+from hlemu.memory import MemoryPermission, MemoryState, MemorySystem
+
+READ_BASE = 0x08000000
+READ_SIZE = 64 << 20
+COPY_SIZE = 64 << 10
+COPY_SPAN = 16 << 20  # each side of the copies
+BASELINES = {"vs_slowmem": "slowmem", "vs_numpy": "numpy"}
+
+
+def _setup(seed: int) -> tuple[MemorySystem, object, object]:
+    system = MemorySystem(backend="auto")
+    slab = system.backend == "fastmem"
+    reader = system.create_space(1, "reader", with_slab=slab)
+    frames = system.phys.allocate("APPLICATION", READ_SIZE >> 12, contiguous=True)
+    reader.map(READ_BASE, frames, MemoryPermission.RW, MemoryState.PRIVATE)
+    rng = np.random.default_rng(seed)
+    lo = int(frames[0]) << 12
+    system.phys.data[lo : lo + READ_SIZE] = rng.integers(0, 256, READ_SIZE, dtype=np.uint8)
+    writer = system.create_space(2, "writer", with_slab=slab)
+    writer.map(READ_BASE, system.phys.allocate("SYSTEM", COPY_SPAN >> 12, contiguous=True),
+               MemoryPermission.RW, MemoryState.PRIVATE)
+    return system, reader, writer
+
+
+def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, repeats: int = 5,
+        seed: int = 1, progress: Callable[[str], None] | None = None) -> list[Record]:
+    """Measure every workload; returns the records (ratios filled in)."""
+    say = progress or (lambda _msg: None)
+    system, reader, writer = _setup(seed)
+    paths = ["slowmem", "semifastmem"] + (["fastmem"] if reader.fast is not None else [])
+    rng = np.random.default_rng(seed + 1)
+    records: list[Record] = []
+    flat = system.phys.data[int(reader.table.frame[READ_BASE >> 12]) << 12:][:READ_SIZE]
+    flat32 = flat.view(np.uint32)
+    meta = {"backend_auto": system.backend, "host_page_size": system.choice.host_page_size}
+
+    say("random_read32")
+    addrs = (READ_BASE + 4 * rng.integers(0, READ_SIZE // 4, reads)).astype(np.uint32)
+    idx = ((addrs - READ_BASE) >> 2).astype(np.intp)
+    out = np.empty(reads, dtype=np.uint32)
+    expected = flat32[idx]
+    t = best_of(repeats, lambda: np.take(flat32, idx, out=out))
+    records.append(Record("random_read32", "numpy", reads / t, "ops/s", {"count": reads, **meta}))
+    for name in paths:
+        path = reader.path(name)
+        n = slow_reads if name == "slowmem" else reads
+        path.read_batch(addrs[:1000], out=out[:1000])  # compile / warm
+        t = best_of(1 if name == "slowmem" else repeats, lambda p=path, n=n: p.read_batch(addrs[:n], out=out[:n]))
+        if not np.array_equal(out[:n], expected[:n]):
+            raise AssertionError(f"{name} read wrong values")
+        records.append(Record("random_read32", name, n / t, "ops/s", {"count": n, **meta}))
+        say(f"  {name}: {n / t / 1e6:.1f} M reads/s")
+
+    say("copy_64k")
+    src_addrs = (READ_BASE + 16 * rng.integers(0, (COPY_SPAN - COPY_SIZE) // 16, copies)).tolist()
+    dst_addrs = (READ_BASE + 16 * rng.integers(0, (COPY_SPAN - COPY_SIZE) // 16, copies)).tolist()
+    dst_flat = system.phys.data[int(writer.table.frame[READ_BASE >> 12]) << 12:][:COPY_SPAN]
+
+    def numpy_copies() -> None:
+        for s, d in zip(src_addrs, dst_addrs, strict=True):
+            dst_flat[d - READ_BASE : d - READ_BASE + COPY_SIZE] = flat[s - READ_BASE : s - READ_BASE + COPY_SIZE]
+
+    t = best_of(repeats, numpy_copies)
+    records.append(Record("copy_64k", "numpy", copies * COPY_SIZE / t, "bytes/s", {"count": copies, **meta}))
+    for name in paths:
+        path = writer.path(name)
+        n = max(copies // 20, 10) if name == "slowmem" else copies
+
+        def path_copies(p=path, n=n) -> None:
+            for s, d in zip(src_addrs[:n], dst_addrs[:n], strict=True):
+                p.copy_from(reader, s, d, COPY_SIZE)
+
+        path_copies(n=2)
+        t = best_of(1 if name == "slowmem" else repeats, path_copies)
+        records.append(Record("copy_64k", name, n * COPY_SIZE / t, "bytes/s", {"count": n, **meta}))
+        say(f"  {name}: {n * COPY_SIZE / t / 1e9:.2f} GB/s")
+
+    say("read32_scalar")
+    calls = 100_000
+    scalar_addrs = addrs[:calls].tolist()
+    scalar_idx = idx[:calls].tolist()
+
+    def numpy_scalar() -> None:
+        for i in scalar_idx:
+            flat32[i]
+
+    t = best_of(repeats, numpy_scalar)
+    records.append(Record("read32_scalar", "numpy", t / calls * 1e9, "ns", {"count": calls, **meta}))
+    for name in paths:
+        read32 = reader.path(name).read32
+
+        def scalar(read32=read32) -> None:
+            for a in scalar_addrs:
+                read32(a)
+
+        t = best_of(repeats, scalar)
+        records.append(Record("read32_scalar", name, t / calls * 1e9, "ns", {"count": calls, **meta}))
+
+    for workload in ("random_read32", "copy_64k", "read32_scalar"):
+        add_ratios(records, workload, BASELINES)
+    system.close()
+    return records
+
+
+def cold_start_seconds() -> float:
+    """Time to first compiled access in a fresh interpreter (uses the numba cache if present)."""
+    t0 = time.perf_counter()
+    system = MemorySystem(backend="semifastmem")
+    space = system.create_space(1)
+    space.map(READ_BASE, system.phys.allocate("APPLICATION", 1), MemoryPermission.RW, MemoryState.PRIVATE)
+    space.semifast.read32(READ_BASE)
+    space.semifast.read_batch(np.array([READ_BASE], dtype=np.uint32))
+    return time.perf_counter() - t0

@@ -1,0 +1,75 @@
+"""Benchmark records, timing and the table printer shared by every benchmark."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Record:
+    workload: str
+    variant: str
+    value: float
+    unit: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(out.pop("extra"))
+        return out
+
+
+def best_of(repeats: int, fn: Callable[[], object]) -> float:
+    """Fastest wall time of ``repeats`` calls, in seconds (the least disturbed run)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def add_ratios(records: list[Record], workload: str, baselines: dict[str, str]) -> None:
+    """Add ``vs_<variant>`` ratios (higher is better) to each record of ``workload``.
+
+    Works for throughputs (ops/s, bytes/s) and, inverted, for times (ns, us).
+    """
+    by_variant = {r.variant: r for r in records if r.workload == workload}
+    for rec in by_variant.values():
+        for key, base_variant in baselines.items():
+            base = by_variant.get(base_variant)
+            if base is None or rec.value == 0 or base.value == 0:
+                continue
+            ratio = rec.value / base.value
+            if rec.unit in ("ns", "us", "s"):
+                ratio = 1 / ratio
+            rec.extra[key] = round(ratio, 4)
+
+
+def host_info() -> dict[str, str]:
+    return {"python": platform.python_version(), "machine": platform.machine(), "system": platform.system()}
+
+
+def write_json(records: list[Record], path: str | Path) -> None:
+    Path(path).write_text(json.dumps([r.as_json() for r in records], indent=2) + "\n")
+
+
+def format_table(records: list[Record]) -> str:
+    ratio_keys = sorted({k for r in records for k in r.extra if k.startswith("vs_")})
+    header = ["workload", "variant", "value", "unit", *ratio_keys]
+    rows = [header]
+    for r in records:
+        value = f"{r.value:,.1f}" if r.value < 1000 else f"{r.value:,.0f}"
+        rows.append([r.workload, r.variant, value, r.unit,
+                     *(f"{r.extra[k]:.3f}x" if k in r.extra else "" for k in ratio_keys)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
+             strict=True))) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

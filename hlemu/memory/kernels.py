@@ -1,0 +1,278 @@
+"""Compiled memory kernels shared by semifastmem and fastmem.
+
+Every kernel takes a page ``table`` and a ``mem`` array and is compiled
+twice by numba, once per table type:
+
+* semifastmem: ``table`` is the page table's ``fast`` (uint32: frame << 12 |
+  bits) and ``mem`` the physical memory; the kernel walks the table.
+* fastmem: ``table`` is ``access`` (uint8: bits) and ``mem`` the process's
+  slab; the host MMU already translated, guest vaddr ``v`` is ``mem[v]``.
+  The access byte is checked first because Python cannot survive a host
+  fault; it mirrors the slab's host protection exactly.
+
+The kernels only index and load. Anything they cannot do with plain memory
+(unmapped, forbidden, special, wrapping past 4 GiB) makes them return a
+failure status and the caller hands the whole operation to slowmem, which
+raises the fault or calls the handler. So no kernel has side effects on a
+failed operation: every page is checked before the first byte moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from hlemu.memory.constants import FAST_READ, FAST_WRITE
+
+_JIT = {"cache": True, "nogil": True}
+# Loops index with unsigned counters: numba then drops its negative-index
+# wraparound code, which measured 25-35% of a batched read.
+_U1 = np.uint64(1)
+
+
+@intrinsic
+def _memmove(typingctx, dst, dst_off, src, src_off, n):
+    """``memmove(&dst[dst_off], &src[src_off], n)`` for uint8 arrays, as llvm.memmove.
+
+    Numba's slice assignment copies element by element (about 3 GB/s
+    here); this is the host's memmove. Callers have checked the bounds.
+    """
+    sig = types.void(dst, types.int64, src, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        dst_arr = context.make_array(signature.args[0])(context, builder, args[0])
+        src_arr = context.make_array(signature.args[2])(context, builder, args[2])
+        dptr = builder.gep(dst_arr.data, [args[1]])
+        sptr = builder.gep(src_arr.data, [args[3]])
+        cgutils.raw_memmove(builder, dptr, sptr, args[4], 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(**_JIT)
+def translate(table, mem, v, need):
+    """Offset of guest byte ``v`` in ``mem``, or -1 if the page lacks ``need``."""
+    e = np.int64(table[v >> 12])
+    if (e & need) == 0:
+        return np.int64(-1)
+    if table.itemsize == 1:  # fastmem: the slab is indexed by the vaddr itself
+        p = np.int64(v)
+    else:
+        p = (e & 0xFFFFF000) | (v & 0xFFF)
+    if (p | 0xFFF) >= mem.shape[0]:  # the page's last byte must exist; never trust the table
+        return np.int64(-1)
+    return p
+
+
+@njit(**_JIT)
+def _span_ok(table, mem, v, n, need):
+    """True when every page of ``[v, v+n)`` allows ``need`` (n >= 1)."""
+    if v + n > 0x100000000:
+        return False
+    first = v >> 12
+    last = (v + n - 1) >> 12
+    for vpn in range(first, last + 1):
+        if translate(table, mem, vpn << 12, need) < 0:
+            return False
+    return True
+
+
+@njit(**_JIT)
+def load(table, mem, v, size):
+    """Read a little-endian value of ``size`` (1..8) bytes; returns (ok, value)."""
+    v = np.int64(v)
+    value = np.uint64(0)
+    off = v & 0xFFF
+    if off + size <= 4096:
+        p = translate(table, mem, v, FAST_READ)
+        if p < 0:
+            return False, value
+        for i in range(size):
+            value |= np.uint64(mem[p + i]) << np.uint64(8 * i)
+        return True, value
+    if not _span_ok(table, mem, v, size, FAST_READ):
+        return False, value
+    for i in range(size):
+        value |= np.uint64(mem[translate(table, mem, v + i, FAST_READ)]) << np.uint64(8 * i)
+    return True, value
+
+
+@njit(**_JIT)
+def store(table, mem, v, size, value):
+    """Write ``size`` (1..8) little-endian bytes of ``value``; returns ok."""
+    v = np.int64(v)
+    value = np.uint64(value)
+    if not _span_ok(table, mem, v, size, FAST_WRITE):
+        return False
+    if (v & 0xFFF) + size <= 4096:
+        p = translate(table, mem, v, FAST_WRITE)
+        for i in range(size):
+            mem[p + i] = np.uint8((value >> np.uint64(8 * i)) & np.uint64(0xFF))
+        return True
+    for i in range(size):
+        mem[translate(table, mem, v + i, FAST_WRITE)] = np.uint8((value >> np.uint64(8 * i)) & np.uint64(0xFF))
+    return True
+
+
+@njit(**_JIT)
+def read_batch(table, mem, addrs, width, out, start):
+    """``out[i] = value at addrs[i]`` from ``start`` on.
+
+    Returns the index of the first address that needs slowmem, or -1 when
+    all are done. The caller serves that one and calls again after it.
+    """
+    n = np.uint64(addrs.shape[0])
+    i = np.uint64(start)
+    if width == 4:
+        while i < n:
+            # The common case in a tight loop of its own: one table load, one
+            # data load. It stops at a slow page or a page-crossing read.
+            while i < n:
+                v = np.int64(addrs[i])
+                p = translate(table, mem, v, FAST_READ)
+                if p < 0 or (v & 0xFFF) > 0xFFC:
+                    break
+                out[i] = (np.uint32(mem[p]) | (np.uint32(mem[p + 1]) << np.uint32(8))
+                          | (np.uint32(mem[p + 2]) << np.uint32(16)) | (np.uint32(mem[p + 3]) << np.uint32(24)))
+                i += _U1
+            if i >= n:
+                break
+            ok, value = load(table, mem, np.int64(addrs[i]), 4)
+            if not ok:
+                return np.int64(i)
+            out[i] = value
+            i += _U1
+        return np.int64(-1)
+    while i < n:
+        ok, value = load(table, mem, np.int64(addrs[i]) & 0xFFFFFFFF, width)
+        if not ok:
+            return np.int64(i)
+        out[i] = value
+        i += _U1
+    return np.int64(-1)
+
+
+@njit(**_JIT)
+def write_batch(table, mem, addrs, values, width, start):
+    """Write ``values[i]`` at ``addrs[i]``; same return convention as read_batch."""
+    n = np.uint64(addrs.shape[0])
+    i = np.uint64(start)
+    while i < n:
+        if not store(table, mem, np.int64(addrs[i]) & 0xFFFFFFFF, width, values[i]):
+            return np.int64(i)
+        i += _U1
+    return np.int64(-1)
+
+
+@njit(**_JIT)
+def read_bytes(table, mem, v, out):
+    """Fill ``out`` from guest ``[v, v+len(out))``; False (nothing read) if any page is slow."""
+    n = out.shape[0]
+    if n == 0:
+        return True
+    if not _span_ok(table, mem, v, n, FAST_READ):
+        return False
+    done = 0
+    while done < n:
+        chunk = min(n - done, 4096 - ((v + done) & 0xFFF)) if table.itemsize != 1 else n - done
+        _memmove(out, done, mem, translate(table, mem, v + done, FAST_READ), chunk)
+        done += chunk
+    return True
+
+
+@njit(**_JIT)
+def write_bytes(table, mem, v, data):
+    """Store ``data`` at guest ``v``; False (nothing written) if any page is slow."""
+    n = data.shape[0]
+    if n == 0:
+        return True
+    if not _span_ok(table, mem, v, n, FAST_WRITE):
+        return False
+    done = 0
+    while done < n:
+        chunk = min(n - done, 4096 - ((v + done) & 0xFFF)) if table.itemsize != 1 else n - done
+        _memmove(mem, translate(table, mem, v + done, FAST_WRITE), data, done, chunk)
+        done += chunk
+    return True
+
+
+@njit(**_JIT)
+def _frame_span(frames, v, n):
+    lo = np.int64(1) << 40
+    hi = np.int64(-1)
+    for vpn in range(v >> 12, ((v + n - 1) >> 12) + 1):
+        f = np.int64(frames[vpn])
+        lo = min(lo, f)
+        hi = max(hi, f)
+    return lo, hi
+
+
+@njit(**_JIT)
+def copy(src_table, src_mem, src_frames, s, dst_table, dst_mem, dst_frames, d, n, scratch):
+    """Copy ``n`` bytes from guest ``s`` (source space) to ``d`` (destination).
+
+    Semantics are "read all, then write all", so overlapping ranges and
+    physical aliases behave like memmove. When the frame ranges of the two
+    sides cannot overlap the bytes move directly, chunk by chunk (one chunk
+    for fastmem); otherwise through ``scratch`` (at least ``n`` bytes).
+    """
+    if n == 0:
+        return True
+    if not _span_ok(src_table, src_mem, s, n, FAST_READ) or not _span_ok(dst_table, dst_mem, d, n, FAST_WRITE):
+        return False
+    slo, shi = _frame_span(src_frames, s, n)
+    dlo, dhi = _frame_span(dst_frames, d, n)
+    direct = shi < dlo or dhi < slo
+    if not direct:
+        if not read_bytes(src_table, src_mem, s, scratch[:n]):
+            return False
+        return write_bytes(dst_table, dst_mem, d, scratch[:n])
+    done = 0
+    while done < n:
+        if src_table.itemsize == 1:
+            chunk = n - done
+        else:
+            chunk = min(n - done, 4096 - ((s + done) & 0xFFF), 4096 - ((d + done) & 0xFFF))
+        ps = translate(src_table, src_mem, s + done, FAST_READ)
+        pd = translate(dst_table, dst_mem, d + done, FAST_WRITE)
+        _memmove(dst_mem, pd, src_mem, ps, chunk)
+        done += chunk
+    return True
+
+
+@njit(**_JIT)
+def search(table, mem, pattern, lo, hi, align, out):
+    """Addresses in ``[lo, hi)`` where ``pattern`` starts, stepping ``align``.
+
+    Only pages with FAST_READ (readable memory, never MMIO) are searched and
+    a match must lie wholly in such pages. Fills ``out`` and returns the
+    count found (at most ``len(out)``).
+    """
+    m = pattern.shape[0]
+    found = 0
+    first = pattern[0]
+    v = ((lo + align - 1) // align) * align
+    while v + m <= hi and found < out.shape[0]:
+        p = translate(table, mem, v, FAST_READ)
+        if p < 0:  # skip to the first aligned address of the next page
+            nxt = ((v >> 12) + 1) << 12
+            v = ((nxt + align - 1) // align) * align
+            continue
+        page_end = min(((v >> 12) + 1) << 12, hi - m + 1)
+        while v < page_end and found < out.shape[0]:
+            if mem[p] == first:
+                ok = True
+                for j in range(1, m):
+                    q = p + j if ((v & 0xFFF) + j) < 4096 else translate(table, mem, v + j, FAST_READ)
+                    if q < 0 or mem[q] != pattern[j]:
+                        ok = False
+                        break
+                if ok:
+                    out[found] = v
+                    found += 1
+            v += align
+            p += align
+    return found

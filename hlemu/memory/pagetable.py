@@ -1,0 +1,120 @@
+"""A process's guest page table: 4 KiB pages over the 32-bit space, in numpy.
+
+One entry per page, one array per field, so the compiled paths, the CPU's
+TLB-fill hook and the debugger all read the same data:
+
+===========  ======  ==========================================================
+``frame``    int32   physical frame, or -1 where no memory backs the page
+``perm``     uint8   3DS MemoryPermission bits (R=1, W=2, X=4)
+``state``    uint8   3DS MemoryState; FREE (0) means unmapped
+``special``  uint8   :class:`SpecialKind`
+``wdirty``   uint8   1 when a write-tracked page was written since its rearm
+``fast``     uint32  ``frame << 12 | FAST_READ | FAST_WRITE``: semifastmem's entry
+``access``   uint8   FAST_READ | FAST_WRITE: what the slab's host protection allows
+===========  ======  ==========================================================
+
+``fast`` and ``access`` are derived from the other fields by :meth:`derive`
+and never written elsewhere; a page gets a fast bit only if that access can
+run with no Python (mapped, permitted, not MMIO, and for writes not a clean
+write-tracked page).
+
+Regions, as QueryMemory reports them, are maximal runs of pages with equal
+state and permission (3dbrew "SVC" QueryMemory / MemoryInfo).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlemu.memory.constants import (
+    FAST_READ,
+    FAST_WRITE,
+    NUM_PAGES,
+    PAGE_SHIFT,
+    MemoryPermission,
+    MemoryState,
+    SpecialKind,
+)
+
+
+@dataclass(frozen=True)
+class MemoryInfo:
+    """The 3DS ``MemoryInfo`` of a region (plus ``PageInfo.flags``, always 0)."""
+
+    base: int
+    size: int
+    perm: MemoryPermission
+    state: MemoryState
+    page_flags: int = 0
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    def __str__(self) -> str:
+        perm = "".join(c if self.perm & bit else "-" for c, bit in (("r", 1), ("w", 2), ("x", 4)))
+        return f"{self.base:08x}-{self.end - 1:08x} {perm} {self.state.name.lower()}"
+
+
+class PageTable:
+    """Numpy arrays of page entries plus the region queries over them."""
+
+    def __init__(self) -> None:
+        self.frame = np.full(NUM_PAGES, -1, dtype=np.int32)
+        self.perm = np.zeros(NUM_PAGES, dtype=np.uint8)
+        self.state = np.zeros(NUM_PAGES, dtype=np.uint8)
+        self.special = np.zeros(NUM_PAGES, dtype=np.uint8)
+        self.wdirty = np.zeros(NUM_PAGES, dtype=np.uint8)
+        self.fast = np.zeros(NUM_PAGES, dtype=np.uint32)
+        self.access = np.zeros(NUM_PAGES, dtype=np.uint8)
+
+    def derive(self, lo: int, hi: int) -> None:
+        """Recompute ``fast`` and ``access`` for pages ``lo .. hi-1``."""
+        frame = self.frame[lo:hi]
+        perm = self.perm[lo:hi]
+        special = self.special[lo:hi]
+        memory = (self.state[lo:hi] != MemoryState.FREE) & (frame >= 0) & (special != SpecialKind.MMIO)
+        readable = memory & ((perm & MemoryPermission.R) != 0)
+        writable = (readable & ((perm & MemoryPermission.W) != 0)
+                    & ((special != SpecialKind.TRACKED) | (self.wdirty[lo:hi] != 0)))
+        bits = readable * FAST_READ + writable * FAST_WRITE
+        self.access[lo:hi] = bits
+        self.fast[lo:hi] = np.where(memory, frame.astype(np.uint32) << PAGE_SHIFT, 0) | bits
+
+    def is_free(self, lo: int, hi: int) -> bool:
+        return not self.state[lo:hi].any()
+
+    def is_mapped(self, lo: int, hi: int) -> bool:
+        return bool((self.state[lo:hi] != MemoryState.FREE).all())
+
+    def mapped_pages(self) -> np.ndarray:
+        return np.flatnonzero(self.state)
+
+    # -- regions ----------------------------------------------------------
+    def _keys(self) -> np.ndarray:
+        return (self.state.astype(np.uint16) << 8) | self.perm
+
+    def query(self, vaddr: int) -> MemoryInfo:
+        """The region holding ``vaddr``: equal state and permission around it."""
+        vpn = (vaddr & 0xFFFFFFFF) >> PAGE_SHIFT
+        keys = self._keys()
+        key = keys[vpn]
+        before = np.flatnonzero(keys[:vpn] != key)
+        after = np.flatnonzero(keys[vpn:] != key)
+        lo = int(before[-1]) + 1 if len(before) else 0
+        hi = vpn + int(after[0]) if len(after) else NUM_PAGES
+        return self._info(lo, hi)
+
+    def regions(self, include_free: bool = False) -> list[MemoryInfo]:
+        """Every region of the address space, in address order."""
+        keys = self._keys()
+        cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+        bounds = [0, *cuts.tolist(), NUM_PAGES]
+        infos = [self._info(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        return infos if include_free else [i for i in infos if i.state != MemoryState.FREE]
+
+    def _info(self, lo: int, hi: int) -> MemoryInfo:
+        return MemoryInfo(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT,
+                          MemoryPermission(int(self.perm[lo])), MemoryState(int(self.state[lo])))

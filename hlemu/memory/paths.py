@@ -1,0 +1,432 @@
+"""The three memory access paths behind one interface.
+
+``SlowMem`` is Python: it checks every page, counts faults, calls special
+pages' handlers and raises :class:`GuestFault`. ``SemiFastMem`` and
+``FastMem`` run the compiled kernels of :mod:`hlemu.memory.kernels` and hand
+any operation they cannot finish with plain memory to the space's SlowMem,
+so the three always agree on values, faults and counters.
+
+>>> from hlemu.memory import MemorySystem, MemoryPermission, MemoryState
+>>> system = MemorySystem(backend="fastmem")
+>>> space = system.create_space(pid=1, name="demo")
+>>> space.map(0x08000000, system.phys.allocate("APPLICATION", 2), MemoryPermission.RW, MemoryState.PRIVATE)
+>>> space.semifast.write32(0x08000ffe, 0xCAFEF00D)   # crosses into the next page
+>>> hex(space.fast.read32(0x08000ffe)), hex(space.slow.read16(0x08001000))
+('0xcafef00d', '0xcafe')
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hlemu.memory import kernels
+from hlemu.memory.constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, FaultKind, MemoryPermission, SpecialKind
+from hlemu.memory.faults import GuestFault
+
+if TYPE_CHECKING:
+    from hlemu.memory.space import AddressSpace
+
+_TOP = 1 << 32
+_WIDTH_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+class MemoryPath:
+    """Operations every path offers; subclasses supply the primitives."""
+
+    name = "abstract"
+
+    def __init__(self, space: AddressSpace) -> None:
+        self.space = space
+
+    # -- primitives (per path) --------------------------------------------
+    def read_int(self, vaddr: int, size: int) -> int:
+        raise NotImplementedError
+
+    def write_int(self, vaddr: int, size: int, value: int) -> None:
+        raise NotImplementedError
+
+    def read(self, vaddr: int, size: int) -> bytes:
+        raise NotImplementedError
+
+    def write(self, vaddr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
+        raise NotImplementedError
+
+    def read_batch(self, addrs: np.ndarray, width: int = 4, out: np.ndarray | None = None) -> np.ndarray:
+        """Values at each address of ``addrs`` (into ``out`` when given)."""
+        raise NotImplementedError
+
+    def write_batch(self, addrs: np.ndarray, values: np.ndarray, width: int = 4) -> None:
+        raise NotImplementedError
+
+    def copy_from(self, src: AddressSpace, src_addr: int, dst_addr: int, size: int) -> None:
+        """Copy ``size`` bytes from ``src`` at ``src_addr`` to this space at ``dst_addr``."""
+        raise NotImplementedError
+
+    def search(self, pattern: bytes, start: int = 0, end: int = _TOP, align: int = 1,
+               limit: int = 1024) -> list[int]:
+        """Addresses of ``pattern`` in readable memory (MMIO pages are never read)."""
+        raise NotImplementedError
+
+    # -- derived ------------------------------------------------------------
+    def read8(self, vaddr: int) -> int:
+        return self.read_int(vaddr, 1)
+
+    def read16(self, vaddr: int) -> int:
+        return self.read_int(vaddr, 2)
+
+    def read32(self, vaddr: int) -> int:
+        return self.read_int(vaddr, 4)
+
+    def read64(self, vaddr: int) -> int:
+        return self.read_int(vaddr, 8)
+
+    def write8(self, vaddr: int, value: int) -> None:
+        self.write_int(vaddr, 1, value)
+
+    def write16(self, vaddr: int, value: int) -> None:
+        self.write_int(vaddr, 2, value)
+
+    def write32(self, vaddr: int, value: int) -> None:
+        self.write_int(vaddr, 4, value)
+
+    def write64(self, vaddr: int, value: int) -> None:
+        self.write_int(vaddr, 8, value)
+
+    def read_string(self, vaddr: int, max_len: int = 4096, encoding: str = "utf-8") -> str:
+        """A NUL-terminated string, read a page at a time (never past ``max_len`` bytes)."""
+        out = bytearray()
+        addr = vaddr & 0xFFFFFFFF
+        while len(out) < max_len:
+            chunk = self.read(addr, min(PAGE_SIZE - (addr & PAGE_MASK), max_len - len(out)))
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                out += chunk[:nul]
+                break
+            out += chunk
+            addr += len(chunk)
+            if addr >= _TOP:
+                break
+        return out.decode(encoding, errors="replace")
+
+    def search_value(self, value: int, width: int = 4, **kwargs: int) -> list[int]:
+        """Aligned little-endian occurrences of an integer ``value``."""
+        kwargs.setdefault("align", width)
+        return self.search((value & ((1 << (8 * width)) - 1)).to_bytes(width, "little"), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of process {self.space.pid}>"
+
+
+def _check_width(width: int) -> None:
+    if width not in _WIDTH_DTYPES:
+        raise ValueError(f"access width must be 1, 2, 4 or 8, not {width}")
+
+
+def _batch_out(out: np.ndarray | None, n: int, width: int) -> np.ndarray:
+    dtype = _WIDTH_DTYPES[width]
+    if out is None:
+        return np.zeros(n, dtype=dtype)
+    if out.shape != (n,) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a contiguous {np.dtype(dtype).name} array of {n} values")
+    return out
+
+
+class SlowMem(MemoryPath):
+    """Every access in Python: checks, counters, special-page handlers."""
+
+    name = "slowmem"
+
+    def __init__(self, space: AddressSpace) -> None:
+        super().__init__(space)
+        self._phys = memoryview(space.phys.data)  # byte slices without numpy's per-call cost
+
+    # -- checking -------------------------------------------------------------
+    def _pieces(self, vaddr: int, size: int, access: str) -> list[tuple[int, int, int]]:
+        """Split ``[vaddr, vaddr+size)`` by page as (vaddr, length, vpn), checking each.
+
+        Raises the fault of the first bad page before anything moves.
+        """
+        space = self.space
+        table = space.table
+        vaddr &= 0xFFFFFFFF
+        if vaddr + size > _TOP:
+            space.faults.bump(FaultKind.UNMAPPED, 0)
+            raise GuestFault(space.pid, vaddr, size, access, "unmapped", fault_address=0)
+        need = MemoryPermission.R if access == "read" else MemoryPermission.W
+        pieces = []
+        addr, end = vaddr, vaddr + size
+        while addr < end:
+            vpn = addr >> PAGE_SHIFT
+            length = min(end, (vpn + 1) << PAGE_SHIFT) - addr
+            if table.state[vpn] == 0:
+                space.faults.bump(FaultKind.UNMAPPED, addr)
+                raise GuestFault(space.pid, vaddr, size, access, "unmapped", fault_address=addr)
+            if not table.perm[vpn] & need:
+                space.faults.bump(FaultKind.PERMISSION, addr)
+                raise GuestFault(space.pid, vaddr, size, access, "permission", fault_address=addr)
+            pieces.append((addr, length, vpn))
+            addr += length
+        return pieces
+
+    def _offset(self, addr: int, vpn: int) -> int:
+        return int(self.space.table.frame[vpn]) * PAGE_SIZE + (addr & PAGE_MASK)
+
+    # -- reads ------------------------------------------------------------------
+    def read(self, vaddr: int, size: int) -> bytes:
+        if size < 0:
+            raise ValueError("negative size")
+        out = bytearray()
+        for addr, length, vpn in self._pieces(vaddr, size, "read"):
+            out += self._read_piece(addr, length, vpn)
+        return bytes(out)
+
+    def _read_piece(self, addr: int, length: int, vpn: int) -> bytes:
+        space = self.space
+        if space.table.special[vpn] == SpecialKind.MMIO:
+            space.faults.bump(FaultKind.SPECIAL, addr)
+            handler = space.mmio[vpn]
+            return bytes(handler.read(space, addr + i, 1) & 0xFF for i in range(length))
+        off = self._offset(addr, vpn)
+        return space.phys.data[off : off + length].tobytes()
+
+    def read_int(self, vaddr: int, size: int) -> int:
+        _check_width(size)
+        vaddr &= 0xFFFFFFFF
+        off = vaddr & PAGE_MASK
+        if off + size <= PAGE_SIZE:  # one plain readable page: no list, no join
+            vpn = vaddr >> PAGE_SHIFT
+            t = self.space.table
+            if t.state.item(vpn) and t.perm.item(vpn) & 1 and t.special.item(vpn) != SpecialKind.MMIO:
+                p = (t.frame.item(vpn) << PAGE_SHIFT) | off
+                return int.from_bytes(self._phys[p : p + size], "little")
+        pieces = self._pieces(vaddr, size, "read")
+        space = self.space
+        if len(pieces) == 1 and space.table.special[pieces[0][2]] == SpecialKind.MMIO:
+            addr, _, vpn = pieces[0]
+            space.faults.bump(FaultKind.SPECIAL, addr)
+            return space.mmio[vpn].read(space, addr, size) & ((1 << (8 * size)) - 1)
+        data = b"".join(self._read_piece(*piece) for piece in pieces)
+        return int.from_bytes(data, "little")
+
+    # -- writes -----------------------------------------------------------------
+    def write(self, vaddr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
+        raw = np.frombuffer(bytes(data), dtype=np.uint8) if not isinstance(data, np.ndarray) else data
+        raw = raw.view(np.uint8).reshape(-1)
+        done = 0
+        for addr, length, vpn in self._pieces(vaddr, len(raw), "write"):
+            self._write_piece(addr, raw[done : done + length], vpn)
+            done += length
+
+    def _write_piece(self, addr: int, chunk: np.ndarray, vpn: int) -> None:
+        space = self.space
+        special = space.table.special[vpn]
+        if special == SpecialKind.MMIO:
+            space.faults.bump(FaultKind.SPECIAL, addr)
+            handler = space.mmio[vpn]
+            for i, byte in enumerate(chunk.tolist()):
+                handler.write(space, addr + i, 1, byte)
+            return
+        if special == SpecialKind.TRACKED and not space.table.wdirty[vpn]:
+            space.note_tracked_write(vpn)
+        off = self._offset(addr, vpn)
+        space.phys.data[off : off + len(chunk)] = chunk
+
+    def write_int(self, vaddr: int, size: int, value: int) -> None:
+        _check_width(size)
+        value &= (1 << (8 * size)) - 1
+        vaddr &= 0xFFFFFFFF
+        off = vaddr & PAGE_MASK
+        if off + size <= PAGE_SIZE:  # one plain writable page
+            vpn = vaddr >> PAGE_SHIFT
+            t = self.space.table
+            special = t.special.item(vpn)
+            if (t.state.item(vpn) and t.perm.item(vpn) & 2
+                    and (special == SpecialKind.NONE or (special == SpecialKind.TRACKED and t.wdirty.item(vpn)))):
+                p = (t.frame.item(vpn) << PAGE_SHIFT) | off
+                self._phys[p : p + size] = value.to_bytes(size, "little")
+                return
+        pieces = self._pieces(vaddr, size, "write")
+        space = self.space
+        if len(pieces) == 1 and space.table.special[pieces[0][2]] == SpecialKind.MMIO:
+            addr, _, vpn = pieces[0]
+            space.faults.bump(FaultKind.SPECIAL, addr)
+            space.mmio[vpn].write(space, addr, size, value)
+            return
+        raw = np.frombuffer(value.to_bytes(size, "little"), dtype=np.uint8)
+        done = 0
+        for addr, length, vpn in pieces:
+            self._write_piece(addr, raw[done : done + length], vpn)
+            done += length
+
+    # -- bulk -----------------------------------------------------------------
+    def read_batch(self, addrs: np.ndarray, width: int = 4, out: np.ndarray | None = None) -> np.ndarray:
+        _check_width(width)
+        addrs = np.asarray(addrs)
+        out = _batch_out(out, len(addrs), width)
+        for i, addr in enumerate(addrs.tolist()):
+            out[i] = self.read_int(addr, width)
+        return out
+
+    def write_batch(self, addrs: np.ndarray, values: np.ndarray, width: int = 4) -> None:
+        _check_width(width)
+        for addr, value in zip(np.asarray(addrs).tolist(), np.asarray(values).tolist(), strict=True):
+            self.write_int(addr, width, value)
+
+    def copy_from(self, src: AddressSpace, src_addr: int, dst_addr: int, size: int) -> None:
+        data = src.slow.read(src_addr, size)
+        self.write(dst_addr, data)
+
+    def search(self, pattern: bytes, start: int = 0, end: int = _TOP, align: int = 1,
+               limit: int = 1024) -> list[int]:
+        _check_search(pattern, align)
+        table = self.space.table
+        readable = table.access != 0  # FAST_READ is set exactly on readable memory pages
+        found: list[int] = []
+        lo_vpn, hi_vpn = start >> PAGE_SHIFT, (min(end, _TOP) + PAGE_MASK) >> PAGE_SHIFT
+        vpns = np.flatnonzero(readable[lo_vpn:hi_vpn]) + lo_vpn
+        if len(vpns) == 0:
+            return found
+        breaks = np.flatnonzero(np.diff(vpns) != 1) + 1
+        for run in np.split(vpns, breaks):
+            run_lo = max(int(run[0]) << PAGE_SHIFT, start)
+            run_hi = min((int(run[-1]) + 1) << PAGE_SHIFT, end)
+            data = b"".join(self._read_piece(v << PAGE_SHIFT, PAGE_SIZE, v) for v in run.tolist())
+            base = int(run[0]) << PAGE_SHIFT
+            pos = run_lo
+            while len(found) < limit:
+                hit = data.find(pattern, pos - base, run_hi - base)
+                if hit < 0:
+                    break
+                addr = base + hit
+                if addr % align:
+                    pos = addr + 1
+                    continue
+                found.append(addr)
+                pos = addr + align
+            if len(found) >= limit:
+                break
+        return found
+
+
+def _check_search(pattern: bytes, align: int) -> None:
+    if not pattern:
+        raise ValueError("search pattern is empty")
+    if align < 1:
+        raise ValueError("align must be at least 1")
+
+
+class CompiledPath(MemoryPath):
+    """A path whose work runs in the numba kernels over (``table``, ``mem``)."""
+
+    def __init__(self, space: AddressSpace) -> None:
+        super().__init__(space)
+        self._scratch = np.zeros(0, dtype=np.uint8)
+        # The arrays keep their identity for the space's life (tables are
+        # updated in place), so the scalar calls skip looking them up.
+        self._table, self._mem = self.arrays()
+
+    # Subclasses say which arrays the kernels see.
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def read_int(self, vaddr: int, size: int) -> int:
+        if size not in _WIDTH_DTYPES:
+            _check_width(size)
+        ok, value = kernels.load(self._table, self._mem, vaddr & 0xFFFFFFFF, size)
+        return int(value) if ok else self.space.slow.read_int(vaddr, size)
+
+    def write_int(self, vaddr: int, size: int, value: int) -> None:
+        if size not in _WIDTH_DTYPES:
+            _check_width(size)
+        value &= (1 << (8 * size)) - 1
+        if not kernels.store(self._table, self._mem, vaddr & 0xFFFFFFFF, size, value):
+            self.space.slow.write_int(vaddr, size, value)
+
+    def read(self, vaddr: int, size: int) -> bytes:
+        if size < 0:
+            raise ValueError("negative size")
+        table, mem = self.arrays()
+        out = np.empty(size, dtype=np.uint8)
+        if kernels.read_bytes(table, mem, vaddr & 0xFFFFFFFF, out):
+            return out.tobytes()
+        return self.space.slow.read(vaddr, size)
+
+    def write(self, vaddr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
+        raw = data.view(np.uint8).reshape(-1) if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
+        table, mem = self.arrays()
+        if not kernels.write_bytes(table, mem, vaddr & 0xFFFFFFFF, raw):
+            self.space.slow.write(vaddr, raw)
+
+    def read_batch(self, addrs: np.ndarray, width: int = 4, out: np.ndarray | None = None) -> np.ndarray:
+        _check_width(width)
+        addrs = np.ascontiguousarray(addrs, dtype=np.uint32)
+        out = _batch_out(out, len(addrs), width)
+        table, mem = self.arrays()
+        start = 0
+        while True:
+            stop = kernels.read_batch(table, mem, addrs, width, out, start)
+            if stop < 0:
+                return out
+            out[stop] = self.space.slow.read_int(int(addrs[stop]), width)
+            start = stop + 1
+
+    def write_batch(self, addrs: np.ndarray, values: np.ndarray, width: int = 4) -> None:
+        _check_width(width)
+        addrs = np.ascontiguousarray(addrs, dtype=np.uint32)
+        values = np.ascontiguousarray(values).astype(np.uint64)
+        if len(values) != len(addrs):
+            raise ValueError("write_batch needs one value per address")
+        table, mem = self.arrays()
+        start = 0
+        while True:
+            stop = kernels.write_batch(table, mem, addrs, values, width, start)
+            if stop < 0:
+                return
+            self.space.slow.write_int(int(addrs[stop]), width, int(values[stop]))
+            start = stop + 1
+
+    def copy_from(self, src: AddressSpace, src_addr: int, dst_addr: int, size: int) -> None:
+        if size < 0:
+            raise ValueError("negative size")
+        src_path = src.path(self.name)
+        src_table, src_mem = src_path.arrays()
+        dst_table, dst_mem = self.arrays()
+        if len(self._scratch) < size:
+            self._scratch = np.empty(max(size, PAGE_SIZE), dtype=np.uint8)
+        ok = kernels.copy(src_table, src_mem, src.table.frame, src_addr & 0xFFFFFFFF,
+                          dst_table, dst_mem, self.space.table.frame, dst_addr & 0xFFFFFFFF,
+                          size, self._scratch)
+        if not ok:
+            self.space.slow.copy_from(src, src_addr, dst_addr, size)
+
+    def search(self, pattern: bytes, start: int = 0, end: int = _TOP, align: int = 1,
+               limit: int = 1024) -> list[int]:
+        _check_search(pattern, align)
+        table, mem = self.arrays()
+        out = np.zeros(max(limit, 0), dtype=np.int64)
+        count = kernels.search(table, mem, np.frombuffer(pattern, np.uint8), max(start, 0), min(end, _TOP),
+                               align, out)
+        return out[:count].tolist()
+
+
+class SemiFastMem(CompiledPath):
+    """Compiled page-table walk over physical memory."""
+
+    name = "semifastmem"
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.space.table.fast, self.space.phys.data
+
+
+class FastMem(CompiledPath):
+    """Compiled access through the host slab: guest vaddr v is slab + v."""
+
+    name = "fastmem"
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        slab = self.space.slab
+        if slab is None or slab.closed:
+            raise RuntimeError(f"process {self.space.pid} has no slab; fastmem is not available")
+        return self.space.table.access, slab.view

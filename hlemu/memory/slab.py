@@ -1,0 +1,128 @@
+"""Per-process host virtual slab: guest vaddr ``v`` lives at ``slab.base + v``.
+
+A slab is a 4 GiB host reservation (``PROT_NONE``, ``MAP_NORESERVE``: no
+memory committed). Each mapped guest page is mapped over it, ``MAP_FIXED``,
+from the physical-memory ``memfd`` at the page's frame, so the host MMU does
+the guest's address translation and two slabs mapping one frame share it.
+Pages the guest may not touch directly (unmapped, MMIO, clean write-tracked
+pages for writes) keep a host protection that forbids that access.
+
+This only works when the host page size equals the 4 KiB guest page size;
+:mod:`hlemu.memory.backend` decides.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+
+import numpy as np
+
+from hlemu.memory.constants import ADDRESS_SPACE_SIZE, PAGE_SHIFT
+
+_MAP_NORESERVE = 0x4000  # Linux value; Python's mmap module does not export it
+_MAP_FIXED = 0x10
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+PROT_NONE = 0
+PROT_READ = mmap.PROT_READ
+PROT_RW = mmap.PROT_READ | mmap.PROT_WRITE
+
+
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_long]
+    libc.munmap.restype = ctypes.c_int
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mprotect.restype = ctypes.c_int
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return libc
+
+
+_LIBC = _libc()
+
+
+class SlabError(OSError):
+    """The host refused a slab reservation or mapping."""
+
+
+def _check(result: int | None, what: str) -> int:
+    if result is None or result == _MAP_FAILED:
+        err = ctypes.get_errno()
+        raise SlabError(err, f"{what}: {os.strerror(err)}")
+    return result
+
+
+class Slab:
+    """A 4 GiB host address reservation mirroring one guest address space.
+
+    ``view`` is a ``uint8`` array over the whole reservation: indexing it at
+    a page whose host protection forbids the access kills the host process,
+    so only code that has checked the page (the compiled fastmem path, or
+    Unicorn, which maps exactly the accessible pages) may touch it.
+    """
+
+    def __init__(self, backing_fd: int) -> None:
+        self._fd = backing_fd
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
+        self.base: int = _check(_LIBC.mmap(None, ADDRESS_SPACE_SIZE, PROT_NONE, flags, -1, 0),
+                                "reserving a 4 GiB slab")
+        array_type = ctypes.c_uint8 * ADDRESS_SPACE_SIZE
+        self.view: np.ndarray = np.ctypeslib.as_array(array_type.from_address(self.base))
+        self.mappings = 0  # host mmap calls made, for the debugger and benchmarks
+
+    def map_frames(self, vpn: int, first_frame: int, count: int, prot: int) -> None:
+        """Map ``count`` consecutive frames at guest page ``vpn``."""
+        self._require_open()
+        addr = self.base + (vpn << PAGE_SHIFT)
+        _check(_LIBC.mmap(addr, count << PAGE_SHIFT, prot, mmap.MAP_SHARED | _MAP_FIXED, self._fd,
+                          first_frame << PAGE_SHIFT), f"mapping guest page {vpn:#x} into the slab")
+        self.mappings += 1
+
+    def release(self, vpn: int, count: int) -> None:
+        """Return guest pages to the bare reservation (no backing, no access)."""
+        self._require_open()
+        addr = self.base + (vpn << PAGE_SHIFT)
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE | _MAP_FIXED
+        _check(_LIBC.mmap(addr, count << PAGE_SHIFT, PROT_NONE, flags, -1, 0),
+               f"releasing guest page {vpn:#x} in the slab")
+        self.mappings += 1
+
+    def protect(self, vpn: int, count: int, prot: int) -> None:
+        self._require_open()
+        res = _LIBC.mprotect(self.base + (vpn << PAGE_SHIFT), count << PAGE_SHIFT, prot)
+        if res != 0:
+            err = ctypes.get_errno()
+            raise SlabError(err, f"protecting guest page {vpn:#x}: {os.strerror(err)}")
+
+    def host_address(self, vaddr: int) -> int:
+        return self.base + vaddr
+
+    @property
+    def closed(self) -> bool:
+        return self.base == 0
+
+    def _require_open(self) -> None:
+        if self.closed:
+            raise SlabError(0, "the slab is closed")
+
+    def close(self) -> None:
+        """Unmap the whole reservation. ``view`` becomes an empty array."""
+        if self.base:
+            self.view = np.zeros(0, dtype=np.uint8)
+            _LIBC.munmap(self.base, ADDRESS_SPACE_SIZE)
+            self.base = 0
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def try_reserve(backing_fd: int) -> tuple[Slab | None, str]:
+    """Reserve a slab, or say why the host would not."""
+    try:
+        return Slab(backing_fd), "slab reserved"
+    except SlabError as exc:
+        return None, f"cannot reserve a 4 GiB slab: {exc.strerror}"

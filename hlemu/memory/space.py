@@ -1,0 +1,294 @@
+"""A process's address space: page table, optional slab, counters, paths.
+
+Every change to the mapping goes through :class:`AddressSpace`, which keeps
+four things in step: the page-table arrays, the derived fast entries, the
+slab's host mappings and the physical frames' map counts. Listeners (the
+CPU's translation cache, the debugger) hear ``(first_vpn, end_vpn)`` after
+each change, so no stale translation survives a map, unmap or protect.
+
+Invariants after every public call:
+
+* a page is mapped iff its state is not FREE; a mapped page is either MMIO
+  (no frame, has a handler) or memory (a frame, counted in ``map_count``);
+* ``fast``/``access`` equal :meth:`PageTable.derive` of the fields;
+* with a slab, ``slab + v`` is host-accessible for exactly the accesses
+  ``access`` allows, and maps the page's frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlemu.memory.constants import (
+    FAST_READ,
+    FAST_WRITE,
+    NUM_PAGES,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    FaultKind,
+    MemoryPermission,
+    MemoryState,
+    SpecialKind,
+)
+from hlemu.memory.faults import FaultCounters
+from hlemu.memory.pagetable import MemoryInfo, PageTable
+from hlemu.memory.paths import FastMem, MemoryPath, SemiFastMem, SlowMem
+from hlemu.memory.physical import PhysicalMemory
+from hlemu.memory.slab import PROT_NONE, PROT_READ, PROT_RW, Slab
+from hlemu.memory.special import MmioHandler, WriteTracker
+
+log = logging.getLogger(__name__)
+
+ChangeListener = Callable[[int, int], None]
+
+
+class MapError(ValueError):
+    """A map, unmap or protect request the address space cannot honour."""
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One page as the debugger shows it."""
+
+    vaddr: int
+    frame: int
+    phys_addr: int | None
+    perm: MemoryPermission
+    state: MemoryState
+    special: SpecialKind
+    dirty: bool
+    faults: dict[str, int]
+
+
+class AddressSpace:
+    """One guest process's memory: use ``mem`` (the chosen path) to access it."""
+
+    def __init__(self, phys: PhysicalMemory, pid: int, name: str = "", slab: Slab | None = None,
+                 backend: str = "semifastmem") -> None:
+        self.phys = phys
+        self.pid = pid
+        self.name = name or f"process {pid}"
+        self.table = PageTable()
+        self.slab = slab
+        self.faults = FaultCounters()
+        self.mmio: dict[int, MmioHandler] = {}
+        self.trackers: dict[int, WriteTracker] = {}
+        self.listeners: list[ChangeListener] = []
+        self.slow = SlowMem(self)
+        self.semifast = SemiFastMem(self)
+        self.fast: FastMem | None = FastMem(self) if slab is not None else None
+        self.backend = backend
+        self.mem: MemoryPath = self.path(backend)
+
+    def path(self, name: str) -> MemoryPath:
+        """The access path called ``name`` (slowmem, semifastmem, fastmem)."""
+        if name == "slowmem":
+            return self.slow
+        if name == "semifastmem":
+            return self.semifast
+        if name == "fastmem":
+            if self.fast is None:
+                raise MapError(f"{self.name} has no slab, so no fastmem path")
+            return self.fast
+        raise ValueError(f"unknown memory path {name!r}")
+
+    # -- mapping --------------------------------------------------------------
+    def map(self, vaddr: int, frames: Iterable[int] | np.ndarray, perm: MemoryPermission,
+            state: MemoryState) -> None:
+        """Map physical ``frames`` at ``vaddr``, one page each, in order."""
+        frames = np.asarray(list(frames) if not isinstance(frames, np.ndarray) else frames, dtype=np.int64)
+        lo, hi = self._range(vaddr, len(frames) << PAGE_SHIFT)
+        self._check_new(lo, hi, state)
+        if len(frames) and (frames.min() < 0 or frames.max() >= self.phys.num_frames):
+            raise MapError("frame number outside physical memory")
+        t = self.table
+        t.frame[lo:hi] = frames
+        t.perm[lo:hi] = int(perm)
+        t.state[lo:hi] = int(state)
+        t.special[lo:hi] = SpecialKind.NONE
+        t.wdirty[lo:hi] = 0
+        np.add.at(self.phys.map_count, frames, 1)
+        self._changed(lo, hi)
+
+    def map_mmio(self, vaddr: int, size: int, handler: MmioHandler,
+                 perm: MemoryPermission = MemoryPermission.RW, state: MemoryState = MemoryState.IO) -> None:
+        """Map pages with no memory behind them: every access calls ``handler``."""
+        lo, hi = self._range(vaddr, size)
+        self._check_new(lo, hi, state)
+        t = self.table
+        t.frame[lo:hi] = -1
+        t.perm[lo:hi] = int(perm)
+        t.state[lo:hi] = int(state)
+        t.special[lo:hi] = SpecialKind.MMIO
+        for vpn in range(lo, hi):
+            self.mmio[vpn] = handler
+        self._changed(lo, hi)
+
+    def unmap(self, vaddr: int, size: int) -> np.ndarray:
+        """Unmap every page of the range (all must be mapped); returns their frames."""
+        lo, hi = self._range(vaddr, size)
+        if not self.table.is_mapped(lo, hi):
+            raise MapError(f"{self.name}: unmap of {vaddr:#010x}+{size:#x} covers unmapped pages")
+        t = self.table
+        frames = t.frame[lo:hi].astype(np.int64)
+        backed = frames[frames >= 0]
+        np.subtract.at(self.phys.map_count, backed, 1)
+        for vpn in range(lo, hi):
+            self.mmio.pop(vpn, None)
+            tracker = self.trackers.pop(vpn, None)
+            if tracker is not None:
+                tracker.dirty.get(self.pid, set()).discard(vpn)
+        t.frame[lo:hi] = -1
+        t.perm[lo:hi] = 0
+        t.state[lo:hi] = MemoryState.FREE
+        t.special[lo:hi] = SpecialKind.NONE
+        t.wdirty[lo:hi] = 0
+        self._changed(lo, hi)
+        return backed
+
+    def protect(self, vaddr: int, size: int, perm: MemoryPermission, state: MemoryState | None = None) -> None:
+        """Change permission (and optionally state) of mapped pages."""
+        lo, hi = self._range(vaddr, size)
+        if not self.table.is_mapped(lo, hi):
+            raise MapError(f"{self.name}: protect of {vaddr:#010x}+{size:#x} covers unmapped pages")
+        if state is not None and state == MemoryState.FREE:
+            raise MapError("protect cannot set the FREE state; unmap instead")
+        self.table.perm[lo:hi] = int(perm)
+        if state is not None:
+            self.table.state[lo:hi] = int(state)
+        self._changed(lo, hi)
+
+    def track_writes(self, vaddr: int, size: int, tracker: WriteTracker) -> None:
+        """Make mapped memory pages write-tracked (clean) by ``tracker``."""
+        lo, hi = self._range(vaddr, size)
+        t = self.table
+        if not t.is_mapped(lo, hi) or (t.frame[lo:hi] < 0).any():
+            raise MapError(f"{self.name}: write tracking needs mapped memory pages")
+        tracker.attach(self)
+        t.special[lo:hi] = SpecialKind.TRACKED
+        t.wdirty[lo:hi] = 0
+        for vpn in range(lo, hi):
+            self.trackers[vpn] = tracker
+        self._changed(lo, hi)
+
+    def untrack(self, vaddr: int, size: int) -> None:
+        lo, hi = self._range(vaddr, size)
+        t = self.table
+        tracked = np.flatnonzero(t.special[lo:hi] == SpecialKind.TRACKED) + lo
+        t.special[tracked] = SpecialKind.NONE
+        t.wdirty[tracked] = 0
+        for vpn in tracked.tolist():
+            self.trackers.pop(vpn, None)
+        self._changed(lo, hi)
+
+    def note_tracked_write(self, vpn: int) -> None:
+        """Slowmem saw the first write to a clean tracked page: let writes run fast."""
+        self.faults.bump(FaultKind.WRITE_TRACK, vpn << PAGE_SHIFT)
+        self.table.wdirty[vpn] = 1
+        self._changed(vpn, vpn + 1, remap=False)
+        self.trackers[vpn].note_write(self, vpn)
+
+    def rearm_tracked(self, vpns: list[int]) -> None:
+        """Make dirty tracked pages clean: their next write faults again."""
+        if not vpns:
+            return
+        arr = np.asarray(vpns, dtype=np.int64)
+        self.table.wdirty[arr] = 0
+        for lo, hi in _runs(arr):
+            self._changed(lo, hi, remap=False)
+
+    # -- queries --------------------------------------------------------------
+    def query(self, vaddr: int) -> MemoryInfo:
+        """QueryMemory: the region holding ``vaddr``."""
+        return self.table.query(vaddr)
+
+    def regions(self, include_free: bool = False) -> list[MemoryInfo]:
+        return self.table.regions(include_free)
+
+    def translate(self, vaddr: int) -> int | None:
+        """The 3DS physical address behind ``vaddr``, or None."""
+        frame = int(self.table.frame[(vaddr & 0xFFFFFFFF) >> PAGE_SHIFT])
+        return None if frame < 0 else self.phys.frame_to_phys(frame) + (vaddr & PAGE_MASK)
+
+    def page(self, vaddr: int) -> PageEntry:
+        vpn = (vaddr & 0xFFFFFFFF) >> PAGE_SHIFT
+        t = self.table
+        frame = int(t.frame[vpn])
+        return PageEntry(
+            vaddr=vpn << PAGE_SHIFT, frame=frame,
+            phys_addr=None if frame < 0 else self.phys.frame_to_phys(frame),
+            perm=MemoryPermission(int(t.perm[vpn])), state=MemoryState(int(t.state[vpn])),
+            special=SpecialKind(int(t.special[vpn])), dirty=bool(t.wdirty[vpn]),
+            faults=self.faults.page(vpn << PAGE_SHIFT),
+        )
+
+    # -- internals ------------------------------------------------------------
+    def _range(self, vaddr: int, size: int) -> tuple[int, int]:
+        if vaddr & PAGE_MASK or size & PAGE_MASK:
+            raise MapError(f"address {vaddr:#x} and size {size:#x} must be page aligned")
+        if size <= 0:
+            raise MapError("size must be positive")
+        if vaddr < 0 or vaddr + size > NUM_PAGES << PAGE_SHIFT:
+            raise MapError(f"range {vaddr:#x}+{size:#x} leaves the 32-bit address space")
+        return vaddr >> PAGE_SHIFT, (vaddr + size) >> PAGE_SHIFT
+
+    def _check_new(self, lo: int, hi: int, state: MemoryState) -> None:
+        if state == MemoryState.FREE:
+            raise MapError("cannot map pages in the FREE state")
+        if not self.table.is_free(lo, hi):
+            raise MapError(f"{self.name}: {lo << PAGE_SHIFT:#010x}+{(hi - lo) << PAGE_SHIFT:#x} "
+                           "overlaps mapped pages")
+
+    def _changed(self, lo: int, hi: int, remap: bool = True) -> None:
+        self.table.derive(lo, hi)
+        if self.slab is not None:
+            self._sync_slab(lo, hi, remap)
+        for listener in self.listeners:
+            listener(lo, hi)
+
+    def _sync_slab(self, lo: int, hi: int, remap: bool) -> None:
+        """Make the slab's host mappings of pages ``lo..hi-1`` match the table."""
+        assert self.slab is not None
+        access = self.table.access[lo:hi]
+        prot = np.where(access & FAST_WRITE, PROT_RW, np.where(access & FAST_READ, PROT_READ, PROT_NONE))
+        frame = self.table.frame[lo:hi].astype(np.int64)
+        # Cut wherever protection changes or the frames stop being consecutive.
+        cut = (prot[1:] != prot[:-1]) | (frame[1:] != frame[:-1] + 1)
+        bounds = [0, *(np.flatnonzero(cut) + 1).tolist(), hi - lo]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            p = int(prot[a])
+            if p == PROT_NONE:
+                if remap:
+                    self.slab.release(lo + a, b - a)
+                else:
+                    self.slab.protect(lo + a, b - a, PROT_NONE)
+            elif remap:
+                self.slab.map_frames(lo + a, int(frame[a]), b - a, p)
+            else:
+                self.slab.protect(lo + a, b - a, p)
+
+    def close(self) -> None:
+        """Unmap everything (frames go back to unmapped, not freed) and drop the slab."""
+        mapped = self.table.mapped_pages()
+        if len(mapped):
+            frames = self.table.frame[mapped].astype(np.int64)
+            np.subtract.at(self.phys.map_count, frames[frames >= 0], 1)
+            self.table.state[:] = 0
+            self.table.frame[:] = -1
+            self.table.derive(0, NUM_PAGES)
+        self.fast = None
+        if self.slab is not None:
+            self.slab.close()
+            self.slab = None
+
+    def __repr__(self) -> str:
+        return f"<AddressSpace pid={self.pid} {self.name!r} backend={self.backend}>"
+
+
+def _runs(sorted_vpns: np.ndarray) -> list[tuple[int, int]]:
+    breaks = np.flatnonzero(np.diff(sorted_vpns) != 1) + 1
+    return [(int(r[0]), int(r[-1]) + 1) for r in np.split(sorted_vpns, breaks)]
