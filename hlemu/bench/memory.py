@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hlemu.bench.records import Record, add_ratios, best_of
-from hlemu.memory import MemoryPermission, MemoryState, MemorySystem
+from hlemu.memory import AddressSpace, MemoryPath, MemoryPermission, MemoryState, MemorySystem
 
 READ_BASE = 0x08000000
 READ_SIZE = 64 << 20
@@ -28,7 +28,7 @@ COPY_SPAN = 16 << 20  # each side of the copies
 BASELINES = {"vs_slowmem": "slowmem", "vs_numpy": "numpy"}
 
 
-def _setup(seed: int) -> tuple[MemorySystem, object, object]:
+def _setup(seed: int) -> tuple[MemorySystem, AddressSpace, AddressSpace]:
     system = MemorySystem(backend="auto")
     slab = system.backend == "fastmem"
     reader = system.create_space(1, "reader", with_slab=slab)
@@ -66,7 +66,11 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
         path = reader.path(name)
         n = slow_reads if name == "slowmem" else reads
         path.read_batch(addrs[:1000], out=out[:1000])  # compile / warm
-        t = best_of(1 if name == "slowmem" else repeats, lambda p=path, n=n: p.read_batch(addrs[:n], out=out[:n]))
+
+        def batch(p: MemoryPath = path, n: int = n) -> None:
+            p.read_batch(addrs[:n], out=out[:n])
+
+        t = best_of(1 if name == "slowmem" else repeats, batch)
         if not np.array_equal(out[:n], expected[:n]):
             raise AssertionError(f"{name} read wrong values")
         records.append(Record("random_read32", name, n / t, "ops/s", {"count": n, **meta}))

@@ -26,7 +26,6 @@ from numba.extending import intrinsic
 
 from hlemu.memory.constants import FAST_READ, FAST_WRITE
 
-_JIT = {"cache": True, "nogil": True}
 # Loops index with unsigned counters: numba then drops its negative-index
 # wraparound code, which measured 25-35% of a batched read.
 _U1 = np.uint64(1)
@@ -52,7 +51,7 @@ def _memmove(typingctx, dst, dst_off, src, src_off, n):
     return sig, codegen
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def translate(table, mem, v, need):
     """Offset of guest byte ``v`` in ``mem``, or -1 if the page lacks ``need``."""
     e = np.int64(table[v >> 12])
@@ -67,7 +66,7 @@ def translate(table, mem, v, need):
     return p
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def _span_ok(table, mem, v, n, need):
     """True when every page of ``[v, v+n)`` allows ``need`` (n >= 1)."""
     if v + n > 0x100000000:
@@ -80,7 +79,7 @@ def _span_ok(table, mem, v, n, need):
     return True
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def load(table, mem, v, size):
     """Read a little-endian value of ``size`` (1..8) bytes; returns (ok, value)."""
     v = np.int64(v)
@@ -100,7 +99,7 @@ def load(table, mem, v, size):
     return True, value
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def store(table, mem, v, size, value):
     """Write ``size`` (1..8) little-endian bytes of ``value``; returns ok."""
     v = np.int64(v)
@@ -117,7 +116,7 @@ def store(table, mem, v, size, value):
     return True
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def read_batch(table, mem, addrs, width, out, start):
     """``out[i] = value at addrs[i]`` from ``start`` on.
 
@@ -155,7 +154,7 @@ def read_batch(table, mem, addrs, width, out, start):
     return np.int64(-1)
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def write_batch(table, mem, addrs, values, width, start):
     """Write ``values[i]`` at ``addrs[i]``; same return convention as read_batch."""
     n = np.uint64(addrs.shape[0])
@@ -167,7 +166,7 @@ def write_batch(table, mem, addrs, values, width, start):
     return np.int64(-1)
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def read_bytes(table, mem, v, out):
     """Fill ``out`` from guest ``[v, v+len(out))``; False (nothing read) if any page is slow."""
     n = out.shape[0]
@@ -183,7 +182,7 @@ def read_bytes(table, mem, v, out):
     return True
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def write_bytes(table, mem, v, data):
     """Store ``data`` at guest ``v``; False (nothing written) if any page is slow."""
     n = data.shape[0]
@@ -199,7 +198,7 @@ def write_bytes(table, mem, v, data):
     return True
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def _frame_span(frames, v, n):
     lo = np.int64(1) << 40
     hi = np.int64(-1)
@@ -210,7 +209,7 @@ def _frame_span(frames, v, n):
     return lo, hi
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def copy(src_table, src_mem, src_frames, s, dst_table, dst_mem, dst_frames, d, n, scratch):
     """Copy ``n`` bytes from guest ``s`` (source space) to ``d`` (destination).
 
@@ -243,7 +242,7 @@ def copy(src_table, src_mem, src_frames, s, dst_table, dst_mem, dst_frames, d, n
     return True
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True)
 def search(table, mem, pattern, lo, hi, align, out):
     """Addresses in ``[lo, hi)`` where ``pattern`` starts, stepping ``align``.
 

@@ -140,7 +140,7 @@ class SlowMem(MemoryPath):
 
     def __init__(self, space: AddressSpace) -> None:
         super().__init__(space)
-        self._phys = memoryview(space.phys.data)  # byte slices without numpy's per-call cost
+        self._phys = space.phys.data.data  # byte slices without numpy's per-call cost
 
     # -- checking -------------------------------------------------------------
     def _pieces(self, vaddr: int, size: int, access: str) -> list[tuple[int, int, int]]:
@@ -341,7 +341,7 @@ class CompiledPath(MemoryPath):
         if size not in _WIDTH_DTYPES:
             _check_width(size)
         value &= (1 << (8 * size)) - 1
-        if not kernels.store(self._table, self._mem, vaddr & 0xFFFFFFFF, size, value):
+        if not kernels.store(self._table, self._mem, vaddr & 0xFFFFFFFF, size, np.uint64(value)):
             self.space.slow.write_int(vaddr, size, value)
 
     def read(self, vaddr: int, size: int) -> bytes:
@@ -391,6 +391,7 @@ class CompiledPath(MemoryPath):
         if size < 0:
             raise ValueError("negative size")
         src_path = src.path(self.name)
+        assert isinstance(src_path, CompiledPath)
         src_table, src_mem = src_path.arrays()
         dst_table, dst_mem = self.arrays()
         if len(self._scratch) < size:

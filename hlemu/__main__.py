@@ -1,0 +1,5 @@
+import sys
+
+from hlemu.cli import main
+
+sys.exit(main())

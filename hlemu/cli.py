@@ -1,0 +1,116 @@
+"""The ``hlemu`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from hlemu import __version__
+
+_COLD_START_SNIPPET = "from hlemu.bench.memory import cold_start_seconds; print(cold_start_seconds())"
+
+
+def _add_memory_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", default="auto", choices=("auto", "fastmem", "semifastmem", "slowmem"),
+                        help="memory backend (default: auto = fastmem when the host allows it)")
+    parser.add_argument("--host-page-size", type=lambda s: int(s, 0), default=None, metavar="BYTES",
+                        help="decide the backend as if the host page size were BYTES (e.g. 16384)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hlemu", description="A 3DS-style multi-process guest OS emulator.",
+        epilog="Run 'hlemu COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"hlemu {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the emulator decides")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = sub.add_parser("info", help="show the host, the memory backend decision and physical memory")
+    _add_memory_options(info)
+
+    bench = sub.add_parser("bench", help="run a benchmark (JSON records, ratios to a same-run baseline)")
+    bench_sub = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
+    mem = bench_sub.add_parser("memory", help="slowmem, semifastmem and fastmem against raw numpy")
+    mem.add_argument("--json", metavar="FILE", help="also write the records to FILE")
+    mem.add_argument("--reads", type=int, default=4_000_000, help="random reads per timed run (default 4M)")
+    mem.add_argument("--copies", type=int, default=2_000, help="64 KiB copies per timed run (default 2000)")
+    mem.add_argument("--repeats", type=int, default=5, help="timed runs per figure; the best counts")
+    mem.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    mem.add_argument("--cold-start", action="store_true",
+                     help="also time the first compiled access in fresh interpreters, "
+                          "with an empty numba cache and then with the cache")
+    return parser
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import mmap
+
+    from hlemu.memory import BackendError, MemorySystem
+
+    try:
+        system = MemorySystem(backend=args.backend, host_page_size=args.host_page_size)
+    except BackendError as exc:
+        print(f"hlemu: {exc}", file=sys.stderr)
+        return 2
+    print(f"host page size:   {mmap.PAGESIZE} bytes"
+          + (f" (deciding as if {args.host_page_size})" if args.host_page_size else ""))
+    print(f"memory backend:   {system.choice}")
+    print("physical memory:")
+    for region in system.phys.regions.values():
+        print(f"  {region.name:<12} {region.phys_base:#010x}  {region.size >> 20:>3} MiB"
+              f"  {system.phys.free_frames(region.name):>6} frames free")
+    system.close()
+    return 0
+
+
+def cmd_bench_memory(args: argparse.Namespace) -> int:
+    from hlemu.bench import memory
+    from hlemu.bench.records import Record, format_table, write_json
+
+    if args.quick:
+        args.reads, args.copies, args.repeats = 200_000, 100, 2
+    records = memory.run(reads=args.reads, slow_reads=min(100_000, args.reads), copies=args.copies,
+                         repeats=args.repeats, progress=lambda msg: print(msg, file=sys.stderr))
+    if args.cold_start:
+        cold, warm = _cold_start()
+        records.append(Record("numba_start", "cold", cold, "s", {"cache": "empty"}))
+        records.append(Record("numba_start", "warm", warm, "s", {"cache": "filled"}))
+    print(format_table(records))
+    if args.json:
+        write_json(records, args.json)
+        print(f"wrote {len(records)} records to {args.json}", file=sys.stderr)
+    return 0
+
+
+def _cold_start() -> tuple[float, float]:
+    """Seconds to first compiled access: empty numba cache, then the filled one."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        times = []
+        for _ in range(2):
+            out = subprocess.run([sys.executable, "-c", _COLD_START_SNIPPET], env=env, check=True,
+                                 capture_output=True, text=True)
+            times.append(float(out.stdout.strip().splitlines()[-1]))
+    return times[0], times[1]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "info":
+        return cmd_info(args)
+    if args.command == "bench" and args.suite == "memory":
+        return cmd_bench_memory(args)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Qt tests run without a screen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def memory_system():
+    """One physical memory for the session (a 134 MiB memfd); tests unmap what they map."""
+    from hlemu.memory import MemorySystem
+
+    system = MemorySystem(backend="fastmem")
+    yield system
+    system.close()
+
+
+@pytest.fixture
+def spaces(memory_system):
+    """A factory of fresh address spaces with slabs, closed (and frames freed) after the test."""
+    made = []
+    pid = [1000]
+
+    def make(name: str = ""):
+        pid[0] += 1
+        space = memory_system.create_space(pid[0], name, with_slab=True)
+        made.append(space)
+        return space
+
+    yield make
+    for space in made:
+        frames = space.table.frame[space.table.frame >= 0]
+        memory_system.destroy_space(space.pid)
+        unique = sorted(set(frames.tolist()))
+        still_mapped = [f for f in unique if memory_system.phys.map_count[f]]
+        memory_system.phys.free([f for f in unique if f not in still_mapped and not memory_system.phys._free[f]])

@@ -1,0 +1,57 @@
+"""The backend decision, including hosts whose pages are not 4 KiB."""
+
+from __future__ import annotations
+
+import pytest
+
+from hlemu.memory import BackendError, MemorySystem, choose_backend
+
+
+def test_auto_picks_fastmem_on_a_4k_host_that_can_reserve():
+    choice = choose_backend("auto", page_size=4096, can_reserve=lambda: (True, "ok"))
+    assert choice.name == "fastmem"
+
+
+@pytest.mark.parametrize("page_size", [16384, 65536])
+def test_auto_falls_back_to_semifastmem_on_large_page_hosts(page_size, caplog):
+    caplog.set_level("INFO")
+    choice = choose_backend("auto", page_size=page_size)
+    assert choice.name == "semifastmem"
+    assert f"host pages are {page_size // 1024} KiB" in choice.reason
+    assert "semifastmem, because host pages" in caplog.text
+
+
+def test_auto_falls_back_when_the_slab_cannot_be_reserved():
+    choice = choose_backend("auto", page_size=4096, can_reserve=lambda: (False, "no address space"))
+    assert (choice.name, choice.reason) == ("semifastmem", "no address space")
+
+
+def test_explicit_fastmem_on_an_impossible_host_is_a_clear_error():
+    with pytest.raises(BackendError, match="fastmem is impossible here: host pages are 16 KiB"):
+        choose_backend("fastmem", page_size=16384)
+
+
+@pytest.mark.parametrize("name", ["semifastmem", "slowmem"])
+def test_explicit_choices_are_honoured(name):
+    assert choose_backend(name, page_size=65536).name == name
+
+
+def test_unknown_backend():
+    with pytest.raises(BackendError, match="unknown backend 'turbo'"):
+        choose_backend("turbo")
+
+
+def test_environment_variable_simulates_a_16k_host(monkeypatch):
+    monkeypatch.setenv("HLEMU_HOST_PAGE_SIZE", "16384")
+    assert choose_backend("auto").name == "semifastmem"
+    monkeypatch.setenv("HLEMU_HOST_PAGE_SIZE", "lots")
+    with pytest.raises(BackendError, match="not a number"):
+        choose_backend("auto")
+
+
+def test_a_semifastmem_system_gives_spaces_no_slab_and_mem_is_semifast():
+    system = MemorySystem(backend="auto", host_page_size=16384)
+    space = system.create_space(1)
+    assert space.slab is None and space.fast is None
+    assert space.mem is space.semifast
+    system.close()

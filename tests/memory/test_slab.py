@@ -1,0 +1,86 @@
+"""Host slabs: guest vaddr v at slab + v, shared frames, host protection mirroring the table."""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+
+from hlemu.memory import MemoryPermission as P
+from hlemu.memory import MemoryState as S
+from hlemu.memory import WriteTracker
+
+
+class Register:
+    def read(self, space, vaddr, size):
+        return 0x11223344
+
+    def write(self, space, vaddr, size, value):
+        pass
+
+
+def host_prot(space, vaddr):
+    """The host protection of slab + vaddr, read from /proc/self/maps."""
+    addr = space.slab.base + vaddr
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            span, perms = line.split()[:2]
+            lo, hi = (int(x, 16) for x in span.split("-"))
+            if lo <= addr < hi:
+                return perms[:2]
+    raise AssertionError("slab address not mapped at all")
+
+
+def test_two_processes_see_each_others_writes_at_different_addresses(spaces, memory_system):
+    a, b = spaces("a"), spaces("b")
+    frames = memory_system.phys.allocate("APPLICATION", 2)
+    a.map(0x10000000, frames, P.RW, S.SHARED)
+    b.map(0x10800000, frames, P.RW, S.SHARED)
+    ctypes.memmove(a.slab.base + 0x10000ffe, b"\x01\x02\x03\x04", 4)  # through the host MMU, crossing pages
+    assert b.slab.view[0x10800ffe : 0x10801002].tobytes() == b"\x01\x02\x03\x04"
+    b.fast.write32(0x10801000, 0xDEADBEEF)
+    assert a.fast.read32(0x10001000) == 0xDEADBEEF
+    assert a.semifast.read32(0x10001000) == 0xDEADBEEF
+
+
+def test_host_protection_mirrors_the_page_table(spaces, memory_system):
+    sp = spaces()
+    sp.map(0x08000000, memory_system.phys.allocate("APPLICATION", 3), P.RW, S.PRIVATE)
+    sp.protect(0x08001000, 0x1000, P.R)
+    sp.protect(0x08002000, 0x1000, P.NONE)
+    assert [host_prot(sp, 0x08000000 + i * 0x1000) for i in range(3)] == ["rw", "r-", "--"]
+    sp.map_mmio(0x1EC00000, 0x1000, Register())
+    assert host_prot(sp, 0x1EC00000) == "--"  # MMIO is never touched through the slab
+    sp.unmap(0x08000000, 0x1000)
+    assert host_prot(sp, 0x08000000) == "--"
+
+
+def test_write_tracked_pages_are_read_only_until_written(spaces, memory_system):
+    sp = spaces()
+    sp.map(0x1F000000, memory_system.phys.allocate("VRAM", 2), P.RW, S.IO)
+    tracker = WriteTracker("fb")
+    sp.track_writes(0x1F000000, 0x2000, tracker)
+    assert host_prot(sp, 0x1F000000) == "r-"
+    sp.fast.write8(0x1F000010, 1)  # faults into slowmem once, then the page is writable
+    assert host_prot(sp, 0x1F000000) == "rw" and host_prot(sp, 0x1F001000) == "r-"
+    tracker.rearm()
+    assert host_prot(sp, 0x1F000000) == "r-"
+
+
+def test_unmapped_slab_pages_read_nothing_and_hold_no_memory(spaces, memory_system):
+    sp = spaces()
+    frames = memory_system.phys.allocate("APPLICATION", 1)
+    memory_system.phys.data[int(frames[0]) * 4096] = 0x77
+    sp.map(0x08000000, frames, P.RW, S.PRIVATE)
+    assert sp.slab.view[0x08000000] == 0x77
+    sp.unmap(0x08000000, 0x1000)
+    assert host_prot(sp, 0x08000000) == "--"
+    assert sp.table.access[0x08000000 >> 12] == 0  # so compiled fastmem never touches it
+
+
+def test_closed_slab_refuses_work(memory_system):
+    sp = memory_system.create_space(777, with_slab=True)
+    memory_system.destroy_space(777)
+    assert sp.slab is None and sp.fast is None
+    with pytest.raises(Exception, match="no slab"):
+        sp.path("fastmem")
