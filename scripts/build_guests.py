@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Build the bundled guest programs (hlemu/guest/programs/*.c) into hlemu/guest/bin/*.elf.
+
+The ELFs are committed as package data so that users need no cross toolchain; this script
+rebuilds them, and ``--check`` (run by CI) proves the committed bytes come from the
+committed sources::
+
+    python scripts/build_guests.py          # rebuild every program into hlemu/guest/bin/
+    python scripts/build_guests.py --check  # rebuild into a temp dir, compare byte for byte
+
+The toolchain is Debian's ``gcc-arm-none-eabi`` with ``libnewlib-arm-none-eabi``; when
+``arm-none-eabi-gcc`` or newlib is missing the script installs them with apt-get.
+
+Builds are reproducible: no debug info, no build id, sources named by paths relative to
+the repository root (compiled from there), a fixed input order, and a pinned locale and
+SOURCE_DATE_EPOCH. The same toolchain version gives the same bytes on any checkout path;
+a different gcc or newlib version generally does not, which ``--check`` reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+GUEST = Path("hlemu/guest")
+SDK = GUEST / "sdk"
+PROGRAMS = GUEST / "programs"
+BIN = GUEST / "bin"
+
+GCC = "arm-none-eabi-gcc"
+APT_PACKAGES = ["gcc-arm-none-eabi", "libnewlib-arm-none-eabi"]
+
+# The 3DS's ARM11 MPCore: ARMv6K, VFPv2 with hard-float calling convention, ARM state.
+CPU_FLAGS = ["-march=armv6k", "-mtune=mpcore", "-mfloat-abi=hard", "-mfpu=vfp", "-marm"]
+COMPILE_FLAGS = [
+    *CPU_FLAGS,
+    "-O2",
+    "-std=gnu11",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+    "-fno-ident",
+    f"-ffile-prefix-map={REPO}=.",
+    f"-I{SDK}",
+]
+LINK_FLAGS = [
+    *CPU_FLAGS,
+    "-nostartfiles",
+    "--specs=nano.specs",
+    f"-T{SDK / 'link.ld'}",
+    "-Wl,--gc-sections",
+    "-Wl,--build-id=none",
+    "-Wl,--strip-debug",  # newlib ships DWARF; keep the symbol table, drop the rest
+    "-Wl,-z,max-page-size=0x1000",
+    "-Wl,-z,common-page-size=0x1000",
+]
+# The SDK's objects, in link order after the program's own object.
+SDK_SOURCES = [SDK / "crt0.S", SDK / "svc.S", SDK / "syscalls.c"]
+
+
+def build_env() -> dict[str, str]:
+    """The environment every tool runs in: nothing locale- or time-dependent leaks in."""
+    env = dict(os.environ)
+    env.update(LC_ALL="C", TZ="UTC", SOURCE_DATE_EPOCH="0")
+    return env
+
+
+def run(cmd: list[str]) -> None:
+    """Run a tool from the repository root; on failure, show its output and stop."""
+    result = subprocess.run(cmd, cwd=REPO, env=build_env(), capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(f"$ {' '.join(cmd)}\n{result.stdout}{result.stderr}")
+        raise SystemExit(f"build_guests: command failed with status {result.returncode}")
+
+
+def newlib_present() -> bool:
+    """gcc prints the bare name back when it cannot find a library file."""
+    result = subprocess.run([GCC, *CPU_FLAGS, "-print-file-name=libc_nano.a"], capture_output=True, text=True)
+    return result.returncode == 0 and os.path.isabs(result.stdout.strip())
+
+
+def ensure_toolchain() -> None:
+    """Install Debian's cross gcc and newlib with apt-get if either is missing."""
+    if shutil.which(GCC) is not None and newlib_present():
+        return
+    if shutil.which("apt-get") is None:
+        raise SystemExit(
+            f"build_guests: {GCC} or newlib is missing and apt-get is not available; install {' '.join(APT_PACKAGES)}"
+        )
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print(f"build_guests: installing {' '.join(APT_PACKAGES)} with apt-get", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run([*sudo, "apt-get", "update"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "--no-install-recommends", *APT_PACKAGES], check=True, env=env)
+
+
+def toolchain_version() -> str:
+    result = subprocess.run([GCC, "--version"], capture_output=True, text=True, check=True)
+    return result.stdout.splitlines()[0]
+
+
+def program_sources() -> list[Path]:
+    """Every program, sorted so the build order (and any output listing) is fixed."""
+    return sorted((REPO / PROGRAMS).glob("*.c"), key=lambda p: p.name)
+
+
+def compile_source(source: Path, obj: Path) -> None:
+    """Compile one C or assembler (.S, preprocessed) file; `source` is repo-relative."""
+    run([GCC, *COMPILE_FLAGS, "-c", str(source), "-o", str(obj)])
+
+
+def build_sdk(objdir: Path) -> list[Path]:
+    objects = []
+    for source in SDK_SOURCES:
+        obj = objdir / f"sdk_{source.stem}.o"
+        compile_source(source, obj)
+        objects.append(obj)
+    return objects
+
+
+def build_program(name: str, sdk_objects: list[Path], objdir: Path, outdir: Path) -> Path:
+    obj = objdir / f"{name}.o"
+    compile_source(PROGRAMS / f"{name}.c", obj)
+    elf = outdir / f"{name}.elf"
+    run([GCC, *LINK_FLAGS, str(obj), *map(str, sdk_objects), "-o", str(elf)])
+    return elf
+
+
+def build_all(outdir: Path) -> list[Path]:
+    """Build every program into `outdir`; return the ELF paths in name order."""
+    ensure_toolchain()
+    with tempfile.TemporaryDirectory(prefix="hlemu-guest-obj-") as tmp:
+        objdir = Path(tmp)
+        sdk_objects = build_sdk(objdir)
+        return [build_program(src.stem, sdk_objects, objdir, outdir) for src in program_sources()]
+
+
+def committed_elves() -> set[str]:
+    return {p.name for p in (REPO / BIN).glob("*.elf")}
+
+
+def install(built: list[Path]) -> None:
+    """Copy fresh ELFs into hlemu/guest/bin/, touching only those that changed."""
+    bindir = REPO / BIN
+    bindir.mkdir(parents=True, exist_ok=True)
+    for elf in built:
+        target = bindir / elf.name
+        data = elf.read_bytes()
+        changed = not target.exists() or target.read_bytes() != data
+        if changed:
+            target.write_bytes(data)
+        print(f"{BIN / elf.name}: {len(data)} bytes{'' if changed else ' (unchanged)'}")
+    for stale in sorted(committed_elves() - {elf.name for elf in built}):
+        (bindir / stale).unlink()
+        print(f"{BIN / stale}: removed (no source in {PROGRAMS})")
+
+
+def differences(built: list[Path]) -> list[str]:
+    """Describe every committed ELF that is missing, stale, or not byte-identical."""
+    problems = []
+    for elf in built:
+        committed = REPO / BIN / elf.name
+        if not committed.exists():
+            problems.append(f"{BIN / elf.name}: missing (not built and committed)")
+        elif committed.read_bytes() != elf.read_bytes():
+            problems.append(f"{BIN / elf.name}: differs from a fresh build of {PROGRAMS / elf.stem}.c")
+    for stale in sorted(committed_elves() - {elf.name for elf in built}):
+        problems.append(f"{BIN / stale}: has no source in {PROGRAMS}")
+    return problems
+
+
+def check() -> int:
+    with tempfile.TemporaryDirectory(prefix="hlemu-guest-check-") as tmp:
+        built = build_all(Path(tmp))
+        problems = differences(built)
+    if not problems:
+        print(f"build_guests --check: all {len(built)} guest ELFs match their sources")
+        return 0
+    print("build_guests --check: committed guest ELFs do not match a fresh build:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    print(f"toolchain here: {toolchain_version()}; rebuild with: python scripts/build_guests.py", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--check", action="store_true", help="rebuild into a temporary directory and fail if any committed ELF differs"
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        return check()
+    with tempfile.TemporaryDirectory(prefix="hlemu-guest-build-") as tmp:
+        install(build_all(Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
