@@ -75,3 +75,4 @@ NUM_FAULT_KINDS = len(FaultKind)
 # that access may run with no Python at all.
 FAST_READ = 1
 FAST_WRITE = 2
+FAST_EXEC = 4  # only in ``fast`` entries: the CPU's TLB fill may map the page executable

@@ -9,7 +9,7 @@ TLB-fill hook and the debugger all read the same data:
 ``state``    uint8   3DS MemoryState; FREE (0) means unmapped
 ``special``  uint8   :class:`SpecialKind`
 ``wdirty``   uint8   1 when a write-tracked page was written since its rearm
-``fast``     uint32  ``frame << 12 | FAST_READ | FAST_WRITE``: semifastmem's entry
+``fast``     uint32  ``frame << 12 | FAST_READ | FAST_WRITE | FAST_EXEC``: semifastmem's entry
 ``access``   uint8   FAST_READ | FAST_WRITE: what the slab's host protection allows
 ===========  ======  ==========================================================
 
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlemu.memory.constants import (
+    FAST_EXEC,
     FAST_READ,
     FAST_WRITE,
     NUM_PAGES,
@@ -80,8 +81,10 @@ class PageTable:
         writable = (readable & ((perm & MemoryPermission.W) != 0)
                     & ((special != SpecialKind.TRACKED) | (self.wdirty[lo:hi] != 0)))
         bits = readable * FAST_READ + writable * FAST_WRITE
+        executable = memory & ((perm & MemoryPermission.X) != 0)
         self.access[lo:hi] = bits
-        self.fast[lo:hi] = np.where(memory, frame.astype(np.uint32) << PAGE_SHIFT, 0) | bits
+        self.fast[lo:hi] = (np.where(memory, frame.astype(np.uint32) << PAGE_SHIFT, 0) | bits
+                            | executable * FAST_EXEC)
 
     def is_free(self, lo: int, hi: int) -> bool:
         return not self.state[lo:hi].any()

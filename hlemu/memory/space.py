@@ -78,6 +78,7 @@ class AddressSpace:
         self.mmio: dict[int, MmioHandler] = {}
         self.trackers: dict[int, WriteTracker] = {}
         self.listeners: list[ChangeListener] = []
+        self.code_listeners: list[ChangeListener] = []  # told when poke() rewrites memory (code caches)
         self.slow = SlowMem(self)
         self.semifast = SemiFastMem(self)
         self.fast: FastMem | None = FastMem(self) if slab is not None else None
@@ -200,6 +201,41 @@ class AddressSpace:
         self.table.wdirty[arr] = 0
         for lo, hi in _runs(arr):
             self._changed(lo, hi, remap=False)
+
+    # -- privileged access ------------------------------------------------------
+    def poke(self, vaddr: int, data: bytes | bytearray | memoryview) -> None:
+        """Write memory as the kernel does: ignoring the page's permission.
+
+        For loaders, the debugger's memory editor and breakpoints. Unmapped
+        and MMIO pages are still refused (a host error, not a guest fault);
+        write tracking is bypassed (the CPU caches are told by listeners).
+        """
+        for addr, chunk_lo, chunk_hi in self._privileged_pieces(vaddr, len(data)):
+            self.phys.data[chunk_lo:chunk_hi] = np.frombuffer(bytes(data[addr - vaddr : addr - vaddr + chunk_hi
+                                                                          - chunk_lo]), np.uint8)
+        lo, hi = vaddr >> PAGE_SHIFT, ((vaddr + max(len(data), 1) - 1) >> PAGE_SHIFT) + 1
+        for listener in self.code_listeners:
+            listener(lo, hi)
+
+    def peek(self, vaddr: int, size: int) -> bytes:
+        """Read memory ignoring the page's permission (never calls MMIO handlers)."""
+        return b"".join(self.phys.data[lo:hi].tobytes() for _, lo, hi in self._privileged_pieces(vaddr, size))
+
+    def _privileged_pieces(self, vaddr: int, size: int) -> list[tuple[int, int, int]]:
+        if vaddr < 0 or size < 0 or vaddr + size > 1 << 32:
+            raise MapError(f"range {vaddr:#x}+{size:#x} leaves the 32-bit address space")
+        pieces = []
+        addr, end = vaddr, vaddr + size
+        while addr < end:
+            vpn = addr >> PAGE_SHIFT
+            frame = int(self.table.frame[vpn])
+            if frame < 0:
+                raise MapError(f"{self.name}: {addr:#010x} is not mapped memory")
+            length = min(end, (vpn + 1) << PAGE_SHIFT) - addr
+            off = (frame << PAGE_SHIFT) | (addr & PAGE_MASK)
+            pieces.append((addr, off, off + length))
+            addr += length
+        return pieces
 
     # -- queries --------------------------------------------------------------
     def query(self, vaddr: int) -> MemoryInfo:

@@ -1,0 +1,428 @@
+"""The CPU boundary: one Unicorn ARM11 MPCore per guest address space.
+
+:class:`Cpu` runs guest code of one process against that process's memory
+with no Python on normal instructions or accesses:
+
+* fastmem: Unicorn maps the slab's accessible pages directly
+  (``mem_map_ptr`` at ``slab + vaddr``);
+* semifastmem: Unicorn runs in virtual-TLB mode; the compiled
+  :func:`hlemu.cpu.hooks.tlb_fill` walks the page table on each miss and
+  points Unicorn into the physical backing.
+
+Every map, unmap or protect of the address space reaches the CPU through
+the space's listeners, which drops stale translations at once. Python runs
+only on SVCs (the ``on_svc`` callback), guest faults and quantum ends.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+import capstone
+import numpy as np
+from unicorn import (
+    UC_ARCH_ARM,
+    UC_HOOK_BLOCK,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_INVALID,
+    UC_HOOK_TLB_FILL,
+    UC_MEM_FETCH_PROT,
+    UC_MEM_FETCH_UNMAPPED,
+    UC_MEM_READ_PROT,
+    UC_MEM_READ_UNMAPPED,
+    UC_MEM_WRITE_PROT,
+    UC_MEM_WRITE_UNMAPPED,
+    UC_MODE_ARM,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
+    UC_TLB_VIRTUAL,
+    Uc,
+    UcError,
+)
+from unicorn import arm_const as arm
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID
+from unicorn.unicorn_py3.unicorn import uclib
+
+from hlemu.cpu import hooks
+from hlemu.memory.constants import FAST_READ, FAST_WRITE, NUM_PAGES, PAGE_SHIFT, FaultKind, MemoryPermission
+from hlemu.memory.space import AddressSpace
+
+# r0..r15 and CPSR in one batch: register traffic dominates SVC cost.
+GPRS = [getattr(arm, f"UC_ARM_REG_R{i}") for i in range(13)] + [
+    arm.UC_ARM_REG_SP, arm.UC_ARM_REG_LR, arm.UC_ARM_REG_PC]
+ARG_REGS = GPRS[:8]
+CPSR_T = 1 << 5
+USER_MODE = 0x10
+NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
+UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
+# QEMU's ARM exception numbers, as Unicorn's interrupt hook reports them.
+EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT = 1, 2, 3, 4, 7
+_MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
+
+
+@dataclass
+class CpuConfig:
+    """How a :class:`Cpu` runs guest code.
+
+    ``backend``: ``fastmem`` (Unicorn maps slab pages directly; needs a slab)
+    or ``semifastmem`` (virtual TLB + compiled fill hook; works anywhere).
+    ``quantum_blocks``: translated blocks a thread runs before the kernel may
+    switch threads (deterministic preemption; a block hook costs ~8%).
+    ``fpscr``: initial VFP status/control word (Citra's default: flush to
+    zero, default NaN, round to zero).
+    """
+
+    backend: str = "semifastmem"
+    quantum_blocks: int = 20_000
+    fpscr: int = 0x03C00000
+
+
+class Stop(Enum):
+    """Why :meth:`Cpu.run` returned."""
+
+    QUANTUM = "quantum"  # the block budget ran out
+    YIELD = "yield"  # an SVC asked to switch threads (wait, sleep, exit)
+    FAULT = "fault"  # data abort, prefetch abort, undefined instruction
+
+
+@dataclass
+class CpuFault:
+    """A guest fault the CPU saw: what a crash report needs."""
+
+    kind: str  # "data abort", "prefetch abort", "undefined instruction"
+    access: str  # "read", "write", "execute"
+    address: int
+    size: int
+    reason: str  # "unmapped" or "permission" (or the Unicorn error)
+    pc: int = 0
+    registers: list[int] = field(default_factory=list)
+
+
+_MEM_FAULTS = {
+    UC_MEM_READ_UNMAPPED: ("data abort", "read", "unmapped"),
+    UC_MEM_WRITE_UNMAPPED: ("data abort", "write", "unmapped"),
+    UC_MEM_FETCH_UNMAPPED: ("prefetch abort", "execute", "unmapped"),
+    UC_MEM_READ_PROT: ("data abort", "read", "permission"),
+    UC_MEM_WRITE_PROT: ("data abort", "write", "permission"),
+    UC_MEM_FETCH_PROT: ("prefetch abort", "execute", "permission"),
+}
+
+
+class Cpu:
+    """Unicorn bound to one address space. ``on_svc(cpu, number)`` serves SVCs."""
+
+    def __init__(self, space: AddressSpace, config: CpuConfig, on_svc: Callable[[Cpu, int], None]) -> None:
+        if config.backend == "fastmem" and space.slab is None:
+            raise ValueError("the fastmem CPU backend needs an address space with a slab")
+        self.space = space
+        self.config = config
+        self.on_svc = on_svc
+        self.uc = Uc(UC_ARCH_ARM, UC_MODE_ARM)
+        self.uc.ctl_set_cpu_model(arm.UC_CPU_ARM_11MPCORE)
+        self.control = np.zeros(hooks.CB_SIZE, dtype=np.int64)
+        self.control[hooks.CB_FAST_TABLE] = space.table.fast.ctypes.data
+        self.control[hooks.CB_FILL_COUNTS] = space.faults.array[FaultKind.TLB_FILL].ctypes.data
+        self.fault: CpuFault | None = None
+        self._stop_requested = False
+        self._svc_numbers: dict[int, int] = {}
+        self._running = False
+        self._pending_code: list[tuple[int, int]] = []
+        self._hook_handles: list[ctypes.c_size_t] = []
+        self._mapped = np.zeros(NUM_PAGES, dtype=np.uint8)  # fastmem: Unicorn prot + 1 per page
+        self._trap_frame: np.ndarray | None = None
+        if config.backend == "fastmem":
+            self._sync_fastmem(0, NUM_PAGES)
+        else:
+            self._trap_frame = space.phys.allocate("BASE", 1)
+            trap = int(self._trap_frame[0]) << PAGE_SHIFT
+            space.phys.data[trap : trap + 0x1000].view(np.uint32)[:] = UDF_INSTRUCTION
+            self.control[hooks.CB_TRAP_PADDR] = trap
+            self.uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+            self.uc.mem_map_ptr(0, space.phys.size, UC_PROT_ALL, space.phys.data.ctypes.data)
+            self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill.address)
+        self._add_cfunc_hook(UC_HOOK_BLOCK, hooks.count_blocks.address)
+        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory)
+        space.listeners.append(self._on_map_change)
+        space.code_listeners.append(self._on_code_change)
+
+    # -- running --------------------------------------------------------------
+    @property
+    def instructions(self) -> int:
+        return int(self.control[hooks.CB_INSTRUCTIONS])
+
+    @property
+    def tlb_fills(self) -> int:
+        return int(self.control[hooks.CB_FILLS])
+
+    def run(self, blocks: int | None = None) -> Stop:
+        """Run the loaded context until an SVC yields, the budget ends or a fault."""
+        self.control[hooks.CB_BUDGET] = blocks or self.config.quantum_blocks
+        self.control[hooks.CB_STOPPED] = 0
+        self._stop_requested = False
+        self.fault = None
+        pc = self.uc.reg_read(arm.UC_ARM_REG_PC)
+        if self.uc.reg_read(arm.UC_ARM_REG_CPSR) & CPSR_T:
+            pc |= 1
+        self._running = True
+        try:
+            self.uc.emu_start(pc, NEVER)
+        except UcError as exc:
+            return self._fault_from(exc)
+        finally:
+            self._running = False
+            while self._pending_code:
+                self._drop_code(*self._pending_code.pop())
+        if self.fault is not None:
+            return Stop.FAULT
+        if self._stop_requested:
+            return Stop.YIELD
+        return Stop.QUANTUM
+
+    def request_stop(self) -> None:
+        """From an SVC handler: end :meth:`run` after this SVC (thread switch)."""
+        self._stop_requested = True
+        self.uc.emu_stop()
+
+    def fail(self, fault: CpuFault) -> None:
+        """From an SVC handler: end :meth:`run` with a guest fault (e.g. Break)."""
+        fault.pc = fault.pc or self.pc
+        fault.registers = fault.registers or self.read_registers()
+        self.fault = fault
+        self.uc.emu_stop()
+
+    # -- registers ----------------------------------------------------------------
+    def read_registers(self) -> list[int]:
+        """r0..r12, sp, lr, pc."""
+        return list(self.uc.reg_read_batch(GPRS))
+
+    def read_args(self) -> list[int]:
+        """r0..r7 in one call (SVC arguments)."""
+        return list(self.uc.reg_read_batch(ARG_REGS))
+
+    def write_results(self, values: dict[int, int]) -> None:
+        """Write r<i> = value for each item, in one call."""
+        self.uc.reg_write_batch([(ARG_REGS[i], v & 0xFFFFFFFF) for i, v in values.items()])
+
+    @property
+    def pc(self) -> int:
+        return int(self.uc.reg_read(arm.UC_ARM_REG_PC))
+
+    @property
+    def cpsr(self) -> int:
+        return int(self.uc.reg_read(arm.UC_ARM_REG_CPSR))
+
+    def reset_thread_state(self, entry: int, sp: int, arg: int, tls: int) -> None:
+        """Load a fresh user-mode ARM thread: entry, stack, r0 = arg, TLS, VFP on."""
+        uc = self.uc
+        for reg in GPRS:
+            uc.reg_write(reg, 0)
+        uc.reg_write(arm.UC_ARM_REG_CPSR, USER_MODE | (CPSR_T if entry & 1 else 0))
+        uc.reg_write(arm.UC_ARM_REG_C1_C0_2, 0x00F00000)  # CPACR: cp10/cp11 (VFP) full access
+        uc.reg_write(arm.UC_ARM_REG_FPEXC, 0x40000000)  # FPEXC.EN
+        uc.reg_write(arm.UC_ARM_REG_FPSCR, self.config.fpscr)
+        uc.reg_write(arm.UC_ARM_REG_C13_C0_3, tls)  # TPIDRURO: read by `mrc p15, 0, rX, c13, c0, 3`
+        uc.reg_write(arm.UC_ARM_REG_R0, arg)
+        uc.reg_write(arm.UC_ARM_REG_SP, sp)
+        uc.reg_write(arm.UC_ARM_REG_PC, entry & ~1)
+
+    def save_context(self, into: object | None = None) -> object:
+        if into is None:
+            return self.uc.context_save()
+        self.uc.context_update(into)
+        return into
+
+    def load_context(self, context: object) -> None:
+        self.uc.context_restore(context)
+
+    # -- hooks (Python only on SVCs and faults) --------------------------------------
+    def _on_interrupt(self, uc: Uc, intno: int, _user: object) -> None:
+        if intno == EXCP_SWI:
+            self.on_svc(self, self._svc_number())
+        elif intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
+            self._abort_from_miss(intno)
+            self.uc.emu_stop()
+        elif intno == EXCP_UDEF:
+            self.fail(CpuFault("undefined instruction", "execute", self.pc, 4, "undefined instruction"))
+        else:
+            self.fail(CpuFault("exception", "execute", self.pc, 4, f"CPU exception {intno}"))
+
+    def _abort_from_miss(self, intno: int) -> None:
+        """A fault under semifastmem: the TLB fill noted the refused (1 KiB) page; the
+        faulting instruction, decoded, gives the exact address, size and direction."""
+        miss_type = int(self.control[hooks.CB_MISS_TYPE])
+        self.control[hooks.CB_MISS_TYPE] = 0
+        address = int(self.control[hooks.CB_MISS_ADDRESS]) & 0xFFFFFFFF
+        access, size = _MISS_ACCESS.get(miss_type, "access"), 0
+        if intno == EXCP_PREFETCH_ABORT:
+            address, access, size = self.pc, "execute", 4
+        else:
+            decoded = decode_access(self.space, self.pc, bool(self.cpsr & CPSR_T), self.read_registers())
+            if decoded is not None and (not miss_type or decoded[0] >> 10 == address >> 10):
+                address, size, access = decoded
+        reason = "unmapped" if self.space.table.state[address >> PAGE_SHIFT] == 0 else "permission"
+        self.space.faults.bump(FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION, address)
+        kind = "prefetch abort" if intno == EXCP_PREFETCH_ABORT else "data abort"
+        self.fault = CpuFault(kind, access, address, size, reason)
+
+    def _svc_number(self) -> int:
+        """The immediate of the SVC just executed (cached per address)."""
+        pc = self.pc
+        number = self._svc_numbers.get(pc)
+        if number is None:
+            thumb = self.cpsr & CPSR_T
+            if thumb:
+                number = self.space.peek(pc - 2, 2)[0]
+            else:
+                number = int.from_bytes(self.space.peek(pc - 4, 4), "little") & 0xFF
+            self._svc_numbers[pc] = number
+        return number
+
+    def _on_invalid_memory(self, uc: Uc, access: int, address: int, size: int, value: int,
+                           _user: object) -> bool:
+        kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
+        fault_kind = FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION
+        self.space.faults.bump(fault_kind, address)
+        self.fault = CpuFault(kind, what, address & 0xFFFFFFFF, size, reason)
+        return False
+
+    def _fault_from(self, exc: UcError) -> Stop:
+        if self.fault is None and exc.errno == UC_ERR_EXCEPTION:
+            # semifastmem: an abort (a refused translation, or a permission the TLB entry
+            # lacks) reaches us as UC_ERR_EXCEPTION with no hook; work out what it was.
+            self._abort_from_miss(EXCP_PREFETCH_ABORT if self.control[hooks.CB_MISS_TYPE] == 18
+                                  else EXCP_DATA_ABORT)
+        if self.fault is None:
+            if exc.errno == UC_ERR_INSN_INVALID:
+                self.fault = CpuFault("undefined instruction", "execute", self.pc, 4, "undefined instruction")
+            else:
+                self.fault = CpuFault("data abort", "access", self.pc, 0, str(exc))
+        if not self.fault.pc:
+            self.fault.pc = self.pc
+        if not self.fault.registers:
+            self.fault.registers = self.read_registers()
+        return Stop.FAULT
+
+    # -- keeping translations in step with the page table ------------------------
+    def _on_map_change(self, lo: int, hi: int) -> None:
+        if self.config.backend == "fastmem":
+            self._sync_fastmem(lo, hi)
+            self._drop_code(lo, hi)
+        else:
+            # Virtual-TLB mode: translated blocks are found through the TLB (by physical
+            # address), so flushing it is enough; removing cached blocks from inside a hook
+            # in this mode derails Unicorn (seen: a fault on the next instruction).
+            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+            self._forget_svc_numbers(lo, hi)
+
+    def _on_code_change(self, lo: int, hi: int) -> None:
+        if self._running:
+            self._pending_code.append((lo, hi))  # applied when emu_start returns
+        else:
+            self._drop_code(lo, hi)
+
+    def _drop_code(self, lo: int, hi: int) -> None:
+        self.uc.ctl_remove_cache(lo << PAGE_SHIFT, (hi << PAGE_SHIFT) - 1)
+        self._forget_svc_numbers(lo, hi)
+
+    def _forget_svc_numbers(self, lo: int, hi: int) -> None:
+        if self._svc_numbers:
+            lo_a, hi_a = lo << PAGE_SHIFT, hi << PAGE_SHIFT
+            for pc in [pc for pc in self._svc_numbers if lo_a <= pc - 4 < hi_a]:
+                del self._svc_numbers[pc]
+
+    def _sync_fastmem(self, lo: int, hi: int) -> None:
+        """Map exactly the accessible pages of ``lo..hi-1`` into Unicorn from the slab."""
+        assert self.space.slab is not None
+        table = self.space.table
+        access = table.access[lo:hi]
+        perm = table.perm[lo:hi]
+        prot = (np.where(access & FAST_READ, UC_PROT_READ, 0) | np.where(access & FAST_WRITE, UC_PROT_WRITE, 0)
+                | np.where((access & FAST_READ) & ((perm & MemoryPermission.X) != 0), UC_PROT_EXEC, 0))
+        want = (prot + 1).astype(np.uint8) * (access != 0)
+        have = self._mapped[lo:hi]
+        changed = np.flatnonzero(want != have)
+        if len(changed) == 0:
+            return
+        for a, b in _runs(changed):
+            for c, d in _runs_of_equal(have, a, b):
+                if have[c]:
+                    self.uc.mem_unmap((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT)
+            for c, d in _runs_of_equal(want, a, b):
+                if want[c]:
+                    base = (lo + c) << PAGE_SHIFT
+                    self.uc.mem_map_ptr(base, (d - c) << PAGE_SHIFT, int(want[c]) - 1,
+                                        self.space.slab.base + base)
+        self._mapped[lo:hi] = want
+
+    def _add_cfunc_hook(self, hook_type: int, address: int | None) -> None:
+        assert address is not None, "numba cfunc without an address"
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), hook_type, ctypes.c_void_p(address),
+                                   ctypes.c_void_p(self.control.ctypes.data), 1, 0)
+        if status != 0:
+            raise UcError(status)
+        self._hook_handles.append(handle)
+
+    def close(self) -> None:
+        if self._on_map_change in self.space.listeners:
+            self.space.listeners.remove(self._on_map_change)
+        if self._on_code_change in self.space.code_listeners:
+            self.space.code_listeners.remove(self._on_code_change)
+        # The Uc handle itself is released by the binding's finalizer.
+
+
+def decode_access(space: AddressSpace, pc: int, thumb: bool, regs: list[int]) -> tuple[int, int, str] | None:
+    """(address, size, "read"/"write") of the load or store at ``pc``, or None."""
+    md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB if thumb else capstone.CS_MODE_ARM)
+    md.detail = True
+    try:
+        insn = next(md.disasm(space.peek(pc, 4), pc, 1), None)
+    except ValueError:
+        return None
+    if insn is None:
+        return None
+    mnemonic = insn.mnemonic.split(".")[0]
+    write = mnemonic.startswith(("str", "stm", "push"))
+    if mnemonic.startswith(("push", "stmdb", "stmfd")):
+        count = len(insn.operands) - (0 if mnemonic.startswith("push") else 1)
+        return (regs[13] - 4 * count) & 0xFFFFFFFF, 4 * count, "write"
+    if mnemonic.startswith(("ldm", "stm", "pop")):
+        base = regs[13] if mnemonic.startswith("pop") else regs[_reg_index(insn, insn.operands[0].reg)]
+        count = len(insn.operands) - (0 if mnemonic.startswith("pop") else 1)
+        return base & 0xFFFFFFFF, 4 * count, "write" if write else "read"
+    for op in insn.operands:
+        if op.type == capstone.arm.ARM_OP_MEM:
+            base = pc + (4 if thumb else 8) if op.mem.base == capstone.arm.ARM_REG_PC else \
+                regs[_reg_index(insn, op.mem.base)]
+            index = regs[_reg_index(insn, op.mem.index)] if op.mem.index else 0
+            offset = op.mem.disp if not op.subtracted else -op.mem.disp
+            size = 1 if mnemonic[3:].startswith(("b", "sb")) else 2 if mnemonic[3:].startswith(("h", "sh")) \
+                else 8 if mnemonic.endswith("d") else 4
+            post_indexed = insn.writeback and len(insn.operands) > 2
+            return (base + (0 if post_indexed else offset + index)) & 0xFFFFFFFF, size, "write" if write else "read"
+    return None
+
+
+def _reg_index(insn: object, reg: int) -> int:
+    name = insn.reg_name(reg)  # type: ignore[attr-defined]
+    return {"sb": 9, "sl": 10, "fp": 11, "ip": 12, "sp": 13, "lr": 14, "pc": 15}.get(name, None) \
+        or int(name[1:])
+
+
+def _runs(indices: np.ndarray) -> list[tuple[int, int]]:
+    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
+    return [(int(r[0]), int(r[-1]) + 1) for r in np.split(indices, breaks)]
+
+
+def _runs_of_equal(values: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+    """Maximal runs of equal values within ``values[a:b]``."""
+    seg = values[a:b]
+    cuts = np.flatnonzero(seg[1:] != seg[:-1]) + 1
+    bounds = [0, *cuts.tolist(), b - a]
+    return [(a + x, a + y) for x, y in zip(bounds[:-1], bounds[1:], strict=True)]

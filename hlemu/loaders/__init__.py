@@ -1,0 +1,30 @@
+"""Guest executable loaders: one class per format, sniffed in order (angr CLE style).
+
+A loader turns a file into a :class:`~hlemu.loaders.image.Image` (segments
+with permissions, entry point); the kernel maps the image into a process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hlemu.loaders.elf import ElfLoader
+from hlemu.loaders.image import Image, LoaderError, Segment
+
+LOADERS = [ElfLoader]
+
+
+def load_image(path: str | Path) -> Image:
+    """Parse ``path`` with the first loader that recognises it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoaderError(f"{path}: cannot read: {exc.strerror}") from None
+    for loader in LOADERS:
+        if loader.is_compatible(data):
+            return loader.load(data, name=path.stem, source=str(path))
+    raise LoaderError(f"{path}: not a guest executable this emulator knows (expected a 32-bit ARM ELF)")
+
+
+__all__ = ["LOADERS", "ElfLoader", "Image", "LoaderError", "Segment", "load_image"]

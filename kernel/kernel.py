@@ -1,0 +1,410 @@
+"""The HLE kernel: processes, the scheduler, waits, guest time and SVC dispatch.
+
+Scheduling follows Horizon's rules on one core: the highest-priority ready
+thread runs (0 is highest, 63 lowest); equal priorities take turns when a
+thread's quantum (a count of translated blocks, so deterministic) runs out.
+Guest time is counted, never read from the host clock: one tick per guest
+instruction plus a fixed cost per SVC, at the 3DS's 268,111,856 Hz. When
+every thread waits, time jumps to the next deadline (idle skipping).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hlemu.cpu import Cpu, CpuConfig, Stop
+from hlemu.loaders import Image, load_image
+from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem
+from kernel import layout
+from kernel.crash import crash_report
+from kernel.errors import KernelError, Result
+from kernel.objects.base import KernelObject, WaitObject
+from kernel.objects.memory_block import MemoryBlock
+from kernel.objects.timer import Timer
+from kernel.process import Process
+from kernel.svc import SVC_TABLE, svc_name
+from kernel.thread import Thread, ThreadState, Wait
+
+log = logging.getLogger(__name__)
+
+SVC_TICKS = 200  # guest ticks an SVC costs (so polling loops see time pass)
+MAIN_THREAD_PRIORITY = 0x30
+
+OutputSink = Callable[[Process, str], None]
+
+
+@dataclass
+class RunResult:
+    """How :meth:`Kernel.run` ended."""
+
+    reason: str  # "all exited", "instruction limit", "deadlock"
+    instructions: int
+    ticks: int
+
+
+class Kernel:
+    """Owns the memory system and every guest process.
+
+    >>> from hlemu.guest import program_path
+    >>> k = Kernel(backend="semifastmem", output=lambda p, line: None)
+    >>> p = k.spawn(program_path("hello"))
+    >>> k.run().reason, p.exit_code, p.output[0]
+    ('all exited', 7, 'Hello from hlemu!')
+    >>> k.close()
+    """
+
+    def __init__(self, backend: str = "auto", host_page_size: int | None = None,
+                 quantum_blocks: int = 20_000, output: OutputSink | None = None,
+                 trace_svc: bool = False) -> None:
+        self.memory = MemorySystem(backend=backend, host_page_size=host_page_size)
+        cpu_backend = "fastmem" if self.memory.backend == "fastmem" else "semifastmem"
+        self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
+        self.processes: dict[int, Process] = {}
+        self.timers: set[Timer] = set()
+        self.ticks = 0
+        self.output = output or _print_output
+        self.trace_svc = trace_svc
+        self.current: Thread | None = None
+        self.context_switches = 0
+        self._next_pid = 0x20  # like the 3DS, application pids start above the system's
+        self._next_tid = 1
+        self._next_object = 1
+        self._seq = 0
+        self._refs: dict[int, int] = {}  # object id -> open handles
+
+    # -- object bookkeeping ---------------------------------------------------------
+    def next_object_id(self) -> int:
+        self._next_object += 1
+        return self._next_object - 1
+
+    def _sequence(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def add_handle(self, process: Process, obj: KernelObject) -> int:
+        handle = process.handles.add(obj)
+        self._refs[obj.object_id] = self._refs.get(obj.object_id, 0) + 1
+        return handle
+
+    def release_reference(self, obj: KernelObject) -> None:
+        """A handle to ``obj`` was closed."""
+        left = self._refs.get(obj.object_id, 1) - 1
+        self._refs[obj.object_id] = left
+        if left <= 0:
+            self._refs.pop(obj.object_id, None)
+            self.destroy_if_unused(obj)
+
+    def destroy_if_unused(self, obj: KernelObject) -> None:
+        """Release what an object holds once no handle names it (and no mapping uses it)."""
+        if obj.object_id in self._refs:
+            return
+        if isinstance(obj, Timer):
+            obj.cancel()
+        if isinstance(obj, MemoryBlock) and obj.owned and not obj.mappings and len(obj.frames):
+            frames = obj.frames[self.memory.phys.map_count[obj.frames] == 0]
+            self.memory.phys.free(frames)
+            obj.frames = obj.frames[:0]
+
+    def all_threads(self) -> list[Thread]:
+        return [t for p in self.processes.values() for t in p.threads]
+
+    # -- processes ------------------------------------------------------------------
+    def spawn(self, program: str | Path | Image, name: str | None = None) -> Process:
+        """Load a program as a new process with one ready main thread."""
+        image = program if isinstance(program, Image) else load_image(program)
+        pid = self._next_pid
+        self._next_pid += 1
+        space = self.memory.create_space(pid, name or image.name)
+        process = Process(self, pid, name or image.name, space, Cpu(space, self.cpu_config, self.dispatch_svc))
+        try:
+            self._map_image(process, image)
+            self._map_fixed_areas(process)
+        except Exception:
+            self.memory.destroy_space(pid)
+            raise
+        self.processes[pid] = process
+        stack = layout.STACK_TOP - layout.MAIN_STACK_SIZE
+        self._map_new(process, stack, layout.MAIN_STACK_SIZE, MemoryPermission.RW, MemoryState.PRIVATE)
+        self.create_thread(process, image.entry, layout.STACK_TOP, 0, MAIN_THREAD_PRIORITY, name="main")
+        log.info("spawned %s from %s", process.describe(), image.source or image.name)
+        return process
+
+    def _map_image(self, process: Process, image: Image) -> None:
+        phys = self.memory.phys
+        for seg in image.segments:
+            frames = phys.allocate("APPLICATION", seg.size >> 12)
+            state = MemoryState.PRIVATE if seg.perm & MemoryPermission.W else MemoryState.CODE
+            process.space.map(seg.vaddr, frames, seg.perm, state)
+            process.space.poke(seg.vaddr, seg.data)
+
+    def _map_fixed_areas(self, process: Process) -> None:
+        space = process.space
+        self._map_new(process, layout.CONFIG_MEMORY, 0x1000, MemoryPermission.R, MemoryState.SHARED)
+        self._map_new(process, layout.SHARED_PAGE, 0x1000, MemoryPermission.R, MemoryState.SHARED)
+        # Config memory: the kernel version libctru reads (2.46.0 = 11.x firmware) and
+        # APPMEMALLOC, the size of the APPLICATION region.
+        space.poke(layout.CONFIG_MEMORY + 0x00, bytes([0, 0, 46, 2]))
+        space.poke(layout.CONFIG_MEMORY + 0x40, (64 << 20).to_bytes(4, "little"))
+
+    def _map_new(self, process: Process, vaddr: int, size: int, perm: MemoryPermission,
+                 state: MemoryState, region: str = "APPLICATION") -> None:
+        frames = self.memory.phys.allocate(region, size >> 12)
+        process.space.map(vaddr, frames, perm, state)
+
+    def create_thread(self, process: Process, entry: int, stack_top: int, arg: int, priority: int,
+                      name: str = "") -> Thread:
+        tls = process.take_tls_slot()
+        if tls is None:
+            raise KernelError(Result.OUT_OF_RANGE_KERNEL, "no thread-local storage left")
+        page = tls & ~0xFFF
+        if process.space.table.state[page >> 12] == MemoryState.FREE:
+            self._map_new(process, page, 0x1000, MemoryPermission.RW, MemoryState.LOCKED)
+        else:
+            process.space.poke(tls, bytes(layout.TLS_SIZE))
+        thread = Thread(self, process, self._next_tid, priority, entry, stack_top, arg, tls,
+                        name=name or f"thread {self._next_tid}")
+        self._next_tid += 1
+        process.threads.append(thread)
+        self.make_ready(thread)
+        return thread
+
+    # -- scheduling -------------------------------------------------------------------
+    def make_ready(self, thread: Thread, front: bool = False) -> None:
+        thread.state = ThreadState.READY
+        thread.wait = None
+        thread.ready_seq = -self._sequence() if front else self._sequence()
+
+    def pick(self) -> Thread | None:
+        ready = [t for t in self.all_threads() if t.state == ThreadState.READY]
+        return min(ready, key=lambda t: (t.priority, t.ready_seq)) if ready else None
+
+    def reschedule(self) -> None:
+        """From an SVC: stop the running thread's slice so the scheduler picks again."""
+        if self.current is not None:
+            self.current.process.cpu.request_stop()
+
+    def preempt_if_needed(self) -> None:
+        """A thread of higher priority than the running one became ready: switch now."""
+        cur = self.current
+        if cur is None or cur.state != ThreadState.READY:
+            return
+        if any(t.state == ThreadState.READY and t.priority < cur.priority for t in self.all_threads()):
+            cur.ready_seq = -self._sequence()  # a preempted thread keeps its turn
+            self.reschedule()
+
+    def _switch_to(self, thread: Thread) -> None:
+        process = thread.process
+        cpu = process.cpu
+        if process.loaded is not thread:
+            previous = process.loaded
+            if previous is not None and previous.alive:
+                previous.context = cpu.save_context(previous.context)
+            if thread.context is None:
+                cpu.reset_thread_state(thread.entry, thread.stack_top, thread.arg, thread.tls)
+            else:
+                cpu.load_context(thread.context)
+            process.loaded = thread
+        if self.current is not thread:
+            self.context_switches += 1
+            process.stats.context_switches += 1
+        if thread.pending_results:
+            cpu.write_results(thread.pending_results)
+            thread.pending_results = {}
+        self.current = thread
+
+    # -- waiting ---------------------------------------------------------------------------
+    def block(self, thread: Thread, wait: Wait) -> None:
+        """Put ``thread`` to sleep on ``wait``; its SVC's result comes when it wakes."""
+        wait.since = self._sequence()
+        thread.state = ThreadState.WAITING
+        thread.wait = wait
+        for obj in wait.objects:
+            obj.waiters.append(thread)
+        if thread is self.current:
+            self.reschedule()
+
+    def wake(self, thread: Thread, results: dict[int, int]) -> None:
+        if thread.wait is not None:
+            for obj in thread.wait.objects:
+                if thread in obj.waiters:
+                    obj.waiters.remove(thread)
+        thread.pending_results.update(results)
+        self.make_ready(thread)
+
+    def try_complete(self, thread: Thread, wait: Wait) -> int | None:
+        """If ``wait`` is satisfied now, take the objects and return the index (-1 for all)."""
+        objs = wait.objects
+        if wait.wait_all:
+            if any(o.should_wait(thread) for o in objs):
+                return None
+            for o in objs:
+                o.acquire(thread)
+            return -1
+        for i, o in enumerate(objs):
+            if not o.should_wait(thread):
+                o.acquire(thread)
+                return i
+        return None
+
+    def recheck_waiters(self, obj: WaitObject) -> None:
+        """Something changed in ``obj``: complete the waits it can end, best priority first."""
+        for thread in sorted(obj.waiters, key=lambda t: (t.priority, t.wait.since if t.wait else 0)):
+            if thread.wait is None or thread.state != ThreadState.WAITING:
+                continue
+            index = self.try_complete(thread, thread.wait)
+            if index is not None:
+                self.wake(thread, {0: Result.SUCCESS, 1: index & 0xFFFFFFFF if index >= 0 else 0})
+        self.preempt_if_needed()
+
+    def _expire(self) -> None:
+        """Fire due timers and end waits whose deadline has passed."""
+        for timer in sorted((t for t in self.timers if t.deadline is not None and t.deadline <= self.ticks),
+                            key=lambda t: (t.deadline, t.object_id)):
+            timer.fire(self.ticks)
+        for thread in self.all_threads():
+            w = thread.wait
+            if thread.state == ThreadState.WAITING and w is not None and w.deadline is not None \
+                    and w.deadline <= self.ticks:
+                self.wake(thread, {0: w.timeout_result})
+
+    def _next_deadline(self) -> int | None:
+        deadlines = [t.deadline for t in self.timers if t.deadline is not None]
+        deadlines += [t.wait.deadline for t in self.all_threads()
+                      if t.state == ThreadState.WAITING and t.wait and t.wait.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+    # -- running ------------------------------------------------------------------------------
+    @property
+    def instructions(self) -> int:
+        return sum(p.cpu.instructions for p in self.processes.values())
+
+    def run(self, max_instructions: int | None = None, until: Callable[[], bool] | None = None) -> RunResult:
+        """Run every process until all have ended (or the limit, or ``until()`` is true)."""
+        start = self.instructions
+        while True:
+            if not any(p.alive for p in self.processes.values()):
+                return self._result("all exited")
+            if max_instructions is not None and self.instructions - start >= max_instructions:
+                return self._result("instruction limit")
+            if until is not None and until():
+                return self._result("condition met")
+            if not self.step():
+                return self._result("deadlock")
+
+    def step(self) -> bool:
+        """Run one thread for one slice. False when no thread can ever run again."""
+        self._expire()
+        thread = self.pick()
+        if thread is None:
+            deadline = self._next_deadline()
+            if deadline is None:
+                self._report_deadlock()
+                return False
+            self.ticks = max(self.ticks, deadline)  # idle skipping
+            return True
+        self._switch_to(thread)
+        cpu = thread.process.cpu
+        before = cpu.instructions
+        stop = cpu.run()
+        self.ticks += cpu.instructions - before
+        if stop == Stop.FAULT:
+            assert cpu.fault is not None
+            self.crash_process(thread.process, crash_report(thread, cpu.fault))
+        elif stop == Stop.QUANTUM and thread.state == ThreadState.READY:
+            thread.ready_seq = self._sequence()  # round robin among equal priorities
+        return True
+
+    def _result(self, reason: str) -> RunResult:
+        return RunResult(reason, self.instructions, self.ticks)
+
+    def _report_deadlock(self) -> None:
+        for p in self.processes.values():
+            if p.alive:
+                waits = "; ".join(f"thread {t.tid}: {t.wait.describe() if t.wait else '?'}" for t in p.live_threads())
+                self.output(p, f"[hlemu] deadlock: every thread waits forever ({waits})")
+
+    # -- ending ---------------------------------------------------------------------------------
+    def exit_thread(self, thread: Thread) -> None:
+        thread.state = ThreadState.DEAD
+        thread.wait = None
+        for mutex in list(thread.held_mutexes):
+            mutex.abandon()
+        process = thread.process
+        if process.loaded is thread:
+            process.loaded = None
+        thread.wake_waiters()
+        if thread is self.current:
+            self.reschedule()
+        if not process.live_threads() and process.alive:
+            self.end_process(process, 0)
+
+    def end_process(self, process: Process, code: int) -> None:
+        if not process.alive:
+            return
+        process.exit_code = code
+        for thread in process.threads:
+            if thread.alive:
+                thread.state = ThreadState.DEAD
+                thread.wait = None
+                for mutex in list(thread.held_mutexes):
+                    mutex.abandon()
+                thread.wake_waiters()
+        process.loaded = None
+        process.handles.close_all()
+        process.wake_waiters()
+        if self.current is not None and self.current.process is process:
+            process.cpu.request_stop()
+        log.info("%s ended: %s", process.describe(), process.status)
+
+    def crash_process(self, process: Process, report: str) -> None:
+        process.crash = report
+        self.output(process, report)
+        self.end_process(process, -1)
+
+    # -- SVCs -------------------------------------------------------------------------------------
+    def dispatch_svc(self, cpu: Cpu, number: int) -> None:
+        thread = self.current
+        assert thread is not None and thread.process.cpu is cpu
+        process = thread.process
+        process.stats.svcs += 1
+        thread.svc_count += 1
+        self.ticks += SVC_TICKS
+        entry = SVC_TABLE.get(number)
+        name = entry.name if entry else svc_name(number)
+        process.stats.svc_counts[name] = process.stats.svc_counts.get(name, 0) + 1
+        args = cpu.read_args()
+        if entry is None or entry.handler is None:
+            log.warning("%s called %s (SVC %#04x), which is not implemented", process.describe(), name, number)
+            self.output(process, f"[hlemu] unimplemented SVC {number:#04x} {name}: returning NOT_IMPLEMENTED")
+            cpu.write_results({0: Result.NOT_IMPLEMENTED})
+            return
+        try:
+            results = entry.handler(self, thread, args)
+        except KernelError as err:
+            results = (err.code,)
+            if self.trace_svc:
+                self.output(process, f"[svc] {name} failed: {err}")
+        except GuestFault as fault:  # a bad guest pointer handed to the kernel
+            results = (Result.INVALID_POINTER,)
+            if self.trace_svc:
+                self.output(process, f"[svc] {name}: bad pointer: {fault}")
+        if self.trace_svc:
+            shown = ", ".join(f"{a:#x}" for a in args[: entry.nargs])
+            outcome = "blocked" if results is None else ", ".join(f"{r & 0xFFFFFFFF:#x}" for r in results)
+            self.output(process, f"[svc] thread {thread.tid}: {name}({shown}) -> {outcome}")
+        if results is not None and process.alive and thread.alive:
+            cpu.write_results(dict(enumerate(results)))
+
+    # -- teardown ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        for process in self.processes.values():
+            process.cpu.close()
+        self.processes.clear()
+        self.memory.close()
+
+
+def _print_output(process: Process, line: str) -> None:
+    print(f"[{process.name}:{process.pid}] {line}", flush=True)

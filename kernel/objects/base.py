@@ -1,0 +1,49 @@
+"""Kernel objects and the waiting protocol shared by everything a thread can wait on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+    from kernel.thread import Thread
+
+
+class KernelObject:
+    """Anything a handle can name. ``type_name`` is what the debugger shows."""
+
+    type_name = "object"
+
+    def __init__(self, kernel: Kernel, name: str = "") -> None:
+        self.kernel = kernel
+        self.object_id = kernel.next_object_id()
+        self.name = name
+
+    def describe(self) -> str:
+        return f"{self.type_name} #{self.object_id}{' ' + repr(self.name) if self.name else ''}"
+
+    def __repr__(self) -> str:
+        return f"<{self.describe()}>"
+
+
+class WaitObject(KernelObject):
+    """An object WaitSynchronization can wait on.
+
+    Subclasses say when a thread must wait (:meth:`should_wait`) and what a
+    completed wait takes from the object (:meth:`acquire`: a mutex's
+    ownership, a semaphore's count, a one-shot event's signal). After any
+    change that might end waits they call :meth:`wake_waiters`.
+    """
+
+    def __init__(self, kernel: Kernel, name: str = "") -> None:
+        super().__init__(kernel, name)
+        self.waiters: list[Thread] = []
+
+    def should_wait(self, thread: Thread) -> bool:
+        raise NotImplementedError
+
+    def acquire(self, thread: Thread) -> None:
+        """A wait on this object completed for ``thread``."""
+
+    def wake_waiters(self) -> None:
+        self.kernel.recheck_waiters(self)

@@ -1,0 +1,73 @@
+"""Guest processes: an address space, a CPU, a handle table, threads and their output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hlemu.cpu import Cpu
+from hlemu.memory import AddressSpace
+from kernel.handles import HandleTable
+from kernel.layout import TLS_BASE, TLS_PAGES, TLS_PER_PAGE, TLS_SIZE
+from kernel.objects.base import WaitObject
+from kernel.thread import Thread
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+
+
+@dataclass
+class ProcessStats:
+    svcs: int = 0
+    context_switches: int = 0  # times one of this process's threads was switched in
+    svc_counts: dict[str, int] = field(default_factory=dict)
+
+
+class Process(WaitObject):
+    """As a wait object a process is signaled once it has ended."""
+
+    type_name = "process"
+
+    def __init__(self, kernel: Kernel, pid: int, name: str, space: AddressSpace, cpu: Cpu) -> None:
+        super().__init__(kernel, name)
+        self.pid = pid
+        self.space = space
+        self.cpu = cpu
+        self.handles = HandleTable(self)
+        self.threads: list[Thread] = []
+        self.output: list[str] = []
+        self.exit_code: int | None = None
+        self.crash: str | None = None  # the crash report, when a guest fault ended the process
+        self.stats = ProcessStats()
+        self.loaded: Thread | None = None  # the thread whose registers are in the CPU
+        self._tls_used = [False] * (TLS_PAGES * TLS_PER_PAGE)
+
+    @property
+    def alive(self) -> bool:
+        return self.exit_code is None
+
+    @property
+    def status(self) -> str:
+        if self.alive:
+            return "running"
+        return "crashed" if self.crash else f"exited ({self.exit_code})"
+
+    def should_wait(self, thread: Thread) -> bool:
+        return self.alive
+
+    def live_threads(self) -> list[Thread]:
+        return [t for t in self.threads if t.alive]
+
+    def take_tls_slot(self) -> int | None:
+        """A free thread-local-storage address, or None when all are taken."""
+        for i, used in enumerate(self._tls_used):
+            if not used:
+                self._tls_used[i] = True
+                return TLS_BASE + i * TLS_SIZE
+        return None
+
+    def free_tls_slot(self, address: int) -> None:
+        self._tls_used[(address - TLS_BASE) // TLS_SIZE] = False
+
+    def describe(self) -> str:
+        return f"process {self.pid} {self.name!r}"

@@ -1,0 +1,225 @@
+"""Memory SVCs: ControlMemory, QueryMemory and shared memory blocks.
+
+Semantics and error codes follow 3dbrew ("SVC", "Memory Management") and
+Citra's kernel: heap commits live in 0x08000000-0x10000000, linear
+allocations in the linear heap (virtual = physical - FCRAM + 0x14000000),
+memory blocks are mapped in 0x10000000-0x14000000.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hlemu.memory import MemoryPermission as Perm
+from hlemu.memory import MemoryState as State
+from hlemu.memory import OutOfMemory
+from kernel import layout
+from kernel.errors import KernelError, Result
+from kernel.objects.memory_block import MemoryBlock
+from kernel.svc import svc
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+    from kernel.process import Process
+    from kernel.thread import Thread
+
+MEMOP_FREE, MEMOP_RESERVE, MEMOP_COMMIT, MEMOP_MAP, MEMOP_UNMAP, MEMOP_PROTECT = 1, 2, 3, 4, 5, 6
+MEMOP_LINEAR = 0x10000
+DONTCARE = 0x10000000
+FCRAM_BASE = 0x20000000
+_DATA_PERMS = (Perm.NONE, Perm.R, Perm.W, Perm.RW)
+
+
+def _check_alignment(*addresses: int, size: int) -> None:
+    if any(a & 0xFFF for a in addresses):
+        raise KernelError(Result.MISALIGNED_ADDRESS)
+    if size & 0xFFF:
+        raise KernelError(Result.MISALIGNED_SIZE)
+
+
+def _in(lo: int, hi: int, addr: int, size: int) -> bool:
+    return lo <= addr and addr + size <= hi
+
+
+def _pages(addr: int, size: int) -> slice:
+    return slice(addr >> 12, (addr + size) >> 12)
+
+
+def _states(process: Process, addr: int, size: int) -> np.ndarray:
+    return process.space.table.state[_pages(addr, size)]
+
+
+@svc(0x01, nargs=5)
+def control_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result ControlMemory(u32* out, u32 addr0, u32 addr1, u32 size, MemOp op, MemPerm perm)
+
+    Registers: r0 = op, r1 = addr0, r2 = addr1, r3 = size, r4 = perm; r1 out.
+    """
+    op, addr0, addr1, size, perm = a[0], a[1], a[2], a[3], a[4]
+    kind = op & 0xFF
+    _check_alignment(addr0, addr1, size=size)
+    if kind in (MEMOP_COMMIT, MEMOP_PROTECT, MEMOP_MAP) and perm not in _DATA_PERMS:
+        raise KernelError(Result.INVALID_COMBINATION, f"permission {perm:#x} (only R/W are allowed)")
+    process = t.process
+    if kind == MEMOP_COMMIT:
+        return (Result.SUCCESS, _commit(k, process, addr0, size, Perm(perm), bool(op & MEMOP_LINEAR)))
+    if size == 0:
+        raise KernelError(Result.MISALIGNED_SIZE, "size 0")
+    if kind == MEMOP_FREE:
+        _free(k, process, addr0, size)
+    elif kind == MEMOP_PROTECT:
+        _protect(process, addr0, size, Perm(perm))
+    elif kind == MEMOP_MAP:
+        _alias(process, addr0, addr1, size, Perm(perm))
+    elif kind == MEMOP_UNMAP:
+        _unalias(process, addr0, addr1, size)
+    else:
+        raise KernelError(Result.INVALID_COMBINATION, f"ControlMemory operation {op:#x}")
+    return (Result.SUCCESS, addr0)
+
+
+def _commit(k: Kernel, process: Process, addr: int, size: int, perm: Perm, linear: bool) -> int:
+    if size == 0:
+        raise KernelError(Result.MISALIGNED_SIZE, "size 0")
+    phys = k.memory.phys
+    try:
+        if linear:
+            if addr != 0:
+                raise KernelError(Result.INVALID_ADDRESS, "linear allocations take address 0")
+            frames = phys.allocate("APPLICATION", size >> 12, contiguous=True)
+            addr = layout.LINEAR_BASE + phys.frame_to_phys(int(frames[0])) - FCRAM_BASE
+            state = State.CONTINUOUS
+        else:
+            if not _in(layout.HEAP_BASE, layout.HEAP_END, addr, size):
+                raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x}+{size:#x} is outside the heap")
+            if _states(process, addr, size).any():
+                raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} is already in use")
+            frames = phys.allocate("APPLICATION", size >> 12)
+            state = State.PRIVATE
+    except OutOfMemory as exc:
+        raise KernelError(Result.OUT_OF_MEMORY, str(exc)) from None
+    process.space.map(addr, frames, perm, state)
+    return addr
+
+
+def _free(k: Kernel, process: Process, addr: int, size: int) -> None:
+    states = _states(process, addr, size)
+    heap = _in(layout.HEAP_BASE, layout.HEAP_END, addr, size) and (states == State.PRIVATE).all()
+    linear = _in(layout.LINEAR_BASE, layout.LINEAR_END, addr, size) and (states == State.CONTINUOUS).all()
+    if not (heap or linear):
+        raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} is not committed heap memory")
+    frames = process.space.unmap(addr, size)
+    unused = frames[k.memory.phys.map_count[frames] == 0]
+    k.memory.phys.free(unused)
+
+
+def _protect(process: Process, addr: int, size: int, perm: Perm) -> None:
+    states = _states(process, addr, size)
+    if not np.isin(states, (State.PRIVATE, State.CONTINUOUS, State.ALIAS)).all():
+        raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} cannot be reprotected")
+    process.space.protect(addr, size, perm)
+
+
+def _alias(process: Process, dst: int, src: int, size: int, perm: Perm) -> None:
+    """MEMOP_MAP: map the heap pages at ``src`` again at ``dst`` (state ALIAS; source ALIASED)."""
+    space = process.space
+    if not (_states(process, src, size) == State.PRIVATE).all():
+        raise KernelError(Result.INVALID_ADDRESS_STATE, f"source {src:#x}+{size:#x} is not private heap")
+    if not _in(layout.HEAP_BASE, layout.SHARED_END, dst, size) or _states(process, dst, size).any():
+        raise KernelError(Result.INVALID_ADDRESS_STATE, f"destination {dst:#x}+{size:#x} is not free")
+    frames = space.table.frame[_pages(src, size)].astype(np.int64)
+    space.map(dst, frames, perm, State.ALIAS)
+    space.protect(src, size, Perm(int(space.table.perm[src >> 12])), state=State.ALIASED)
+
+
+def _unalias(process: Process, dst: int, src: int, size: int) -> None:
+    space = process.space
+    if not (_states(process, dst, size) == State.ALIAS).all() or not \
+            (_states(process, src, size) == State.ALIASED).all():
+        raise KernelError(Result.INVALID_ADDRESS_STATE, "not an alias of that source")
+    if not np.array_equal(space.table.frame[_pages(dst, size)], space.table.frame[_pages(src, size)]):
+        raise KernelError(Result.INVALID_ADDRESS_STATE, "the alias maps other memory")
+    space.unmap(dst, size)
+    space.protect(src, size, Perm(int(space.table.perm[src >> 12])), state=State.PRIVATE)
+
+
+@svc(0x02, nargs=3)
+def query_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result QueryMemory(MemInfo* info, PageInfo* out, u32 addr): r2 = addr; r1..r5 out."""
+    info = t.process.space.query(a[2])
+    return (Result.SUCCESS, info.base, info.size, int(info.perm), int(info.state), info.page_flags)
+
+
+def _block_perm(value: int) -> Perm | None:
+    if value == DONTCARE:
+        return None
+    if value not in _DATA_PERMS:
+        raise KernelError(Result.INVALID_COMBINATION, f"memory block permission {value:#x}")
+    return Perm(value)
+
+
+@svc(0x1E, nargs=4)
+def create_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result CreateMemoryBlock(Handle* out, u32 addr, u32 size, MemPerm mine, MemPerm other)
+
+    Registers: r0 = other_perm, r1 = addr, r2 = size, r3 = my_perm. With addr 0 hlemu
+    allocates the memory (the 3DS allows that only to system processes).
+    """
+    other, addr, size, mine = a[0], a[1], a[2], a[3]
+    _check_alignment(addr, size=size)
+    if size == 0:
+        raise KernelError(Result.MISALIGNED_SIZE, "size 0")
+    mine_p, other_p = _block_perm(mine), _block_perm(other)
+    process = t.process
+    if addr == 0:
+        try:
+            frames = k.memory.phys.allocate("APPLICATION", size >> 12)
+        except OutOfMemory as exc:
+            raise KernelError(Result.OUT_OF_MEMORY, str(exc)) from None
+        owned = True
+    else:
+        table = process.space.table
+        pages = _pages(addr, size)
+        if not _in(layout.HEAP_BASE, layout.HEAP_END, addr, size) or \
+                not (table.state[pages] == State.PRIVATE).all():
+            raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x}+{size:#x} is not heap memory")
+        frames = table.frame[pages].astype(np.int64)
+        owned = False
+    block = MemoryBlock(k, frames, mine_p or Perm.RW, other_p or Perm.RW, owned, process.pid)
+    return (Result.SUCCESS, k.add_handle(process, block))
+
+
+@svc(0x1F, nargs=4)
+def map_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result MapMemoryBlock(Handle block, u32 addr, MemPerm mine, MemPerm other)"""
+    process = t.process
+    block = process.handles.get(a[0], MemoryBlock, t)
+    addr = a[1]
+    _check_alignment(addr, size=0)
+    requested = _block_perm(a[2])
+    allowed = block.owner_perm if process.pid == block.creator_pid else block.other_perm
+    perm = allowed if requested is None else requested
+    if perm & ~allowed:
+        raise KernelError(Result.WRONG_PERMISSION, f"asked {perm!r}, the block allows {allowed!r}")
+    if not _in(layout.SHARED_BASE, layout.SHARED_END, addr, block.size):
+        raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x} is outside the shared memory area")
+    if _states(process, addr, block.size).any():
+        raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{block.size:#x} is in use")
+    process.space.map(addr, block.frames, perm, State.SHARED)
+    block.mappings[(process.pid, addr)] = block.size
+    return (Result.SUCCESS,)
+
+
+@svc(0x20, nargs=2)
+def unmap_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result UnmapMemoryBlock(Handle block, u32 addr)"""
+    process = t.process
+    block = process.handles.get(a[0], MemoryBlock, t)
+    size = block.mappings.pop((process.pid, a[1]), None)
+    if size is None:
+        raise KernelError(Result.INVALID_ADDRESS_STATE, f"the block is not mapped at {a[1]:#x}")
+    process.space.unmap(a[1], size)
+    k.destroy_if_unused(block)
+    return (Result.SUCCESS,)
