@@ -33,18 +33,23 @@ class Result(IntEnum):
     INVALID_ADDRESS_STATE = 0xE0A01BF5
     INVALID_COMBINATION = 0xE0E01BEE
     INVALID_COMBINATION_KERNEL = 0xD90007EE
-    WRONG_PERMISSION = 0xD900140B
-    OUT_OF_MEMORY = 0xD86007F3
-    NOT_IMPLEMENTED = 0xF8C007F4
+    WRONG_PERMISSION = 0xD900182E  # MapMemoryBlock: the creator's permission exceeds other_perm
+    OUT_OF_MEMORY = 0xD86007F3  # kernel memory (thread-local storage)
+    OUT_OF_HEAP_MEMORY = 0xC860180A  # ControlMemory: the region has no free memory
+    NOT_IMPLEMENTED = 0xE0E01BF4
     INVALID_POINTER = 0xD8E007F6
     INVALID_ENUM_VALUE = 0xD8E007ED
+    INVALID_ENUM_VALUE_FND = 0xD8E093ED  # ArbitrateAddress with an unknown type (module FND)
+    WRONG_LOCKING_THREAD = 0xD8E0041F  # ReleaseMutex by a thread that does not own it
+    APP_CANNOT_ALLOCATE = 0xD92007EA  # CreateMemoryBlock with address 0 from an application
     NOT_FOUND = 0xD88007FA
     OUT_OF_HANDLES = 0xD8600413
-    NOT_AUTHORIZED = 0xD9001BEA
+    NOT_AUTHORIZED = 0xD9001BEA  # e.g. a thread priority above the process's limit (0x18)
     SESSION_CLOSED_BY_REMOTE = 0xC920181A
     PORT_NAME_TOO_LONG = 0xE0E0181E
     MAX_CONNECTIONS_REACHED = 0xD0401834
     NO_PENDING_SESSIONS = 0xD8401823
+    INVALID_BUFFER_DESCRIPTOR = 0xD9001830
 
 
 def describe(code: int) -> str:

@@ -103,9 +103,13 @@ class Kernel:
             return
         if isinstance(obj, Timer):
             obj.cancel()
-        if isinstance(obj, MemoryBlock) and obj.owned and not obj.mappings and len(obj.frames):
-            frames = obj.frames[self.memory.phys.map_count[obj.frames] == 0]
-            self.memory.phys.free(frames)
+        if isinstance(obj, MemoryBlock) and not obj.mappings and len(obj.frames):
+            creator = self.processes.get(obj.creator_pid)
+            if obj.source and creator is not None and creator.alive:
+                # The heap behind the block is the creator's again.
+                creator.space.protect(obj.source, obj.size, MemoryPermission.RW, state=MemoryState.PRIVATE)
+            if obj.owned:
+                self.memory.phys.free(obj.frames[self.memory.phys.map_count[obj.frames] == 0])
             obj.frames = obj.frames[:0]
 
     def all_threads(self) -> list[Thread]:
@@ -126,8 +130,8 @@ class Kernel:
             self.memory.destroy_space(pid)
             raise
         self.processes[pid] = process
-        stack = layout.STACK_TOP - layout.MAIN_STACK_SIZE
-        self._map_new(process, stack, layout.MAIN_STACK_SIZE, MemoryPermission.RW, MemoryState.PRIVATE)
+        stack = layout.STACK_TOP - layout.MAIN_STACK_SIZE  # LOCKED, as Citra maps it
+        self._map_new(process, stack, layout.MAIN_STACK_SIZE, MemoryPermission.RW, MemoryState.LOCKED)
         self.create_thread(process, image.entry, layout.STACK_TOP, 0, MAIN_THREAD_PRIORITY, name="main")
         log.info("spawned %s from %s", process.describe(), image.source or image.name)
         return process
@@ -158,7 +162,7 @@ class Kernel:
                       name: str = "") -> Thread:
         tls = process.take_tls_slot()
         if tls is None:
-            raise KernelError(Result.OUT_OF_RANGE_KERNEL, "no thread-local storage left")
+            raise KernelError(Result.OUT_OF_MEMORY, "no thread-local storage left")
         page = tls & ~0xFFF
         if process.space.table.state[page >> 12] == MemoryState.FREE:
             self._map_new(process, page, 0x1000, MemoryPermission.RW, MemoryState.LOCKED)

@@ -33,6 +33,7 @@ class Wait:
     address: int = 0
     since: int = 0  # sequence number: earlier waiters wake first among equals
     timeout_result: int = 0  # r0 when the deadline passes
+    wake_result: int = 0  # r0 when an arbiter signal ends the wait
 
     def describe(self) -> str:
         if self.kind == "sleep":

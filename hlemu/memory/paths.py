@@ -347,6 +347,8 @@ class CompiledPath(MemoryPath):
     def read(self, vaddr: int, size: int) -> bytes:
         if size < 0:
             raise ValueError("negative size")
+        if size > _TOP - (vaddr & 0xFFFFFFFF):  # runs past 4 GiB: slowmem raises the fault
+            return self.space.slow.read(vaddr, size)
         table, mem = self.arrays()
         out = np.empty(size, dtype=np.uint8)
         if kernels.read_bytes(table, mem, vaddr & 0xFFFFFFFF, out):

@@ -99,7 +99,7 @@ def _commit(k: Kernel, process: Process, addr: int, size: int, perm: Perm, linea
             frames = phys.allocate("APPLICATION", size >> 12)
             state = State.PRIVATE
     except OutOfMemory as exc:
-        raise KernelError(Result.OUT_OF_MEMORY, str(exc)) from None
+        raise KernelError(Result.OUT_OF_HEAP_MEMORY, str(exc)) from None
     process.space.map(addr, frames, perm, state)
     return addr
 
@@ -152,10 +152,11 @@ def query_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     return (Result.SUCCESS, info.base, info.size, int(info.perm), int(info.state), info.page_flags)
 
 
-def _block_perm(value: int) -> Perm | None:
+def _block_perm(value: int, allow_none: bool = True) -> Perm | None:
+    """A memory block permission: R, W, RW (or NONE), or DONTCARE (None)."""
     if value == DONTCARE:
         return None
-    if value not in _DATA_PERMS:
+    if value not in _DATA_PERMS or (value == 0 and not allow_none):
         raise KernelError(Result.INVALID_COMBINATION, f"memory block permission {value:#x}")
     return Perm(value)
 
@@ -164,47 +165,55 @@ def _block_perm(value: int) -> Perm | None:
 def create_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result CreateMemoryBlock(Handle* out, u32 addr, u32 size, MemPerm mine, MemPerm other)
 
-    Registers: r0 = other_perm, r1 = addr, r2 = size, r3 = my_perm. With addr 0 hlemu
-    allocates the memory (the 3DS allows that only to system processes).
+    Registers: r0 = other_perm, r1 = addr, r2 = size, r3 = my_perm. The memory is the
+    creator's heap at ``addr`` (RW private pages), which stays mapped there as LOCKED
+    with ``my_perm`` while the block exists; address 0 (kernel-allocated) is for
+    system processes only.
     """
     other, addr, size, mine = a[0], a[1], a[2], a[3]
-    _check_alignment(addr, size=size)
-    if size == 0:
-        raise KernelError(Result.MISALIGNED_SIZE, "size 0")
+    if size & 0xFFF:
+        raise KernelError(Result.MISALIGNED_SIZE)
     mine_p, other_p = _block_perm(mine), _block_perm(other)
-    process = t.process
     if addr == 0:
-        try:
-            frames = k.memory.phys.allocate("APPLICATION", size >> 12)
-        except OutOfMemory as exc:
-            raise KernelError(Result.OUT_OF_MEMORY, str(exc)) from None
-        owned = True
-    else:
-        table = process.space.table
-        pages = _pages(addr, size)
-        if not _in(layout.HEAP_BASE, layout.HEAP_END, addr, size) or \
-                not (table.state[pages] == State.PRIVATE).all():
-            raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x}+{size:#x} is not heap memory")
-        frames = table.frame[pages].astype(np.int64)
-        owned = False
-    block = MemoryBlock(k, frames, mine_p or Perm.RW, other_p or Perm.RW, owned, process.pid)
+        raise KernelError(Result.APP_CANNOT_ALLOCATE, "applications must back a memory block with their heap")
+    _check_alignment(addr, size=size)
+    if size == 0 or not _in(layout.CODE_BASE, layout.SHARED_END, addr, size):
+        raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x}+{size:#x}")
+    process = t.process
+    table = process.space.table
+    pages = _pages(addr, size)
+    if not ((table.state[pages] == State.PRIVATE) & (table.perm[pages] == Perm.RW)).all():
+        raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} is not RW private memory")
+    frames = table.frame[pages].astype(np.int64)
+    locked = mine_p if mine_p is not None else Perm.RW
+    process.space.protect(addr, size, locked, state=State.LOCKED)
+    block = MemoryBlock(k, frames, locked, other_p if other_p is not None else Perm.RW, owned=False,
+                        creator_pid=process.pid, source=addr, other_dontcare=other_p is None)
     return (Result.SUCCESS, k.add_handle(process, block))
 
 
 @svc(0x1F, nargs=4)
 def map_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
-    """Result MapMemoryBlock(Handle block, u32 addr, MemPerm mine, MemPerm other)"""
+    """Result MapMemoryBlock(Handle block, u32 addr, MemPerm mine, MemPerm other)
+
+    The pages become SHARED with ``mine``, which must lie within the block's
+    permission for the caller (its creator: my_perm; anyone else: other_perm).
+    """
     process = t.process
     block = process.handles.get(a[0], MemoryBlock, t)
     addr = a[1]
-    _check_alignment(addr, size=0)
-    requested = _block_perm(a[2])
+    if addr & 0xFFF:
+        raise KernelError(Result.MISALIGNED_ADDRESS)
+    requested = _block_perm(a[2], allow_none=False)
+    other = _block_perm(a[3])
     allowed = block.owner_perm if process.pid == block.creator_pid else block.other_perm
     perm = allowed if requested is None else requested
     if perm & ~allowed:
-        raise KernelError(Result.WRONG_PERMISSION, f"asked {perm!r}, the block allows {allowed!r}")
-    if not _in(layout.SHARED_BASE, layout.SHARED_END, addr, block.size):
-        raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x} is outside the shared memory area")
+        raise KernelError(Result.INVALID_COMBINATION, f"asked {perm!r}, the block allows {allowed!r}")
+    if other is not None and block.owner_perm & ~other:
+        raise KernelError(Result.WRONG_PERMISSION, f"the creator's {block.owner_perm!r} is not within {other!r}")
+    if not _in(layout.HEAP_BASE, layout.SHARED_END, addr, block.size):
+        raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x} is outside the mappable area")
     if _states(process, addr, block.size).any():
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{block.size:#x} is in use")
     process.space.map(addr, block.frames, perm, State.SHARED)
@@ -217,6 +226,8 @@ def unmap_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result UnmapMemoryBlock(Handle block, u32 addr)"""
     process = t.process
     block = process.handles.get(a[0], MemoryBlock, t)
+    if a[1] & 0xFFF:
+        raise KernelError(Result.MISALIGNED_ADDRESS)
     size = block.mappings.pop((process.pid, a[1]), None)
     if size is None:
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"the block is not mapped at {a[1]:#x}")

@@ -9,6 +9,7 @@ import numpy as np
 from hlemu.memory import MemoryState
 from kernel.errors import KernelError, Result
 from kernel.layout import LINEAR_BASE
+from kernel.objects.resource_limit import ResourceLimit, ResourceType
 from kernel.process import Process
 from kernel.svc import svc
 from kernel.svc._args import s32, split64
@@ -73,12 +74,50 @@ def get_process_info(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
         value = len(process.handles)
     elif kind == 20:  # linear heap address minus physical address (old 3DS kernel)
         value = (FCRAM_BASE - LINEAR_BASE) & 0xFFFFFFFF
-    elif kind in (22, 23):  # base and size of the QTM region: none on this system
-        value = 0
+    elif kind in (21, 22, 23):  # the New 3DS QTM region
+        raise KernelError(Result.NOT_IMPLEMENTED, f"GetProcessInfo type {kind} (QTM)")
     else:
         raise KernelError(Result.INVALID_ENUM_VALUE, f"GetProcessInfo type {kind}")
     lo, hi = split64(value)
     return (Result.SUCCESS, lo, hi)
+
+
+@svc(0x38, nargs=2)
+def get_resource_limit(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result GetResourceLimit(Handle* out, Handle process): r1 = process."""
+    process = t.process.handles.get(a[1], Process, t)
+    return (Result.SUCCESS, k.add_handle(t.process, ResourceLimit(k, process)))
+
+
+def _limit_values(k: Kernel, t: Thread, a: list[int], current: bool) -> tuple[int, ...]:
+    """r0 = s64* values, r1 = resource limit, r2 = u32* names, r3 = count."""
+    limit = t.process.handles.get(a[1], ResourceLimit, t)
+    count = s32(a[3])
+    if not 0 <= count <= len(ResourceType):
+        raise KernelError(Result.OUT_OF_RANGE, f"{count} names")
+    mem = t.process.space.mem
+    names = mem.read(a[2], 4 * count)
+    out = bytearray()
+    for i in range(count):
+        name = int.from_bytes(names[4 * i : 4 * i + 4], "little")
+        if name >= len(ResourceType):
+            raise KernelError(Result.INVALID_ENUM_VALUE, f"resource {name}")
+        kind = ResourceType(name)
+        out += (limit.current(kind) if current else limit.limit(kind)).to_bytes(8, "little")
+    mem.write(a[0], bytes(out))
+    return (Result.SUCCESS,)
+
+
+@svc(0x39, nargs=4)
+def get_resource_limit_limit_values(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result GetResourceLimitLimitValues(s64* values, Handle limit, u32* names, s32 count)"""
+    return _limit_values(k, t, a, current=False)
+
+
+@svc(0x3A, nargs=4)
+def get_resource_limit_current_values(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result GetResourceLimitCurrentValues(s64* values, Handle limit, u32* names, s32 count)"""
+    return _limit_values(k, t, a, current=True)
 
 
 @svc(0x2A, nargs=3)
@@ -92,11 +131,7 @@ def get_system_info(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
         if "" in names:
             raise KernelError(Result.INVALID_ENUM_VALUE, f"GetSystemInfo(0, {param})")
         value = sum(phys.regions[n].size - (phys.free_frames(n) << 12) for n in names)
-    elif kind == 26:  # processes the kernel started at boot (none: every process is an application)
+    else:  # Citra answers every other type with success and 0
         value = 0
-    elif kind == 2:  # "kernel memory" and friends: the figures hlemu has
-        value = sum(1 for p in k.processes.values() if p.alive)
-    else:
-        raise KernelError(Result.INVALID_ENUM_VALUE, f"GetSystemInfo type {kind}")
     lo, hi = split64(value)
     return (Result.SUCCESS, lo, hi)

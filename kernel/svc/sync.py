@@ -37,7 +37,7 @@ def release_mutex(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result ReleaseMutex(Handle mutex)"""
     mutex = t.process.handles.get(a[0], Mutex, t)
     if not mutex.release(t):
-        raise KernelError(Result.NOT_AUTHORIZED if False else 0xD8E0041F, "the thread does not own the mutex")
+        raise KernelError(Result.WRONG_LOCKING_THREAD, "the thread does not own the mutex")
     return (Result.SUCCESS,)
 
 
@@ -46,7 +46,7 @@ def create_semaphore(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result CreateSemaphore(Handle* out, s32 initial, s32 max): r1 = initial, r2 = max."""
     initial, maximum = s32(a[1]), s32(a[2])
     if initial < 0 or maximum < 0 or initial > maximum:
-        raise KernelError(Result.OUT_OF_RANGE_KERNEL, f"initial {initial}, maximum {maximum}")
+        raise KernelError(Result.INVALID_COMBINATION_KERNEL, f"initial {initial}, maximum {maximum}")
     return (Result.SUCCESS, k.add_handle(t.process, Semaphore(k, initial, maximum)))
 
 
@@ -165,27 +165,30 @@ def arbitrate_address(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     try:
         kind = ArbitrationType(a[2])
     except ValueError:
-        raise KernelError(Result.INVALID_ENUM_VALUE, f"arbitration type {a[2]}") from None
+        raise KernelError(Result.INVALID_ENUM_VALUE_FND, f"arbitration type {a[2]}") from None
     if addr & 3:
         raise KernelError(Result.MISALIGNED_ADDRESS, f"{addr:#x}")
     if kind == ArbitrationType.SIGNAL:
         waiters = arbiter.waiting(addr)
         for thread in waiters if value < 0 else waiters[:value]:
-            k.wake(thread, {0: Result.SUCCESS})
+            k.wake(thread, {0: thread.wait.wake_result if thread.wait else Result.SUCCESS})
         k.preempt_if_needed()
         return (Result.SUCCESS,)
+    # The timeout variants report TIMEOUT however they end (Citra, after hardware tests).
+    timed = kind in (ArbitrationType.WAIT_IF_LESS_THAN_TIMEOUT, ArbitrationType.DECREMENT_AND_WAIT_IF_LESS_THAN_TIMEOUT)
+    done = Result.TIMEOUT if timed else Result.SUCCESS
     mem = t.process.space.mem
-    current = s32(mem.read32(addr))
+    current = s32(mem.read32(addr))  # signed comparison: wait iff *addr < value
     if current >= value:
-        return (Result.SUCCESS,)
+        return (done,)
     if kind in (ArbitrationType.DECREMENT_AND_WAIT_IF_LESS_THAN,
                 ArbitrationType.DECREMENT_AND_WAIT_IF_LESS_THAN_TIMEOUT):
         mem.write32(addr, (current - 1) & 0xFFFFFFFF)
-    wait = Wait("arbiter", arbiter=arbiter, address=addr, timeout_result=Result.TIMEOUT)
-    if kind in (ArbitrationType.WAIT_IF_LESS_THAN_TIMEOUT, ArbitrationType.DECREMENT_AND_WAIT_IF_LESS_THAN_TIMEOUT):
+    wait = Wait("arbiter", arbiter=arbiter, address=addr, timeout_result=Result.TIMEOUT, wake_result=done)
+    if timed:
         timeout = s64(a[4], a[5])
         if timeout == 0:
-            return (Result.TIMEOUT,)
+            return (done,)
         if timeout > 0:
             wait.deadline = k.ticks + ns_to_ticks(timeout)
     k.block(t, wait)

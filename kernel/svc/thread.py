@@ -14,8 +14,16 @@ if TYPE_CHECKING:
     from kernel.kernel import Kernel
 
 LOWEST_PRIORITY = 0x3F
+APP_PRIORITY_LIMIT = 0x18  # an application's PRIORITY resource limit: it may not go higher
 # Processor ids: -2 = the process's default core, -1 = any, 0/1 = app/sys core (2/3 on New 3DS).
 VALID_PROCESSORS = (-2, -1, 0, 1, 2, 3)
+
+
+def _check_priority(priority: int) -> None:
+    if not 0 <= priority <= LOWEST_PRIORITY:
+        raise KernelError(Result.OUT_OF_RANGE, f"priority {priority} is not 0..63")
+    if priority < APP_PRIORITY_LIMIT:
+        raise KernelError(Result.NOT_AUTHORIZED, f"priority {priority:#x} is above the limit {APP_PRIORITY_LIMIT:#x}")
 
 
 @svc(0x08, nargs=5)
@@ -25,8 +33,7 @@ def create_thread(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     Registers: r0 = priority, r1 = entry, r2 = arg, r3 = stack top, r4 = processor id.
     """
     priority, entry, arg, stack_top, processor = s32(a[0]), a[1], a[2], a[3], s32(a[4])
-    if not 0 <= priority <= LOWEST_PRIORITY:
-        raise KernelError(Result.OUT_OF_RANGE, f"priority {priority} is not 0..63")
+    _check_priority(priority)
     if processor not in VALID_PROCESSORS:
         raise KernelError(Result.OUT_OF_RANGE, f"processor id {processor}")
     thread = k.create_thread(t.process, entry, stack_top & ~7, arg, priority)
@@ -65,8 +72,7 @@ def set_thread_priority(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result SetThreadPriority(Handle thread, s32 priority)"""
     target = t.process.handles.get(a[0], Thread, t)
     priority = s32(a[1])
-    if not 0 <= priority <= LOWEST_PRIORITY:
-        raise KernelError(Result.OUT_OF_RANGE, f"priority {priority} is not 0..63")
+    _check_priority(priority)
     target.priority = priority
     k.preempt_if_needed()  # a lowered running thread or a raised ready one may change who runs
     return (Result.SUCCESS,)
