@@ -33,6 +33,23 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="show the host, the memory backend decision and physical memory")
     _add_memory_options(info)
 
+    from hlemu.run import DEMO, EXIT_CODES_HELP
+
+    run = sub.add_parser(
+        "run", help="run guest programs as processes until they end",
+        description="Load each PROGRAM (an ARM ELF file, or the name of a bundled program) as its own "
+                    f"process and run them all to completion. With no PROGRAM: the demo ({', '.join(DEMO)}).",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("programs", nargs="*", metavar="PROGRAM")
+    _add_memory_options(run)
+    run.add_argument("--max-instructions", type=int, metavar="N", help="stop after N guest instructions in all")
+    run.add_argument("--trace-svc", action="store_true", help="print every SVC with its arguments and results")
+    run.add_argument("--maps", action="store_true", help="print each process's memory map at exit")
+    run.add_argument("--stats", action="store_true",
+                     help="print instructions, SVCs, context switches and faults per process")
+    run.add_argument("--quantum", type=int, default=20_000, metavar="BLOCKS",
+                     help="translated blocks a thread runs before equal-priority threads get a turn")
+
     bench = sub.add_parser("bench", help="run a benchmark (JSON records, ratios to a same-run baseline)")
     bench_sub = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
     mem = bench_sub.add_parser("memory", help="slowmem, semifastmem and fastmem against raw numpy")
@@ -44,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     mem.add_argument("--cold-start", action="store_true",
                      help="also time the first compiled access in fresh interpreters, "
                           "with an empty numba cache and then with the cache")
+    cpu = bench_sub.add_parser("cpu", help="guest code under the kernel against bare Unicorn; SVC and switch costs")
+    cpu.add_argument("--json", metavar="FILE", help="also write the records to FILE")
+    cpu.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     return parser
 
 
@@ -68,6 +88,20 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from hlemu.memory import BackendError
+    from hlemu.run import EXIT_USAGE, RunOptions, run_programs
+
+    opts = RunOptions(programs=args.programs, backend=args.backend, host_page_size=args.host_page_size,
+                      max_instructions=args.max_instructions, trace_svc=args.trace_svc, maps=args.maps,
+                      stats=args.stats, quantum_blocks=args.quantum)
+    try:
+        return run_programs(opts)
+    except BackendError as exc:
+        print(f"hlemu: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def cmd_bench_memory(args: argparse.Namespace) -> int:
     from hlemu.bench import memory
     from hlemu.bench.records import Record, format_table, write_json
@@ -80,6 +114,19 @@ def cmd_bench_memory(args: argparse.Namespace) -> int:
         cold, warm = _cold_start()
         records.append(Record("numba_start", "cold", cold, "s", {"cache": "empty"}))
         records.append(Record("numba_start", "warm", warm, "s", {"cache": "filled"}))
+    print(format_table(records))
+    if args.json:
+        write_json(records, args.json)
+        print(f"wrote {len(records)} records to {args.json}", file=sys.stderr)
+    return 0
+
+
+def cmd_bench_cpu(args: argparse.Namespace) -> int:
+    from hlemu.bench import cpu
+    from hlemu.bench.records import format_table, write_json
+
+    sizes = {"compute_repeats": 1, "svcs": 5_000, "switches": 2_000} if args.quick else {}
+    records = cpu.run(progress=lambda msg: print(msg, file=sys.stderr), **sizes)
     print(format_table(records))
     if args.json:
         write_json(records, args.json)
@@ -106,8 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command == "info":
         return cmd_info(args)
+    if args.command == "run":
+        return cmd_run(args)
     if args.command == "bench" and args.suite == "memory":
         return cmd_bench_memory(args)
+    if args.command == "bench" and args.suite == "cpu":
+        return cmd_bench_cpu(args)
     parser.print_help()
     return 0
 

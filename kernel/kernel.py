@@ -63,7 +63,9 @@ class Kernel:
         cpu_backend = "fastmem" if self.memory.backend == "fastmem" else "semifastmem"
         self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
         self.processes: dict[int, Process] = {}
+        self.threads: list[Thread] = []  # every thread ever created, in creation order
         self.timers: set[Timer] = set()
+        self.timed_waits: set[Thread] = set()  # waiting threads with a deadline
         self.ticks = 0
         self.output = output or _print_output
         self.trace_svc = trace_svc
@@ -113,7 +115,7 @@ class Kernel:
             obj.frames = obj.frames[:0]
 
     def all_threads(self) -> list[Thread]:
-        return [t for p in self.processes.values() for t in p.threads]
+        return self.threads
 
     # -- processes ------------------------------------------------------------------
     def spawn(self, program: str | Path | Image, name: str | None = None) -> Process:
@@ -172,6 +174,7 @@ class Kernel:
                         name=name or f"thread {self._next_tid}")
         self._next_tid += 1
         process.threads.append(thread)
+        self.threads.append(thread)
         self.make_ready(thread)
         return thread
 
@@ -182,8 +185,14 @@ class Kernel:
         thread.ready_seq = -self._sequence() if front else self._sequence()
 
     def pick(self) -> Thread | None:
-        ready = [t for t in self.all_threads() if t.state == ThreadState.READY]
-        return min(ready, key=lambda t: (t.priority, t.ready_seq)) if ready else None
+        """The ready thread of best priority; among equals, the one ready longest."""
+        best: Thread | None = None
+        for t in self.threads:
+            if t.state is ThreadState.READY and (
+                    best is None or t.priority < best.priority
+                    or (t.priority == best.priority and t.ready_seq < best.ready_seq)):
+                best = t
+        return best
 
     def reschedule(self) -> None:
         """From an SVC: stop the running thread's slice so the scheduler picks again."""
@@ -225,12 +234,15 @@ class Kernel:
         wait.since = self._sequence()
         thread.state = ThreadState.WAITING
         thread.wait = wait
+        if wait.deadline is not None:
+            self.timed_waits.add(thread)
         for obj in wait.objects:
             obj.waiters.append(thread)
         if thread is self.current:
             self.reschedule()
 
     def wake(self, thread: Thread, results: dict[int, int]) -> None:
+        self.timed_waits.discard(thread)
         if thread.wait is not None:
             for obj in thread.wait.objects:
                 if thread in obj.waiters:
@@ -265,10 +277,12 @@ class Kernel:
 
     def _expire(self) -> None:
         """Fire due timers and end waits whose deadline has passed."""
+        if not self.timers and not self.timed_waits:
+            return
         for timer in sorted((t for t in self.timers if t.deadline is not None and t.deadline <= self.ticks),
                             key=lambda t: (t.deadline, t.object_id)):
             timer.fire(self.ticks)
-        for thread in self.all_threads():
+        for thread in sorted(self.timed_waits, key=lambda t: t.tid):
             w = thread.wait
             if thread.state == ThreadState.WAITING and w is not None and w.deadline is not None \
                     and w.deadline <= self.ticks:
@@ -276,7 +290,7 @@ class Kernel:
 
     def _next_deadline(self) -> int | None:
         deadlines = [t.deadline for t in self.timers if t.deadline is not None]
-        deadlines += [t.wait.deadline for t in self.all_threads()
+        deadlines += [t.wait.deadline for t in self.timed_waits
                       if t.state == ThreadState.WAITING and t.wait and t.wait.deadline is not None]
         return min(deadlines) if deadlines else None
 
@@ -332,8 +346,8 @@ class Kernel:
 
     # -- ending ---------------------------------------------------------------------------------
     def exit_thread(self, thread: Thread) -> None:
+        self._unwait(thread)
         thread.state = ThreadState.DEAD
-        thread.wait = None
         for mutex in list(thread.held_mutexes):
             mutex.abandon()
         process = thread.process
@@ -351,8 +365,8 @@ class Kernel:
         process.exit_code = code
         for thread in process.threads:
             if thread.alive:
+                self._unwait(thread)
                 thread.state = ThreadState.DEAD
-                thread.wait = None
                 for mutex in list(thread.held_mutexes):
                     mutex.abandon()
                 thread.wake_waiters()
@@ -363,44 +377,53 @@ class Kernel:
             process.cpu.request_stop()
         log.info("%s ended: %s", process.describe(), process.status)
 
+    def _unwait(self, thread: Thread) -> None:
+        """Take a thread out of whatever it waits on (it is exiting)."""
+        self.timed_waits.discard(thread)
+        if thread.wait is not None:
+            for obj in thread.wait.objects:
+                if thread in obj.waiters:
+                    obj.waiters.remove(thread)
+        thread.wait = None
+
     def crash_process(self, process: Process, report: str) -> None:
         process.crash = report
         self.output(process, report)
         self.end_process(process, -1)
 
     # -- SVCs -------------------------------------------------------------------------------------
-    def dispatch_svc(self, cpu: Cpu, number: int) -> None:
+    def dispatch_svc(self, cpu: Cpu, number: int, args: list[int]) -> None:
+        """Serve one SVC of the running thread (called from the CPU's interrupt hook)."""
         thread = self.current
-        assert thread is not None and thread.process.cpu is cpu
+        if thread is None or thread.process.cpu is not cpu:
+            raise RuntimeError("an SVC arrived from a CPU that is not running the current thread")
         process = thread.process
-        process.stats.svcs += 1
-        thread.svc_count += 1
         self.ticks += SVC_TICKS
+        counts = process.stats.svc_numbers
+        counts[number] = counts.get(number, 0) + 1
         entry = SVC_TABLE.get(number)
-        name = entry.name if entry else svc_name(number)
-        process.stats.svc_counts[name] = process.stats.svc_counts.get(name, 0) + 1
-        args = cpu.read_args()
         if entry is None or entry.handler is None:
+            name = svc_name(number)
             log.warning("%s called %s (SVC %#04x), which is not implemented", process.describe(), name, number)
             self.output(process, f"[hlemu] unimplemented SVC {number:#04x} {name}: returning NOT_IMPLEMENTED")
-            cpu.write_results({0: Result.NOT_IMPLEMENTED})
+            cpu.write_results((Result.NOT_IMPLEMENTED,))
             return
         try:
             results = entry.handler(self, thread, args)
         except KernelError as err:
             results = (err.code,)
             if self.trace_svc:
-                self.output(process, f"[svc] {name} failed: {err}")
+                self.output(process, f"[svc] {entry.name} failed: {err}")
         except GuestFault as fault:  # a bad guest pointer handed to the kernel
             results = (Result.INVALID_POINTER,)
             if self.trace_svc:
-                self.output(process, f"[svc] {name}: bad pointer: {fault}")
+                self.output(process, f"[svc] {entry.name}: bad pointer: {fault}")
         if self.trace_svc:
             shown = ", ".join(f"{a:#x}" for a in args[: entry.nargs])
             outcome = "blocked" if results is None else ", ".join(f"{r & 0xFFFFFFFF:#x}" for r in results)
-            self.output(process, f"[svc] thread {thread.tid}: {name}({shown}) -> {outcome}")
-        if results is not None and process.alive and thread.alive:
-            cpu.write_results(dict(enumerate(results)))
+            self.output(process, f"[svc] thread {thread.tid}: {entry.name}({shown}) -> {outcome}")
+        if results is not None and process.exit_code is None and thread.state is not ThreadState.DEAD:
+            cpu.write_results(results)
 
     # -- teardown ---------------------------------------------------------------------------------
     def close(self) -> None:

@@ -18,9 +18,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class ProcessStats:
-    svcs: int = 0
     context_switches: int = 0  # times one of this process's threads was switched in
-    svc_counts: dict[str, int] = field(default_factory=dict)
+    svc_numbers: dict[int, int] = field(default_factory=dict)  # SVC number -> calls
+
+    @property
+    def svcs(self) -> int:
+        return sum(self.svc_numbers.values())
+
+    def svc_counts(self) -> dict[str, int]:
+        """Calls by SVC name."""
+        from kernel.svc import svc_name
+
+        return {svc_name(n): c for n, c in sorted(self.svc_numbers.items())}
 
 
 class Process(WaitObject):

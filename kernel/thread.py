@@ -67,7 +67,6 @@ class Thread(WaitObject):
         self.context: object | None = None  # Unicorn context while not loaded in the CPU
         self.pending_results: dict[int, int] = {}  # r<i> values to write when next loaded
         self.held_mutexes: set[Mutex] = set()
-        self.svc_count = 0
 
     def should_wait(self, thread: Thread) -> bool:
         return self.state != ThreadState.DEAD

@@ -1,0 +1,126 @@
+"""``hlemu run``: load programs as processes, run them to the end, report.
+
+The kernel lives in the top-level ``kernel`` package; this module is the
+command's glue and is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from hlemu.guest import program_path, programs
+from hlemu.loaders import LoaderError
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel, RunResult
+    from kernel.process import Process
+
+DEMO = ("threads", "shmem", "compute")  # all exit 0; `hlemu run hello` shows an exit status
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_CRASH, EXIT_DEADLOCK, EXIT_LIMIT = 0, 1, 2, 3, 4, 5
+EXIT_CODES_HELP = """\
+exit status:
+  0  every guest exited with status 0
+  N  with one program: its exit status (mod 256)
+  1  with several programs: some exited with a non-zero status
+  2  usage error, or a program that cannot be loaded
+  3  a guest crashed (data/prefetch abort, undefined instruction, svcBreak)
+  4  deadlock: every remaining thread waits forever
+  5  --max-instructions reached before the guests ended"""
+
+
+def resolve(name: str) -> Path:
+    """A file path, or the name of a bundled program (``hello``)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    try:
+        return program_path(name)
+    except FileNotFoundError:
+        raise LoaderError(f"{name}: no such file, and not a bundled program ({', '.join(programs())})") from None
+
+
+@dataclass
+class RunOptions:
+    programs: list[str]
+    backend: str = "auto"
+    host_page_size: int | None = None
+    max_instructions: int | None = None
+    trace_svc: bool = False
+    maps: bool = False
+    stats: bool = False
+    quantum_blocks: int = 20_000
+
+
+def run_programs(opts: RunOptions, out: TextIO = sys.stdout) -> int:
+    from kernel.kernel import Kernel
+
+    names = opts.programs or list(DEMO)
+    try:
+        paths = [resolve(n) for n in names]
+    except LoaderError as exc:
+        print(f"hlemu: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    def emit(process: Process, line: str) -> None:
+        print(f"[{process.name}:{process.pid}] {line}", file=out, flush=True)
+
+    kernel = Kernel(backend=opts.backend, host_page_size=opts.host_page_size, quantum_blocks=opts.quantum_blocks,
+                    output=emit, trace_svc=opts.trace_svc)
+    try:
+        for path in paths:
+            try:
+                kernel.spawn(path)
+            except LoaderError as exc:
+                print(f"hlemu: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+        started = time.perf_counter()
+        result = kernel.run(max_instructions=opts.max_instructions)
+        seconds = time.perf_counter() - started
+        if opts.maps:
+            print_maps(kernel, out)
+        if opts.stats:
+            print_stats(kernel, result, seconds, out)
+        return exit_status(kernel, result, out)
+    finally:
+        kernel.close()
+
+
+def exit_status(kernel: Kernel, result: RunResult, out: TextIO) -> int:
+    processes = list(kernel.processes.values())
+    summary = ", ".join(f"{p.name}: {p.status}" for p in processes)
+    print(f"hlemu: {result.reason}; {summary}", file=out)
+    if any(p.crash for p in processes):
+        return EXIT_CRASH
+    if result.reason == "deadlock":
+        return EXIT_DEADLOCK
+    if result.reason == "instruction limit":
+        return EXIT_LIMIT
+    codes = [p.exit_code or 0 for p in processes]
+    if len(codes) == 1:
+        return codes[0] & 0xFF
+    return EXIT_SOME_FAILED if any(codes) else EXIT_OK
+
+
+def print_maps(kernel: Kernel, out: TextIO) -> None:
+    for process in kernel.processes.values():
+        print(f"memory map of {process.describe()} (as QueryMemory reports it):", file=out)
+        for info in process.space.regions():
+            print(f"  {info}  ({info.size // 1024} KiB)", file=out)
+
+
+def print_stats(kernel: Kernel, result: RunResult, seconds: float, out: TextIO) -> None:
+    header = f"{'pid':>4}  {'name':<10} {'status':<12} {'instructions':>13} {'svcs':>7} {'switches':>8}  faults"
+    print(header, file=out)
+    for p in kernel.processes.values():
+        faults = ", ".join(f"{k} {v}" for k, v in p.space.faults.totals().items() if v) or "none"
+        print(f"{p.pid:>4}  {p.name:<10} {p.status:<12} {p.cpu.instructions:>13,} {p.stats.svcs:>7,} "
+              f"{p.stats.context_switches:>8,}  {faults}", file=out)
+    mips = result.instructions / seconds / 1e6 if seconds > 0 else 0.0
+    print(f"total: {result.instructions:,} instructions, {result.ticks:,} guest ticks, "
+          f"{kernel.context_switches:,} context switches, {seconds:.3f} s ({mips:.1f} MIPS), "
+          f"backend {kernel.memory.choice}", file=out)
