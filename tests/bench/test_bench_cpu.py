@@ -1,0 +1,21 @@
+"""``hlemu bench cpu --quick`` writes well-formed records (figures are the benchmark's, not asserted)."""
+
+from __future__ import annotations
+
+import json
+
+from hlemu.cli import main
+
+
+def test_quick_cpu_benchmark_writes_every_workload(tmp_path):
+    out = tmp_path / "cpu.json"
+    assert main(["bench", "cpu", "--quick", "--json", str(out)]) == 0
+    records = {(r["workload"], r["variant"]): r for r in json.loads(out.read_text())}
+    for variant in ("bare_unicorn", "fastmem", "semifastmem"):
+        assert records[("compute", variant)]["unit"] == "instructions/s"
+        assert records[("compute", variant)]["value"] > 0
+        assert records[("svc_roundtrip", variant)]["unit"] == "us"
+    assert records[("compute", "fastmem")]["instructions"] == records[("compute", "semifastmem")]["instructions"]
+    assert records[("compute", "bare_unicorn")]["vs_bare_unicorn"] == 1.0
+    for variant in ("fastmem", "semifastmem"):
+        assert records[("process_switch", variant)]["value"] > 0

@@ -1,0 +1,68 @@
+"""``hlemu run`` as a user runs it: a subprocess, its output and exit status."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from hlemu.guest import program_path
+
+
+def hlemu(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hlemu", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_run_one_program_prints_prefixed_output_and_returns_its_exit_status():
+    result = hlemu("run", "hello")
+    assert result.returncode == 7
+    assert "[hello:32] Hello from hlemu!" in result.stdout
+    assert "hlemu: all exited; hello: exited (7)" in result.stdout
+
+
+def test_run_without_programs_runs_the_demo_processes_side_by_side():
+    result = hlemu("run", "--stats")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in ("[threads:32] threads: 0 failures", "[shmem:33] shmem: 0 failures", "[compute:34] checksum:"):
+        assert line in result.stdout
+    assert "context switches" in result.stdout and "MIPS" in result.stdout
+
+
+def test_a_crash_in_one_process_leaves_the_others_running():
+    result = hlemu("run", "faults", "hello", "--backend", "semifastmem")
+    assert result.returncode == 3
+    assert "=== guest crash: process 32 'faults'" in result.stdout
+    assert "> 00100078:" in result.stdout  # the disassembly marks the faulting instruction
+    assert "[hello:33] exiting with 7" in result.stdout
+
+
+def test_maps_trace_and_limits():
+    result = hlemu("run", "hello", "--maps", "--trace-svc", "--max-instructions", "2000")
+    assert result.returncode == 5
+    assert "[svc] thread 1: ControlMemory(0x3, 0x8000000, 0x0, 0x1000, 0x3) -> 0x0, 0x8000000" in result.stdout
+    assert "00100000-00103fff r-x code" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "no-such-program"], "no such file, and not a bundled program"),
+    (["run", "--backend", "fastmem", "--host-page-size", "16384", "hello"], "fastmem is impossible here"),
+])
+def test_bad_input_is_a_clear_error(args, message):
+    result = hlemu(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_file_that_is_not_an_elf_is_refused(tmp_path):
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(program_path("hello").read_bytes()[:100])
+    result = hlemu("run", str(bad))
+    assert result.returncode == 2
+    assert "malformed ELF" in result.stderr or "truncated" in result.stderr
+
+
+def test_simulated_16k_host_runs_on_semifastmem():
+    result = hlemu("run", "hello", "--host-page-size", "16384", "--stats")
+    assert result.returncode == 7
+    assert "backend semifastmem (host pages are 16 KiB" in result.stdout
