@@ -67,7 +67,7 @@ _reg_write_batch = _LIB.uc_reg_write_batch
 _hook_add = _LIB.uc_hook_add
 for _fn in (_reg_read_batch, _reg_write_batch, _hook_add):
     _fn.restype = ctypes.c_int
-    _fn.argtypes = None
+    _fn.argtypes = None  # type: ignore[assignment]
 # void (*uc_cb_hookintr_t)(uc_engine *uc, uint32_t intno, void *user_data)
 _INTR_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 CPSR_T = 1 << 5
@@ -474,7 +474,7 @@ def _reg_index(insn: object, reg: int) -> int:
         or int(name[1:])
 
 
-def _pointers(values: ctypes.Array) -> ctypes.Array:  # type: ignore[type-arg]
+def _pointers(values: ctypes.Array) -> ctypes.Array:
     base = ctypes.addressof(values)
     size = ctypes.sizeof(values) // len(values)
     return (ctypes.c_void_p * len(values))(*(base + i * size for i in range(len(values))))
