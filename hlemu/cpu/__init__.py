@@ -49,7 +49,16 @@ from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCE
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hlemu.cpu import hooks
-from hlemu.memory.constants import FAST_READ, FAST_WRITE, NUM_PAGES, PAGE_SHIFT, FaultKind, MemoryPermission
+from hlemu.memory.constants import (
+    FAST_READ,
+    FAST_WRITE,
+    NUM_PAGES,
+    PAGE_SHIFT,
+    FaultKind,
+    MemoryPermission,
+    SpecialKind,
+)
+from hlemu.memory.faults import GuestFault
 from hlemu.memory.space import AddressSpace
 
 # r0..r15 and CPSR in one batch: register traffic dominates SVC cost.
@@ -74,6 +83,10 @@ CPSR_T = 1 << 5
 USER_MODE = 0x10
 NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
 UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
+MMIO_WINDOW = 0x40000000  # semifastmem: Unicorn physical address where MMIO pages are aliased
+MMIO_WINDOW_PAGES = 1024
+DIRTY_LOG_SIZE = 4096
+_KIND_MMIO = 0xFF  # _mapped marker of an MMIO page (fastmem)
 # QEMU's ARM exception numbers, as Unicorn's interrupt hook reports them.
 EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT = 1, 2, 3, 4, 7
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
@@ -158,6 +171,17 @@ class Cpu:
         self._write_ptrs = _pointers(self._write_vals)
         self._mapped = np.zeros(NUM_PAGES, dtype=np.uint8)  # fastmem: Unicorn prot + 1 per page
         self._trap_frame: np.ndarray | None = None
+        table = space.table
+        self._dirty_log = np.zeros(DIRTY_LOG_SIZE, dtype=np.int32)
+        self._mmio_slots = np.zeros(NUM_PAGES, dtype=np.int32)  # calloc: only touched pages cost
+        self._slot_vpn: list[int] = []
+        for slot, array in ((hooks.CB_PERM_TABLE, table.perm), (hooks.CB_SPECIAL_TABLE, table.special),
+                            (hooks.CB_WDIRTY_TABLE, table.wdirty), (hooks.CB_ACCESS_TABLE, table.access),
+                            (hooks.CB_TRACK_COUNTS, space.faults.array[FaultKind.WRITE_TRACK]),
+                            (hooks.CB_DIRTY_LOG, self._dirty_log), (hooks.CB_MMIO_SLOTS, self._mmio_slots)):
+            self.control[slot] = array.ctypes.data
+        self.control[hooks.CB_DIRTY_CAPACITY] = DIRTY_LOG_SIZE
+        self.control[hooks.CB_MMIO_WINDOW] = MMIO_WINDOW
         if config.backend == "fastmem":
             self._sync_fastmem(0, NUM_PAGES)
         else:
@@ -167,6 +191,9 @@ class Cpu:
             self.control[hooks.CB_TRAP_PADDR] = trap
             self.uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
             self.uc.mem_map_ptr(0, space.phys.size, UC_PROT_ALL, space.phys.data.ctypes.data)
+            self.uc.mmio_map(MMIO_WINDOW, MMIO_WINDOW_PAGES << PAGE_SHIFT, self._window_read, None,
+                             self._window_write, None)
+            self._assign_mmio_slots(0, NUM_PAGES)
             self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill.address)
         self._add_cfunc_hook(UC_HOOK_BLOCK, hooks.count_blocks.address)
         # The interrupt hook is registered directly (not through the binding's wrapper
@@ -208,6 +235,7 @@ class Cpu:
             return self._fault_from(exc)
         finally:
             self._running = False
+            self._drain_dirty_log()
             while self._pending_code:
                 self._drop_code(*self._pending_code.pop())
             if self._hook_error is not None:
@@ -344,6 +372,15 @@ class Cpu:
 
     def _on_invalid_memory(self, uc: Uc, access: int, address: int, size: int, value: int,
                            _user: object) -> bool:
+        vpn = (address & 0xFFFFFFFF) >> PAGE_SHIFT
+        table = self.space.table
+        if (access == UC_MEM_WRITE_PROT and table.special[vpn] == SpecialKind.TRACKED
+                and not table.wdirty[vpn] and table.perm[vpn] & MemoryPermission.W):
+            # fastmem: the first write to a clean write-tracked page. Slowmem marks it dirty
+            # (the listener makes it writable in Unicorn) and does this store, which Unicorn
+            # does not repeat after the hook.
+            self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
+            return True
         kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
         fault_kind = FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION
         self.space.faults.bump(fault_kind, address)
@@ -376,6 +413,7 @@ class Cpu:
             # Virtual-TLB mode: translated blocks are found through the TLB (by physical
             # address), so flushing it is enough; removing cached blocks from inside a hook
             # in this mode derails Unicorn (seen: a fault on the next instruction).
+            self._assign_mmio_slots(lo, hi)
             self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
             self._forget_svc_numbers(lo, hi)
 
@@ -396,7 +434,8 @@ class Cpu:
                 del self._svc_numbers[pc]
 
     def _sync_fastmem(self, lo: int, hi: int) -> None:
-        """Map exactly the accessible pages of ``lo..hi-1`` into Unicorn from the slab."""
+        """Map exactly the accessible pages of ``lo..hi-1`` into Unicorn from the slab;
+        MMIO pages become Unicorn MMIO regions whose callbacks call the page's handler."""
         assert self.space.slab is not None
         table = self.space.table
         access = table.access[lo:hi]
@@ -404,20 +443,83 @@ class Cpu:
         prot = (np.where(access & FAST_READ, UC_PROT_READ, 0) | np.where(access & FAST_WRITE, UC_PROT_WRITE, 0)
                 | np.where((access & FAST_READ) & ((perm & MemoryPermission.X) != 0), UC_PROT_EXEC, 0))
         want = (prot + 1).astype(np.uint8) * (access != 0)
+        mmio = (table.special[lo:hi] == SpecialKind.MMIO) & (table.state[lo:hi] != 0)
+        want[mmio] = _KIND_MMIO
         have = self._mapped[lo:hi]
         changed = np.flatnonzero(want != have)
         if len(changed) == 0:
             return
-        for a, b in _runs(changed):
+        # A page that stays memory only changes protection (frames change only through an
+        # unmap): mem_protect, which is also safe from inside a memory hook.
+        memory_both = (have != 0) & (want != 0) & (have != _KIND_MMIO) & (want != _KIND_MMIO)
+        reprotect = changed[memory_both[changed]]
+        for a, b in _runs(reprotect) if len(reprotect) else []:
+            for c, d in _runs_of_equal(want, a, b):
+                self.uc.mem_protect((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT, int(want[c]) - 1)
+        remap = changed[~memory_both[changed]]
+        for a, b in _runs(remap) if len(remap) else []:
             for c, d in _runs_of_equal(have, a, b):
                 if have[c]:
                     self.uc.mem_unmap((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT)
             for c, d in _runs_of_equal(want, a, b):
-                if want[c]:
-                    base = (lo + c) << PAGE_SHIFT
-                    self.uc.mem_map_ptr(base, (d - c) << PAGE_SHIFT, int(want[c]) - 1,
-                                        self.space.slab.base + base)
+                base, size = (lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT
+                if want[c] == _KIND_MMIO:
+                    self.uc.mmio_map(base, size, self._region_read, base, self._region_write, base)
+                elif want[c]:
+                    self.uc.mem_map_ptr(base, size, int(want[c]) - 1, self.space.slab.base + base)
         self._mapped[lo:hi] = want
+
+    # -- special pages -----------------------------------------------------------------
+    def _special_read(self, vaddr: int, size: int) -> int:
+        try:
+            return self.space.slow.read_int(vaddr, size)
+        except GuestFault as exc:
+            self._special_fault(exc)
+            return 0
+
+    def _special_write(self, vaddr: int, size: int, value: int) -> None:
+        try:
+            self.space.slow.write_int(vaddr, size, value)
+        except GuestFault as exc:
+            self._special_fault(exc)
+
+    def _special_fault(self, exc: GuestFault) -> None:
+        self.fault = CpuFault("data abort", exc.access, exc.address, exc.size, exc.kind)
+        self.uc.emu_stop()
+
+    def _region_read(self, uc: Uc, offset: int, size: int, base: int) -> int:
+        return self._special_read(base + offset, size)
+
+    def _region_write(self, uc: Uc, offset: int, size: int, value: int, base: int) -> None:
+        self._special_write(base + offset, size, value)
+
+    def _window_read(self, uc: Uc, offset: int, size: int, _user: object) -> int:
+        return self._special_read((self._slot_vpn[offset >> PAGE_SHIFT] << PAGE_SHIFT) | (offset & 0xFFF), size)
+
+    def _window_write(self, uc: Uc, offset: int, size: int, value: int, _user: object) -> None:
+        self._special_write((self._slot_vpn[offset >> PAGE_SHIFT] << PAGE_SHIFT) | (offset & 0xFFF), size, value)
+
+    def _assign_mmio_slots(self, lo: int, hi: int) -> None:
+        """Give each new MMIO page of ``lo..hi-1`` a page of the MMIO window (semifastmem)."""
+        for vpn in (np.flatnonzero(self.space.table.special[lo:hi] == SpecialKind.MMIO) + lo).tolist():
+            if self._mmio_slots[vpn] == 0:
+                if len(self._slot_vpn) >= MMIO_WINDOW_PAGES:
+                    raise RuntimeError(f"more than {MMIO_WINDOW_PAGES} MMIO pages in one process")
+                self._slot_vpn.append(vpn)
+                self._mmio_slots[vpn] = len(self._slot_vpn)
+
+    def _drain_dirty_log(self) -> None:
+        """Tell the trackers about pages the TLB fill hook dirtied during the run."""
+        count = int(self.control[hooks.CB_DIRTY_COUNT])
+        if not count:
+            return
+        self.control[hooks.CB_DIRTY_COUNT] = 0
+        if count <= DIRTY_LOG_SIZE:
+            vpns = self._dirty_log[:count].tolist()
+        else:  # the log overflowed: every dirty tracked page the trackers do not know yet
+            table = self.space.table
+            vpns = np.flatnonzero((table.special == SpecialKind.TRACKED) & (table.wdirty != 0)).tolist()
+        self.space.dirtied_by_cpu(vpns)
 
     def _add_cfunc_hook(self, hook_type: int, address: int | None) -> None:
         assert address is not None, "numba cfunc without an address"

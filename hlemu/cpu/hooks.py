@@ -37,14 +37,25 @@ CB_FILLS = 4  # total TLB fills
 CB_STOPPED = 5  # 1 when the block hook stopped emulation for the quantum
 CB_MISS_ADDRESS = 6  # the last address whose translation was refused (for the fault report)
 CB_MISS_TYPE = 7  # its uc_mem_type (16 read, 17 write, 18 fetch)
-CB_TRAP_PADDR = 8  # a frame of undefined instructions behind the exception vector page
-CB_SIZE = 12
+CB_TRAP_PADDR = 8  # a frame of undefined instructions behind the exit page
+CB_PERM_TABLE = 9  # addresses of the page table's perm, special and wdirty (uint8[1M]) ...
+CB_SPECIAL_TABLE = 10
+CB_WDIRTY_TABLE = 11
+CB_ACCESS_TABLE = 12  # ... and access (uint8[1M])
+CB_TRACK_COUNTS = 13  # the WRITE_TRACK row of the fault counters (uint32[1M])
+CB_DIRTY_LOG = 14  # int32 ring of pages the fill hook dirtied, drained by Python after each run
+CB_DIRTY_COUNT = 15
+CB_DIRTY_CAPACITY = 16
+CB_MMIO_SLOTS = 17  # int32[1M]: 1 + the MMIO window slot of an MMIO page (0: none yet)
+CB_MMIO_WINDOW = 18  # Unicorn physical address of the MMIO window
+CB_SIZE = 24
 # Unicorn translates the page of emu_start's exit address (0xFFFFFFFF here) whenever an
 # exception is taken; the guest never maps that page (kernel space on the 3DS).
 EXIT_PAGE = 0xFFFFF
 
 _UC_PROT_READ, _UC_PROT_WRITE, _UC_PROT_EXEC = 1, 2, 4
 _UC_MEM_WRITE = 17  # uc_mem_type of a data write (UC_MEM_WRITE)
+_MMIO, _TRACKED = 1, 2  # SpecialKind
 
 
 @intrinsic
@@ -67,6 +78,31 @@ def tlb_fill(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs
     fast = carray(_as_pointer(control[CB_FAST_TABLE]), (NUM_PAGES,), np.uint32)
     vpn = (vaddr >> 12) & 0xFFFFF
     entry = fast[vpn]
+    special = carray(_as_pointer(control[CB_SPECIAL_TABLE]), (NUM_PAGES,), np.uint8)[vpn]
+    if special == _MMIO:
+        # MMIO pages live in Unicorn's MMIO window, whose callbacks call the page's handler.
+        slot = carray(_as_pointer(control[CB_MMIO_SLOTS]), (NUM_PAGES,), np.int32)[vpn]
+        perm = carray(_as_pointer(control[CB_PERM_TABLE]), (NUM_PAGES,), np.uint8)[vpn]
+        if slot > 0 and perm & 3:
+            result[0] = np.uint64(control[CB_MMIO_WINDOW] + ((slot - 1) << 12) + (vaddr & 0xFFF))
+            result[1] = np.uint64(perm & 3)
+            return True
+    elif special == _TRACKED and mem_type == _UC_MEM_WRITE and (entry & FAST_READ) and not (entry & FAST_WRITE):
+        wdirty = carray(_as_pointer(control[CB_WDIRTY_TABLE]), (NUM_PAGES,), np.uint8)
+        perm = carray(_as_pointer(control[CB_PERM_TABLE]), (NUM_PAGES,), np.uint8)[vpn]
+        if wdirty[vpn] == 0 and perm & 2:
+            # The first write to a clean write-tracked page: mark it dirty here, in compiled
+            # code, exactly as slowmem would; Python tells the subscribers after this run.
+            wdirty[vpn] = 1
+            fast[vpn] = entry | FAST_WRITE
+            access = carray(_as_pointer(control[CB_ACCESS_TABLE]), (NUM_PAGES,), np.uint8)
+            access[vpn] = access[vpn] | FAST_WRITE
+            carray(_as_pointer(control[CB_TRACK_COUNTS]), (NUM_PAGES,), np.uint32)[vpn] += 1
+            n = control[CB_DIRTY_COUNT]
+            if n < control[CB_DIRTY_CAPACITY]:
+                carray(_as_pointer(control[CB_DIRTY_LOG]), (control[CB_DIRTY_CAPACITY],), np.int32)[n] = vpn
+            control[CB_DIRTY_COUNT] = n + 1
+            entry = fast[vpn]
     if (entry & (FAST_READ | FAST_EXEC)) == 0:
         if vpn == EXIT_PAGE:
             # It gets a frame of undefined instructions: a wild jump there is a clean fault.

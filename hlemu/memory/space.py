@@ -193,6 +193,14 @@ class AddressSpace:
         self._changed(vpn, vpn + 1, remap=False)
         self.trackers[vpn].note_write(self, vpn)
 
+    def dirtied_by_cpu(self, vpns: list[int]) -> None:
+        """The CPU's compiled TLB fill already marked these tracked pages dirty (and
+        counted the fault); tell their trackers, as slowmem would have."""
+        for vpn in vpns:
+            tracker = self.trackers.get(vpn)
+            if tracker is not None and vpn not in tracker.dirty.get(self.pid, ()):
+                tracker.note_write(self, vpn)
+
     def rearm_tracked(self, vpns: list[int]) -> None:
         """Make dirty tracked pages clean: their next write faults again."""
         if not vpns:
