@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from hlemu.cpu import Cpu, CpuConfig, Stop
-from hlemu.loaders import Image, load_image
-from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem
+from hlemu.loaders import Image, LoaderError, load_image
+from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
 from kernel.crash import crash_report
 from kernel.errors import KernelError, Result
@@ -63,6 +65,7 @@ class Kernel:
         cpu_backend = "fastmem" if self.memory.backend == "fastmem" else "semifastmem"
         self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
         self.processes: dict[int, Process] = {}
+        self.reaped: list[Process] = []  # ended processes whose memory went back
         self.threads: list[Thread] = []  # every thread ever created, in creation order
         self.timers: set[Timer] = set()
         self.timed_waits: set[Thread] = set()  # waiting threads with a deadline
@@ -71,6 +74,7 @@ class Kernel:
         self.trace_svc = trace_svc
         self.current: Thread | None = None
         self.context_switches = 0
+        self._slice_mark = 0  # the running CPU's instruction count already added to ticks
         self._next_pid = 0x20  # like the 3DS, application pids start above the system's
         self._next_tid = 1
         self._next_object = 1
@@ -119,29 +123,69 @@ class Kernel:
 
     # -- processes ------------------------------------------------------------------
     def spawn(self, program: str | Path | Image, name: str | None = None) -> Process:
-        """Load a program as a new process with one ready main thread."""
+        """Load a program as a new process with one ready main thread.
+
+        A program that cannot be loaded raises :class:`LoaderError` and leaves
+        the kernel as it was (no process, no memory taken).
+        """
         image = program if isinstance(program, Image) else load_image(program)
+        _check_image_layout(image)
         pid = self._next_pid
-        self._next_pid += 1
         space = self.memory.create_space(pid, name or image.name)
         process = Process(self, pid, name or image.name, space, Cpu(space, self.cpu_config, self.dispatch_svc))
         try:
             self._map_image(process, image)
             self._map_fixed_areas(process)
-        except Exception:
-            self.memory.destroy_space(pid)
+            stack = layout.STACK_TOP - layout.MAIN_STACK_SIZE  # LOCKED, as Citra maps it
+            self._map_new(process, stack, layout.MAIN_STACK_SIZE, MemoryPermission.RW, MemoryState.LOCKED)
+            self.processes[pid] = process
+            self._next_pid += 1
+            self.create_thread(process, image.entry, layout.STACK_TOP, 0, MAIN_THREAD_PRIORITY, name="main")
+        except BaseException:
+            self.processes.pop(pid, None)
+            self._release_memory(process)
             raise
-        self.processes[pid] = process
-        stack = layout.STACK_TOP - layout.MAIN_STACK_SIZE  # LOCKED, as Citra maps it
-        self._map_new(process, stack, layout.MAIN_STACK_SIZE, MemoryPermission.RW, MemoryState.LOCKED)
-        self.create_thread(process, image.entry, layout.STACK_TOP, 0, MAIN_THREAD_PRIORITY, name="main")
         log.info("spawned %s from %s", process.describe(), image.source or image.name)
         return process
 
+    def allocate(self, region: str, count: int, contiguous: bool = False) -> np.ndarray:
+        """Frames for a process; when memory runs out, ended processes give theirs back first."""
+        try:
+            return self.memory.phys.allocate(region, count, contiguous)
+        except OutOfMemory:
+            if not self.reap():
+                raise
+            return self.memory.phys.allocate(region, count, contiguous)
+
+    def reap(self, process: Process | None = None) -> int:
+        """Free the memory of ended processes (kept until then for post-mortem inspection).
+
+        Returns how many processes were reaped.
+        """
+        victims = [process] if process is not None else [p for p in self.processes.values() if not p.alive]
+        for victim in victims:
+            if victim.alive:
+                raise ValueError(f"{victim.describe()} is still running")
+            victim.final_regions = victim.space.regions()
+            self._release_memory(victim)
+            self.processes.pop(victim.pid, None)
+            self.reaped.append(victim)
+        return len(victims)
+
+    def _release_memory(self, process: Process) -> None:
+        """Unmap a process's memory, free frames nobody else maps, drop its CPU and slab."""
+        space = process.space
+        frames = space.table.frame[space.table.frame >= 0].astype(np.int64)
+        process.cpu.close()
+        self.memory.destroy_space(process.pid)
+        if len(frames):
+            unique = np.unique(frames)
+            phys = self.memory.phys
+            phys.free(unique[(phys.map_count[unique] == 0) & ~phys.is_free(unique)])
+
     def _map_image(self, process: Process, image: Image) -> None:
-        phys = self.memory.phys
         for seg in image.segments:
-            frames = phys.allocate("APPLICATION", seg.size >> 12)
+            frames = self.allocate("APPLICATION", seg.size >> 12)
             state = MemoryState.PRIVATE if seg.perm & MemoryPermission.W else MemoryState.CODE
             process.space.map(seg.vaddr, frames, seg.perm, state)
             process.space.poke(seg.vaddr, seg.data)
@@ -157,8 +201,7 @@ class Kernel:
 
     def _map_new(self, process: Process, vaddr: int, size: int, perm: MemoryPermission,
                  state: MemoryState, region: str = "APPLICATION") -> None:
-        frames = self.memory.phys.allocate(region, size >> 12)
-        process.space.map(vaddr, frames, perm, state)
+        process.space.map(vaddr, self.allocate(region, size >> 12), perm, state)
 
     def create_thread(self, process: Process, entry: int, stack_top: int, arg: int, priority: int,
                       name: str = "") -> Thread:
@@ -228,6 +271,27 @@ class Kernel:
             thread.pending_results = {}
         self.current = thread
 
+    def update_priority(self, thread: Thread) -> None:
+        """Recompute ``thread``'s effective priority (mutex priority inheritance), and pass a
+        change on to the owner of a mutex it waits for."""
+        from kernel.objects.mutex import Mutex
+
+        seen: set[int] = set()
+        current: Thread | None = thread
+        while current is not None and current.tid not in seen:
+            seen.add(current.tid)
+            best = current.base_priority
+            for mutex in current.held_mutexes:
+                for waiter in mutex.waiters:
+                    best = min(best, waiter.priority)
+            if best == current.priority and current is not thread:
+                break
+            current.priority = best
+            wait = current.wait
+            owners = [o.owner for o in wait.objects if isinstance(o, Mutex) and o.owner is not None] \
+                if wait is not None and current.state is ThreadState.WAITING else []
+            current = owners[0] if owners else None
+
     # -- waiting ---------------------------------------------------------------------------
     def block(self, thread: Thread, wait: Wait) -> None:
         """Put ``thread`` to sleep on ``wait``; its SVC's result comes when it wakes."""
@@ -238,6 +302,9 @@ class Kernel:
             self.timed_waits.add(thread)
         for obj in wait.objects:
             obj.waiters.append(thread)
+            owner = getattr(obj, "owner", None)
+            if owner is not None:
+                self.update_priority(owner)
         if thread is self.current:
             self.reschedule()
 
@@ -247,6 +314,9 @@ class Kernel:
             for obj in thread.wait.objects:
                 if thread in obj.waiters:
                     obj.waiters.remove(thread)
+                    owner = getattr(obj, "owner", None)
+                    if owner is not None and owner is not thread:
+                        self.update_priority(owner)
         thread.pending_results.update(results)
         self.make_ready(thread)
 
@@ -286,7 +356,7 @@ class Kernel:
             w = thread.wait
             if thread.state == ThreadState.WAITING and w is not None and w.deadline is not None \
                     and w.deadline <= self.ticks:
-                self.wake(thread, {0: w.timeout_result})
+                self.wake(thread, {0: w.timeout_result, 1: 0xFFFFFFFF} if w.kind == "sync" else {0: w.timeout_result})
 
     def _next_deadline(self) -> int | None:
         deadlines = [t.deadline for t in self.timers if t.deadline is not None]
@@ -325,9 +395,9 @@ class Kernel:
             return True
         self._switch_to(thread)
         cpu = thread.process.cpu
-        before = cpu.instructions
+        self._slice_mark = cpu.instructions
         stop = cpu.run()
-        self.ticks += cpu.instructions - before
+        self.ticks += cpu.instructions - self._slice_mark
         if stop == Stop.FAULT:
             assert cpu.fault is not None
             self.crash_process(thread.process, crash_report(thread, cpu.fault))
@@ -398,7 +468,9 @@ class Kernel:
         if thread is None or thread.process.cpu is not cpu:
             raise RuntimeError("an SVC arrived from a CPU that is not running the current thread")
         process = thread.process
-        self.ticks += SVC_TICKS
+        now = cpu.instructions  # guest time includes this slice's work so far
+        self.ticks += now - self._slice_mark + SVC_TICKS
+        self._slice_mark = now
         counts = process.stats.svc_numbers
         counts[number] = counts.get(number, 0) + 1
         entry = SVC_TABLE.get(number)
@@ -431,6 +503,14 @@ class Kernel:
             process.cpu.close()
         self.processes.clear()
         self.memory.close()
+
+
+def _check_image_layout(image: Image) -> None:
+    """Program images live in the 3DS's image area, 0x00100000-0x04000000."""
+    for seg in image.segments:
+        if seg.vaddr < layout.CODE_BASE or seg.vaddr + seg.size > layout.IMAGE_END:
+            raise LoaderError(f"{image.source or image.name}: segment at {seg.vaddr:#010x}+{seg.size:#x} is outside "
+                              f"the program image area {layout.CODE_BASE:#010x}-{layout.IMAGE_END:#010x}")
 
 
 def _print_output(process: Process, line: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 CODE_BASE = 0x00100000
+IMAGE_END = 0x04000000  # program images (code, rodata, data, bss) stay below this
 HEAP_BASE = 0x08000000
 HEAP_END = 0x10000000
 STACK_TOP = 0x10000000  # the main thread's stack ends here

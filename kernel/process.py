@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hlemu.cpu import Cpu
-from hlemu.memory import AddressSpace
+from hlemu.memory import AddressSpace, MemoryInfo
 from kernel.handles import HandleTable
 from kernel.layout import TLS_BASE, TLS_PAGES, TLS_PER_PAGE, TLS_SIZE
 from kernel.objects.base import WaitObject
@@ -49,6 +49,7 @@ class Process(WaitObject):
         self.crash: str | None = None  # the crash report, when a guest fault ended the process
         self.stats = ProcessStats()
         self.loaded: Thread | None = None  # the thread whose registers are in the CPU
+        self.final_regions: list[MemoryInfo] | None = None  # the map when its memory was reaped
         self._tls_used = [False] * (TLS_PAGES * TLS_PER_PAGE)
 
     @property

@@ -56,7 +56,8 @@ class Thread(WaitObject):
         super().__init__(kernel, name)
         self.process = process
         self.tid = tid
-        self.priority = priority
+        self.base_priority = priority  # as created or set by SetThreadPriority
+        self.priority = priority  # effective: raised while a better thread waits on our mutex
         self.entry = entry
         self.stack_top = stack_top
         self.arg = arg

@@ -209,26 +209,27 @@ def _frame_span(frames, v, n):
     return lo, hi
 
 
+COPY_SLOW, COPY_DONE, COPY_BOUNCE = 0, 1, 2
+
+
 @njit(cache=True, nogil=True)
-def copy(src_table, src_mem, src_frames, s, dst_table, dst_mem, dst_frames, d, n, scratch):
+def copy(src_table, src_mem, src_frames, s, dst_table, dst_mem, dst_frames, d, n):
     """Copy ``n`` bytes from guest ``s`` (source space) to ``d`` (destination).
 
     Semantics are "read all, then write all", so overlapping ranges and
-    physical aliases behave like memmove. When the frame ranges of the two
-    sides cannot overlap the bytes move directly, chunk by chunk (one chunk
-    for fastmem); otherwise through ``scratch`` (at least ``n`` bytes).
+    physical aliases behave like memmove. Returns COPY_DONE when the bytes
+    moved directly (chunk by chunk; one chunk for fastmem), COPY_SLOW when a
+    page needs slowmem, and COPY_BOUNCE (nothing moved) when the frames of
+    the two sides may overlap: the caller copies through a buffer.
     """
     if n == 0:
-        return True
+        return COPY_DONE
     if not _span_ok(src_table, src_mem, s, n, FAST_READ) or not _span_ok(dst_table, dst_mem, d, n, FAST_WRITE):
-        return False
+        return COPY_SLOW
     slo, shi = _frame_span(src_frames, s, n)
     dlo, dhi = _frame_span(dst_frames, d, n)
-    direct = shi < dlo or dhi < slo
-    if not direct:
-        if not read_bytes(src_table, src_mem, s, scratch[:n]):
-            return False
-        return write_bytes(dst_table, dst_mem, d, scratch[:n])
+    if not (shi < dlo or dhi < slo):
+        return COPY_BOUNCE
     done = 0
     while done < n:
         if src_table.itemsize == 1:
@@ -239,7 +240,7 @@ def copy(src_table, src_mem, src_frames, s, dst_table, dst_mem, dst_frames, d, n
         pd = translate(dst_table, dst_mem, d + done, FAST_WRITE)
         _memmove(dst_mem, pd, src_mem, ps, chunk)
         done += chunk
-    return True
+    return COPY_DONE
 
 
 @njit(cache=True, nogil=True)

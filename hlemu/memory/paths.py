@@ -322,7 +322,6 @@ class CompiledPath(MemoryPath):
 
     def __init__(self, space: AddressSpace) -> None:
         super().__init__(space)
-        self._scratch = np.zeros(0, dtype=np.uint8)
         # The arrays keep their identity for the space's life (tables are
         # updated in place), so the scalar calls skip looking them up.
         self._table, self._mem = self.arrays()
@@ -392,16 +391,20 @@ class CompiledPath(MemoryPath):
     def copy_from(self, src: AddressSpace, src_addr: int, dst_addr: int, size: int) -> None:
         if size < 0:
             raise ValueError("negative size")
+        src_addr &= 0xFFFFFFFF
+        dst_addr &= 0xFFFFFFFF
+        if size > _TOP - max(src_addr, dst_addr):  # runs past 4 GiB: slowmem raises the fault
+            self.space.slow.copy_from(src, src_addr, dst_addr, size)
+            return
         src_path = src.path(self.name)
         assert isinstance(src_path, CompiledPath)
         src_table, src_mem = src_path.arrays()
         dst_table, dst_mem = self.arrays()
-        if len(self._scratch) < size:
-            self._scratch = np.empty(max(size, PAGE_SIZE), dtype=np.uint8)
-        ok = kernels.copy(src_table, src_mem, src.table.frame, src_addr & 0xFFFFFFFF,
-                          dst_table, dst_mem, self.space.table.frame, dst_addr & 0xFFFFFFFF,
-                          size, self._scratch)
-        if not ok:
+        status = kernels.copy(src_table, src_mem, src.table.frame, src_addr, dst_table, dst_mem,
+                              self.space.table.frame, dst_addr, size)
+        if status == kernels.COPY_BOUNCE:  # the frames may overlap: read all, then write all
+            self.write(dst_addr, src_path.read(src_addr, size))
+        elif status == kernels.COPY_SLOW:
             self.space.slow.copy_from(src, src_addr, dst_addr, size)
 
     def search(self, pattern: bytes, start: int = 0, end: int = _TOP, align: int = 1,

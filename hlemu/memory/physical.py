@@ -148,6 +148,10 @@ class PhysicalMemory:
         self._free[frames] = True
         self._dirty[frames] = True
 
+    def is_free(self, frames: np.ndarray) -> np.ndarray:
+        """Which of ``frames`` are free (a boolean array)."""
+        return self._free[np.asarray(frames, dtype=np.int64)]
+
     def free_frames(self, region: str) -> int:
         reg = self._region(region)
         return int(self._free[reg.first_frame : reg.first_frame + reg.num_frames].sum())

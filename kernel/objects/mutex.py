@@ -1,4 +1,9 @@
-"""Mutexes (svcCreateMutex / ReleaseMutex): recursive, owned by a thread."""
+"""Mutexes (svcCreateMutex / ReleaseMutex): recursive, owned by a thread.
+
+The owner inherits the best priority among the threads waiting for any mutex
+it holds, as Horizon does, so a low-priority holder cannot stall a
+high-priority waiter behind middle-priority work.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ class Mutex(WaitObject):
         self.owner = thread
         self.lock_count += 1
         thread.held_mutexes.add(self)
+        self.kernel.update_priority(thread)
 
     def release(self, thread: Thread) -> bool:
         """Drop one lock level; False if ``thread`` does not own it."""
@@ -40,10 +46,13 @@ class Mutex(WaitObject):
 
     def abandon(self) -> None:
         """Free the mutex entirely (its owner released it or died)."""
-        if self.owner is not None:
-            self.owner.held_mutexes.discard(self)
+        previous = self.owner
+        if previous is not None:
+            previous.held_mutexes.discard(self)
         self.owner = None
         self.lock_count = 0
+        if previous is not None:
+            self.kernel.update_priority(previous)  # no longer inherits from our waiters
         self.wake_waiters()
 
     def describe(self) -> str:

@@ -60,7 +60,7 @@ def control_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     op, addr0, addr1, size, perm = a[0], a[1], a[2], a[3], a[4]
     kind = op & 0xFF
     _check_alignment(addr0, addr1, size=size)
-    if kind in (MEMOP_COMMIT, MEMOP_PROTECT, MEMOP_MAP) and perm not in _DATA_PERMS:
+    if perm not in _DATA_PERMS:  # checked before the operation, whatever it is (Citra)
         raise KernelError(Result.INVALID_COMBINATION, f"permission {perm:#x} (only R/W are allowed)")
     process = t.process
     if kind == MEMOP_COMMIT:
@@ -83,12 +83,12 @@ def control_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
 def _commit(k: Kernel, process: Process, addr: int, size: int, perm: Perm, linear: bool) -> int:
     if size == 0:
         raise KernelError(Result.MISALIGNED_SIZE, "size 0")
-    phys = k.memory.phys
+    phys = k.memory.phys  # for the linear heap's physical addresses
     try:
         if linear:
             if addr != 0:
                 raise KernelError(Result.INVALID_ADDRESS, "linear allocations take address 0")
-            frames = phys.allocate("APPLICATION", size >> 12, contiguous=True)
+            frames = k.allocate("APPLICATION", size >> 12, contiguous=True)
             addr = layout.LINEAR_BASE + phys.frame_to_phys(int(frames[0])) - FCRAM_BASE
             state = State.CONTINUOUS
         else:
@@ -96,7 +96,7 @@ def _commit(k: Kernel, process: Process, addr: int, size: int, perm: Perm, linea
                 raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x}+{size:#x} is outside the heap")
             if _states(process, addr, size).any():
                 raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} is already in use")
-            frames = phys.allocate("APPLICATION", size >> 12)
+            frames = k.allocate("APPLICATION", size >> 12)
             state = State.PRIVATE
     except OutOfMemory as exc:
         raise KernelError(Result.OUT_OF_HEAP_MEMORY, str(exc)) from None
@@ -105,11 +105,14 @@ def _commit(k: Kernel, process: Process, addr: int, size: int, perm: Perm, linea
 
 
 def _free(k: Kernel, process: Process, addr: int, size: int) -> None:
-    states = _states(process, addr, size)
-    heap = _in(layout.HEAP_BASE, layout.HEAP_END, addr, size) and (states == State.PRIVATE).all()
-    linear = _in(layout.LINEAR_BASE, layout.LINEAR_END, addr, size) and (states == State.CONTINUOUS).all()
-    if not (heap or linear):
-        raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} is not committed heap memory")
+    if _in(layout.HEAP_BASE, layout.HEAP_END, addr, size):
+        state = State.PRIVATE
+    elif _in(layout.LINEAR_BASE, layout.LINEAR_END, addr, size):
+        state = State.CONTINUOUS
+    else:
+        raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x}+{size:#x} is neither heap nor linear heap")
+    if not (_states(process, addr, size) == state).all():
+        raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} is not committed memory")
     frames = process.space.unmap(addr, size)
     unused = frames[k.memory.phys.map_count[frames] == 0]
     k.memory.phys.free(unused)
@@ -125,6 +128,8 @@ def _protect(process: Process, addr: int, size: int, perm: Perm) -> None:
 def _alias(process: Process, dst: int, src: int, size: int, perm: Perm) -> None:
     """MEMOP_MAP: map the heap pages at ``src`` again at ``dst`` (state ALIAS; source ALIASED)."""
     space = process.space
+    if not _in(layout.HEAP_BASE, layout.HEAP_END, src, size):
+        raise KernelError(Result.INVALID_ADDRESS, f"source {src:#x}+{size:#x} is not in the heap")
     if not (_states(process, src, size) == State.PRIVATE).all():
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"source {src:#x}+{size:#x} is not private heap")
     if not _in(layout.HEAP_BASE, layout.SHARED_END, dst, size) or _states(process, dst, size).any():
@@ -206,6 +211,8 @@ def map_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
         raise KernelError(Result.MISALIGNED_ADDRESS)
     requested = _block_perm(a[2], allow_none=False)
     other = _block_perm(a[3])
+    if other is None and block.source:
+        raise KernelError(Result.INVALID_COMBINATION, "DONTCARE is only for kernel-allocated blocks")
     allowed = block.owner_perm if process.pid == block.creator_pid else block.other_perm
     perm = allowed if requested is None else requested
     if perm & ~allowed:

@@ -116,11 +116,13 @@ def clear_timer(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
 
 def _wait(k: Kernel, t: Thread, objects: list[WaitObject], wait_all: bool, timeout_ns: int) -> tuple[int, ...] | None:
     wait = Wait("sync", objects=objects, wait_all=wait_all, timeout_result=Result.TIMEOUT)
+    if not objects and wait_all:
+        return (Result.SUCCESS, 0)  # all of nothing: done at once (Citra)
     index = k.try_complete(t, wait) if objects else None
     if index is not None:
         return (Result.SUCCESS, index if index >= 0 else 0)
     if timeout_ns == 0:
-        return (Result.TIMEOUT,)
+        return (Result.TIMEOUT, 0xFFFFFFFF)
     if timeout_ns > 0:
         wait.deadline = k.ticks + ns_to_ticks(timeout_ns)
     k.block(t, wait)

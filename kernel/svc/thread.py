@@ -73,6 +73,8 @@ def set_thread_priority(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     target = t.process.handles.get(a[0], Thread, t)
     priority = s32(a[1])
     _check_priority(priority)
+    target.base_priority = priority
     target.priority = priority
+    k.update_priority(target)
     k.preempt_if_needed()  # a lowered running thread or a raised ready one may change who runs
     return (Result.SUCCESS,)

@@ -97,15 +97,17 @@ int main(void)
     if (R_FAILED(res))
         return failures;
 
-    res = svcMapMemoryBlock(block, VIEW_A, MEMPERM_READWRITE, MEMPERM_DONTCARE);
+    /* other_perm must be explicit for a heap-backed block: DONTCARE is only for
+       kernel-allocated ones (Citra returns 0xE0E01BEE otherwise). */
+    res = svcMapMemoryBlock(block, VIEW_A, MEMPERM_READWRITE, MEMPERM_READWRITE);
     check(R_SUCCEEDED(res), "map: view A at 0x%08x", VIEW_A);
     bool mapped_a = R_SUCCEEDED(res);
-    res = svcMapMemoryBlock(block, VIEW_B, MEMPERM_READWRITE, MEMPERM_DONTCARE);
+    res = svcMapMemoryBlock(block, VIEW_B, MEMPERM_READWRITE, MEMPERM_READWRITE);
     check(R_SUCCEEDED(res), "map: view B at 0x%08x", VIEW_B);
     if (!mapped_a || R_FAILED(res))
         return failures;
 
-    res = svcMapMemoryBlock(block, VIEW_B + 0x100010u, MEMPERM_READWRITE, MEMPERM_DONTCARE);
+    res = svcMapMemoryBlock(block, VIEW_B + 0x100010u, MEMPERM_READWRITE, MEMPERM_READWRITE);
     check(R_FAILED(res), "map: misaligned address rejected");
 
     MemInfo info = {0};
