@@ -150,7 +150,8 @@ class SlowMem(MemoryPath):
         """
         space = self.space
         table = space.table
-        vaddr &= 0xFFFFFFFF
+        vaddr = int(vaddr) & 0xFFFFFFFF
+        size = int(size)
         if vaddr + size > _TOP:
             space.faults.bump(FaultKind.UNMAPPED, 0)
             raise GuestFault(space.pid, vaddr, size, access, "unmapped", fault_address=0)
@@ -193,7 +194,7 @@ class SlowMem(MemoryPath):
 
     def read_int(self, vaddr: int, size: int) -> int:
         _check_width(size)
-        vaddr &= 0xFFFFFFFF
+        vaddr = int(vaddr) & 0xFFFFFFFF
         off = vaddr & PAGE_MASK
         if off + size <= PAGE_SIZE:  # one plain readable page: no list, no join
             vpn = vaddr >> PAGE_SHIFT
@@ -235,8 +236,8 @@ class SlowMem(MemoryPath):
 
     def write_int(self, vaddr: int, size: int, value: int) -> None:
         _check_width(size)
-        value &= (1 << (8 * size)) - 1
-        vaddr &= 0xFFFFFFFF
+        value = int(value) & ((1 << (8 * size)) - 1)
+        vaddr = int(vaddr) & 0xFFFFFFFF
         off = vaddr & PAGE_MASK
         if off + size <= PAGE_SIZE:  # one plain writable page
             vpn = vaddr >> PAGE_SHIFT
@@ -271,7 +272,10 @@ class SlowMem(MemoryPath):
 
     def write_batch(self, addrs: np.ndarray, values: np.ndarray, width: int = 4) -> None:
         _check_width(width)
-        for addr, value in zip(np.asarray(addrs).tolist(), np.asarray(values).tolist(), strict=True):
+        addr_list, value_list = np.asarray(addrs).tolist(), np.asarray(values).tolist()
+        if len(addr_list) != len(value_list):
+            raise ValueError("write_batch needs one value per address")
+        for addr, value in zip(addr_list, value_list, strict=True):
             self.write_int(addr, width, value)
 
     def copy_from(self, src: AddressSpace, src_addr: int, dst_addr: int, size: int) -> None:
@@ -281,6 +285,7 @@ class SlowMem(MemoryPath):
     def search(self, pattern: bytes, start: int = 0, end: int = _TOP, align: int = 1,
                limit: int = 1024) -> list[int]:
         _check_search(pattern, align)
+        start, end = max(int(start), 0), min(int(end), _TOP)
         table = self.space.table
         readable = table.access != 0  # FAST_READ is set exactly on readable memory pages
         found: list[int] = []
@@ -333,17 +338,18 @@ class CompiledPath(MemoryPath):
     def read_int(self, vaddr: int, size: int) -> int:
         if size not in _WIDTH_DTYPES:
             _check_width(size)
-        ok, value = kernels.load(self._table, self._mem, vaddr & 0xFFFFFFFF, size)
+        ok, value = kernels.load(self._table, self._mem, int(vaddr) & 0xFFFFFFFF, size)
         return int(value) if ok else self.space.slow.read_int(vaddr, size)
 
     def write_int(self, vaddr: int, size: int, value: int) -> None:
         if size not in _WIDTH_DTYPES:
             _check_width(size)
-        value &= (1 << (8 * size)) - 1
-        if not kernels.store(self._table, self._mem, vaddr & 0xFFFFFFFF, size, np.uint64(value)):
+        value = int(value) & ((1 << (8 * size)) - 1)
+        if not kernels.store(self._table, self._mem, int(vaddr) & 0xFFFFFFFF, size, np.uint64(value)):
             self.space.slow.write_int(vaddr, size, value)
 
     def read(self, vaddr: int, size: int) -> bytes:
+        vaddr, size = int(vaddr), int(size)
         if size < 0:
             raise ValueError("negative size")
         if size > _TOP - (vaddr & 0xFFFFFFFF):  # runs past 4 GiB: slowmem raises the fault
@@ -357,7 +363,7 @@ class CompiledPath(MemoryPath):
     def write(self, vaddr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
         raw = data.view(np.uint8).reshape(-1) if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
         table, mem = self.arrays()
-        if not kernels.write_bytes(table, mem, vaddr & 0xFFFFFFFF, raw):
+        if not kernels.write_bytes(table, mem, int(vaddr) & 0xFFFFFFFF, raw):
             self.space.slow.write(vaddr, raw)
 
     def read_batch(self, addrs: np.ndarray, width: int = 4, out: np.ndarray | None = None) -> np.ndarray:
@@ -389,10 +395,11 @@ class CompiledPath(MemoryPath):
             start = stop + 1
 
     def copy_from(self, src: AddressSpace, src_addr: int, dst_addr: int, size: int) -> None:
+        size = int(size)
         if size < 0:
             raise ValueError("negative size")
-        src_addr &= 0xFFFFFFFF
-        dst_addr &= 0xFFFFFFFF
+        src_addr = int(src_addr) & 0xFFFFFFFF
+        dst_addr = int(dst_addr) & 0xFFFFFFFF
         if size > _TOP - max(src_addr, dst_addr):  # runs past 4 GiB: slowmem raises the fault
             self.space.slow.copy_from(src, src_addr, dst_addr, size)
             return
