@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hlemu.cpu import Cpu, CpuConfig, Stop
+from hlemu.cpu.hooks import CB_BUDGET
 from hlemu.loaders import Image, LoaderError, load_image
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
@@ -226,6 +227,17 @@ class Kernel:
         thread.state = ThreadState.READY
         thread.wait = None
         thread.ready_seq = -self._sequence() if front else self._sequence()
+        cur = self.current
+        if cur is not None and thread is not cur and thread.priority <= cur.priority:
+            self.limit_slice(self.cpu_config.quantum_blocks)  # it gets a turn at quantum end
+
+    def limit_slice(self, blocks: int) -> None:
+        """Shorten the running slice to at most ``blocks`` more blocks (a thread became
+        ready, or a deadline was set, after the slice's budget was chosen)."""
+        cur = self.current
+        if cur is not None:
+            control = cur.process.cpu.control
+            control[CB_BUDGET] = max(1, min(int(control[CB_BUDGET]), blocks))
 
     def pick(self) -> Thread | None:
         """The ready thread of best priority; among equals, the one ready longest."""
@@ -396,7 +408,7 @@ class Kernel:
         self._switch_to(thread)
         cpu = thread.process.cpu
         self._slice_mark = cpu.instructions
-        stop = cpu.run()
+        stop = cpu.run(self._budget(thread))
         self.ticks += cpu.instructions - self._slice_mark
         if stop == Stop.FAULT:
             assert cpu.fault is not None
@@ -404,6 +416,19 @@ class Kernel:
         elif stop == Stop.QUANTUM and thread.state == ThreadState.READY:
             thread.ready_seq = self._sequence()  # round robin among equal priorities
         return True
+
+    def _budget(self, thread: Thread) -> int:
+        """Blocks ``thread`` may run now. A full quantum when another thread of its priority
+        waits for a turn; up to the next deadline (each block is at least one tick) when a
+        timer or timeout is pending; otherwise until it makes an SVC (no slices to pay for)."""
+        quantum = self.cpu_config.quantum_blocks
+        if any(t.state is ThreadState.READY and t.priority <= thread.priority and t is not thread
+               for t in self.threads):
+            return quantum
+        deadline = self._next_deadline()
+        if deadline is not None:
+            return max(1, min(deadline - self.ticks, 1 << 40))
+        return 1 << 40
 
     def _result(self, reason: str) -> RunResult:
         return RunResult(reason, self.instructions, self.ticks)

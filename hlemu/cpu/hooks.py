@@ -9,8 +9,8 @@ small int64 "control block" (see :class:`ControlBlock`).
   the physical backing (mapped at Unicorn physical address 0) and the
   page's permissions; counts the fill per page.
 * ``count_blocks``: the deterministic quantum. Adds the block's instruction
-  words to the instruction counter and stops emulation when the block
-  budget runs out.
+  words to the instruction counter and stops emulation, before the block
+  runs, when the block budget runs out.
 """
 
 from __future__ import annotations
@@ -134,8 +134,12 @@ _BLOCK_SIG = types.void(types.voidptr, types.uint64, types.uint32, types.voidptr
 @cfunc(_BLOCK_SIG, cache=True)
 def count_blocks(uc, address, size, user_data):  # pragma: no cover - runs inside Unicorn
     control = carray(user_data, (CB_SIZE,), np.int64)
-    control[CB_INSTRUCTIONS] += size >> 2
-    control[CB_BUDGET] -= 1
-    if control[CB_BUDGET] <= 0:
+    budget = control[CB_BUDGET] - 1
+    control[CB_BUDGET] = budget
+    if budget <= 0:
+        # Stopping here keeps this block from running (it runs, and counts, next slice), so
+        # instruction counts do not depend on where slices end.
         control[CB_STOPPED] = 1
         _uc_emu_stop(uc)
+        return
+    control[CB_INSTRUCTIONS] += size >> 2

@@ -33,6 +33,7 @@ class Timer(WaitObject):
         self.interval = max(interval, 0)
         self.deadline = now + max(initial, 0)
         self.kernel.timers.add(self)
+        self.kernel.limit_slice(max(initial, 1))  # each block is at least one tick
         if initial <= 0:
             self.fire(now)
 
