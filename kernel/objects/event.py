@@ -20,8 +20,8 @@ class ResetType(IntEnum):
     PULSE = 2  # wakes every current waiter, then clears itself
 
 
-class Event(WaitObject):
-    type_name = "event"
+class Signal(WaitObject):
+    """A signaled/clear state with a reset type: what events and timers share."""
 
     def __init__(self, kernel: Kernel, reset_type: ResetType, name: str = "") -> None:
         super().__init__(kernel, name)
@@ -43,6 +43,10 @@ class Event(WaitObject):
 
     def clear(self) -> None:
         self.signaled = False
+
+
+class Event(Signal):
+    type_name = "event"
 
     def describe(self) -> str:
         return f"{super().describe()} {self.reset_type.name.lower()} {'signaled' if self.signaled else 'clear'}"

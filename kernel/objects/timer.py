@@ -4,30 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernel.objects.base import WaitObject
-from kernel.objects.event import ResetType
+from kernel.objects.event import ResetType, Signal
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
-    from kernel.thread import Thread
 
 
-class Timer(WaitObject):
+class Timer(Signal):
     type_name = "timer"
 
     def __init__(self, kernel: Kernel, reset_type: ResetType, name: str = "") -> None:
-        super().__init__(kernel, name)
-        self.reset_type = reset_type
-        self.signaled = False
+        super().__init__(kernel, reset_type, name)
         self.deadline: int | None = None  # guest tick of the next firing
         self.interval = 0  # ticks; 0 = one firing only
-
-    def should_wait(self, thread: Thread) -> bool:
-        return not self.signaled
-
-    def acquire(self, thread: Thread) -> None:
-        if self.reset_type == ResetType.ONESHOT:
-            self.signaled = False
 
     def set(self, now: int, initial: int, interval: int) -> None:
         self.interval = max(interval, 0)
@@ -41,18 +30,12 @@ class Timer(WaitObject):
         self.deadline = None
         self.kernel.timers.discard(self)
 
-    def clear(self) -> None:
-        self.signaled = False
-
     def fire(self, now: int) -> None:
-        self.signaled = True
         if self.interval:
             self.deadline = (self.deadline or now) + self.interval
         else:
             self.cancel()
-        self.wake_waiters()
-        if self.reset_type == ResetType.PULSE:
-            self.signaled = False
+        self.signal()
 
     def describe(self) -> str:
         when = f"fires at tick {self.deadline}" if self.deadline is not None else "stopped"
