@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-import capstone
 import numpy as np
 from unicorn import (
     UC_ARCH_ARM,
@@ -37,9 +36,6 @@ from unicorn import (
     UC_MEM_WRITE_UNMAPPED,
     UC_MODE_ARM,
     UC_PROT_ALL,
-    UC_PROT_EXEC,
-    UC_PROT_READ,
-    UC_PROT_WRITE,
     UC_TLB_VIRTUAL,
     Uc,
     UcError,
@@ -49,9 +45,9 @@ from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCE
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hlemu.cpu import hooks
+from hlemu.cpu.decode import decode_access
+from hlemu.cpu.pagemap import sync_unicorn_map
 from hlemu.memory.constants import (
-    FAST_READ,
-    FAST_WRITE,
     NUM_PAGES,
     PAGE_SHIFT,
     FaultKind,
@@ -86,7 +82,6 @@ UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
 MMIO_WINDOW = 0x40000000  # semifastmem: Unicorn physical address where MMIO pages are aliased
 MMIO_WINDOW_PAGES = 1024
 DIRTY_LOG_SIZE = 4096
-_KIND_MMIO = 0xFF  # _mapped marker of an MMIO page (fastmem)
 # QEMU's ARM exception numbers, as Unicorn's interrupt hook reports them.
 EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT = 1, 2, 3, 4, 7
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
@@ -434,40 +429,7 @@ class Cpu:
                 del self._svc_numbers[pc]
 
     def _sync_fastmem(self, lo: int, hi: int) -> None:
-        """Map exactly the accessible pages of ``lo..hi-1`` into Unicorn from the slab;
-        MMIO pages become Unicorn MMIO regions whose callbacks call the page's handler."""
-        assert self.space.slab is not None
-        table = self.space.table
-        access = table.access[lo:hi]
-        perm = table.perm[lo:hi]
-        prot = (np.where(access & FAST_READ, UC_PROT_READ, 0) | np.where(access & FAST_WRITE, UC_PROT_WRITE, 0)
-                | np.where((access & FAST_READ) & ((perm & MemoryPermission.X) != 0), UC_PROT_EXEC, 0))
-        want = (prot + 1).astype(np.uint8) * (access != 0)
-        mmio = (table.special[lo:hi] == SpecialKind.MMIO) & (table.state[lo:hi] != 0)
-        want[mmio] = _KIND_MMIO
-        have = self._mapped[lo:hi]
-        changed = np.flatnonzero(want != have)
-        if len(changed) == 0:
-            return
-        # A page that stays memory only changes protection (frames change only through an
-        # unmap): mem_protect, which is also safe from inside a memory hook.
-        memory_both = (have != 0) & (want != 0) & (have != _KIND_MMIO) & (want != _KIND_MMIO)
-        reprotect = changed[memory_both[changed]]
-        for a, b in _runs(reprotect) if len(reprotect) else []:
-            for c, d in _runs_of_equal(want, a, b):
-                self.uc.mem_protect((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT, int(want[c]) - 1)
-        remap = changed[~memory_both[changed]]
-        for a, b in _runs(remap) if len(remap) else []:
-            for c, d in _runs_of_equal(have, a, b):
-                if have[c]:
-                    self.uc.mem_unmap((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT)
-            for c, d in _runs_of_equal(want, a, b):
-                base, size = (lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT
-                if want[c] == _KIND_MMIO:
-                    self.uc.mmio_map(base, size, self._region_read, base, self._region_write, base)
-                elif want[c]:
-                    self.uc.mem_map_ptr(base, size, int(want[c]) - 1, self.space.slab.base + base)
-        self._mapped[lo:hi] = want
+        sync_unicorn_map(self.uc, self.space, self._mapped, lo, hi, self._region_read, self._region_write)
 
     # -- special pages -----------------------------------------------------------------
     def _special_read(self, vaddr: int, size: int) -> int:
@@ -538,58 +500,7 @@ class Cpu:
         # The Uc handle itself is released by the binding's finalizer.
 
 
-def decode_access(space: AddressSpace, pc: int, thumb: bool, regs: list[int]) -> tuple[int, int, str] | None:
-    """(address, size, "read"/"write") of the load or store at ``pc``, or None."""
-    md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB if thumb else capstone.CS_MODE_ARM)
-    md.detail = True
-    try:
-        insn = next(md.disasm(space.peek(pc, 4), pc, 1), None)
-    except ValueError:
-        return None
-    if insn is None:
-        return None
-    mnemonic = insn.mnemonic.split(".")[0]
-    write = mnemonic.startswith(("str", "stm", "push"))
-    if mnemonic.startswith(("push", "stmdb", "stmfd")):
-        count = len(insn.operands) - (0 if mnemonic.startswith("push") else 1)
-        return (regs[13] - 4 * count) & 0xFFFFFFFF, 4 * count, "write"
-    if mnemonic.startswith(("ldm", "stm", "pop")):
-        base = regs[13] if mnemonic.startswith("pop") else regs[_reg_index(insn, insn.operands[0].reg)]
-        count = len(insn.operands) - (0 if mnemonic.startswith("pop") else 1)
-        return base & 0xFFFFFFFF, 4 * count, "write" if write else "read"
-    for op in insn.operands:
-        if op.type == capstone.arm.ARM_OP_MEM:
-            base = pc + (4 if thumb else 8) if op.mem.base == capstone.arm.ARM_REG_PC else \
-                regs[_reg_index(insn, op.mem.base)]
-            index = regs[_reg_index(insn, op.mem.index)] if op.mem.index else 0
-            offset = op.mem.disp if not op.subtracted else -op.mem.disp
-            size = 1 if mnemonic[3:].startswith(("b", "sb")) else 2 if mnemonic[3:].startswith(("h", "sh")) \
-                else 8 if mnemonic.endswith("d") else 4
-            post_indexed = insn.writeback and len(insn.operands) > 2
-            return (base + (0 if post_indexed else offset + index)) & 0xFFFFFFFF, size, "write" if write else "read"
-    return None
-
-
-def _reg_index(insn: object, reg: int) -> int:
-    name = insn.reg_name(reg)  # type: ignore[attr-defined]
-    return {"sb": 9, "sl": 10, "fp": 11, "ip": 12, "sp": 13, "lr": 14, "pc": 15}.get(name, None) \
-        or int(name[1:])
-
-
 def _pointers(values: ctypes.Array) -> ctypes.Array:
     base = ctypes.addressof(values)
     size = ctypes.sizeof(values) // len(values)
     return (ctypes.c_void_p * len(values))(*(base + i * size for i in range(len(values))))
-
-
-def _runs(indices: np.ndarray) -> list[tuple[int, int]]:
-    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
-    return [(int(r[0]), int(r[-1]) + 1) for r in np.split(indices, breaks)]
-
-
-def _runs_of_equal(values: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
-    """Maximal runs of equal values within ``values[a:b]``."""
-    seg = values[a:b]
-    cuts = np.flatnonzero(seg[1:] != seg[:-1]) + 1
-    bounds = [0, *cuts.tolist(), b - a]
-    return [(a + x, a + y) for x, y in zip(bounds[:-1], bounds[1:], strict=True)]

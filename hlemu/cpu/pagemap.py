@@ -1,0 +1,68 @@
+"""fastmem: keeping Unicorn's own memory map in step with a process's page table.
+
+``mapped`` holds, per guest page, what Unicorn has there: 0 nothing, Unicorn
+protection + 1 for memory mapped from the slab, or ``KIND_MMIO``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc
+
+from hlemu.memory.constants import FAST_READ, FAST_WRITE, PAGE_SHIFT, MemoryPermission, SpecialKind
+from hlemu.memory.space import AddressSpace
+
+KIND_MMIO = 0xFF
+
+
+def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int,
+                 region_read: Callable[..., int], region_write: Callable[..., None]) -> None:
+    """Map exactly the accessible pages of ``lo..hi-1`` into Unicorn from the slab;
+    MMIO pages become Unicorn MMIO regions whose callbacks call the page's handler."""
+    assert space.slab is not None
+    table = space.table
+    access = table.access[lo:hi]
+    perm = table.perm[lo:hi]
+    prot = (np.where(access & FAST_READ, UC_PROT_READ, 0) | np.where(access & FAST_WRITE, UC_PROT_WRITE, 0)
+            | np.where((access & FAST_READ) & ((perm & MemoryPermission.X) != 0), UC_PROT_EXEC, 0))
+    want = (prot + 1).astype(np.uint8) * (access != 0)
+    mmio = (table.special[lo:hi] == SpecialKind.MMIO) & (table.state[lo:hi] != 0)
+    want[mmio] = KIND_MMIO
+    have = mapped[lo:hi]
+    changed = np.flatnonzero(want != have)
+    if len(changed) == 0:
+        return
+    # A page that stays memory only changes protection (frames change only through an
+    # unmap): mem_protect, which is also safe from inside a memory hook.
+    memory_both = (have != 0) & (want != 0) & (have != KIND_MMIO) & (want != KIND_MMIO)
+    reprotect = changed[memory_both[changed]]
+    for a, b in _runs(reprotect) if len(reprotect) else []:
+        for c, d in _runs_of_equal(want, a, b):
+            uc.mem_protect((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT, int(want[c]) - 1)
+    remap = changed[~memory_both[changed]]
+    for a, b in _runs(remap) if len(remap) else []:
+        for c, d in _runs_of_equal(have, a, b):
+            if have[c]:
+                uc.mem_unmap((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT)
+        for c, d in _runs_of_equal(want, a, b):
+            base, size = (lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT
+            if want[c] == KIND_MMIO:
+                uc.mmio_map(base, size, region_read, base, region_write, base)
+            elif want[c]:
+                uc.mem_map_ptr(base, size, int(want[c]) - 1, space.slab.base + base)
+    mapped[lo:hi] = want
+
+
+def _runs(indices: np.ndarray) -> list[tuple[int, int]]:
+    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
+    return [(int(r[0]), int(r[-1]) + 1) for r in np.split(indices, breaks)]
+
+
+def _runs_of_equal(values: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+    """Maximal runs of equal values within ``values[a:b]``."""
+    seg = values[a:b]
+    cuts = np.flatnonzero(seg[1:] != seg[:-1]) + 1
+    bounds = [0, *cuts.tolist(), b - a]
+    return [(a + x, a + y) for x, y in zip(bounds[:-1], bounds[1:], strict=True)]
