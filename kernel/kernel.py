@@ -76,6 +76,7 @@ class Kernel:
         self.current: Thread | None = None
         self.context_switches = 0
         self._slice_mark = 0  # the running CPU's instruction count already added to ticks
+        self._stop_at: int | None = None  # instruction count at which run() must stop
         self._next_pid = 0x20  # like the 3DS, application pids start above the system's
         self._next_tid = 1
         self._next_object = 1
@@ -384,10 +385,11 @@ class Kernel:
     def run(self, max_instructions: int | None = None, until: Callable[[], bool] | None = None) -> RunResult:
         """Run every process until all have ended (or the limit, or ``until()`` is true)."""
         start = self.instructions
+        self._stop_at = None if max_instructions is None else start + max_instructions
         while True:
             if not any(p.alive for p in self.processes.values()):
                 return self._result("all exited")
-            if max_instructions is not None and self.instructions - start >= max_instructions:
+            if self._stop_at is not None and self.instructions >= self._stop_at:
                 return self._result("instruction limit")
             if until is not None and until():
                 return self._result("condition met")
@@ -420,15 +422,18 @@ class Kernel:
     def _budget(self, thread: Thread) -> int:
         """Blocks ``thread`` may run now. A full quantum when another thread of its priority
         waits for a turn; up to the next deadline (each block is at least one tick) when a
-        timer or timeout is pending; otherwise until it makes an SVC (no slices to pay for)."""
-        quantum = self.cpu_config.quantum_blocks
+        timer or timeout is pending; otherwise until it makes an SVC (no slices to pay for).
+        Never past run()'s instruction limit."""
+        budget = 1 << 40
+        if self._stop_at is not None:  # each block is at least one instruction
+            budget = max(1, self._stop_at - self.instructions)
         if any(t.state is ThreadState.READY and t.priority <= thread.priority and t is not thread
                for t in self.threads):
-            return quantum
+            return min(budget, self.cpu_config.quantum_blocks)
         deadline = self._next_deadline()
         if deadline is not None:
-            return max(1, min(deadline - self.ticks, 1 << 40))
-        return 1 << 40
+            return max(1, min(deadline - self.ticks, budget))
+        return budget
 
     def _result(self, reason: str) -> RunResult:
         return RunResult(reason, self.instructions, self.ticks)
