@@ -124,6 +124,36 @@ def _check_width(width: int) -> None:
         raise ValueError(f"access width must be 1, 2, 4 or 8, not {width}")
 
 
+def _addresses(addrs: np.ndarray | list[int]) -> np.ndarray:
+    """Guest addresses as a contiguous uint32 array (anything else taken modulo 2**32)."""
+    a = np.asarray(addrs)
+    if a.dtype == np.uint32:
+        return np.ascontiguousarray(a)
+    if a.dtype.kind in "iu":
+        return (a.astype(np.int64) & 0xFFFFFFFF).astype(np.uint32)
+    return np.array([int(x) & 0xFFFFFFFF for x in a.ravel()], dtype=np.uint32)
+
+
+def _values(values: np.ndarray | list[int], n: int) -> np.ndarray:
+    """Batch values as uint64, exactly (a Python list with big ints would become float64)."""
+    v = values if isinstance(values, np.ndarray) else np.array([int(x) & 0xFFFFFFFFFFFFFFFF for x in values],
+                                                                dtype=np.uint64)
+    if v.dtype.kind not in "iu":
+        raise ValueError(f"write_batch values must be integers, not {v.dtype}")
+    if len(v) != n:
+        raise ValueError("write_batch needs one value per address")
+    return np.ascontiguousarray(v).astype(np.uint64)
+
+
+def _raw_bytes(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
+    """Any buffer as a contiguous uint8 array (strided views are copied, never read raw)."""
+    if isinstance(data, np.ndarray):
+        return np.ascontiguousarray(data).view(np.uint8).reshape(-1)
+    if isinstance(data, memoryview) and not data.c_contiguous:
+        data = data.tobytes()
+    return np.frombuffer(data, dtype=np.uint8)
+
+
 def _batch_out(out: np.ndarray | None, n: int, width: int) -> np.ndarray:
     dtype = _WIDTH_DTYPES[width]
     if out is None:
@@ -213,8 +243,7 @@ class SlowMem(MemoryPath):
 
     # -- writes -----------------------------------------------------------------
     def write(self, vaddr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
-        raw = np.frombuffer(bytes(data), dtype=np.uint8) if not isinstance(data, np.ndarray) else data
-        raw = raw.view(np.uint8).reshape(-1)
+        raw = _raw_bytes(data)
         done = 0
         for addr, length, vpn in self._pieces(vaddr, len(raw), "write"):
             self._write_piece(addr, raw[done : done + length], vpn)
@@ -264,7 +293,7 @@ class SlowMem(MemoryPath):
     # -- bulk -----------------------------------------------------------------
     def read_batch(self, addrs: np.ndarray, width: int = 4, out: np.ndarray | None = None) -> np.ndarray:
         _check_width(width)
-        addrs = np.asarray(addrs)
+        addrs = _addresses(addrs)
         out = _batch_out(out, len(addrs), width)
         for i, addr in enumerate(addrs.tolist()):
             out[i] = self.read_int(addr, width)
@@ -272,10 +301,9 @@ class SlowMem(MemoryPath):
 
     def write_batch(self, addrs: np.ndarray, values: np.ndarray, width: int = 4) -> None:
         _check_width(width)
-        addr_list, value_list = np.asarray(addrs).tolist(), np.asarray(values).tolist()
-        if len(addr_list) != len(value_list):
-            raise ValueError("write_batch needs one value per address")
-        for addr, value in zip(addr_list, value_list, strict=True):
+        addr_array = _addresses(addrs)
+        value_array = _values(values, len(addr_array))
+        for addr, value in zip(addr_array.tolist(), value_array.tolist(), strict=True):
             self.write_int(addr, width, value)
 
     def copy_from(self, src: AddressSpace, src_addr: int, dst_addr: int, size: int) -> None:
@@ -361,14 +389,14 @@ class CompiledPath(MemoryPath):
         return self.space.slow.read(vaddr, size)
 
     def write(self, vaddr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
-        raw = data.view(np.uint8).reshape(-1) if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
+        raw = _raw_bytes(data)
         table, mem = self.arrays()
         if not kernels.write_bytes(table, mem, int(vaddr) & 0xFFFFFFFF, raw):
             self.space.slow.write(vaddr, raw)
 
     def read_batch(self, addrs: np.ndarray, width: int = 4, out: np.ndarray | None = None) -> np.ndarray:
         _check_width(width)
-        addrs = np.ascontiguousarray(addrs, dtype=np.uint32)
+        addrs = _addresses(addrs)
         out = _batch_out(out, len(addrs), width)
         table, mem = self.arrays()
         start = 0
@@ -381,10 +409,8 @@ class CompiledPath(MemoryPath):
 
     def write_batch(self, addrs: np.ndarray, values: np.ndarray, width: int = 4) -> None:
         _check_width(width)
-        addrs = np.ascontiguousarray(addrs, dtype=np.uint32)
-        values = np.ascontiguousarray(values).astype(np.uint64)
-        if len(values) != len(addrs):
-            raise ValueError("write_batch needs one value per address")
+        addrs = _addresses(addrs)
+        values = _values(values, len(addrs))
         table, mem = self.arrays()
         start = 0
         while True:
@@ -418,10 +444,17 @@ class CompiledPath(MemoryPath):
                limit: int = 1024) -> list[int]:
         _check_search(pattern, align)
         table, mem = self.arrays()
-        out = np.zeros(max(limit, 0), dtype=np.int64)
-        count = kernels.search(table, mem, np.frombuffer(pattern, np.uint8), max(start, 0), min(end, _TOP),
-                               align, out)
-        return out[:count].tolist()
+        needle = np.frombuffer(pattern, np.uint8)
+        start, end = max(int(start), 0), min(int(end), _TOP)
+        found: list[int] = []
+        while len(found) < limit:  # in chunks, so a huge limit allocates nothing huge
+            out = np.zeros(min(limit - len(found), 1 << 16), dtype=np.int64)
+            count = kernels.search(table, mem, needle, start, end, align, out)
+            found += out[:count].tolist()
+            if count < len(out):
+                break
+            start = found[-1] + align
+        return found
 
 
 class SemiFastMem(CompiledPath):
