@@ -25,7 +25,6 @@ from kernel import layout
 from kernel.crash import crash_report
 from kernel.errors import KernelError, Result
 from kernel.objects.base import KernelObject, WaitObject
-from kernel.objects.memory_block import MemoryBlock
 from kernel.objects.timer import Timer
 from kernel.process import Process
 from kernel.svc import SVC_TABLE, svc_name
@@ -105,20 +104,14 @@ class Kernel:
             self._refs.pop(obj.object_id, None)
             self.destroy_if_unused(obj)
 
+    def retain(self, obj: KernelObject) -> None:
+        """Count a reference the kernel itself holds (srv's ports, a pending IPC message)."""
+        self._refs[obj.object_id] = self._refs.get(obj.object_id, 0) + 1
+
     def destroy_if_unused(self, obj: KernelObject) -> None:
-        """Release what an object holds once no handle names it (and no mapping uses it)."""
-        if obj.object_id in self._refs:
-            return
-        if isinstance(obj, Timer):
-            obj.cancel()
-        if isinstance(obj, MemoryBlock) and not obj.mappings and len(obj.frames):
-            creator = self.processes.get(obj.creator_pid)
-            if obj.source and creator is not None and creator.alive:
-                # The heap behind the block is the creator's again.
-                creator.space.protect(obj.source, obj.size, MemoryPermission.RW, state=MemoryState.PRIVATE)
-            if obj.owned:
-                self.memory.phys.free(obj.frames[self.memory.phys.map_count[obj.frames] == 0])
-            obj.frames = obj.frames[:0]
+        """Let an object release what it holds once nothing references it."""
+        if obj.object_id not in self._refs:
+            obj.destroy()
 
     def all_threads(self) -> list[Thread]:
         return self.threads
@@ -333,19 +326,23 @@ class Kernel:
         thread.pending_results.update(results)
         self.make_ready(thread)
 
-    def try_complete(self, thread: Thread, wait: Wait) -> int | None:
-        """If ``wait`` is satisfied now, take the objects and return the index (-1 for all)."""
+    def try_complete(self, thread: Thread, wait: Wait) -> tuple[int, int] | None:
+        """If ``wait`` is satisfied now, take the objects; returns (index or -1 for all, result).
+
+        The result is SUCCESS unless the object that ended the wait says otherwise (a
+        server session whose client has gone ends a ReplyAndReceive with SESSION_CLOSED).
+        """
         objs = wait.objects
         if wait.wait_all:
             if any(o.should_wait(thread) for o in objs):
                 return None
             for o in objs:
                 o.acquire(thread)
-            return -1
+            return -1, Result.SUCCESS
         for i, o in enumerate(objs):
             if not o.should_wait(thread):
-                o.acquire(thread)
-                return i
+                code = o.acquire(thread)
+                return i, Result.SUCCESS if code is None else code
         return None
 
     def recheck_waiters(self, obj: WaitObject) -> None:
@@ -353,9 +350,10 @@ class Kernel:
         for thread in sorted(obj.waiters, key=lambda t: (t.priority, t.wait.since if t.wait else 0)):
             if thread.wait is None or thread.state != ThreadState.WAITING:
                 continue
-            index = self.try_complete(thread, thread.wait)
-            if index is not None:
-                self.wake(thread, {0: Result.SUCCESS, 1: index & 0xFFFFFFFF if index >= 0 else 0})
+            done = self.try_complete(thread, thread.wait)
+            if done is not None:
+                index, code = done
+                self.wake(thread, {0: code, 1: index & 0xFFFFFFFF if index >= 0 else 0})
         self.preempt_if_needed()
 
     def _expire(self) -> None:

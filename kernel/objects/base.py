@@ -22,6 +22,9 @@ class KernelObject:
     def describe(self) -> str:
         return f"{self.type_name} #{self.object_id}{' ' + repr(self.name) if self.name else ''}"
 
+    def destroy(self) -> None:
+        """The last handle (and kernel reference) is gone: release what the object holds."""
+
     def __repr__(self) -> str:
         return f"<{self.describe()}>"
 
@@ -42,8 +45,9 @@ class WaitObject(KernelObject):
     def should_wait(self, thread: Thread) -> bool:
         raise NotImplementedError
 
-    def acquire(self, thread: Thread) -> None:
-        """A wait on this object completed for ``thread``."""
+    def acquire(self, thread: Thread) -> int | None:
+        """A wait on this object completed for ``thread``; may return a result code for it."""
+        return None
 
     def wake_waiters(self) -> None:
         self.kernel.recheck_waiters(self)

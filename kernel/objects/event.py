@@ -31,9 +31,10 @@ class Signal(WaitObject):
     def should_wait(self, thread: Thread) -> bool:
         return not self.signaled
 
-    def acquire(self, thread: Thread) -> None:
+    def acquire(self, thread: Thread) -> int | None:
         if self.reset_type == ResetType.ONESHOT:
             self.signaled = False
+        return None
 
     def signal(self) -> None:
         self.signaled = True

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hlemu.memory import MemoryPermission
+from hlemu.memory import MemoryPermission, MemoryState
 from kernel.objects.base import KernelObject
 
 if TYPE_CHECKING:
@@ -42,3 +42,16 @@ class MemoryBlock(KernelObject):
 
     def describe(self) -> str:
         return f"{super().describe()} {self.size:#x} bytes, mapped {len(self.mappings)}x"
+
+    def destroy(self) -> None:
+        if self.mappings or not len(self.frames):
+            return  # still mapped somewhere: the last unmap destroys it
+        kernel = self.kernel
+        creator = kernel.processes.get(self.creator_pid)
+        if self.source and creator is not None and creator.alive:
+            # The heap behind the block is the creator's again.
+            creator.space.protect(self.source, self.size, MemoryPermission.RW, state=MemoryState.PRIVATE)
+        if self.owned:
+            phys = kernel.memory.phys
+            phys.free(self.frames[phys.map_count[self.frames] == 0])
+        self.frames = self.frames[:0]

@@ -29,11 +29,12 @@ class Mutex(WaitObject):
     def should_wait(self, thread: Thread) -> bool:
         return self.owner is not None and self.owner is not thread
 
-    def acquire(self, thread: Thread) -> None:
+    def acquire(self, thread: Thread) -> int | None:
         self.owner = thread
         self.lock_count += 1
         thread.held_mutexes.add(self)
         self.kernel.update_priority(thread)
+        return None
 
     def release(self, thread: Thread) -> bool:
         """Drop one lock level; False if ``thread`` does not own it."""

@@ -22,8 +22,9 @@ class Semaphore(WaitObject):
     def should_wait(self, thread: Thread) -> bool:
         return self.count <= 0
 
-    def acquire(self, thread: Thread) -> None:
+    def acquire(self, thread: Thread) -> int | None:
         self.count -= 1
+        return None
 
     def release(self, count: int) -> int | None:
         """Add ``count``; returns the previous count, or None if it would pass the maximum."""

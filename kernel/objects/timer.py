@@ -26,6 +26,9 @@ class Timer(Signal):
         if initial <= 0:
             self.fire(now)
 
+    def destroy(self) -> None:
+        self.cancel()
+
     def cancel(self) -> None:
         self.deadline = None
         self.kernel.timers.discard(self)

@@ -118,9 +118,10 @@ def _wait(k: Kernel, t: Thread, objects: list[WaitObject], wait_all: bool, timeo
     wait = Wait("sync", objects=objects, wait_all=wait_all, timeout_result=Result.TIMEOUT)
     if not objects and wait_all:
         return (Result.SUCCESS, 0)  # all of nothing: done at once (Citra)
-    index = k.try_complete(t, wait) if objects else None
-    if index is not None:
-        return (Result.SUCCESS, index if index >= 0 else 0)
+    done = k.try_complete(t, wait) if objects else None
+    if done is not None:
+        index, code = done
+        return (code, index if index >= 0 else 0)
     if timeout_ns == 0:
         return (Result.TIMEOUT, 0xFFFFFFFF)
     if timeout_ns > 0:
