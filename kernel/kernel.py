@@ -24,9 +24,12 @@ from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem
 from kernel import layout
 from kernel.crash import crash_report
 from kernel.errors import KernelError, Result
+from kernel.ipc import Message
 from kernel.objects.base import KernelObject, WaitObject
+from kernel.objects.port import ClientPort
 from kernel.objects.timer import Timer
 from kernel.process import Process
+from kernel.services.srv import SrvService
 from kernel.svc import SVC_TABLE, svc_name
 from kernel.thread import Thread, ThreadState, Wait
 
@@ -81,6 +84,18 @@ class Kernel:
         self._next_object = 1
         self._seq = 0
         self._refs: dict[int, int] = {}  # object id -> open handles
+        self.ipc_listeners: list[Callable[[Message], None]] = []  # the IPC recorder, REPL hooks
+        self.named_ports: dict[str, ClientPort] = {}
+        self.srv = SrvService(self)
+        srv_port = ClientPort(self, None, self.srv.max_sessions, service=self.srv, name="srv:")
+        self.named_ports["srv:"] = srv_port
+        self.retain(srv_port)
+
+    def record_ipc(self, message: Message | None) -> None:
+        """Tell the IPC listeners about a message (decoded header, descriptors, result)."""
+        if message is not None:
+            for listener in self.ipc_listeners:
+                listener(message)
 
     # -- object bookkeeping ---------------------------------------------------------
     def next_object_id(self) -> int:

@@ -84,7 +84,7 @@ def svc(number: int, nargs: int = 4) -> Callable[[Handler], Handler]:
 
 def _load_families() -> None:
     # Importing a family module registers its handlers.
-    from kernel.svc import debug, memory, process, sync, thread  # noqa: F401
+    from kernel.svc import debug, ipc, memory, process, sync, thread  # noqa: F401
 
 
 _load_families()

@@ -1,0 +1,280 @@
+"""IPC message translation between two threads' command buffers (3dbrew "IPC").
+
+A command buffer is 64 words at TLS + 0x80: a header
+``command_id << 16 | normal_words << 6 | translate_words``, the normal
+words (copied as they are), then translate descriptors, each followed by
+its parameters:
+
+=====================  =========================================================
+``(n-1) << 26``        copy n handles into the receiver's handle table
+``... | 0x10``         move them (closed in the sender)
+``0x20``               the kernel writes the sender's process id in the next word
+``size << 14 | id << 10 | 0x2``   static buffer: copied into the receiver's
+                       static buffer ``id`` (its descriptor pair lives at
+                       TLS + 0x180 + 8 * id)
+``size << 4 | 0x8 | perm``        mapped buffer (perm: R = 0x2, W = 0x4): the
+                       sender's pages are mapped into the server, zero-copy,
+                       until the reply
+=====================  =========================================================
+
+Anything malformed is a :class:`KernelError` for the sender, never a kernel
+exception. Requests go client -> server (mapping buffers); replies go back
+(buffers are unmapped, handles and static buffers translated the same way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hlemu.memory import GuestFault, MemoryPermission, MemoryState
+from kernel.errors import KernelError, Result
+from kernel.layout import CURRENT_PROCESS, CURRENT_THREAD
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+    from kernel.objects.base import KernelObject
+    from kernel.objects.session import ServerSession
+    from kernel.thread import Thread
+
+CMDBUF_OFFSET = 0x80
+STATIC_BUFFERS_OFFSET = 0x180
+CMDBUF_WORDS = 64
+IPC_MAP_BASE = 0x04000000  # where servers see mapped buffers (3DS IPC mapping area)
+IPC_MAP_END = 0x08000000
+BUFFER_R, BUFFER_W = 0x2, 0x4
+
+
+def header(command: int, normal: int, translate: int) -> int:
+    return ((command & 0xFFFF) << 16) | ((normal & 0x3F) << 6) | (translate & 0x3F)
+
+
+def parse_header(word: int) -> tuple[int, int, int]:
+    return word >> 16, (word >> 6) & 0x3F, word & 0x3F
+
+
+@dataclass
+class Descriptor:
+    """One decoded translate descriptor, for the recorder and the HLE services."""
+
+    kind: str  # "copy handles", "move handles", "pid", "static buffer", "mapped buffer"
+    values: list[int] = field(default_factory=list)  # handles / pid / [address, size, id or perm]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {', '.join(f'{v:#x}' for v in self.values)}"
+
+
+@dataclass
+class Message:
+    """A decoded IPC message, as the recorder and debugger show it."""
+
+    sender: int  # pid
+    receiver: int  # pid, or -1 for an HLE service
+    service: str
+    command: int
+    normal: list[int]
+    descriptors: list[Descriptor]
+    reply: bool = False
+    result: int | None = None
+
+
+@dataclass
+class Delivery:
+    """What delivering one message did (and what the reply must undo)."""
+
+    words: list[int]
+    mappings: list[tuple[int, int, int]] = field(default_factory=list)  # (server pid, vaddr, size) to unmap
+    message: Message | None = None
+    objects: list[KernelObject] = field(default_factory=list)  # handles given to an HLE service, in order
+
+
+def read_cmdbuf(thread: Thread) -> list[int]:
+    raw = thread.process.space.mem.read(thread.tls + CMDBUF_OFFSET, CMDBUF_WORDS * 4)
+    return list(np.frombuffer(raw, dtype="<u4").astype(np.int64))
+
+
+def write_cmdbuf(thread: Thread, words: list[int]) -> None:
+    data = np.array([w & 0xFFFFFFFF for w in words], dtype="<u4").tobytes()
+    thread.process.space.mem.write(thread.tls + CMDBUF_OFFSET, data)
+
+
+def _message_length(words: list[int]) -> tuple[int, int, int]:
+    command, normal, translate = parse_header(words[0])
+    if 1 + normal + translate > CMDBUF_WORDS:
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"{normal}+{translate} words overflow the buffer")
+    return command, normal, translate
+
+
+def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int], request: bool,
+              dry_run: bool = False, service: str = "") -> Delivery:
+    """Translate ``src``'s message for ``dst`` (None: an HLE service, which gets objects).
+
+    With ``dry_run`` everything is checked and nothing changes.
+    """
+    command, normal, count = _message_length(words)
+    out = list(words[: 1 + normal])
+    delivery = Delivery(out)
+    message = Message(src.process.pid, dst.process.pid if dst else -1, service, command,
+                      [w & 0xFFFFFFFF for w in words[1 : 1 + normal]], [], reply=not request)
+    i = 1 + normal
+    end = 1 + normal + count
+    src_proc = src.process
+    while i < end:
+        desc = words[i] & 0xFFFFFFFF
+        kind = desc & 0xF
+        if kind == 0:  # handles, or the calling process id
+            n = (desc >> 26) + 1
+            if i + n >= end + 1:
+                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, "handle descriptor runs past the message")
+            params = [w & 0xFFFFFFFF for w in words[i + 1 : i + 1 + n]]
+            if desc & 0x20:
+                out += [desc] + [src_proc.pid] * n
+                message.descriptors.append(Descriptor("pid", [src_proc.pid]))
+            elif desc & ~0xFC000010:
+                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"descriptor {desc:#010x}")
+            else:
+                move = bool(desc & 0x10)
+                out += [desc] + _translate_handles(kernel, src, dst, params, move, dry_run, delivery)
+                message.descriptors.append(Descriptor("move handles" if move else "copy handles", params))
+            i += 1 + n
+        elif kind == 0x2:  # static buffer
+            if i + 1 >= end:
+                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, "static buffer without an address")
+            size, sid, address = desc >> 14, (desc >> 10) & 0xF, words[i + 1] & 0xFFFFFFFF
+            out += _static_buffer(src, dst, size, sid, address, dry_run)
+            message.descriptors.append(Descriptor("static buffer", [address, size, sid]))
+            i += 2
+        elif kind & 0x8:  # mapped buffer
+            if i + 1 >= end:
+                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, "mapped buffer without an address")
+            size, perm, address = desc >> 4, desc & 0x6, words[i + 1] & 0xFFFFFFFF
+            if perm == 0:
+                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"mapped buffer {desc:#010x} grants nothing")
+            target = _mapped_buffer(kernel, src, dst, address, size, perm, request, dry_run, delivery)
+            out += [desc, target]
+            message.descriptors.append(Descriptor("mapped buffer", [address, size, perm]))
+            i += 2
+        else:
+            raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
+                              f"descriptor {desc:#010x} (PXI buffers are unsupported)")
+    delivery.message = message
+    return delivery
+
+
+def _translate_handles(kernel: Kernel, src: Thread, dst: Thread | None, handles: list[int], move: bool,
+                       dry_run: bool, delivery: Delivery) -> list[int]:
+    out = []
+    for h in handles:
+        if h == 0:
+            out.append(0)
+            continue
+        obj = src.process.handles.resolve(h, src)
+        if dry_run:
+            out.append(h)
+            continue
+        if dst is None:  # an HLE service gets the object itself (held until the request ends)
+            kernel.retain(obj)
+            delivery.objects.append(obj)
+            out.append(len(delivery.objects))
+        else:
+            out.append(kernel.add_handle(dst.process, obj))
+        if move and h not in (CURRENT_PROCESS, CURRENT_THREAD):
+            src.process.handles.close(h)
+    return out
+
+
+def _static_buffer(src: Thread, dst: Thread | None, size: int, sid: int, address: int, dry_run: bool) -> list[int]:
+    data = src.process.space.mem.read(address, size) if size else b""
+    if dst is None:
+        return [(size << 14) | (sid << 10) | 0x2, address]
+    pair = dst.process.space.mem.read(dst.tls + STATIC_BUFFERS_OFFSET + 8 * sid, 8)
+    rdesc, raddr = int.from_bytes(pair[:4], "little"), int.from_bytes(pair[4:], "little")
+    if (rdesc & 0xF) != 0x2 or size > rdesc >> 14:
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
+                          f"{size} bytes for static buffer {sid}, which takes {rdesc >> 14 if rdesc & 2 else 0}")
+    if not dry_run and size:
+        dst.process.space.mem.write(raddr, data)
+    return [(size << 14) | (sid << 10) | 0x2, raddr]
+
+
+def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int, size: int, perm: int,
+                   request: bool, dry_run: bool, delivery: Delivery) -> int:
+    if not request or dst is None or size == 0:
+        return address  # replies carry the descriptor back; HLE services read the client's memory
+    space = src.process.space
+    lo, hi = address & ~0xFFF, (address + size + 0xFFF) & ~0xFFF
+    if hi > 1 << 32:
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"buffer {address:#x}+{size:#x} leaves the address space")
+    need = (MemoryPermission.R if perm & BUFFER_R else 0) | (MemoryPermission.W if perm & BUFFER_W else 0)
+    table = space.table
+    pages = slice(lo >> 12, hi >> 12)
+    if not ((table.state[pages] != 0) & (table.frame[pages] >= 0)).all() or \
+            ((table.perm[pages] & int(need)) != int(need)).any():
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
+                          f"buffer {address:#x}+{size:#x} is not {need!r} memory of the sender")
+    server = dst.process.space
+    target = _free_ipc_range(server.table.state, hi - lo)
+    if target is None:
+        raise KernelError(Result.OUT_OF_MEMORY, "the server's IPC mapping area is full")
+    if dry_run:
+        return target + (address & 0xFFF)
+    frames = table.frame[pages].astype(np.int64)
+    server_perm = MemoryPermission.RW if need & MemoryPermission.W else MemoryPermission.R
+    server.map(target, frames, server_perm, MemoryState.SHARED)
+    delivery.mappings.append((dst.process.pid, target, hi - lo))
+    return target + (address & 0xFFF)
+
+
+def _free_ipc_range(state: np.ndarray, size: int) -> int | None:
+    pages = size >> 12
+    lo, hi = IPC_MAP_BASE >> 12, IPC_MAP_END >> 12
+    free = state[lo:hi] == 0
+    padded = np.concatenate(([False], free, [False])).astype(np.int8)
+    starts = np.flatnonzero(np.diff(padded) == 1)
+    ends = np.flatnonzero(np.diff(padded) == -1)
+    fits = np.flatnonzero(ends - starts >= pages)
+    return None if not len(fits) else (lo + int(starts[fits[0]])) << 12
+
+
+def deliver_request(kernel: Kernel, client: Thread, server: Thread, dry_run: bool = False) -> Delivery:
+    """Copy ``client``'s request into ``server``'s command buffer, translated."""
+    try:
+        words = read_cmdbuf(client)
+        delivery = translate(kernel, client, server, words, request=True, dry_run=dry_run)
+    except GuestFault as fault:
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, str(fault)) from None
+    if not dry_run:
+        write_cmdbuf(server, delivery.words)
+        kernel.record_ipc(delivery.message)
+    return delivery
+
+
+def finish_request(kernel: Kernel, session: ServerSession) -> None:
+    """Unmap the buffers the current request mapped into the server."""
+    delivery = session.current_delivery
+    session.current_delivery = None
+    if delivery is None:
+        return
+    for pid, vaddr, size in delivery.mappings:
+        server = kernel.processes.get(pid)
+        if server is not None and server.space.table.is_mapped(vaddr >> 12, (vaddr + size) >> 12):
+            server.space.unmap(vaddr, size)
+
+
+def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> None:
+    """Send ``server``'s reply to the client whose request ``session`` is serving."""
+    client = session.current
+    if client is None:
+        raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
+    try:
+        delivery = translate(kernel, server, client, read_cmdbuf(server), request=False)
+    except GuestFault as fault:
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, str(fault)) from None
+    finish_request(kernel, session)
+    session.current = None
+    if client.alive:
+        write_cmdbuf(client, delivery.words)
+        kernel.record_ipc(delivery.message)
+        kernel.wake(client, {0: Result.SUCCESS})

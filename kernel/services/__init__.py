@@ -1,0 +1,175 @@
+"""HLE services: ports answered by Python, one module per service.
+
+A :class:`Service` has one command table (command id -> handler). A handler
+gets a :class:`Request` (the decoded message: normal words, handles as kernel
+objects, static buffers as bytes, mapped buffers as client addresses) and
+returns a :class:`Reply` (result, normal words, handles and static buffers
+for the client), or :data:`PENDING` when it answers later (the client
+thread stays blocked until :meth:`Service.complete`). Unknown commands are
+logged with their id and answered with an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kernel.errors import KernelError, Result
+from kernel.ipc import (
+    STATIC_BUFFERS_OFFSET,
+    Message,
+    header,
+    read_cmdbuf,
+    translate,
+    write_cmdbuf,
+)
+from kernel.thread import Wait
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+    from kernel.objects.base import KernelObject
+    from kernel.objects.session import ClientSession
+    from kernel.thread import Thread
+
+log = logging.getLogger(__name__)
+
+INVALID_COMMAND = 0xD900182F  # services' "unknown command" result
+
+
+@dataclass
+class Request:
+    session: ClientSession
+    thread: Thread
+    command: int
+    normal: list[int]
+    handles: list[KernelObject | None] = field(default_factory=list)
+    static_buffers: dict[int, bytes] = field(default_factory=dict)  # id -> data
+    mapped_buffers: list[tuple[int, int, int]] = field(default_factory=list)  # (address, size, perm)
+    pid: int | None = None
+
+    @property
+    def process(self):  # noqa: ANN201 - the client process
+        return self.thread.process
+
+
+@dataclass
+class Reply:
+    result: int = Result.SUCCESS
+    normal: list[int] = field(default_factory=list)  # words after the result word
+    copy_handles: list[KernelObject] = field(default_factory=list)
+    move_handles: list[KernelObject] = field(default_factory=list)
+    static_buffers: list[tuple[int, bytes]] = field(default_factory=list)  # (id, data) to the client
+
+
+PENDING = None
+Handler = Callable[["Service", Request], "Reply | None"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(command_id: int) -> Callable[[F], F]:
+    """Mark a method as the handler of ``command_id`` (collected per class)."""
+
+    def mark(fn: F) -> F:
+        fn.command_id = command_id  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class Service:
+    """A port served in Python. Subclasses set ``name`` and mark handlers with @command."""
+
+    name = "service"
+    max_sessions = 32
+    commands: dict[int, Handler]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.commands = {fn.command_id: fn for fn in cls.__dict__.values() if hasattr(fn, "command_id")}
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    # -- the kernel's side --------------------------------------------------------------
+    def handle_request(self, session: ClientSession, thread: Thread) -> tuple[int, ...] | None:
+        words = read_cmdbuf(thread)
+        delivery = translate(self.kernel, thread, None, words, request=True, service=self.name)
+        request = self._decode(session, thread, words, delivery.words, delivery.objects)
+        handler = self.commands.get(request.command)
+        if handler is None:
+            log.warning("%s: unimplemented command %#06x from %s", self.name, request.command,
+                        thread.process.describe())
+            self.kernel.output(thread.process, f"[hlemu] {self.name}: unimplemented command "
+                                               f"{request.command:#06x}")
+            reply: Reply | None = Reply(result=INVALID_COMMAND)
+        else:
+            try:
+                reply = handler(self, request)
+            finally:
+                for obj in delivery.objects:  # a service keeps what it retained itself
+                    self.kernel.release_reference(obj)
+        if delivery.message is not None:
+            self.kernel.record_ipc(delivery.message)
+        if reply is None:  # answered later with complete()
+            self.kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE))
+            thread.pending_request = request  # type: ignore[attr-defined]
+            return None
+        self._write_reply(request, reply)
+        return (Result.SUCCESS,)
+
+    def complete(self, request: Request, reply: Reply) -> None:
+        """Answer a request a handler left PENDING; the client thread wakes."""
+        self._write_reply(request, reply)
+        self.kernel.wake(request.thread, {0: Result.SUCCESS})
+
+    def session_closed(self, session: ClientSession) -> None:
+        """A client closed its session (override to forget per-session state)."""
+
+    # -- decoding and encoding ------------------------------------------------------------
+    def _decode(self, session: ClientSession, thread: Thread, raw: list[int], words: list[int],
+                objects: list[KernelObject]) -> Request:
+        command_id, normal, translate_count = raw[0] >> 16, (raw[0] >> 6) & 0x3F, raw[0] & 0x3F
+        request = Request(session, thread, command_id, [w & 0xFFFFFFFF for w in raw[1 : 1 + normal]])
+        i = 1 + normal
+        while i < 1 + normal + translate_count:
+            desc = words[i] & 0xFFFFFFFF
+            if desc & 0xF == 0:
+                n = (desc >> 26) + 1
+                if desc & 0x20:
+                    request.pid = words[i + 1]
+                else:
+                    request.handles += [objects[w - 1] if w else None for w in words[i + 1 : i + 1 + n]]
+                i += 1 + n
+            elif desc & 0xF == 0x2:
+                size, sid, address = desc >> 14, (desc >> 10) & 0xF, words[i + 1] & 0xFFFFFFFF
+                request.static_buffers[sid] = thread.process.space.mem.read(address, size) if size else b""
+                i += 2
+            else:
+                request.mapped_buffers.append((words[i + 1] & 0xFFFFFFFF, desc >> 4, desc & 0x6))
+                i += 2
+        return request
+
+    def _write_reply(self, request: Request, reply: Reply) -> None:
+        kernel = self.kernel
+        client = request.thread
+        words = [0, reply.result, *reply.normal]
+        if reply.copy_handles:
+            words += [(len(reply.copy_handles) - 1) << 26,
+                      *(kernel.add_handle(client.process, o) for o in reply.copy_handles)]
+        if reply.move_handles:
+            words += [((len(reply.move_handles) - 1) << 26) | 0x10,
+                      *(kernel.add_handle(client.process, o) for o in reply.move_handles)]
+        for sid, data in reply.static_buffers:
+            pair = client.process.space.mem.read(client.tls + STATIC_BUFFERS_OFFSET + 8 * sid, 8)
+            rdesc, raddr = int.from_bytes(pair[:4], "little"), int.from_bytes(pair[4:], "little")
+            if (rdesc & 0xF) != 0x2 or len(data) > rdesc >> 14:
+                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"static buffer {sid} is too small")
+            client.process.space.mem.write(raddr, data)
+            words += [(len(data) << 14) | (sid << 10) | 0x2, raddr]
+        normal = 1 + len(reply.normal)
+        words[0] = header(request.command, normal, len(words) - 1 - normal)
+        write_cmdbuf(client, words)
+        kernel.record_ipc(Message(-1, client.process.pid, self.name, request.command, [reply.result, *reply.normal],
+                                  [], reply=True, result=reply.result))

@@ -1,0 +1,112 @@
+"""``srv:``, the service manager (3dbrew "Services API", "SRV:").
+
+Guest processes register services by name (getting a server port back) and
+ask for sessions to them by name; HLE services are registered the same
+way at boot. GetServiceHandle for a name nobody registered yet waits until
+somebody does, unless the "do not wait" flag is set.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernel.errors import KernelError
+from kernel.objects.port import ClientPort, ServerPort
+from kernel.objects.semaphore import Semaphore
+from kernel.services import PENDING, Reply, Request, Service, command
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+
+NOT_REGISTERED = 0xD0406401
+INVALID_NAME_SIZE = 0xD9006405
+NAME_CONTAINS_NUL = 0xD9006407
+ALREADY_REGISTERED = 0xD9001BFC
+MAX_NAME = 8
+
+
+def service_name(words: list[int], length: int) -> str:
+    """The name in two request words, ``length`` bytes of it."""
+    if not 0 < length <= MAX_NAME:
+        raise KernelError(INVALID_NAME_SIZE, f"service name length {length}")
+    raw = b"".join(w.to_bytes(4, "little") for w in words[:2])[:length]
+    if b"\0" in raw:
+        raise KernelError(NAME_CONTAINS_NUL, f"service name {raw!r}")
+    return raw.decode("ascii", errors="replace")
+
+
+class SrvService(Service):
+    name = "srv:"
+    max_sessions = 64
+
+    def __init__(self, kernel: Kernel) -> None:
+        super().__init__(kernel)
+        self.ports: dict[str, ClientPort] = {}
+        self.waiting: dict[str, list[Request]] = {}
+        self.notification = Semaphore(kernel, 0, 64, name="srv notification")
+
+    def register_hle(self, service: Service) -> None:
+        """Make an HLE service reachable by name."""
+        port = ClientPort(self.kernel, None, service.max_sessions, service=service, name=service.name)
+        self.kernel.retain(port)
+        self._publish(service.name, port)
+
+    def _publish(self, name: str, port: ClientPort) -> None:
+        self.ports[name] = port
+        for request in self.waiting.pop(name, []):
+            if request.thread.alive:
+                self.complete(request, self._session_reply(port))
+
+    def _session_reply(self, port: ClientPort) -> Reply:
+        try:
+            return Reply(move_handles=[port.connect()])
+        except KernelError as err:
+            return Reply(result=err.code)
+
+    @command(0x0001)
+    def register_client(self, request: Request) -> Reply:
+        return Reply()
+
+    @command(0x0002)
+    def enable_notification(self, request: Request) -> Reply:
+        return Reply(copy_handles=[self.notification])
+
+    @command(0x0003)
+    def register_service(self, request: Request) -> Reply:
+        try:
+            name = service_name(request.normal[:2], request.normal[2])
+        except KernelError as err:
+            return Reply(result=err.code)
+        if name in self.ports:
+            return Reply(result=ALREADY_REGISTERED)
+        server = ServerPort(self.kernel, name=name)
+        client = ClientPort(self.kernel, server, max(1, request.normal[3]), name=name)
+        self.kernel.retain(client)
+        self._publish(name, client)
+        return Reply(move_handles=[server])
+
+    @command(0x0004)
+    def unregister_service(self, request: Request) -> Reply:
+        try:
+            name = service_name(request.normal[:2], request.normal[2])
+        except KernelError as err:
+            return Reply(result=err.code)
+        port = self.ports.pop(name, None)
+        if port is None:
+            return Reply(result=NOT_REGISTERED)
+        self.kernel.release_reference(port)
+        return Reply()
+
+    @command(0x0005)
+    def get_service_handle(self, request: Request) -> Reply | None:
+        try:
+            name = service_name(request.normal[:2], request.normal[2])
+        except KernelError as err:
+            return Reply(result=err.code)
+        port = self.ports.get(name)
+        if port is not None:
+            return self._session_reply(port)
+        if request.normal[3] & 1:  # do not wait
+            return Reply(result=NOT_REGISTERED)
+        self.waiting.setdefault(name, []).append(request)
+        return PENDING
