@@ -10,6 +10,7 @@ every thread waits, time jumps to the next deadline (idle skipping).
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,12 +24,15 @@ from hlemu.loaders import Image, LoaderError, load_image
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
 from kernel.crash import crash_report
+from kernel.display import Display
 from kernel.errors import KernelError, Result
 from kernel.ipc import Message
 from kernel.objects.base import KernelObject, WaitObject
 from kernel.objects.port import ClientPort
 from kernel.objects.timer import Timer
 from kernel.process import Process
+from kernel.services.gsp import GspGpu
+from kernel.services.hid import HidUser
 from kernel.services.srv import SrvService
 from kernel.svc import SVC_TABLE, svc_name
 from kernel.thread import Thread, ThreadState, Wait
@@ -72,6 +76,8 @@ class Kernel:
         self.threads: list[Thread] = []  # every thread ever created, in creation order
         self.timers: set[Timer] = set()
         self.timed_waits: set[Thread] = set()  # waiting threads with a deadline
+        self.alarms: list[tuple[int, int, Callable[[], None]]] = []  # (tick, seq, callback) heap
+        self._reaped_instructions = 0
         self.ticks = 0
         self.output = output or _print_output
         self.trace_svc = trace_svc
@@ -86,10 +92,15 @@ class Kernel:
         self._refs: dict[int, int] = {}  # object id -> open handles
         self.ipc_listeners: list[Callable[[Message], None]] = []  # the IPC recorder, REPL hooks
         self.named_ports: dict[str, ClientPort] = {}
+        self.display = Display(self)
         self.srv = SrvService(self)
         srv_port = ClientPort(self, None, self.srv.max_sessions, service=self.srv, name="srv:")
         self.named_ports["srv:"] = srv_port
         self.retain(srv_port)
+        self.gsp = GspGpu(self)
+        self.hid = HidUser(self)
+        for service in (self.gsp, self.hid):
+            self.srv.register_hle(service)
 
     def record_ipc(self, message: Message | None) -> None:
         """Tell the IPC listeners about a message (decoded header, descriptors, result)."""
@@ -177,6 +188,7 @@ class Kernel:
             if victim.alive:
                 raise ValueError(f"{victim.describe()} is still running")
             victim.final_regions = victim.space.regions()
+            self._reaped_instructions += victim.cpu.instructions
             self._release_memory(victim)
             self.processes.pop(victim.pid, None)
             self.reaped.append(victim)
@@ -204,6 +216,10 @@ class Kernel:
         space = process.space
         self._map_new(process, layout.CONFIG_MEMORY, 0x1000, MemoryPermission.R, MemoryState.SHARED)
         self._map_new(process, layout.SHARED_PAGE, 0x1000, MemoryPermission.R, MemoryState.SHARED)
+        # VRAM, shared by every process (3dsx homebrew gets it read-write, as in Citra).
+        vram = self.memory.phys.regions["VRAM"]
+        frames = np.arange(vram.first_frame, vram.first_frame + vram.num_frames, dtype=np.int64)
+        space.map(layout.VRAM_VADDR, frames, MemoryPermission.RW, MemoryState.IO)
         # Config memory: the kernel version libctru reads (2.46.0 = 11.x firmware) and
         # APPMEMALLOC, the size of the APPLICATION region.
         space.poke(layout.CONFIG_MEMORY + 0x00, bytes([0, 0, 46, 2]))
@@ -371,8 +387,15 @@ class Kernel:
                 self.wake(thread, {0: code, 1: index & 0xFFFFFFFF if index >= 0 else 0})
         self.preempt_if_needed()
 
+    def schedule(self, tick: int, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when guest time reaches ``tick`` (devices: the display's VBlank)."""
+        heapq.heappush(self.alarms, (tick, self._sequence(), callback))
+        self.limit_slice(max(1, tick - self.ticks))
+
     def _expire(self) -> None:
-        """Fire due timers and end waits whose deadline has passed."""
+        """Fire due alarms and timers and end waits whose deadline has passed."""
+        while self.alarms and self.alarms[0][0] <= self.ticks:
+            heapq.heappop(self.alarms)[2]()
         if not self.timers and not self.timed_waits:
             return
         for timer in sorted((t for t in self.timers if t.deadline is not None and t.deadline <= self.ticks),
@@ -386,6 +409,8 @@ class Kernel:
 
     def _next_deadline(self) -> int | None:
         deadlines = [t.deadline for t in self.timers if t.deadline is not None]
+        if self.alarms:
+            deadlines.append(self.alarms[0][0])
         deadlines += [t.wait.deadline for t in self.timed_waits
                       if t.state == ThreadState.WAITING and t.wait and t.wait.deadline is not None]
         return min(deadlines) if deadlines else None
@@ -393,7 +418,8 @@ class Kernel:
     # -- running ------------------------------------------------------------------------------
     @property
     def instructions(self) -> int:
-        return sum(p.cpu.instructions for p in self.processes.values())
+        """Guest instructions run so far, by every process (reaped ones included)."""
+        return self._reaped_instructions + sum(p.cpu.instructions for p in self.processes.values())
 
     def run(self, max_instructions: int | None = None, until: Callable[[], bool] | None = None) -> RunResult:
         """Run every process until all have ended (or the limit, or ``until()`` is true)."""

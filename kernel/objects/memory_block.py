@@ -40,6 +40,27 @@ class MemoryBlock(KernelObject):
     def size(self) -> int:
         return len(self.frames) << 12
 
+    # The kernel's own view of the block (HLE services fill shared memory with these).
+    def _spans(self, offset: int, size: int) -> list[tuple[int, int, int]]:
+        if offset < 0 or offset + size > self.size:
+            raise ValueError(f"{offset:#x}+{size:#x} is outside the {self.size:#x}-byte block")
+        spans, done = [], 0
+        while done < size:
+            page, within = divmod(offset + done, 0x1000)
+            chunk = min(size - done, 0x1000 - within)
+            spans.append(((int(self.frames[page]) << 12) + within, done, chunk))
+            done += chunk
+        return spans
+
+    def read(self, offset: int, size: int) -> bytes:
+        data = self.kernel.memory.phys.data
+        return b"".join(data[p : p + n].tobytes() for p, _, n in self._spans(offset, size))
+
+    def write(self, offset: int, payload: bytes) -> None:
+        data = self.kernel.memory.phys.data
+        for p, start, n in self._spans(offset, len(payload)):
+            data[p : p + n] = np.frombuffer(payload[start : start + n], dtype=np.uint8)
+
     def describe(self) -> str:
         return f"{super().describe()} {self.size:#x} bytes, mapped {len(self.mappings)}x"
 

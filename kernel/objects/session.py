@@ -38,7 +38,7 @@ class ServerSession(WaitObject):
         # server only ever receives well-formed ones.
         from kernel.ipc import deliver_request
 
-        while self.queue:
+        while self.queue and self.current is None:
             client = self.queue[0]
             try:
                 self._ready = (client, deliver_request(self.kernel, client, thread, dry_run=True))

@@ -3,7 +3,7 @@
 Guest processes register services by name (getting a server port back) and
 ask for sessions to them by name; HLE services are registered the same
 way at boot. GetServiceHandle for a name nobody registered yet waits until
-somebody does, unless the "do not wait" flag is set.
+somebody does.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class SrvService(Service):
         port = self.ports.get(name)
         if port is not None:
             return self._session_reply(port)
-        if request.normal[3] & 1:  # do not wait
-            return Reply(result=NOT_REGISTERED)
+        # Not registered yet: the reply waits until it is, whatever the flags (real sm, as
+        # Luma3DS reimplements it; flag bit 0 only concerns full ports).
         self.waiting.setdefault(name, []).append(request)
         return PENDING

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernel.errors import KernelError, Result
-from kernel.ipc import deliver_reply
+from kernel.ipc import deliver_reply, read_cmdbuf
 from kernel.objects.base import WaitObject
 from kernel.objects.port import ClientPort, ServerPort
 from kernel.objects.session import ClientSession, ServerSession
@@ -93,8 +93,10 @@ def reply_and_receive(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     """Result ReplyAndReceive(s32* index, Handle* handles, s32 count, Handle replyTarget)
 
     Registers: r1 = handle array, r2 = count, r3 = reply target (0: none); r1 = index out.
-    Replies first, then waits for any handle; a session whose client has gone ends the
-    wait with SESSION_CLOSED_BY_REMOTE and its index.
+    Replies first (unless the target is 0 or the command id in our buffer is 0xFFFF; a
+    target with nothing to answer, or whose client has gone, fails with index -1), then
+    waits for any handle; a session whose client has gone ends the wait with
+    SESSION_CLOSED_BY_REMOTE and its index.
     """
     count, target = s32(a[2]), a[3]
     if not 0 <= count <= MAX_WAIT_HANDLES:
@@ -102,12 +104,15 @@ def reply_and_receive(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     raw = t.process.space.mem.read(a[1], 4 * count) if count else b""
     objects = [t.process.handles.get(int.from_bytes(raw[i : i + 4], "little"), WaitObject, t)
                for i in range(0, len(raw), 4)]
-    if target:
+    replied = False
+    if target and (read_cmdbuf(t)[0] >> 16) != 0xFFFF:  # 0xFFFF: "nothing to reply" (sm's idiom)
         session = t.process.handles.get(target, ServerSession, t)
-        if session.current is not None:
-            deliver_reply(k, t, session)
+        if session.current is None or session.client_closed:
+            return (Result.SESSION_CLOSED_BY_REMOTE, 0xFFFFFFFF)
+        deliver_reply(k, t, session)
+        replied = True
     if not objects:
-        return (Result.SUCCESS if target else NO_HANDLES_NO_REPLY, 0xFFFFFFFF)
+        return (Result.SUCCESS if replied else NO_HANDLES_NO_REPLY, 0)
     wait = Wait("sync", objects=objects)
     done = k.try_complete(t, wait)
     if done is not None:

@@ -1,0 +1,169 @@
+"""The two screens: framebuffers in guest memory, VBlank at 60 Hz of guest time.
+
+A process hands a framebuffer to the display (through gsp::Gpu); its pages
+become write-tracked special pages, so the first CPU write to a clean page
+after each frame is a write-tracking fault and the display learns exactly
+which pages changed. Each VBlank closes a frame: listeners (gsp::Gpu's
+interrupt events, hid's pad update, a window) are told, the frame's dirty
+pages are recorded and the trackers are rearmed.
+
+Framebuffers are stored the 3DS way: rotated, 240 pixels per column, columns
+from the left edge, the bottom row first within a column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hlemu.memory import WriteTracker
+from kernel.layout import SYSTEM_TICK_HZ
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+    from kernel.process import Process
+
+TICKS_PER_FRAME = SYSTEM_TICK_HZ // 60
+SCREEN_HEIGHT = 240
+SCREEN_WIDTHS = {"top": 400, "bottom": 320}
+# GSP framebuffer formats: bytes per pixel
+FORMAT_BYTES = {0: 4, 1: 3, 2: 2, 3: 2, 4: 2}
+FORMAT_NAMES = {0: "RGBA8", 1: "BGR8", 2: "RGB565", 3: "RGB5A1", 4: "RGBA4"}
+
+
+@dataclass
+class Framebuffer:
+    process: Process
+    vaddr: int
+    format: int = 1  # BGR8
+    stride: int = 240 * 3  # bytes from one column to the next
+
+    @property
+    def size(self) -> int:
+        return self.stride * 400  # enough for the widest screen; clipped per screen
+
+
+@dataclass
+class Screen:
+    name: str
+    width: int
+    framebuffer: Framebuffer | None = None
+    tracker: WriteTracker = field(default_factory=WriteTracker)
+    tracked: tuple[int, int, int] | None = None  # (pid, first page vaddr, size) under tracking
+    dirty_pages: list[int] = field(default_factory=list)  # pages written in each frame, by frame
+
+    @property
+    def height(self) -> int:
+        return SCREEN_HEIGHT
+
+
+class Display:
+    """Both screens, the frame counter and the VBlank clock."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.screens = {name: Screen(name, width, tracker=WriteTracker(f"{name} screen"))
+                        for name, width in SCREEN_WIDTHS.items()}
+        self.frame = 0
+        self.vblank_listeners: list[Callable[[int], None]] = []
+        self.running = False
+
+    def start(self) -> None:
+        """Begin delivering VBlanks (when the first client registers for them)."""
+        if not self.running:
+            self.running = True
+            self.kernel.schedule(self.kernel.ticks + TICKS_PER_FRAME, self._vblank)
+
+    def set_framebuffer(self, screen: str, fb: Framebuffer) -> None:
+        """Show ``fb`` on ``screen`` from the next frame; its pages become write-tracked."""
+        target = self.screens[screen]
+        target.framebuffer = fb
+        width = target.width
+        size = fb.stride * width
+        lo, hi = fb.vaddr & ~0xFFF, (fb.vaddr + size + 0xFFF) & ~0xFFF
+        wanted = (fb.process.pid, lo, hi - lo)
+        if target.tracked == wanted:
+            return
+        self._untrack(target)
+        space = fb.process.space
+        table = space.table
+        pages = slice(lo >> 12, hi >> 12)
+        if (table.state[pages] != 0).all() and (table.frame[pages] >= 0).all() and \
+                not (table.special[pages] != 0).any():
+            space.track_writes(lo, hi - lo, target.tracker)
+            target.tracked = wanted
+
+    def _untrack(self, screen: Screen) -> None:
+        if screen.tracked is None:
+            return
+        pid, lo, size = screen.tracked
+        process = self.kernel.processes.get(pid)
+        if process is not None and process.alive:
+            process.space.untrack(lo, size)
+        screen.tracked = None
+
+    def _vblank(self) -> None:
+        self.frame += 1
+        for screen in self.screens.values():
+            pid = screen.tracked[0] if screen.tracked else -1
+            screen.dirty_pages.append(len(screen.tracker.dirty.get(pid, ())))
+            screen.tracker.rearm()
+        for listener in list(self.vblank_listeners):
+            listener(self.frame)
+        if any(p.alive for p in self.kernel.processes.values()):
+            self.kernel.schedule(self.kernel.ticks + TICKS_PER_FRAME, self._vblank)
+        else:
+            self.running = False
+
+    # -- pictures ---------------------------------------------------------------------------
+    def render(self, screen: str) -> np.ndarray:
+        """The screen as an (240, width, 3) RGB image (black when nothing is shown)."""
+        target = self.screens[screen]
+        width = target.width
+        image = np.zeros((SCREEN_HEIGHT, width, 3), dtype=np.uint8)
+        fb = target.framebuffer
+        if fb is None or not fb.process.alive and fb.process.pid not in self.kernel.processes:
+            return image
+        bpp = FORMAT_BYTES.get(fb.format, 3)
+        try:
+            raw = fb.process.space.peek(fb.vaddr, fb.stride * width)
+        except ValueError:
+            return image
+        columns = np.frombuffer(raw, dtype=np.uint8).reshape(width, fb.stride)[:, : SCREEN_HEIGHT * bpp]
+        pixels = columns.reshape(width, SCREEN_HEIGHT, bpp)[:, ::-1, :]  # bottom row first in memory
+        image[:] = _to_rgb(pixels, fb.format).transpose(1, 0, 2)
+        return image
+
+    def screenshot(self, path: str) -> None:
+        """Both screens in one PNG: top above, bottom centred below."""
+        from PyQt6.QtGui import QImage
+
+        top, bottom = self.render("top"), self.render("bottom")
+        canvas = np.zeros((2 * SCREEN_HEIGHT, SCREEN_WIDTHS["top"], 3), dtype=np.uint8)
+        canvas[:SCREEN_HEIGHT] = top
+        x = (SCREEN_WIDTHS["top"] - SCREEN_WIDTHS["bottom"]) // 2
+        canvas[SCREEN_HEIGHT:, x : x + SCREEN_WIDTHS["bottom"]] = bottom
+        data = np.ascontiguousarray(canvas).tobytes()
+        image = QImage(data, canvas.shape[1], canvas.shape[0], canvas.shape[1] * 3, QImage.Format.Format_RGB888)
+        if not image.save(path):
+            raise OSError(f"cannot write {path}")
+
+
+def _to_rgb(pixels: np.ndarray, fmt: int) -> np.ndarray:
+    """GSP pixel bytes (little-endian words) to RGB8."""
+    if fmt == 1:  # BGR8: B, G, R
+        return pixels[..., ::-1]
+    if fmt == 0:  # RGBA8 word: bytes A, B, G, R
+        return pixels[..., 3:0:-1]
+    word = pixels[..., 0].astype(np.uint16) | (pixels[..., 1].astype(np.uint16) << 8)
+    if fmt == 2:  # RGB565
+        r, g, b = (word >> 11) & 0x1F, (word >> 5) & 0x3F, word & 0x1F
+        return np.stack([r << 3 | r >> 2, g << 2 | g >> 4, b << 3 | b >> 2], axis=-1).astype(np.uint8)
+    if fmt == 3:  # RGB5A1
+        r, g, b = (word >> 11) & 0x1F, (word >> 6) & 0x1F, (word >> 1) & 0x1F
+        return np.stack([r << 3 | r >> 2, g << 3 | g >> 2, b << 3 | b >> 2], axis=-1).astype(np.uint8)
+    r, g, b = (word >> 12) & 0xF, (word >> 8) & 0xF, (word >> 4) & 0xF  # RGBA4
+    return (np.stack([r, g, b], axis=-1) * 17).astype(np.uint8)

@@ -1,0 +1,163 @@
+"""``gsp::Gpu``: framebuffers, VBlank interrupts and the GSP shared memory (a subset).
+
+Follows libctru's use (3dbrew "GSP Services", "GSP Shared Memory"):
+AcquireRight, RegisterInterruptRelayQueue (an event in; a thread index and
+the 0x1000-byte shared memory out), SetBufferSwap with a FramebufferInfo,
+and the shared-memory way modern libctru presents frames: per thread and
+screen a block at 0x200 + 0x80*t (+0x40 for the bottom screen) holding an
+index byte, an update flag and two FramebufferInfo entries, applied at the
+screen's VBlank. Each VBlank pushes interrupt ids 2 (top) and 3 (bottom)
+into every registered thread's queue at 0x40*t and signals its event.
+GPU command lists (TriggerCmdReqQueue) are not emulated.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hlemu.memory import MemoryPermission
+from kernel.display import Framebuffer
+from kernel.objects.event import Event
+from kernel.objects.memory_block import MemoryBlock
+from kernel.services import Reply, Request, Service, command
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+    from kernel.objects.session import ClientSession
+    from kernel.process import Process
+
+SHARED_MEMORY_SIZE = 0x1000
+MAX_THREADS = 4  # the shared memory holds four clients' queues (0x800 + 4 * 0x200)
+QUEUE_SLOTS = 0x34
+VBLANK_TOP, VBLANK_BOTTOM = 2, 3
+SCREENS = ("top", "bottom")
+INFO_WORDS = 7  # FramebufferInfo: active, left, right, stride, format, select, attribute
+
+
+@dataclass
+class Client:
+    session: ClientSession
+    process: Process
+    thread_index: int
+    event: Event
+
+
+class GspGpu(Service):
+    name = "gsp::Gpu"
+    max_sessions = 4
+
+    def __init__(self, kernel: Kernel) -> None:
+        super().__init__(kernel)
+        frames = kernel.memory.phys.allocate("BASE", SHARED_MEMORY_SIZE >> 12)
+        self.shared = MemoryBlock(kernel, frames, MemoryPermission.RW, MemoryPermission.RW, owned=True,
+                                  creator_pid=0, name="gsp shared memory")
+        kernel.retain(self.shared)
+        self.clients: dict[int, Client] = {}  # by thread index
+        self.right_holder: ClientSession | None = None
+        self.lcd_black = False
+        kernel.display.vblank_listeners.append(self._on_vblank)
+
+    # -- commands ------------------------------------------------------------------------
+    @command(0x0016)
+    def acquire_right(self, request: Request) -> Reply:
+        self.right_holder = request.session
+        return Reply()
+
+    @command(0x0017)
+    def release_right(self, request: Request) -> Reply:
+        if self.right_holder is request.session:
+            self.right_holder = None
+        return Reply()
+
+    @command(0x0013)
+    def register_interrupt_relay_queue(self, request: Request) -> Reply:
+        event = request.handles[0] if request.handles else None
+        if not isinstance(event, Event):
+            return Reply(result=0xD8E007F7)  # invalid handle
+        free = [i for i in range(MAX_THREADS) if i not in self.clients]
+        if not free:
+            return Reply(result=0xC8402BFE)  # too many clients (GX "out of resource")
+        index = free[0]
+        self.kernel.retain(event)
+        self.clients[index] = Client(request.session, request.process, index, event)
+        self.shared.write(0x40 * index, bytes(0x40))
+        self.kernel.display.start()
+        # 0, not the 0x2A07 a first registration gets on hardware: the LCD and GPU
+        # registers need no initialising here, so libctru skips its WriteHWRegs series.
+        return Reply(normal=[index], copy_handles=[self.shared])
+
+    @command(0x0014)
+    def unregister_interrupt_relay_queue(self, request: Request) -> Reply:
+        self._drop(request.session)
+        return Reply()
+
+    @command(0x0005)
+    def set_buffer_swap(self, request: Request) -> Reply:
+        screen = request.normal[0]
+        if screen > 1 or len(request.normal) < 1 + INFO_WORDS:
+            return Reply(result=0xE0E02BEC)
+        self._apply(SCREENS[screen], request.process, request.normal[1 : 1 + INFO_WORDS])
+        return Reply()
+
+    @command(0x000B)
+    def set_lcd_force_black(self, request: Request) -> Reply:
+        self.lcd_black = bool(request.normal[0] & 0xFF) if request.normal else False
+        return Reply()
+
+    @command(0x0008)
+    def flush_data_cache(self, request: Request) -> Reply:
+        return Reply()  # the emulated CPU's writes are in memory already
+
+    @command(0x0009)
+    def invalidate_data_cache(self, request: Request) -> Reply:
+        return Reply()
+
+    def session_closed(self, session: ClientSession) -> None:
+        self._drop(session)
+        if self.right_holder is session:
+            self.right_holder = None
+
+    # -- the display's side -----------------------------------------------------------------
+    def _drop(self, session: ClientSession) -> None:
+        for index, client in list(self.clients.items()):
+            if client.session is session:
+                del self.clients[index]
+                self.kernel.release_reference(client.event)
+
+    def _apply(self, screen: str, process: Process, info: list[int]) -> None:
+        # info: active set (0/1), left address, right address, stride, format/mode, select, attribute.
+        # The display shows the left (2D) buffer; register sets A/B are the same to us.
+        left, stride, mode = info[1], info[3], info[4]
+        if left and stride:
+            self.kernel.display.set_framebuffer(screen, Framebuffer(process, left, mode & 7, stride))
+
+    def _on_vblank(self, frame: int) -> None:
+        for index, client in sorted(self.clients.items()):
+            if not client.process.alive:
+                continue
+            for s, screen in enumerate(SCREENS):
+                self._present_from_shared_memory(client, screen, 0x200 + 0x80 * index + 0x40 * s)
+            self._push_interrupts(index, (VBLANK_TOP, VBLANK_BOTTOM))
+            client.event.signal()
+
+    def _present_from_shared_memory(self, client: Client, screen: str, base: int) -> None:
+        head = self.shared.read(base, 4)
+        if not head[1] & 1:  # no update requested
+            return
+        entry = head[0] & 1
+        info = list(struct.unpack("<7I", self.shared.read(base + 4 + 0x1C * entry, 0x1C)))
+        self._apply(screen, client.process, info)
+        self.shared.write(base + 1, b"\x00")
+
+    def _push_interrupts(self, index: int, ids: tuple[int, ...]) -> None:
+        base = 0x40 * index
+        first, count = self.shared.read(base, 2)
+        for interrupt in ids:
+            if count >= 0x20:  # the queue is full: the client missed this one
+                self.shared.write(base + 2, b"\x01")
+                continue
+            self.shared.write(base + 0xC + (first + count) % QUEUE_SLOTS, bytes([interrupt]))
+            count += 1
+        self.shared.write(base + 1, bytes([count]))
