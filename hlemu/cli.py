@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print instructions, SVCs, context switches and faults per process")
     run.add_argument("--quantum", type=int, default=20_000, metavar="BLOCKS",
                      help="translated blocks a thread runs before equal-priority threads get a turn")
+    run.add_argument("--frames", type=int, metavar="N", help="stop after N displayed frames (60 per guest second)")
+    run.add_argument("--screenshot", metavar="PNG", help="write both screens to PNG when the run stops")
+    run.add_argument("--input", metavar="FILE",
+                     help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
+                          "UP DOWN LEFT RIGHT, CPAD=x,y, none)")
 
     bench = sub.add_parser("bench", help="run a benchmark (JSON records, ratios to a same-run baseline)")
     bench_sub = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
@@ -94,10 +99,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     opts = RunOptions(programs=args.programs, backend=args.backend, host_page_size=args.host_page_size,
                       max_instructions=args.max_instructions, trace_svc=args.trace_svc, maps=args.maps,
-                      stats=args.stats, quantum_blocks=args.quantum)
+                      stats=args.stats, quantum_blocks=args.quantum, frames=args.frames,
+                      screenshot=args.screenshot, input_script=args.input)
     try:
         return run_programs(opts)
-    except BackendError as exc:
+    except (BackendError, ValueError, OSError) as exc:
         print(f"hlemu: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -30,7 +30,8 @@ exit status:
   2  usage error, or a program that cannot be loaded
   3  a guest crashed (data/prefetch abort, undefined instruction, svcBreak)
   4  deadlock: every remaining thread waits forever
-  5  --max-instructions reached before the guests ended"""
+  5  --max-instructions reached before the guests ended
+  (--frames N reached with no guest crashed: 0)"""
 
 
 def resolve(name: str) -> Path:
@@ -44,6 +45,43 @@ def resolve(name: str) -> Path:
         raise LoaderError(f"{name}: no such file, and not a bundled program ({', '.join(programs())})") from None
 
 
+def parse_input_script(text: str) -> list[tuple[int, int, tuple[int, int]]]:
+    r"""Pad presses by frame: lines ``FRAME KEY[+KEY...]`` (``none`` releases everything,
+    ``CPAD=x,y`` moves the circle pad), ``#`` comments. Sorted by frame.
+
+    >>> parse_input_script("0 A\n30 RIGHT+B  # run\n60 none")
+    [(0, 1, (0, 0)), (30, 18, (0, 0)), (60, 0, (0, 0))]
+    """
+    from kernel.services.hid import KEYS
+
+    events = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split(None, 1)
+        try:
+            frame = int(parts[0])
+        except ValueError:
+            raise ValueError(f"input script line {number}: {parts[0]!r} is not a frame number") from None
+        buttons, circle = 0, (0, 0)
+        for key in (parts[1] if len(parts) > 1 else "none").upper().replace(" ", "").split("+"):
+            if key == "NONE":
+                continue
+            if key.startswith("CPAD="):
+                try:
+                    x, y = (int(v) for v in key[5:].split(","))
+                except ValueError:
+                    raise ValueError(f"input script line {number}: CPAD=x,y expected") from None
+                circle = (max(-156, min(156, x)), max(-156, min(156, y)))
+            elif key in KEYS:
+                buttons |= KEYS[key]
+            else:
+                raise ValueError(f"input script line {number}: unknown key {key!r} (have {', '.join(KEYS)})")
+        events.append((frame, buttons, circle))
+    return sorted(events, key=lambda e: e[0])
+
+
 @dataclass
 class RunOptions:
     programs: list[str]
@@ -54,6 +92,9 @@ class RunOptions:
     maps: bool = False
     stats: bool = False
     quantum_blocks: int = 20_000
+    frames: int | None = None
+    screenshot: str | None = None
+    input_script: str | None = None
 
 
 def run_programs(opts: RunOptions, out: TextIO = sys.stdout) -> int:
@@ -78,9 +119,17 @@ def run_programs(opts: RunOptions, out: TextIO = sys.stdout) -> int:
             except LoaderError as exc:
                 print(f"hlemu: {exc}", file=sys.stderr)
                 return EXIT_USAGE
+        if opts.input_script:
+            _replay_input(kernel, parse_input_script(Path(opts.input_script).read_text()))
+        display = kernel.display
+        frames = opts.frames
+        until = (lambda: display.frame >= frames) if frames is not None else None
         started = time.perf_counter()
-        result = kernel.run(max_instructions=opts.max_instructions)
+        result = kernel.run(max_instructions=opts.max_instructions, until=until)
         seconds = time.perf_counter() - started
+        if opts.screenshot:
+            display.screenshot(opts.screenshot)
+            print(f"hlemu: frame {display.frame} written to {opts.screenshot}", file=out)
         if opts.maps:
             print_maps(kernel, out)
         if opts.stats:
@@ -88,6 +137,19 @@ def run_programs(opts: RunOptions, out: TextIO = sys.stdout) -> int:
         return exit_status(kernel, result, out)
     finally:
         kernel.close()
+
+
+def _replay_input(kernel: Kernel, events: list[tuple[int, int, tuple[int, int]]]) -> None:
+    """Set the pad from the script at the start of each frame it names."""
+    pending = list(events)
+
+    def apply(frame: int) -> None:
+        while pending and pending[0][0] <= frame:
+            _, buttons, circle = pending.pop(0)
+            kernel.hid.pad.buttons, kernel.hid.pad.circle = buttons, circle
+
+    apply(0)
+    kernel.display.vblank_listeners.insert(0, apply)  # before hid samples the pad
 
 
 def exit_status(kernel: Kernel, result: RunResult, out: TextIO) -> int:
@@ -100,6 +162,8 @@ def exit_status(kernel: Kernel, result: RunResult, out: TextIO) -> int:
         return EXIT_DEADLOCK
     if result.reason == "instruction limit":
         return EXIT_LIMIT
+    if result.reason == "condition met":  # --frames reached: the guests were fine
+        return EXIT_OK
     codes = [p.exit_code or 0 for p in processes]
     if len(codes) == 1:
         return codes[0] & 0xFF

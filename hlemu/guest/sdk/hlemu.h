@@ -83,6 +83,17 @@ typedef void (*ThreadFunc)(void *arg);
 #define RESULT_INVALID_ADDRESS ((Result)0xE0E01BF5)   /* OS / InvalidArgument / InvalidAddress */
 #define RESULT_MISALIGNED_ADDRESS ((Result)0xE0E01BF1) /* OS / InvalidArgument / MisalignedAddress */
 
+/*
+ * IPC results. 0xC920181A (level Status, summary Canceled, module OS,
+ * description 26) is what svcReplyAndReceive returns when the client end of a
+ * session in its list was closed; r1 is then that session's index (Luma3DS's
+ * sm handles it as "unreachable remote"). 0xD900182F (Permanent, WrongArgument,
+ * OS, description 47) is the result services reply with for a command id they
+ * do not know, under the reply header IPC_MakeHeader(0, 1, 0).
+ */
+#define RESULT_SESSION_CLOSED ((Result)0xC920181A)
+#define RESULT_INVALID_COMMAND ((Result)0xD900182F)
+
 /* ------------------------------------------------------------------ */
 /* Memory (3dbrew "Memory Management"; libctru MemOp/MemState/MemPerm)  */
 /* ------------------------------------------------------------------ */
@@ -283,9 +294,12 @@ u64 svcGetSystemTick(void);
 Result svcGetSystemInfo(s64 *out, u32 type, s32 param);
 /* 0x2B GetProcessInfo. r1=process, r2=type -> r1:r2. */
 Result svcGetProcessInfo(s64 *out, Handle process, u32 type);
-/* 0x2D ConnectToPort. r1=port name -> r1=session handle (for later IPC work). */
+/* 0x2D ConnectToPort. r1=port name (NUL-terminated, at most 11 characters) -> r1=client
+ * session handle. Only named ports ("srv:") are reached this way; services go through srv:. */
 Result svcConnectToPort(volatile Handle *out, const char *portName);
-/* 0x32 SendSyncRequest. r0=session; the request is in the thread's command buffer. */
+/* 0x32 SendSyncRequest. r0=client session; the request is in the thread's command buffer
+ * (TLS + 0x80) and the reply replaces it. A failure here means the kernel refused the
+ * request (bad handle, bad descriptor, bad buffer): the server never saw it. */
 Result svcSendSyncRequest(Handle session);
 /* 0x35 GetProcessId. r1=process -> r1=id. */
 Result svcGetProcessId(u32 *out, Handle process);
@@ -295,6 +309,23 @@ Result svcGetThreadId(u32 *out, Handle thread);
 void svcBreak(UserBreakType reason);
 /* 0x3D OutputDebugString. r0=str, r1=length (no terminator needed). */
 Result svcOutputDebugString(const char *str, s32 length);
+
+/* IPC: ports and sessions (3dbrew "IPC"; libctru svc.h / svc.s). */
+
+/* 0x47 CreatePort. r2=name (NULL: a private port), r3=max sessions -> r1=server port,
+ * r2=client port. */
+Result svcCreatePort(Handle *portServer, Handle *portClient, const char *name, s32 maxSessions);
+/* 0x48 CreateSessionToPort. r1=client port -> r1=client session. */
+Result svcCreateSessionToPort(Handle *clientSession, Handle clientPort);
+/* 0x49 CreateSession. -> r1=server session, r2=client session (a pair with no port). */
+Result svcCreateSession(Handle *serverSession, Handle *clientSession);
+/* 0x4A AcceptSession. r1=server port -> r1=server session. */
+Result svcAcceptSession(Handle *session, Handle port);
+/* 0x4F ReplyAndReceive. r1=handles, r2=count, r3=reply target (0: receive only) -> r1=index.
+ * Sends the reply in the command buffer to `replyTarget`, then waits on `handles` (server
+ * sessions, server ports, or any other waitable object) and returns the index of the one that
+ * woke it. With RESULT_SESSION_CLOSED, r1 is the index of the session whose client closed. */
+Result svcReplyAndReceive(s32 *index, const Handle *handles, s32 handleCount, Handle replyTarget);
 
 /* ------------------------------------------------------------------ */
 /* Thread-local storage (3dbrew "Thread Local Storage")                 */

@@ -67,6 +67,21 @@ SVC_FUNC \name
 SVC_END \name
 .endm
 
+/* Two output pointers (C args 1 and 2, in r0 and r1) receive r1 and r2.
+ * The kernel ignores r0 and r1 on entry for these calls. */
+.macro SVC_OUT_R1_R2 name, number
+SVC_FUNC \name
+    push {r0, r1}
+    svc \number
+    ldr r3, [sp]
+    str r1, [r3]
+    ldr r3, [sp, #4]
+    str r2, [r3]
+    add sp, sp, #8
+    bx lr
+SVC_END \name
+.endm
+
 /* Output pointer to an s64 returned in r1 (low) and r2 (high). */
 .macro SVC_OUT_S64 name, number
 SVC_FUNC \name
@@ -206,5 +221,20 @@ SVC_OUT_R1 svcGetThreadId, 0x37
 SVC_PLAIN svcBreak, 0x3C
 /* Kernel ABI: r0=string, r1=length. */
 SVC_PLAIN svcOutputDebugString, 0x3D
+
+/* ---- IPC: ports and sessions (3dbrew "IPC", libctru svc.s) ---- */
+
+/* Kernel ABI: r2=name (NULL for a private port), r3=max sessions
+ * -> r1=server port, r2=client port. */
+SVC_OUT_R1_R2 svcCreatePort, 0x47
+/* Kernel ABI: r1=client port -> r1=client session. */
+SVC_OUT_R1 svcCreateSessionToPort, 0x48
+/* Kernel ABI: -> r1=server session, r2=client session. */
+SVC_OUT_R1_R2 svcCreateSession, 0x49
+/* Kernel ABI: r1=server port -> r1=server session. */
+SVC_OUT_R1 svcAcceptSession, 0x4A
+/* Kernel ABI: r1=handles, r2=count, r3=reply target -> r1=index. The index is
+ * stored even when r0 is a failure: with 0xC920181A it names the closed session. */
+SVC_OUT_R1 svcReplyAndReceive, 0x4F
 
     .section .note.GNU-stack, "", %progbits
