@@ -90,14 +90,33 @@ class Delivery:
     objects: list[KernelObject] = field(default_factory=list)  # handles given to an HLE service, in order
 
 
+def _tls_words(thread: Thread) -> np.ndarray:
+    """The thread's 0x200-byte TLS as 128 words, viewed straight in physical memory.
+
+    TLS pages are the kernel's (LOCKED: no SVC can unmap or move them), so the view is
+    made once per thread and reading a command buffer costs no guest memory call.
+    """
+    view = getattr(thread, "_tls_view", None)
+    if view is None:
+        space = thread.process.space
+        frame = int(space.table.frame[thread.tls >> 12])
+        offset = (frame << 12) | (thread.tls & 0xFFF)
+        view = space.phys.data[offset : offset + 0x200].view("<u4")
+        thread._tls_view = view  # type: ignore[attr-defined]
+    return view
+
+
 def read_cmdbuf(thread: Thread) -> list[int]:
-    raw = thread.process.space.mem.read(thread.tls + CMDBUF_OFFSET, CMDBUF_WORDS * 4)
-    return list(np.frombuffer(raw, dtype="<u4").astype(np.int64))
+    """The message in ``thread``'s command buffer: the header and the words it announces."""
+    words = _tls_words(thread)
+    head = int(words[CMDBUF_OFFSET // 4])
+    count = min(1 + ((head >> 6) & 0x3F) + (head & 0x3F), CMDBUF_WORDS)
+    return words[CMDBUF_OFFSET // 4 : CMDBUF_OFFSET // 4 + count].tolist()
 
 
 def write_cmdbuf(thread: Thread, words: list[int]) -> None:
-    data = np.array([w & 0xFFFFFFFF for w in words], dtype="<u4").tobytes()
-    thread.process.space.mem.write(thread.tls + CMDBUF_OFFSET, data)
+    start = CMDBUF_OFFSET // 4
+    _tls_words(thread)[start : start + len(words)] = [w & 0xFFFFFFFF for w in words]
 
 
 def _message_length(words: list[int]) -> tuple[int, int, int]:
@@ -117,7 +136,12 @@ def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int],
     out = list(words[: 1 + normal])
     delivery = Delivery(out)
     message = Message(src.process.pid, dst.process.pid if dst else -1, service, command,
-                      [w & 0xFFFFFFFF for w in words[1 : 1 + normal]], [], reply=not request)
+                      words[1 : 1 + normal], [], reply=not request) if kernel.ipc_listeners else None
+    if not count:  # the common case: no descriptors
+        delivery.message = message
+        return delivery
+    if message is None:  # still decoded: HLE services and errors read it
+        message = Message(src.process.pid, -1, service, command, [], [])
     i = 1 + normal
     end = 1 + normal + count
     src_proc = src.process
@@ -159,7 +183,8 @@ def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int],
         else:
             raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
                               f"descriptor {desc:#010x} (PXI buffers are unsupported)")
-    delivery.message = message
+    if kernel.ipc_listeners:
+        delivery.message = message
     return delivery
 
 
@@ -230,6 +255,8 @@ def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int
 def _free_ipc_range(state: np.ndarray, size: int) -> int | None:
     pages = size >> 12
     lo, hi = IPC_MAP_BASE >> 12, IPC_MAP_END >> 12
+    if not state[lo : lo + pages].any():  # the usual case: one request at a time
+        return IPC_MAP_BASE
     free = state[lo:hi] == 0
     padded = np.concatenate(([False], free, [False])).astype(np.int8)
     starts = np.flatnonzero(np.diff(padded) == 1)
@@ -242,6 +269,8 @@ def deliver_request(kernel: Kernel, client: Thread, server: Thread, dry_run: boo
     """Copy ``client``'s request into ``server``'s command buffer, translated."""
     try:
         words = read_cmdbuf(client)
+        if dry_run and not words[0] & 0x3F:
+            return Delivery(words)  # no descriptors: nothing can fail
         delivery = translate(kernel, client, server, words, request=True, dry_run=dry_run)
     except GuestFault as fault:
         raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, str(fault)) from None

@@ -378,7 +378,12 @@ class Kernel:
 
     def recheck_waiters(self, obj: WaitObject) -> None:
         """Something changed in ``obj``: complete the waits it can end, best priority first."""
-        for thread in sorted(obj.waiters, key=lambda t: (t.priority, t.wait.since if t.wait else 0)):
+        waiters = obj.waiters
+        if not waiters:
+            return
+        if len(waiters) > 1:
+            waiters = sorted(waiters, key=lambda t: (t.priority, t.wait.since if t.wait else 0))
+        for thread in list(waiters):
             if thread.wait is None or thread.state != ThreadState.WAITING:
                 continue
             done = self.try_complete(thread, thread.wait)

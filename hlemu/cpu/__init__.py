@@ -70,7 +70,8 @@ _LIB = ctypes.CDLL(uclib._name)
 _reg_read_batch = _LIB.uc_reg_read_batch
 _reg_write_batch = _LIB.uc_reg_write_batch
 _hook_add = _LIB.uc_hook_add
-for _fn in (_reg_read_batch, _reg_write_batch, _hook_add):
+_emu_stop = _LIB.uc_emu_stop
+for _fn in (_reg_read_batch, _reg_write_batch, _hook_add, _emu_stop):
     _fn.restype = ctypes.c_int
     _fn.argtypes = None  # type: ignore[assignment]
 # void (*uc_cb_hookintr_t)(uc_engine *uc, uint32_t intno, void *user_data)
@@ -245,7 +246,7 @@ class Cpu:
     def request_stop(self) -> None:
         """From an SVC handler: end :meth:`run` after this SVC (thread switch)."""
         self._stop_requested = True
-        self.uc.emu_stop()
+        _emu_stop(self._handle)
 
     def fail(self, fault: CpuFault) -> None:
         """From an SVC handler: end :meth:`run` with a guest fault (e.g. Break)."""
@@ -377,6 +378,8 @@ class Cpu:
             self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
             return True
         kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
+        if table.state[vpn] == 0:  # Unicorn may still hold the page, with no access
+            reason = "unmapped"
         fault_kind = FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION
         self.space.faults.bump(fault_kind, address)
         self.fault = CpuFault(kind, what, address & 0xFFFFFFFF, size, reason)

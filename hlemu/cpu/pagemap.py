@@ -1,7 +1,8 @@
 """fastmem: keeping Unicorn's own memory map in step with a process's page table.
 
 ``mapped`` holds, per guest page, what Unicorn has there: 0 nothing, Unicorn
-protection + 1 for memory mapped from the slab, or ``KIND_MMIO``.
+protection + 1 for memory mapped from the slab (1: mapped with no access), or
+``KIND_MMIO``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
     mmio = (table.special[lo:hi] == SpecialKind.MMIO) & (table.state[lo:hi] != 0)
     want[mmio] = KIND_MMIO
     have = mapped[lo:hi]
+    # A page Unicorn has as memory stays a region when it loses all access (unmapped,
+    # protected to nothing): "no access" (1) costs a mem_protect, where mem_unmap and a
+    # later mem_map would make Unicorn throw away translated code (IPC buffers come and go
+    # on every request). The slab behind it has no access either.
+    want[(want == 0) & (have != 0) & (have != KIND_MMIO)] = 1
     changed = np.flatnonzero(want != have)
     if len(changed) == 0:
         return

@@ -39,6 +39,9 @@ from hlemu.memory.constants import (
     SpecialKind,
 )
 
+_FREE, _MMIO, _TRACKED = int(MemoryState.FREE), int(SpecialKind.MMIO), int(SpecialKind.TRACKED)
+_R, _W, _X = int(MemoryPermission.R), int(MemoryPermission.W), int(MemoryPermission.X)
+
 
 @dataclass(frozen=True)
 class MemoryInfo:
@@ -76,15 +79,14 @@ class PageTable:
         frame = self.frame[lo:hi]
         perm = self.perm[lo:hi]
         special = self.special[lo:hi]
-        memory = (self.state[lo:hi] != MemoryState.FREE) & (frame >= 0) & (special != SpecialKind.MMIO)
-        readable = memory & ((perm & MemoryPermission.R) != 0)
-        writable = (readable & ((perm & MemoryPermission.W) != 0)
-                    & ((special != SpecialKind.TRACKED) | (self.wdirty[lo:hi] != 0)))
+        # Plain ints, not the enums: enum attribute lookups dominated this on small ranges.
+        memory = (self.state[lo:hi] != _FREE) & (frame >= 0) & (special != _MMIO)
+        readable = memory & ((perm & _R) != 0)
+        writable = readable & ((perm & _W) != 0) & ((special != _TRACKED) | (self.wdirty[lo:hi] != 0))
+        executable = memory & ((perm & _X) != 0)
         bits = readable * FAST_READ + writable * FAST_WRITE
-        executable = memory & ((perm & MemoryPermission.X) != 0)
         self.access[lo:hi] = bits
-        self.fast[lo:hi] = (np.where(memory, frame.astype(np.uint32) << PAGE_SHIFT, 0) | bits
-                            | executable * FAST_EXEC)
+        self.fast[lo:hi] = ((frame.astype(np.uint32) << PAGE_SHIFT) * memory) | bits | executable * FAST_EXEC
 
     def is_free(self, lo: int, hi: int) -> bool:
         return not self.state[lo:hi].any()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from kernel.errors import KernelError, Result
 from kernel.objects.base import KernelObject, WaitObject
+from kernel.thread import Wait
 
 if TYPE_CHECKING:
     from kernel.ipc import Delivery
@@ -31,7 +32,6 @@ class ServerSession(WaitObject):
         self.current: Thread | None = None  # the request received and not yet answered
         self.current_delivery: Delivery | None = None  # its mapped buffers, unmapped on reply
         self.client_closed = False
-        self._ready: tuple[Thread, Delivery] | None = None
 
     def should_wait(self, thread: Thread) -> bool:
         # Requests that cannot be delivered are answered with their error here, so the
@@ -41,7 +41,7 @@ class ServerSession(WaitObject):
         while self.queue and self.current is None:
             client = self.queue[0]
             try:
-                self._ready = (client, deliver_request(self.kernel, client, thread, dry_run=True))
+                deliver_request(self.kernel, client, thread, dry_run=True)
                 return False
             except KernelError as err:
                 self.queue.pop(0)
@@ -98,8 +98,6 @@ class ClientSession(KernelObject):
         if self.server is None or self.server_closed:
             raise KernelError(Result.SESSION_CLOSED_BY_REMOTE, "the server closed the session")
         self.server.queue.append(thread)
-        from kernel.thread import Wait
-
         self.kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE))
         self.server.wake_waiters()
         return None

@@ -6,7 +6,7 @@ import pytest
 from keystone import KS_ARCH_ARM, KS_MODE_ARM, Ks
 
 from hlemu.loaders import Image, Segment
-from hlemu.memory import MemoryPermission, MemoryState, WriteTracker
+from hlemu.memory import MemoryPermission, WriteTracker
 from kernel.kernel import Kernel
 from kernel.thread import ThreadState
 
@@ -51,7 +51,7 @@ def spawn(kernel):
     code = bytes(Ks(KS_ARCH_ARM, KS_MODE_ARM).asm(PROGRAM, 0x00100000)[0])
     process = kernel.spawn(Image("special", 0x00100000, [Segment(0x00100000, code, 0x1000, MemoryPermission.RX)]))
     space = process.space
-    space.map(FB, kernel.memory.phys.allocate("VRAM", 2), MemoryPermission.RW, MemoryState.IO)
+    # VRAM is mapped in every process at 0x1F000000 already
     tracker = WriteTracker("fb")
     dirtied = []
     tracker.subscribe(lambda t, vaddr: dirtied.append(vaddr))
