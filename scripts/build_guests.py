@@ -64,8 +64,16 @@ LINK_FLAGS = [
     "-Wl,-z,max-page-size=0x1000",
     "-Wl,-z,common-page-size=0x1000",
 ]
-# The SDK's objects, in link order after the program's own object.
-SDK_SOURCES = [SDK / "crt0.S", SDK / "svc.S", SDK / "syscalls.c"]
+# The SDK's objects, in link order after the program's own object. --gc-sections drops
+# what a program does not use, so the service clients cost the other programs nothing.
+SDK_SOURCES = [
+    SDK / "crt0.S",
+    SDK / "svc.S",
+    SDK / "syscalls.c",
+    SDK / "srv.c",
+    SDK / "gspgpu.c",
+    SDK / "hid.c",
+]
 
 
 def build_env() -> dict[str, str]:

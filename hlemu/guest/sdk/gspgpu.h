@@ -19,7 +19,7 @@
  *
  * The shared memory block is one page; this client maps it at 0x10002000 with
  * (RW, DONTCARE), as libctru's gfx.c did. In it, the interrupt queue of thread
- * index t is at t * 0x40: u8 first, u8 count, u8 error flag, u8 unused, then from
+ * index t is at t * 0x40: u8 first, u8 count, u8 error flag, u8 flags, then from
  * +0xC a ring of 0x34 interrupt ids (GSPGPU_Event below). GSP appends the id of each
  * interrupt it relays and signals the registered event.
  */
@@ -54,6 +54,14 @@ typedef enum {
     GSP_RGB5_A1_OES = 3,
     GSP_RGBA4_OES = 4,
 } GSPGPU_FramebufferFormat;
+
+/* Mode bits libctru's gfx.c adds to the format word (it becomes the LCD's framebuffer format
+ * register): bit 6 for the top screen in 2D (bit 5 in 3D, neither for 800-pixel wide mode),
+ * and 3 << 8 for framebuffers in VRAM (1 << 8 for the linear heap). */
+#define GSP_FORMAT_TOP_2D (1u << 6)
+#define GSP_FORMAT_TOP_3D (1u << 5)
+#define GSP_FORMAT_VRAM (3u << 8)
+#define GSP_FORMAT_LINEAR (1u << 8)
 
 /* Interrupts GSP relays through the queue. */
 typedef enum {

@@ -16,7 +16,8 @@
  *
  * The SVC wrappers themselves live in svc.S; hlemu-specific conventions
  * (exit status in r0, heap growth, the main thread's stack) are written
- * up in hlemu/guest/README.md.
+ * up in hlemu/guest/README.md. IPC message helpers are in ipc.h, and the
+ * service clients in srv.h (srv:), gspgpu.h (gsp::Gpu) and hid.h (hid:USER).
  */
 #ifndef HLEMU_H
 #define HLEMU_H
