@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     mem.add_argument("--cold-start", action="store_true",
                      help="also time the first compiled access in fresh interpreters, "
                           "with an empty numba cache and then with the cache")
+    ipc = bench_sub.add_parser("ipc", help="request/reply round trips between two guest processes")
+    ipc.add_argument("--json", metavar="FILE", help="also write the records to FILE")
+    ipc.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     cpu = bench_sub.add_parser("cpu", help="guest code under the kernel against bare Unicorn; SVC and switch costs")
     cpu.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     cpu.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
@@ -143,6 +146,24 @@ def cmd_bench_cpu(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_ipc(args: argparse.Namespace) -> int:
+    from hlemu.bench import ipc
+    from hlemu.bench.records import format_table, write_json
+    from hlemu.memory import MemorySystem
+
+    probe = MemorySystem(backend="auto")
+    backends = ("fastmem", "semifastmem") if probe.backend == "fastmem" else ("semifastmem",)
+    probe.close()
+    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    records = ipc.run(count=500 if args.quick else 20_000, repeats=1 if args.quick else 3, backends=backends,
+                      progress=say)
+    print(format_table(records))
+    if args.json:
+        write_json(records, args.json)
+        print(f"wrote {len(records)} records to {args.json}", file=sys.stderr)
+    return 0
+
+
 def _cold_start() -> tuple[float, float]:
     """Seconds to first compiled access: empty numba cache, then the filled one."""
     with tempfile.TemporaryDirectory() as cache:
@@ -168,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_bench_memory(args)
     if args.command == "bench" and args.suite == "cpu":
         return cmd_bench_cpu(args)
+    if args.command == "bench" and args.suite == "ipc":
+        return cmd_bench_ipc(args)
     parser.print_help()
     return 0
 

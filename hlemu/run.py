@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from kernel.kernel import Kernel, RunResult
     from kernel.process import Process
 
-DEMO = ("threads", "shmem", "compute")  # all exit 0; `hlemu run hello` shows an exit status
+DEMO = ("ipc_server", "ipc_client", "fb")  # a service, its client and the framebuffer demo; all exit 0
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_CRASH, EXIT_DEADLOCK, EXIT_LIMIT = 0, 1, 2, 3, 4, 5
 EXIT_CODES_HELP = """\

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hlemu.memory import WriteTracker
+from hlemu.memory import SpecialKind, WriteTracker
 from kernel.layout import SYSTEM_TICK_HZ
 
 if TYPE_CHECKING:
@@ -51,9 +51,8 @@ class Screen:
     name: str
     width: int
     framebuffer: Framebuffer | None = None
-    tracker: WriteTracker = field(default_factory=WriteTracker)
-    tracked: tuple[int, int, int] | None = None  # (pid, first page vaddr, size) under tracking
-    dirty_pages: list[int] = field(default_factory=list)  # pages written in each frame, by frame
+    pages: set[int] = field(default_factory=set)  # guest pages of the framebuffer (its process)
+    dirty_pages: list[int] = field(default_factory=list)  # pages of it written, frame by frame
 
     @property
     def height(self) -> int:
@@ -61,13 +60,21 @@ class Screen:
 
 
 class Display:
-    """Both screens, the frame counter and the VBlank clock."""
+    """Both screens, the frame counter and the VBlank clock.
+
+    One write tracker serves both screens: their framebuffers may share a page (the
+    top one's last, the bottom one's first), which is tracked once and counted for
+    each screen it belongs to. ``frame_pages`` holds the distinct pages written in
+    each frame, which is what the write-tracking faults count.
+    """
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self.screens = {name: Screen(name, width, tracker=WriteTracker(f"{name} screen"))
-                        for name, width in SCREEN_WIDTHS.items()}
+        self.screens = {name: Screen(name, width) for name, width in SCREEN_WIDTHS.items()}
+        self.tracker = WriteTracker("framebuffers")
+        self.tracked: dict[int, set[int]] = {}  # pid -> pages under tracking
         self.frame = 0
+        self.frame_pages: list[int] = []
         self.vblank_listeners: list[Callable[[int], None]] = []
         self.running = False
 
@@ -78,39 +85,50 @@ class Display:
             self.kernel.schedule(self.kernel.ticks + TICKS_PER_FRAME, self._vblank)
 
     def set_framebuffer(self, screen: str, fb: Framebuffer) -> None:
-        """Show ``fb`` on ``screen`` from the next frame; its pages become write-tracked."""
+        """Show ``fb`` on ``screen`` from now on; its pages become write-tracked."""
         target = self.screens[screen]
+        previous = target.framebuffer
         target.framebuffer = fb
-        width = target.width
-        size = fb.stride * width
-        lo, hi = fb.vaddr & ~0xFFF, (fb.vaddr + size + 0xFFF) & ~0xFFF
-        wanted = (fb.process.pid, lo, hi - lo)
-        if target.tracked == wanted:
+        size = fb.stride * target.width
+        pages = set(range(fb.vaddr >> 12, (fb.vaddr + size + 0xFFF) >> 12))
+        if previous is not None and previous.process is fb.process and pages == target.pages:
             return
-        self._untrack(target)
-        space = fb.process.space
-        table = space.table
-        pages = slice(lo >> 12, hi >> 12)
-        if (table.state[pages] != 0).all() and (table.frame[pages] >= 0).all() and \
-                not (table.special[pages] != 0).any():
-            space.track_writes(lo, hi - lo, target.tracker)
-            target.tracked = wanted
+        old_pid = previous.process.pid if previous is not None else None
+        target.pages = pages
+        if old_pid is not None:
+            self._retrack(old_pid)
+        self._retrack(fb.process.pid)
 
-    def _untrack(self, screen: Screen) -> None:
-        if screen.tracked is None:
-            return
-        pid, lo, size = screen.tracked
+    def _retrack(self, pid: int) -> None:
+        """Track exactly the pages some screen shows from process ``pid``."""
         process = self.kernel.processes.get(pid)
-        if process is not None and process.alive:
-            process.space.untrack(lo, size)
-        screen.tracked = None
+        if process is None or not process.alive:
+            self.tracked.pop(pid, None)
+            return
+        wanted = set().union(*(s.pages for s in self.screens.values()
+                               if s.framebuffer is not None and s.framebuffer.process is process))
+        have = self.tracked.get(pid, set())
+        space, table = process.space, process.space.table
+        for vpn in sorted(have - wanted):
+            if table.special[vpn] == SpecialKind.TRACKED:
+                space.untrack(vpn << 12, 0x1000)
+        for vpn in sorted(wanted - have):
+            if table.state[vpn] != 0 and table.frame[vpn] >= 0 and table.special[vpn] == SpecialKind.NONE:
+                space.track_writes(vpn << 12, 0x1000, self.tracker)
+            else:
+                wanted.discard(vpn)  # not plain memory: the display cannot watch it
+        self.tracked[pid] = wanted
 
     def _vblank(self) -> None:
         self.frame += 1
+        dirty: set[int] = set()
+        for pid, pages in self.tracker.dirty.items():
+            dirty |= {(pid, vpn) for vpn in pages}
+        self.frame_pages.append(len(dirty))
         for screen in self.screens.values():
-            pid = screen.tracked[0] if screen.tracked else -1
-            screen.dirty_pages.append(len(screen.tracker.dirty.get(pid, ())))
-            screen.tracker.rearm()
+            pid = screen.framebuffer.process.pid if screen.framebuffer is not None else -1
+            screen.dirty_pages.append(len(self.tracker.dirty.get(pid, set()) & screen.pages))
+        self.tracker.rearm()
         for listener in list(self.vblank_listeners):
             listener(self.frame)
         if any(p.alive for p in self.kernel.processes.values()):

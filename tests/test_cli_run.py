@@ -24,7 +24,8 @@ def test_run_one_program_prints_prefixed_output_and_returns_its_exit_status():
 def test_run_without_programs_runs_the_demo_processes_side_by_side():
     result = hlemu("run", "--stats")
     assert result.returncode == 0, result.stdout + result.stderr
-    for line in ("[threads:32] threads: 0 failures", "[shmem:33] shmem: 0 failures", "[compute:34] checksum:"):
+    for line in ("[ipc_server:32] ipc_server: 0 failures", "[ipc_client:33] ipc_client: 0 failures",
+                 "[fb:34] fb: done"):
         assert line in result.stdout
     assert "context switches" in result.stdout and "MIPS" in result.stdout
 
@@ -60,6 +61,20 @@ def test_a_file_that_is_not_an_elf_is_refused(tmp_path):
     result = hlemu("run", str(bad))
     assert result.returncode == 2
     assert "malformed ELF" in result.stderr or "truncated" in result.stderr
+
+
+def test_headless_frames_with_input_and_a_screenshot(tmp_path):
+    script = tmp_path / "pad.txt"
+    script.write_text("0 none\n10 RIGHT\n40 DOWN+A  # drag the square\n70 none\n")
+    shot = tmp_path / "fb.png"
+    result = hlemu("run", "fb", "--frames", "90", "--input", str(script), "--screenshot", str(shot))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hlemu: frame 90 written to" in result.stdout
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("5 JUMP\n")
+    result = hlemu("run", "fb", "--frames", "5", "--input", str(bad))
+    assert result.returncode == 2 and "unknown key 'JUMP'" in result.stderr
 
 
 def test_simulated_16k_host_runs_on_semifastmem():
