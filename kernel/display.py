@@ -121,7 +121,7 @@ class Display:
 
     def _vblank(self) -> None:
         self.frame += 1
-        dirty: set[int] = set()
+        dirty: set[tuple[int, int]] = set()
         for pid, pages in self.tracker.dirty.items():
             dirty |= {(pid, vpn) for vpn in pages}
         self.frame_pages.append(len(dirty))
