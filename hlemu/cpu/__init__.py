@@ -71,9 +71,11 @@ _reg_read_batch = _LIB.uc_reg_read_batch
 _reg_write_batch = _LIB.uc_reg_write_batch
 _hook_add = _LIB.uc_hook_add
 _emu_stop = _LIB.uc_emu_stop
-for _fn in (_reg_read_batch, _reg_write_batch, _hook_add, _emu_stop):
+_emu_start = _LIB.uc_emu_start
+for _fn in (_reg_read_batch, _reg_write_batch, _hook_add, _emu_stop, _emu_start):
     _fn.restype = ctypes.c_int
     _fn.argtypes = None  # type: ignore[assignment]
+_NEVER, _ZERO64, _ZERO_SIZE = ctypes.c_uint64(0xFFFFFFFF), ctypes.c_uint64(0), ctypes.c_size_t(0)
 # void (*uc_cb_hookintr_t)(uc_engine *uc, uint32_t intno, void *user_data)
 _INTR_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 CPSR_T = 1 << 5
@@ -226,7 +228,9 @@ class Cpu:
         pc = state[8] | 1 if state[9] & CPSR_T else state[8]
         self._running = True
         try:
-            self.uc.emu_start(pc, NEVER)
+            status = _emu_start(self._handle, ctypes.c_uint64(pc), _NEVER, _ZERO64, _ZERO_SIZE)
+            if status:
+                raise UcError(status)
         except UcError as exc:
             return self._fault_from(exc)
         finally:
