@@ -24,6 +24,7 @@ exception. Requests go client -> server (mapping buffers); replies go back
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 CMDBUF_OFFSET = 0x80
 STATIC_BUFFERS_OFFSET = 0x180
 CMDBUF_WORDS = 64
+_WORD = struct.Struct("<I")
 IPC_MAP_BASE = 0x04000000  # where servers see mapped buffers (3DS IPC mapping area)
 IPC_MAP_END = 0x08000000
 BUFFER_R, BUFFER_W = 0x2, 0x4
@@ -80,7 +82,7 @@ class Message:
     result: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Delivery:
     """What delivering one message did (and what the reply must undo)."""
 
@@ -90,33 +92,33 @@ class Delivery:
     objects: list[KernelObject] = field(default_factory=list)  # handles given to an HLE service, in order
 
 
-def _tls_words(thread: Thread) -> np.ndarray:
-    """The thread's 0x200-byte TLS as 128 words, viewed straight in physical memory.
+def _tls_bytes(thread: Thread) -> tuple[memoryview, int]:
+    """The physical memory and the offset of the thread's 0x200-byte TLS.
 
-    TLS pages are the kernel's (LOCKED: no SVC can unmap or move them), so the view is
-    made once per thread and reading a command buffer costs no guest memory call.
+    TLS pages are the kernel's (LOCKED: no SVC can unmap or move them), so this is
+    worked out once per thread and reading a command buffer costs no guest memory call.
     """
-    view = getattr(thread, "_tls_view", None)
-    if view is None:
+    where = getattr(thread, "_tls_at", None)
+    if where is None:
         space = thread.process.space
         frame = int(space.table.frame[thread.tls >> 12])
-        offset = (frame << 12) | (thread.tls & 0xFFF)
-        view = space.phys.data[offset : offset + 0x200].view("<u4")
-        thread._tls_view = view  # type: ignore[attr-defined]
-    return view
+        where = (space.phys.data.data, (frame << 12) | (thread.tls & 0xFFF))
+        thread._tls_at = where  # type: ignore[attr-defined]
+    return where
 
 
 def read_cmdbuf(thread: Thread) -> list[int]:
     """The message in ``thread``'s command buffer: the header and the words it announces."""
-    words = _tls_words(thread)
-    head = int(words[CMDBUF_OFFSET // 4])
+    memory, offset = _tls_bytes(thread)
+    offset += CMDBUF_OFFSET
+    head = _WORD.unpack_from(memory, offset)[0]
     count = min(1 + ((head >> 6) & 0x3F) + (head & 0x3F), CMDBUF_WORDS)
-    return words[CMDBUF_OFFSET // 4 : CMDBUF_OFFSET // 4 + count].tolist()
+    return [head] if count == 1 else list(struct.unpack_from(f"<{count}I", memory, offset))
 
 
 def write_cmdbuf(thread: Thread, words: list[int]) -> None:
-    start = CMDBUF_OFFSET // 4
-    _tls_words(thread)[start : start + len(words)] = [w & 0xFFFFFFFF for w in words]
+    memory, offset = _tls_bytes(thread)
+    struct.pack_into(f"<{len(words)}I", memory, offset + CMDBUF_OFFSET, *(w & 0xFFFFFFFF for w in words))
 
 
 def _message_length(words: list[int]) -> tuple[int, int, int]:

@@ -21,7 +21,7 @@ class ThreadState(Enum):
     DEAD = "dead"
 
 
-@dataclass
+@dataclass(slots=True)
 class Wait:
     """What a waiting thread waits for; ``deadline`` in guest ticks (None: forever)."""
 
