@@ -65,7 +65,8 @@ LINK_FLAGS = [
     "-Wl,-z,common-page-size=0x1000",
 ]
 # The SDK's objects, in link order after the program's own object. --gc-sections drops
-# what a program does not use, so the service clients cost the other programs nothing.
+# what a program does not use, so the service clients (and check.c) cost the other programs
+# nothing.
 SDK_SOURCES = [
     SDK / "crt0.S",
     SDK / "svc.S",
@@ -73,6 +74,7 @@ SDK_SOURCES = [
     SDK / "srv.c",
     SDK / "gspgpu.c",
     SDK / "hid.c",
+    SDK / "check.c",
 ]
 
 

@@ -46,10 +46,10 @@
  * Exit status: the number of failures.
  */
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "hlemu.h"
 #include "ipc.h"
 #include "srv.h"
@@ -66,20 +66,6 @@
 #define GUARD_BYTE 0xEE
 #define UNMAPPED_A 0x00001000u
 #define UNMAPPED_B 0x00002000u
-
-static int failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    printf(ok ? " ok\n" : " FAILED\n");
-    if (!ok)
-        failures++;
-}
 
 static u8 sum_area[3 * PAGE] __attribute__((aligned(PAGE)));
 static u8 fill_area[2 * PAGE] __attribute__((aligned(PAGE)));
@@ -406,14 +392,14 @@ int main(void)
     Result res = srvInit();
     check(R_SUCCEEDED(res), "srv: initialised");
     if (R_FAILED(res))
-        return failures;
+        return check_failures;
 
     Handle session = 0;
     res = srvGetServiceHandle(&session, SERVICE_NAME);
     check(R_SUCCEEDED(res) && session != 0, "srv: got a session to %s", SERVICE_NAME);
     if (R_FAILED(res)) {
         srvExit();
-        return failures;
+        return check_failures;
     }
 
     test_add(session);
@@ -431,6 +417,6 @@ int main(void)
 
     svcCloseHandle(session);
     srvExit();
-    printf("ipc_client: %d failures\n", failures);
-    return failures;
+    printf("ipc_client: %d failures\n", check_failures);
+    return check_failures;
 }

@@ -61,9 +61,9 @@
  * Exit status: the number of failures.
  */
 
-#include <stdarg.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "hlemu.h"
 #include "ipc.h"
 #include "srv.h"
@@ -86,20 +86,6 @@ enum {
 /* What a server with nothing to reply to leaves in word 0 before ReplyAndReceive
  * (Luma3DS's sm does this; it is not a valid header). */
 #define NO_REPLY_HEADER 0xFFFF0000u
-
-static int failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    printf(ok ? " ok\n" : " FAILED\n");
-    if (!ok)
-        failures++;
-}
 
 /* The kernel copies static-buffer data here; the echo reply is built in `echo_out`. */
 static u8 echo_in[STATIC_BUFFER_SIZE] __attribute__((aligned(4)));
@@ -410,7 +396,7 @@ int main(void)
     check(R_SUCCEEDED(res) && server.port != 0, "srv: registered %s", SERVICE_NAME);
     if (R_FAILED(res)) {
         srvExit();
-        return failures;
+        return check_failures;
     }
 
     serve(&server);
@@ -426,6 +412,6 @@ int main(void)
 
     printf("ipc_server: %d sessions accepted, %d closed, %d requests\n", server.accepted, server.closed,
            server.requests);
-    printf("ipc_server: %d failures\n", failures);
-    return failures;
+    printf("ipc_server: %d failures\n", check_failures);
+    return check_failures;
 }

@@ -27,29 +27,15 @@
  */
 
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "hlemu.h"
 
 #define BLOCK_SIZE 0x2000u
 #define BLOCK_WORDS (BLOCK_SIZE / 4)
 #define VIEW_A 0x10000000u
 #define VIEW_B 0x10100000u
-
-static int failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    printf(ok ? " ok\n" : " FAILED\n");
-    if (!ok)
-        failures++;
-}
 
 /* A different word at every offset and for every round. */
 static u32 pattern(u32 round, u32 index)
@@ -95,7 +81,7 @@ int main(void)
     Result res = svcCreateMemoryBlock(&block, (u32)buffer, BLOCK_SIZE, MEMPERM_READWRITE, MEMPERM_READWRITE);
     check(R_SUCCEEDED(res), "create: %u-byte block over a page-aligned heap buffer", BLOCK_SIZE);
     if (R_FAILED(res))
-        return failures;
+        return check_failures;
 
     /* other_perm must be explicit for a heap-backed block: DONTCARE is only for
        kernel-allocated ones (Citra returns 0xE0E01BEE otherwise). */
@@ -105,7 +91,7 @@ int main(void)
     res = svcMapMemoryBlock(block, VIEW_B, MEMPERM_READWRITE, MEMPERM_READWRITE);
     check(R_SUCCEEDED(res), "map: view B at 0x%08x", VIEW_B);
     if (!mapped_a || R_FAILED(res))
-        return failures;
+        return check_failures;
 
     res = svcMapMemoryBlock(block, VIEW_B + 0x100010u, MEMPERM_READWRITE, MEMPERM_READWRITE);
     check(R_FAILED(res), "map: misaligned address rejected");
@@ -145,6 +131,6 @@ int main(void)
     svcCloseHandle(block);
     free(buffer);
 
-    printf("shmem: %d failures\n", failures);
-    return failures;
+    printf("shmem: %d failures\n", check_failures);
+    return check_failures;
 }

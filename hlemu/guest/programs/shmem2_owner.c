@@ -38,9 +38,9 @@
  */
 
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "hlemu.h"
 #include "ipc.h"
 #include "srv.h"
@@ -53,20 +53,6 @@
 #define ROUND_TIMEOUT_NS 5000000000LL /* 5 s of guest time: only a broken kernel waits that long */
 
 #define NO_REPLY_HEADER 0xFFFF0000u
-
-static int failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    printf(ok ? " ok\n" : " FAILED\n");
-    if (!ok)
-        failures++;
-}
 
 /* The owner's word i in round r, and the peer's answer to it (shmem2_peer.c has the same). */
 static u32 pattern(u32 round, u32 index)
@@ -220,6 +206,6 @@ int main(void)
     if (setup(&owner) && accept_peer(&owner) && hand_over(&owner) && run_rounds(&owner))
         wait_hang_up(&owner);
     teardown(&owner);
-    printf("shmem2_owner: %d failures\n", failures);
-    return failures;
+    printf("shmem2_owner: %d failures\n", check_failures);
+    return check_failures;
 }

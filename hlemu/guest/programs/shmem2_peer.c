@@ -25,9 +25,9 @@
  * Exit status: the number of failures.
  */
 
-#include <stdarg.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "hlemu.h"
 #include "ipc.h"
 #include "srv.h"
@@ -38,20 +38,6 @@
 #define PEER_VIEW 0x10200000u
 #define ROUNDS 4
 #define ROUND_TIMEOUT_NS 5000000000LL
-
-static int failures;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    printf(ok ? " ok\n" : " FAILED\n");
-    if (!ok)
-        failures++;
-}
 
 /* Must match shmem2_owner.c. */
 static u32 pattern(u32 round, u32 index)
@@ -142,6 +128,6 @@ int main(void)
     if (R_SUCCEEDED(res) && get_handles(&peer) && map_block(&peer))
         run_rounds(&peer);
     teardown(&peer);
-    printf("shmem2_peer: %d failures\n", failures);
-    return failures;
+    printf("shmem2_peer: %d failures\n", check_failures);
+    return check_failures;
 }

@@ -44,9 +44,9 @@
  *   threads: 0 failures
  */
 
-#include <stdarg.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "hlemu.h"
 
 #define MAIN_PRIORITY 0x30
@@ -58,27 +58,12 @@
  * kernel wants an 8-byte-aligned stack top (libctru svcCreateThread). */
 static u8 stacks[MAX_THREADS][STACK_SIZE] __attribute__((aligned(8)));
 
-static int failures;
-
-/* Print one check line: the description, then "ok" or "FAILED". */
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vprintf(fmt, args);
-    va_end(args);
-    printf(ok ? " ok\n" : " FAILED\n");
-    if (!ok)
-        failures++;
-}
-
 /* An SVC that must not fail for the test to mean anything. */
 static void must(Result res, const char *what)
 {
     if (R_FAILED(res)) {
         printf("%s failed: 0x%08lx\n", what, (unsigned long)res);
-        failures++;
+        check_failures++;
     }
 }
 
@@ -512,6 +497,6 @@ int main(void)
     test_priorities_and_ids();
     svcCloseHandle(g_lock);
 
-    printf("threads: %d failures\n", failures);
-    return failures;
+    printf("threads: %d failures\n", check_failures);
+    return check_failures;
 }
