@@ -247,6 +247,31 @@ class Cpu:
             return Stop.YIELD
         return Stop.QUANTUM
 
+    def run_one(self) -> Stop:
+        """Run exactly one instruction (the debugger's step); counts it as one."""
+        before = int(self.control[hooks.CB_INSTRUCTIONS])
+        self.control[hooks.CB_BUDGET] = 1 << 40
+        self.control[hooks.CB_STOPPED] = 0
+        self._stop_requested = False
+        self.fault = None
+        state = self.read_svc_state()
+        pc = state[8] | 1 if state[9] & CPSR_T else state[8]
+        self._running = True
+        try:
+            status = _emu_start(self._handle, ctypes.c_uint64(pc), _NEVER, _ZERO64, ctypes.c_size_t(1))
+            if status:
+                raise UcError(status)
+        except UcError as exc:
+            return self._fault_from(exc)
+        finally:
+            self._running = False
+            self._drain_dirty_log()
+            self.control[hooks.CB_INSTRUCTIONS] = before + 1
+            if self._hook_error is not None:
+                error, self._hook_error = self._hook_error, None
+                raise error
+        return Stop.FAULT if self.fault is not None else Stop.YIELD if self._stop_requested else Stop.QUANTUM
+
     def request_stop(self) -> None:
         """From an SVC handler: end :meth:`run` after this SVC (thread switch)."""
         self._stop_requested = True
@@ -470,7 +495,8 @@ class Cpu:
 
     def _assign_mmio_slots(self, lo: int, hi: int) -> None:
         """Give each new MMIO page of ``lo..hi-1`` a page of the MMIO window (semifastmem)."""
-        for vpn in (np.flatnonzero(self.space.table.special[lo:hi] == SpecialKind.MMIO) + lo).tolist():
+        slow = np.isin(self.space.table.special[lo:hi], (SpecialKind.MMIO, SpecialKind.WATCH))
+        for vpn in (np.flatnonzero(slow) + lo).tolist():
             if self._mmio_slots[vpn] == 0:
                 if len(self._slot_vpn) >= MMIO_WINDOW_PAGES:
                     raise RuntimeError(f"more than {MMIO_WINDOW_PAGES} MMIO pages in one process")

@@ -55,7 +55,7 @@ EXIT_PAGE = 0xFFFFF
 
 _UC_PROT_READ, _UC_PROT_WRITE, _UC_PROT_EXEC = 1, 2, 4
 _UC_MEM_WRITE = 17  # uc_mem_type of a data write (UC_MEM_WRITE)
-_MMIO, _TRACKED = 1, 2  # SpecialKind
+_MMIO, _TRACKED, _WATCH = 1, 2, 3  # SpecialKind
 
 
 @intrinsic
@@ -79,7 +79,7 @@ def tlb_fill(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs
     vpn = (vaddr >> 12) & 0xFFFFF
     entry = fast[vpn]
     special = carray(_as_pointer(control[CB_SPECIAL_TABLE]), (NUM_PAGES,), np.uint8)[vpn]
-    if special == _MMIO:
+    if special == _MMIO or special == _WATCH:
         # MMIO pages live in Unicorn's MMIO window, whose callbacks call the page's handler.
         slot = carray(_as_pointer(control[CB_MMIO_SLOTS]), (NUM_PAGES,), np.int32)[vpn]
         perm = carray(_as_pointer(control[CB_PERM_TABLE]), (NUM_PAGES,), np.uint8)[vpn]

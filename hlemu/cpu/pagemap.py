@@ -29,7 +29,8 @@ def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
     prot = (np.where(access & FAST_READ, UC_PROT_READ, 0) | np.where(access & FAST_WRITE, UC_PROT_WRITE, 0)
             | np.where((access & FAST_READ) & ((perm & MemoryPermission.X) != 0), UC_PROT_EXEC, 0))
     want = (prot + 1).astype(np.uint8) * (access != 0)
-    mmio = (table.special[lo:hi] == SpecialKind.MMIO) & (table.state[lo:hi] != 0)
+    # MMIO and watched pages reach slowmem through Unicorn MMIO regions.
+    mmio = np.isin(table.special[lo:hi], (SpecialKind.MMIO, SpecialKind.WATCH)) & (table.state[lo:hi] != 0)
     want[mmio] = KIND_MMIO
     have = mapped[lo:hi]
     # A page Unicorn has as memory stays a region when it loses all access (unmapped,

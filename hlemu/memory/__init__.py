@@ -19,7 +19,7 @@ from hlemu.memory.faults import FaultCounters, GuestFault
 from hlemu.memory.pagetable import MemoryInfo, PageTable
 from hlemu.memory.paths import FastMem, MemoryPath, SemiFastMem, SlowMem
 from hlemu.memory.physical import OutOfMemory, PhysicalMemory
-from hlemu.memory.space import AddressSpace, MapError, PageEntry
+from hlemu.memory.space import AddressSpace, MapError, PageEntry, WatchHit, Watchpoint
 from hlemu.memory.special import MmioHandler, WriteTracker
 from hlemu.memory.system import MemorySystem
 
@@ -27,5 +27,5 @@ __all__ = [
     "BACKENDS", "CHOICES", "PAGE_SIZE", "AddressSpace", "BackendChoice", "BackendError", "FastMem",
     "FaultCounters", "FaultKind", "GuestFault", "MapError", "MemoryInfo", "MemoryPath", "MemoryPermission",
     "MemoryState", "MemorySystem", "MmioHandler", "OutOfMemory", "PageEntry", "PageTable", "PhysicalMemory",
-    "SemiFastMem", "SlowMem", "SpecialKind", "WriteTracker", "choose_backend",
+    "SemiFastMem", "SlowMem", "SpecialKind", "WatchHit", "Watchpoint", "WriteTracker", "choose_backend",
 ]

@@ -52,11 +52,14 @@ class SpecialKind(IntEnum):
     calls the page's handler. TRACKED pages are memory whose writes someone
     must see (GPU-synced framebuffers): the first write after each rearm is
     a write-tracking fault that marks the page dirty; later writes run fast.
+    WATCH pages are memory with watchpoints: every access takes the slow
+    path, which calls the watchpoints it touches (other pages pay nothing).
     """
 
     NONE = 0
     MMIO = 1
     TRACKED = 2
+    WATCH = 3  # memory with watchpoints: every access goes through slowmem, which calls them
 
 
 class FaultKind(IntEnum):

@@ -40,6 +40,7 @@ from hlemu.memory.constants import (
 )
 
 _FREE, _MMIO, _TRACKED = int(MemoryState.FREE), int(SpecialKind.MMIO), int(SpecialKind.TRACKED)
+_WATCH = int(SpecialKind.WATCH)
 _R, _W, _X = int(MemoryPermission.R), int(MemoryPermission.W), int(MemoryPermission.X)
 
 
@@ -81,9 +82,9 @@ class PageTable:
         special = self.special[lo:hi]
         # Plain ints, not the enums: enum attribute lookups dominated this on small ranges.
         memory = (self.state[lo:hi] != _FREE) & (frame >= 0) & (special != _MMIO)
-        readable = memory & ((perm & _R) != 0)
+        readable = memory & ((perm & _R) != 0) & (special != _WATCH)
         writable = readable & ((perm & _W) != 0) & ((special != _TRACKED) | (self.wdirty[lo:hi] != 0))
-        executable = memory & ((perm & _X) != 0)
+        executable = memory & ((perm & _X) != 0) & (special != _WATCH)
         bits = readable * FAST_READ + writable * FAST_WRITE
         self.access[lo:hi] = bits
         self.fast[lo:hi] = ((frame.astype(np.uint32) << PAGE_SHIFT) * memory) | bits | executable * FAST_EXEC

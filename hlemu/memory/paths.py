@@ -124,6 +124,9 @@ def _check_width(width: int) -> None:
         raise ValueError(f"access width must be 1, 2, 4 or 8, not {width}")
 
 
+_PLAIN_READ = (int(SpecialKind.NONE), int(SpecialKind.TRACKED))  # read as plain memory
+
+
 def _addresses(addrs: np.ndarray | list[int]) -> np.ndarray:
     """Guest addresses as a contiguous uint32 array (anything else taken modulo 2**32)."""
     a = np.asarray(addrs)
@@ -215,12 +218,17 @@ class SlowMem(MemoryPath):
 
     def _read_piece(self, addr: int, length: int, vpn: int) -> bytes:
         space = self.space
-        if space.table.special[vpn] == SpecialKind.MMIO:
+        special = space.table.special[vpn]
+        if special == SpecialKind.MMIO:
             space.faults.bump(FaultKind.SPECIAL, addr)
             handler = space.mmio[vpn]
             return bytes(handler.read(space, addr + i, 1) & 0xFF for i in range(length))
         off = self._offset(addr, vpn)
-        return space.phys.data[off : off + length].tobytes()
+        data = space.phys.data[off : off + length].tobytes()
+        if special == SpecialKind.WATCH:
+            space.faults.bump(FaultKind.SPECIAL, addr)
+            space.watch_access(addr, data, "read")
+        return data
 
     def read_int(self, vaddr: int, size: int) -> int:
         _check_width(size)
@@ -229,7 +237,7 @@ class SlowMem(MemoryPath):
         if off + size <= PAGE_SIZE:  # one plain readable page: no list, no join
             vpn = vaddr >> PAGE_SHIFT
             t = self.space.table
-            if t.state.item(vpn) and t.perm.item(vpn) & 1 and t.special.item(vpn) != SpecialKind.MMIO:
+            if t.state.item(vpn) and t.perm.item(vpn) & 1 and t.special.item(vpn) in _PLAIN_READ:
                 p = (t.frame.item(vpn) << PAGE_SHIFT) | off
                 return int.from_bytes(self._phys[p : p + size], "little")
         pieces = self._pieces(vaddr, size, "read")
@@ -262,6 +270,9 @@ class SlowMem(MemoryPath):
             space.note_tracked_write(vpn)
         off = self._offset(addr, vpn)
         space.phys.data[off : off + len(chunk)] = chunk
+        if special == SpecialKind.WATCH:
+            space.faults.bump(FaultKind.SPECIAL, addr)
+            space.watch_access(addr, chunk.tobytes(), "write")
 
     def write_int(self, vaddr: int, size: int, value: int) -> None:
         _check_width(size)

@@ -51,6 +51,33 @@ class MapError(ValueError):
 
 
 @dataclass(frozen=True)
+class WatchHit:
+    """One access a watchpoint saw: who, where, how much, which way, and the bytes."""
+
+    pid: int
+    address: int
+    size: int
+    kind: str  # "read" or "write"
+    data: bytes
+
+
+WatchCallback = Callable[[WatchHit], None]
+
+
+@dataclass(eq=False)
+class Watchpoint:
+    space: AddressSpace
+    vaddr: int
+    size: int
+    callback: WatchCallback
+    on: str
+    hits: int = 0
+
+    def remove(self) -> None:
+        self.space.unwatch(self)
+
+
+@dataclass(frozen=True)
 class PageEntry:
     """One page as the debugger shows it."""
 
@@ -77,6 +104,7 @@ class AddressSpace:
         self.faults = FaultCounters()
         self.mmio: dict[int, MmioHandler] = {}
         self.trackers: dict[int, WriteTracker] = {}
+        self.watchpoints: dict[int, list[Watchpoint]] = {}
         self.listeners: list[ChangeListener] = []
         self.code_listeners: list[ChangeListener] = []  # told when poke() rewrites memory (code caches)
         self.slow = SlowMem(self)
@@ -140,6 +168,7 @@ class AddressSpace:
         np.subtract.at(self.phys.map_count, backed, 1)
         for vpn in range(lo, hi):
             self.mmio.pop(vpn, None)
+            self.watchpoints.pop(vpn, None)
             tracker = self.trackers.pop(vpn, None)
             if tracker is not None:
                 tracker.dirty.get(self.pid, set()).discard(vpn)
@@ -185,6 +214,52 @@ class AddressSpace:
         for vpn in tracked.tolist():
             self.trackers.pop(vpn, None)
         self._changed(lo, hi)
+
+    # -- watchpoints ------------------------------------------------------------
+    def watch(self, vaddr: int, size: int, callback: WatchCallback, on: str = "rw") -> Watchpoint:
+        """Call ``callback(hit)`` on guest reads (``r``) and/or writes (``w``) of ``[vaddr, vaddr+size)``.
+
+        The pages become WATCH special pages: their accesses go through slowmem,
+        which calls the watchpoints they touch; other pages keep their speed.
+        Executable pages cannot be watched (the CPU fetches code directly).
+        """
+        if size <= 0 or not set(on) <= {"r", "w"} or not on:
+            raise MapError("a watchpoint needs a size and 'r', 'w' or 'rw'")
+        lo, hi = vaddr >> PAGE_SHIFT, (vaddr + size + PAGE_MASK) >> PAGE_SHIFT
+        t = self.table
+        for vpn in range(lo, hi):
+            if t.state[vpn] == 0 or t.frame[vpn] < 0:
+                raise MapError(f"{self.name}: {vpn << PAGE_SHIFT:#010x} is not mapped memory")
+            if t.special[vpn] not in (SpecialKind.NONE, SpecialKind.WATCH):
+                raise MapError(f"{self.name}: {vpn << PAGE_SHIFT:#010x} is already special")
+            if t.perm[vpn] & MemoryPermission.X:
+                raise MapError(f"{self.name}: {vpn << PAGE_SHIFT:#010x} is executable; watch data pages")
+        point = Watchpoint(self, vaddr, size, callback, on)
+        for vpn in range(lo, hi):
+            self.watchpoints.setdefault(vpn, []).append(point)
+        t.special[lo:hi] = SpecialKind.WATCH
+        self._changed(lo, hi)
+        return point
+
+    def unwatch(self, point: Watchpoint) -> None:
+        lo, hi = point.vaddr >> PAGE_SHIFT, (point.vaddr + point.size + PAGE_MASK) >> PAGE_SHIFT
+        for vpn in range(lo, hi):
+            points = self.watchpoints.get(vpn, [])
+            if point in points:
+                points.remove(point)
+            if not points:
+                self.watchpoints.pop(vpn, None)
+                if self.table.special[vpn] == SpecialKind.WATCH:
+                    self.table.special[vpn] = SpecialKind.NONE
+        self._changed(lo, hi)
+
+    def watch_access(self, vaddr: int, data: bytes, kind: str) -> None:
+        """Slowmem saw an access to a watched page: call the watchpoints it overlaps."""
+        end = vaddr + len(data)
+        for point in list(self.watchpoints.get(vaddr >> PAGE_SHIFT, ())):
+            if kind[0] in point.on and vaddr < point.vaddr + point.size and point.vaddr < end:
+                point.hits += 1
+                point.callback(WatchHit(self.pid, vaddr, len(data), kind, data))
 
     def note_tracked_write(self, vpn: int) -> None:
         """Slowmem saw the first write to a clean tracked page: let writes run fast."""

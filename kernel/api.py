@@ -1,0 +1,377 @@
+"""The scripting API: one object, ``Emulator``, over the kernel, its processes and memory.
+
+It is what ``hlemu repl`` puts in the shell as ``emu``, what ``hlemu run
+--script`` runs against, and what the GUI uses; there is no second path into
+the kernel.
+
+>>> emu = Emulator(backend="semifastmem", echo=False)
+>>> p = emu.spawn("hello")
+>>> p.pid, p.name
+(32, 'hello')
+>>> emu.run().reason, p.exit_code, p.output[0]
+('all exited', 7, 'Hello from hlemu!')
+>>> [str(r) for r in p.maps()][:2]
+['00100000-00103fff r-x code', '00104000-00104fff r-- code']
+>>> p.disasm(0x00100000, 2)[0].split(":")[0]
+'00100000'
+>>> emu.close()
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import capstone
+from unicorn import UC_HOOK_CODE
+from unicorn import arm_const as arm
+
+from hlemu.cpu import CPSR_T
+from hlemu.loaders import Image
+from hlemu.memory import FaultKind, MemoryInfo, MemoryPermission, MemoryState, WatchHit, Watchpoint
+from kernel.ipc import Message
+from kernel.kernel import Kernel, RunResult
+from kernel.process import Process
+from kernel.thread import Thread
+
+_REGS = [f"r{i}" for i in range(13)] + ["sp", "lr", "pc"]
+
+
+@dataclass
+class Region:
+    """A QueryMemory region, with the physical range and who else maps it."""
+
+    base: int
+    size: int
+    perm: MemoryPermission
+    state: MemoryState
+    phys: int | None
+    shared_with: list[int]
+
+    def __str__(self) -> str:
+        return str(MemoryInfo(self.base, self.size, self.perm, self.state))
+
+
+@dataclass
+class MapSnapshot:
+    """The regions of a process at one moment; ``diff`` says what changed since."""
+
+    pid: int
+    regions: list[MemoryInfo]
+
+    def diff(self, later: MapSnapshot) -> list[str]:
+        """Lines ``+ region`` (new), ``- region`` (gone) between this snapshot and ``later``."""
+        before, after = set(map(str, self.regions)), set(map(str, later.regions))
+        return [f"- {r}" for r in sorted(before - after)] + [f"+ {r}" for r in sorted(after - before)]
+
+
+@dataclass
+class ThreadView:
+    tid: int
+    name: str
+    state: str
+    priority: int
+    waiting_on: str
+    registers: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pc(self) -> int:
+        return self.registers.get("pc", 0)
+
+
+class Proc:
+    """One guest process, as a script sees it."""
+
+    def __init__(self, emu: Emulator, process: Process) -> None:
+        self._emu = emu
+        self.process = process
+
+    # identity and state
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def name(self) -> str:
+        return self.process.name
+
+    @property
+    def status(self) -> str:
+        return self.process.status
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.process.exit_code
+
+    @property
+    def crash(self) -> str | None:
+        return self.process.crash
+
+    @property
+    def output(self) -> list[str]:
+        """Lines the guest printed (OutputDebugString)."""
+        return self.process.output
+
+    def __repr__(self) -> str:
+        return f"<Proc {self.pid} {self.name!r} {self.status}>"
+
+    # memory
+    @property
+    def space(self):  # noqa: ANN201 - the AddressSpace
+        return self.process.space
+
+    @property
+    def page_table(self):  # noqa: ANN201 - the PageTable (numpy arrays; .query(), .regions())
+        return self.process.space.table
+
+    def page(self, addr: int):  # noqa: ANN201 - a PageEntry
+        """One page: frame, physical address, permission, state, special kind, faults."""
+        return self.process.space.page(addr)
+
+    def maps(self) -> list[Region]:
+        """Regions as QueryMemory reports them, with physical addresses and sharers."""
+        space = self.process.space
+        out = []
+        for info in space.regions():
+            others = self._emu.kernel.memory.shared_with(space, info.base) if space.translate(info.base) else []
+            out.append(Region(info.base, info.size, info.perm, info.state, space.translate(info.base), others))
+        return out
+
+    def snapshot_maps(self) -> MapSnapshot:
+        return MapSnapshot(self.pid, self.process.space.regions())
+
+    def read(self, addr: int, size: int) -> bytes:
+        """Guest bytes (as the guest would read them: permissions and faults apply)."""
+        return self.process.space.mem.read(addr, size)
+
+    def write(self, addr: int, data: bytes) -> None:
+        self.process.space.mem.write(addr, data)
+
+    def peek(self, addr: int, size: int) -> bytes:
+        """Bytes regardless of permission (code, read-only data)."""
+        return self.process.space.peek(addr, size)
+
+    def poke(self, addr: int, data: bytes) -> None:
+        """Write regardless of permission (patch code; cached translations are dropped)."""
+        self.process.space.poke(addr, data)
+
+    def u8(self, addr: int, value: int | None = None) -> int:
+        return self._int(addr, 1, value)
+
+    def u16(self, addr: int, value: int | None = None) -> int:
+        return self._int(addr, 2, value)
+
+    def u32(self, addr: int, value: int | None = None) -> int:
+        return self._int(addr, 4, value)
+
+    def u64(self, addr: int, value: int | None = None) -> int:
+        return self._int(addr, 8, value)
+
+    def _int(self, addr: int, size: int, value: int | None) -> int:
+        mem = self.process.space.mem
+        if value is not None:
+            mem.write_int(addr, size, value)
+            return value
+        return mem.read_int(addr, size)
+
+    def string(self, addr: int, max_len: int = 4096) -> str:
+        return self.process.space.mem.read_string(addr, max_len)
+
+    def struct(self, addr: int, fmt: str) -> tuple:
+        """``struct.unpack(fmt, ...)`` of guest memory (little-endian unless ``fmt`` says)."""
+        fmt = fmt if fmt[:1] in "<>!=@" else "<" + fmt
+        return struct.unpack(fmt, self.read(addr, struct.calcsize(fmt)))
+
+    def search(self, pattern: bytes | int, width: int = 4) -> list[int]:
+        mem = self.process.space.mem
+        return mem.search_value(pattern, width) if isinstance(pattern, int) else mem.search(pattern)
+
+    def disasm(self, addr: int, count: int = 10, thumb: bool | None = None) -> list[str]:
+        """``count`` instructions from ``addr`` (ARM or Thumb; default: the main thread's mode)."""
+        if thumb is None:
+            thumb = bool(self.process.cpu.cpsr & CPSR_T) if self.process.alive else False
+        md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB if thumb else capstone.CS_MODE_ARM)
+        code = self.peek(addr, count * 4)
+        lines = []
+        for insn in md.disasm(code, addr):
+            lines.append(f"{insn.address:08x}: {insn.bytes.hex():<8} {insn.mnemonic} {insn.op_str}".rstrip())
+            if len(lines) == count:
+                break
+        return lines
+
+    # faults, handles, threads
+    @property
+    def faults(self) -> dict[str, int]:
+        """Fault counts by kind over all pages (unmapped, permission, special, write_track, tlb_fill)."""
+        return self.process.space.faults.totals()
+
+    def fault_pages(self, kind: str | None = None) -> list[int]:
+        fk = None if kind is None else FaultKind[kind.upper()]
+        return [v << 12 for v in self.process.space.faults.pages_with_faults(fk).tolist()]
+
+    @property
+    def handles(self) -> list[tuple[int, str]]:
+        return [(h, obj.describe()) for h, obj in self.process.handles.items()]
+
+    @property
+    def threads(self) -> list[ThreadView]:
+        return [self._emu.thread_view(t) for t in self.process.threads]
+
+    # watchpoints
+    def watch(self, addr: int, size: int = 4, callback: Callable[[WatchHit], None] | None = None,
+              on: str = "w") -> Watchpoint:
+        """Call ``callback(hit)`` on every guest access of ``[addr, addr+size)`` (``on``: r, w, rw).
+
+        Without a callback the hit is recorded in ``emu.watch_hits`` and the run pauses.
+        """
+        def default(hit: WatchHit) -> None:
+            self._emu.watch_hits.append(hit)
+            self._emu.pause()
+
+        return self.process.space.watch(addr, size, callback or default, on)
+
+
+class Emulator:
+    """The kernel and its processes. Programs are paths or bundled names (``"hello"``)."""
+
+    def __init__(self, backend: str = "auto", host_page_size: int | None = None, quantum_blocks: int = 20_000,
+                 echo: bool = True) -> None:
+        self.echo = echo
+        self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
+                             output=self._output)
+        self.watch_hits: list[WatchHit] = []
+        self._paused = False
+        self._svc_hooks: list[tuple[int | None, bool, Callable[..., object]]] = []
+        self._breakpoints: dict[tuple[int, int], Callable[..., object] | None] = {}
+        self._skip_break: tuple[int, int] | None = None
+        self._install_svc_hooks()
+
+    def _output(self, process: Process, line: str) -> None:
+        if self.echo:
+            print(f"[{process.name}:{process.pid}] {line}", flush=True)
+
+    # processes
+    def spawn(self, program: str | Path | Image, name: str | None = None) -> Proc:
+        from hlemu.run import resolve
+
+        target = program if isinstance(program, Image) else resolve(str(program))
+        return Proc(self, self.kernel.spawn(target, name))
+
+    @property
+    def processes(self) -> list[Proc]:
+        return [Proc(self, p) for p in self.kernel.processes.values()]
+
+    def process(self, key: int | str) -> Proc:
+        for p in self.kernel.processes.values():
+            if p.pid == key or p.name == key:
+                return Proc(self, p)
+        raise KeyError(f"no process {key!r}")
+
+    def thread_view(self, t: Thread) -> ThreadView:
+        regs: dict[str, int] = {}
+        cpu = t.process.cpu
+        if t.alive and t.process.loaded is t:
+            regs = dict(zip(_REGS, cpu.read_registers(), strict=True))
+        elif t.context is not None and t.alive:
+            ctx = t.context
+            regs = {name: ctx.reg_read(getattr(arm, f"UC_ARM_REG_{name.upper()}")) for name in _REGS}  # type: ignore[attr-defined]
+        elif t.alive:
+            regs = {"pc": t.entry, "sp": t.stack_top, "r0": t.arg}
+        return ThreadView(t.tid, t.name, t.state.value, t.priority,
+                          t.wait.describe() if t.wait else "", regs)
+
+    # running
+    def run(self, instructions: int | None = None, frames: int | None = None,
+            until: Callable[[], bool] | None = None) -> RunResult:
+        """Run until every process ends, or ``instructions`` more, ``frames`` more, ``until()``, or a pause."""
+        self._paused = False
+        target = None if frames is None else self.kernel.display.frame + frames
+
+        def stop() -> bool:
+            return (self._paused or (target is not None and self.kernel.display.frame >= target)
+                    or (until is not None and bool(until())))
+
+        return self.kernel.run(max_instructions=instructions, until=stop)
+
+    def step(self) -> ThreadView | None:
+        """Run exactly one guest instruction of the thread that would run next."""
+        kernel = self.kernel
+        kernel._expire()
+        thread = kernel.pick()
+        if thread is None:
+            return None
+        kernel._switch_to(thread)
+        cpu = thread.process.cpu
+        before = cpu.instructions
+        cpu.run_one()
+        kernel.ticks += max(cpu.instructions - before, 1)
+        return self.thread_view(thread)
+
+    def pause(self) -> None:
+        """From a callback: stop ``run()`` after the current slice (or SVC)."""
+        self._paused = True
+        if self.kernel.current is not None:
+            self.kernel.current.process.cpu.request_stop()
+
+    @property
+    def frame(self) -> int:
+        return self.kernel.display.frame
+
+    def screenshot(self, path: str) -> None:
+        self.kernel.display.screenshot(path)
+
+    # hooks
+    def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False) -> None:
+        """``callback(proc, thread_id, number, args)`` before (or after) every SVC (or just ``number``)."""
+        self._svc_hooks.append((number, after, callback))
+
+    def on_ipc(self, callback: Callable[[Message], None]) -> None:
+        """``callback(message)`` for every IPC request and reply, decoded."""
+        self.kernel.ipc_listeners.append(callback)
+
+    def breakpoint(self, proc: Proc, addr: int, callback: Callable[[Proc, ThreadView], object] | None = None) -> None:
+        """Pause when ``proc`` is about to run the instruction at ``addr`` (or call ``callback``;
+        it pauses if the callback returns true)."""
+        key = (proc.pid, addr)
+        self._breakpoints[key] = callback
+        cpu = proc.process.cpu
+
+        def hit(uc: object, address: int, size: int, user: object) -> None:
+            if self._skip_break == key:
+                self._skip_break = None
+                return
+            thread = self.kernel.current
+            if callback is not None and not callback(proc, self.thread_view(thread)) if thread else False:
+                return
+            self._skip_break = key  # resume past it next time
+            self.pause()
+
+        cpu.uc.hook_add(UC_HOOK_CODE, hit, begin=addr, end=addr)
+
+    def _install_svc_hooks(self) -> None:
+        kernel = self.kernel
+        dispatch = kernel.dispatch_svc
+
+        def hooked(cpu, number: int, args: list[int]) -> None:  # noqa: ANN001
+            if not self._svc_hooks:
+                return dispatch(cpu, number, args)
+            thread = kernel.current
+            proc = Proc(self, thread.process) if thread else None
+            tid = thread.tid if thread else -1
+            for want, after, cb in self._svc_hooks:
+                if not after and (want is None or want == number):
+                    cb(proc, tid, number, args)
+            dispatch(cpu, number, args)
+            for want, after, cb in self._svc_hooks:
+                if after and (want is None or want == number):
+                    cb(proc, tid, number, cpu.read_args())
+            return None
+
+        kernel.dispatch_svc = hooked  # type: ignore[method-assign]
+        for process in kernel.processes.values():
+            process.cpu.on_svc = hooked
+
+    def close(self) -> None:
+        self.kernel.close()
