@@ -49,11 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print instructions, SVCs, context switches and faults per process")
     run.add_argument("--quantum", type=int, default=20_000, metavar="BLOCKS",
                      help="translated blocks a thread runs before equal-priority threads get a turn")
+    run.add_argument("--script", metavar="FILE.py",
+                     help="run a Python script with `emu` (the scripting API) instead of running to the end")
     run.add_argument("--frames", type=int, metavar="N", help="stop after N displayed frames (60 per guest second)")
     run.add_argument("--screenshot", metavar="PNG", help="write both screens to PNG when the run stops")
     run.add_argument("--input", metavar="FILE",
                      help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
                           "UP DOWN LEFT RIGHT, CPAD=x,y, none)")
+
+    repl = sub.add_parser("repl", help="a Python shell with the emulator as `emu` and the programs spawned")
+    repl.add_argument("programs", nargs="*", metavar="PROGRAM")
+    _add_memory_options(repl)
+    repl.add_argument("--plain", action="store_true", help="use the standard Python shell, not IPython")
 
     bench = sub.add_parser("bench", help="run a benchmark (JSON records, ratios to a same-run baseline)")
     bench_sub = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
@@ -100,6 +107,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hlemu.memory import BackendError
     from hlemu.run import EXIT_USAGE, RunOptions, run_programs
 
+    if args.script:
+        from hlemu.repl import run_script
+
+        return run_script(args.script, args.programs, args.backend, args.host_page_size)
     opts = RunOptions(programs=args.programs, backend=args.backend, host_page_size=args.host_page_size,
                       max_instructions=args.max_instructions, trace_svc=args.trace_svc, maps=args.maps,
                       stats=args.stats, quantum_blocks=args.quantum, frames=args.frames,
@@ -185,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_info(args)
     if args.command == "run":
         return cmd_run(args)
+    if args.command == "repl":
+        from hlemu.repl import start_repl
+
+        return start_repl(args.programs, args.backend, args.host_page_size, plain=args.plain)
     if args.command == "bench" and args.suite == "memory":
         return cmd_bench_memory(args)
     if args.command == "bench" and args.suite == "cpu":

@@ -1,0 +1,78 @@
+"""``hlemu repl`` and ``hlemu run --script``: the scripting API with ``emu`` ready.
+
+The shell is IPython when it is installed (tab completion on the API comes
+with it) and the standard library's ``code.interact`` otherwise.
+"""
+
+from __future__ import annotations
+
+import code
+import runpy
+import sys
+import traceback
+from typing import Any
+
+BANNER = """hlemu {version}: `emu` is the emulator ({backend}); processes: {procs}
+  emu.run(frames=60)                 run 60 frames (or instructions=N, until=lambda: ...)
+  p = emu.process("{first}")            a process: p.maps(), p.threads, p.faults, p.handles
+  p.disasm(p.threads[0].pc, 8)       disassemble where a thread is
+  p.watch(0x08000000, 4)             pause when the guest writes there (see emu.watch_hits)
+  emu.on_ipc(print)                  print every IPC message, decoded
+help(emu) and help(p) list everything; docs/scripting.md has worked examples."""
+
+
+def make_emulator(programs: list[str], backend: str, host_page_size: int | None, echo: bool = True) -> Any:
+    from kernel.api import Emulator
+
+    emu = Emulator(backend=backend, host_page_size=host_page_size, echo=echo)
+    for program in programs:
+        emu.spawn(program)
+    return emu
+
+
+def banner(emu: Any) -> str:
+    from hlemu import __version__
+
+    procs = ", ".join(f"{p.name} ({p.pid})" for p in emu.processes) or "none yet (emu.spawn('hello'))"
+    first = emu.processes[0].name if emu.processes else "hello"
+    return BANNER.format(version=__version__, backend=emu.kernel.memory.choice, procs=procs, first=first)
+
+
+def start_repl(programs: list[str], backend: str = "auto", host_page_size: int | None = None,
+               plain: bool = False) -> int:
+    from kernel.api import Emulator
+
+    emu = make_emulator(programs, backend, host_page_size)
+    namespace = {"emu": emu, "Emulator": Emulator}
+    try:
+        if not plain:
+            try:
+                import IPython
+            except ImportError:
+                plain = True
+        if plain:
+            code.interact(banner=banner(emu), local=namespace, exitmsg="")
+        else:
+            print(banner(emu))
+            IPython.start_ipython(argv=["--no-banner", "--no-confirm-exit", "--colors=NoColor"],
+                                  user_ns=namespace)
+    finally:
+        emu.close()
+    return 0
+
+
+def run_script(path: str, programs: list[str], backend: str = "auto", host_page_size: int | None = None) -> int:
+    """Run ``path`` with ``emu`` in its globals; 0 unless it raises (1) or a guest crashed (3)."""
+    emu = make_emulator(programs, backend, host_page_size)
+    try:
+        try:
+            runpy.run_path(path, init_globals={"emu": emu}, run_name="__main__")
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 0
+        except Exception:  # noqa: BLE001 - the script's error is the user's to read
+            traceback.print_exc()
+            return 1
+        return 3 if any(p.crash for p in emu.processes) else 0
+    finally:
+        emu.close()
+        sys.stdout.flush()
