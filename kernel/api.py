@@ -20,7 +20,8 @@ the kernel.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,11 +144,22 @@ class Proc:
         return MapSnapshot(self.pid, self.process.space.regions())
 
     def read(self, addr: int, size: int) -> bytes:
-        """Guest bytes (as the guest would read them: permissions and faults apply)."""
-        return self.process.space.mem.read(addr, size)
+        """Guest bytes (permissions and faults apply as for the guest; watchpoints stay quiet)."""
+        with self._quiet():
+            return self.process.space.mem.read(addr, size)
 
     def write(self, addr: int, data: bytes) -> None:
-        self.process.space.mem.write(addr, data)
+        with self._quiet():
+            self.process.space.mem.write(addr, data)
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        space = self.process.space
+        space.watch_muted = True
+        try:
+            yield
+        finally:
+            space.watch_muted = False
 
     def peek(self, addr: int, size: int) -> bytes:
         """Bytes regardless of permission (code, read-only data)."""
@@ -171,13 +183,15 @@ class Proc:
 
     def _int(self, addr: int, size: int, value: int | None) -> int:
         mem = self.process.space.mem
-        if value is not None:
-            mem.write_int(addr, size, value)
-            return value
-        return mem.read_int(addr, size)
+        with self._quiet():
+            if value is not None:
+                mem.write_int(addr, size, value)
+                return value
+            return mem.read_int(addr, size)
 
     def string(self, addr: int, max_len: int = 4096) -> str:
-        return self.process.space.mem.read_string(addr, max_len)
+        with self._quiet():
+            return self.process.space.mem.read_string(addr, max_len)
 
     def struct(self, addr: int, fmt: str) -> tuple:
         """``struct.unpack(fmt, ...)`` of guest memory (little-endian unless ``fmt`` says)."""
@@ -304,16 +318,21 @@ class Emulator:
             return None
         kernel._switch_to(thread)
         cpu = thread.process.cpu
+        key = (thread.process.pid, cpu.pc)
+        if key in self._breakpoints:
+            self._skip_break = key  # stepping onto a breakpoint runs the instruction
         before = cpu.instructions
         cpu.run_one()
         kernel.ticks += max(cpu.instructions - before, 1)
         return self.thread_view(thread)
 
     def pause(self) -> None:
-        """From a callback: stop ``run()`` after the current slice (or SVC)."""
+        """From a callback: stop ``run()`` before the next translated block of guest code
+        starts. The access or instruction that called back completes first, and so do the
+        rest of its block's instructions (a block ends at the next branch or SVC); a
+        breakpoint, by contrast, stops before its instruction."""
         self._paused = True
-        if self.kernel.current is not None:
-            self.kernel.current.process.cpu.request_stop()
+        self.kernel.limit_slice(0)
 
     @property
     def frame(self) -> int:
@@ -346,9 +365,12 @@ class Emulator:
             if callback is not None and not callback(proc, self.thread_view(thread)) if thread else False:
                 return
             self._skip_break = key  # resume past it next time
-            self.pause()
+            self._paused = True
+            if thread is not None:
+                thread.process.cpu.request_stop()  # before the instruction runs
 
         cpu.uc.hook_add(UC_HOOK_CODE, hit, begin=addr, end=addr)
+        cpu.uc.ctl_remove_cache(addr, addr + 4)  # code already translated gets the hook too
 
     def _install_svc_hooks(self) -> None:
         kernel = self.kernel

@@ -262,7 +262,7 @@ class Kernel:
         cur = self.current
         if cur is not None:
             control = cur.process.cpu.control
-            control[CB_BUDGET] = max(1, min(int(control[CB_BUDGET]), blocks))
+            control[CB_BUDGET] = max(1, min(int(control[CB_BUDGET]), blocks + 1))  # +1: see Cpu.run
 
     def pick(self) -> Thread | None:
         """The ready thread of best priority; among equals, the one ready longest."""
@@ -469,8 +469,8 @@ class Kernel:
         timer or timeout is pending; otherwise until it makes an SVC (no slices to pay for).
         Never past run()'s instruction limit."""
         budget = 1 << 40
-        if self._stop_at is not None:  # each block is at least one instruction
-            budget = max(1, self._stop_at - self.instructions)
+        if self._stop_at is not None:  # approach the limit in shrinking slices: blocks vary in size
+            budget = max(1, (self._stop_at - self.instructions) // 16)
         if any(t.state is ThreadState.READY and t.priority <= thread.priority and t is not thread
                for t in self.threads):
             return min(budget, self.cpu_config.quantum_blocks)

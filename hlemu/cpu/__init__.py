@@ -220,13 +220,16 @@ class Cpu:
 
     def run(self, blocks: int | None = None) -> Stop:
         """Run the loaded context until an SVC yields, the budget ends or a fault."""
-        self.control[hooks.CB_BUDGET] = blocks or self.config.quantum_blocks
+        # The hook stops when the budget reaches 0, before that block runs: +1 lets
+        # exactly ``blocks`` blocks run.
+        self.control[hooks.CB_BUDGET] = (blocks or self.config.quantum_blocks) + 1
         self.control[hooks.CB_STOPPED] = 0
         self._stop_requested = False
         self.fault = None
         state = self.read_svc_state()
         pc = state[8] | 1 if state[9] & CPSR_T else state[8]
         self._running = True
+        self.control[hooks.CB_BLOCK_SIZE] = 0
         try:
             status = _emu_start(self._handle, ctypes.c_uint64(pc), _NEVER, _ZERO64, _ZERO_SIZE)
             if status:
@@ -235,17 +238,38 @@ class Cpu:
             return self._fault_from(exc)
         finally:
             self._running = False
+            self._uncount_rest_of_block()
             self._drain_dirty_log()
             while self._pending_code:
                 self._drop_code(*self._pending_code.pop())
-            if self._hook_error is not None:
-                error, self._hook_error = self._hook_error, None
-                raise error
+            self._raise_hook_error()
         if self.fault is not None:
             return Stop.FAULT
         if self._stop_requested:
             return Stop.YIELD
         return Stop.QUANTUM
+
+    def _raise_hook_error(self) -> None:
+        """An exception in a Python hook (ours, or one the binding caught in a callback such
+        as a breakpoint or an MMIO handler) comes out of run() instead of being lost."""
+        error, self._hook_error = self._hook_error, None
+        if error is None:
+            error = getattr(self.uc, "_hook_exception", None)
+            self.uc._hook_exception = None
+        if error is not None:
+            raise error
+
+    def _uncount_rest_of_block(self) -> None:
+        """A stop inside a block (a pause from a watchpoint or breakpoint): the block was
+        counted whole when it started; take back the instructions that did not run (they
+        run, and count, when the slice resumes there)."""
+        start, size = int(self.control[hooks.CB_BLOCK_START]), int(self.control[hooks.CB_BLOCK_SIZE])
+        if not size:
+            return
+        pc = self.pc
+        if start <= pc < start + size:
+            self.control[hooks.CB_INSTRUCTIONS] -= (start + size - pc) >> 2
+        self.control[hooks.CB_BLOCK_SIZE] = 0
 
     def run_one(self) -> Stop:
         """Run exactly one instruction (the debugger's step); counts it as one."""
@@ -256,6 +280,7 @@ class Cpu:
         self.fault = None
         state = self.read_svc_state()
         pc = state[8] | 1 if state[9] & CPSR_T else state[8]
+        self.uc.ctl_flush_tb()  # blocks translated without a count would run whole
         self._running = True
         try:
             status = _emu_start(self._handle, ctypes.c_uint64(pc), _NEVER, _ZERO64, ctypes.c_size_t(1))
@@ -266,10 +291,9 @@ class Cpu:
         finally:
             self._running = False
             self._drain_dirty_log()
+            self.uc.ctl_flush_tb()  # and the ones translated for the step would count
             self.control[hooks.CB_INSTRUCTIONS] = before + 1
-            if self._hook_error is not None:
-                error, self._hook_error = self._hook_error, None
-                raise error
+            self._raise_hook_error()
         return Stop.FAULT if self.fault is not None else Stop.YIELD if self._stop_requested else Stop.QUANTUM
 
     def request_stop(self) -> None:

@@ -48,6 +48,8 @@ CB_DIRTY_COUNT = 15
 CB_DIRTY_CAPACITY = 16
 CB_MMIO_SLOTS = 17  # int32[1M]: 1 + the MMIO window slot of an MMIO page (0: none yet)
 CB_MMIO_WINDOW = 18  # Unicorn physical address of the MMIO window
+CB_BLOCK_START = 19  # the block being run (counted in full when it started)
+CB_BLOCK_SIZE = 20
 CB_SIZE = 24
 # Unicorn translates the page of emu_start's exit address (0xFFFFFFFF here) whenever an
 # exception is taken; the guest never maps that page (kernel space on the 3DS).
@@ -143,3 +145,5 @@ def count_blocks(uc, address, size, user_data):  # pragma: no cover - runs insid
         _uc_emu_stop(uc)
         return
     control[CB_INSTRUCTIONS] += size >> 2
+    control[CB_BLOCK_START] = address
+    control[CB_BLOCK_SIZE] = size

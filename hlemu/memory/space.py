@@ -105,6 +105,7 @@ class AddressSpace:
         self.mmio: dict[int, MmioHandler] = {}
         self.trackers: dict[int, WriteTracker] = {}
         self.watchpoints: dict[int, list[Watchpoint]] = {}
+        self.watch_muted = False
         self.listeners: list[ChangeListener] = []
         self.code_listeners: list[ChangeListener] = []  # told when poke() rewrites memory (code caches)
         self.slow = SlowMem(self)
@@ -255,6 +256,8 @@ class AddressSpace:
 
     def watch_access(self, vaddr: int, data: bytes, kind: str) -> None:
         """Slowmem saw an access to a watched page: call the watchpoints it overlaps."""
+        if self.watch_muted:  # the debugger's own reads and writes are not the guest's
+            return
         end = vaddr + len(data)
         for point in list(self.watchpoints.get(vaddr >> PAGE_SHIFT, ())):
             if kind[0] in point.on and vaddr < point.vaddr + point.size and point.vaddr < end:
