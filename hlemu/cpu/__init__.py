@@ -263,10 +263,12 @@ class Cpu:
         """A stop inside a block (a pause from a watchpoint or breakpoint): the block was
         counted whole when it started; take back the instructions that did not run (they
         run, and count, when the slice resumes there)."""
-        start, size = int(self.control[hooks.CB_BLOCK_START]), int(self.control[hooks.CB_BLOCK_SIZE])
-        if not size:
+        control = self.control
+        size = control.item(hooks.CB_BLOCK_SIZE)
+        if not size or control.item(hooks.CB_STOPPED):  # quantum ends fall between blocks
             return
-        pc = self.pc
+        start = control.item(hooks.CB_BLOCK_START)
+        pc = self.read_svc_state()[8]
         if start <= pc < start + size:
             self.control[hooks.CB_INSTRUCTIONS] -= (start + size - pc) >> 2
         self.control[hooks.CB_BLOCK_SIZE] = 0
@@ -379,6 +381,7 @@ class Cpu:
 
     def _on_interrupt(self, intno: int) -> None:
         if intno == EXCP_SWI:
+            self.control[hooks.CB_BLOCK_SIZE] = 0  # an SVC ends its block: nothing to take back
             state = self.read_svc_state()
             self.on_svc(self, self._svc_number(state[8], state[9]), state[:8])
         elif intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
