@@ -122,57 +122,53 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
+def _report(records: list, json_path: str | None) -> int:
+    """Print a benchmark's table; write its JSON records when asked."""
+    from hlemu.bench.records import format_table, write_json
+
+    print(format_table(records))
+    if json_path:
+        write_json(records, json_path)
+        print(f"wrote {len(records)} records to {json_path}", file=sys.stderr)
+    return 0
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
 def cmd_bench_memory(args: argparse.Namespace) -> int:
     from hlemu.bench import memory
-    from hlemu.bench.records import Record, format_table, write_json
+    from hlemu.bench.records import Record
 
     if args.quick:
         args.reads, args.copies, args.repeats = 200_000, 100, 2
     records = memory.run(reads=args.reads, slow_reads=min(100_000, args.reads), copies=args.copies,
-                         repeats=args.repeats, progress=lambda msg: print(msg, file=sys.stderr))
+                         repeats=args.repeats, progress=_say)
     if args.cold_start:
         cold, warm = _cold_start()
         records.append(Record("numba_start", "cold", cold, "s", {"cache": "empty"}))
         records.append(Record("numba_start", "warm", warm, "s", {"cache": "filled"}))
-    print(format_table(records))
-    if args.json:
-        write_json(records, args.json)
-        print(f"wrote {len(records)} records to {args.json}", file=sys.stderr)
-    return 0
+    return _report(records, args.json)
 
 
 def cmd_bench_cpu(args: argparse.Namespace) -> int:
     from hlemu.bench import cpu
-    from hlemu.bench.records import format_table, write_json
 
-    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     if args.quick:
-        records = cpu.run(compute_repeats=1, svcs=5_000, switches=2_000, progress=say)
+        records = cpu.run(compute_repeats=1, svcs=5_000, switches=2_000, progress=_say)
     else:
-        records = cpu.run(progress=say)
-    print(format_table(records))
-    if args.json:
-        write_json(records, args.json)
-        print(f"wrote {len(records)} records to {args.json}", file=sys.stderr)
-    return 0
+        records = cpu.run(progress=_say)
+    return _report(records, args.json)
 
 
 def cmd_bench_ipc(args: argparse.Namespace) -> int:
     from hlemu.bench import ipc
-    from hlemu.bench.records import format_table, write_json
-    from hlemu.memory import MemorySystem
+    from hlemu.bench.records import cpu_backends
 
-    probe = MemorySystem(backend="auto")
-    backends = ("fastmem", "semifastmem") if probe.backend == "fastmem" else ("semifastmem",)
-    probe.close()
-    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
-    records = ipc.run(count=500 if args.quick else 20_000, repeats=1 if args.quick else 3, backends=backends,
-                      progress=say)
-    print(format_table(records))
-    if args.json:
-        write_json(records, args.json)
-        print(f"wrote {len(records)} records to {args.json}", file=sys.stderr)
-    return 0
+    records = ipc.run(count=500 if args.quick else 20_000, repeats=1 if args.quick else 3,
+                      backends=cpu_backends(), progress=_say)
+    return _report(records, args.json)
 
 
 def _cold_start() -> tuple[float, float]:

@@ -25,7 +25,7 @@ from unicorn import UC_ARCH_ARM, UC_HOOK_BLOCK, UC_HOOK_INTR, UC_MODE_ARM, UC_PR
 from unicorn import arm_const as arm
 from unicorn.unicorn_py3.unicorn import uclib
 
-from hlemu.bench.records import Record, add_ratios
+from hlemu.bench.records import Record, add_ratios, cpu_backends
 from hlemu.guest import program_path
 from hlemu.loaders import Image, Segment
 from hlemu.memory import MemoryPermission
@@ -146,13 +146,8 @@ def bare_svc_seconds(count: int) -> float:
 
 def run(compute_repeats: int = 3, svcs: int = 100_000, switches: int = 50_000, backends: tuple[str, ...] = (),
         progress: Callable[[str], None] | None = None) -> list[Record]:
-    from hlemu.memory import MemorySystem
-
     say = progress or (lambda _msg: None)
-    if not backends:
-        auto = MemorySystem(backend="auto")
-        backends = ("fastmem", "semifastmem") if auto.backend == "fastmem" else ("semifastmem",)
-        auto.close()
+    backends = backends or cpu_backends()
     records: list[Record] = []
 
     say("compute")

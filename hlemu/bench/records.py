@@ -25,6 +25,17 @@ class Record:
         return out
 
 
+def cpu_backends() -> tuple[str, ...]:
+    """The CPU backends this host can compare: both where fastmem works, else semifastmem."""
+    from hlemu.memory import MemorySystem
+
+    probe = MemorySystem(backend="auto")
+    try:
+        return ("fastmem", "semifastmem") if probe.backend == "fastmem" else ("semifastmem",)
+    finally:
+        probe.close()
+
+
 def best_of(repeats: int, fn: Callable[[], object]) -> float:
     """Fastest wall time of ``repeats`` calls, in seconds (the least disturbed run)."""
     best = float("inf")

@@ -220,18 +220,21 @@ class Cpu:
 
     def run(self, blocks: int | None = None) -> Stop:
         """Run the loaded context until an SVC yields, the budget ends or a fault."""
-        # The hook stops when the budget reaches 0, before that block runs: +1 lets
-        # exactly ``blocks`` blocks run.
-        self.control[hooks.CB_BUDGET] = (blocks or self.config.quantum_blocks) + 1
+        return self._start((blocks or self.config.quantum_blocks) + 1, _ZERO_SIZE)
+
+    def _start(self, budget: int, count: ctypes.c_size_t) -> Stop:
+        """Emulate from the loaded PC; ``budget`` is for the block hook (it stops when the budget
+        reaches 0, before that block runs: n + 1 lets exactly n blocks run)."""
+        self.control[hooks.CB_BUDGET] = budget
         self.control[hooks.CB_STOPPED] = 0
+        self.control[hooks.CB_BLOCK_SIZE] = 0
         self._stop_requested = False
         self.fault = None
         state = self.read_svc_state()
         pc = state[8] | 1 if state[9] & CPSR_T else state[8]
         self._running = True
-        self.control[hooks.CB_BLOCK_SIZE] = 0
         try:
-            status = _emu_start(self._handle, ctypes.c_uint64(pc), _NEVER, _ZERO64, _ZERO_SIZE)
+            status = _emu_start(self._handle, ctypes.c_uint64(pc), _NEVER, _ZERO64, count)
             if status:
                 raise UcError(status)
         except UcError as exc:
@@ -276,27 +279,12 @@ class Cpu:
     def run_one(self) -> Stop:
         """Run exactly one instruction (the debugger's step); counts it as one."""
         before = int(self.control[hooks.CB_INSTRUCTIONS])
-        self.control[hooks.CB_BUDGET] = 1 << 40
-        self.control[hooks.CB_STOPPED] = 0
-        self._stop_requested = False
-        self.fault = None
-        state = self.read_svc_state()
-        pc = state[8] | 1 if state[9] & CPSR_T else state[8]
         self.uc.ctl_flush_tb()  # blocks translated without a count would run whole
-        self._running = True
         try:
-            status = _emu_start(self._handle, ctypes.c_uint64(pc), _NEVER, _ZERO64, ctypes.c_size_t(1))
-            if status:
-                raise UcError(status)
-        except UcError as exc:
-            return self._fault_from(exc)
+            return self._start(1 << 40, ctypes.c_size_t(1))
         finally:
-            self._running = False
-            self._drain_dirty_log()
             self.uc.ctl_flush_tb()  # and the ones translated for the step would count
             self.control[hooks.CB_INSTRUCTIONS] = before + 1
-            self._raise_hook_error()
-        return Stop.FAULT if self.fault is not None else Stop.YIELD if self._stop_requested else Stop.QUANTUM
 
     def request_stop(self) -> None:
         """From an SVC handler: end :meth:`run` after this SVC (thread switch)."""

@@ -36,6 +36,15 @@ class MemoryBlock(KernelObject):
         self.source = source  # the creator's heap address behind the block (0: kernel memory)
         self.mappings: dict[tuple[int, int], int] = {}  # (pid, vaddr) -> size
 
+    @classmethod
+    def for_service(cls, kernel: Kernel, size: int, other_perm: MemoryPermission, name: str) -> MemoryBlock:
+        """Shared memory an HLE service owns for good (kernel-allocated from BASE, like a
+        system module's), readable and writable by the service itself."""
+        frames = kernel.memory.phys.allocate("BASE", size >> 12)
+        block = cls(kernel, frames, MemoryPermission.RW, other_perm, owned=True, creator_pid=0, name=name)
+        kernel.retain(block)
+        return block
+
     @property
     def size(self) -> int:
         return len(self.frames) << 12

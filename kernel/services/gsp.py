@@ -50,10 +50,7 @@ class GspGpu(Service):
 
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
-        frames = kernel.memory.phys.allocate("BASE", SHARED_MEMORY_SIZE >> 12)
-        self.shared = MemoryBlock(kernel, frames, MemoryPermission.RW, MemoryPermission.RW, owned=True,
-                                  creator_pid=0, name="gsp shared memory")
-        kernel.retain(self.shared)
+        self.shared = MemoryBlock.for_service(kernel, SHARED_MEMORY_SIZE, MemoryPermission.RW, "gsp shared memory")
         self.clients: dict[int, Client] = {}  # by thread index
         self.right_holder: ClientSession | None = None
         self.lcd_black = False

@@ -43,10 +43,7 @@ class HidUser(Service):
 
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
-        frames = kernel.memory.phys.allocate("BASE", SHARED_MEMORY_SIZE >> 12)
-        self.shared = MemoryBlock(kernel, frames, MemoryPermission.RW, MemoryPermission.R, owned=True,
-                                  creator_pid=0, name="hid shared memory")
-        kernel.retain(self.shared)
+        self.shared = MemoryBlock.for_service(kernel, SHARED_MEMORY_SIZE, MemoryPermission.R, "hid shared memory")
         self.events = [Event(kernel, ResetType.ONESHOT, name=n)
                        for n in ("PAD0", "PAD1", "accelerometer", "gyroscope", "debug pad")]
         for event in self.events:
