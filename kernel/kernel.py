@@ -10,7 +10,6 @@ every thread waits, time jumps to the next deadline (idle skipping).
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from kernel.crash import crash_report
 from kernel.display import Display
 from kernel.errors import KernelError, Result
 from kernel.ipc import Message
-from kernel.objects.base import KernelObject, WaitObject
+from kernel.objects.base import KernelObject
 from kernel.objects.port import ClientPort
 from kernel.objects.timer import Timer
 from kernel.process import Process
@@ -35,7 +34,8 @@ from kernel.services.gsp import GspGpu
 from kernel.services.hid import HidUser
 from kernel.services.srv import SrvService
 from kernel.svc import SVC_TABLE, svc_name
-from kernel.thread import Thread, ThreadState, Wait
+from kernel.thread import Thread, ThreadState
+from kernel.waits import Waits
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class RunResult:
     ticks: int
 
 
-class Kernel:
+class Kernel(Waits):
     """Owns the memory system and every guest process.
 
     >>> from hlemu.guest import program_path
@@ -307,118 +307,6 @@ class Kernel:
             cpu.write_results(thread.pending_results)
             thread.pending_results = {}
         self.current = thread
-
-    def update_priority(self, thread: Thread) -> None:
-        """Recompute ``thread``'s effective priority (mutex priority inheritance), and pass a
-        change on to the owner of a mutex it waits for."""
-        from kernel.objects.mutex import Mutex
-
-        seen: set[int] = set()
-        current: Thread | None = thread
-        while current is not None and current.tid not in seen:
-            seen.add(current.tid)
-            best = current.base_priority
-            for mutex in current.held_mutexes:
-                for waiter in mutex.waiters:
-                    best = min(best, waiter.priority)
-            if best == current.priority and current is not thread:
-                break
-            current.priority = best
-            wait = current.wait
-            owners = [o.owner for o in wait.objects if isinstance(o, Mutex) and o.owner is not None] \
-                if wait is not None and current.state is ThreadState.WAITING else []
-            current = owners[0] if owners else None
-
-    # -- waiting ---------------------------------------------------------------------------
-    def block(self, thread: Thread, wait: Wait) -> None:
-        """Put ``thread`` to sleep on ``wait``; its SVC's result comes when it wakes."""
-        wait.since = self._sequence()
-        thread.state = ThreadState.WAITING
-        thread.wait = wait
-        if wait.deadline is not None:
-            self.timed_waits.add(thread)
-        for obj in wait.objects:
-            obj.waiters.append(thread)
-            owner = getattr(obj, "owner", None)
-            if owner is not None:
-                self.update_priority(owner)
-        if thread is self.current:
-            self.reschedule()
-
-    def wake(self, thread: Thread, results: dict[int, int]) -> None:
-        self.timed_waits.discard(thread)
-        if thread.wait is not None:
-            for obj in thread.wait.objects:
-                if thread in obj.waiters:
-                    obj.waiters.remove(thread)
-                    owner = getattr(obj, "owner", None)
-                    if owner is not None and owner is not thread:
-                        self.update_priority(owner)
-        thread.pending_results.update(results)
-        self.make_ready(thread)
-
-    def try_complete(self, thread: Thread, wait: Wait) -> tuple[int, int] | None:
-        """If ``wait`` is satisfied now, take the objects; returns (index or -1 for all, result).
-
-        The result is SUCCESS unless the object that ended the wait says otherwise (a
-        server session whose client has gone ends a ReplyAndReceive with SESSION_CLOSED).
-        """
-        objs = wait.objects
-        if wait.wait_all:
-            if any(o.should_wait(thread) for o in objs):
-                return None
-            for o in objs:
-                o.acquire(thread)
-            return -1, Result.SUCCESS
-        for i, o in enumerate(objs):
-            if not o.should_wait(thread):
-                code = o.acquire(thread)
-                return i, Result.SUCCESS if code is None else code
-        return None
-
-    def recheck_waiters(self, obj: WaitObject) -> None:
-        """Something changed in ``obj``: complete the waits it can end, best priority first."""
-        waiters = obj.waiters
-        if not waiters:
-            return
-        if len(waiters) > 1:
-            waiters = sorted(waiters, key=lambda t: (t.priority, t.wait.since if t.wait else 0))
-        for thread in list(waiters):
-            if thread.wait is None or thread.state != ThreadState.WAITING:
-                continue
-            done = self.try_complete(thread, thread.wait)
-            if done is not None:
-                index, code = done
-                self.wake(thread, {0: code, 1: index & 0xFFFFFFFF if index >= 0 else 0})
-        self.preempt_if_needed()
-
-    def schedule(self, tick: int, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when guest time reaches ``tick`` (devices: the display's VBlank)."""
-        heapq.heappush(self.alarms, (tick, self._sequence(), callback))
-        self.limit_slice(max(1, tick - self.ticks))
-
-    def _expire(self) -> None:
-        """Fire due alarms and timers and end waits whose deadline has passed."""
-        while self.alarms and self.alarms[0][0] <= self.ticks:
-            heapq.heappop(self.alarms)[2]()
-        if not self.timers and not self.timed_waits:
-            return
-        for timer in sorted((t for t in self.timers if t.deadline is not None and t.deadline <= self.ticks),
-                            key=lambda t: (t.deadline, t.object_id)):
-            timer.fire(self.ticks)
-        for thread in sorted(self.timed_waits, key=lambda t: t.tid):
-            w = thread.wait
-            if thread.state == ThreadState.WAITING and w is not None and w.deadline is not None \
-                    and w.deadline <= self.ticks:
-                self.wake(thread, {0: w.timeout_result, 1: 0xFFFFFFFF} if w.kind == "sync" else {0: w.timeout_result})
-
-    def _next_deadline(self) -> int | None:
-        deadlines = [t.deadline for t in self.timers if t.deadline is not None]
-        if self.alarms:
-            deadlines.append(self.alarms[0][0])
-        deadlines += [t.wait.deadline for t in self.timed_waits
-                      if t.state == ThreadState.WAITING and t.wait and t.wait.deadline is not None]
-        return min(deadlines) if deadlines else None
 
     # -- running ------------------------------------------------------------------------------
     @property

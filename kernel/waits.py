@@ -1,0 +1,147 @@
+"""Waiting: how threads block on objects, wake, time out, and inherit priority.
+
+Part of :class:`kernel.kernel.Kernel` (a mixin, split out to keep each concept in
+one place): a wait names its objects, an optional deadline in guest ticks and
+the results to hand back; objects call :meth:`recheck_waiters` when they change;
+timers, timeouts and device alarms fire from :meth:`_expire`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kernel.errors import Result
+from kernel.thread import Thread, ThreadState, Wait
+
+if TYPE_CHECKING:
+    from kernel.objects.base import WaitObject
+    from kernel.objects.timer import Timer
+
+
+class Waits:
+    if TYPE_CHECKING:  # provided by Kernel
+        alarms: list[tuple[int, int, Callable[[], None]]]
+        current: Thread | None
+        ticks: int
+        timed_waits: set[Thread]
+        timers: set[Timer]
+
+        def _sequence(self) -> int: ...
+        def limit_slice(self, blocks: int) -> None: ...
+        def make_ready(self, thread: Thread, front: bool = False) -> None: ...
+        def preempt_if_needed(self) -> None: ...
+        def reschedule(self) -> None: ...
+
+    def update_priority(self, thread: Thread) -> None:
+        """Recompute ``thread``'s effective priority (mutex priority inheritance), and pass a
+        change on to the owner of a mutex it waits for."""
+        from kernel.objects.mutex import Mutex
+
+        seen: set[int] = set()
+        current: Thread | None = thread
+        while current is not None and current.tid not in seen:
+            seen.add(current.tid)
+            best = current.base_priority
+            for mutex in current.held_mutexes:
+                for waiter in mutex.waiters:
+                    best = min(best, waiter.priority)
+            if best == current.priority and current is not thread:
+                break
+            current.priority = best
+            wait = current.wait
+            owners = [o.owner for o in wait.objects if isinstance(o, Mutex) and o.owner is not None] \
+                if wait is not None and current.state is ThreadState.WAITING else []
+            current = owners[0] if owners else None
+
+    # -- waiting ---------------------------------------------------------------------------
+    def block(self, thread: Thread, wait: Wait) -> None:
+        """Put ``thread`` to sleep on ``wait``; its SVC's result comes when it wakes."""
+        wait.since = self._sequence()
+        thread.state = ThreadState.WAITING
+        thread.wait = wait
+        if wait.deadline is not None:
+            self.timed_waits.add(thread)
+        for obj in wait.objects:
+            obj.waiters.append(thread)
+            owner = getattr(obj, "owner", None)
+            if owner is not None:
+                self.update_priority(owner)
+        if thread is self.current:
+            self.reschedule()
+
+    def wake(self, thread: Thread, results: dict[int, int]) -> None:
+        self.timed_waits.discard(thread)
+        if thread.wait is not None:
+            for obj in thread.wait.objects:
+                if thread in obj.waiters:
+                    obj.waiters.remove(thread)
+                    owner = getattr(obj, "owner", None)
+                    if owner is not None and owner is not thread:
+                        self.update_priority(owner)
+        thread.pending_results.update(results)
+        self.make_ready(thread)
+
+    def try_complete(self, thread: Thread, wait: Wait) -> tuple[int, int] | None:
+        """If ``wait`` is satisfied now, take the objects; returns (index or -1 for all, result).
+
+        The result is SUCCESS unless the object that ended the wait says otherwise (a
+        server session whose client has gone ends a ReplyAndReceive with SESSION_CLOSED).
+        """
+        objs = wait.objects
+        if wait.wait_all:
+            if any(o.should_wait(thread) for o in objs):
+                return None
+            for o in objs:
+                o.acquire(thread)
+            return -1, Result.SUCCESS
+        for i, o in enumerate(objs):
+            if not o.should_wait(thread):
+                code = o.acquire(thread)
+                return i, Result.SUCCESS if code is None else code
+        return None
+
+    def recheck_waiters(self, obj: WaitObject) -> None:
+        """Something changed in ``obj``: complete the waits it can end, best priority first."""
+        waiters = obj.waiters
+        if not waiters:
+            return
+        if len(waiters) > 1:
+            waiters = sorted(waiters, key=lambda t: (t.priority, t.wait.since if t.wait else 0))
+        for thread in list(waiters):
+            if thread.wait is None or thread.state != ThreadState.WAITING:
+                continue
+            done = self.try_complete(thread, thread.wait)
+            if done is not None:
+                index, code = done
+                self.wake(thread, {0: code, 1: index & 0xFFFFFFFF if index >= 0 else 0})
+        self.preempt_if_needed()
+
+    def schedule(self, tick: int, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when guest time reaches ``tick`` (devices: the display's VBlank)."""
+        heapq.heappush(self.alarms, (tick, self._sequence(), callback))
+        self.limit_slice(max(1, tick - self.ticks))
+
+    def _expire(self) -> None:
+        """Fire due alarms and timers and end waits whose deadline has passed."""
+        while self.alarms and self.alarms[0][0] <= self.ticks:
+            heapq.heappop(self.alarms)[2]()
+        if not self.timers and not self.timed_waits:
+            return
+        for timer in sorted((t for t in self.timers if t.deadline is not None and t.deadline <= self.ticks),
+                            key=lambda t: (t.deadline, t.object_id)):
+            timer.fire(self.ticks)
+        for thread in sorted(self.timed_waits, key=lambda t: t.tid):
+            w = thread.wait
+            if thread.state == ThreadState.WAITING and w is not None and w.deadline is not None \
+                    and w.deadline <= self.ticks:
+                self.wake(thread, {0: w.timeout_result, 1: 0xFFFFFFFF} if w.kind == "sync" else {0: w.timeout_result})
+
+    def _next_deadline(self) -> int | None:
+        deadlines = [t.deadline for t in self.timers if t.deadline is not None]
+        if self.alarms:
+            deadlines.append(self.alarms[0][0])
+        deadlines += [t.wait.deadline for t in self.timed_waits
+                      if t.state == ThreadState.WAITING and t.wait and t.wait.deadline is not None]
+        return min(deadlines) if deadlines else None
