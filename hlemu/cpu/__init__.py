@@ -47,6 +47,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from hlemu.cpu import hooks
 from hlemu.cpu.decode import decode_access
 from hlemu.cpu.pagemap import sync_unicorn_map
+from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
 from hlemu.memory.constants import (
     NUM_PAGES,
     PAGE_SHIFT,
@@ -54,7 +55,6 @@ from hlemu.memory.constants import (
     MemoryPermission,
     SpecialKind,
 )
-from hlemu.memory.faults import GuestFault
 from hlemu.memory.space import AddressSpace
 
 # r0..r15 and CPSR in one batch: register traffic dominates SVC cost.
@@ -82,9 +82,6 @@ CPSR_T = 1 << 5
 USER_MODE = 0x10
 NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
 UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
-MMIO_WINDOW = 0x40000000  # semifastmem: Unicorn physical address where MMIO pages are aliased
-MMIO_WINDOW_PAGES = 1024
-DIRTY_LOG_SIZE = 4096
 # QEMU's ARM exception numbers, as Unicorn's interrupt hook reports them.
 EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT = 1, 2, 3, 4, 7
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
@@ -138,7 +135,7 @@ _MEM_FAULTS = {
 }
 
 
-class Cpu:
+class Cpu(SpecialPages):
     """Unicorn bound to one address space. ``on_svc(cpu, number, args)`` serves SVCs
     (``args`` = r0..r7; results go back with :meth:`write_results`)."""
 
@@ -477,59 +474,6 @@ class Cpu:
 
     def _sync_fastmem(self, lo: int, hi: int) -> None:
         sync_unicorn_map(self.uc, self.space, self._mapped, lo, hi, self._region_read, self._region_write)
-
-    # -- special pages -----------------------------------------------------------------
-    def _special_read(self, vaddr: int, size: int) -> int:
-        try:
-            return self.space.slow.read_int(vaddr, size)
-        except GuestFault as exc:
-            self._special_fault(exc)
-            return 0
-
-    def _special_write(self, vaddr: int, size: int, value: int) -> None:
-        try:
-            self.space.slow.write_int(vaddr, size, value)
-        except GuestFault as exc:
-            self._special_fault(exc)
-
-    def _special_fault(self, exc: GuestFault) -> None:
-        self.fault = CpuFault("data abort", exc.access, exc.address, exc.size, exc.kind)
-        self.uc.emu_stop()
-
-    def _region_read(self, uc: Uc, offset: int, size: int, base: int) -> int:
-        return self._special_read(base + offset, size)
-
-    def _region_write(self, uc: Uc, offset: int, size: int, value: int, base: int) -> None:
-        self._special_write(base + offset, size, value)
-
-    def _window_read(self, uc: Uc, offset: int, size: int, _user: object) -> int:
-        return self._special_read((self._slot_vpn[offset >> PAGE_SHIFT] << PAGE_SHIFT) | (offset & 0xFFF), size)
-
-    def _window_write(self, uc: Uc, offset: int, size: int, value: int, _user: object) -> None:
-        self._special_write((self._slot_vpn[offset >> PAGE_SHIFT] << PAGE_SHIFT) | (offset & 0xFFF), size, value)
-
-    def _assign_mmio_slots(self, lo: int, hi: int) -> None:
-        """Give each new MMIO page of ``lo..hi-1`` a page of the MMIO window (semifastmem)."""
-        slow = np.isin(self.space.table.special[lo:hi], (SpecialKind.MMIO, SpecialKind.WATCH))
-        for vpn in (np.flatnonzero(slow) + lo).tolist():
-            if self._mmio_slots[vpn] == 0:
-                if len(self._slot_vpn) >= MMIO_WINDOW_PAGES:
-                    raise RuntimeError(f"more than {MMIO_WINDOW_PAGES} MMIO pages in one process")
-                self._slot_vpn.append(vpn)
-                self._mmio_slots[vpn] = len(self._slot_vpn)
-
-    def _drain_dirty_log(self) -> None:
-        """Tell the trackers about pages the TLB fill hook dirtied during the run."""
-        count = int(self.control[hooks.CB_DIRTY_COUNT])
-        if not count:
-            return
-        self.control[hooks.CB_DIRTY_COUNT] = 0
-        if count <= DIRTY_LOG_SIZE:
-            vpns = self._dirty_log[:count].tolist()
-        else:  # the log overflowed: every dirty tracked page the trackers do not know yet
-            table = self.space.table
-            vpns = np.flatnonzero((table.special == SpecialKind.TRACKED) & (table.wdirty != 0)).tolist()
-        self.space.dirtied_by_cpu(vpns)
 
     def _add_cfunc_hook(self, hook_type: int, address: int | None) -> None:
         assert address is not None, "numba cfunc without an address"
