@@ -62,6 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_memory_options(repl)
     repl.add_argument("--plain", action="store_true", help="use the standard Python shell, not IPython")
 
+    gui = sub.add_parser(
+        "gui", help="the window: screens, input, and the debugger (processes, memory maps, page tables...)",
+        description="Open the emulator window on each PROGRAM (an ARM ELF file or a bundled program's name); "
+                    f"with no PROGRAM, the demo ({', '.join(DEMO)}). Keys: F5 run, F6 pause, F10 step, "
+                    "F1 the pad's key map.")
+    gui.add_argument("programs", nargs="*", metavar="PROGRAM")
+    _add_memory_options(gui)
+    gui.add_argument("--keymap", metavar="FILE.json",
+                     help="button -> Qt key name, e.g. {\"A\": \"Key_X\"} (default: ~/.config/hlemu/keys.json "
+                          "if present, else the built-in map; F1 shows it)")
+    gui.add_argument("--frames", type=int, metavar="N", help="run N frames first (with --screenshot: then capture)")
+    gui.add_argument("--screenshot", metavar="PNG",
+                     help="headless: run --frames N (default 60) unthrottled, save the whole window, quit")
+    gui.add_argument("--paused", action="store_true", help="open paused (F5 runs)")
+    gui.add_argument("--unthrottled", action="store_true", help="do not limit to 60 frames per second")
+    gui.add_argument("--scale", type=int, default=0, choices=(0, 1, 2, 3),
+                     help="screen scale (0: the largest that fits, the default)")
+
     bench = sub.add_parser("bench", help="run a benchmark (JSON records, ratios to a same-run baseline)")
     bench_sub = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
     mem = bench_sub.add_parser("memory", help="slowmem, semifastmem and fastmem against raw numpy")
@@ -196,6 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hlemu.repl import start_repl
 
         return start_repl(args.programs, args.backend, args.host_page_size, plain=args.plain)
+    if args.command == "gui":
+        from gui.app import GuiOptions, run_gui
+
+        return run_gui(GuiOptions(args.programs, args.backend, args.host_page_size, args.keymap, args.frames,
+                                  args.screenshot, args.paused, args.unthrottled, args.scale))
     if args.command == "bench" and args.suite == "memory":
         return cmd_bench_memory(args)
     if args.command == "bench" and args.suite == "cpu":

@@ -30,6 +30,13 @@ def make_emulator(programs: list[str], backend: str, host_page_size: int | None,
     return emu
 
 
+def namespace_for(emu: Any) -> dict[str, Any]:
+    """What a shell on ``emu`` starts with (the REPL, ``--script`` and the GUI console alike)."""
+    from kernel.api import Emulator
+
+    return {"emu": emu, "Emulator": Emulator}
+
+
 def banner(emu: Any) -> str:
     from hlemu import __version__
 
@@ -40,10 +47,8 @@ def banner(emu: Any) -> str:
 
 def start_repl(programs: list[str], backend: str = "auto", host_page_size: int | None = None,
                plain: bool = False) -> int:
-    from kernel.api import Emulator
-
     emu = make_emulator(programs, backend, host_page_size)
-    namespace = {"emu": emu, "Emulator": Emulator}
+    namespace = namespace_for(emu)
     try:
         if not plain:
             try:
@@ -66,7 +71,7 @@ def run_script(path: str, programs: list[str], backend: str = "auto", host_page_
     emu = make_emulator(programs, backend, host_page_size)
     try:
         try:
-            runpy.run_path(path, init_globals={"emu": emu}, run_name="__main__")
+            runpy.run_path(path, init_globals=namespace_for(emu), run_name="__main__")
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 0
         except Exception:  # noqa: BLE001 - the script's error is the user's to read

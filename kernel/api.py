@@ -20,10 +20,11 @@ the kernel.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import capstone
 from unicorn import UC_HOOK_CODE
@@ -38,6 +39,8 @@ from kernel.process import Process
 from kernel.thread import Thread
 
 _REGS = [f"r{i}" for i in range(13)] + ["sp", "lr", "pc"]
+_VFP_REGS = [f"d{i}" for i in range(16)] + ["fpscr"]
+_REG_IDS = {name: getattr(arm, f"UC_ARM_REG_{name.upper()}") for name in _REGS + ["cpsr"] + _VFP_REGS}
 
 
 @dataclass
@@ -75,11 +78,27 @@ class ThreadView:
     state: str
     priority: int
     waiting_on: str
-    registers: dict[str, int] = field(default_factory=dict)
+    registers: dict[str, int] = field(default_factory=dict)  # r0-r12, sp, lr, pc, cpsr
+    vfp: dict[str, int] = field(default_factory=dict)  # d0-d15 (raw 64-bit), fpscr; when asked for
 
     @property
     def pc(self) -> int:
         return self.registers.get("pc", 0)
+
+    @property
+    def thumb(self) -> bool:
+        return bool(self.registers.get("cpsr", 0) & CPSR_T)
+
+
+@dataclass
+class HandleInfo:
+    """One handle of a process: what it names and which processes hold the same object."""
+
+    handle: int
+    type: str
+    description: str
+    object_id: int
+    holders: list[int]  # pids of every process with a handle to the object (this one included)
 
 
 class Proc:
@@ -226,8 +245,20 @@ class Proc:
         return [v << 12 for v in self.process.space.faults.pages_with_faults(fk).tolist()]
 
     @property
+    def crash_address(self) -> int | None:
+        """The address whose access crashed the process (None if it did not crash on memory)."""
+        return self.process.crash_address
+
+    @property
     def handles(self) -> list[tuple[int, str]]:
         return [(h, obj.describe()) for h, obj in self.process.handles.items()]
+
+    def handle_info(self) -> list[HandleInfo]:
+        """Handles with their object's type and every process holding that object."""
+        others = [p for p in self._emu.kernel.processes.values() if p.alive]
+        return [HandleInfo(h, obj.type_name, obj.describe(), obj.object_id,
+                           [p.pid for p in others if p.handles.holds(obj)])
+                for h, obj in self.process.handles.items()]
 
     @property
     def threads(self) -> list[ThreadView]:
@@ -253,18 +284,26 @@ class Emulator:
     def __init__(self, backend: str = "auto", host_page_size: int | None = None, quantum_blocks: int = 20_000,
                  echo: bool = True) -> None:
         self.echo = echo
+        self._output_listeners: list[Callable[[Proc, str], None]] = []
         self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
                              output=self._output)
         self.watch_hits: list[WatchHit] = []
         self._paused = False
         self._svc_hooks: list[tuple[int | None, bool, Callable[..., object]]] = []
-        self._breakpoints: dict[tuple[int, int], Callable[..., object] | None] = {}
+        self._breakpoints: dict[tuple[int, int], int] = {}  # (pid, address) -> Unicorn hook handle
         self._skip_break: tuple[int, int] | None = None
         self._install_svc_hooks()
 
     def _output(self, process: Process, line: str) -> None:
         if self.echo:
             print(f"[{process.name}:{process.pid}] {line}", flush=True)
+        for listener in self._output_listeners:
+            listener(Proc(self, process), line)
+
+    def on_output(self, callback: Callable[[Proc, str], None]) -> None:
+        """``callback(proc, line)`` for every line a guest prints and every kernel report
+        about a process (crashes, deadlocks, unimplemented SVCs)."""
+        self._output_listeners.append(callback)
 
     # processes
     def spawn(self, program: str | Path | Image, name: str | None = None) -> Proc:
@@ -283,18 +322,26 @@ class Emulator:
                 return Proc(self, p)
         raise KeyError(f"no process {key!r}")
 
-    def thread_view(self, t: Thread) -> ThreadView:
+    def thread_view(self, t: Thread, vfp: bool = False) -> ThreadView:
+        """A thread's state and registers (its saved context when another thread is loaded);
+        ``vfp`` adds d0-d15 and FPSCR."""
         regs: dict[str, int] = {}
+        fp: dict[str, int] = {}
         cpu = t.process.cpu
+        source: Any = None  # what registers are read from: the Unicorn engine or a saved context
         if t.alive and t.process.loaded is t:
             regs = dict(zip(_REGS, cpu.read_registers(), strict=True))
+            regs["cpsr"] = cpu.cpsr
+            source = cpu.uc
         elif t.context is not None and t.alive:
-            ctx = t.context
-            regs = {name: ctx.reg_read(getattr(arm, f"UC_ARM_REG_{name.upper()}")) for name in _REGS}  # type: ignore[attr-defined]
+            source = t.context
+            regs = {name: int(source.reg_read(_REG_IDS[name])) for name in _REGS + ["cpsr"]}
         elif t.alive:
-            regs = {"pc": t.entry, "sp": t.stack_top, "r0": t.arg}
+            regs = {"pc": t.entry, "sp": t.stack_top, "r0": t.arg, "cpsr": 0x10 | (CPSR_T if t.entry & 1 else 0)}
+        if vfp and source is not None:
+            fp = {name: int(source.reg_read(_REG_IDS[name])) for name in _VFP_REGS}
         return ThreadView(t.tid, t.name, t.state.value, t.priority,
-                          t.wait.describe() if t.wait else "", regs)
+                          t.wait.describe() if t.wait else "", regs, fp)
 
     # running
     def run(self, instructions: int | None = None, frames: int | None = None,
@@ -310,12 +357,19 @@ class Emulator:
         return self.kernel.run(max_instructions=instructions, until=stop)
 
     def step(self) -> ThreadView | None:
-        """Run exactly one guest instruction of the thread that would run next."""
+        """Run exactly one guest instruction of the thread that would run next. When every
+        thread waits, guest time first moves on to the next timer or VBlank that wakes one;
+        None when nothing ever can."""
         kernel = self.kernel
-        kernel._expire()
-        thread = kernel.pick()
-        if thread is None:
-            return None
+        while True:
+            kernel._expire()
+            thread = kernel.pick()
+            if thread is not None:
+                break
+            deadline = kernel._next_deadline()
+            if deadline is None:
+                return None
+            kernel.ticks = max(kernel.ticks, deadline)  # idle until it, as a run would
         kernel._switch_to(thread)
         cpu = thread.process.cpu
         key = (thread.process.pid, cpu.pc)
@@ -335,8 +389,36 @@ class Emulator:
         self.kernel.limit_slice(0)
 
     @property
+    def paused(self) -> bool:
+        """True when the last ``run()`` ended because of a pause (breakpoint, watchpoint, callback)."""
+        return self._paused
+
+    @property
     def frame(self) -> int:
         return self.kernel.display.frame
+
+    @property
+    def backend(self) -> str:
+        """The memory backend in use: fastmem, semifastmem or slowmem."""
+        return self.kernel.memory.choice.name
+
+    def set_input(self, buttons: int | Iterable[str] = 0, circle: tuple[int, int] = (0, 0),
+                  touch: tuple[int, int] | None = None) -> None:
+        """What the user holds from now on: pad buttons (bits or names such as ``["A", "UP"]``),
+        circle pad position (-156..156 each way), a bottom-screen touch point or None."""
+        from kernel.services.hid import KEYS
+
+        if not isinstance(buttons, int):
+            bits = 0
+            for name in buttons:
+                if name.upper() not in KEYS:
+                    raise ValueError(f"unknown key {name!r} (have {', '.join(KEYS)})")
+                bits |= KEYS[name.upper()]
+            buttons = bits
+        pad = self.kernel.hid.pad
+        pad.buttons = buttons
+        pad.circle = (max(-156, min(156, circle[0])), max(-156, min(156, circle[1])))
+        pad.touch = None if touch is None else (max(0, min(319, touch[0])), max(0, min(239, touch[1])))
 
     def screenshot(self, path: str) -> None:
         self.kernel.display.screenshot(path)
@@ -354,7 +436,8 @@ class Emulator:
         """Pause when ``proc`` is about to run the instruction at ``addr`` (or call ``callback``;
         it pauses if the callback returns true)."""
         key = (proc.pid, addr)
-        self._breakpoints[key] = callback
+        if key in self._breakpoints:
+            self.remove_breakpoint(proc, addr)
         cpu = proc.process.cpu
 
         def hit(uc: object, address: int, size: int, user: object) -> None:
@@ -369,8 +452,23 @@ class Emulator:
             if thread is not None:
                 thread.process.cpu.request_stop()  # before the instruction runs
 
-        cpu.uc.hook_add(UC_HOOK_CODE, hit, begin=addr, end=addr)
+        self._breakpoints[key] = cpu.uc.hook_add(UC_HOOK_CODE, hit, begin=addr, end=addr)
         cpu.uc.ctl_remove_cache(addr, addr + 4)  # code already translated gets the hook too
+
+    def remove_breakpoint(self, proc: Proc, addr: int) -> None:
+        """Forget the breakpoint at ``addr`` of ``proc`` (KeyError if there is none)."""
+        handle = self._breakpoints.pop((proc.pid, addr))
+        cpu = proc.process.cpu
+        if proc.process.alive:
+            cpu.uc.hook_del(handle)
+            cpu.uc.ctl_remove_cache(addr, addr + 4)
+        if self._skip_break == (proc.pid, addr):
+            self._skip_break = None
+
+    @property
+    def breakpoints(self) -> list[tuple[int, int]]:
+        """``(pid, address)`` of every breakpoint, sorted."""
+        return sorted(self._breakpoints)
 
     def _install_svc_hooks(self) -> None:
         kernel = self.kernel

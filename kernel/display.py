@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hlemu.images import write_png
 from hlemu.memory import SpecialKind, WriteTracker
 from kernel.layout import SYSTEM_TICK_HZ
 
@@ -53,6 +54,7 @@ class Screen:
     framebuffer: Framebuffer | None = None
     pages: set[int] = field(default_factory=set)  # guest pages of the framebuffer (its process)
     dirty_pages: list[int] = field(default_factory=list)  # pages of it written, frame by frame
+    last_dirty: set[int] = field(default_factory=set)  # which of its pages the last frame wrote
 
     @property
     def height(self) -> int:
@@ -127,7 +129,8 @@ class Display:
         self.frame_pages.append(len(dirty))
         for screen in self.screens.values():
             pid = screen.framebuffer.process.pid if screen.framebuffer is not None else -1
-            screen.dirty_pages.append(len(self.tracker.dirty.get(pid, set()) & screen.pages))
+            screen.last_dirty = self.tracker.dirty.get(pid, set()) & screen.pages
+            screen.dirty_pages.append(len(screen.last_dirty))
         self.tracker.rearm()
         for listener in list(self.vblank_listeners):
             listener(self.frame)
@@ -139,35 +142,59 @@ class Display:
     # -- pictures ---------------------------------------------------------------------------
     def render(self, screen: str) -> np.ndarray:
         """The screen as an (240, width, 3) RGB image (black when nothing is shown)."""
+        return self.render_columns(screen, 0, self.screens[screen].width)
+
+    def render_columns(self, screen: str, first: int, end: int) -> np.ndarray:
+        """Columns ``first`` to ``end - 1`` of the screen as a (240, end - first, 3) RGB image.
+
+        Reads only the framebuffer bytes of those columns, so a window can redraw just
+        what the dirty pages say changed.
+        """
         target = self.screens[screen]
-        width = target.width
-        image = np.zeros((SCREEN_HEIGHT, width, 3), dtype=np.uint8)
+        first, end = max(0, first), min(end, target.width)
+        image = np.zeros((SCREEN_HEIGHT, max(0, end - first), 3), dtype=np.uint8)
         fb = target.framebuffer
-        if fb is None or not fb.process.alive and fb.process.pid not in self.kernel.processes:
+        if fb is None or end <= first or not fb.process.alive and fb.process.pid not in self.kernel.processes:
             return image
         bpp = FORMAT_BYTES.get(fb.format, 3)
         try:
-            raw = fb.process.space.peek(fb.vaddr, fb.stride * width)
+            raw = fb.process.space.peek(fb.vaddr + first * fb.stride, fb.stride * (end - first))
         except ValueError:
             return image
-        columns = np.frombuffer(raw, dtype=np.uint8).reshape(width, fb.stride)[:, : SCREEN_HEIGHT * bpp]
-        pixels = columns.reshape(width, SCREEN_HEIGHT, bpp)[:, ::-1, :]  # bottom row first in memory
+        columns = np.frombuffer(raw, dtype=np.uint8).reshape(end - first, fb.stride)[:, : SCREEN_HEIGHT * bpp]
+        pixels = columns.reshape(end - first, SCREEN_HEIGHT, bpp)[:, ::-1, :]  # bottom row first in memory
         image[:] = _to_rgb(pixels, fb.format).transpose(1, 0, 2)
         return image
 
-    def screenshot(self, path: str) -> None:
-        """Both screens in one PNG: top above, bottom centred below."""
-        from PyQt6.QtGui import QImage
+    def columns_of(self, screen: str, pages: set[int]) -> list[tuple[int, int]]:
+        """The column spans ``[first, end)`` of ``screen`` that guest pages ``pages`` hold, merged."""
+        target = self.screens[screen]
+        fb = target.framebuffer
+        if fb is None or not pages:
+            return []
+        spans: list[tuple[int, int]] = []
+        for vpn in sorted(pages):
+            start = max(0, (vpn << 12) - fb.vaddr) // fb.stride
+            end = min(target.width, ((vpn + 1 << 12) - fb.vaddr + fb.stride - 1) // fb.stride)
+            if end <= start:
+                continue
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+            else:
+                spans.append((start, end))
+        return spans
 
-        top, bottom = self.render("top"), self.render("bottom")
+    def composite(self) -> np.ndarray:
+        """Both screens in one (480, 400, 3) RGB image: top above, bottom centred below."""
         canvas = np.zeros((2 * SCREEN_HEIGHT, SCREEN_WIDTHS["top"], 3), dtype=np.uint8)
-        canvas[:SCREEN_HEIGHT] = top
+        canvas[:SCREEN_HEIGHT] = self.render("top")
         x = (SCREEN_WIDTHS["top"] - SCREEN_WIDTHS["bottom"]) // 2
-        canvas[SCREEN_HEIGHT:, x : x + SCREEN_WIDTHS["bottom"]] = bottom
-        data = np.ascontiguousarray(canvas).tobytes()
-        image = QImage(data, canvas.shape[1], canvas.shape[0], canvas.shape[1] * 3, QImage.Format.Format_RGB888)
-        if not image.save(path):
-            raise OSError(f"cannot write {path}")
+        canvas[SCREEN_HEIGHT:, x : x + SCREEN_WIDTHS["bottom"]] = self.render("bottom")
+        return canvas
+
+    def screenshot(self, path: str) -> None:
+        """Both screens in one PNG (see :meth:`composite`)."""
+        write_png(path, self.composite())
 
 
 def _to_rgb(pixels: np.ndarray, fmt: int) -> np.ndarray:

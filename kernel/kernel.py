@@ -346,7 +346,7 @@ class Kernel(Waits):
         self.ticks += cpu.instructions - self._slice_mark
         if stop == Stop.FAULT:
             assert cpu.fault is not None
-            self.crash_process(thread.process, crash_report(thread, cpu.fault))
+            self.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
         elif stop == Stop.QUANTUM and thread.state == ThreadState.READY:
             thread.ready_seq = self._sequence()  # round robin among equal priorities
         return True
@@ -418,8 +418,10 @@ class Kernel(Waits):
                     obj.waiters.remove(thread)
         thread.wait = None
 
-    def crash_process(self, process: Process, report: str) -> None:
+    def crash_process(self, process: Process, report: str, address: int | None = None) -> None:
+        """End ``process`` with a crash ``report`` (``address``: the faulting one, if memory was)."""
         process.crash = report
+        process.crash_address = address
         self.output(process, report)
         self.end_process(process, -1)
 

@@ -47,6 +47,7 @@ class Process(WaitObject):
         self.output: list[str] = []
         self.exit_code: int | None = None
         self.crash: str | None = None  # the crash report, when a guest fault ended the process
+        self.crash_address: int | None = None  # the address a faulting access touched
         self.stats = ProcessStats()
         self.loaded: Thread | None = None  # the thread whose registers are in the CPU
         self.final_regions: list[MemoryInfo] | None = None  # the map when its memory was reaped

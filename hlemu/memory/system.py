@@ -48,7 +48,7 @@ class MemorySystem:
     def shared_with(self, space: AddressSpace, vaddr: int) -> list[int]:
         """Pids of the other spaces that map the frame behind ``vaddr``."""
         frame = int(space.table.frame[(vaddr & 0xFFFFFFFF) >> 12])
-        if frame < 0:
+        if frame < 0 or self.phys.map_count[frame] < 2:  # mapped once: by ``space`` alone
             return []
         return [pid for pid, other in self.spaces.items()
                 if other is not space and (other.table.frame == frame).any()]

@@ -342,7 +342,7 @@ def test_threads_show_the_registers_of_a_waiting_thread(emulator):
     assert all(isinstance(t, ThreadView) for t in views)
     assert views[0].name == "main" and views[0].priority == 0x30
     waiting = next(t for t in views if t.state == "waiting")
-    assert set(waiting.registers) == {f"r{i}" for i in range(13)} | {"sp", "lr", "pc"}
+    assert set(waiting.registers) == {f"r{i}" for i in range(13)} | {"sp", "lr", "pc", "cpsr"}
     assert waiting.pc == waiting.registers["pc"]
     assert proc.disasm(waiting.pc - 4, 1)[0].split(" ", 2)[2] == "svc #0xa"  # SleepThread
     assert waiting.registers["r0"] == 1000 and waiting.waiting_on.startswith("sleep until tick")

@@ -1,0 +1,146 @@
+"""Docks about processes: the process and thread lists, handles, IPC traffic, debug output."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.models import HandleModel, IpcModel, ProcessModel, ThreadModel
+from gui.models.base import MONO, ROW_ROLE
+from gui.state import Snapshot
+from gui.views.tables import TableDock, make_table
+from gui.worker import IPC_KEEP
+
+
+class ProcessDock(QDockWidget):
+    """Processes above, their threads below; picking one selects it for every other dock."""
+
+    selected = pyqtSignal(int, object)  # pid, tid or None
+
+    def __init__(self) -> None:
+        super().__init__("Processes and threads")
+        self.setObjectName("processes")
+        self.processes, self.threads = ProcessModel(), ThreadModel()
+        self.process_view, self.process_proxy = make_table(self.processes)
+        self.thread_view, self.thread_proxy = make_table(self.threads)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.process_view)
+        split.addWidget(self.thread_view)
+        self.setWidget(split)
+        self.process_view.clicked.connect(lambda index: self._pick(index, thread=False))
+        self.thread_view.clicked.connect(lambda index: self._pick(index, thread=True))
+
+    def _pick(self, index: object, thread: bool) -> None:
+        row = index.data(ROW_ROLE)  # type: ignore[attr-defined]
+        if row is not None:
+            self.selected.emit(row.pid, row.tid if thread else None)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.processes.set_rows(snap.processes)
+        self.threads.set_rows(snap.threads)
+
+
+class HandleDock(TableDock):
+    def __init__(self) -> None:
+        super().__init__("Handles", HandleModel(), "handles", "filter handles (type, object, holder)")
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.model.set_rows(snap.detail.handles if snap.detail else [])  # type: ignore[attr-defined]
+        self.setWindowTitle(f"Handles of process {snap.detail.pid}" if snap.detail else "Handles")
+
+
+class IpcDock(TableDock):
+    """Every request and reply, decoded; filter by process, by service, or by any text."""
+
+    def __init__(self) -> None:
+        super().__init__("IPC recorder", IpcModel(), "ipc", "filter messages (any column)")
+        self.process_box, self.service_box = QComboBox(), QComboBox()
+        self.process_box.addItem("all processes", None)
+        self.service_box.addItem("all services", None)
+        self.recording = QCheckBox("record")
+        self.recording.setChecked(True)
+        clear = QPushButton("Clear")
+        clear.clicked.connect(self.model.clear)  # type: ignore[attr-defined]
+        for widget in (self.process_box, self.service_box, self.recording, clear):
+            self.tools.addWidget(widget)
+        self.process_box.currentIndexChanged.connect(self._refilter)
+        self.service_box.currentIndexChanged.connect(self._refilter)
+        self._all: list = []
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        if not snap.ipc or not self.recording.isChecked():
+            return
+        self._all.extend(snap.ipc)
+        del self._all[:-IPC_KEEP]
+        for row in snap.ipc:
+            for pid in (row.sender, row.receiver):
+                if pid >= 0 and self.process_box.findData(pid) < 0:
+                    self.process_box.addItem(f"process {pid}", pid)
+            if self.service_box.findData(row.service) < 0:
+                self.service_box.addItem(row.service, row.service)
+        self.model.append_rows([r for r in snap.ipc if self._keeps(r)], keep=IPC_KEEP)  # type: ignore[attr-defined]
+
+    def _keeps(self, row: object) -> bool:
+        pid, service = self.process_box.currentData(), self.service_box.currentData()
+        return ((pid is None or pid in (row.sender, row.receiver))  # type: ignore[attr-defined]
+                and (service is None or row.service == service))  # type: ignore[attr-defined]
+
+    def _refilter(self) -> None:
+        self.model.set_rows([r for r in self._all if self._keeps(r)])  # type: ignore[attr-defined]
+
+
+class OutputDock(QDockWidget):
+    """What the guests printed (svcOutputDebugString), and crash reports, per process."""
+
+    MAX_LINES = 20_000
+
+    def __init__(self) -> None:
+        super().__init__("Debug output")
+        self.setObjectName("output")
+        self.process_box = QComboBox()
+        self.process_box.addItem("all processes", None)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setFont(MONO)
+        self.text.setMaximumBlockCount(self.MAX_LINES)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.process_box)
+        layout.addWidget(self.text)
+        self.setWidget(body)
+        self.lines: list[tuple[int, str, str]] = []
+        self.process_box.currentIndexChanged.connect(self._refill)
+
+    def add(self, pid: int, name: str, line: str) -> None:
+        self.lines.append((pid, name, line))
+        del self.lines[: -self.MAX_LINES]
+        if self.process_box.findData(pid) < 0:
+            self.process_box.addItem(f"{name} ({pid})", pid)
+        if self.process_box.currentData() in (None, pid):
+            self.text.appendPlainText(self._format(pid, name, line))
+
+    def _format(self, pid: int, name: str, line: str) -> str:
+        return f"[{name}:{pid}] {line}" if self.process_box.currentData() is None else line
+
+    def _refill(self) -> None:
+        want = self.process_box.currentData()
+        self.text.setPlainText("\n".join(self._format(*entry) for entry in self.lines
+                                         if want is None or entry[0] == want))
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        for pid, name, line in snap.output:
+            self.add(pid, name, line)
+
+    def clear(self) -> None:
+        self.lines.clear()
+        self.text.clear()

@@ -1,0 +1,115 @@
+"""The two 3DS screens, drawn at an integer scale from patches of changed columns."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QPoint, QRect, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent
+from PyQt6.QtWidgets import QSizePolicy, QWidget
+
+from kernel.display import SCREEN_HEIGHT, SCREEN_WIDTHS
+
+GAP = 4  # pixels between the screens (unscaled)
+
+
+class ScreenView(QWidget):
+    """Top screen above the bottom one, like the console. ``scale`` 0 fits the widget.
+
+    The images are kept here and patched column range by column range (from the
+    dirty pages the display tracks), never copied whole per frame. A press on the
+    bottom screen is a touch: ``touched(x, y)`` while held, ``released`` after.
+    """
+
+    touched = pyqtSignal(int, int)
+    released = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.images = {name: QImage(width, SCREEN_HEIGHT, QImage.Format.Format_RGB888)
+                       for name, width in SCREEN_WIDTHS.items()}
+        for image in self.images.values():
+            image.fill(Qt.GlobalColor.black)
+        self.scale = 0
+        self.columns_drawn = 0  # columns patched so far (what the dirty tracking saved is visible here)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(SCREEN_WIDTHS["top"], 2 * SCREEN_HEIGHT + GAP)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._touching = False
+
+    def set_scale(self, scale: int) -> None:
+        self.scale = scale
+        self.updateGeometry()
+        self.update()
+
+    def effective_scale(self) -> int:
+        if self.scale:
+            return self.scale
+        fit_w = self.width() // SCREEN_WIDTHS["top"]
+        fit_h = self.height() // (2 * SCREEN_HEIGHT + GAP)
+        return max(1, min(fit_w, fit_h))
+
+    def sizeHint(self) -> QSize:
+        s = self.scale or 2
+        return QSize(SCREEN_WIDTHS["top"] * s, (2 * SCREEN_HEIGHT + GAP) * s)
+
+    def pixels(self, screen: str) -> np.ndarray:
+        """A (240, width, 3) view of a screen's image (writes show on the next paint)."""
+        image = self.images[screen]
+        ptr = image.bits()
+        assert ptr is not None
+        ptr.setsize(image.sizeInBytes())
+        flat = np.frombuffer(ptr, dtype=np.uint8)  # type: ignore[call-overload]  # a sip.voidptr
+        rows = flat.reshape(image.height(), image.bytesPerLine())
+        return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+
+    def apply(self, patches: list) -> None:
+        """Copy each patch's columns into its screen and repaint."""
+        for patch in patches:
+            width = patch.pixels.shape[1]
+            self.pixels(patch.screen)[:, patch.first : patch.first + width] = patch.pixels
+            self.columns_drawn += width
+        if patches:
+            self.update()
+
+    def rects(self) -> dict[str, QRect]:
+        s = self.effective_scale()
+        total_w, total_h = SCREEN_WIDTHS["top"] * s, (2 * SCREEN_HEIGHT + GAP) * s
+        x0, y0 = (self.width() - total_w) // 2, max(0, (self.height() - total_h) // 2)
+        bottom_x = x0 + (SCREEN_WIDTHS["top"] - SCREEN_WIDTHS["bottom"]) * s // 2
+        return {"top": QRect(x0, y0, SCREEN_WIDTHS["top"] * s, SCREEN_HEIGHT * s),
+                "bottom": QRect(bottom_x, y0 + (SCREEN_HEIGHT + GAP) * s, SCREEN_WIDTHS["bottom"] * s,
+                                SCREEN_HEIGHT * s)}
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.darkGray)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # integer scale, sharp pixels
+        for name, rect in self.rects().items():
+            painter.drawImage(rect, self.images[name])
+        painter.end()
+
+    # -- touch --------------------------------------------------------------------------------
+    def touch_point(self, pos: QPoint) -> tuple[int, int] | None:
+        rect = self.rects()["bottom"]
+        if not rect.contains(pos):
+            return None
+        s = self.effective_scale()
+        return (pos.x() - rect.x()) // s, (pos.y() - rect.y()) // s
+
+    def mousePressEvent(self, event: QMouseEvent | None) -> None:
+        if event is not None and event.button() == Qt.MouseButton.LeftButton:
+            point = self.touch_point(event.position().toPoint())
+            if point is not None:
+                self._touching = True
+                self.touched.emit(*point)
+
+    def mouseMoveEvent(self, event: QMouseEvent | None) -> None:
+        if event is not None and self._touching:
+            point = self.touch_point(event.position().toPoint())
+            if point is not None:
+                self.touched.emit(*point)
+
+    def mouseReleaseEvent(self, event: QMouseEvent | None) -> None:
+        if self._touching:
+            self._touching = False
+            self.released.emit()

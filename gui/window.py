@@ -1,0 +1,369 @@
+"""The main window: the screens in the middle, debugger docks around, controls on top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
+from PyQt6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.keymap import KeyMap
+from gui.models.base import MONO
+from gui.state import Crash, Snapshot
+from gui.views.console_dock import ConsoleDock
+from gui.views.cpu_docks import BreakpointsDock, DisassemblyDock, HexDock, RegistersDock
+from gui.views.memory_docks import AddressSpaceDock, FaultPlotDock, MemoryMapDock, PageTableDock
+from gui.views.process_docks import HandleDock, IpcDock, OutputDock, ProcessDock
+from gui.views.screens import ScreenView
+from gui.worker import Session
+
+
+class CrashDialog(QDialog):
+    """A guest crash: the report, and a button that shows the faulting page."""
+
+    def __init__(self, crash: Crash, show_page: object, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.crash = crash
+        self.setWindowTitle(f"{crash.name} ({crash.pid}) crashed")
+        text = QPlainTextEdit(crash.report)
+        text.setReadOnly(True)
+        text.setFont(MONO)
+        text.setMinimumSize(640, 300)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        if crash.address is not None:
+            button = buttons.addButton(f"Show page {crash.address & ~0xFFF:08x}",
+                                       QDialogButtonBox.ButtonRole.ActionRole)
+            assert button is not None
+            button.clicked.connect(lambda: show_page(crash))  # type: ignore[operator]
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("The guest process was ended; the other processes run on. "
+                                "The report is also in the Debug output dock."))
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+
+
+class MainWindow(QMainWindow):
+    """Owns the session (the emulation thread) and shows what it reports."""
+
+    def __init__(self, session: Session, keymap: KeyMap | None = None, show_crash_dialogs: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.keymap = keymap or KeyMap.default()
+        self.show_crash_dialogs = show_crash_dialogs
+        self.snapshot: Snapshot | None = None
+        self.crash_dialogs: list[CrashDialog] = []
+        self.held: set[str] = set()
+        self.touch: tuple[int, int] | None = None
+        self.setWindowTitle("hlemu - " + " + ".join(Path(p).stem for p in session.programs))
+        self.screens = ScreenView()
+        self.setCentralWidget(self.screens)
+        self._make_docks()
+        self._make_actions()
+        self._make_status_bar()
+        session.worker.snapshot.connect(self.show_snapshot)
+        session.worker.screens.connect(self.screens.apply)
+        session.worker.stats.connect(self._show_stats)
+        session.worker.failed.connect(self._failed)
+        self.screens.touched.connect(self._touched)
+        self.screens.released.connect(self._untouched)
+        self.setCursor(Qt.CursorShape.BusyCursor)  # until the first snapshot: numba may be compiling
+        self.state_label.setText("starting (compiling the memory fast path)...")
+        self.resize(1500, 950)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _make_docks(self) -> None:
+        self.process_dock = ProcessDock()
+        self.handle_dock = HandleDock()
+        self.map_dock = MemoryMapDock()
+        self.page_dock = PageTableDock()
+        self.space_dock = AddressSpaceDock()
+        self.fault_dock = FaultPlotDock()
+        self.register_dock = RegistersDock()
+        self.disasm_dock = DisassemblyDock()
+        self.hex_dock = HexDock()
+        self.break_dock = BreakpointsDock()
+        self.ipc_dock = IpcDock()
+        self.output_dock = OutputDock()
+        self.console_dock = ConsoleDock(self.session)
+        left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                               Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.addDockWidget(left, self.process_dock)
+        self.addDockWidget(left, self.register_dock)
+        self.tabifyDockWidget(self.register_dock, self.handle_dock)
+        self.addDockWidget(right, self.map_dock)
+        self.tabifyDockWidget(self.map_dock, self.page_dock)
+        self.addDockWidget(right, self.disasm_dock)
+        self.tabifyDockWidget(self.disasm_dock, self.hex_dock)
+        self.tabifyDockWidget(self.hex_dock, self.break_dock)
+        self.addDockWidget(bottom, self.output_dock)
+        self.tabifyDockWidget(self.output_dock, self.console_dock)
+        self.tabifyDockWidget(self.console_dock, self.ipc_dock)
+        self.addDockWidget(bottom, self.fault_dock)
+        self.addDockWidget(bottom, self.space_dock)
+        self.splitDockWidget(self.output_dock, self.fault_dock, Qt.Orientation.Horizontal)
+        self.map_dock.raise_()
+        self.disasm_dock.raise_()
+        self.output_dock.raise_()
+        self.register_dock.raise_()
+        self.process_dock.selected.connect(self.select)
+        self.space_dock.strip.clicked.connect(self.open_page)
+        self.page_dock.visibilityChanged.connect(self._want_pages)
+        self.space_dock.visibilityChanged.connect(self._want_pages)
+        self.disasm_dock.toggle_breakpoint.connect(self.toggle_breakpoint)
+        self.disasm_dock.goto.connect(self._code_at)
+        self.break_dock.add.connect(self.toggle_breakpoint)
+        self.break_dock.remove.connect(self.remove_breakpoint)
+        self.hex_dock.goto.connect(self._memory_at)
+        self.hex_dock.model.edited.connect(self.poke)
+
+    def docks(self) -> list[QDockWidget]:
+        return self.findChildren(QDockWidget)
+
+    def _make_actions(self) -> None:
+        def action(text: str, slot: object, shortcut: str | None = None, checkable: bool = False) -> QAction:
+            act = QAction(text, self)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+            act.setCheckable(checkable)
+            act.triggered.connect(slot)  # type: ignore[arg-type]
+            return act
+
+        self.run_action = action("Run", self.session.resume, "F5")
+        self.pause_action = action("Pause", self.session.pause, "F6")
+        self.step_action = action("Step", self.session.step, "F10")
+        self.reset_action = action("Reset", self.reset, "Ctrl+Shift+R")
+        self.limit_action = action("Limit to 60 fps", self.session.set_throttle, "Ctrl+L", checkable=True)
+        self.limit_action.setChecked(True)
+        self.open_action = action("Open program...", self.open_program, "Ctrl+O")
+        self.shot_action = action("Save screenshot...", self.save_screenshot, "Ctrl+S")
+        quit_action = action("Quit", self.close, "Ctrl+Q")
+        toolbar = self.addToolBar("Emulation")
+        assert toolbar is not None
+        toolbar.setObjectName("controls")
+        for act in (self.run_action, self.pause_action, self.step_action, self.reset_action, self.limit_action):
+            toolbar.addAction(act)
+        menus = self.menuBar()
+        assert menus is not None
+        file_menu = menus.addMenu("&File")
+        for act in (self.open_action, self.shot_action, quit_action):
+            file_menu.addAction(act)
+        emu_menu = menus.addMenu("&Emulation")
+        for act in (self.run_action, self.pause_action, self.step_action, self.reset_action, self.limit_action):
+            emu_menu.addAction(act)
+        scale_menu = menus.addMenu("&Scale")
+        for scale in (0, 1, 2, 3):
+            scale_menu.addAction(action("Fit window" if scale == 0 else f"{scale}x",
+                                        lambda _=False, s=scale: self.screens.set_scale(s)))
+        view_menu = menus.addMenu("&Debug")
+        for dock in self.docks():
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(action("Keys...", self.show_keys, "F1"))
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        assert bar is not None
+        self.state_label, self.frame_label, self.speed_label, self.backend_label = (QLabel() for _ in range(4))
+        bar.addWidget(self.state_label, 1)
+        for label in (self.frame_label, self.speed_label, self.backend_label):
+            bar.addPermanentWidget(label)
+
+    # -- snapshots ----------------------------------------------------------------------------
+    def show_snapshot(self, snap: Snapshot) -> None:
+        if self.snapshot is None:
+            self.unsetCursor()
+        self.snapshot = snap
+        for dock in (self.process_dock, self.handle_dock, self.map_dock, self.fault_dock, self.register_dock,
+                     self.disasm_dock, self.hex_dock, self.break_dock, self.ipc_dock, self.output_dock):
+            dock.show_snapshot(snap)
+        if snap.pages is not None:
+            self.page_dock.show_pages(snap.pages)
+            self.space_dock.show_pages(snap.pages)
+        state = "running" if snap.running else (snap.reason or "paused")
+        self.state_label.setText(state)
+        self.run_action.setEnabled(not snap.running and snap.reason not in ("all exited",))
+        self.pause_action.setEnabled(snap.running)
+        self.step_action.setEnabled(not snap.running)
+        self.frame_label.setText(f"frame {snap.frame:,}  |  {snap.instructions:,} instructions")
+        self.backend_label.setText(f"memory: {snap.backend}")
+        for crash in snap.crashes:
+            self.report_crash(crash)
+
+    def _show_stats(self, fps: float, mips: float) -> None:
+        self.speed_label.setText(f"{fps:.1f} fps  |  {mips:.1f} MIPS")
+
+    def _failed(self, message: str) -> None:
+        self.unsetCursor()
+        self.state_label.setText("error: " + message.splitlines()[0])
+        QMessageBox.warning(self, "hlemu", message)
+
+    def report_crash(self, crash: Crash) -> None:
+        if not self.show_crash_dialogs:
+            return
+        dialog = CrashDialog(crash, self.show_crash_page, self)
+        self.crash_dialogs.append(dialog)
+        dialog.show()
+
+    def show_crash_page(self, crash: Crash) -> None:
+        """Select the crashed process and open its page table on the faulting page, highlighted."""
+        if crash.address is None:
+            return
+        self.select(crash.pid, None)
+        self.page_dock.show()
+        self.page_dock.raise_()
+        self.session.selection.want_pages = True
+        address = crash.address
+
+        def jump(result: object, error: str | None) -> None:
+            self.page_dock.jump_to(address, highlight=True)
+
+        self.session.call(lambda emu: None, jump)  # after the snapshot of the newly selected process
+
+    # -- selection and debugger requests ------------------------------------------------------------
+    def select(self, pid: int, tid: int | None) -> None:
+        sel = self.session.selection
+        sel.pid, sel.tid, sel.auto = pid, tid, False
+        self.session.refresh()
+
+    def _want_pages(self, _visible: bool = False) -> None:
+        self.session.selection.want_pages = self.page_dock.isVisible() or self.space_dock.isVisible()
+        self.session.refresh()
+
+    def open_page(self, address: int) -> None:
+        self.page_dock.show()
+        self.page_dock.raise_()
+        self.page_dock.jump_to(address)
+
+    def _code_at(self, address: int | None) -> None:
+        self.session.selection.code_at = address
+        self.session.refresh()
+
+    def _memory_at(self, address: int) -> None:
+        self.session.selection.memory_at = address
+        self.session.refresh()
+
+    def toggle_breakpoint(self, address: int) -> None:
+        pid = self.session.selection.pid
+        if pid is None:
+            return
+
+        def toggle(emu: object) -> None:
+            proc = emu.process(pid)  # type: ignore[attr-defined]
+            if (pid, address) in emu.breakpoints:  # type: ignore[attr-defined]
+                emu.remove_breakpoint(proc, address)  # type: ignore[attr-defined]
+            else:
+                emu.breakpoint(proc, address)  # type: ignore[attr-defined]
+
+        self.session.call(toggle, self._report_error)
+
+    def remove_breakpoint(self, pid: int, address: int) -> None:
+        self.session.call(lambda emu: emu.remove_breakpoint(emu.process(pid), address), self._report_error)
+
+    def poke(self, address: int, value: int) -> None:
+        pid = self.session.selection.pid
+        if pid is not None:
+            self.session.call(lambda emu: emu.process(pid).poke(address, bytes([value])), self._report_error)
+
+    def _report_error(self, result: object, error: str | None) -> None:
+        if error is not None:
+            self.state_label.setText("error: " + error.strip().splitlines()[-1])
+
+    # -- files ----------------------------------------------------------------------------------
+    def open_program(self, path: str | None = None) -> None:
+        """Start another process from an ELF file (a dialog asks which, by default)."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Open a guest program", "", "ARM ELF programs (*.elf);;All (*)")
+            if not path:
+                return
+
+        def done(result: object, error: str | None) -> None:
+            if error is not None:
+                QMessageBox.warning(self, "hlemu", f"Cannot load {path}:\n{error.strip().splitlines()[-1]}")
+            else:
+                self.state_label.setText(f"loaded {path}")
+
+        self.session.call(lambda emu: emu.spawn(path).pid, done)
+
+    def save_screenshot(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot", "hlemu.png", "PNG images (*.png)")
+            if not path:
+                return False
+        ok = self.grab().save(path)
+        if not ok:
+            QMessageBox.warning(self, "hlemu", f"Cannot write {path}")
+        return ok
+
+    def reset(self) -> None:
+        self.setCursor(Qt.CursorShape.BusyCursor)
+        self.snapshot = None
+        self.output_dock.clear()
+        self.ipc_dock.model.clear()  # type: ignore[attr-defined]
+        self.state_label.setText("resetting...")
+        self.session.reset()
+
+    def show_keys(self) -> None:
+        lines = "\n".join(f"{button:<11} {key}" for button, key in self.keymap.bindings.items())
+        QMessageBox.information(self, "Keys", "3DS button -> keyboard key (change them in "
+                                "~/.config/hlemu/keys.json or with --keymap FILE):\n\n" + lines
+                                + "\n\nClick or drag on the bottom screen to touch it.")
+
+    # -- input ------------------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:
+        if event is not None and not event.isAutoRepeat() and self._key(event, True):
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent | None) -> None:
+        if event is not None and not event.isAutoRepeat() and self._key(event, False):
+            return
+        super().keyReleaseEvent(event)
+
+    def _key(self, event: QKeyEvent, down: bool) -> bool:
+        name = Qt.Key(event.key()).name.removeprefix("Key_")
+        button = self.keymap.button_of(name)
+        if button is None:
+            return False
+        (self.held.add if down else self.held.discard)(button)
+        self._send_input()
+        return True
+
+    def _touched(self, x: int, y: int) -> None:
+        self.touch = (x, y)
+        self._send_input()
+
+    def _untouched(self) -> None:
+        self.touch = None
+        self._send_input()
+
+    def _send_input(self) -> None:
+        buttons, circle = self.keymap.pad(self.held)
+        touch = self.touch
+        self.session.call(lambda emu: emu.set_input(buttons, circle, touch))
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        self.session.stop()
+        super().closeEvent(event)
+
+
+def center_on_screen(window: QMainWindow) -> None:
+    screen = QGuiApplication.primaryScreen()
+    if screen is not None:
+        geometry = screen.availableGeometry()
+        window.move(geometry.center() - window.rect().center())
+
+
+__all__ = ["CrashDialog", "MainWindow", "QTimer", "center_on_screen"]

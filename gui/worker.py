@@ -1,0 +1,403 @@
+"""The emulation thread: runs the guests in short slices and reports by queued signals.
+
+:class:`EmuWorker` lives in a ``QThread`` and owns the :class:`~kernel.api.Emulator`;
+nothing else touches it. The window talks to it through :class:`Session`, which
+queues requests (``call``) onto the worker's thread; the worker answers with
+Qt-free snapshots (:mod:`gui.state`) and screen patches. A slice is at most one
+frame of guest time or :data:`SLICE_INSTRUCTIONS` instructions, so a pause or a
+key press waits for at most a few milliseconds of emulation.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
+
+from gui.state import Crash, IpcRow, PageTableSnapshot, Snapshot, process_detail, process_rows
+from hlemu.loaders import LoaderError
+from kernel.api import Emulator
+from kernel.display import SCREEN_WIDTHS, TICKS_PER_FRAME
+from kernel.layout import SYSTEM_TICK_HZ
+
+SLICE_INSTRUCTIONS = 2_000_000  # at ~50 MIPS: ~40 ms, the longest the UI waits for a pause
+SNAPSHOT_INTERVAL = 0.1  # seconds between debugger snapshots while running
+PAGES_INTERVAL = 0.5  # seconds between page-table snapshots (they copy ~7 MiB)
+IPC_KEEP = 100_000  # messages the recorder keeps
+
+
+@dataclass
+class ScreenPatch:
+    """New pixels for columns ``[first, first + width)`` of a screen (``pixels``: 240 x width x 3)."""
+
+    screen: str
+    first: int
+    pixels: np.ndarray
+
+
+@dataclass
+class Selection:
+    """What the debugger looks at: set from the UI thread, read by the worker."""
+
+    pid: int | None = None
+    tid: int | None = None
+    memory_at: int = 0x00100000
+    code_at: int | None = None  # None: follow the PC
+    want_pages: bool = False
+    auto: bool = True  # chosen by the window, not the user: follows the first live process
+
+
+@dataclass
+class Stats:
+    """Speed as the status bar shows it, measured over the last second or so."""
+
+    fps: float = 0.0
+    mips: float = 0.0
+    _mark: tuple[float, int, int] = field(default=(0.0, 0, 0))
+
+    def update(self, now: float, frame: int, instructions: int) -> None:
+        t0, f0, i0 = self._mark
+        if t0 == 0.0:
+            self._mark = (now, frame, instructions)
+        elif now - t0 >= 0.5:
+            self.fps = (frame - f0) / (now - t0)
+            self.mips = (instructions - i0) / (now - t0) / 1e6
+            self._mark = (now, frame, instructions)
+
+
+class EmuWorker(QObject):
+    """Owns the emulator; every method runs on the emulation thread."""
+
+    snapshot = pyqtSignal(object)  # Snapshot
+    screens = pyqtSignal(object)  # list[ScreenPatch]
+    stats = pyqtSignal(float, float)  # fps, MIPS
+    answered = pyqtSignal(int, object, object)  # request id, result, error text
+    failed = pyqtSignal(str)  # the emulator could not be (re)built: why
+
+    def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None) -> None:
+        super().__init__()
+        self.programs = programs
+        self.backend = backend
+        self.host_page_size = host_page_size
+        self.emu: Emulator | None = None
+        self.selection = Selection()
+        self.running = False
+        self.throttle = True
+        self.reason = "not started"
+        self.ipc_log: list[IpcRow] = []
+        self._ipc_new: list[IpcRow] = []
+        self._ipc_seq = 0
+        self._serial = 0
+        self._output_new: list[tuple[int, str, str]] = []
+        self._crashes_seen: set[int] = set()
+        self._dirty: dict[str, set[int]] = {name: set() for name in SCREEN_WIDTHS}
+        self._fb_key: dict[str, object] = {}
+        self._last_snapshot = 0.0
+        self._last_pages = 0.0
+        self._clock: tuple[float, int] = (0.0, 0)  # (wall time, guest ticks) when running began
+        self._stats = Stats()
+        self._timer: QTimer | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    @pyqtSlot()
+    def start(self) -> None:
+        """Build the emulator (on this thread) and show the first snapshot."""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._slice)
+        self._build()
+
+    def _build(self) -> None:
+        self.emu = None
+        try:
+            emu = Emulator(backend=self.backend, host_page_size=self.host_page_size, echo=False)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the window stays up
+            self.failed.emit(f"cannot create the emulator: {exc}")
+            return
+        errors = []
+        for program in self.programs:
+            try:
+                emu.spawn(program)
+            except (LoaderError, OSError) as exc:
+                errors.append(str(exc))
+        self.emu = emu
+        self.ipc_log, self._ipc_new, self._ipc_seq = [], [], 0
+        self._output_new, self._crashes_seen = [], set()
+        self._fb_key = {}
+        emu.on_ipc(self._record_ipc)
+        emu.on_output(lambda proc, line: self._output_new.append((proc.pid, proc.name, line)))
+        emu.kernel.display.vblank_listeners.append(self._on_vblank)
+        self.reason = "ready" if not errors else "load failed"
+        if errors:
+            self.failed.emit("\n".join(errors))
+        self._emit_screens(full=True)
+        self._emit_snapshot()
+
+    @pyqtSlot()
+    def reset(self) -> None:
+        """Close the emulator and start the same programs again, paused."""
+        self.running = False
+        if self.emu is not None:
+            self.emu.close()
+        self._build()
+
+    @pyqtSlot()
+    def shutdown(self) -> None:
+        self.running = False
+        if self._timer is not None:
+            self._timer.stop()
+        if self.emu is not None:
+            self.emu.close()
+            self.emu = None
+
+    # -- run control --------------------------------------------------------------------------
+    @pyqtSlot()
+    def resume(self) -> None:
+        if self.emu is None or self.running:
+            return
+        self.running = True
+        self.reason = ""
+        self._clock = (time.perf_counter(), self.emu.kernel.ticks)
+        self._schedule(0)
+        self._emit_snapshot()
+
+    @pyqtSlot()
+    def pause(self) -> None:
+        if self.running:
+            self.running = False
+            self.reason = "paused"
+            self._emit_screens()
+            self._emit_snapshot()
+
+    @pyqtSlot()
+    def step(self) -> None:
+        """One instruction of the thread that runs next (paused)."""
+        if self.emu is None:
+            return
+        self.running = False
+        view = self.emu.step()
+        self.reason = "stepped" if view is not None else "nothing can run"
+        if view is not None:
+            self.selection.pid = next((p.pid for p in self.emu.processes
+                                       if any(t.tid == view.tid for t in p.process.threads)), self.selection.pid)
+            self.selection.tid = view.tid
+        self._emit_screens()
+        self._emit_snapshot(pages=True)
+
+    @pyqtSlot(bool)
+    def set_throttle(self, on: bool) -> None:
+        self.throttle = on
+        if self.emu is not None:
+            self._clock = (time.perf_counter(), self.emu.kernel.ticks)
+
+    @pyqtSlot(object)
+    def call(self, request: tuple[int, Callable[[Emulator], object]]) -> None:
+        """Run ``fn(emu)`` here between slices; the answer goes back with the request id."""
+        rid, fn = request
+        if self.emu is None:
+            self.answered.emit(rid, None, "no emulator")
+            return
+        result, error = None, None
+        try:
+            result = fn(self.emu)
+        except Exception:  # noqa: BLE001 - a bad request must not end the emulation thread
+            error = traceback.format_exc(limit=4)
+        if not self.running and self.reason in ("ready", "not started"):
+            self.reason = "paused"
+        self._emit_screens()  # before the answer, so the window shows the request's effect first
+        self._emit_snapshot(pages=True)
+        self.answered.emit(rid, result, error)
+
+    @pyqtSlot()
+    def refresh(self) -> None:
+        """A snapshot now (the selection changed)."""
+        if self.emu is not None:
+            self._emit_snapshot(pages=True)
+
+    def _schedule(self, ms: int) -> None:
+        if self._timer is not None:
+            self._timer.start(ms)
+
+    def _slice(self) -> None:
+        emu = self.emu
+        if emu is None or not self.running:
+            return
+        result = emu.run(instructions=SLICE_INSTRUCTIONS, frames=1)
+        now = time.perf_counter()
+        self._stats.update(now, emu.frame, emu.kernel.instructions)
+        stopped = result.reason in ("all exited", "deadlock") or emu.paused
+        if stopped:
+            self.running = False
+            self.reason = "breakpoint" if emu.paused else result.reason
+        self._emit_screens()
+        if stopped or now - self._last_snapshot >= SNAPSHOT_INTERVAL:
+            self.stats.emit(self._stats.fps, self._stats.mips)
+            self._emit_snapshot(pages=stopped)
+        if self.running:
+            self._schedule(self._delay_ms(now))
+
+    def _delay_ms(self, now: float) -> int:
+        """With the limiter on, guest time may not run ahead of wall time."""
+        if not self.throttle or self.emu is None:
+            return 0
+        wall0, ticks0 = self._clock
+        ahead = (self.emu.kernel.ticks - ticks0) / SYSTEM_TICK_HZ - (now - wall0)
+        if ahead < -0.25:  # far behind (a slow host, a stop in a debugger): do not race to catch up
+            self._clock = (now, self.emu.kernel.ticks)
+        return max(0, int(ahead * 1000))
+
+    # -- reports -----------------------------------------------------------------------------
+    def _record_ipc(self, message: object) -> None:
+        assert self.emu is not None
+        self._ipc_seq += 1
+        row = IpcRow.of(self._ipc_seq, self.emu.frame, message)  # type: ignore[arg-type]
+        self._ipc_new.append(row)
+        self.ipc_log.append(row)
+        if len(self.ipc_log) > IPC_KEEP:
+            del self.ipc_log[: len(self.ipc_log) - IPC_KEEP]
+
+    def _on_vblank(self, frame: int) -> None:
+        display = self.emu.kernel.display if self.emu is not None else None
+        if display is not None:
+            for name, screen in display.screens.items():
+                self._dirty[name] |= screen.last_dirty
+
+    def _emit_screens(self, full: bool = False) -> None:
+        """Patches for the columns the dirty pages say changed (everything when a screen's
+        framebuffer moved)."""
+        if self.emu is None:
+            return
+        display = self.emu.kernel.display
+        patches = []
+        for name, screen in display.screens.items():
+            fb = screen.framebuffer
+            key = None if fb is None else (fb.process.pid, fb.vaddr, fb.format, fb.stride)
+            if full or key != self._fb_key.get(name):
+                self._fb_key[name] = key
+                spans = [(0, screen.width)]
+            else:
+                spans = display.columns_of(name, self._dirty[name])
+            self._dirty[name] = set()
+            for first, end in spans:
+                patches.append(ScreenPatch(name, first, display.render_columns(name, first, end)))
+        if patches:
+            self.screens.emit(patches)
+
+    def _emit_snapshot(self, pages: bool = False) -> None:
+        emu = self.emu
+        if emu is None:
+            return
+        now = time.perf_counter()
+        self._last_snapshot = now
+        self._serial += 1
+        procs, threads = process_rows(emu)
+        sel = self.selection
+        alive = [p for p in procs if p.status == "running"]
+        if sel.pid is None or all(p.pid != sel.pid for p in procs) or (sel.auto and sel.pid not in {
+                p.pid for p in alive} and alive):
+            sel.pid, sel.tid, sel.auto = (alive or procs)[0].pid if procs else None, None, True
+        snap = Snapshot(self._serial, emu.frame, emu.kernel.instructions, emu.kernel.ticks, emu.backend,
+                        self.running, self.reason, procs, threads, breakpoints=emu.breakpoints)
+        if sel.pid is not None:
+            snap.detail = process_detail(emu, sel.pid, sel.tid, sel.memory_at, sel.code_at)
+            if sel.want_pages and (pages or now - self._last_pages >= PAGES_INTERVAL):
+                self._last_pages = now
+                snap.pages = PageTableSnapshot.of(emu.process(sel.pid))
+        snap.ipc, self._ipc_new = self._ipc_new, []
+        snap.output, self._output_new = self._output_new, []
+        for p in emu.processes:
+            if p.crash and p.pid not in self._crashes_seen:
+                self._crashes_seen.add(p.pid)
+                snap.crashes.append(Crash(p.pid, p.name, p.crash, p.crash_address))
+        self.snapshot.emit(snap)
+
+
+class Session(QObject):
+    """The window's handle on the emulation thread (lives on the UI thread)."""
+
+    _call = pyqtSignal(object)
+    _resume = pyqtSignal()
+    _pause = pyqtSignal()
+    _step = pyqtSignal()
+    _reset = pyqtSignal()
+    _refresh = pyqtSignal()
+    _throttle = pyqtSignal(bool)
+    _shutdown = pyqtSignal()
+
+    def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None) -> None:
+        super().__init__()
+        self.emu_thread = QThread()
+        self.emu_thread.setObjectName("emulation")
+        self.worker = EmuWorker(programs, backend, host_page_size)
+        self.worker.moveToThread(self.emu_thread)
+        self.emu_thread.started.connect(self.worker.start)
+        for signal, slot in ((self._call, self.worker.call), (self._resume, self.worker.resume),
+                             (self._pause, self.worker.pause), (self._step, self.worker.step),
+                             (self._reset, self.worker.reset), (self._refresh, self.worker.refresh),
+                             (self._throttle, self.worker.set_throttle), (self._shutdown, self.worker.shutdown)):
+            signal.connect(slot)  # auto connection: queued, as the worker is on another thread
+        self.worker.answered.connect(self._answered)
+        self._pending: dict[int, Callable[[object, str | None], None] | None] = {}
+        self._next_id = 0
+        self.latest: Snapshot | None = None
+        self.worker.snapshot.connect(self._keep)
+
+    @property
+    def selection(self) -> Selection:
+        """Shared with the worker; its fields are plain values, read once per snapshot."""
+        return self.worker.selection
+
+    @property
+    def programs(self) -> list[str]:
+        return self.worker.programs
+
+    def start(self) -> None:
+        self.emu_thread.start()
+
+    def stop(self) -> None:
+        """Close the emulator on its thread and wait for the thread to end."""
+        if self.emu_thread.isRunning():
+            self._shutdown.emit()
+            self.emu_thread.quit()
+            self.emu_thread.wait()
+
+    def resume(self) -> None:
+        self._resume.emit()
+
+    def pause(self) -> None:
+        self._pause.emit()
+
+    def step(self) -> None:
+        self._step.emit()
+
+    def reset(self) -> None:
+        self._reset.emit()
+
+    def refresh(self) -> None:
+        self._refresh.emit()
+
+    def set_throttle(self, on: bool) -> None:
+        self._throttle.emit(on)
+
+    def call(self, fn: Callable[[Emulator], object],
+             then: Callable[[object, str | None], None] | None = None) -> int:
+        """Run ``fn(emu)`` on the emulation thread; ``then(result, error)`` on this one."""
+        self._next_id += 1
+        self._pending[self._next_id] = then
+        self._call.emit((self._next_id, fn))
+        return self._next_id
+
+    def _answered(self, rid: int, result: object, error: object) -> None:
+        then = self._pending.pop(rid, None)
+        if then is not None:
+            then(result, error if error is None else str(error))
+
+    def _keep(self, snap: Snapshot) -> None:
+        self.latest = snap
+
+
+__all__ = ["EmuWorker", "ScreenPatch", "Selection", "Session", "TICKS_PER_FRAME"]
