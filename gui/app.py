@@ -32,8 +32,15 @@ def run_gui(opts: GuiOptions) -> int:
     except LoaderError as exc:
         print(f"hlemu: {exc}", file=sys.stderr)
         return 2
-    if opts.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # headless capture needs no display
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                       or os.environ.get("QT_QPA_PLATFORM"))
+    if opts.screenshot and not has_display:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless capture needs no display
+    elif not has_display and sys.platform.startswith("linux"):
+        print("hlemu: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+              "use 'hlemu gui --screenshot out.png --frames N' to capture the window headless, "
+              "or 'hlemu run' for the terminal", file=sys.stderr)
+        return 2
     from PyQt6.QtWidgets import QApplication
 
     from gui.keymap import KeyMap, KeyMapError

@@ -27,6 +27,7 @@ from kernel.layout import SYSTEM_TICK_HZ
 SLICE_INSTRUCTIONS = 2_000_000  # at ~50 MIPS: ~40 ms, the longest the UI waits for a pause
 SNAPSHOT_INTERVAL = 0.1  # seconds between debugger snapshots while running
 PAGES_INTERVAL = 0.5  # seconds between page-table snapshots (they copy ~7 MiB)
+FAULTS_INTERVAL = 0.5  # seconds between fault totals while running (each sums 20 MiB of counters)
 IPC_KEEP = 100_000  # messages the recorder keeps
 
 
@@ -98,6 +99,8 @@ class EmuWorker(QObject):
         self._fb_key: dict[str, object] = {}
         self._last_snapshot = 0.0
         self._last_pages = 0.0
+        self._last_faults = 0.0
+        self._faults: dict[int, dict[str, int]] = {}
         self._clock: tuple[float, int] = (0.0, 0)  # (wall time, guest ticks) when running began
         self._stats = Stats()
         self._timer: QTimer | None = None
@@ -294,7 +297,11 @@ class EmuWorker(QObject):
         now = time.perf_counter()
         self._last_snapshot = now
         self._serial += 1
-        procs, threads = process_rows(emu)
+        fresh = pages or not self.running or now - self._last_faults >= FAULTS_INTERVAL
+        if fresh:
+            self._last_faults = now
+            self._faults = {p.pid: p.faults for p in emu.processes}
+        procs, threads = process_rows(emu, self._faults)
         sel = self.selection
         alive = [p for p in procs if p.status == "running"]
         if sel.pid is None or all(p.pid != sel.pid for p in procs) or (sel.auto and sel.pid not in {

@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     cpu = bench_sub.add_parser("cpu", help="guest code under the kernel against bare Unicorn; SVC and switch costs")
     cpu.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     cpu.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    gui_bench = bench_sub.add_parser("gui", help="debugger refresh costs with 8 processes x 64 MiB mapped")
+    gui_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
+    gui_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
     return parser
 
 
@@ -225,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_bench_cpu(args)
     if args.command == "bench" and args.suite == "ipc":
         return cmd_bench_ipc(args)
+    if args.command == "bench" and args.suite == "gui":
+        from gui import bench as gui_bench
+
+        return _report(gui_bench.run(repeats=2 if args.quick else 5, progress=_say), args.json)
     parser.print_help()
     return 0
 

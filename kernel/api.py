@@ -153,11 +153,10 @@ class Proc:
     def maps(self) -> list[Region]:
         """Regions as QueryMemory reports them, with physical addresses and sharers."""
         space = self.process.space
-        out = []
-        for info in space.regions():
-            others = self._emu.kernel.memory.shared_with(space, info.base) if space.translate(info.base) else []
-            out.append(Region(info.base, info.size, info.perm, info.state, space.translate(info.base), others))
-        return out
+        infos = space.regions()
+        sharers = self._emu.kernel.memory.sharers(space, [info.base for info in infos])
+        return [Region(info.base, info.size, info.perm, info.state, space.translate(info.base), others)
+                for info, others in zip(infos, sharers, strict=True)]
 
     def snapshot_maps(self) -> MapSnapshot:
         return MapSnapshot(self.pid, self.process.space.regions())

@@ -135,7 +135,7 @@ class AddressStrip(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setMinimumHeight(48)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.state: np.ndarray | None = None
         self.lo, self.hi = 0, NUM_PAGES  # visible pages [lo, hi)
         self._lut = _lut()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from hlemu.memory.backend import BackendChoice, choose_backend
 from hlemu.memory.physical import DEFAULT_LAYOUT, PhysicalMemory
 from hlemu.memory.slab import Slab
@@ -47,11 +49,26 @@ class MemorySystem:
 
     def shared_with(self, space: AddressSpace, vaddr: int) -> list[int]:
         """Pids of the other spaces that map the frame behind ``vaddr``."""
-        frame = int(space.table.frame[(vaddr & 0xFFFFFFFF) >> 12])
-        if frame < 0 or self.phys.map_count[frame] < 2:  # mapped once: by ``space`` alone
-            return []
-        return [pid for pid, other in self.spaces.items()
-                if other is not space and (other.table.frame == frame).any()]
+        return self.sharers(space, [vaddr])[0]
+
+    def sharers(self, space: AddressSpace, vaddrs: list[int]) -> list[list[int]]:
+        """For each of ``vaddrs``: the pids of the other spaces that map the frame behind it.
+
+        Frames mapped once (by ``space`` alone, says the map count) need no search; the
+        others are looked up in each other space's mapped frames, one pass per space.
+        """
+        frames = space.table.frame[[(v & 0xFFFFFFFF) >> 12 for v in vaddrs]].astype(np.int64)
+        found: list[list[int]] = [[] for _ in vaddrs]
+        wanted = (frames >= 0) & (self.phys.map_count[np.maximum(frames, 0)] >= 2)
+        if not wanted.any():
+            return found
+        for pid, other in self.spaces.items():
+            if other is space:
+                continue
+            mapped = other.table.frame[other.table.frame >= 0]
+            for i in np.flatnonzero(wanted & np.isin(frames, mapped)):
+                found[i].append(pid)
+        return found
 
     def close(self) -> None:
         for pid in list(self.spaces):

@@ -1,0 +1,134 @@
+"""``hlemu bench gui``: how long the debugger's refreshes take with 8 processes x 64 MiB.
+
+Each process maps 64 MiB (16,384 pages, in 4 MiB regions of alternating
+permissions, all backed by one shared 8 MiB run of frames so the machine's
+128 MiB of FCRAM suffices) and has faults counted on scattered pages. The
+figures are the work the window does per refresh, timed in this process against
+a raw-numpy baseline of the same size (copying the page-table arrays):
+
+- ``page_snapshot``: copying one process's page table for the UI (the worker's cost);
+- ``page_model``: swapping a snapshot into the page-table model (``mapped`` and
+  ``all pages`` filters, 16K and 1M rows);
+- ``page_scroll``: the ``data()`` calls of one screenful (40 rows x 10 columns);
+- ``address_strip``: colouring the 4 GiB strip 1,200 pixels wide;
+- ``full_snapshot``: everything the worker gathers in one refresh of all 8 processes
+  (rows, faults, the selected process's regions, handles, code, memory and pages);
+- ``fault_plot``: adding one refresh of 8 processes to the plot and painting it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+import numpy as np
+
+from hlemu.bench.records import Record, best_of, host_info
+from hlemu.memory import FaultKind, MemoryPermission, MemoryState
+
+PROCESSES = 8
+MAPPED = 64 << 20
+CHUNK = 4 << 20
+SHARED_FRAMES = 2048  # 8 MiB
+
+
+def build_world(processes: int = PROCESSES, mapped: int = MAPPED):  # noqa: ANN201 - (Emulator, [Proc])
+    from kernel.api import Emulator
+
+    emu = Emulator(backend="auto", echo=False)
+    procs = [emu.spawn("hello", name=f"p{i}") for i in range(processes)]
+    frames = emu.kernel.allocate("SYSTEM", SHARED_FRAMES)
+    rng = np.random.default_rng(1)
+    for proc in procs:
+        base = 0x30000000
+        for n, at in enumerate(range(0, mapped, CHUNK)):
+            perm = MemoryPermission.RW if n % 2 == 0 else MemoryPermission.R
+            proc.space.map(base + at, frames[: CHUNK >> 12], perm, MemoryState.SHARED)
+        pages = rng.integers(base >> 12, (base + mapped) >> 12, 2000)
+        for kind in (FaultKind.PERMISSION, FaultKind.WRITE_TRACK):
+            np.add.at(proc.space.faults.array[kind], pages, 1)
+    return emu, procs
+
+
+def _per_call(repeats: int, fn: Callable[[], object], calls: int = 1) -> float:
+    return best_of(repeats, lambda: [fn() for _ in range(calls)]) / calls
+
+
+def run(repeats: int = 5, progress: Callable[[str], None] | None = None) -> list[Record]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtWidgets import QApplication
+
+    from gui.models import PageTableModel
+    from gui.state import PageTableSnapshot, Snapshot, process_detail, process_rows
+    from gui.views.memory_docks import AddressStrip, FaultPlot
+
+    say = progress or (lambda _msg: None)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    say(f"bench gui: {PROCESSES} processes x {MAPPED >> 20} MiB mapped")
+    emu, procs = build_world()
+    params = {"processes": PROCESSES, "mapped_mib": MAPPED >> 20, **host_info()}
+    records: list[Record] = []
+
+    def add(workload: str, variant: str, seconds: float, **extra: object) -> None:
+        records.append(Record(workload, variant, seconds * 1e3, "ms", {**params, **extra}))
+
+    try:
+        table = procs[0].page_table
+        arrays = (table.frame, table.perm, table.state, table.special)
+        say("bench gui: page-table snapshot")
+        add("page_snapshot", "numpy copy (baseline)", _per_call(repeats, lambda: [a.copy() for a in arrays]))
+        add("page_snapshot", "PageTableSnapshot", _per_call(repeats, lambda: PageTableSnapshot.of(procs[0])))
+        snaps = [PageTableSnapshot.of(p) for p in procs]
+        model = PageTableModel()
+        for name in ("mapped", "all pages"):
+            model.set_filter(name)
+            say(f"bench gui: page-table model, {name}")
+            cycle = iter(range(1 << 30))
+            add("page_model", name, _per_call(repeats, lambda: model.set_snapshot(snaps[next(cycle) % len(snaps)]),
+                                              calls=PROCESSES), rows=model.rowCount())
+            top = model.rowCount() // 2
+            add("page_scroll", name, _per_call(repeats, lambda t=top: [model.data(model.index(t + r, c))
+                                                                       for r in range(40) for c in range(10)]))
+        strip = AddressStrip()
+        strip.set_state(snaps[0].state)
+        say("bench gui: address strip")
+        add("address_strip", "4 GiB", _per_call(repeats, lambda: strip.colours(1200)))
+        strip.zoom(256, 0x30000)
+        add("address_strip", "16 MiB", _per_call(repeats, lambda: strip.colours(1200)))
+        say("bench gui: full snapshot")
+
+        def snapshot() -> Snapshot:
+            rows, threads = process_rows(emu)
+            snap = Snapshot(0, 0, 0, 0, emu.backend, False, "", rows, threads)
+            snap.detail = process_detail(emu, procs[0].pid, None, 0x00100000, None)
+            snap.pages = PageTableSnapshot.of(procs[0])
+            return snap
+
+        add("full_snapshot", f"{PROCESSES} processes", _per_call(repeats, snapshot))
+        kept = {p.pid: p.faults for p in procs}
+
+        def snapshot_kept_faults() -> None:
+            process_rows(emu, kept)
+            process_detail(emu, procs[0].pid, None, 0x00100000, None)
+
+        add("full_snapshot", "running (fault totals kept, no pages)", _per_call(repeats, snapshot_kept_faults))
+        plot = FaultPlot()
+        plot.resize(800, 300)
+        snap = snapshot()
+        say("bench gui: fault plot")
+
+        def plot_once() -> None:
+            plot.add(snap)
+            plot.grab()
+
+        for _ in range(FaultPlot.HISTORY):
+            plot.add(snap)
+        add("fault_plot", "add + paint (full history)", _per_call(repeats, plot_once))
+        base = next(r for r in records if r.variant == "numpy copy (baseline)").value
+        for rec in records:  # every refresh against the cost of copying one page table with numpy
+            rec.extra.setdefault("vs_numpy", round(base / rec.value, 4) if rec.value else 0.0)
+    finally:
+        emu.close()
+        app.processEvents()
+    return records
