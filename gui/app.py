@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from types import TracebackType
 
 from hlemu.loaders import LoaderError
 
@@ -41,6 +42,7 @@ def run_gui(opts: GuiOptions) -> int:
               "use 'hlemu gui --screenshot out.png --frames N' to capture the window headless, "
               "or 'hlemu run' for the terminal", file=sys.stderr)
         return 2
+    from PyQt6.QtCore import Qt
     from PyQt6.QtWidgets import QApplication
 
     from gui.keymap import KeyMap, KeyMapError
@@ -49,9 +51,13 @@ def run_gui(opts: GuiOptions) -> int:
 
     try:
         keymap = KeyMap.load(opts.keymap)
+        unknown = keymap.unknown_keys({key.name.removeprefix("Key_") for key in Qt.Key})
+        if unknown:
+            raise KeyMapError(f"{opts.keymap or 'key map'}: no such Qt key: {', '.join(unknown)}")
     except KeyMapError as exc:
         print(f"hlemu: {exc}", file=sys.stderr)
         return 2
+    sys.excepthook = _report_exception  # PyQt aborts on an exception that escapes a slot
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("hlemu")
     session = Session(paths, opts.backend, opts.host_page_size)
@@ -73,6 +79,14 @@ def run_gui(opts: GuiOptions) -> int:
     app.exec()
     session.stop()
     return status["code"]
+
+
+def _report_exception(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    """An error in the window's own code: printed, and the window stays up."""
+    import traceback
+
+    print("hlemu: internal error in the window:", file=sys.stderr)
+    traceback.print_exception(kind, value, tb)
 
 
 def _capture(window: object, session: object, frames: int, path: str, status: dict[str, int]) -> None:

@@ -59,6 +59,13 @@ class KeyMap:
             if not isinstance(key, str) or not key:
                 raise KeyMapError(f"{source}: {button}: key must be a Qt key name such as \"Key_X\"")
             bindings[name] = key.removeprefix("Key_")
+        by_key: dict[str, str] = {}
+        for button, key in bindings.items():
+            other = by_key.setdefault(key.lower(), button)
+            if other != button:
+                taken = "by default" if DEFAULT.get(other) == bindings[other] and other not in data else ""
+                raise KeyMapError(f"{source}: {key} is bound to both {other} {taken} and {button}".replace("  ", " ")
+                                  + "; give one of them another key")
         return KeyMap(bindings)
 
     @staticmethod
@@ -70,17 +77,25 @@ class KeyMap:
                 return KeyMap.default()
             path = str(config)
         try:
-            text = Path(path).read_text()
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise KeyMapError(f"{path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise KeyMapError(f"{path}: not UTF-8 text") from None
         return KeyMap.from_json(text, path)
 
     def button_of(self, key_name: str) -> str | None:
-        """The button bound to a Qt key name (``"X"``, ``"Return"``), or None."""
+        """The button bound to a Qt key name (``"X"``, ``"Return"``; any case), or None."""
+        wanted = key_name.lower()
         for button, key in self.bindings.items():
-            if key == key_name:
+            if key.lower() == wanted:
                 return button
         return None
+
+    def unknown_keys(self, known: set[str]) -> list[str]:
+        """Bindings whose key is not among ``known`` names (compared without case)."""
+        lowered = {k.lower() for k in known}
+        return [f"{button}={key}" for button, key in self.bindings.items() if key.lower() not in lowered]
 
     def pad(self, held: set[str]) -> tuple[int, tuple[int, int]]:
         """Button bits and circle pad position for the set of held buttons."""

@@ -167,6 +167,7 @@ class Snapshot:
     output: list[tuple[int, str, str]] = field(default_factory=list)  # (pid, name, line), new lines
     crashes: list[Crash] = field(default_factory=list)  # new crashes
     breakpoints: list[tuple[int, int]] = field(default_factory=list)
+    generation: int = 0  # which emulator (a reset builds a new one)
 
 
 def process_rows(emu: Emulator, faults: dict[int, dict[str, int]] | None = None

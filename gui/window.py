@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import QEvent, Qt, QTimer
 from PyQt6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QDialog,
@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.snapshot: Snapshot | None = None
         self.crash_dialogs: list[CrashDialog] = []
         self.held: set[str] = set()
+        self.generation = 0  # the oldest emulator whose snapshots are still shown
         self.touch: tuple[int, int] | None = None
         self.setWindowTitle("hlemu - " + " + ".join(Path(p).stem for p in session.programs))
         self.screens = ScreenView()
@@ -183,6 +184,8 @@ class MainWindow(QMainWindow):
 
     # -- snapshots ----------------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
+        if snap.generation < self.generation:
+            return  # from the emulator a reset replaced, still in the queue
         if self.snapshot is None:
             self.unsetCursor()
         self.snapshot = snap
@@ -195,7 +198,7 @@ class MainWindow(QMainWindow):
         state = "running" if snap.running else (snap.reason or "paused")
         self.state_label.setText(state)
         self.run_action.setEnabled(not snap.running and snap.reason not in ("all exited",))
-        self.pause_action.setEnabled(snap.running)
+        # Pause stays available: it also interrupts a console command or a run of --frames
         self.step_action.setEnabled(not snap.running)
         self.frame_label.setText(f"frame {snap.frame:,}  |  {snap.instructions:,} instructions")
         self.backend_label.setText(f"memory: {snap.backend}")
@@ -224,7 +227,7 @@ class MainWindow(QMainWindow):
         self.select(crash.pid, None)
         self.page_dock.show()
         self.page_dock.raise_()
-        self.session.selection.want_pages = True
+        self.session.selection.update(want_pages=True)
         address = crash.address
 
         def jump(result: object, error: str | None) -> None:
@@ -234,13 +237,18 @@ class MainWindow(QMainWindow):
 
     # -- selection and debugger requests ------------------------------------------------------------
     def select(self, pid: int, tid: int | None) -> None:
-        sel = self.session.selection
-        sel.pid, sel.tid, sel.auto = pid, tid, False
+        self.session.selection.update(pid=pid, tid=tid, auto=False)
         self.session.refresh()
 
     def _want_pages(self, _visible: bool = False) -> None:
-        self.session.selection.want_pages = self.page_dock.isVisible() or self.space_dock.isVisible()
+        self.session.selection.update(want_pages=self.page_dock.isVisible() or self.space_dock.isVisible())
         self.session.refresh()
+
+    def _shown_pid(self) -> int | None:
+        """The process the docks show (what the user is looking at), else the selection."""
+        if self.snapshot is not None and self.snapshot.detail is not None:
+            return self.snapshot.detail.pid
+        return self.session.selection.pid
 
     def open_page(self, address: int) -> None:
         self.page_dock.show()
@@ -248,15 +256,15 @@ class MainWindow(QMainWindow):
         self.page_dock.jump_to(address)
 
     def _code_at(self, address: int | None) -> None:
-        self.session.selection.code_at = address
+        self.session.selection.update(code_at=address)
         self.session.refresh()
 
     def _memory_at(self, address: int) -> None:
-        self.session.selection.memory_at = address
+        self.session.selection.update(memory_at=address)
         self.session.refresh()
 
     def toggle_breakpoint(self, address: int) -> None:
-        pid = self.session.selection.pid
+        pid = self._shown_pid()
         if pid is None:
             return
 
@@ -273,7 +281,7 @@ class MainWindow(QMainWindow):
         self.session.call(lambda emu: emu.remove_breakpoint(emu.process(pid), address), self._report_error)
 
     def poke(self, address: int, value: int) -> None:
-        pid = self.session.selection.pid
+        pid = self._shown_pid()
         if pid is not None:
             self.session.call(lambda emu: emu.process(pid).poke(address, bytes([value])), self._report_error)
 
@@ -295,7 +303,14 @@ class MainWindow(QMainWindow):
             else:
                 self.state_label.setText(f"loaded {path}")
 
-        self.session.call(lambda emu: emu.spawn(path).pid, done)
+        programs = self.session.programs
+
+        def spawn(emu: object) -> int:
+            pid = emu.spawn(path).pid  # type: ignore[attr-defined]
+            programs.append(path)  # a reset starts it again too
+            return int(pid)
+
+        self.session.call(spawn, done)
 
     def save_screenshot(self, path: str | None = None) -> bool:
         if not path:
@@ -309,9 +324,11 @@ class MainWindow(QMainWindow):
 
     def reset(self) -> None:
         self.setCursor(Qt.CursorShape.BusyCursor)
+        self.generation = self.session.worker.generation + 1
         self.snapshot = None
         self.output_dock.clear()
-        self.ipc_dock.model.clear()  # type: ignore[attr-defined]
+        self.ipc_dock.clear()
+        self.fault_dock.plot.clear()
         self.state_label.setText("resetting...")
         self.session.reset()
 
@@ -352,7 +369,15 @@ class MainWindow(QMainWindow):
     def _send_input(self) -> None:
         buttons, circle = self.keymap.pad(self.held)
         touch = self.touch
-        self.session.call(lambda emu: emu.set_input(buttons, circle, touch))
+        self.session.call(lambda emu: emu.set_input(buttons, circle, touch), quiet=True)
+
+    def changeEvent(self, event: QEvent | None) -> None:
+        """Keys let go while another window had the focus never arrive: release them all."""
+        if event is not None and event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            if self.held:
+                self.held.clear()
+                self._send_input()
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
         self.session.stop()

@@ -10,10 +10,12 @@ key press waits for at most a few milliseconds of emulation.
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
@@ -42,7 +44,8 @@ class ScreenPatch:
 
 @dataclass
 class Selection:
-    """What the debugger looks at: set from the UI thread, read by the worker."""
+    """What the debugger looks at. Shared by both threads: change it with :meth:`update`
+    and read it with :meth:`copy`, which hold its lock."""
 
     pid: int | None = None
     tid: int | None = None
@@ -50,6 +53,40 @@ class Selection:
     code_at: int | None = None  # None: follow the PC
     want_pages: bool = False
     auto: bool = True  # chosen by the window, not the user: follows the first live process
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def update(self, **fields: object) -> None:
+        with self.lock:
+            for name, value in fields.items():
+                setattr(self, name, value)
+
+    def copy(self) -> Selection:
+        with self.lock:
+            return replace(self, lock=threading.Lock())
+
+    def follow(self, live: list[int], every: list[int]) -> None:
+        """Pick the first live process unless the user chose one that still exists."""
+        with self.lock:
+            if self.pid in every and not (self.auto and self.pid not in live and live):
+                return
+            choices = live or every
+            self.pid, self.tid, self.auto = (choices[0] if choices else None), None, True
+
+
+def _guarded(method: Callable) -> Callable:
+    """A worker slot that reports an exception (stopping the run) instead of ending the
+    application: PyQt aborts on an exception that leaves a slot."""
+
+    @functools.wraps(method)
+    def wrapper(self: EmuWorker, *args: object) -> None:
+        try:
+            method(self, *args)
+        except Exception:  # noqa: BLE001 - shown to the user; the window stays up
+            self.running = False
+            self.reason = "internal error"
+            self.failed.emit("internal error in the emulation thread:\n" + traceback.format_exc(limit=6))
+
+    return wrapper
 
 
 @dataclass
@@ -89,7 +126,8 @@ class EmuWorker(QObject):
         self.running = False
         self.throttle = True
         self.reason = "not started"
-        self.ipc_log: list[IpcRow] = []
+        self.generation = 0  # counts emulators built (reset); snapshots carry it
+        self.interrupted = threading.Event()  # the window asked for a pause while a run was under way
         self._ipc_new: list[IpcRow] = []
         self._ipc_seq = 0
         self._serial = 0
@@ -104,6 +142,7 @@ class EmuWorker(QObject):
         self._clock: tuple[float, int] = (0.0, 0)  # (wall time, guest ticks) when running began
         self._stats = Stats()
         self._timer: QTimer | None = None
+        self._last_hit: object = None
 
     # -- life cycle -------------------------------------------------------------------------
     @pyqtSlot()
@@ -116,6 +155,7 @@ class EmuWorker(QObject):
 
     def _build(self) -> None:
         self.emu = None
+        self.generation += 1
         try:
             emu = Emulator(backend=self.backend, host_page_size=self.host_page_size, echo=False)
         except Exception as exc:  # noqa: BLE001 - shown to the user, the window stays up
@@ -128,7 +168,7 @@ class EmuWorker(QObject):
             except (LoaderError, OSError) as exc:
                 errors.append(str(exc))
         self.emu = emu
-        self.ipc_log, self._ipc_new, self._ipc_seq = [], [], 0
+        self._ipc_new, self._ipc_seq = [], 0
         self._output_new, self._crashes_seen = [], set()
         self._fb_key = {}
         emu.on_ipc(self._record_ipc)
@@ -141,6 +181,7 @@ class EmuWorker(QObject):
         self._emit_snapshot()
 
     @pyqtSlot()
+    @_guarded
     def reset(self) -> None:
         """Close the emulator and start the same programs again, paused."""
         self.running = False
@@ -150,18 +191,24 @@ class EmuWorker(QObject):
 
     @pyqtSlot()
     def shutdown(self) -> None:
+        """Close the emulator, then end this thread's event loop (queued after any work)."""
         self.running = False
         if self._timer is not None:
             self._timer.stop()
         if self.emu is not None:
             self.emu.close()
             self.emu = None
+        thread = QThread.currentThread()
+        if thread is not None:
+            thread.quit()
 
     # -- run control --------------------------------------------------------------------------
     @pyqtSlot()
+    @_guarded
     def resume(self) -> None:
         if self.emu is None or self.running:
             return
+        self.interrupted.clear()
         self.running = True
         self.reason = ""
         self._clock = (time.perf_counter(), self.emu.kernel.ticks)
@@ -169,7 +216,9 @@ class EmuWorker(QObject):
         self._emit_snapshot()
 
     @pyqtSlot()
+    @_guarded
     def pause(self) -> None:
+        self.interrupted.clear()
         if self.running:
             self.running = False
             self.reason = "paused"
@@ -177,6 +226,7 @@ class EmuWorker(QObject):
             self._emit_snapshot()
 
     @pyqtSlot()
+    @_guarded
     def step(self) -> None:
         """One instruction of the thread that runs next (paused)."""
         if self.emu is None:
@@ -185,9 +235,10 @@ class EmuWorker(QObject):
         view = self.emu.step()
         self.reason = "stepped" if view is not None else "nothing can run"
         if view is not None:
-            self.selection.pid = next((p.pid for p in self.emu.processes
-                                       if any(t.tid == view.tid for t in p.process.threads)), self.selection.pid)
-            self.selection.tid = view.tid
+            pid = next((p.pid for p in self.emu.processes if any(t.tid == view.tid for t in p.process.threads)),
+                       None)
+            if pid is not None:
+                self.selection.update(pid=pid, tid=view.tid, auto=False)
         self._emit_screens()
         self._emit_snapshot(pages=True)
 
@@ -198,9 +249,11 @@ class EmuWorker(QObject):
             self._clock = (time.perf_counter(), self.emu.kernel.ticks)
 
     @pyqtSlot(object)
-    def call(self, request: tuple[int, Callable[[Emulator], object]]) -> None:
-        """Run ``fn(emu)`` here between slices; the answer goes back with the request id."""
-        rid, fn = request
+    @_guarded
+    def call(self, request: tuple[int, Callable[[Emulator], object], bool]) -> None:
+        """Run ``fn(emu)`` here between slices; the answer goes back with the request id.
+        Unless ``quiet`` (pad input), a snapshot shows the request's effect first."""
+        rid, fn, quiet = request
         if self.emu is None:
             self.answered.emit(rid, None, "no emulator")
             return
@@ -209,13 +262,18 @@ class EmuWorker(QObject):
             result = fn(self.emu)
         except Exception:  # noqa: BLE001 - a bad request must not end the emulation thread
             error = traceback.format_exc(limit=4)
-        if not self.running and self.reason in ("ready", "not started"):
+        self.interrupted.clear()
+        if self.running:  # a run inside the request moved guest time: the limiter starts afresh
+            self._clock = (time.perf_counter(), self.emu.kernel.ticks)
+        elif self.reason in ("ready", "not started"):
             self.reason = "paused"
-        self._emit_screens()  # before the answer, so the window shows the request's effect first
-        self._emit_snapshot(pages=True)
+        if not quiet:
+            self._emit_screens()  # before the answer, so the window shows the request's effect first
+            self._emit_snapshot(pages=True)
         self.answered.emit(rid, result, error)
 
     @pyqtSlot()
+    @_guarded
     def refresh(self) -> None:
         """A snapshot now (the selection changed)."""
         if self.emu is not None:
@@ -225,6 +283,7 @@ class EmuWorker(QObject):
         if self._timer is not None:
             self._timer.start(ms)
 
+    @_guarded
     def _slice(self) -> None:
         emu = self.emu
         if emu is None or not self.running:
@@ -235,13 +294,28 @@ class EmuWorker(QObject):
         stopped = result.reason in ("all exited", "deadlock") or emu.paused
         if stopped:
             self.running = False
-            self.reason = "breakpoint" if emu.paused else result.reason
+            if self.interrupted.is_set():
+                self.interrupted.clear()
+                self.reason = "paused"
+            elif emu.paused:
+                self.reason = "watchpoint" if emu.watch_hits and emu.watch_hits[-1] is not self._last_hit \
+                    else "breakpoint"
+                self._last_hit = emu.watch_hits[-1] if emu.watch_hits else None
+                self._select_current()
+            else:
+                self.reason = result.reason
         self._emit_screens()
         if stopped or now - self._last_snapshot >= SNAPSHOT_INTERVAL:
             self.stats.emit(self._stats.fps, self._stats.mips)
             self._emit_snapshot(pages=stopped)
         if self.running:
             self._schedule(self._delay_ms(now))
+
+    def _select_current(self) -> None:
+        """Look at the thread that hit the breakpoint or watchpoint."""
+        thread = self.emu.kernel.current if self.emu is not None else None
+        if thread is not None:
+            self.selection.update(pid=thread.process.pid, tid=thread.tid, code_at=None, auto=False)
 
     def _delay_ms(self, now: float) -> int:
         """With the limiter on, guest time may not run ahead of wall time."""
@@ -259,9 +333,8 @@ class EmuWorker(QObject):
         self._ipc_seq += 1
         row = IpcRow.of(self._ipc_seq, self.emu.frame, message)  # type: ignore[arg-type]
         self._ipc_new.append(row)
-        self.ipc_log.append(row)
-        if len(self.ipc_log) > IPC_KEEP:
-            del self.ipc_log[: len(self.ipc_log) - IPC_KEEP]
+        if len(self._ipc_new) > IPC_KEEP:  # nobody looked for a long while: keep the newest
+            del self._ipc_new[: len(self._ipc_new) - IPC_KEEP]
 
     def _on_vblank(self, frame: int) -> None:
         display = self.emu.kernel.display if self.emu is not None else None
@@ -302,13 +375,11 @@ class EmuWorker(QObject):
             self._last_faults = now
             self._faults = {p.pid: p.faults for p in emu.processes}
         procs, threads = process_rows(emu, self._faults)
-        sel = self.selection
-        alive = [p for p in procs if p.status == "running"]
-        if sel.pid is None or all(p.pid != sel.pid for p in procs) or (sel.auto and sel.pid not in {
-                p.pid for p in alive} and alive):
-            sel.pid, sel.tid, sel.auto = (alive or procs)[0].pid if procs else None, None, True
+        self.selection.follow([p.pid for p in procs if p.status == "running"], [p.pid for p in procs])
+        sel = self.selection.copy()
         snap = Snapshot(self._serial, emu.frame, emu.kernel.instructions, emu.kernel.ticks, emu.backend,
-                        self.running, self.reason, procs, threads, breakpoints=emu.breakpoints)
+                        self.running, self.reason, procs, threads, breakpoints=emu.breakpoints,
+                        generation=self.generation)
         if sel.pid is not None:
             snap.detail = process_detail(emu, sel.pid, sel.tid, sel.memory_at, sel.code_at)
             if sel.want_pages and (pages or now - self._last_pages >= PAGES_INTERVAL):
@@ -366,17 +437,26 @@ class Session(QObject):
         self.emu_thread.start()
 
     def stop(self) -> None:
-        """Close the emulator on its thread and wait for the thread to end."""
+        """Close the emulator on its thread and wait for the thread to end (a run or a console
+        command under way is interrupted first)."""
         if self.emu_thread.isRunning():
-            self._shutdown.emit()
-            self.emu_thread.quit()
+            self._interrupt()
+            self._shutdown.emit()  # the worker closes the emulator, then quits its thread
             self.emu_thread.wait()
 
     def resume(self) -> None:
         self._resume.emit()
 
     def pause(self) -> None:
+        """Stop running: a run under way (a slice, a console ``emu.run``) returns within a block."""
+        self._interrupt()
         self._pause.emit()
+
+    def _interrupt(self) -> None:
+        emu = self.worker.emu
+        if emu is not None:
+            self.worker.interrupted.set()
+            emu.interrupt()  # thread-safe by contract: a flag and Unicorn's emu_stop
 
     def step(self) -> None:
         self._step.emit()
@@ -391,11 +471,12 @@ class Session(QObject):
         self._throttle.emit(on)
 
     def call(self, fn: Callable[[Emulator], object],
-             then: Callable[[object, str | None], None] | None = None) -> int:
-        """Run ``fn(emu)`` on the emulation thread; ``then(result, error)`` on this one."""
+             then: Callable[[object, str | None], None] | None = None, quiet: bool = False) -> int:
+        """Run ``fn(emu)`` on the emulation thread; ``then(result, error)`` on this one.
+        ``quiet``: no snapshot afterwards (for pad input, sent on every key and mouse move)."""
         self._next_id += 1
         self._pending[self._next_id] = then
-        self._call.emit((self._next_id, fn))
+        self._call.emit((self._next_id, fn, quiet))
         return self._next_id
 
     def _answered(self, rid: int, result: object, error: object) -> None:

@@ -30,9 +30,10 @@ import capstone
 from unicorn import UC_HOOK_CODE
 from unicorn import arm_const as arm
 
-from hlemu.cpu import CPSR_T
+from hlemu.cpu import CPSR_T, Stop
 from hlemu.loaders import Image
 from hlemu.memory import FaultKind, MemoryInfo, MemoryPermission, MemoryState, WatchHit, Watchpoint
+from kernel.crash import crash_report
 from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
 from kernel.process import Process
@@ -375,8 +376,10 @@ class Emulator:
         if key in self._breakpoints:
             self._skip_break = key  # stepping onto a breakpoint runs the instruction
         before = cpu.instructions
-        cpu.run_one()
+        stop = cpu.run_one()
         kernel.ticks += max(cpu.instructions - before, 1)
+        if stop == Stop.FAULT and cpu.fault is not None:  # the stepped instruction faulted: as in a run
+            kernel.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
         return self.thread_view(thread)
 
     def pause(self) -> None:
@@ -386,6 +389,17 @@ class Emulator:
         breakpoint, by contrast, stops before its instruction."""
         self._paused = True
         self.kernel.limit_slice(0)
+
+    def interrupt(self) -> None:
+        """From another thread (a window's Pause): make a ``run()`` in progress return soon.
+
+        The only call that may come from a thread other than the one running the emulator:
+        it sets a flag the run loop checks and asks the running CPU to stop (Unicorn's
+        ``emu_stop`` is meant for that)."""
+        self._paused = True
+        thread = self.kernel.current
+        if thread is not None:
+            thread.process.cpu.request_stop()
 
     @property
     def paused(self) -> bool:

@@ -157,6 +157,8 @@ class Display:
         if fb is None or end <= first or not fb.process.alive and fb.process.pid not in self.kernel.processes:
             return image
         bpp = FORMAT_BYTES.get(fb.format, 3)
+        if fb.stride < SCREEN_HEIGHT * bpp:  # a column would not hold the screen's height: show nothing
+            return image
         try:
             raw = fb.process.space.peek(fb.vaddr + first * fb.stride, fb.stride * (end - first))
         except ValueError:

@@ -280,6 +280,11 @@ class FaultPlot(QWidget):
                 series.append(series[-1] if series else 0)  # a process that was reaped keeps its last count
         self.update()
 
+    def clear(self) -> None:
+        self.series.clear()
+        self.frames.clear()
+        self.update()
+
     def visible(self) -> list[tuple[tuple[int, str], deque[int]]]:
         return [(k, s) for k, s in sorted(self.series.items()) if self.kind in ("all kinds", k[1]) and any(s)]
 

@@ -69,7 +69,7 @@ class IpcDock(TableDock):
         self.recording = QCheckBox("record")
         self.recording.setChecked(True)
         clear = QPushButton("Clear")
-        clear.clicked.connect(self.model.clear)  # type: ignore[attr-defined]
+        clear.clicked.connect(self.clear)
         for widget in (self.process_box, self.service_box, self.recording, clear):
             self.tools.addWidget(widget)
         self.process_box.currentIndexChanged.connect(self._refilter)
@@ -88,6 +88,14 @@ class IpcDock(TableDock):
             if self.service_box.findData(row.service) < 0:
                 self.service_box.addItem(row.service, row.service)
         self.model.append_rows([r for r in snap.ipc if self._keeps(r)], keep=IPC_KEEP)  # type: ignore[attr-defined]
+
+    def clear(self) -> None:
+        """Forget every recorded message (and the processes and services they named)."""
+        self._all.clear()
+        self.model.clear()  # type: ignore[attr-defined]
+        for box in (self.process_box, self.service_box):
+            while box.count() > 1:
+                box.removeItem(1)
 
     def _keeps(self, row: object) -> bool:
         pid, service = self.process_box.currentData(), self.service_box.currentData()

@@ -40,14 +40,22 @@ def test_a_bad_key_map_file_is_a_usage_error(tmp_path):
     assert result.returncode == 2 and "unknown button 'Z'" in result.stderr
 
 
+def test_a_key_qt_does_not_know_is_a_usage_error(tmp_path):
+    keys = tmp_path / "keys.json"
+    keys.write_text('{"A": "Key_Nonsense"}')
+    result = hlemu("gui", "hello", "--keymap", str(keys), "--screenshot", str(tmp_path / "x.png"))
+    assert result.returncode == 2 and "no such Qt key: A=Nonsense" in result.stderr
+
+
 def test_key_map_files_override_some_buttons_and_keep_the_rest(tmp_path, monkeypatch):
     path = tmp_path / "keys.json"
-    path.write_text('{"a": "Key_Space", "CPAD_UP": "W"}')
+    path.write_text('{"a": "Key_Space", "CPAD_UP": "T"}')
     km = KeyMap.load(str(path))
-    assert km.bindings["A"] == "Space" and km.bindings["CPAD_UP"] == "W" and km.bindings["B"] == "Z"
-    assert km.button_of("Space") == "A"
+    assert km.bindings["A"] == "Space" and km.bindings["CPAD_UP"] == "T" and km.bindings["B"] == "Z"
+    assert km.button_of("Space") == km.button_of("space") == "A"
     assert km.pad({"A", "CPAD_UP", "CPAD_LEFT"}) == (1, (-156, 156))
-    for text, message in (("[1]", "expected an object"), ("{", "not JSON"), ('{"A": 3}', "Qt key name")):
+    for text, message in (("[1]", "expected an object"), ("{", "not JSON"), ('{"A": 3}', "Qt key name"),
+                          ('{"START": "X"}', "X is bound to both A by default and START")):
         with pytest.raises(KeyMapError, match=message):
             KeyMap.from_json(text)
     with pytest.raises(KeyMapError, match="No such file"):

@@ -174,11 +174,30 @@ def test_console_runs_python_on_the_emulator(demo):
     demo.qtbot.waitUntil(lambda: console.prompt.text() == "p.name")
 
 
+def test_pause_interrupts_a_long_console_run(gui_programs):
+    driver = gui_programs(["hello"])
+    console = driver.window.console_dock
+    console.submit("p = emu.processes[0]; p.poke(p.threads[0].pc, bytes.fromhex('feffffea'))")  # b . (forever)
+    console.submit("r = emu.run(instructions=10**12)")
+    driver.qtbot.wait(300)
+    assert console.busy == 1
+    driver.window.pause_action.trigger()
+    driver.qtbot.waitUntil(lambda: console.busy == 0, timeout=10_000)
+    console.submit("print(r.reason, emu.paused)")
+    driver.qtbot.waitUntil(lambda: console.busy == 0)
+    assert "condition met True" in console.output.toPlainText()
+    assert driver.window.snapshot.reason == "paused" and not driver.window.snapshot.running
+
+
 def test_reset_starts_the_programs_again(demo):
     demo.run_frames(30)
+    demo.window.open_program(str(program_path("hello")))
+    demo.qtbot.waitUntil(lambda: len(demo.window.snapshot.processes) == 4)
     demo.window.reset_action.trigger()
     snap = demo.wait_snapshot(lambda s: s.frame == 0 and s.reason == "ready")
-    assert [r.name for r in snap.processes] == ["ipc_server", "ipc_client", "fb"]
+    assert snap.generation == 2 and demo.window.ipc_dock.model.rowCount() == 0
+    assert not demo.window.fault_dock.plot.series
+    assert [r.name for r in snap.processes] == ["ipc_server", "ipc_client", "fb", "hello"]  # opened ones too
     assert all(r.status == "running" and r.instructions == 0 for r in snap.processes)
     assert demo.run_frames(2) == "condition met"
 
