@@ -6,10 +6,11 @@ import os
 
 from PyQt6.QtCore import QEvent, QObject, Qt
 from PyQt6.QtGui import QKeyEvent
-from PyQt6.QtWidgets import QDockWidget, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QDockWidget, QLineEdit, QPlainTextEdit
 
 from gui.console import BANNER, ConsoleInterpreter
 from gui.models.base import MONO
+from gui.views.tables import stack
 from gui.worker import Session
 
 
@@ -30,12 +31,7 @@ class ConsoleDock(QDockWidget):
         self.prompt.setPlaceholderText(">>> Python on emu (Enter runs, Tab completes, Up/Down history)")
         self.prompt.returnPressed.connect(self.submit)
         self.prompt.installEventFilter(self)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.output)
-        layout.addWidget(self.prompt)
-        self.setWidget(body)
+        stack(self, self.output, self.prompt)
         self.history: list[str] = []
         self._at = 0
         self.more = False

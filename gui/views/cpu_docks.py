@@ -16,15 +16,13 @@ from PyQt6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTableView,
-    QVBoxLayout,
-    QWidget,
 )
 
 from gui.models import BreakpointModel, RegisterModel
 from gui.models.base import MONO, Column, Index, RowsModel, hex32
 from gui.state import DisasmLine, Snapshot
 from gui.views.memory_docks import parse_address
-from gui.views.tables import TableDock
+from gui.views.tables import TableDock, stack
 from kernel.api import ThreadView
 
 _MODES = {0x10: "usr", 0x11: "fiq", 0x12: "irq", 0x13: "svc", 0x17: "abt", 0x1B: "und", 0x1F: "sys"}
@@ -224,12 +222,7 @@ class HexDock(QDockWidget):
             tools.addWidget(button)
         tools.addWidget(self.address)
         tools.addWidget(self.status)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(tools)
-        layout.addWidget(self.view)
-        self.setWidget(body)
+        stack(self, tools, self.view)
 
     def _go(self) -> None:
         try:

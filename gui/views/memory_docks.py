@@ -15,14 +15,13 @@ from PyQt6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
     QWidget,
 )
 
 from gui.models import PageTableModel, RegionModel
 from gui.models.pages import FILTERS
 from gui.state import FAULT_KINDS, PageTableSnapshot, Snapshot
-from gui.views.tables import TableDock, make_table
+from gui.views.tables import TableDock, make_table, stack
 from hlemu.memory import MemoryState
 
 NUM_PAGES = 1 << 20
@@ -71,12 +70,7 @@ class PageTableDock(QDockWidget):
         tools = QHBoxLayout()
         for widget in (self.filter_box, self.jump, self.status):
             tools.addWidget(widget)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(tools)
-        layout.addWidget(self.view)
-        self.setWidget(body)
+        stack(self, tools, self.view)
 
     def show_pages(self, pages: PageTableSnapshot) -> None:
         self.model.set_snapshot(pages)
@@ -232,12 +226,7 @@ class AddressSpaceDock(QDockWidget):
                                   for s, c in STATE_COLOURS.items()))
         legend.setWordWrap(True)
         tools.addWidget(legend, 1)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.strip)
-        layout.addLayout(tools)
-        self.setWidget(body)
+        stack(self, self.strip, tools)
 
     def show_pages(self, pages: PageTableSnapshot) -> None:
         self.strip.set_state(pages.state)
@@ -325,12 +314,7 @@ class FaultPlotDock(QDockWidget):
         self.kind_box = QComboBox()
         self.kind_box.addItems(["all kinds", *FAULT_KINDS])
         self.kind_box.currentTextChanged.connect(self._set_kind)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.kind_box)
-        layout.addWidget(self.plot)
-        self.setWidget(body)
+        stack(self, self.kind_box, self.plot)
 
     def _set_kind(self, kind: str) -> None:
         self.plot.kind = kind

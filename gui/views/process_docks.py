@@ -10,14 +10,12 @@ from PyQt6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QVBoxLayout,
-    QWidget,
 )
 
 from gui.models import HandleModel, IpcModel, ProcessModel, ThreadModel
 from gui.models.base import MONO, ROW_ROLE
 from gui.state import Snapshot
-from gui.views.tables import TableDock, make_table
+from gui.views.tables import TableDock, make_table, stack
 from gui.worker import IPC_KEEP
 
 
@@ -120,12 +118,7 @@ class OutputDock(QDockWidget):
         self.text.setReadOnly(True)
         self.text.setFont(MONO)
         self.text.setMaximumBlockCount(self.MAX_LINES)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.process_box)
-        layout.addWidget(self.text)
-        self.setWidget(body)
+        stack(self, self.process_box, self.text)
         self.lines: list[tuple[int, str, str]] = []
         self.process_box.currentIndexChanged.connect(self._refill)
 

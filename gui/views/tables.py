@@ -8,6 +8,7 @@ from PyQt6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
+    QLayout,
     QLineEdit,
     QTableView,
     QVBoxLayout,
@@ -15,6 +16,19 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.models.base import ROW_ROLE, SORT_ROLE
+
+
+def stack(dock: QDockWidget, *parts: QWidget | QLayout) -> None:
+    """Give ``dock`` a body of ``parts`` (widgets or layouts) stacked top to bottom."""
+    body = QWidget()
+    layout = QVBoxLayout(body)
+    layout.setContentsMargins(2, 2, 2, 2)
+    for part in parts:
+        if isinstance(part, QLayout):
+            layout.addLayout(part)
+        else:
+            layout.addWidget(part)
+    dock.setWidget(body)
 
 
 def make_table(model: QAbstractItemModel, sortable: bool = True) -> tuple[QTableView, QSortFilterProxyModel]:
@@ -54,12 +68,7 @@ class TableDock(QDockWidget):
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.tools = QHBoxLayout()
         self.tools.addWidget(self.filter)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(self.tools)
-        layout.addWidget(self.view)
-        self.setWidget(body)
+        stack(self, self.tools, self.view)
         self._sized = False
         model.modelReset.connect(self._size_columns)
         model.rowsInserted.connect(self._size_columns)
