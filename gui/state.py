@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hlemu.cpu.decode import Instruction
 from hlemu.memory import FaultKind, SpecialKind
 from kernel.api import Emulator, HandleInfo, Proc, Region, ThreadView
 from kernel.ipc import Message
@@ -128,13 +129,6 @@ def _phys_of_frame(proc: Proc) -> np.ndarray:
     return table
 
 
-@dataclass(frozen=True)
-class DisasmLine:
-    address: int
-    hex: str
-    text: str
-
-
 @dataclass
 class ProcessDetail:
     """What the debugger docks show of the selected process (and thread)."""
@@ -143,7 +137,7 @@ class ProcessDetail:
     regions: list[Region]
     handles: list[HandleInfo]
     thread: ThreadView | None
-    disasm: list[DisasmLine]
+    disasm: list[Instruction]
     memory_at: int
     memory: bytes | None  # the hex view's window, None where unmapped
 
@@ -185,7 +179,7 @@ def process_rows(emu: Emulator, faults: dict[int, dict[str, int]] | None = None
     return procs, threads
 
 
-def disassemble(proc: Proc, view: ThreadView | None, around: int | None, count: int = 24) -> list[DisasmLine]:
+def disassemble(proc: Proc, view: ThreadView | None, around: int | None, count: int = 24) -> list[Instruction]:
     """``count`` instructions around ``around`` (default: the thread's PC), ARM or Thumb by CPSR.T."""
     if around is None:
         if view is None or "pc" not in view.registers:
@@ -194,20 +188,7 @@ def disassemble(proc: Proc, view: ThreadView | None, around: int | None, count: 
     thumb = view.thumb if view is not None else False
     width = 2 if thumb else 4
     start = max(0, around - (count // 3) * width) & ~(width - 1)
-    lines = []
-    for text in proc.disasm(start, count, thumb=thumb) if _mapped(proc, start, count * 4) else []:
-        address, rest = text.split(": ", 1)
-        code, _, insn = rest.partition(" ")
-        lines.append(DisasmLine(int(address, 16), code, insn.strip()))
-    return lines
-
-
-def _mapped(proc: Proc, addr: int, size: int) -> bool:
-    try:
-        proc.peek(addr, size)
-    except ValueError:
-        return False
-    return True
+    return proc.instructions(start, count, thumb)
 
 
 def process_detail(emu: Emulator, pid: int, tid: int | None, memory_at: int, code_at: int | None,

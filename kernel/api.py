@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import capstone
 from unicorn import UC_HOOK_CODE
 from unicorn import arm_const as arm
 
 from hlemu.cpu import CPSR_T, Stop
+from hlemu.cpu.decode import Instruction, disassemble
 from hlemu.loaders import Image
 from hlemu.memory import FaultKind, MemoryInfo, MemoryPermission, MemoryState, WatchHit, Watchpoint
 from kernel.crash import crash_report
@@ -222,17 +222,14 @@ class Proc:
         return mem.search_value(pattern, width) if isinstance(pattern, int) else mem.search(pattern)
 
     def disasm(self, addr: int, count: int = 10, thumb: bool | None = None) -> list[str]:
-        """``count`` instructions from ``addr`` (ARM or Thumb; default: the main thread's mode)."""
+        """``count`` instructions from ``addr`` as text (ARM or Thumb; default: the main thread's mode)."""
+        return [str(insn) for insn in self.instructions(addr, count, thumb)]
+
+    def instructions(self, addr: int, count: int = 10, thumb: bool | None = None) -> list[Instruction]:
+        """``count`` instructions from ``addr`` (address, bytes, text); unmapped ones say so."""
         if thumb is None:
             thumb = bool(self.process.cpu.cpsr & CPSR_T) if self.process.alive else False
-        md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB if thumb else capstone.CS_MODE_ARM)
-        code = self.peek(addr, count * 4)
-        lines = []
-        for insn in md.disasm(code, addr):
-            lines.append(f"{insn.address:08x}: {insn.bytes.hex():<8} {insn.mnemonic} {insn.op_str}".rstrip())
-            if len(lines) == count:
-                break
-        return lines
+        return disassemble(self.process.space, addr, count, thumb)
 
     # faults, handles, threads
     @property

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import capstone
-
-from hlemu.cpu import CPSR_T, CpuFault
-from hlemu.memory import MapError
+from hlemu.cpu import CPSR_T, CpuFault, decode
+from hlemu.memory.space import AddressSpace
 
 if TYPE_CHECKING:
     from kernel.thread import Thread
@@ -15,23 +13,13 @@ if TYPE_CHECKING:
 _REG_NAMES = [f"r{i}" for i in range(13)] + ["sp", "lr", "pc"]
 
 
-def disassemble(space: object, pc: int, thumb: bool, before: int = 4, after: int = 4) -> list[str]:
+def disassemble(space: AddressSpace, pc: int, thumb: bool, before: int = 4, after: int = 4) -> list[str]:
     """Lines of disassembly around ``pc`` ('>' marks it); unreadable memory is said so."""
     width = 2 if thumb else 4
-    md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB if thumb else capstone.CS_MODE_ARM)
     start = max(pc - before * width, 0)
-    lines = []
-    for addr in range(start, pc + (after + 1) * width, width):
-        try:
-            code = space.peek(addr, 4)  # type: ignore[attr-defined]
-        except MapError:
-            lines.append(f"  {addr:08x}: <not mapped>")
-            continue
-        insn = next(md.disasm(code, addr, 1), None)
-        text = f"{insn.mnemonic} {insn.op_str}" if insn else f".word {int.from_bytes(code[:width], 'little'):#x}"
-        mark = ">" if addr == pc else " "
-        lines.append(f"{mark} {addr:08x}: {code[:width].hex():<8} {text}")
-    return lines
+    count = (pc - start) // width + after + 1
+    return [f"{'>' if insn.address == pc else ' '} {insn}" if insn.code else f"  {insn}"
+            for insn in decode.disassemble(space, start, count, thumb)]
 
 
 def crash_report(thread: Thread, fault: CpuFault) -> str:

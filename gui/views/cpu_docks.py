@@ -20,9 +20,10 @@ from PyQt6.QtWidgets import (
 
 from gui.models import BreakpointModel, RegisterModel
 from gui.models.base import MONO, Column, Index, RowsModel, hex32
-from gui.state import DisasmLine, Snapshot
+from gui.state import Snapshot
 from gui.views.memory_docks import parse_address
 from gui.views.tables import TableDock, stack
+from hlemu.cpu.decode import Instruction
 from kernel.api import ThreadView
 
 _MODES = {0x10: "usr", 0x11: "fiq", 0x12: "irq", 0x13: "svc", 0x17: "abt", 0x1B: "und", 0x1F: "sys"}
@@ -67,17 +68,17 @@ class DisasmModel(RowsModel):
         self.COLUMNS = (
             Column("", self._marks),
             Column("address", lambda d: hex32(d.address), lambda d: d.address, mono=True),
-            Column("bytes", lambda d: d.hex, mono=True),
+            Column("bytes", lambda d: d.code.hex(), mono=True),
             Column("instruction", lambda d: d.text, mono=True),
         )
 
-    def _marks(self, row: DisasmLine) -> str:
+    def _marks(self, row: Instruction) -> str:
         return ("\u25cf" if row.address in self.breaks else "") + ("\u25b6" if row.address == self.pc else "")
 
-    def row_id(self, row: DisasmLine) -> object:
+    def row_id(self, row: Instruction) -> object:
         return row.address
 
-    def highlight(self, row: DisasmLine) -> QColor | None:
+    def highlight(self, row: Instruction) -> QColor | None:
         if row.address == self.pc:
             return QColor(255, 245, 170)
         return QColor(255, 215, 215) if row.address in self.breaks else None

@@ -1,14 +1,77 @@
-"""Decoding the load or store at a faulting PC (capstone), for fault reports.
+"""Guest code through capstone: listings for people, and the access a faulting PC made.
 
-Under semifastmem Unicorn reports some aborts without saying the address or
-the size; the instruction and the registers say both.
+:func:`disassemble` is the one listing every reader uses (crash reports, the
+scripting API's ``disasm``, the debugger's disassembly dock). Under semifastmem
+Unicorn reports some aborts without saying the address or the size;
+:func:`decode_access` gets both from the instruction and the registers.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import capstone
 
 from hlemu.memory.space import AddressSpace
+
+NOT_MAPPED = "<not mapped>"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One line of a listing: ``code`` is empty where no memory backs ``address``."""
+
+    address: int
+    code: bytes
+    text: str
+
+    def __str__(self) -> str:
+        if not self.code:
+            return f"{self.address:08x}: {self.text}"
+        return f"{self.address:08x}: {self.code.hex():<8} {self.text}".rstrip()
+
+
+def disassemble(space: AddressSpace, address: int, count: int, thumb: bool) -> list[Instruction]:
+    """``count`` instructions from ``address``, read regardless of permission.
+
+    Bytes capstone cannot decode become ``.word``/``.short`` lines of one instruction's
+    width and decoding carries on after them; unmapped addresses are ``<not mapped>``
+    lines, so a listing always has ``count`` lines (fewer only at the top of memory).
+    """
+    md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB if thumb else capstone.CS_MODE_ARM)
+    width = 2 if thumb else 4
+    out: list[Instruction] = []
+    addr = address
+    while len(out) < count and addr + width <= 1 << 32:
+        code = _readable(space, addr, min((count - len(out)) * 4, (1 << 32) - addr))
+        if len(code) < width:
+            out.append(Instruction(addr, b"", NOT_MAPPED))
+            addr += width
+            continue
+        decoded = False
+        for insn in md.disasm(code, addr):
+            out.append(Instruction(insn.address, bytes(insn.bytes), f"{insn.mnemonic} {insn.op_str}".rstrip()))
+            addr, decoded = insn.address + insn.size, True
+            if len(out) == count:
+                break
+        if not decoded:  # not an instruction: show the data and go on
+            directive = ".short" if thumb else ".word"
+            out.append(Instruction(addr, code[:width], f"{directive} {int.from_bytes(code[:width], 'little'):#x}"))
+            addr += width
+    return out
+
+
+def _readable(space: AddressSpace, address: int, size: int) -> bytes:
+    """The bytes from ``address`` up to ``size``, stopping at the first unmapped page."""
+    out = b""
+    while len(out) < size:
+        at = address + len(out)
+        chunk = min(size - len(out), 0x1000 - (at & 0xFFF))
+        try:
+            out += space.peek(at, chunk)
+        except ValueError:
+            break
+    return out
 
 
 def decode_access(space: AddressSpace, pc: int, thumb: bool, regs: list[int]) -> tuple[int, int, str] | None:
