@@ -96,7 +96,8 @@ class PageTableSnapshot:
         counters = proc.space.faults.array
         pages = np.flatnonzero(counters.any(axis=0))
         return PageTableSnapshot(proc.pid, table.frame.copy(), table.perm.copy(), table.state.copy(),
-                                 table.special.copy(), pages, counters[:, pages].copy(), _phys_of_frame(proc))
+                                 table.special.copy(), pages, counters[:, pages].copy(),
+                                 proc.space.phys.frame_addresses())
 
     def phys(self, vpn: int) -> int | None:
         frame = int(self.frame[vpn])
@@ -111,22 +112,6 @@ class PageTableSnapshot:
     def special_name(self, vpn: int) -> str:
         kind = int(self.special[vpn])
         return SpecialKind(kind).name.lower() if kind else ""
-
-
-_PHYS_CACHE: dict[int, np.ndarray] = {}
-
-
-def _phys_of_frame(proc: Proc) -> np.ndarray:
-    phys = proc.space.phys
-    table = _PHYS_CACHE.get(id(phys))
-    if table is None or len(table) != phys.num_frames:
-        table = np.zeros(phys.num_frames, dtype=np.uint32)
-        for region in phys.regions.values():
-            first = region.first_frame
-            table[first : first + region.num_frames] = region.phys_base + (np.arange(region.num_frames) << 12)
-        _PHYS_CACHE.clear()
-        _PHYS_CACHE[id(phys)] = table
-    return table
 
 
 @dataclass

@@ -106,11 +106,11 @@ class PageTableModel(QAbstractTableModel):
     def text(self, snap: PageTableSnapshot, vpn: int, column: int) -> str:
         if column == self.VIRTUAL:
             return f"{vpn << 12:08x}"
-        frame = int(snap.frame[vpn])
         if column == self.PHYSICAL:
-            return "" if frame < 0 else f"{snap.phys_of_frame[frame]:08x}"
+            phys = snap.phys(vpn)
+            return "" if phys is None else f"{phys:08x}"
         if column == self.PERM:
-            return _PERM[int(snap.perm[vpn]) & 7] if frame >= 0 else ""
+            return _PERM[int(snap.perm[vpn]) & 7] if snap.frame[vpn] >= 0 else ""
         if column == self.STATE:
             return _STATE.get(int(snap.state[vpn]), str(int(snap.state[vpn])))
         if column == self.SPECIAL:

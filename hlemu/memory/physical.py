@@ -88,6 +88,7 @@ class PhysicalMemory:
         self._dirty = np.zeros(self.num_frames, dtype=np.bool_)  # freed, not yet zeroed
         # How many page-table entries, over all processes, map each frame.
         self.map_count = np.zeros(self.num_frames, dtype=np.int32)
+        self._frame_addresses: np.ndarray | None = None
 
     # -- addresses ---------------------------------------------------------
     def region_of(self, frame: int) -> PhysicalRegion:
@@ -95,6 +96,17 @@ class PhysicalMemory:
             if region.contains_frame(frame):
                 return region
         raise ValueError(f"frame {frame} is outside physical memory")
+
+    def frame_addresses(self) -> np.ndarray:
+        """The 3DS physical address of every frame, as one uint32 array (for whole-table views)."""
+        if self._frame_addresses is None:
+            table = np.zeros(self.num_frames, dtype=np.uint32)
+            for region in self.regions.values():
+                first = region.first_frame
+                table[first : first + region.num_frames] = region.phys_base + (np.arange(region.num_frames) << 12)
+            table.flags.writeable = False
+            self._frame_addresses = table
+        return self._frame_addresses
 
     def frame_to_phys(self, frame: int) -> int:
         """The 3DS physical address of a frame."""
