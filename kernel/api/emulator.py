@@ -1,0 +1,235 @@
+"""``Emulator``: the kernel and its processes, run control, breakpoints and hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from unicorn import UC_HOOK_CODE
+
+from hlemu.cpu import Stop
+from hlemu.loaders import Image
+from hlemu.memory import WatchHit
+from kernel.api.proc import Proc
+from kernel.api.views import ThreadView, read_thread
+from kernel.crash import crash_report
+from kernel.ipc import Message
+from kernel.kernel import Kernel, RunResult
+from kernel.process import Process
+from kernel.thread import Thread
+
+
+class Emulator:
+    """The kernel and its processes. Programs are paths or bundled names (``"hello"``)."""
+
+    def __init__(self, backend: str = "auto", host_page_size: int | None = None, quantum_blocks: int = 20_000,
+                 echo: bool = True) -> None:
+        self.echo = echo
+        self._output_listeners: list[Callable[[Proc, str], None]] = []
+        self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
+                             output=self._output)
+        self.watch_hits: list[WatchHit] = []
+        self._paused = False
+        self._svc_hooks: list[tuple[int | None, bool, Callable[..., object]]] = []
+        self._breakpoints: dict[tuple[int, int], int] = {}  # (pid, address) -> Unicorn hook handle
+        self._skip_break: tuple[int, int] | None = None
+        self._install_svc_hooks()
+
+    def _output(self, process: Process, line: str) -> None:
+        if self.echo:
+            print(f"[{process.name}:{process.pid}] {line}", flush=True)
+        for listener in self._output_listeners:
+            listener(Proc(self, process), line)
+
+    def on_output(self, callback: Callable[[Proc, str], None]) -> None:
+        """``callback(proc, line)`` for every line a guest prints and every kernel report
+        about a process (crashes, deadlocks, unimplemented SVCs)."""
+        self._output_listeners.append(callback)
+
+    # processes
+    def spawn(self, program: str | Path | Image, name: str | None = None) -> Proc:
+        from hlemu.run import resolve
+
+        target = program if isinstance(program, Image) else resolve(str(program))
+        return Proc(self, self.kernel.spawn(target, name))
+
+    @property
+    def processes(self) -> list[Proc]:
+        return [Proc(self, p) for p in self.kernel.processes.values()]
+
+    def process(self, key: int | str) -> Proc:
+        for p in self.kernel.processes.values():
+            if p.pid == key or p.name == key:
+                return Proc(self, p)
+        raise KeyError(f"no process {key!r}")
+
+    def thread_view(self, t: Thread, vfp: bool = False) -> ThreadView:
+        """A thread's state and registers (its saved context when another thread is loaded);
+        ``vfp`` adds d0-d15 and FPSCR."""
+        return read_thread(t, vfp)
+
+    # running
+    def run(self, instructions: int | None = None, frames: int | None = None,
+            until: Callable[[], bool] | None = None) -> RunResult:
+        """Run until every process ends, or ``instructions`` more, ``frames`` more, ``until()``, or a pause."""
+        self._paused = False
+        target = None if frames is None else self.kernel.display.frame + frames
+
+        def stop() -> bool:
+            return (self._paused or (target is not None and self.kernel.display.frame >= target)
+                    or (until is not None and bool(until())))
+
+        return self.kernel.run(max_instructions=instructions, until=stop)
+
+    def step(self) -> ThreadView | None:
+        """Run exactly one guest instruction of the thread that would run next. When every
+        thread waits, guest time first moves on to the next timer or VBlank that wakes one;
+        None when nothing ever can."""
+        kernel = self.kernel
+        while True:
+            kernel._expire()
+            thread = kernel.pick()
+            if thread is not None:
+                break
+            deadline = kernel._next_deadline()
+            if deadline is None:
+                return None
+            kernel.ticks = max(kernel.ticks, deadline)  # idle until it, as a run would
+        kernel._switch_to(thread)
+        cpu = thread.process.cpu
+        key = (thread.process.pid, cpu.pc)
+        if key in self._breakpoints:
+            self._skip_break = key  # stepping onto a breakpoint runs the instruction
+        before = cpu.instructions
+        stop = cpu.run_one()
+        kernel.ticks += max(cpu.instructions - before, 1)
+        if stop == Stop.FAULT and cpu.fault is not None:  # the stepped instruction faulted: as in a run
+            kernel.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
+        return self.thread_view(thread)
+
+    def pause(self) -> None:
+        """From a callback: stop ``run()`` before the next translated block of guest code
+        starts. The access or instruction that called back completes first, and so do the
+        rest of its block's instructions (a block ends at the next branch or SVC); a
+        breakpoint, by contrast, stops before its instruction."""
+        self._paused = True
+        self.kernel.limit_slice(0)
+
+    def interrupt(self) -> None:
+        """From another thread (a window's Pause): make a ``run()`` in progress return soon.
+
+        The only call that may come from a thread other than the one running the emulator:
+        it sets a flag the run loop checks and asks the running CPU to stop (Unicorn's
+        ``emu_stop`` is meant for that)."""
+        self._paused = True
+        thread = self.kernel.current
+        if thread is not None:
+            thread.process.cpu.request_stop()
+
+    @property
+    def paused(self) -> bool:
+        """True when the last ``run()`` ended because of a pause (breakpoint, watchpoint, callback)."""
+        return self._paused
+
+    @property
+    def frame(self) -> int:
+        return self.kernel.display.frame
+
+    @property
+    def backend(self) -> str:
+        """The memory backend in use: fastmem, semifastmem or slowmem."""
+        return self.kernel.memory.choice.name
+
+    def set_input(self, buttons: int | Iterable[str] = 0, circle: tuple[int, int] = (0, 0),
+                  touch: tuple[int, int] | None = None) -> None:
+        """What the user holds from now on: pad buttons (bits or names such as ``["A", "UP"]``),
+        circle pad position (-156..156 each way), a bottom-screen touch point or None."""
+        from kernel.services.hid import KEYS
+
+        if not isinstance(buttons, int):
+            bits = 0
+            for name in buttons:
+                if name.upper() not in KEYS:
+                    raise ValueError(f"unknown key {name!r} (have {', '.join(KEYS)})")
+                bits |= KEYS[name.upper()]
+            buttons = bits
+        pad = self.kernel.hid.pad
+        pad.buttons = buttons
+        pad.circle = (max(-156, min(156, circle[0])), max(-156, min(156, circle[1])))
+        pad.touch = None if touch is None else (max(0, min(319, touch[0])), max(0, min(239, touch[1])))
+
+    def screenshot(self, path: str) -> None:
+        self.kernel.display.screenshot(path)
+
+    # hooks
+    def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False) -> None:
+        """``callback(proc, thread_id, number, args)`` before (or after) every SVC (or just ``number``)."""
+        self._svc_hooks.append((number, after, callback))
+
+    def on_ipc(self, callback: Callable[[Message], None]) -> None:
+        """``callback(message)`` for every IPC request and reply, decoded."""
+        self.kernel.ipc_listeners.append(callback)
+
+    def breakpoint(self, proc: Proc, addr: int, callback: Callable[[Proc, ThreadView], object] | None = None) -> None:
+        """Pause when ``proc`` is about to run the instruction at ``addr`` (or call ``callback``;
+        it pauses if the callback returns true)."""
+        key = (proc.pid, addr)
+        if key in self._breakpoints:
+            self.remove_breakpoint(proc, addr)
+        cpu = proc.process.cpu
+
+        def hit(uc: object, address: int, size: int, user: object) -> None:
+            if self._skip_break == key:
+                self._skip_break = None
+                return
+            thread = self.kernel.current
+            if callback is not None and not callback(proc, self.thread_view(thread)) if thread else False:
+                return
+            self._skip_break = key  # resume past it next time
+            self._paused = True
+            if thread is not None:
+                thread.process.cpu.request_stop()  # before the instruction runs
+
+        self._breakpoints[key] = cpu.uc.hook_add(UC_HOOK_CODE, hit, begin=addr, end=addr)
+        cpu.uc.ctl_remove_cache(addr, addr + 4)  # code already translated gets the hook too
+
+    def remove_breakpoint(self, proc: Proc, addr: int) -> None:
+        """Forget the breakpoint at ``addr`` of ``proc`` (KeyError if there is none)."""
+        handle = self._breakpoints.pop((proc.pid, addr))
+        cpu = proc.process.cpu
+        if proc.process.alive:
+            cpu.uc.hook_del(handle)
+            cpu.uc.ctl_remove_cache(addr, addr + 4)
+        if self._skip_break == (proc.pid, addr):
+            self._skip_break = None
+
+    @property
+    def breakpoints(self) -> list[tuple[int, int]]:
+        """``(pid, address)`` of every breakpoint, sorted."""
+        return sorted(self._breakpoints)
+
+    def _install_svc_hooks(self) -> None:
+        kernel = self.kernel
+        dispatch = kernel.dispatch_svc
+
+        def hooked(cpu, number: int, args: list[int]) -> None:  # noqa: ANN001
+            if not self._svc_hooks:
+                return dispatch(cpu, number, args)
+            thread = kernel.current
+            proc = Proc(self, thread.process) if thread else None
+            tid = thread.tid if thread else -1
+            for want, after, cb in self._svc_hooks:
+                if not after and (want is None or want == number):
+                    cb(proc, tid, number, args)
+            dispatch(cpu, number, args)
+            for want, after, cb in self._svc_hooks:
+                if after and (want is None or want == number):
+                    cb(proc, tid, number, cpu.read_args())
+            return None
+
+        kernel.dispatch_svc = hooked  # type: ignore[method-assign]
+        for process in kernel.processes.values():
+            process.cpu.on_svc = hooked
+
+    def close(self) -> None:
+        self.kernel.close()

@@ -1,0 +1,190 @@
+"""``Proc``: one guest process as a script sees it (memory, code, faults, handles, threads)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from hlemu.cpu import CPSR_T
+from hlemu.cpu.decode import Instruction, disassemble
+from hlemu.memory import FaultKind, WatchHit, Watchpoint
+from kernel.api.views import HandleInfo, MapSnapshot, Region, ThreadView
+from kernel.process import Process
+
+if TYPE_CHECKING:
+    from kernel.api.emulator import Emulator
+
+
+class Proc:
+    """One guest process, as a script sees it."""
+
+    def __init__(self, emu: Emulator, process: Process) -> None:
+        self._emu = emu
+        self.process = process
+
+    # identity and state
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def name(self) -> str:
+        return self.process.name
+
+    @property
+    def status(self) -> str:
+        return self.process.status
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.process.exit_code
+
+    @property
+    def crash(self) -> str | None:
+        return self.process.crash
+
+    @property
+    def output(self) -> list[str]:
+        """Lines the guest printed (OutputDebugString)."""
+        return self.process.output
+
+    def __repr__(self) -> str:
+        return f"<Proc {self.pid} {self.name!r} {self.status}>"
+
+    # memory
+    @property
+    def space(self):  # noqa: ANN201 - the AddressSpace
+        return self.process.space
+
+    @property
+    def page_table(self):  # noqa: ANN201 - the PageTable (numpy arrays; .query(), .regions())
+        return self.process.space.table
+
+    def page(self, addr: int):  # noqa: ANN201 - a PageEntry
+        """One page: frame, physical address, permission, state, special kind, faults."""
+        return self.process.space.page(addr)
+
+    def maps(self) -> list[Region]:
+        """Regions as QueryMemory reports them, with physical addresses and sharers."""
+        space = self.process.space
+        infos = space.regions()
+        sharers = self._emu.kernel.memory.sharers(space, [info.base for info in infos])
+        return [Region(info.base, info.size, info.perm, info.state, space.translate(info.base), others)
+                for info, others in zip(infos, sharers, strict=True)]
+
+    def snapshot_maps(self) -> MapSnapshot:
+        return MapSnapshot(self.pid, self.process.space.regions())
+
+    def read(self, addr: int, size: int) -> bytes:
+        """Guest bytes (permissions and faults apply as for the guest; watchpoints stay quiet)."""
+        with self._quiet():
+            return self.process.space.mem.read(addr, size)
+
+    def write(self, addr: int, data: bytes) -> None:
+        with self._quiet():
+            self.process.space.mem.write(addr, data)
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        space = self.process.space
+        space.watch_muted = True
+        try:
+            yield
+        finally:
+            space.watch_muted = False
+
+    def peek(self, addr: int, size: int) -> bytes:
+        """Bytes regardless of permission (code, read-only data)."""
+        return self.process.space.peek(addr, size)
+
+    def poke(self, addr: int, data: bytes) -> None:
+        """Write regardless of permission (patch code; cached translations are dropped)."""
+        self.process.space.poke(addr, data)
+
+    def u8(self, addr: int, value: int | None = None) -> int:
+        return self._int(addr, 1, value)
+
+    def u16(self, addr: int, value: int | None = None) -> int:
+        return self._int(addr, 2, value)
+
+    def u32(self, addr: int, value: int | None = None) -> int:
+        return self._int(addr, 4, value)
+
+    def u64(self, addr: int, value: int | None = None) -> int:
+        return self._int(addr, 8, value)
+
+    def _int(self, addr: int, size: int, value: int | None) -> int:
+        mem = self.process.space.mem
+        with self._quiet():
+            if value is not None:
+                mem.write_int(addr, size, value)
+                return value
+            return mem.read_int(addr, size)
+
+    def string(self, addr: int, max_len: int = 4096) -> str:
+        with self._quiet():
+            return self.process.space.mem.read_string(addr, max_len)
+
+    def struct(self, addr: int, fmt: str) -> tuple:
+        """``struct.unpack(fmt, ...)`` of guest memory (little-endian unless ``fmt`` says)."""
+        fmt = fmt if fmt[:1] in "<>!=@" else "<" + fmt
+        return struct.unpack(fmt, self.read(addr, struct.calcsize(fmt)))
+
+    def search(self, pattern: bytes | int, width: int = 4) -> list[int]:
+        mem = self.process.space.mem
+        return mem.search_value(pattern, width) if isinstance(pattern, int) else mem.search(pattern)
+
+    def disasm(self, addr: int, count: int = 10, thumb: bool | None = None) -> list[str]:
+        """``count`` instructions from ``addr`` as text (ARM or Thumb; default: the main thread's mode)."""
+        return [str(insn) for insn in self.instructions(addr, count, thumb)]
+
+    def instructions(self, addr: int, count: int = 10, thumb: bool | None = None) -> list[Instruction]:
+        """``count`` instructions from ``addr`` (address, bytes, text); unmapped ones say so."""
+        if thumb is None:
+            thumb = bool(self.process.cpu.cpsr & CPSR_T) if self.process.alive else False
+        return disassemble(self.process.space, addr, count, thumb)
+
+    # faults, handles, threads
+    @property
+    def faults(self) -> dict[str, int]:
+        """Fault counts by kind over all pages (unmapped, permission, special, write_track, tlb_fill)."""
+        return self.process.space.faults.totals()
+
+    def fault_pages(self, kind: str | None = None) -> list[int]:
+        fk = None if kind is None else FaultKind[kind.upper()]
+        return [v << 12 for v in self.process.space.faults.pages_with_faults(fk).tolist()]
+
+    @property
+    def crash_address(self) -> int | None:
+        """The address whose access crashed the process (None if it did not crash on memory)."""
+        return self.process.crash_address
+
+    @property
+    def handles(self) -> list[tuple[int, str]]:
+        return [(h, obj.describe()) for h, obj in self.process.handles.items()]
+
+    def handle_info(self) -> list[HandleInfo]:
+        """Handles with their object's type and every process holding that object."""
+        others = [p for p in self._emu.kernel.processes.values() if p.alive]
+        return [HandleInfo(h, obj.type_name, obj.describe(), obj.object_id,
+                           [p.pid for p in others if p.handles.holds(obj)])
+                for h, obj in self.process.handles.items()]
+
+    @property
+    def threads(self) -> list[ThreadView]:
+        return [self._emu.thread_view(t) for t in self.process.threads]
+
+    # watchpoints
+    def watch(self, addr: int, size: int = 4, callback: Callable[[WatchHit], None] | None = None,
+              on: str = "w") -> Watchpoint:
+        """Call ``callback(hit)`` on every guest access of ``[addr, addr+size)`` (``on``: r, w, rw).
+
+        Without a callback the hit is recorded in ``emu.watch_hits`` and the run pauses.
+        """
+        def default(hit: WatchHit) -> None:
+            self._emu.watch_hits.append(hit)
+            self._emu.pause()
+
+        return self.process.space.watch(addr, size, callback or default, on)
