@@ -155,11 +155,10 @@ def process_rows(emu: Emulator, faults: dict[int, dict[str, int]] | None = None
     process), so a caller refreshing often may pass totals it keeps (``faults``, by pid)."""
     procs, threads = [], []
     for p in emu.processes:
-        stats = p.process.stats
         totals = faults[p.pid] if faults is not None and p.pid in faults else p.faults
-        procs.append(ProcessRow(p.pid, p.name, p.status, p.process.cpu.instructions, stats.svcs,
-                                len(p.process.threads), totals, p.crash))
-        for t in p.threads:
+        views = p.threads
+        procs.append(ProcessRow(p.pid, p.name, p.status, p.instructions_run, p.svcs, len(views), totals, p.crash))
+        for t in views:
             threads.append(ThreadRow(p.pid, t.tid, t.name, t.state, t.priority, t.pc, t.waiting_on))
     return procs, threads
 
@@ -183,13 +182,11 @@ def process_detail(emu: Emulator, pid: int, tid: int | None, memory_at: int, cod
         proc = emu.process(pid)
     except KeyError:
         return None
-    live = [t for t in proc.process.threads if t.alive]
-    chosen = next((t for t in live if t.tid == tid), live[0] if live else None)
-    view = emu.thread_view(chosen, vfp=True) if chosen is not None else None
+    view = proc.thread(tid, vfp=True)
     memory: bytes | None
     try:
-        memory = proc.peek(memory_at, memory_size) if proc.process.alive else None
+        memory = proc.peek(memory_at, memory_size) if proc.alive else None
     except ValueError:
         memory = None
     return ProcessDetail(pid, proc.maps(), proc.handle_info(), view,
-                         disassemble(proc, view, code_at) if proc.process.alive else [], memory_at, memory)
+                         disassemble(proc, view, code_at) if proc.alive else [], memory_at, memory)

@@ -173,7 +173,7 @@ class EmuWorker(QObject):
         self._fb_key = {}
         emu.on_ipc(self._record_ipc)
         emu.on_output(lambda proc, line: self._output_new.append((proc.pid, proc.name, line)))
-        emu.kernel.display.vblank_listeners.append(self._on_vblank)
+        emu.on_frame(self._on_vblank)
         self.reason = "ready" if not errors else "load failed"
         if errors:
             self.failed.emit("\n".join(errors))
@@ -211,7 +211,7 @@ class EmuWorker(QObject):
         self.interrupted.clear()
         self.running = True
         self.reason = ""
-        self._clock = (time.perf_counter(), self.emu.kernel.ticks)
+        self._clock = (time.perf_counter(), self.emu.ticks)
         self._schedule(0)
         self._emit_snapshot()
 
@@ -235,10 +235,7 @@ class EmuWorker(QObject):
         view = self.emu.step()
         self.reason = "stepped" if view is not None else "nothing can run"
         if view is not None:
-            pid = next((p.pid for p in self.emu.processes if any(t.tid == view.tid for t in p.process.threads)),
-                       None)
-            if pid is not None:
-                self.selection.update(pid=pid, tid=view.tid, auto=False)
+            self.selection.update(pid=view.pid, tid=view.tid, auto=False)
         self._emit_screens()
         self._emit_snapshot(pages=True)
 
@@ -246,7 +243,7 @@ class EmuWorker(QObject):
     def set_throttle(self, on: bool) -> None:
         self.throttle = on
         if self.emu is not None:
-            self._clock = (time.perf_counter(), self.emu.kernel.ticks)
+            self._clock = (time.perf_counter(), self.emu.ticks)
 
     @pyqtSlot(object)
     @_guarded
@@ -264,7 +261,7 @@ class EmuWorker(QObject):
             error = traceback.format_exc(limit=4)
         self.interrupted.clear()
         if self.running:  # a run inside the request moved guest time: the limiter starts afresh
-            self._clock = (time.perf_counter(), self.emu.kernel.ticks)
+            self._clock = (time.perf_counter(), self.emu.ticks)
         elif self.reason in ("ready", "not started"):
             self.reason = "paused"
         if not quiet:
@@ -290,7 +287,7 @@ class EmuWorker(QObject):
             return
         result = emu.run(instructions=SLICE_INSTRUCTIONS, frames=1)
         now = time.perf_counter()
-        self._stats.update(now, emu.frame, emu.kernel.instructions)
+        self._stats.update(now, emu.frame, emu.instructions)
         stopped = result.reason in ("all exited", "deadlock") or emu.paused
         if stopped:
             self.running = False
@@ -313,18 +310,18 @@ class EmuWorker(QObject):
 
     def _select_current(self) -> None:
         """Look at the thread that hit the breakpoint or watchpoint."""
-        thread = self.emu.kernel.current if self.emu is not None else None
+        thread = self.emu.current_thread if self.emu is not None else None
         if thread is not None:
-            self.selection.update(pid=thread.process.pid, tid=thread.tid, code_at=None, auto=False)
+            self.selection.update(pid=thread.pid, tid=thread.tid, code_at=None, auto=False)
 
     def _delay_ms(self, now: float) -> int:
         """With the limiter on, guest time may not run ahead of wall time."""
         if not self.throttle or self.emu is None:
             return 0
         wall0, ticks0 = self._clock
-        ahead = (self.emu.kernel.ticks - ticks0) / SYSTEM_TICK_HZ - (now - wall0)
+        ahead = (self.emu.ticks - ticks0) / SYSTEM_TICK_HZ - (now - wall0)
         if ahead < -0.25:  # far behind (a slow host, a stop in a debugger): do not race to catch up
-            self._clock = (now, self.emu.kernel.ticks)
+            self._clock = (now, self.emu.ticks)
         return max(0, int(ahead * 1000))
 
     # -- reports -----------------------------------------------------------------------------
@@ -337,7 +334,7 @@ class EmuWorker(QObject):
             del self._ipc_new[: len(self._ipc_new) - IPC_KEEP]
 
     def _on_vblank(self, frame: int) -> None:
-        display = self.emu.kernel.display if self.emu is not None else None
+        display = self.emu.display if self.emu is not None else None
         if display is not None:
             for name, screen in display.screens.items():
                 self._dirty[name] |= screen.last_dirty
@@ -347,7 +344,7 @@ class EmuWorker(QObject):
         framebuffer moved)."""
         if self.emu is None:
             return
-        display = self.emu.kernel.display
+        display = self.emu.display
         patches = []
         for name, screen in display.screens.items():
             fb = screen.framebuffer
@@ -377,7 +374,7 @@ class EmuWorker(QObject):
         procs, threads = process_rows(emu, self._faults)
         self.selection.follow([p.pid for p in procs if p.status == "running"], [p.pid for p in procs])
         sel = self.selection.copy()
-        snap = Snapshot(self._serial, emu.frame, emu.kernel.instructions, emu.kernel.ticks, emu.backend,
+        snap = Snapshot(self._serial, emu.frame, emu.instructions, emu.ticks, emu.backend,
                         self.running, self.reason, procs, threads, breakpoints=emu.breakpoints,
                         generation=self.generation)
         if sel.pid is not None:

@@ -13,6 +13,7 @@ from hlemu.memory import WatchHit
 from kernel.api.proc import Proc
 from kernel.api.views import ThreadView, read_thread
 from kernel.crash import crash_report
+from kernel.display import Display
 from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
 from kernel.process import Process
@@ -125,6 +126,31 @@ class Emulator:
         thread = self.kernel.current
         if thread is not None:
             thread.process.cpu.request_stop()
+
+    @property
+    def instructions(self) -> int:
+        """Guest instructions run so far by every process."""
+        return self.kernel.instructions
+
+    @property
+    def ticks(self) -> int:
+        """Guest time in system ticks (268,111,856 a second)."""
+        return self.kernel.ticks
+
+    @property
+    def display(self) -> Display:
+        """The two screens: framebuffers, dirty pages per frame, ``render`` / ``render_columns``."""
+        return self.kernel.display
+
+    def on_frame(self, callback: Callable[[int], None]) -> None:
+        """``callback(frame)`` at every VBlank, after the frame's dirty pages are recorded."""
+        self.kernel.display.vblank_listeners.append(callback)
+
+    @property
+    def current_thread(self) -> ThreadView | None:
+        """The thread that ran last (the one a breakpoint or watchpoint stopped), or None."""
+        thread = self.kernel.current
+        return None if thread is None else self.thread_view(thread)
 
     @property
     def paused(self) -> bool:

@@ -46,6 +46,20 @@ class Proc:
         return self.process.crash
 
     @property
+    def alive(self) -> bool:
+        return self.process.alive
+
+    @property
+    def instructions_run(self) -> int:
+        """Guest instructions this process has run."""
+        return self.process.cpu.instructions
+
+    @property
+    def svcs(self) -> int:
+        """SVCs this process has made."""
+        return self.process.stats.svcs
+
+    @property
     def output(self) -> list[str]:
         """Lines the guest printed (OutputDebugString)."""
         return self.process.output
@@ -171,6 +185,12 @@ class Proc:
         return [HandleInfo(h, obj.type_name, obj.describe(), obj.object_id,
                            [p.pid for p in others if p.handles.holds(obj)])
                 for h, obj in self.process.handles.items()]
+
+    def thread(self, tid: int | None = None, vfp: bool = False) -> ThreadView | None:
+        """The live thread ``tid`` (default, or when it has ended: the first live one), or None."""
+        live = [t for t in self.process.threads if t.alive]
+        chosen = next((t for t in live if t.tid == tid), live[0] if live else None)
+        return None if chosen is None else self._emu.thread_view(chosen, vfp)
 
     @property
     def threads(self) -> list[ThreadView]:

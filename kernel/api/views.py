@@ -53,6 +53,7 @@ class ThreadView:
     waiting_on: str
     registers: dict[str, int] = field(default_factory=dict)  # r0-r12, sp, lr, pc, cpsr
     vfp: dict[str, int] = field(default_factory=dict)  # d0-d15 (raw 64-bit), fpscr; when asked for
+    pid: int = -1  # the process it belongs to
 
     @property
     def pc(self) -> int:
@@ -93,4 +94,4 @@ def read_thread(t: Thread, vfp: bool = False) -> ThreadView:
     if vfp and source is not None:
         fp = {name: int(source.reg_read(_REG_IDS[name])) for name in _VFP_REGS}
     return ThreadView(t.tid, t.name, t.state.value, t.priority,
-                      t.wait.describe() if t.wait else "", regs, fp)
+                      t.wait.describe() if t.wait else "", regs, fp, t.process.pid)

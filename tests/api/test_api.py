@@ -142,6 +142,22 @@ def test_spawn_takes_an_image(emulator):
     assert proc.exit_code == 5
 
 
+def test_frame_listeners_and_the_accessors_the_window_reads(emulator):
+    emu = emulator()
+    fb = emu.spawn("fb")
+    frames: list[int] = []
+    emu.on_frame(frames.append)
+    emu.run(frames=3)
+    assert frames == [1, 2, 3] and emu.display.frame == 3
+    assert emu.instructions == fb.instructions_run > 0 and emu.ticks >= emu.instructions
+    assert fb.svcs == fb.process.stats.svcs > 0 and fb.alive
+    main = fb.thread(vfp=True)
+    assert main is not None and main.pid == fb.pid and main.name == "main" and "d0" in main.vfp
+    assert fb.thread(tid=12345).tid == main.tid  # no such thread: the first live one
+    current = emu.current_thread
+    assert current is not None and (current.pid, current.tid) == (fb.pid, main.tid)
+
+
 def test_frames_and_screenshot(emulator, tmp_path):
     emu = emulator()
     fb = emu.spawn("fb")
