@@ -334,10 +334,15 @@ class Cpu(SpecialPages):
         return int(self.uc.reg_read(arm.UC_ARM_REG_CPSR))
 
     def reset_thread_state(self, entry: int, sp: int, arg: int, tls: int) -> None:
-        """Load a fresh user-mode ARM thread: entry, stack, r0 = arg, TLS, VFP on."""
+        """Load a fresh user-mode thread: entry, stack, r0 = arg, TLS, VFP on. An odd
+        ``entry`` is Thumb code (the ELF and svcCreateThread convention, as for ``bx``):
+        it starts at ``entry & ~1`` with CPSR.T set."""
         uc = self.uc
         for reg in GPRS:
             uc.reg_write(reg, 0)
+        # PC first: Unicorn takes a PC write with bit 0 clear as a switch to ARM state and
+        # would undo the T bit written before it.
+        uc.reg_write(arm.UC_ARM_REG_PC, entry & ~1)
         uc.reg_write(arm.UC_ARM_REG_CPSR, USER_MODE | (CPSR_T if entry & 1 else 0))
         uc.reg_write(arm.UC_ARM_REG_C1_C0_2, 0x00F00000)  # CPACR: cp10/cp11 (VFP) full access
         uc.reg_write(arm.UC_ARM_REG_FPEXC, 0x40000000)  # FPEXC.EN
@@ -345,7 +350,6 @@ class Cpu(SpecialPages):
         uc.reg_write(arm.UC_ARM_REG_C13_C0_3, tls)  # TPIDRURO: read by `mrc p15, 0, rX, c13, c0, 3`
         uc.reg_write(arm.UC_ARM_REG_R0, arg)
         uc.reg_write(arm.UC_ARM_REG_SP, sp)
-        uc.reg_write(arm.UC_ARM_REG_PC, entry & ~1)
 
     def save_context(self, into: object | None = None) -> object:
         if into is None:
