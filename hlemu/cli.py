@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Sequence
 
 from hlemu import __version__
+from hlemu.options import count, host_page_size
 
 _COLD_START_SNIPPET = "from hlemu.bench.memory import cold_start_seconds; print(cold_start_seconds())"
 
@@ -18,7 +19,7 @@ _COLD_START_SNIPPET = "from hlemu.bench.memory import cold_start_seconds; print(
 def _add_memory_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto", choices=("auto", "fastmem", "semifastmem", "slowmem"),
                         help="memory backend (default: auto = fastmem when the host allows it)")
-    parser.add_argument("--host-page-size", type=lambda s: int(s, 0), default=None, metavar="BYTES",
+    parser.add_argument("--host-page-size", type=host_page_size, default=None, metavar="BYTES",
                         help="decide the backend as if the host page size were BYTES (e.g. 16384)")
 
 
@@ -42,16 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("programs", nargs="*", metavar="PROGRAM")
     _add_memory_options(run)
-    run.add_argument("--max-instructions", type=int, metavar="N", help="stop after N guest instructions in all")
+    run.add_argument("--max-instructions", type=count, metavar="N", help="stop after N guest instructions in all")
     run.add_argument("--trace-svc", action="store_true", help="print every SVC with its arguments and results")
     run.add_argument("--maps", action="store_true", help="print each process's memory map at exit")
     run.add_argument("--stats", action="store_true",
                      help="print instructions, SVCs, context switches and faults per process")
-    run.add_argument("--quantum", type=int, default=20_000, metavar="BLOCKS",
+    run.add_argument("--quantum", type=count, default=20_000, metavar="BLOCKS",
                      help="translated blocks a thread runs before equal-priority threads get a turn")
     run.add_argument("--script", metavar="FILE.py",
                      help="run a Python script with `emu` (the scripting API) instead of running to the end")
-    run.add_argument("--frames", type=int, metavar="N", help="stop after N displayed frames (60 per guest second)")
+    run.add_argument("--frames", type=count, metavar="N", help="stop after N displayed frames (60 per guest second)")
     run.add_argument("--screenshot", metavar="PNG", help="write both screens to PNG when the run stops")
     run.add_argument("--input", metavar="FILE",
                      help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--keymap", metavar="FILE.json",
                      help="button -> Qt key name, e.g. {\"A\": \"Key_X\"} (default: ~/.config/hlemu/keys.json "
                           "if present, else the built-in map; F1 shows it)")
-    gui.add_argument("--frames", type=int, metavar="N", help="run N frames first (with --screenshot: then capture)")
+    gui.add_argument("--frames", type=count, metavar="N", help="run N frames first (with --screenshot: then capture)")
     gui.add_argument("--screenshot", metavar="PNG",
                      help="headless: run --frames N (default 60) unthrottled, save the whole window, quit")
     gui.add_argument("--paused", action="store_true", help="open paused (F5 runs)")
@@ -84,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
     mem = bench_sub.add_parser("memory", help="slowmem, semifastmem and fastmem against raw numpy")
     mem.add_argument("--json", metavar="FILE", help="also write the records to FILE")
-    mem.add_argument("--reads", type=int, default=4_000_000, help="random reads per timed run (default 4M)")
-    mem.add_argument("--copies", type=int, default=2_000, help="64 KiB copies per timed run (default 2000)")
-    mem.add_argument("--repeats", type=int, default=5, help="timed runs per figure; the best counts")
+    mem.add_argument("--reads", type=count, default=4_000_000, help="random reads per timed run (default 4M)")
+    mem.add_argument("--copies", type=count, default=2_000, help="64 KiB copies per timed run (default 2000)")
+    mem.add_argument("--repeats", type=count, default=5, help="timed runs per figure; the best counts")
     mem.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     mem.add_argument("--cold-start", action="store_true",
                      help="also time the first compiled access in fresh interpreters, "

@@ -1,0 +1,48 @@
+"""Argument types for the ``hlemu`` command: numbers checked where they are parsed.
+
+Each is an argparse ``type=``; argparse turns its ArgumentTypeError into
+``hlemu run: error: argument --frames: expected ...`` (the option named) and exit
+status 2, so a bad value never reaches the emulator.
+
+>>> count("120"), count("1_000")
+(120, 1000)
+>>> count("-1")
+Traceback (most recent call last):
+  ...
+argparse.ArgumentTypeError: expected a whole number of at least 1, got -1
+>>> host_page_size("0x4000")
+16384
+>>> host_page_size("12345")
+Traceback (most recent call last):
+  ...
+argparse.ArgumentTypeError: 12345 is not a power of two of at least 4096 (4096, 16384, 65536...)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+MIN_PAGE_SIZE = 4096  # the guest's page size; a host cannot have smaller pages for fastmem to matter
+
+
+def count(text: str) -> int:
+    """A whole number of at least 1 (``1_000_000`` allowed): frames, instructions, blocks, repeats."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
+def host_page_size(text: str) -> int:
+    """``--host-page-size``: a power of two of at least 4096, decimal or 0x hex."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes (e.g. 4096, 16384, 0x10000)") from None
+    if value < MIN_PAGE_SIZE or value & (value - 1):
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a power of two of at least {MIN_PAGE_SIZE} (4096, 16384, 65536...)")
+    return value
