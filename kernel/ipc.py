@@ -290,8 +290,10 @@ def finish_request(kernel: Kernel, session: ServerSession) -> None:
         return
     for pid, vaddr, size in delivery.mappings:
         server = kernel.processes.get(pid)
-        if server is not None and server.space.table.is_mapped(vaddr >> 12, (vaddr + size) >> 12):
-            server.space.unmap(vaddr, size)
+        if server is not None and not server.released and \
+                server.space.table.is_mapped(vaddr >> 12, (vaddr + size) >> 12):
+            # The client may have freed its buffer meanwhile: then this was the last user.
+            kernel.memory.phys.collect(server.space.unmap(vaddr, size))
 
 
 def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> None:

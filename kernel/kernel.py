@@ -11,7 +11,9 @@ every thread waits, time jumps to the next deadline (idle skipping).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,12 @@ log = logging.getLogger(__name__)
 
 SVC_TICKS = 200  # guest ticks an SVC costs (so polling loops see time pass)
 MAIN_THREAD_PRIORITY = 0x30
+KEEP_ENDED = 8  # ended processes kept whole (memory, registers) for inspection before they are reaped
+KEEP_REAPED = 256  # reaped processes remembered (name, status, output) in Kernel.reaped
+# A slice never runs longer than this many blocks, so the host gets control back (Ctrl-C, a
+# window's Pause) within milliseconds even when a lone thread loops without SVCs. Where a
+# slice ends does not change what the guest computes: counts are per block.
+MAX_SLICE_BLOCKS = 1 << 16
 
 OutputSink = Callable[[Process, str], None]
 
@@ -72,14 +80,15 @@ class Kernel(Waits):
         cpu_backend = "fastmem" if self.memory.backend == "fastmem" else "semifastmem"
         self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
         self.processes: dict[int, Process] = {}
-        self.reaped: list[Process] = []  # ended processes whose memory went back
-        self.threads: list[Thread] = []  # every thread ever created, in creation order
+        self.reaped: deque[Process] = deque(maxlen=KEEP_REAPED)  # ended processes whose memory went back
+        self.threads: list[Thread] = []  # every live thread, in creation order
         self.timers: set[Timer] = set()
         self.timed_waits: set[Thread] = set()  # waiting threads with a deadline
         self.alarms: list[tuple[int, int, Callable[[], None]]] = []  # (tick, seq, callback) heap
         self._reaped_instructions = 0
+        self._ended = 0  # ended processes not reaped yet (at most KEEP_ENDED between slices)
         self.ticks = 0
-        self.output = output or _print_output
+        self._output_sink = output or _print_output
         self.trace_svc = trace_svc
         self.current: Thread | None = None
         self.context_switches = 0
@@ -102,11 +111,17 @@ class Kernel(Waits):
         for service in (self.gsp, self.hid):
             self.srv.register_hle(service)
 
+    def output(self, process: Process, line: str) -> None:
+        """A line of ``process``'s output (its own, or the kernel's report about it)."""
+        with host_callback():
+            self._output_sink(process, line)
+
     def record_ipc(self, message: Message | None) -> None:
         """Tell the IPC listeners about a message (decoded header, descriptors, result)."""
         if message is not None:
-            for listener in self.ipc_listeners:
-                listener(message)
+            with host_callback():
+                for listener in self.ipc_listeners:
+                    listener(message)
 
     # -- object bookkeeping ---------------------------------------------------------
     def next_object_id(self) -> int:
@@ -151,9 +166,15 @@ class Kernel(Waits):
         """
         image = program if isinstance(program, Image) else load_image(program)
         _check_image_layout(image)
+        self._make_room(image)
         pid = self._next_pid
         space = self.memory.create_space(pid, name or image.name)
-        process = Process(self, pid, name or image.name, space, Cpu(space, self.cpu_config, self.dispatch_svc))
+        try:
+            cpu = Cpu(space, self.cpu_config, self.dispatch_svc)
+        except BaseException:
+            self.memory.destroy_space(pid)
+            raise
+        process = Process(self, pid, name or image.name, space, cpu)
         try:
             self._map_image(process, image)
             self._map_fixed_areas(process)
@@ -164,10 +185,26 @@ class Kernel(Waits):
             self.create_thread(process, image.entry, layout.STACK_TOP, 0, MAIN_THREAD_PRIORITY, name="main")
         except BaseException:
             self.processes.pop(pid, None)
+            for thread in process.threads:
+                thread.state = ThreadState.DEAD
+                self._forget_thread(thread)
+            process.exit_code = -1
             self._release_memory(process)
             raise
         log.info("spawned %s from %s", process.describe(), image.source or image.name)
         return process
+
+    def _make_room(self, image: Image) -> None:
+        """Refuse, before anything is taken, a program larger than the free APPLICATION memory
+        (after ended processes give theirs back): a LoaderError that names the shortfall."""
+        need = sum(seg.size >> 12 for seg in image.segments) + 2 + (layout.MAIN_STACK_SIZE >> 12) + 1
+        phys = self.memory.phys
+        if phys.free_frames("APPLICATION") < need:
+            self.reap()
+        have = phys.free_frames("APPLICATION")
+        if have < need:
+            raise LoaderError(f"{image.source or image.name}: needs {need * 4} KiB of application memory, "
+                              f"{have * 4} KiB are free ({(need - have) * 4} KiB short)")
 
     def allocate(self, region: str, count: int, contiguous: bool = False) -> np.ndarray:
         """Frames for a process; when memory runs out, ended processes give theirs back first."""
@@ -194,16 +231,33 @@ class Kernel(Waits):
             self.reaped.append(victim)
         return len(victims)
 
+    def _reap_old(self) -> None:
+        """Keep the last KEEP_ENDED ended processes whole; give back the memory, CPU and slab
+        of older ones, so a long session that starts and ends processes does not grow."""
+        ended = [p for p in self.processes.values() if not p.alive]
+        for victim in ended[: max(0, len(ended) - KEEP_ENDED)]:
+            self.reap(victim)
+        self._ended = min(len(ended), KEEP_ENDED)
+
     def _release_memory(self, process: Process) -> None:
-        """Unmap a process's memory, free frames nobody else maps, drop its CPU and slab."""
+        """Unmap a process's memory, free the frames that nobody else maps or holds, close its
+        CPU (Unicorn instance) and slab. Frames a memory block or a service still holds stay."""
         space = process.space
         frames = space.table.frame[space.table.frame >= 0].astype(np.int64)
+        blocks = list(process.mapped_blocks)
+        for block in blocks:
+            block.forget_process(process.pid)
+        process.mapped_blocks.clear()
         process.cpu.close()
         self.memory.destroy_space(process.pid)
-        if len(frames):
-            unique = np.unique(frames)
-            phys = self.memory.phys
-            phys.free(unique[(phys.map_count[unique] == 0) & ~phys.is_free(unique)])
+        self.memory.phys.collect(frames)
+        for block in blocks:
+            self.destroy_if_unused(block)
+        for thread in process.threads:
+            thread.context = None
+            thread.pending_results = {}
+        process.loaded = None
+        process.released = True
 
     def _map_image(self, process: Process, image: Image) -> None:
         for seg in image.segments:
@@ -236,7 +290,11 @@ class Kernel(Waits):
             raise KernelError(Result.OUT_OF_MEMORY, "no thread-local storage left")
         page = tls & ~0xFFF
         if process.space.table.state[page >> 12] == MemoryState.FREE:
-            self._map_new(process, page, 0x1000, MemoryPermission.RW, MemoryState.LOCKED)
+            try:
+                self._map_new(process, page, 0x1000, MemoryPermission.RW, MemoryState.LOCKED)
+            except OutOfMemory as exc:
+                process.free_tls_slot(tls)
+                raise KernelError(Result.OUT_OF_MEMORY, f"no memory for thread-local storage: {exc}") from None
         else:
             process.space.poke(tls, bytes(layout.TLS_SIZE))
         thread = Thread(self, process, self._next_tid, priority, entry, stack_top, arg, tls,
@@ -249,6 +307,8 @@ class Kernel(Waits):
 
     # -- scheduling -------------------------------------------------------------------
     def make_ready(self, thread: Thread, front: bool = False) -> None:
+        if not thread.alive or not thread.process.alive:
+            return  # an ended thread never runs again (closing its process's handles wakes waiters)
         thread.state = ThreadState.READY
         thread.wait = None
         thread.ready_seq = -self._sequence() if front else self._sequence()
@@ -290,6 +350,8 @@ class Kernel(Waits):
 
     def _switch_to(self, thread: Thread) -> None:
         process = thread.process
+        if not thread.alive or not process.alive:
+            raise RuntimeError(f"scheduling {thread.describe()}, which has ended")
         cpu = process.cpu
         if process.loaded is not thread:
             previous = process.loaded
@@ -349,6 +411,9 @@ class Kernel(Waits):
             self.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
         elif stop == Stop.QUANTUM and thread.state == ThreadState.READY:
             thread.ready_seq = self._sequence()  # round robin among equal priorities
+        self.current = None if not thread.alive else thread
+        if self._ended > KEEP_ENDED:
+            self._reap_old()
         return True
 
     def _budget(self, thread: Thread) -> int:
@@ -364,8 +429,8 @@ class Kernel(Waits):
             return min(budget, self.cpu_config.quantum_blocks)
         deadline = self._next_deadline()
         if deadline is not None:
-            return max(1, min(deadline - self.ticks, budget))
-        return budget
+            budget = max(1, min(deadline - self.ticks, budget))
+        return min(budget, MAX_SLICE_BLOCKS)
 
     def _result(self, reason: str) -> RunResult:
         return RunResult(reason, self.instructions, self.ticks)
@@ -377,9 +442,15 @@ class Kernel(Waits):
                 self.output(p, f"[hlemu] deadlock: every thread waits forever ({waits})")
 
     # -- ending ---------------------------------------------------------------------------------
+    def _forget_thread(self, thread: Thread) -> None:
+        """An ended thread leaves the scheduler's list (handles to it may keep the object)."""
+        if thread in self.threads:
+            self.threads.remove(thread)
+
     def exit_thread(self, thread: Thread) -> None:
         self._unwait(thread)
         thread.state = ThreadState.DEAD
+        self._forget_thread(thread)
         for mutex in list(thread.held_mutexes):
             mutex.abandon()
         process = thread.process
@@ -399,6 +470,7 @@ class Kernel(Waits):
             if thread.alive:
                 self._unwait(thread)
                 thread.state = ThreadState.DEAD
+                self._forget_thread(thread)
                 for mutex in list(thread.held_mutexes):
                     mutex.abandon()
                 thread.wake_waiters()
@@ -408,6 +480,7 @@ class Kernel(Waits):
         if self.current is not None and self.current.process is process:
             process.cpu.request_stop()
         log.info("%s ended: %s", process.describe(), process.status)
+        self._ended += 1
 
     def _unwait(self, thread: Thread) -> None:
         """Take a thread out of whatever it waits on (it is exiting)."""
@@ -454,6 +527,16 @@ class Kernel(Waits):
             results = (Result.INVALID_POINTER,)
             if self.trace_svc:
                 self.output(process, f"[svc] {entry.name}: bad pointer: {fault}")
+        except OutOfMemory as exc:  # physical memory ran out inside the call
+            results = (Result.OUT_OF_MEMORY,)
+            if self.trace_svc:
+                self.output(process, f"[svc] {entry.name}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a bug in hlemu: it ends this process, nothing else
+            if getattr(exc, "from_host_callback", False):
+                raise  # the script's own error: it reaches the script
+            log.exception("internal error in %s from %s", entry.name, process.describe())
+            self.crash_process(process, internal_error_report(thread, entry.name, args[: entry.nargs], exc))
+            return
         if self.trace_svc:
             shown = ", ".join(f"{a:#x}" for a in args[: entry.nargs])
             outcome = "blocked" if results is None else ", ".join(f"{r & 0xFFFFFFFF:#x}" for r in results)
@@ -464,9 +547,33 @@ class Kernel(Waits):
     # -- teardown ---------------------------------------------------------------------------------
     def close(self) -> None:
         for process in self.processes.values():
-            process.cpu.close()
+            if not process.released:
+                process.cpu.close()
         self.processes.clear()
         self.memory.close()
+
+
+@contextmanager
+def host_callback() -> Iterator[None]:
+    """Around a call into the host's code (a script's listener, the terminal): an exception
+    from there is the script's, so it is marked to pass through the guard that turns the
+    kernel's own errors into a crash of the calling process."""
+    try:
+        yield
+    except Exception as exc:
+        exc.from_host_callback = True  # type: ignore[attr-defined]
+        raise
+
+
+def internal_error_report(thread: Thread, svc: str, args: list[int], exc: BaseException) -> str:
+    """What a process that found a bug in hlemu is told (the traceback goes to the log)."""
+    import traceback
+
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
+    shown = ", ".join(f"{a:#x}" for a in args)
+    return (f"[hlemu] internal error (a bug in hlemu, please report it): {svc}({shown}) from thread "
+            f"{thread.tid} raised {type(exc).__name__}: {exc}{place}. This process was ended; the others run on.")
 
 
 def _check_image_layout(image: Image) -> None:

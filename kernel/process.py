@@ -10,10 +10,43 @@ from hlemu.memory import AddressSpace, MemoryInfo
 from kernel.handles import HandleTable
 from kernel.layout import TLS_BASE, TLS_PAGES, TLS_PER_PAGE, TLS_SIZE
 from kernel.objects.base import WaitObject
+from kernel.objects.memory_block import MemoryBlock
 from kernel.thread import Thread
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
+
+
+class OutputLines(list):
+    """The last ``max_lines`` lines a process printed, each kept up to ``max_chars``.
+
+    A guest can print without end; what the process keeps for the debugger and
+    the API is bounded (listeners and the terminal still get every line whole).
+    ``dropped`` counts the lines let go from the front.
+
+    >>> lines = OutputLines(max_lines=3, max_chars=8)
+    >>> for i in range(5):
+    ...     lines.append(f"line {i}")
+    >>> lines, lines.dropped
+    (['line 2', 'line 3', 'line 4'], 2)
+    >>> lines.append("x" * 20); lines[-1]
+    'xxxxxxxx... (12 more characters)'
+    """
+
+    def __init__(self, max_lines: int = 10_000, max_chars: int = 4096) -> None:
+        super().__init__()
+        self.max_lines = max_lines
+        self.max_chars = max_chars
+        self.dropped = 0
+
+    def append(self, line: str) -> None:
+        if len(line) > self.max_chars:
+            line = f"{line[: self.max_chars]}... ({len(line) - self.max_chars} more characters)"
+        super().append(line)
+        if len(self) > self.max_lines:
+            extra = len(self) - self.max_lines
+            del self[:extra]
+            self.dropped += extra
 
 
 @dataclass
@@ -44,13 +77,15 @@ class Process(WaitObject):
         self.cpu = cpu
         self.handles = HandleTable(self)
         self.threads: list[Thread] = []
-        self.output: list[str] = []
+        self.output = OutputLines()
         self.exit_code: int | None = None
         self.crash: str | None = None  # the crash report, when a guest fault ended the process
         self.crash_address: int | None = None  # the address a faulting access touched
         self.stats = ProcessStats()
         self.loaded: Thread | None = None  # the thread whose registers are in the CPU
         self.final_regions: list[MemoryInfo] | None = None  # the map when its memory was reaped
+        self.released = False  # reaped: memory, CPU and slab given back
+        self.mapped_blocks: set[MemoryBlock] = set()  # memory blocks this process has mapped
         self._tls_used = [False] * (TLS_PAGES * TLS_PER_PAGE)
 
     @property

@@ -155,6 +155,7 @@ class Cpu(SpecialPages):
         self._stop_requested = False
         self._svc_numbers: dict[int, int] = {}
         self._running = False
+        self._closed = False
         self._pending_code: list[tuple[int, int]] = []
         self._hook_handles: list[ctypes.c_size_t] = []
         self._handle = ctypes.c_void_p(self.uc._uch.value)
@@ -222,6 +223,8 @@ class Cpu(SpecialPages):
     def _start(self, budget: int, count: ctypes.c_size_t) -> Stop:
         """Emulate from the loaded PC; ``budget`` is for the block hook (it stops when the budget
         reaches 0, before that block runs: n + 1 lets exactly n blocks run)."""
+        if self._closed:
+            raise RuntimeError(_CLOSED)
         self.control[hooks.CB_BUDGET] = budget
         self.control[hooks.CB_STOPPED] = 0
         self.control[hooks.CB_BLOCK_SIZE] = 0
@@ -286,7 +289,8 @@ class Cpu(SpecialPages):
     def request_stop(self) -> None:
         """From an SVC handler: end :meth:`run` after this SVC (thread switch)."""
         self._stop_requested = True
-        _emu_stop(self._handle)
+        if not self._closed:
+            _emu_stop(self._handle)
 
     def fail(self, fault: CpuFault) -> None:
         """From an SVC handler: end :meth:`run` with a guest fault (e.g. Break)."""
@@ -302,6 +306,8 @@ class Cpu(SpecialPages):
 
     def read_svc_state(self) -> list[int]:
         """r0..r7, pc, cpsr in one C call."""
+        if self._closed:
+            raise RuntimeError(_CLOSED)
         status = _reg_read_batch(self._handle, self._read_ids, self._read_ptrs, len(_SVC_READ))
         if status:
             raise UcError(status)
@@ -319,6 +325,8 @@ class Cpu(SpecialPages):
                     self.uc.reg_write(ARG_REGS[i], v & 0xFFFFFFFF)
                 return
             values = [values[i] for i in range(len(values))]
+        if self._closed:
+            raise RuntimeError(_CLOSED)
         for i, v in enumerate(values):
             self._write_vals[i] = v & 0xFFFFFFFF
         status = _reg_write_batch(self._handle, self._write_ids, self._write_ptrs, len(values))
@@ -488,12 +496,42 @@ class Cpu(SpecialPages):
             raise UcError(status)
         self._hook_handles.append(handle)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        """Release the Unicorn instance (its translation cache and maps) and the trap frame now,
+        not whenever the garbage collector gets to it: an emulator that starts and ends many
+        processes must not grow. Running a closed CPU is an error, never a host crash."""
+        if self._closed:
+            return
+        if self._running:
+            raise RuntimeError("closing a CPU while it runs")
+        self._closed = True
         if self._on_map_change in self.space.listeners:
             self.space.listeners.remove(self._on_map_change)
         if self._on_code_change in self.space.code_listeners:
             self.space.code_listeners.remove(self._on_code_change)
-        # The Uc handle itself is released by the binding's finalizer.
+        finalizer = getattr(self.uc, "_Uc__finalizer", None)  # the binding's uc_close, run once
+        if finalizer is not None:
+            finalizer()
+        self.uc = _ClosedUnicorn()  # type: ignore[assignment]
+        if self._trap_frame is not None:
+            self.space.phys.collect(self._trap_frame)
+            self._trap_frame = None
+        self._mapped = self._mmio_slots = np.zeros(0, dtype=np.uint8)
+        self._svc_numbers.clear()
+
+
+_CLOSED = "this CPU's process has been reaped: it has no registers any more"
+
+
+class _ClosedUnicorn:
+    """Stands in for a closed Unicorn instance: any use is a Python error, not a use-after-free."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(_CLOSED)
 
 
 def _pointers(values: ctypes.Array) -> ctypes.Array:

@@ -57,6 +57,7 @@ EXIT_PAGE = 0xFFFFF
 
 _UC_PROT_READ, _UC_PROT_WRITE, _UC_PROT_EXEC = 1, 2, 4
 _UC_MEM_WRITE = 17  # uc_mem_type of a data write (UC_MEM_WRITE)
+_UC_MEM_FETCH = 18  # uc_mem_type of an instruction fetch (UC_MEM_FETCH)
 _MMIO, _TRACKED, _WATCH = 1, 2, 3  # SpecialKind
 
 
@@ -106,10 +107,12 @@ def tlb_fill(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs
             control[CB_DIRTY_COUNT] = n + 1
             entry = fast[vpn]
     if (entry & (FAST_READ | FAST_EXEC)) == 0:
-        if vpn == EXIT_PAGE:
-            # It gets a frame of undefined instructions: a wild jump there is a clean fault.
+        if vpn == EXIT_PAGE and mem_type == _UC_MEM_FETCH:
+            # Unicorn translates this page for instruction fetch when it takes an exception:
+            # it gets a frame of undefined instructions, executable only, so a wild jump there
+            # is a clean fault and a data access faults as it does under fastmem.
             result[0] = np.uint64(control[CB_TRAP_PADDR] | (vaddr & 0xFFF))
-            result[1] = np.uint64(_UC_PROT_READ | _UC_PROT_EXEC)
+            result[1] = np.uint64(_UC_PROT_EXEC)
             return True
         control[CB_MISS_ADDRESS] = np.int64(vaddr)
         control[CB_MISS_TYPE] = mem_type

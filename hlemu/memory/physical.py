@@ -88,6 +88,10 @@ class PhysicalMemory:
         self._dirty = np.zeros(self.num_frames, dtype=np.bool_)  # freed, not yet zeroed
         # How many page-table entries, over all processes, map each frame.
         self.map_count = np.zeros(self.num_frames, dtype=np.int32)
+        # How many kernel objects hold each frame (memory blocks, a service's shared memory,
+        # a buffer mapped for an IPC request in flight): a held frame is never freed, even
+        # when no page table maps it any more.
+        self.holds = np.zeros(self.num_frames, dtype=np.int32)
         self._frame_addresses: np.ndarray | None = None
 
     # -- addresses ---------------------------------------------------------
@@ -146,8 +150,41 @@ class PhysicalMemory:
         self._zero_dirty(frames)
         return frames
 
+    def hold(self, frames: np.ndarray) -> None:
+        """A kernel object keeps ``frames`` alive until it calls :meth:`release`."""
+        frames = np.asarray(frames, dtype=np.int64)
+        if len(frames) and self._free[frames].any():
+            raise ValueError("holding a frame that is free")
+        np.add.at(self.holds, frames, 1)
+
+    def release(self, frames: np.ndarray) -> int:
+        """Drop one hold on each of ``frames``; those nothing maps or holds any more are freed.
+        Returns how many frames were freed."""
+        frames = np.asarray(frames, dtype=np.int64)
+        if len(frames) and (self.holds[frames] <= 0).any():
+            raise ValueError("releasing a frame that is not held")
+        np.subtract.at(self.holds, frames, 1)
+        return self.collect(frames)
+
+    def collect(self, frames: np.ndarray) -> int:
+        """Free those of ``frames`` (allocated ones) that no page table maps and no kernel
+        object holds: the one place a frame's last owner gives it back. Returns the count."""
+        frames = np.unique(np.asarray(frames, dtype=np.int64))
+        unused = frames[~self._free[frames] & (self.map_count[frames] == 0) & (self.holds[frames] == 0)]
+        if len(unused):
+            self._free[unused] = True
+            self._dirty[unused] = True
+        return len(unused)
+
+    def in_use(self, region: str | None = None) -> int:
+        """Frames allocated (not free), in one region or in all."""
+        if region is None:
+            return int(self.num_frames - self._free.sum())
+        reg = self._region(region)
+        return reg.num_frames - self.free_frames(region)
+
     def free(self, frames: np.ndarray | list[int]) -> None:
-        """Give frames back. Frames still mapped anywhere are refused."""
+        """Give frames back. Frames still mapped anywhere, or held by a kernel object, are refused."""
         frames = np.asarray(frames, dtype=np.int64)
         if len(frames) == 0:
             return
@@ -157,6 +194,8 @@ class PhysicalMemory:
             raise ValueError("freeing a frame that is already free")
         if self.map_count[frames].any():
             raise ValueError("freeing a frame that is still mapped")
+        if self.holds[frames].any():
+            raise ValueError("freeing a frame that a kernel object still holds")
         self._free[frames] = True
         self._dirty[frames] = True
 

@@ -11,6 +11,7 @@ from hlemu.cpu import CPSR_T
 from hlemu.cpu.decode import Instruction, disassemble
 from hlemu.memory import FaultKind, WatchHit, Watchpoint
 from kernel.api.views import HandleInfo, MapSnapshot, Region, ThreadView
+from kernel.kernel import host_callback
 from kernel.process import Process
 
 if TYPE_CHECKING:
@@ -207,4 +208,10 @@ class Proc:
             self._emu.watch_hits.append(hit)
             self._emu.pause()
 
-        return self.process.space.watch(addr, size, callback or default, on)
+        chosen = callback or default
+
+        def call(hit: WatchHit) -> None:
+            with host_callback():  # the script's error reaches the script, even from inside an SVC
+                chosen(hit)
+
+        return self.process.space.watch(addr, size, call, on)

@@ -16,9 +16,12 @@ if TYPE_CHECKING:
 class MemoryBlock(KernelObject):
     """Physical frames several address spaces may map.
 
-    ``owned`` says whether the block allocated its frames (and so frees
-    them when the last handle goes) or borrowed them from the creator's
-    heap at ``source`` (LOCKED there until the block goes).
+    ``owned`` says whether the block allocated its frames or borrowed them
+    from the creator's heap at ``source`` (LOCKED there until the block
+    goes). Either way the block holds its frames (``PhysicalMemory.hold``)
+    for as long as it exists, so they outlive the creator: a frame is freed
+    only when no page table maps it and no object holds it, never while a
+    handle to the block could still map it.
     """
 
     type_name = "memory block"
@@ -35,6 +38,7 @@ class MemoryBlock(KernelObject):
         self.creator_pid = creator_pid
         self.source = source  # the creator's heap address behind the block (0: kernel memory)
         self.mappings: dict[tuple[int, int], int] = {}  # (pid, vaddr) -> size
+        kernel.memory.phys.hold(frames)
 
     @classmethod
     def for_service(cls, kernel: Kernel, size: int, other_perm: MemoryPermission, name: str) -> MemoryBlock:
@@ -73,6 +77,11 @@ class MemoryBlock(KernelObject):
     def describe(self) -> str:
         return f"{super().describe()} {self.size:#x} bytes, mapped {len(self.mappings)}x"
 
+    def forget_process(self, pid: int) -> None:
+        """``pid``'s address space is gone: its mappings of the block with it."""
+        for key in [key for key in self.mappings if key[0] == pid]:
+            del self.mappings[key]
+
     def destroy(self) -> None:
         if self.mappings or not len(self.frames):
             return  # still mapped somewhere: the last unmap destroys it
@@ -81,7 +90,5 @@ class MemoryBlock(KernelObject):
         if self.source and creator is not None and creator.alive:
             # The heap behind the block is the creator's again.
             creator.space.protect(self.source, self.size, MemoryPermission.RW, state=MemoryState.PRIVATE)
-        if self.owned:
-            phys = kernel.memory.phys
-            phys.free(self.frames[phys.map_count[self.frames] == 0])
+        kernel.memory.phys.release(self.frames)  # frees those nobody maps any more
         self.frames = self.frames[:0]

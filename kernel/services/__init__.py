@@ -7,6 +7,12 @@ returns a :class:`Reply` (result, normal words, handles and static buffers
 for the client), or :data:`PENDING` when it answers later (the client
 thread stays blocked until :meth:`Service.complete`). Unknown commands are
 logged with their id and answered with an error.
+
+A handler declares the request header it takes (``@command(0x0005, normal=4)``:
+four normal words, no translate words), as the 3DS's own services check it;
+a request with another header never reaches the handler and is answered
+with INVALID_HEADER under the reply header 0x40, as Luma3DS's system modules
+do. So a handler can index ``request.normal`` without checking its length.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INVALID_COMMAND = 0xD900182F  # services' "unknown command" result
+INVALID_HEADER = 0xD9001830  # a command whose header (word counts) is not the documented one
 
 
 @dataclass
@@ -61,6 +68,7 @@ class Reply:
     copy_handles: list[KernelObject] = field(default_factory=list)
     move_handles: list[KernelObject] = field(default_factory=list)
     static_buffers: list[tuple[int, bytes]] = field(default_factory=list)  # (id, data) to the client
+    command: int | None = None  # the reply header's command id (None: the request's)
 
 
 PENDING = None
@@ -68,11 +76,13 @@ Handler = Callable[["Service", Request], "Reply | None"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def command(command_id: int) -> Callable[[F], F]:
-    """Mark a method as the handler of ``command_id`` (collected per class)."""
+def command(command_id: int, normal: int = 0, translate: int = 0) -> Callable[[F], F]:
+    """Mark a method as the handler of ``command_id`` (collected per class), taking requests
+    with ``normal`` normal words and ``translate`` translate words."""
 
     def mark(fn: F) -> F:
         fn.command_id = command_id  # type: ignore[attr-defined]
+        fn.header = (normal, translate)  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -98,18 +108,25 @@ class Service:
         delivery = translate(self.kernel, thread, None, words, request=True, service=self.name)
         request = self._decode(session, thread, words, delivery.words, delivery.objects)
         handler = self.commands.get(request.command)
+        shape = ((words[0] >> 6) & 0x3F, words[0] & 0x3F)
         if handler is None:
             log.warning("%s: unimplemented command %#06x from %s", self.name, request.command,
                         thread.process.describe())
             self.kernel.output(thread.process, f"[hlemu] {self.name}: unimplemented command "
                                                f"{request.command:#06x}")
             reply: Reply | None = Reply(result=INVALID_COMMAND)
+            self._release(delivery.objects)
+        elif shape != handler.header:  # type: ignore[attr-defined]
+            expected = header(request.command, *handler.header)  # type: ignore[attr-defined]
+            self.kernel.output(thread.process, f"[hlemu] {self.name}: {handler.__name__} with header "
+                                               f"{words[0]:#010x}, not {expected:#010x}: refused")
+            reply = Reply(result=INVALID_HEADER, command=0)
+            self._release(delivery.objects)
         else:
             try:
                 reply = handler(self, request)
             finally:
-                for obj in delivery.objects:  # a service keeps what it retained itself
-                    self.kernel.release_reference(obj)
+                self._release(delivery.objects)  # a service keeps what it retained itself
         if delivery.message is not None:
             self.kernel.record_ipc(delivery.message)
         if reply is None:  # answered later with complete()
@@ -118,6 +135,10 @@ class Service:
             return None
         self._write_reply(request, reply)
         return (Result.SUCCESS,)
+
+    def _release(self, objects: list[KernelObject]) -> None:
+        for obj in objects:
+            self.kernel.release_reference(obj)
 
     def complete(self, request: Request, reply: Reply) -> None:
         """Answer a request a handler left PENDING; the client thread wakes."""
@@ -169,7 +190,8 @@ class Service:
             client.process.space.mem.write(raddr, data)
             words += [(len(data) << 14) | (sid << 10) | 0x2, raddr]
         normal = 1 + len(reply.normal)
-        words[0] = header(request.command, normal, len(words) - 1 - normal)
+        command_id = request.command if reply.command is None else reply.command
+        words[0] = header(command_id, normal, len(words) - 1 - normal)
         write_cmdbuf(client, words)
         kernel.record_ipc(Message(-1, client.process.pid, self.name, request.command, [reply.result, *reply.normal],
                                   [], reply=True, result=reply.result))

@@ -34,6 +34,8 @@ QUEUE_SLOTS = 0x34
 VBLANK_TOP, VBLANK_BOTTOM = 2, 3
 SCREENS = ("top", "bottom")
 INFO_WORDS = 7  # FramebufferInfo: active, left, right, stride, format, select, attribute
+MAX_STRIDE = 0x1000  # bytes from one column to the next: 240 pixels of 4 bytes need 960
+INVALID_FRAMEBUFFER = 0xE0E02BEC  # GSP "out of range": a screen or framebuffer the LCD cannot show
 
 
 @dataclass
@@ -57,7 +59,7 @@ class GspGpu(Service):
         kernel.display.vblank_listeners.append(self._on_vblank)
 
     # -- commands ------------------------------------------------------------------------
-    @command(0x0016)
+    @command(0x0016, normal=1, translate=2)
     def acquire_right(self, request: Request) -> Reply:
         self.right_holder = request.session
         return Reply()
@@ -68,7 +70,7 @@ class GspGpu(Service):
             self.right_holder = None
         return Reply()
 
-    @command(0x0013)
+    @command(0x0013, normal=1, translate=2)
     def register_interrupt_relay_queue(self, request: Request) -> Reply:
         event = request.handles[0] if request.handles else None
         if not isinstance(event, Event):
@@ -90,24 +92,23 @@ class GspGpu(Service):
         self._drop(request.session)
         return Reply()
 
-    @command(0x0005)
+    @command(0x0005, normal=8)
     def set_buffer_swap(self, request: Request) -> Reply:
         screen = request.normal[0]
-        if screen > 1 or len(request.normal) < 1 + INFO_WORDS:
-            return Reply(result=0xE0E02BEC)
-        self._apply(SCREENS[screen], request.process, request.normal[1 : 1 + INFO_WORDS])
+        if screen > 1 or not self._apply(SCREENS[screen], request.process, request.normal[1 : 1 + INFO_WORDS]):
+            return Reply(result=INVALID_FRAMEBUFFER)
         return Reply()
 
-    @command(0x000B)
+    @command(0x000B, normal=1)
     def set_lcd_force_black(self, request: Request) -> Reply:
         self.lcd_black = bool(request.normal[0] & 0xFF) if request.normal else False
         return Reply()
 
-    @command(0x0008)
+    @command(0x0008, normal=2, translate=2)
     def flush_data_cache(self, request: Request) -> Reply:
         return Reply()  # the emulated CPU's writes are in memory already
 
-    @command(0x0009)
+    @command(0x0009, normal=2, translate=2)
     def invalidate_data_cache(self, request: Request) -> Reply:
         return Reply()
 
@@ -123,12 +124,18 @@ class GspGpu(Service):
                 del self.clients[index]
                 self.kernel.release_reference(client.event)
 
-    def _apply(self, screen: str, process: Process, info: list[int]) -> None:
-        # info: active set (0/1), left address, right address, stride, format/mode, select, attribute.
-        # The display shows the left (2D) buffer; register sets A/B are the same to us.
+    def _apply(self, screen: str, process: Process, info: list[int]) -> bool:
+        """Show a FramebufferInfo (active set (0/1), left address, right address, stride,
+        format/mode, select, attribute) on ``screen``; False when it cannot be shown. The
+        display shows the left (2D) buffer; register sets A/B are the same to us."""
         left, stride, mode = info[1], info[3], info[4]
-        if left and stride:
-            self.kernel.display.set_framebuffer(screen, Framebuffer(process, left, mode & 7, stride))
+        if not left or not stride:
+            return True  # nothing to show yet: the screen keeps what it had
+        width = 400 if screen == "top" else 320
+        if stride > MAX_STRIDE or left + stride * width > 1 << 32 or (mode & 7) > 4:
+            return False
+        self.kernel.display.set_framebuffer(screen, Framebuffer(process, left, mode & 7, stride))
+        return True
 
     def _on_vblank(self, frame: int) -> None:
         for index, client in sorted(self.clients.items()):

@@ -63,7 +63,7 @@ class SrvService(Service):
         except KernelError as err:
             return Reply(result=err.code)
 
-    @command(0x0001)
+    @command(0x0001, translate=2)
     def register_client(self, request: Request) -> Reply:
         return Reply()
 
@@ -71,7 +71,7 @@ class SrvService(Service):
     def enable_notification(self, request: Request) -> Reply:
         return Reply(copy_handles=[self.notification])
 
-    @command(0x0003)
+    @command(0x0003, normal=4)
     def register_service(self, request: Request) -> Reply:
         try:
             name = service_name(request.normal[:2], request.normal[2])
@@ -85,7 +85,7 @@ class SrvService(Service):
         self._publish(name, client)
         return Reply(move_handles=[server])
 
-    @command(0x0004)
+    @command(0x0004, normal=3)
     def unregister_service(self, request: Request) -> Reply:
         try:
             name = service_name(request.normal[:2], request.normal[2])
@@ -97,7 +97,7 @@ class SrvService(Service):
         self.kernel.release_reference(port)
         return Reply()
 
-    @command(0x0005)
+    @command(0x0005, normal=4)
     def get_service_handle(self, request: Request) -> Reply | None:
         try:
             name = service_name(request.normal[:2], request.normal[2])

@@ -113,9 +113,9 @@ def _free(k: Kernel, process: Process, addr: int, size: int) -> None:
         raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x}+{size:#x} is neither heap nor linear heap")
     if not (_states(process, addr, size) == state).all():
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} is not committed memory")
-    frames = process.space.unmap(addr, size)
-    unused = frames[k.memory.phys.map_count[frames] == 0]
-    k.memory.phys.free(unused)
+    # Frames still mapped elsewhere (an IPC buffer a server holds) or held by a memory
+    # block are freed later, by whoever lets go of them last.
+    k.memory.phys.collect(process.space.unmap(addr, size))
 
 
 def _protect(process: Process, addr: int, size: int, perm: Perm) -> None:
@@ -225,6 +225,7 @@ def map_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{block.size:#x} is in use")
     process.space.map(addr, block.frames, perm, State.SHARED)
     block.mappings[(process.pid, addr)] = block.size
+    process.mapped_blocks.add(block)
     return (Result.SUCCESS,)
 
 
@@ -239,5 +240,7 @@ def unmap_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     if size is None:
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"the block is not mapped at {a[1]:#x}")
     process.space.unmap(a[1], size)
+    if not any(pid == process.pid for pid, _ in block.mappings):
+        process.mapped_blocks.discard(block)
     k.destroy_if_unused(block)
     return (Result.SUCCESS,)
