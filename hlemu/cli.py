@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui_bench = bench_sub.add_parser("gui", help="debugger refresh costs with 8 processes x 64 MiB mapped")
     gui_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     gui_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
+
+    from hlemu.fuzz.cli import add_parser as add_fuzz_parser
+
+    add_fuzz_parser(sub)
     return parser
 
 
@@ -223,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_gui(GuiOptions(args.programs, args.backend, args.host_page_size, args.keymap, args.frames,
                                   args.screenshot, args.paused, args.unthrottled, args.scale))
+    if args.command == "fuzz":
+        from hlemu.fuzz.cli import run as run_fuzz
+
+        return run_fuzz(args)
     if args.command == "bench" and args.suite == "memory":
         return cmd_bench_memory(args)
     if args.command == "bench" and args.suite == "cpu":
