@@ -4,8 +4,26 @@ import os
 
 import pytest
 
+from tests.snapshots import OPTION, Snapshots, in_ci
+
 # Qt tests run without a screen.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_addoption(parser):
+    parser.addoption(OPTION, action="store_true", default=False,
+                     help="rewrite snapshot files from the current outputs (refused when CI is set)")
+
+
+def pytest_configure(config):
+    if config.getoption(OPTION) and in_ci():
+        raise pytest.UsageError(f"{OPTION} is refused when CI is set: snapshots are updated by hand and reviewed")
+
+
+@pytest.fixture
+def snapshots(request) -> Snapshots:
+    """Compares outputs with committed snapshot files; see :mod:`tests.snapshots`."""
+    return Snapshots(update=request.config.getoption(OPTION))
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,12 @@
 
 A snapshot (``snapshots/NAME.json``) holds the program's output lines, how it
 ended and its instruction count. Both backends must match it exactly, run
-after run. Regenerate after an intended change with
-``HLEMU_UPDATE_SNAPSHOTS=1 python -m pytest tests/guest``.
+after run. A missing snapshot fails; regenerate after an intended change with
+``python3 scripts/update_snapshots.py`` (refused under CI) and review the diff.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
@@ -35,18 +33,10 @@ def run_program(name: str, backend: str) -> dict:
         kernel.close()
 
 
-def snapshot(name: str, got: dict) -> dict:
-    path = SNAPSHOTS / f"{name}.json"
-    if os.environ.get("HLEMU_UPDATE_SNAPSHOTS") or not path.exists():
-        path.write_text(json.dumps(got, indent=1) + "\n")
-    return json.loads(path.read_text())
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", PROGRAMS)
-def test_program_matches_its_snapshot(name, backend):
-    got = run_program(name, backend)
-    assert got == snapshot(name, got)
+def test_program_matches_its_snapshot(name, backend, snapshots):
+    snapshots.json(SNAPSHOTS / f"{name}.json", run_program(name, backend))
 
 
 def test_hello_says_hello_and_exits_7():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,6 @@ from kernel.kernel import Kernel
 
 BACKENDS = ["fastmem", "semifastmem"]
 HERE = Path(__file__).parent
-UPDATE = bool(os.environ.get("HLEMU_UPDATE_SNAPSHOTS"))
 
 
 def run(names, backend, frames=None, listeners=()):
@@ -34,20 +31,13 @@ def summary(processes, result):
             "processes": {p.name: {"status": p.status, "output": p.output} for p in processes}}
 
 
-def snapshot(name, got):
-    path = HERE / "reference" / f"{name}.json"
-    if UPDATE or not path.exists():
-        path.write_text(json.dumps(got, indent=1) + "\n")
-    return json.loads(path.read_text())
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_server_and_client_agree_on_every_command(backend):
+def test_server_and_client_agree_on_every_command(backend, snapshots):
     kernel, (server, client), result = run(["ipc_server", "ipc_client"], backend)
     assert client.output[-1] == "ipc_client: 0 failures", client.output
     assert server.output[-1] == "ipc_server: 0 failures", server.output
     assert (server.exit_code, client.exit_code) == (0, 0)
-    assert summary([server, client], result) == snapshot("ipc_pair", summary([server, client], result))
+    snapshots.json(HERE / "reference" / "ipc_pair.json", summary([server, client], result))
     kernel.close()
 
 
@@ -184,7 +174,7 @@ def _png_pixels(path):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_framebuffer_demo_matches_reference_frames(backend, tmp_path):
+def test_framebuffer_demo_matches_reference_frames(backend, tmp_path, snapshots):
     kernel = Kernel(backend=backend, output=lambda p, line: None)
     fb = kernel.spawn(program_path("fb"))
     for frame in FB_FRAMES:
@@ -192,10 +182,8 @@ def test_framebuffer_demo_matches_reference_frames(backend, tmp_path):
         assert kernel.display.frame == frame
         shot = tmp_path / f"fb_{frame}.png"
         kernel.display.screenshot(str(shot))
-        reference = HERE / "reference" / f"fb_frame{frame}.png"
-        if UPDATE or not reference.exists():
-            reference.write_bytes(shot.read_bytes())
-        assert np.array_equal(_png_pixels(shot), _png_pixels(reference)), f"frame {frame} differs"
+        snapshots.file(HERE / "reference" / f"fb_frame{frame}.png", shot,
+                       lambda got, want: np.array_equal(_png_pixels(got), _png_pixels(want)))
     # Write tracking saw exactly the pages the demo drew: 15 a frame once it runs, every
     # fault in some frame (the open one included), and as many as the demo counted itself.
     display = kernel.display
