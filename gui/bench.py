@@ -13,7 +13,9 @@ a raw-numpy baseline of the same size (copying the page-table arrays):
 - ``address_strip``: colouring the 4 GiB strip 1,200 pixels wide;
 - ``full_snapshot``: everything the worker gathers in one refresh of all 8 processes
   (rows, faults, the selected process's regions, handles, code, memory and pages);
-- ``fault_plot``: adding one refresh of 8 processes to the plot and painting it.
+- ``fault_plot``: adding one refresh of 8 processes to the plot and painting it;
+- ``frame_limiter``: wall time of 30 frames of the fb demo run one frame a slice with the
+  window's limiter (``EmuWorker._delay_ms``) on and off; on, it should be ~0.5 s (60 fps).
 """
 
 from __future__ import annotations
@@ -53,6 +55,31 @@ def build_world(processes: int = PROCESSES, mapped: int = MAPPED):  # noqa: ANN2
 
 def _per_call(repeats: int, fn: Callable[[], object], calls: int = 1) -> float:
     return best_of(repeats, lambda: [fn() for _ in range(calls)]) / calls
+
+
+LIMITER_FRAMES = 30
+
+
+def limiter_seconds(throttle: bool, frames: int = LIMITER_FRAMES) -> float:
+    """Wall time of ``frames`` frames of the fb demo, each slice followed by the limiter's delay."""
+    import time
+    from types import SimpleNamespace
+
+    from gui.worker import EmuWorker
+    from kernel.api import Emulator
+
+    emu = Emulator(backend="auto", echo=False)
+    try:
+        emu.spawn("fb")
+        emu.run(frames=2)  # compile and start the display outside the timing
+        state = SimpleNamespace(throttle=throttle, emu=emu, _clock=(time.perf_counter(), emu.ticks))
+        start = time.perf_counter()
+        for _ in range(frames):
+            emu.run(frames=1)
+            time.sleep(EmuWorker._delay_ms(state, time.perf_counter()) / 1000)  # type: ignore[arg-type]
+        return time.perf_counter() - start
+    finally:
+        emu.close()
 
 
 def run(repeats: int = 5, progress: Callable[[str], None] | None = None) -> list[Record]:
@@ -132,6 +159,11 @@ def run(repeats: int = 5, progress: Callable[[str], None] | None = None) -> list
         for _ in range(FaultPlot.HISTORY):
             plot.add(snap)
         add("fault_plot", "add + paint (full history)", _per_call(repeats, plot_once))
+        say("bench gui: frame limiter")
+        for throttle in (True, False):
+            seconds = limiter_seconds(throttle)
+            add("frame_limiter", f"{LIMITER_FRAMES} frames, limiter {'on' if throttle else 'off'}", seconds,
+                fps=round(LIMITER_FRAMES / seconds, 1))
         base = next(r for r in records if r.variant == "numpy copy (baseline)").value
         for rec in records:  # every refresh against the cost of copying one page table with numpy
             rec.extra.setdefault("vs_numpy", round(base / rec.value, 4) if rec.value else 0.0)

@@ -29,5 +29,6 @@ def test_quick_gui_benchmark_writes_every_workload(tmp_path):
     assert records[("page_model", "all pages")]["rows"] == 1 << 20
     assert records[("page_model", "mapped")]["rows"] > MAPPED // 4096  # the 64 MiB and the program
     for key in (("page_scroll", "mapped"), ("address_strip", "4 GiB"), ("full_snapshot", "8 processes"),
-                ("fault_plot", "add + paint (full history)")):
+                ("fault_plot", "add + paint (full history)"), ("frame_limiter", "30 frames, limiter on"),
+                ("frame_limiter", "30 frames, limiter off")):
         assert records[key]["unit"] == "ms" and records[key]["value"] > 0

@@ -178,9 +178,13 @@ def test_pause_interrupts_a_long_console_run(gui_programs):
     driver = gui_programs(["hello"])
     console = driver.window.console_dock
     console.submit("p = emu.processes[0]; p.poke(p.threads[0].pc, bytes.fromhex('feffffea'))")  # b . (forever)
+    emu = driver.call(lambda emu: emu)
+    start = driver.call(lambda emu: emu.instructions)
     console.submit("r = emu.run(instructions=10**12)")
-    driver.qtbot.wait(300)
-    assert console.busy == 1
+    # Guest time, not wall time: ten million instructions into the run (read between the kernel's
+    # slices; the count only grows)...
+    driver.qtbot.waitUntil(lambda: emu.instructions > start + 10_000_000, timeout=60_000)
+    assert console.busy == 1  # ...it is still under way
     driver.window.pause_action.trigger()
     driver.qtbot.waitUntil(lambda: console.busy == 0, timeout=10_000)
     console.submit("print(r.reason, emu.paused)")

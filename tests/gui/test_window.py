@@ -134,13 +134,12 @@ def test_handles_rows_match_handle_info(demo):
 
 
 def test_ipc_recorder_shows_every_message_decoded_and_filters(demo):
-    seen = demo.call(lambda emu: [] if emu.on_ipc(lambda m: None) else [])
     log: list = []
     demo.call(lambda emu: emu.on_ipc(lambda m: log.append((m.sender, m.service, m.command, m.reply))))
+    assert demo.call(lambda emu: list(log)) == []  # paused: no guest runs, no message
     demo.run_frames(20)
     shown = [(r.sender, r.service, r.command, r.reply) for r in rows(demo.window.ipc_dock.model)]
-    assert shown[-len(log):] == log and len(shown) >= len(log) > 0
-    assert seen == []
+    assert len(log) > 0 and shown[-len(log):] == log
     dock = demo.window.ipc_dock
     index = dock.service_box.findData("gsp::Gpu")
     assert index > 0
@@ -178,22 +177,40 @@ def test_status_bar_shows_frames_and_backend(demo):
     assert demo.window.frame_label.text().startswith("frame 3 ")
 
 
-def test_run_pause_and_the_frame_limiter(demo, qtbot):
+def test_run_and_pause(demo):
     demo.window.run_action.trigger()
     demo.wait_snapshot(lambda s: s.running and s.frame >= 3)
     demo.window.pause_action.trigger()
     snap = demo.wait_snapshot(lambda s: not s.running)
     assert snap.reason == "paused"
-    frame = snap.frame
-    qtbot.wait(200)
-    assert demo.call(lambda emu: emu.frame) == frame  # paused means paused
-    # with the limiter, guest time keeps to wall time: about 60 frames a second, not hundreds
-    import time
-
-    start = time.perf_counter()
+    # Paused means paused: requests queued behind the pause see the same guest frame.
+    assert demo.call(lambda emu: emu.frame) == snap.frame
+    assert demo.call(lambda emu: emu.frame) == snap.frame
     demo.window.run_action.trigger()
-    demo.wait_snapshot(lambda s: s.frame >= frame + 30)
-    elapsed = time.perf_counter() - start
+    demo.wait_snapshot(lambda s: s.frame >= snap.frame + 30)  # and run runs on
     demo.window.pause_action.trigger()
     demo.wait_snapshot(lambda s: not s.running)
-    assert elapsed > 0.3  # 30 frames at 60 fps take half a second (unthrottled: a few ms each)
+
+
+def _limiter(throttle: bool, ticks: int, clock: tuple[float, int]):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(throttle=throttle, emu=SimpleNamespace(ticks=ticks), _clock=clock)
+
+
+def test_the_frame_limiter_waits_for_wall_time_to_catch_up_with_guest_time():
+    """The limiter's delay is guest time ahead of wall time (a pure function of both; the achieved
+    frame rate is measured by ``hlemu bench gui``, not asserted here)."""
+    from gui.worker import EmuWorker
+    from kernel.layout import SYSTEM_TICK_HZ
+
+    one_second = SYSTEM_TICK_HZ  # guest ticks
+    worker = _limiter(True, one_second, (100.0, 0))
+    assert EmuWorker._delay_ms(worker, 100.25) == 750  # 1 s of guest time after 0.25 s of wall time
+    assert EmuWorker._delay_ms(worker, 101.0) == 0
+    assert EmuWorker._delay_ms(_limiter(False, one_second, (100.0, 0)), 100.25) == 0  # unthrottled
+    behind = _limiter(True, one_second, (100.0, 0))
+    assert EmuWorker._delay_ms(behind, 101.5) == 0  # half a second behind: no catching up...
+    assert behind._clock == (101.5, one_second)  # ...the limiter starts afresh from now
+    slightly = _limiter(True, one_second, (100.0, 0))
+    assert EmuWorker._delay_ms(slightly, 101.125) == 0 and slightly._clock == (100.0, 0)
