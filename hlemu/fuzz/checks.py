@@ -159,6 +159,11 @@ def check_sharing(kernel: Kernel) -> list[Finding]:
     if len(in_use):
         findings.append(Finding("breach", f"free frames are mapped: {_frames(in_use)} "
                                           f"(frame {int(in_use[0])}: {_who_maps(kernel, int(in_use[0]))})"))
+    holds = getattr(phys, "holds", None)  # the kernel's own count of frames objects hold, where it keeps one
+    if holds is not None:
+        held_free = np.flatnonzero((holds > 0) & phys.is_free(np.arange(phys.num_frames)))
+        if len(held_free):
+            findings.append(Finding("breach", f"frames held by kernel objects are free: {_frames(held_free)}"))
     for block in live_blocks(objects):
         free = block.frames[phys.is_free(block.frames)]
         if len(free):

@@ -28,10 +28,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                       help="seed of the first case (default: a random one, printed)")
     fuzz.add_argument("--backend", default="auto", choices=("auto", "fastmem", "semifastmem"),
                       help="memory backend of the fuzzed kernel (default auto)")
-    fuzz.add_argument("--processes", type=int, default=3, metavar="P",
-                      help="fuzzed guest processes per case, beside the bystander (svc, ipc; default 3)")
-    fuzz.add_argument("--svcs", type=int, default=600, metavar="N",
-                      help="SVCs each fuzzed process issues (svc, ipc; default 600)")
+    fuzz.add_argument("--processes", type=int, default=4, metavar="P",
+                      help="fuzzed guest processes per case, beside the bystander (svc, ipc; default 4)")
+    fuzz.add_argument("--svcs", type=int, default=1500, metavar="N",
+                      help="SVCs each fuzzed process issues (svc, ipc; default 1500)")
     fuzz.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                       help="wall-time budget of one case before it counts as a hang (default 60)")
     fuzz.add_argument("--jobs", type=int, default=1, metavar="J", help="child processes running cases at once")

@@ -33,6 +33,7 @@ from kernel.thread import Thread
 
 EXIT_PROCESS = 0x03
 STALL_STEPS = 5_000  # scheduler steps in a row without a guest instruction: run() is looping idle
+INTERNAL_ERROR = "internal error (a bug in hlemu, please report it):"  # kernel.kernel.internal_error_report
 MAX_FINDINGS = 6  # per case: the same breach seen at every check is one finding
 Op = tuple[int, list[int]]
 T = TypeVar("T")
@@ -108,7 +109,7 @@ class Stall:
         return self.stalled
 
 
-def _where(exc: BaseException) -> str:
+def where(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     inner = [f for f in frames if "/hlemu/fuzz/" not in f.filename] or frames
     shown = " <- ".join(f"{f.filename.rsplit('/', 2)[-2]}/{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
@@ -161,7 +162,7 @@ class Case:
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001 - anything escaping the kernel is what we look for
-            self.fail("escaped", f"{phase}: {_where(exc)}", self.driver.recent() + "\n" + traceback.format_exc())
+            self.fail("escaped", f"{phase}: {where(exc)}", self.driver.recent() + "\n" + traceback.format_exc())
             self.broken = True
             return None
 
@@ -189,8 +190,21 @@ class Case:
                                   "scheduler steps in a row ran no guest instruction", self.driver.recent())
                 break
             self.driver.check_due = False
-            self.guarded("check", lambda: self._findings(check_sharing(kernel)))
+            self.guarded("Kernel.reap", kernel.reap)  # as a system would: ended processes give memory back
+            if not self.broken:
+                self.guarded("check", lambda: self._findings(check_sharing(kernel)))
         return result
+
+    def _internal_errors(self, processes: list[Process]) -> None:
+        """A Python exception the kernel caught in an SVC handler (ending only the caller) is still
+        an exception that escaped the handler: a finding."""
+        for process in processes:
+            report = process.crash or ""
+            at = report.find(INTERNAL_ERROR)
+            if at >= 0:
+                line = report[at:].splitlines()[0]
+                self.fail("escaped", f"contained in {process.name}: {line[len(INTERNAL_ERROR):].strip()[:300]}",
+                          self.driver.recent() + "\n" + report)
 
     def finish(self) -> CaseResult:
         """End what still runs, check the bystander, sharing, the reaping and the frames."""
@@ -202,7 +216,8 @@ class Case:
             if problem:
                 self.fail("bystander", problem, self.driver.recent())
         processes = list(kernel.processes.values())
-        self.result.guest_crashes = sum(1 for p in processes if p.crash and p is not self.bystander)
+        self._internal_errors([*kernel.reaped, *processes])
+        self.result.guest_crashes = sum(1 for p in [*kernel.reaped, *processes] if p.crash and p is not self.bystander)
         for process in processes:
             if process.alive and not self.broken:
                 self.guarded("end_process", lambda p=process: kernel.end_process(p, -1))  # type: ignore[misc]
@@ -215,6 +230,6 @@ class Case:
         try:
             kernel.close()
         except Exception as exc:  # noqa: BLE001
-            self.fail("escaped", f"Kernel.close: {_where(exc)}")
+            self.fail("escaped", f"Kernel.close: {where(exc)}")
         self.result.seconds = time.perf_counter() - self.started
         return self.result

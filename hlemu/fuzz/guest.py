@@ -70,6 +70,8 @@ def bystander_problem(process: object) -> str | None:
     crash = getattr(process, "crash", None)
     if crash:
         return f"the bystander crashed: {crash.splitlines()[0]}"
+    if exit_code is None:
+        return f"the bystander did not finish (still {getattr(process, 'status', 'running')})"
     if exit_code != BYSTANDER_EXIT or output != BYSTANDER_OUTPUT:
         shown = "; ".join(output[-3:])
         return f"the bystander ended with {exit_code!r} and output [{shown}] instead of exit {BYSTANDER_EXIT}"

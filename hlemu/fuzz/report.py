@@ -1,8 +1,8 @@
 """A campaign's tally: totals, distinct failures with the seed that reproduces each, rates.
 
 >>> t = Tally("svc", replay="hlemu fuzz svc")
->>> t.add({"seed": 5, "svcs": 10, "seconds": 0.5, "failures": [{"kind": "leak", "message": "3 frames at 0x10"}]})
->>> t.add({"seed": 6, "svcs": 10, "seconds": 0.5, "failures": [{"kind": "leak", "message": "4 frames at 0x20"}]})
+>>> _ = t.add({"seed": 5, "svcs": 10, "seconds": 0.5, "failures": [{"kind": "leak", "message": "3 frames at 0x10"}]})
+>>> _ = t.add({"seed": 6, "svcs": 10, "seconds": 0.5, "failures": [{"kind": "leak", "message": "4 frames at 0x20"}]})
 >>> t.counts["leaks"], len(t.distinct), t.distinct[0].first_seed, t.distinct[0].count
 (2, 1, 5, 2)
 """

@@ -21,13 +21,15 @@ from kernel import layout
 from kernel.ipc import header
 from kernel.objects.memory_block import MemoryBlock
 from kernel.objects.port import ServerPort
-from kernel.objects.session import ServerSession
+from kernel.objects.session import ClientSession, ServerSession
 from kernel.objects.timer import Timer
 from kernel.process import Process
 from kernel.thread import Thread
 
 SRV_GET_SERVICE_HANDLE = 0x0005
 ENDERS = (0x03, 0x09, 0x3C)  # ExitProcess, ExitThread, Break: weighted low in SCHEMA instead
+# Calls that may wait for ever (sleep, waits, arbiters, IPC), and ExitThread: not from a main thread.
+BLOCKERS = (0x03, 0x09, 0x0A, 0x22, 0x24, 0x25, 0x32, 0x3C, 0x4F)
 MEMOPS = (1, 3, 3, 3, 4, 5, 6, 0x10003, 0x10001, 2, 7, 0x103)
 Builder = Callable[["SvcGenerator", Thread], list[int]]
 
@@ -60,11 +62,30 @@ class SvcGenerator:
         if self.setup:
             return self.setup.pop(0)(thread)
         rng = self.rng
+        main = thread is self.process.threads[0]
         if rng.random() < self.random_share:  # any number but the three that end a thread or process
             number = rng.randrange(0x80)
-            return (0x7F if number in ENDERS else number), [self.pools.word() for _ in range(8)]
+            if number in ENDERS or (main and number in BLOCKERS):
+                number = 0x7F
+            return number, [self.pools.word() for _ in range(8)]
         number = rng.choices(self.numbers, self.weights)[0]
+        if main and number in BLOCKERS:  # the main thread keeps the case going: it never waits forever
+            return self._main_thread_safe(thread, number)
         return number, SCHEMA[number][0](self, thread)
+
+    def _main_thread_safe(self, t: Thread, number: int) -> Op:
+        """What the main thread issues instead of a call that may block it for good."""
+        if number == 0x32:
+            sessions = [(h, o) for h, o in self.process.handles.items()
+                        if isinstance(o, ClientSession) and o.service is not None and o.service.name != "srv:"]
+            if sessions:
+                handle, session = self.rng.choice(sessions)
+                write_command(self.pools, t, self.cmd.request(session))
+                return 0x32, _r(handle)
+        if number in (0x24, 0x0A):
+            return number, _r(self.pools.handle(), 0, self.rng.randrange(0, 100_000), 0) if number == 0x24 else \
+                _r(self.rng.randrange(0, 100_000), 0)
+        return 0x02, _r(0, 0, self.pools.pointer())  # QueryMemory: never blocks
 
     # -- setup --------------------------------------------------------------------------
     def _connect_srv(self, t: Thread) -> Op:
@@ -228,8 +249,8 @@ SCHEMA: dict[int, tuple[Builder, float]] = {
 }
 
 
-def run_svc_case(seed: int, backend: str = "auto", processes: int = 3, svcs: int = 400,
-                 max_instructions: int = 30_000_000, check_every: int = 500) -> CaseResult:
+def run_svc_case(seed: int, backend: str = "auto", processes: int = 4, svcs: int = 1500,
+                 max_instructions: int = 30_000_000, check_every: int = 1000) -> CaseResult:
     """One case: ``processes`` driven processes issuing ``svcs`` SVCs each, beside the bystander."""
     rng = random.Random(seed)
     case = Case("svc", seed, backend, check_every)

@@ -213,6 +213,8 @@ class CommandBuffers:
     def _command(self, command: int, normal: list[int], descriptors: list[int]) -> list[int]:
         rng = self.rng
         translate = len(descriptors)
+        if normal and rng.random() < 0.15:  # too few arguments, honestly announced
+            normal = normal[: rng.randrange(len(normal))]
         if rng.random() < 0.1:  # a header that lies about its lengths
             return [header(command, rng.randrange(64), rng.randrange(64)), *normal, *descriptors]
         return [header(command, len(normal), translate), *normal, *descriptors]
