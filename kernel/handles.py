@@ -26,9 +26,14 @@ class HandleTable:
         self._objects: dict[int, KernelObject] = {}
         self._next = _FIRST
 
+    def ensure_room(self, count: int) -> None:
+        """Fail now, before anything is created, if ``count`` more handles will not fit."""
+        if len(self._objects) + count > MAX_HANDLES:
+            raise KernelError(Result.OUT_OF_HANDLES, f"process {self.process.pid} has {len(self._objects)} of "
+                                                     f"{MAX_HANDLES} handles; {count} more do not fit")
+
     def add(self, obj: KernelObject) -> int:
-        if len(self._objects) >= MAX_HANDLES:
-            raise KernelError(Result.OUT_OF_HANDLES, f"process {self.process.pid} has {MAX_HANDLES} handles")
+        self.ensure_room(1)
         handle = self._next
         self._next += 0x8001  # serial in the upper bits, slot in the lower: never reused soon
         self._objects[handle] = obj

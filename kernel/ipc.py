@@ -18,7 +18,10 @@ its parameters:
 =====================  =========================================================
 
 Anything malformed is a :class:`KernelError` for the sender, never a kernel
-exception. Requests go client -> server (mapping buffers); replies go back
+exception. A dry run checks everything the delivery would do, in order (a handle
+moved twice, a receive buffer the receiver cannot write, mapped buffers that
+fill the server's IPC area), so that a request that passes it is delivered whole:
+nothing is moved or mapped before the whole message is known to be good. Requests go client -> server (mapping buffers); replies go back
 (buffers are unmapped, handles and static buffers translated the same way).
 """
 
@@ -90,6 +93,8 @@ class Delivery:
     mappings: list[tuple[int, int, int]] = field(default_factory=list)  # (server pid, vaddr, size) to unmap
     message: Message | None = None
     objects: list[KernelObject] = field(default_factory=list)  # handles given to an HLE service, in order
+    moved: set[int] = field(default_factory=set)  # dry run: handles a move descriptor has taken already
+    window: np.ndarray | None = None  # dry run: the server's IPC mapping area as the real run would fill it
 
 
 def _tls_bytes(thread: Thread) -> tuple[memoryview, int]:
@@ -197,7 +202,11 @@ def _translate_handles(kernel: Kernel, src: Thread, dst: Thread | None, handles:
         if h == 0:
             out.append(0)
             continue
+        if h in delivery.moved:
+            raise KernelError(Result.INVALID_HANDLE, f"handle {h:#010x} was moved earlier in this message")
         obj = src.process.handles.resolve(h, src)
+        if move and h not in (CURRENT_PROCESS, CURRENT_THREAD):
+            delivery.moved.add(h)
         if dry_run:
             out.append(h)
             continue
@@ -221,6 +230,9 @@ def _static_buffer(src: Thread, dst: Thread | None, size: int, sid: int, address
     if (rdesc & 0xF) != 0x2 or size > rdesc >> 14:
         raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
                           f"{size} bytes for static buffer {sid}, which takes {rdesc >> 14 if rdesc & 2 else 0}")
+    if size and not _has(dst.process.space.table, raddr, size, MemoryPermission.W):
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
+                          f"static buffer {sid} of {dst.process.describe()} at {raddr:#x}+{size:#x} is not writable")
     if not dry_run and size:
         dst.process.space.mem.write(raddr, data)
     return [(size << 14) | (sid << 10) | 0x2, raddr]
@@ -237,21 +249,35 @@ def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int
     need = (MemoryPermission.R if perm & BUFFER_R else 0) | (MemoryPermission.W if perm & BUFFER_W else 0)
     table = space.table
     pages = slice(lo >> 12, hi >> 12)
-    if not ((table.state[pages] != 0) & (table.frame[pages] >= 0)).all() or \
-            ((table.perm[pages] & int(need)) != int(need)).any():
+    if not _has(table, lo, hi - lo, MemoryPermission(need)):
         raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
                           f"buffer {address:#x}+{size:#x} is not {need!r} memory of the sender")
     server = dst.process.space
-    target = _free_ipc_range(server.table.state, hi - lo)
+    if dry_run and delivery.window is None:
+        delivery.window = server.table.state.copy()
+    target = _free_ipc_range(server.table.state if delivery.window is None else delivery.window, hi - lo)
     if target is None:
         raise KernelError(Result.OUT_OF_MEMORY, "the server's IPC mapping area is full")
     if dry_run:
+        assert delivery.window is not None
+        delivery.window[target >> 12 : (target + hi - lo) >> 12] = int(MemoryState.SHARED)
         return target + (address & 0xFFF)
     frames = table.frame[pages].astype(np.int64)
     server_perm = MemoryPermission.RW if need & MemoryPermission.W else MemoryPermission.R
     server.map(target, frames, server_perm, MemoryState.SHARED)
     delivery.mappings.append((dst.process.pid, target, hi - lo))
     return target + (address & 0xFFF)
+
+
+def _has(table: object, address: int, size: int, need: MemoryPermission) -> bool:
+    """Whether every page of ``[address, address + size)`` is memory with ``need``."""
+    lo, hi = address >> 12, (address + size + 0xFFF) >> 12
+    if hi > 1 << 20:
+        return False
+    pages = slice(lo, hi)
+    t = table  # a PageTable
+    return bool(((t.state[pages] != 0) & (t.frame[pages] >= 0)).all()  # type: ignore[attr-defined]
+                and ((t.perm[pages] & int(need)) == int(need)).all())  # type: ignore[attr-defined]
 
 
 def _free_ipc_range(state: np.ndarray, size: int) -> int | None:
@@ -302,9 +328,19 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
     if client is None:
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
     try:
-        delivery = translate(kernel, server, client, read_cmdbuf(server), request=False)
-    except GuestFault as fault:
-        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, str(fault)) from None
+        words = read_cmdbuf(server)
+        translate(kernel, server, client, words, request=False, dry_run=True)
+        delivery = translate(kernel, server, client, words, request=False)
+    except (KernelError, GuestFault) as exc:
+        # The reply cannot be delivered (a handle it moves is gone, the client's receive
+        # buffer is not writable...): the request ends with that error for the client, which
+        # must not wait forever, and the server hears it too.
+        code = exc.code if isinstance(exc, KernelError) else Result.INVALID_BUFFER_DESCRIPTOR
+        finish_request(kernel, session)
+        session.current = None
+        if client.alive:
+            kernel.wake(client, {0: code})
+        raise KernelError(code, str(exc)) from None
     finish_request(kernel, session)
     session.current = None
     if client.alive:

@@ -28,8 +28,10 @@ from kernel.crash import crash_report
 from kernel.display import Display
 from kernel.errors import KernelError, Result
 from kernel.ipc import Message
+from kernel.layout import SYSTEM_TICK_HZ
 from kernel.objects.base import KernelObject
 from kernel.objects.port import ClientPort
+from kernel.objects.resource_limit import ResourceType
 from kernel.objects.timer import Timer
 from kernel.process import Process
 from kernel.services.gsp import GspGpu
@@ -87,6 +89,8 @@ class Kernel(Waits):
         self.alarms: list[tuple[int, int, Callable[[], None]]] = []  # (tick, seq, callback) heap
         self._reaped_instructions = 0
         self._ended = 0  # ended processes not reaped yet (at most KEEP_ENDED between slices)
+        self._idle_since: int | None = None  # guest tick at which every thread started waiting
+        self._deadlock_reported = False
         self.ticks = 0
         self._output_sink = output or _print_output
         self.trace_svc = trace_svc
@@ -132,8 +136,18 @@ class Kernel(Waits):
         self._seq += 1
         return self._seq
 
-    def add_handle(self, process: Process, obj: KernelObject) -> int:
-        handle = process.handles.add(obj)
+    def add_handle(self, process: Process, obj: KernelObject, charge: ResourceType | None = None) -> int:
+        """A handle to ``obj`` in ``process``; ``charge``: the object is new and counts in the
+        process's resource limit of that kind until it is destroyed (see ``reserve``). When the
+        table is full, an object nothing else references is destroyed, not leaked."""
+        if charge is not None:
+            obj.charged_to = (process, charge)
+            process.created[charge] = process.created.get(charge, 0) + 1
+        try:
+            handle = process.handles.add(obj)
+        except KernelError:
+            self.destroy_if_unused(obj)
+            raise
         self._refs[obj.object_id] = self._refs.get(obj.object_id, 0) + 1
         return handle
 
@@ -153,6 +167,10 @@ class Kernel(Waits):
         """Let an object release what it holds once nothing references it."""
         if obj.object_id not in self._refs:
             obj.destroy()
+            if obj.charged_to is not None and obj.finished():
+                owner, kind = obj.charged_to
+                owner.created[kind] -= 1
+                obj.charged_to = None
 
     def all_threads(self) -> list[Thread]:
         return self.threads
@@ -396,11 +414,15 @@ class Kernel(Waits):
         thread = self.pick()
         if thread is None:
             deadline = self._next_deadline()
-            if deadline is None:
-                self._report_deadlock()
+            if deadline is None or self._idle_for_good():
+                self._report_deadlock(periodic=deadline is not None)
                 return False
+            if self._idle_since is None:
+                self._idle_since = self.ticks
             self.ticks = max(self.ticks, deadline)  # idle skipping
             return True
+        self._idle_since = None
+        self._deadlock_reported = False
         self._switch_to(thread)
         cpu = thread.process.cpu
         self._slice_mark = cpu.instructions
@@ -435,11 +457,30 @@ class Kernel(Waits):
     def _result(self, reason: str) -> RunResult:
         return RunResult(reason, self.instructions, self.ticks)
 
-    def _report_deadlock(self) -> None:
+    def _idle_for_good(self) -> bool:
+        """Every thread waits, and only periodic events (periodic timers, the display's VBlank)
+        are pending: once each of them has fired with nobody woken, none ever will, so an idle
+        system with a VBlank must not skip time forever. A timed wait or a one-shot timer
+        still to come means the system is only sleeping."""
+        if self._idle_since is None or self.timed_waits:
+            return False
+        periods = []
+        for timer in self.timers:
+            if timer.deadline is not None:
+                if not timer.interval:
+                    return False
+                periods.append(timer.interval)
+        return self.ticks - self._idle_since > max([SYSTEM_TICK_HZ, *(2 * p for p in periods)])
+
+    def _report_deadlock(self, periodic: bool = False) -> None:
+        if self._deadlock_reported:
+            return
+        self._deadlock_reported = True
+        why = " (only periodic events are pending, and they wake nobody)" if periodic else ""
         for p in self.processes.values():
             if p.alive:
                 waits = "; ".join(f"thread {t.tid}: {t.wait.describe() if t.wait else '?'}" for t in p.live_threads())
-                self.output(p, f"[hlemu] deadlock: every thread waits forever ({waits})")
+                self.output(p, f"[hlemu] deadlock: every thread waits forever{why} ({waits})")
 
     # -- ending ---------------------------------------------------------------------------------
     def _forget_thread(self, thread: Thread) -> None:

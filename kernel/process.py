@@ -11,6 +11,7 @@ from kernel.handles import HandleTable
 from kernel.layout import TLS_BASE, TLS_PAGES, TLS_PER_PAGE, TLS_SIZE
 from kernel.objects.base import WaitObject
 from kernel.objects.memory_block import MemoryBlock
+from kernel.objects.resource_limit import ResourceType
 from kernel.thread import Thread
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class Process(WaitObject):
         self.final_regions: list[MemoryInfo] | None = None  # the map when its memory was reaped
         self.released = False  # reaped: memory, CPU and slab given back
         self.mapped_blocks: set[MemoryBlock] = set()  # memory blocks this process has mapped
+        self.created: dict[ResourceType, int] = {}  # objects it created that still exist, by resource
         self._tls_used = [False] * (TLS_PAGES * TLS_PER_PAGE)
 
     @property

@@ -34,8 +34,11 @@ class Wait:
     since: int = 0  # sequence number: earlier waiters wake first among equals
     timeout_result: int = 0  # r0 when the deadline passes
     wake_result: int = 0  # r0 when an arbiter signal ends the wait
+    note: str = ""  # what an IPC wait waits for, in words (the deadlock report shows it)
 
     def describe(self) -> str:
+        if self.note:
+            return self.note
         if self.kind == "sleep":
             return f"sleep until tick {self.deadline}"
         if self.kind == "arbiter":

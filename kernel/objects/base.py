@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
+    from kernel.objects.resource_limit import ResourceType
+    from kernel.process import Process
     from kernel.thread import Thread
 
 
@@ -18,12 +20,17 @@ class KernelObject:
         self.kernel = kernel
         self.object_id = kernel.next_object_id()
         self.name = name
+        self.charged_to: tuple[Process, ResourceType] | None = None  # whose resource limit it counts in
 
     def describe(self) -> str:
         return f"{self.type_name} #{self.object_id}{' ' + repr(self.name) if self.name else ''}"
 
     def destroy(self) -> None:
         """The last handle (and kernel reference) is gone: release what the object holds."""
+
+    def finished(self) -> bool:
+        """Whether :meth:`destroy` ended the object (a memory block still mapped lives on)."""
+        return True
 
     def __repr__(self) -> str:
         return f"<{self.describe()}>"

@@ -77,6 +77,9 @@ class MemoryBlock(KernelObject):
     def describe(self) -> str:
         return f"{super().describe()} {self.size:#x} bytes, mapped {len(self.mappings)}x"
 
+    def finished(self) -> bool:
+        return not len(self.frames)
+
     def forget_process(self, pid: int) -> None:
         """``pid``'s address space is gone: its mappings of the block with it."""
         for key in [key for key in self.mappings if key[0] == pid]:

@@ -1,7 +1,11 @@
 """Resource limits (svcGetResourceLimit and friends): what an application may use.
 
-Limits are those of the 3DS APPLICATION category as Citra sets them; the
-current values are counted from the process's real state.
+Limits are those of the 3DS APPLICATION category as Citra sets them, and they
+are enforced: creating one more object than the limit allows fails with the
+kernel's "out of <objects>" result (OS module, OutOfResource summary, Status
+level; descriptions from Citra's ``kernel/errors.h``), so a hog exhausts its own
+limits, not the emulator. Current values count the objects the process created
+that still exist (``Process.created``), its live threads, and its committed memory.
 """
 
 from __future__ import annotations
@@ -35,9 +39,12 @@ APPLICATION_LIMITS = {
     ResourceType.SHARED_MEMORY: 0x10, ResourceType.ADDRESS_ARBITER: 2, ResourceType.CPU_TIME: 0x1E,
 }
 
-_COUNTED = {ResourceType.EVENT: "event", ResourceType.MUTEX: "mutex", ResourceType.SEMAPHORE: "semaphore",
-            ResourceType.TIMER: "timer", ResourceType.SHARED_MEMORY: "memory block",
-            ResourceType.ADDRESS_ARBITER: "address arbiter"}
+# What creating one object too many returns.
+OUT_OF_RESULT = {
+    ResourceType.SHARED_MEMORY: 0xC860180B, ResourceType.THREAD: 0xC860180C, ResourceType.MUTEX: 0xC860180D,
+    ResourceType.SEMAPHORE: 0xC860180E, ResourceType.EVENT: 0xC860180F, ResourceType.TIMER: 0xC8601810,
+    ResourceType.ADDRESS_ARBITER: 0xC8601833,
+}
 
 
 class ResourceLimit(KernelObject):
@@ -57,6 +64,14 @@ class ResourceLimit(KernelObject):
             return used_memory(self.process)
         if kind == ResourceType.THREAD:
             return len(self.process.live_threads())
-        if kind in _COUNTED:
-            return sum(1 for _, obj in self.process.handles.items() if obj.type_name == _COUNTED[kind])
-        return 0
+        return self.process.created.get(kind, 0)
+
+
+def reserve(process: Process, kind: ResourceType) -> None:
+    """Refuse the creation of one more ``kind`` object when the process has its limit's worth."""
+    from kernel.errors import KernelError
+
+    used = len(process.live_threads()) if kind == ResourceType.THREAD else process.created.get(kind, 0)
+    if used >= APPLICATION_LIMITS[kind]:
+        raise KernelError(OUT_OF_RESULT[kind], f"{process.describe()} has {used} of its "
+                                               f"{APPLICATION_LIMITS[kind]} {kind.name.lower()} objects")

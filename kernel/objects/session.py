@@ -98,7 +98,8 @@ class ClientSession(KernelObject):
         if self.server is None or self.server_closed:
             raise KernelError(Result.SESSION_CLOSED_BY_REMOTE, "the server closed the session")
         self.server.queue.append(thread)
-        self.kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE))
+        self.kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE,
+                                       note=f"a reply on {self.describe()}"))
         self.server.wake_waiters()
         return None
 

@@ -55,6 +55,7 @@ class Request:
     static_buffers: dict[int, bytes] = field(default_factory=dict)  # id -> data
     mapped_buffers: list[tuple[int, int, int]] = field(default_factory=list)  # (address, size, perm)
     pid: int | None = None
+    waiting_for: str = ""  # a PENDING handler's words for what the reply waits on
 
     @property
     def process(self):  # noqa: ANN201 - the client process
@@ -130,7 +131,8 @@ class Service:
         if delivery.message is not None:
             self.kernel.record_ipc(delivery.message)
         if reply is None:  # answered later with complete()
-            self.kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE))
+            note = request.waiting_for or f"a reply from {self.name} (command {request.command:#06x})"
+            self.kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE, note=note))
             thread.pending_request = request  # type: ignore[attr-defined]
             return None
         self._write_reply(request, reply)
@@ -141,8 +143,14 @@ class Service:
             self.kernel.release_reference(obj)
 
     def complete(self, request: Request, reply: Reply) -> None:
-        """Answer a request a handler left PENDING; the client thread wakes."""
-        self._write_reply(request, reply)
+        """Answer a request a handler left PENDING; the client thread wakes (with the error,
+        when the reply cannot reach it, e.g. its handle table is full: the failure is the
+        client's, never that of whoever made the reply possible)."""
+        try:
+            self._write_reply(request, reply)
+        except KernelError as err:
+            self.kernel.wake(request.thread, {0: err.code})
+            return
         self.kernel.wake(request.thread, {0: Result.SUCCESS})
 
     def session_closed(self, session: ClientSession) -> None:
@@ -176,6 +184,12 @@ class Service:
         kernel = self.kernel
         client = request.thread
         words = [0, reply.result, *reply.normal]
+        try:
+            client.process.handles.ensure_room(len(reply.copy_handles) + len(reply.move_handles))
+        except KernelError:
+            for obj in reply.move_handles:  # a session made for this reply goes, or its port stays full
+                kernel.destroy_if_unused(obj)
+            raise
         if reply.copy_handles:
             words += [(len(reply.copy_handles) - 1) << 26,
                       *(kernel.add_handle(client.process, o) for o in reply.copy_handles)]

@@ -109,4 +109,5 @@ class SrvService(Service):
         # Not registered yet: the reply waits until it is, whatever the flags (real sm, as
         # Luma3DS reimplements it; flag bit 0 only concerns full ports).
         self.waiting.setdefault(name, []).append(request)
+        request.waiting_for = f"srv: GetServiceHandle({name!r}): no process has registered that service"
         return PENDING

@@ -36,6 +36,7 @@ def connect_to_port(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     port = k.named_ports.get(name)
     if port is None:
         raise KernelError(Result.NOT_FOUND, f"no port named {name!r}")
+    t.process.handles.ensure_room(1)  # before connect() takes one of the port's sessions
     return (Result.SUCCESS, k.add_handle(t.process, port.connect()))
 
 
@@ -48,6 +49,7 @@ def create_port(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     name = _port_name(t, a[2]) if a[2] else ""
     if name and name in k.named_ports:
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"port {name!r} exists")
+    t.process.handles.ensure_room(2)
     server = ServerPort(k, name=name)
     client = ClientPort(k, server, max(1, s32(a[3])), name=name)
     if name:
@@ -60,12 +62,14 @@ def create_port(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
 def create_session_to_port(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result CreateSessionToPort(Handle* session, Handle port): r1 = client port."""
     port = t.process.handles.get(a[1], ClientPort, t)
+    t.process.handles.ensure_room(1)
     return (Result.SUCCESS, k.add_handle(t.process, port.connect()))
 
 
 @svc(0x49, nargs=0)
 def create_session(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result CreateSession(Handle* server, Handle* client): r1 = server, r2 = client."""
+    t.process.handles.ensure_room(2)
     server = ServerSession(k)
     client = ClientSession(k, server)
     return (Result.SUCCESS, k.add_handle(t.process, server), k.add_handle(t.process, client))
@@ -75,6 +79,7 @@ def create_session(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
 def accept_session(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result AcceptSession(Handle* session, Handle port): r1 = server port."""
     port = t.process.handles.get(a[1], ServerPort, t)
+    t.process.handles.ensure_room(1)
     session = port.accept()
     handle = k.add_handle(t.process, session)
     k.release_reference(session)  # the port's hold passes to the new handle

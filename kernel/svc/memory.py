@@ -18,6 +18,7 @@ from hlemu.memory import OutOfMemory
 from kernel import layout
 from kernel.errors import KernelError, Result
 from kernel.objects.memory_block import MemoryBlock
+from kernel.objects.resource_limit import ResourceType, reserve
 from kernel.svc import svc
 
 if TYPE_CHECKING:
@@ -189,12 +190,14 @@ def create_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     pages = _pages(addr, size)
     if not ((table.state[pages] == State.PRIVATE) & (table.perm[pages] == Perm.RW)).all():
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{size:#x} is not RW private memory")
+    reserve(process, ResourceType.SHARED_MEMORY)
+    process.handles.ensure_room(1)
     frames = table.frame[pages].astype(np.int64)
     locked = mine_p if mine_p is not None else Perm.RW
     process.space.protect(addr, size, locked, state=State.LOCKED)
     block = MemoryBlock(k, frames, locked, other_p if other_p is not None else Perm.RW, owned=False,
                         creator_pid=process.pid, source=addr, other_dontcare=other_p is None)
-    return (Result.SUCCESS, k.add_handle(process, block))
+    return (Result.SUCCESS, k.add_handle(process, block, ResourceType.SHARED_MEMORY))
 
 
 @svc(0x1F, nargs=4)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from kernel.errors import KernelError, Result
 from kernel.layout import ns_to_ticks
 from kernel.objects import AddressArbiter, ArbitrationType, Event, Mutex, ResetType, Semaphore, Timer, WaitObject
+from kernel.objects.resource_limit import ResourceType, reserve
 from kernel.svc import svc
 from kernel.svc._args import s32, s64
 from kernel.thread import Wait
@@ -28,8 +29,9 @@ def _reset_type(value: int) -> ResetType:
 @svc(0x13, nargs=2)
 def create_mutex(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result CreateMutex(Handle* out, bool initially_locked): r1 = locked."""
+    reserve(t.process, ResourceType.MUTEX)
     mutex = Mutex(k, t if a[1] & 0xFF else None)
-    return (Result.SUCCESS, k.add_handle(t.process, mutex))
+    return (Result.SUCCESS, k.add_handle(t.process, mutex, ResourceType.MUTEX))
 
 
 @svc(0x14, nargs=1)
@@ -47,7 +49,8 @@ def create_semaphore(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     initial, maximum = s32(a[1]), s32(a[2])
     if initial < 0 or maximum < 0 or initial > maximum:
         raise KernelError(Result.INVALID_COMBINATION_KERNEL, f"initial {initial}, maximum {maximum}")
-    return (Result.SUCCESS, k.add_handle(t.process, Semaphore(k, initial, maximum)))
+    reserve(t.process, ResourceType.SEMAPHORE)
+    return (Result.SUCCESS, k.add_handle(t.process, Semaphore(k, initial, maximum), ResourceType.SEMAPHORE))
 
 
 @svc(0x16, nargs=3)
@@ -63,7 +66,9 @@ def release_semaphore(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
 @svc(0x17, nargs=2)
 def create_event(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result CreateEvent(Handle* out, ResetType type): r1 = reset type."""
-    return (Result.SUCCESS, k.add_handle(t.process, Event(k, _reset_type(a[1]))))
+    reset = _reset_type(a[1])
+    reserve(t.process, ResourceType.EVENT)
+    return (Result.SUCCESS, k.add_handle(t.process, Event(k, reset), ResourceType.EVENT))
 
 
 @svc(0x18, nargs=1)
@@ -83,7 +88,9 @@ def clear_event(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
 @svc(0x1A, nargs=2)
 def create_timer(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result CreateTimer(Handle* out, ResetType type): r1 = reset type."""
-    return (Result.SUCCESS, k.add_handle(t.process, Timer(k, _reset_type(a[1]))))
+    reset = _reset_type(a[1])
+    reserve(t.process, ResourceType.TIMER)
+    return (Result.SUCCESS, k.add_handle(t.process, Timer(k, reset), ResourceType.TIMER))
 
 
 @svc(0x1B, nargs=5)
@@ -157,7 +164,8 @@ def wait_synchronization_n(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...
 @svc(0x21, nargs=0)
 def create_address_arbiter(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result CreateAddressArbiter(Handle* out)"""
-    return (Result.SUCCESS, k.add_handle(t.process, AddressArbiter(k)))
+    reserve(t.process, ResourceType.ADDRESS_ARBITER)
+    return (Result.SUCCESS, k.add_handle(t.process, AddressArbiter(k), ResourceType.ADDRESS_ARBITER))
 
 
 @svc(0x22, nargs=6)

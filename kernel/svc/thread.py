@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from kernel.errors import KernelError, Result
 from kernel.layout import ns_to_ticks
+from kernel.objects.resource_limit import ResourceType, reserve
 from kernel.svc import svc
 from kernel.svc._args import s32, s64
 from kernel.thread import Thread, Wait
@@ -36,6 +37,8 @@ def create_thread(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     _check_priority(priority)
     if processor not in VALID_PROCESSORS:
         raise KernelError(Result.OUT_OF_RANGE, f"processor id {processor}")
+    reserve(t.process, ResourceType.THREAD)
+    t.process.handles.ensure_room(1)  # a thread that could get no handle must not start
     thread = k.create_thread(t.process, entry, stack_top & ~7, arg, priority)
     handle = k.add_handle(t.process, thread)
     k.preempt_if_needed()
