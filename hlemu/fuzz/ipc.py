@@ -111,9 +111,9 @@ class IpcGenerator(SvcGenerator):
             write_static_buffers(p, t)
         handle, session = p.handle(), None
         if guest and roll < 0.7:
-            handle, session = rng.choice(guest)  # type: ignore[assignment]
+            handle, session = rng.choice(guest)
         elif sessions:
-            handle, session = rng.choice(sessions)  # type: ignore[assignment]
+            handle, session = rng.choice(sessions)
         write_command(p, t, self.cmd.random() if session is None or session.service is None
                       else self.cmd.request(session))
         return 0x32, _r(handle)
