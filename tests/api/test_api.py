@@ -368,7 +368,7 @@ def test_threads_show_the_registers_of_a_waiting_thread(emulator):
     assert code.base <= waiting.registers["lr"] < code.base + code.size
     emu.run()
     assert proc.exit_code == 0
-    assert all(t.state == "dead" and t.registers == {} for t in proc.threads)
+    assert len(proc.threads) >= len(views) and all(t.state == "dead" and t.registers == {} for t in proc.threads)
 
 
 # -- step and breakpoints -------------------------------------------------------------------------------
@@ -684,11 +684,32 @@ def test_watch_refuses_code_and_unmapped_pages(emulator):
         proc.watch(DATA, 4, on="x")
 
 
+# The stores of STORES again, each ending its block (a branch after it), so that a pause after
+# each store has a next block to stop before.
+STORES_IN_BLOCKS = """
+    ldr  r0, =0x00200000
+    mov  r1, #1
+    str  r1, [r0]          @ 0x00100008  word 0 = 1
+    b    one               @ 0x0010000c
+one:
+    mov  r1, #3            @ 0x00100010
+    str  r1, [r0]          @ 0x00100014  word 0 = 3
+    b    two
+two:
+    mov  r1, #5            @ 0x0010001c
+    str  r1, [r0]          @ 0x00100020  word 0 = 5
+    b    three
+three:
+    mov  r0, #5            @ 0x00100028
+    svc  #3
+"""
+
+
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
 def test_a_watch_without_callback_pauses_once_per_store(emulator, backend):
     """The default watch records the hit in emu.watch_hits and pauses; run() then goes on past the store."""
     emu = emulator(backend)
-    proc = emu.spawn(image("stores", STORES))
+    proc = emu.spawn(image("stores", STORES_IN_BLOCKS))
     proc.watch(DATA, 4)
     pcs = []
     results = [emu.run()]
@@ -697,9 +718,19 @@ def test_a_watch_without_callback_pauses_once_per_store(emulator, backend):
         results.append(emu.run())
     assert results[-1].reason == "all exited", f"no progress: {len(emu.watch_hits)} hits, paused at {pcs}"
     assert hit_list(emu.watch_hits) == WRITES  # each store seen once, never repeated on resume
-    # A pause takes effect at the end of the block that made the access (the straight-line
-    # stores share one block), after the stores, never before them.
-    assert all(pc > max(STORE_ADDRESSES) for pc in pcs)
+    # A pause takes effect at the end of the block that made the access, before the next one.
+    assert pcs == [0x00100010, 0x0010001C, 0x00100028]
+    assert proc.exit_code == 5
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_a_pause_in_the_last_block_lets_the_block_end(emulator, backend):
+    """STORES is one block ending in ExitProcess: the pause comes after the whole block, SVC included."""
+    emu = emulator(backend)
+    proc = emu.spawn(image("stores", STORES))
+    proc.watch(DATA, 4)
+    assert emu.run().reason == "all exited" and emu.paused
+    assert hit_list(emu.watch_hits) == WRITES
     assert proc.exit_code == 5
 
 

@@ -194,7 +194,7 @@ def test_process_ends_with_code_zero_when_every_thread_exited(guest):
     process = guest.spawn(create_thread("child", 0x20) + "svc 0x09\nchild:\nsvc 0x09\n")
     assert guest.run().reason == "all exited"
     assert process.exit_code == 0 and process.crash is None
-    assert all(not t.alive for t in process.threads)
+    assert len(process.threads) == 2 and all(not t.alive for t in process.threads)  # main and child
 
 
 def test_exit_process_ends_every_thread(guest):
@@ -206,4 +206,4 @@ def test_exit_process_ends_every_thread(guest):
     assert guest.run().reason == "all exited"
     assert process.exit_code == 4
     assert guest.log(process) == []
-    assert all(not t.alive for t in process.threads)
+    assert len(process.threads) == 2 and all(not t.alive for t in process.threads)  # main and child
