@@ -21,7 +21,8 @@ Anything malformed is a :class:`KernelError` for the sender, never a kernel
 exception. A dry run checks everything the delivery would do, in order (a handle
 moved twice, a receive buffer the receiver cannot write, mapped buffers that
 fill the server's IPC area), so that a request that passes it is delivered whole:
-nothing is moved or mapped before the whole message is known to be good. Requests go client -> server (mapping buffers); replies go back
+nothing is moved or mapped before the whole message is known to be good.
+Requests go client -> server (mapping buffers); replies go back
 (buffers are unmapped, handles and static buffers translated the same way).
 """
 

@@ -516,7 +516,7 @@ class Cpu(SpecialPages):
         finalizer = getattr(self.uc, "_Uc__finalizer", None)  # the binding's uc_close, run once
         if finalizer is not None:
             finalizer()
-        self.uc = _ClosedUnicorn()  # type: ignore[assignment]
+        self.uc = _ClosedUnicorn()
         if self._trap_frame is not None:
             self.space.phys.collect(self._trap_frame)
             self._trap_frame = None
