@@ -222,3 +222,36 @@ def run_campaign(plan: Campaign, on_result: Callable[[dict[str, Any]], None]) ->
     finally:
         for child in children:
             child.stop()
+
+
+def _call(conn: Connection, target: str, kwargs: dict[str, Any]) -> None:
+    import importlib
+
+    faulthandler.enable()
+    module, name = target.split(":")
+    conn.send(getattr(importlib.import_module(module), name)(**kwargs))
+
+
+def call_isolated(target: str, timeout: float, **kwargs: Any) -> dict[str, Any]:
+    """``module:function(**kwargs)`` in a fresh child; its dict, or ``{"crash": ...}`` / ``{"hang": ...}``."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_call, args=(child, target, kwargs), daemon=True)
+    process.start()
+    child.close()
+    try:
+        if not parent.poll(timeout):
+            return {"hang": f"{target} gave no result within {timeout:.0f} s"}
+        try:
+            result: dict[str, Any] = parent.recv()
+            return result
+        except EOFError:
+            process.join(5)
+            code = process.exitcode
+            how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+            return {"crash": f"{target} died with {how}"}
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+        parent.close()
