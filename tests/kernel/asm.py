@@ -34,7 +34,8 @@ CUR_THREAD = 0xFFFF8000  # pseudo-handles (libctru CUR_THREAD_HANDLE / CUR_PROCE
 CUR_PROCESS = 0xFFFF8001
 RUN_LIMIT = 5_000_000  # instructions: a runaway test program ends instead of hanging the suite
 
-# Result codes as 3dbrew/Citra give them, spelled out rather than imported from
+# Result codes as 3dbrew/Citra give them (docs/abi.md "Result codes"; Citra
+# src/core/hle/kernel/errors.h), spelled out rather than imported from
 # kernel.errors, so a wrong constant in the kernel fails a test.
 SUCCESS = 0x00000000
 TIMEOUT = 0x09401BFE
@@ -51,6 +52,7 @@ INVALID_COMBINATION = 0xE0E01BEE
 INVALID_COMBINATION_KERNEL = 0xD90007EE
 WRONG_PERMISSION = 0xD900182E
 APP_CANNOT_ALLOCATE = 0xD92007EA
+OUT_OF_HEAP_MEMORY = 0xC860180A
 NOT_IMPLEMENTED = 0xE0E01BF4
 INVALID_ENUM_VALUE = 0xD8E007ED
 INVALID_ENUM_VALUE_FND = 0xD8E093ED

@@ -1,6 +1,6 @@
 """Handles: pseudo-handles, DuplicateHandle/CloseHandle, and what every SVC does with a bad handle.
 
-3DS facts (/tmp/abi_facts.md §2.2, §2.13, §2.18): 0xFFFF8000 is the current
+3DS facts (docs/abi.md "Handles"; libctru svc.h, Citra svc.cpp): 0xFFFF8000 is the current
 thread, 0xFFFF8001 the current process; CloseHandle refuses both with
 INVALID_HANDLE (0xD8E007F7), as it refuses 0, unknown and closed handles.
 """

@@ -1,4 +1,4 @@
-"""Threads and scheduling: CreateThread, ExitThread, SleepThread, priorities (/tmp/abi_facts.md §2.5-2.7, §5).
+"""Threads and scheduling: CreateThread, ExitThread, SleepThread, priorities (docs/abi.md "Threads").
 
 Main threads run at 0x30; an application may use 0x18..0x3F.
 """
@@ -35,6 +35,7 @@ def test_new_thread_starts_with_arg_aligned_stack_and_its_own_tls(guest):
         create_thread("child", 0x20, arg=0x1234ABCD, stack_top=DATA + 0x7FF) + save(0, "r0", "r1")
         + "mov r9, r1\n" + join("r9") + save(2, "r0")
         + "mrc p15, 0, r0, c13, c0, 3\n" + save(3, "r0")  # main's TLS
+        + "mov r1, r9\nsvc 0x37   @ GetThreadId(the new handle)\n" + save(8, "r0", "r1")
         + "b done\n"
         + "child:\n"
         + "mov r8, r0\nmov r11, #0x200000\n" + save(4, "r8", "sp")  # r0 = arg; sp 8-byte aligned
@@ -43,9 +44,10 @@ def test_new_thread_starts_with_arg_aligned_stack_and_its_own_tls(guest):
         + "svc 0x09   @ ExitThread\n"
         + "done:\n"
     )
-    w = guest.words(process, 8)
+    w = guest.words(process, 10)
     main, child = process.threads
-    assert w[0] == SUCCESS and w[1] != 0
+    assert w[0] == SUCCESS
+    assert w[8:10] == [SUCCESS, child.tid]  # the handle CreateThread returned names the child
     assert w[2] == SUCCESS  # joined: the thread handle is signaled at exit
     assert w[3] == 0x1FF82000
     assert w[4:6] == [0x1234ABCD, (DATA + 0x7FF) & ~7]
