@@ -49,9 +49,15 @@ def test_environment_variable_simulates_a_16k_host(monkeypatch):
         choose_backend("auto")
 
 
-def test_a_semifastmem_system_gives_spaces_no_slab_and_mem_is_semifast():
+@pytest.fixture
+def semifast_system():
+    """A memory system on a simulated 16 KiB host, closed (its memfd released) pass or fail."""
     system = MemorySystem(backend="auto", host_page_size=16384)
-    space = system.create_space(1)
+    yield system
+    system.close()
+
+
+def test_a_semifastmem_system_gives_spaces_no_slab_and_mem_is_semifast(semifast_system):
+    space = semifast_system.create_space(1)
     assert space.slab is None and space.fast is None
     assert space.mem is space.semifast
-    system.close()

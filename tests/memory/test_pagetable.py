@@ -17,9 +17,25 @@ def info(base, size, perm, state):
 
 
 @pytest.fixture
-def space(spaces, memory_system):
+def allocate(memory_system):
+    """``allocate(region, count)``: frames for the test, freed at teardown (pass or fail) unless
+    something still maps them or they were freed already."""
+    phys = memory_system.phys
+    taken: list[int] = []
+
+    def take(region: str, count: int) -> list[int]:
+        frames = list(phys.allocate(region, count))
+        taken.extend(frames)
+        return frames
+
+    yield take
+    phys.free([f for f in taken if not phys._free[f] and not phys.map_count[f]])
+
+
+@pytest.fixture
+def space(allocate, spaces):
     sp = spaces("pt")
-    sp.map(BASE, memory_system.phys.allocate("APPLICATION", 8), P.RW, S.PRIVATE)
+    sp.map(BASE, allocate("APPLICATION", 8), P.RW, S.PRIVATE)
     return sp
 
 
@@ -63,8 +79,8 @@ def test_unmap_across_a_split_region(space):
     assert space.query(BASE + 2 * PG) == info(BASE + PG, 3 * PG, P.NONE, S.FREE)
 
 
-def test_neighbours_with_equal_attributes_merge_whatever_their_frames(space, memory_system):
-    space.map(BASE + 8 * PG, memory_system.phys.allocate("SYSTEM", 2), P.RW, S.PRIVATE)
+def test_neighbours_with_equal_attributes_merge_whatever_their_frames(space, allocate):
+    space.map(BASE + 8 * PG, allocate("SYSTEM", 2), P.RW, S.PRIVATE)
     assert space.regions() == [info(BASE, 10 * PG, P.RW, S.PRIVATE)]
 
 
@@ -72,10 +88,12 @@ def test_map_count_follows_mappings(space, memory_system):
     frame = int(space.table.frame[BASE >> 12])
     assert memory_system.phys.map_count[frame] == 1
     other = memory_system.create_space(4242, "other")
-    other.map(0x10000000, [frame], P.R, S.SHARED)
-    assert memory_system.phys.map_count[frame] == 2
-    assert memory_system.shared_with(space, BASE) == [4242]
-    memory_system.destroy_space(4242)
+    try:
+        other.map(0x10000000, [frame], P.R, S.SHARED)
+        assert memory_system.phys.map_count[frame] == 2
+        assert memory_system.shared_with(space, BASE) == [4242]
+    finally:
+        memory_system.destroy_space(4242)  # even when an assertion failed: the next test may want pid 4242
     assert memory_system.phys.map_count[frame] == 1
 
 
