@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hlemu.images import write_png
+from hlemu.images import write_image
 from hlemu.memory import SpecialKind, WriteTracker
 from kernel.layout import SYSTEM_TICK_HZ
 
@@ -195,8 +195,8 @@ class Display:
         return canvas
 
     def screenshot(self, path: str) -> None:
-        """Both screens in one PNG (see :meth:`composite`)."""
-        write_png(path, self.composite())
+        """Both screens in one image file, PNG, JPEG or BMP as the suffix says (see :meth:`composite`)."""
+        write_image(path, self.composite())
 
 
 def _to_rgb(pixels: np.ndarray, fmt: int) -> np.ndarray:
