@@ -136,6 +136,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.script:
         from hlemu.repl import run_script
 
+        ignored = [option for option, value in (
+            ("--max-instructions", args.max_instructions), ("--trace-svc", args.trace_svc), ("--maps", args.maps),
+            ("--stats", args.stats), ("--quantum", args.quantum != 20_000), ("--frames", args.frames),
+            ("--screenshot", args.screenshot), ("--input", args.input)) if value]
+        if ignored:  # the script decides how far to run and what to save
+            print(f"hlemu: --script cannot be combined with {', '.join(ignored)} (the script runs the guests: "
+                  "emu.run(frames=N), emu.screenshot(PATH), emu.set_input(...))", file=sys.stderr)
+            return 2
         return run_script(args.script, args.programs, args.backend, args.host_page_size)
     opts = RunOptions(programs=args.programs, backend=args.backend, host_page_size=args.host_page_size,
                       max_instructions=args.max_instructions, trace_svc=args.trace_svc, maps=args.maps,

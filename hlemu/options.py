@@ -10,6 +10,8 @@ status 2, so a bad value never reaches the emulator.
 Traceback (most recent call last):
   ...
 argparse.ArgumentTypeError: expected a whole number of at least 1, got -1
+>>> non_negative("0")
+0
 >>> host_page_size("0x4000")
 16384
 >>> host_page_size("12345")
@@ -25,15 +27,24 @@ import argparse
 MIN_PAGE_SIZE = 4096  # the guest's page size; a host cannot have smaller pages for fastmem to matter
 
 
-def count(text: str) -> int:
-    """A whole number of at least 1 (``1_000_000`` allowed): frames, instructions, blocks, repeats."""
+def _at_least(text: str, minimum: int) -> int:
     try:
         value = int(text, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {value}")
     return value
+
+
+def count(text: str) -> int:
+    """A whole number of at least 1 (``1_000_000`` allowed): frames, instructions, blocks, repeats."""
+    return _at_least(text, 1)
+
+
+def non_negative(text: str) -> int:
+    """A whole number of at least 0: a seed, an index, a count that may be none."""
+    return _at_least(text, 0)
 
 
 def host_page_size(text: str) -> int:

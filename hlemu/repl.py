@@ -10,6 +10,7 @@ import code
 import runpy
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 BANNER = """hlemu {version}: `emu` is the emulator ({backend}); processes: {procs}
@@ -21,13 +22,37 @@ BANNER = """hlemu {version}: `emu` is the emulator ({backend}); processes: {proc
 help(emu) and help(p) list everything; docs/scripting.md has worked examples."""
 
 
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130  # as ``hlemu run`` has them
+
+
 def make_emulator(programs: list[str], backend: str, host_page_size: int | None, echo: bool = True) -> Any:
+    """An emulator with ``programs`` spawned. The programs are found first, so a bad name costs
+    no emulator; LoaderError or BackendError say what is wrong."""
+    from hlemu.run import resolve
     from kernel.api import Emulator
 
+    paths = [resolve(p) for p in programs]
     emu = Emulator(backend=backend, host_page_size=host_page_size, echo=echo)
-    for program in programs:
-        emu.spawn(program)
+    try:
+        for path in paths:
+            emu.spawn(path)
+    except BaseException:
+        emu.close()
+        raise
     return emu
+
+
+def _emulator_or_usage_error(programs: list[str], backend: str, host_page_size: int | None) -> Any:
+    """``make_emulator``, or None after one line on stderr (a program that will not load, a
+    backend the host cannot have)."""
+    from hlemu.loaders import LoaderError
+    from hlemu.memory import BackendError
+
+    try:
+        return make_emulator(programs, backend, host_page_size)
+    except (LoaderError, BackendError, OSError) as exc:
+        print(f"hlemu: {exc}", file=sys.stderr)
+        return None
 
 
 def namespace_for(emu: Any) -> dict[str, Any]:
@@ -47,7 +72,9 @@ def banner(emu: Any) -> str:
 
 def start_repl(programs: list[str], backend: str = "auto", host_page_size: int | None = None,
                plain: bool = False) -> int:
-    emu = make_emulator(programs, backend, host_page_size)
+    emu = _emulator_or_usage_error(programs, backend, host_page_size)
+    if emu is None:
+        return EXIT_USAGE
     namespace = namespace_for(emu)
     try:
         if not plain:
@@ -67,13 +94,24 @@ def start_repl(programs: list[str], backend: str = "auto", host_page_size: int |
 
 
 def run_script(path: str, programs: list[str], backend: str = "auto", host_page_size: int | None = None) -> int:
-    """Run ``path`` with ``emu`` in its globals; 0 unless it raises (1) or a guest crashed (3)."""
-    emu = make_emulator(programs, backend, host_page_size)
+    """Run ``path`` with ``emu`` in its globals; 0 unless it raises (1), a guest crashed (3),
+    or Ctrl-C stopped it (130). A script that cannot be read is a usage error (2), found
+    before any emulator is made."""
+    problem = _unreadable(path)
+    if problem:
+        print(f"hlemu: --script {path}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    emu = _emulator_or_usage_error(programs, backend, host_page_size)
+    if emu is None:
+        return EXIT_USAGE
     try:
         try:
             runpy.run_path(path, init_globals=namespace_for(emu), run_name="__main__")
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 0
+        except KeyboardInterrupt as exc:  # emu.run() stopped the guest cleanly first
+            print(f"hlemu: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
+            return EXIT_INTERRUPTED
         except Exception:  # noqa: BLE001 - the script's error is the user's to read
             traceback.print_exc()
             return 1
@@ -81,3 +119,17 @@ def run_script(path: str, programs: list[str], backend: str = "auto", host_page_
     finally:
         emu.close()
         sys.stdout.flush()
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be run as a script, or None."""
+    file = Path(path)
+    if not file.exists():
+        return "no such file"
+    if file.is_dir():
+        return "is a folder"
+    try:
+        file.read_bytes()
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    return None

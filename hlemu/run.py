@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from hlemu.guest import program_path, programs
+from hlemu.guest import input_path, inputs, program_path, programs
 from hlemu.loaders import LoaderError
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 DEMO = ("ipc_server", "ipc_client", "fb")  # a service, its client and the framebuffer demo; all exit 0
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_CRASH, EXIT_DEADLOCK, EXIT_LIMIT = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command Ctrl-C ended
 EXIT_CODES_HELP = """\
 exit status:
   0  every guest exited with status 0
@@ -31,6 +32,7 @@ exit status:
   3  a guest crashed (data/prefetch abort, undefined instruction, svcBreak)
   4  deadlock: every remaining thread waits forever
   5  --max-instructions reached before the guests ended
+  130  stopped by Ctrl-C (the summary, --stats, --maps and --screenshot still come)
   (--frames N reached with no guest crashed: 0)"""
 
 
@@ -43,6 +45,33 @@ def resolve(name: str) -> Path:
         return program_path(name)
     except FileNotFoundError:
         raise LoaderError(f"{name}: no such file, and not a bundled program ({', '.join(programs())})") from None
+
+
+def resolve_input(name: str) -> Path:
+    """An input script's path, or the name of a bundled one (``pad.txt``, ``pad``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ValueError(f"--input {name}: is a folder")
+    try:
+        return input_path(name)
+    except FileNotFoundError:
+        raise ValueError(f"--input {name}: no such file, and not a bundled input script "
+                         f"({', '.join(inputs())})") from None
+
+
+def load_input_script(name: str) -> list[tuple[int, int, tuple[int, int]]]:
+    """Find, read and parse ``--input``; any problem is a ValueError naming the option and file."""
+    path = resolve_input(name)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--input {name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return parse_input_script(text)
+    except ValueError as exc:
+        raise ValueError(f"--input {name}: {exc}") from None
 
 
 def parse_input_script(text: str) -> list[tuple[int, int, tuple[int, int]]]:
@@ -97,13 +126,30 @@ class RunOptions:
     input_script: str | None = None
 
 
-def run_programs(opts: RunOptions, out: TextIO = sys.stdout) -> int:
+def check_files(opts: RunOptions) -> tuple[list[Path], list[tuple[int, int, tuple[int, int]]]]:
+    """Everything about files that can fail, before any guest runs: the programs exist, the
+    input script reads and parses, the screenshot can be written. ValueError (LoaderError
+    for programs) with a message that names the option."""
+    from hlemu.images import check_writable
+
+    paths = [resolve(n) for n in (opts.programs or list(DEMO))]
+    events = load_input_script(opts.input_script) if opts.input_script else []
+    if opts.screenshot:
+        try:
+            check_writable(opts.screenshot)
+        except ValueError as exc:
+            raise ValueError(f"--screenshot {exc}") from None
+    return paths, events
+
+
+def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
+    from kernel.api.sigint import stop_on_sigint
     from kernel.kernel import Kernel
 
-    names = opts.programs or list(DEMO)
+    out = out or sys.stdout  # looked up now: a caller (or pytest) may have replaced it
     try:
-        paths = [resolve(n) for n in names]
-    except LoaderError as exc:
+        paths, events = check_files(opts)
+    except ValueError as exc:
         print(f"hlemu: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -119,14 +165,19 @@ def run_programs(opts: RunOptions, out: TextIO = sys.stdout) -> int:
             except LoaderError as exc:
                 print(f"hlemu: {exc}", file=sys.stderr)
                 return EXIT_USAGE
-        if opts.input_script:
-            _replay_input(kernel, parse_input_script(Path(opts.input_script).read_text()))
+        if events:
+            _replay_input(kernel, events)
         display = kernel.display
         frames = opts.frames
-        until = (lambda: display.frame >= frames) if frames is not None else None
         started = time.perf_counter()
-        result = kernel.run(max_instructions=opts.max_instructions, until=until)
+        with stop_on_sigint(lambda: _stop_running(kernel)) as ctrl_c:
+            def until() -> bool:
+                return ctrl_c.interrupted or (frames is not None and display.frame >= frames)
+
+            result = kernel.run(max_instructions=opts.max_instructions, until=until)
         seconds = time.perf_counter() - started
+        if ctrl_c.interrupted:
+            result.reason = "interrupted (Ctrl-C)"
         if opts.screenshot:
             display.screenshot(opts.screenshot)
             print(f"hlemu: frame {display.frame} written to {opts.screenshot}", file=out)
@@ -134,9 +185,18 @@ def run_programs(opts: RunOptions, out: TextIO = sys.stdout) -> int:
             print_maps(kernel, out)
         if opts.stats:
             print_stats(kernel, result, seconds, out)
-        return exit_status(kernel, result, out)
+        status = exit_status(kernel, result, out)  # prints the summary line
+        return EXIT_INTERRUPTED if ctrl_c.interrupted else status
     finally:
         kernel.close()
+
+
+def _stop_running(kernel: Kernel) -> None:
+    """From the Ctrl-C watcher thread: end the running slice (Unicorn's emu_stop is meant to
+    be called from another thread); the run loop then sees the flag and returns."""
+    thread = kernel.current
+    if thread is not None:
+        thread.process.cpu.request_stop()
 
 
 def _replay_input(kernel: Kernel, events: list[tuple[int, int, tuple[int, int]]]) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
 
 from hlemu.guest import program_path
+from tests.processes import interrupt, running
+from tests.tiny_elf import SPIN, SVC_LOOP, write_elf
 
 
 def hlemu(*args: str) -> subprocess.CompletedProcess[str]:
@@ -81,3 +84,26 @@ def test_simulated_16k_host_runs_on_semifastmem():
     result = hlemu("run", "hello", "--host-page-size", "16384", "--stats")
     assert result.returncode == 7
     assert "backend semifastmem (host pages are 16 KiB" in result.stdout
+
+
+@pytest.mark.parametrize("guest", [SPIN, SVC_LOOP], ids=["spin-without-svcs", "svc-loop"])
+def test_ctrl_c_stops_a_run_within_half_a_second_with_the_summary(tmp_path, guest):
+    path = write_elf(tmp_path / "spin.elf", guest)
+    with running(["run", str(path), "--stats", "--maps"], "[spin:32] spinning") as (proc, lines):
+        took = interrupt(proc, lines, "hlemu: interrupted (Ctrl-C); spin: running")
+    out = "".join(lines)
+    assert proc.returncode == 130, out
+    assert took < 0.5, out
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out
+    assert re.search(r"32  spin +running +[1-9][\d,]* ", out), out  # --stats: its instructions
+    assert "total: " in out and "MIPS" in out
+    assert "00100000-00100fff r-x code" in out  # --maps
+
+
+def test_ctrl_c_still_writes_the_screenshot(tmp_path):
+    path = write_elf(tmp_path / "spin.elf", SPIN)
+    shot = tmp_path / "shot.png"
+    with running(["run", str(path), "--screenshot", str(shot)], "[spin:32] spinning") as (proc, lines):
+        interrupt(proc, lines, "hlemu: interrupted (Ctrl-C)")
+    assert proc.returncode == 130
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,6 +7,10 @@ import sys
 
 import pytest
 
+from hlemu.guest import programs
+from tests.processes import interrupt, running
+from tests.tiny_elf import SPIN, write_elf
+
 
 def hlemu(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hlemu", *args], input=stdin, capture_output=True, text=True,
@@ -39,3 +43,60 @@ def test_a_failing_script_shows_its_traceback_and_exits_1(tmp_path):
     result = hlemu("run", "--script", str(script), "hello")
     assert result.returncode == 1
     assert "KeyError" in result.stderr and "nobody" in result.stderr
+
+
+def test_a_program_that_does_not_exist_is_one_line_and_exit_2():
+    result = hlemu("repl", "--plain", "nosuch", stdin="print('SHELL RAN')\n")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "hlemu: nosuch: no such file, and not a bundled program (" + ", ".join(programs()) + ")"]
+    assert "SHELL RAN" not in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "--script", "nofile.py", "hello"], "hlemu: --script nofile.py: no such file"),
+    (["run", "--script", ".", "hello"], "hlemu: --script .: is a folder"),
+    (["run", "--script", "{script}", "nosuch"], "hlemu: nosuch: no such file, and not a bundled program"),
+    (["run", "--script", "{script}", "--frames", "5", "--stats"],
+     "hlemu: --script cannot be combined with --stats, --frames"),
+])
+def test_script_problems_are_one_line_and_exit_2(tmp_path, args, message):
+    script = tmp_path / "ok.py"
+    script.write_text("print('SCRIPT RAN')\n")
+    result = hlemu(*(a.format(script=script) for a in args))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+    assert "SCRIPT RAN" not in result.stdout
+
+
+def test_ctrl_c_interrupts_emu_run_in_the_repl_and_the_shell_goes_on(tmp_path):
+    path = write_elf(tmp_path / "spin.elf", SPIN)
+    with running(["repl", "--plain", str(path)], "`emu` is the emulator") as (proc, lines):
+        assert proc.stdin is not None
+        proc.stdin.write("emu.run()\n")
+        proc.stdin.flush()
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if "[spin:32] spinning" in line:
+                break
+        interrupted_at = len(lines)
+        proc.stdin.write("print('AFTER', emu.paused, emu.process('spin').status, emu.instructions > 1000)\n"
+                         "print('AGAIN', emu.run(instructions=5000).reason)\n")
+        proc.stdin.close()
+        interrupt(proc, lines, "AGAIN instruction limit")
+    out = "".join(lines)
+    assert proc.returncode == 0, out
+    assert "KeyboardInterrupt: guest stopped cleanly" in "".join(lines[interrupted_at:])
+    assert "AFTER True running True" in out
+
+
+def test_ctrl_c_ends_a_script_with_exit_130(tmp_path):
+    path = write_elf(tmp_path / "spin.elf", SPIN)
+    script = tmp_path / "forever.py"
+    script.write_text("emu.run()\nprint('NOT REACHED')\n")
+    with running(["run", "--script", str(script), str(path)], "[spin:32] spinning") as (proc, lines):
+        interrupt(proc, lines, "hlemu: interrupted: guest stopped cleanly")
+    out = "".join(lines)
+    assert proc.returncode == 130, out
+    assert "NOT REACHED" not in out and "Traceback" not in out

@@ -26,3 +26,23 @@ def program_path(name: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"no bundled guest program {name!r}; have {', '.join(programs())}")
     return path
+
+
+INPUTS_DIR = Path(__file__).resolve().parent / "inputs"
+
+
+def inputs() -> list[str]:
+    """Names of the bundled pad scripts (for ``hlemu run --input``).
+
+    >>> "pad.txt" in inputs()
+    True
+    """
+    return sorted(p.name for p in INPUTS_DIR.glob("*.txt"))
+
+
+def input_path(name: str) -> Path:
+    """A bundled pad script, by file name (``"pad.txt"``) or name (``"pad"``)."""
+    path = INPUTS_DIR / (name if name.endswith(".txt") else f"{name}.txt")
+    if "/" in name or not path.is_file():
+        raise FileNotFoundError(f"no bundled input script {name!r}; have {', '.join(inputs())}")
+    return path

@@ -11,6 +11,7 @@ from hlemu.cpu import Stop
 from hlemu.loaders import Image
 from hlemu.memory import WatchHit
 from kernel.api.proc import Proc
+from kernel.api.sigint import stop_on_sigint
 from kernel.api.views import ThreadView, read_thread
 from kernel.crash import crash_report
 from kernel.display import Display
@@ -72,7 +73,10 @@ class Emulator:
     # running
     def run(self, instructions: int | None = None, frames: int | None = None,
             until: Callable[[], bool] | None = None) -> RunResult:
-        """Run until every process ends, or ``instructions`` more, ``frames`` more, ``until()``, or a pause."""
+        """Run until every process ends, or ``instructions`` more, ``frames`` more, ``until()``, or a pause.
+
+        Ctrl-C (on the main thread) stops the guest at a clean point, between two slices, and
+        then raises KeyboardInterrupt here: the emulator stays consistent and ``run()`` resumes."""
         self._paused = False
         target = None if frames is None else self.kernel.display.frame + frames
 
@@ -80,7 +84,12 @@ class Emulator:
             return (self._paused or (target is not None and self.kernel.display.frame >= target)
                     or (until is not None and bool(until())))
 
-        return self.kernel.run(max_instructions=instructions, until=stop)
+        with stop_on_sigint(self.interrupt) as ctrl_c:
+            result = self.kernel.run(max_instructions=instructions, until=stop)
+        if ctrl_c.interrupted:
+            raise KeyboardInterrupt(f"guest stopped cleanly after {result.instructions:,} instructions "
+                                    f"(frame {self.frame}); emu.run() goes on from there")
+        return result
 
     def step(self) -> ThreadView | None:
         """Run exactly one guest instruction of the thread that would run next. When every

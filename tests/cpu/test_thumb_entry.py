@@ -7,14 +7,13 @@ nonsense and ends in an unrelated abort.
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 from keystone import KS_ARCH_ARM, KS_MODE_ARM, KS_MODE_THUMB, Ks
 
 from hlemu.loaders import Image, Segment, load_image
 from hlemu.memory import MemoryPermission
 from kernel.kernel import Kernel
+from tests.tiny_elf import write_elf
 
 BACKENDS = ["fastmem", "semifastmem"]
 CODE, THUMB, DATA = 0x00100000, 0x00101000, 0x00200000
@@ -51,16 +50,6 @@ def run(img: Image, backend: str) -> tuple[int | None, str | None, int]:
         return process.exit_code, process.crash, process.cpu.cpsr
     finally:
         kernel.close()
-
-
-def elf(code: bytes, vaddr: int, entry: int) -> bytes:
-    """A minimal ET_EXEC ARM ELF: one RX PT_LOAD segment holding ``code``."""
-    ehsize, phentsize = 52, 32
-    offset = 0x1000  # page-aligned file offset of the segment
-    header = (b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
-              + struct.pack("<HHIIIIIHHHHHH", 2, 40, 1, entry, ehsize, 0, 0x05000000, ehsize, phentsize, 1, 0, 0, 0))
-    program_header = struct.pack("<IIIIIIII", 1, offset, vaddr, vaddr, len(code), len(code), 5, 0x1000)
-    return (header + program_header).ljust(offset, b"\0") + code
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -109,9 +98,7 @@ def test_create_thread_with_odd_entry_runs_thumb(backend):
 def test_thumb_elf_runs_from_the_command_line(tmp_path, backend, capsys):
     from hlemu.cli import main
 
-    thumb = assemble("movs r0, #40\n" + THUMB_EXIT, CODE, KS_MODE_THUMB)
-    path = tmp_path / "thumb.elf"
-    path.write_bytes(elf(thumb, CODE, CODE | 1))
+    path = write_elf(tmp_path / "thumb.elf", "movs r0, #40\n" + THUMB_EXIT, thumb=True)
     assert load_image(path).entry == CODE | 1
     assert main(["run", "--backend", backend, str(path)]) == 42
     assert "thumb: exited (42)" in capsys.readouterr().out
