@@ -50,6 +50,7 @@ class Result(IntEnum):
     MAX_CONNECTIONS_REACHED = 0xD0401834
     NO_PENDING_SESSIONS = 0xD8401823
     INVALID_BUFFER_DESCRIPTOR = 0xD9001830
+    COMMAND_TOO_LARGE = 0xC8A01836  # a translate descriptor's parameters run past the message (Citra ipc.cpp)
 
 
 def describe(code: int) -> str:

@@ -158,8 +158,8 @@ def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int],
         kind = desc & 0xF
         if kind == 0:  # handles, or the calling process id
             n = (desc >> 26) + 1
-            if i + n >= end + 1:
-                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, "handle descriptor runs past the message")
+            if i + n >= end:  # its n handles are words i+1 .. i+n
+                raise KernelError(Result.COMMAND_TOO_LARGE, "handle descriptor runs past the message")
             params = [w & 0xFFFFFFFF for w in words[i + 1 : i + 1 + n]]
             if desc & 0x20:
                 out += [desc] + [src_proc.pid] * n

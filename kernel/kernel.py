@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 SVC_TICKS = 200  # guest ticks an SVC costs (so polling loops see time pass)
 MAIN_THREAD_PRIORITY = 0x30
 KEEP_ENDED = 8  # ended processes kept whole (memory, registers) for inspection before they are reaped
-KEEP_REAPED = 256  # reaped processes remembered (name, status, output) in Kernel.reaped
+KEEP_REAPED = 64  # reaped processes remembered (name, status, the tail of their output) in Kernel.reaped
+REAPED_OUTPUT_LINES = 200  # how much of a reaped process's output it keeps
 # A slice never runs longer than this many blocks, so the host gets control back (Ctrl-C, a
 # window's Pause) within milliseconds even when a lone thread loops without SVCs. Where a
 # slice ends does not change what the guest computes: counts are per block.
@@ -276,6 +277,9 @@ class Kernel(Waits):
             thread.pending_results = {}
         process.loaded = None
         process.released = True
+        if len(process.output) > REAPED_OUTPUT_LINES:
+            process.output.dropped += len(process.output) - REAPED_OUTPUT_LINES
+            del process.output[:-REAPED_OUTPUT_LINES]
 
     def _map_image(self, process: Process, image: Image) -> None:
         for seg in image.segments:

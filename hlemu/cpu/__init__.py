@@ -55,6 +55,7 @@ from hlemu.memory.constants import (
     MemoryPermission,
     SpecialKind,
 )
+from hlemu.memory.lazy import lazy_zeros
 from hlemu.memory.space import AddressSpace
 
 # r0..r15 and CPSR in one batch: register traffic dominates SVC cost.
@@ -165,11 +166,11 @@ class Cpu(SpecialPages):
         self._write_ids = (ctypes.c_int * len(ARG_REGS))(*ARG_REGS)
         self._write_vals = (ctypes.c_uint32 * len(ARG_REGS))()
         self._write_ptrs = _pointers(self._write_vals)
-        self._mapped = np.zeros(NUM_PAGES, dtype=np.uint8)  # fastmem: Unicorn prot + 1 per page
+        self._mapped = lazy_zeros(NUM_PAGES, np.uint8)  # fastmem: Unicorn prot + 1 per page
         self._trap_frame: np.ndarray | None = None
         table = space.table
         self._dirty_log = np.zeros(DIRTY_LOG_SIZE, dtype=np.int32)
-        self._mmio_slots = np.zeros(NUM_PAGES, dtype=np.int32)  # calloc: only touched pages cost
+        self._mmio_slots = lazy_zeros(NUM_PAGES, np.int32)  # only touched pages cost
         self._slot_vpn: list[int] = []
         for slot, array in ((hooks.CB_PERM_TABLE, table.perm), (hooks.CB_SPECIAL_TABLE, table.special),
                             (hooks.CB_WDIRTY_TABLE, table.wdirty), (hooks.CB_ACCESS_TABLE, table.access),

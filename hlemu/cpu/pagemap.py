@@ -16,6 +16,11 @@ from hlemu.memory.constants import FAST_READ, FAST_WRITE, PAGE_SHIFT, MemoryPerm
 from hlemu.memory.space import AddressSpace
 
 KIND_MMIO = 0xFF
+# New memory joins the Unicorn region of equal protection next to it, within windows of this
+# many pages (2 MiB): Unicorn rebuilds its whole memory map on every map, so one region per
+# page (a heap committed page by page) made each map cost more than the last. Bounding the
+# merge keeps the region a remap unmaps small.
+MERGE_PAGES = 512
 
 
 def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int,
@@ -48,18 +53,40 @@ def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
     for a, b in _runs(reprotect) if len(reprotect) else []:
         for c, d in _runs_of_equal(want, a, b):
             uc.mem_protect((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT, int(want[c]) - 1)
+            mapped[lo + c : lo + d] = want[c]  # merges below must see what Unicorn has now
     remap = changed[~memory_both[changed]]
     for a, b in _runs(remap) if len(remap) else []:
         for c, d in _runs_of_equal(have, a, b):
             if have[c]:
                 uc.mem_unmap((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT)
+        mapped[lo + a : lo + b] = 0
         for c, d in _runs_of_equal(want, a, b):
-            base, size = (lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT
             if want[c] == KIND_MMIO:
+                base, size = (lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT
                 uc.mmio_map(base, size, region_read, base, region_write, base)
             elif want[c]:
-                uc.mem_map_ptr(base, size, int(want[c]) - 1, space.slab.base + base)
+                _map_merged(uc, space, mapped, lo + c, lo + d, int(want[c]))
     mapped[lo:hi] = want
+
+
+def _map_merged(uc: Uc, space: AddressSpace, mapped: np.ndarray, first: int, end: int, value: int) -> None:
+    """Map pages ``first..end-1`` (``value`` = protection + 1) as one Unicorn region together
+    with the neighbouring pages of the same protection in their MERGE_PAGES window."""
+    assert space.slab is not None
+    window_lo = first // MERGE_PAGES * MERGE_PAGES
+    window_hi = (end + MERGE_PAGES - 1) // MERGE_PAGES * MERGE_PAGES
+    lo = first
+    while lo > window_lo and mapped[lo - 1] == value:
+        lo -= 1
+    hi = end
+    while hi < window_hi and hi < len(mapped) and mapped[hi] == value:
+        hi += 1
+    if lo < first:
+        uc.mem_unmap(lo << PAGE_SHIFT, (first - lo) << PAGE_SHIFT)
+    if hi > end:
+        uc.mem_unmap(end << PAGE_SHIFT, (hi - end) << PAGE_SHIFT)
+    base = lo << PAGE_SHIFT
+    uc.mem_map_ptr(base, (hi - lo) << PAGE_SHIFT, value - 1, space.slab.base + base)
 
 
 def _runs(indices: np.ndarray) -> list[tuple[int, int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hlemu.memory.constants import NUM_FAULT_KINDS, NUM_PAGES, PAGE_SHIFT, FaultKind
+from hlemu.memory.lazy import lazy_zeros
 
 
 class GuestFault(Exception):
@@ -38,13 +39,13 @@ class GuestFault(Exception):
 class FaultCounters:
     """Per-page counters, one row per :class:`FaultKind`.
 
-    The array is 5 x 1M ``uint32`` allocated zeroed, so the host commits
-    only the pages of counters that were ever bumped. The compiled CPU hooks
+    The array is 5 x 1M ``uint32`` allocated zeroed (:func:`lazy_zeros`), so the
+    host commits only the pages of counters that were ever bumped. The compiled CPU hooks
     can bump ``array`` directly; Python code uses :meth:`bump`.
     """
 
     def __init__(self) -> None:
-        self.array = np.zeros((NUM_FAULT_KINDS, NUM_PAGES), dtype=np.uint32)
+        self.array = lazy_zeros((NUM_FAULT_KINDS, NUM_PAGES), np.uint32)
 
     def bump(self, kind: FaultKind, vaddr: int, n: int = 1) -> None:
         self.array[kind, (vaddr & 0xFFFFFFFF) >> PAGE_SHIFT] += n
@@ -65,3 +66,33 @@ class FaultCounters:
 
     def reset(self) -> None:
         self.array[:] = 0
+
+    def frozen(self) -> FaultCounters:
+        """The same counts in a compact array covering only the pages that have any (for an
+        ended process: its 20 MiB mapping goes, the numbers stay)."""
+        pages = self.pages_with_faults()
+        return _FrozenFaults(pages, self.array[:, pages].copy())
+
+
+class _FrozenFaults(FaultCounters):
+    """Read-only counters of a closed address space: ``array`` holds only ``pages``' columns."""
+
+    def __init__(self, pages: np.ndarray, columns: np.ndarray) -> None:
+        self._pages = pages
+        self.array = columns
+        self.array.flags.writeable = False
+
+    def bump(self, kind: FaultKind, vaddr: int, n: int = 1) -> None:
+        """A stale path touching a closed space faults, but its counts are final."""
+
+    def page(self, vaddr: int) -> dict[str, int]:
+        at = np.searchsorted(self._pages, (vaddr & 0xFFFFFFFF) >> PAGE_SHIFT)
+        hit = at < len(self._pages) and self._pages[at] == (vaddr & 0xFFFFFFFF) >> PAGE_SHIFT
+        return {kind.name.lower(): int(self.array[kind, at]) if hit else 0 for kind in FaultKind}
+
+    def pages_with_faults(self, kind: FaultKind | None = None) -> np.ndarray:
+        rows = self.array if kind is None else self.array[kind : kind + 1]
+        return self._pages[rows.any(axis=0)]
+
+    def reset(self) -> None:
+        raise ValueError("the address space is closed: its fault counts are final")

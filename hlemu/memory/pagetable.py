@@ -38,6 +38,7 @@ from hlemu.memory.constants import (
     MemoryState,
     SpecialKind,
 )
+from hlemu.memory.lazy import lazy_zeros
 
 _FREE, _MMIO, _TRACKED = int(MemoryState.FREE), int(SpecialKind.MMIO), int(SpecialKind.TRACKED)
 _WATCH = int(SpecialKind.WATCH)
@@ -66,14 +67,27 @@ class MemoryInfo:
 class PageTable:
     """Numpy arrays of page entries plus the region queries over them."""
 
+    _closed: PageTable | None = None
+
+    @classmethod
+    def closed(cls) -> PageTable:
+        """One shared, read-only, empty table for spaces that have been closed: a reaped
+        process keeps no 13 MiB of arrays, and nothing can be mapped in it any more."""
+        if cls._closed is None:
+            table = cls()
+            for array in vars(table).values():
+                array.flags.writeable = False
+            cls._closed = table
+        return cls._closed
+
     def __init__(self) -> None:
         self.frame = np.full(NUM_PAGES, -1, dtype=np.int32)
-        self.perm = np.zeros(NUM_PAGES, dtype=np.uint8)
-        self.state = np.zeros(NUM_PAGES, dtype=np.uint8)
-        self.special = np.zeros(NUM_PAGES, dtype=np.uint8)
-        self.wdirty = np.zeros(NUM_PAGES, dtype=np.uint8)
-        self.fast = np.zeros(NUM_PAGES, dtype=np.uint32)
-        self.access = np.zeros(NUM_PAGES, dtype=np.uint8)
+        self.perm = lazy_zeros(NUM_PAGES, np.uint8)
+        self.state = lazy_zeros(NUM_PAGES, np.uint8)
+        self.special = lazy_zeros(NUM_PAGES, np.uint8)
+        self.wdirty = lazy_zeros(NUM_PAGES, np.uint8)
+        self.fast = lazy_zeros(NUM_PAGES, np.uint32)
+        self.access = lazy_zeros(NUM_PAGES, np.uint8)
 
     def derive(self, lo: int, hi: int) -> None:
         """Recompute ``fast`` and ``access`` for pages ``lo .. hi-1``."""

@@ -394,15 +394,27 @@ class AddressSpace:
                 self.slab.protect(lo + a, b - a, p)
 
     def close(self) -> None:
-        """Unmap everything (frames go back to unmapped, not freed) and drop the slab."""
+        """Unmap everything (frames go back to unmapped, not freed: their owners free them) and
+        drop the slab and the page table's arrays; the space reads as empty from then on."""
+        if self.table is PageTable.closed():
+            return
         mapped = self.table.mapped_pages()
         if len(mapped):
             frames = self.table.frame[mapped].astype(np.int64)
             np.subtract.at(self.phys.map_count, frames[frames >= 0], 1)
-            self.table.state[:] = 0
-            self.table.frame[:] = -1
-            self.table.derive(0, NUM_PAGES)
+            # A compiled path kept by someone still reads these arrays: nothing is accessible.
+            self.table.fast[mapped] = 0
+            self.table.access[mapped] = 0
+        for listener in list(self.listeners):
+            listener(0, NUM_PAGES)
+        self.table = PageTable.closed()
+        self.faults = self.faults.frozen()
+        self.mmio.clear()
+        self.trackers.clear()
+        self.watchpoints.clear()
         self.fast = None
+        self.semifast = SemiFastMem(self)
+        self.mem = self.path("semifastmem" if self.backend == "fastmem" else self.backend)
         if self.slab is not None:
             self.slab.close()
             self.slab = None

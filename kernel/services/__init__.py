@@ -106,6 +106,8 @@ class Service:
     # -- the kernel's side --------------------------------------------------------------
     def handle_request(self, session: ClientSession, thread: Thread) -> tuple[int, ...] | None:
         words = read_cmdbuf(thread)
+        if words[0] & 0x3F:  # descriptors: check them all before any object is retained for us
+            translate(self.kernel, thread, None, words, request=True, dry_run=True, service=self.name)
         delivery = translate(self.kernel, thread, None, words, request=True, service=self.name)
         request = self._decode(session, thread, words, delivery.words, delivery.objects)
         handler = self.commands.get(request.command)

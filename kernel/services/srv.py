@@ -18,7 +18,7 @@ from kernel.services import PENDING, Reply, Request, Service, command
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
 
-NOT_REGISTERED = 0xD0406401
+NOT_FOUND = 0xD8801BFA  # UnregisterService of a name nobody registered (sm, as Luma3DS reimplements it)
 INVALID_NAME_SIZE = 0xD9006405
 NAME_CONTAINS_NUL = 0xD9006407
 ALREADY_REGISTERED = 0xD9001BFC
@@ -93,7 +93,7 @@ class SrvService(Service):
             return Reply(result=err.code)
         port = self.ports.pop(name, None)
         if port is None:
-            return Reply(result=NOT_REGISTERED)
+            return Reply(result=NOT_FOUND)
         self.kernel.release_reference(port)
         return Reply()
 

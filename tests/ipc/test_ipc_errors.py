@@ -92,15 +92,10 @@ def test_a_handle_descriptor_that_fits_is_accepted(pair):
     assert check(pair, [hdr(1, 0, 3), copy_handles(2), 0, 0]) == SUCCESS
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/ipc.py translate(): `if i + n >= end + 1` lets the last handle "
-                                       "lie one word past the message (should be i + n >= end), and the code is "
-                                       "INVALID_BUFFER_DESCRIPTOR where Citra ipc.cpp returns CommandTooLarge")
 def test_a_handle_descriptor_one_word_past_the_message_is_refused(pair):
     assert check(pair, [hdr(1, 0, 2), copy_handles(2), 0]) == COMMAND_TOO_LARGE
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/ipc.py translate() returns INVALID_BUFFER_DESCRIPTOR 0xD9001830; "
-                                       "Citra ipc.cpp TranslateCommandBuffer returns CommandTooLarge 0xC8A01836")
 def test_a_handle_descriptor_far_past_the_message_is_command_too_large(pair):
     assert check(pair, [hdr(1, 0, 2), copy_handles(3), 0]) == COMMAND_TOO_LARGE
 
@@ -193,8 +188,6 @@ def test_registering_a_service_twice_is_already_registered(make_guest, backend):
     assert guest.words(process, 4) == [SUCCESS, SUCCESS, SUCCESS, ALREADY_REGISTERED]
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/services/srv.py unregister_service returns NOT_REGISTERED "
-                                       "0xD0406401; the sm module (Luma3DS services.c) returns 0xD8801BFA")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_unregistering_an_unknown_service_is_not_found(make_guest, backend):
     guest = make_guest(backend)
