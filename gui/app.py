@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
+from types import FrameType, TracebackType
 
 from hlemu.loaders import LoaderError
 
@@ -23,25 +25,31 @@ class GuiOptions:
     scale: int = 0
 
 
+EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130  # as ``hlemu run`` has them
+SIGNAL_POLL_MS = 100  # Python runs a signal handler only when it runs: wake it this often
+
+
 def run_gui(opts: GuiOptions) -> int:
-    """Open the window; returns the exit status (2: bad arguments, files that will not load)."""
+    """Open the window; returns the exit status (2: bad arguments, files that will not load,
+    a screenshot that could not be written, a display the window cannot open on; 130: Ctrl-C)."""
+    from hlemu.images import check_writable
     from hlemu.run import DEMO, resolve
 
     programs = opts.programs or list(DEMO)
     try:
         paths = [str(resolve(p)) for p in programs]
+        if opts.screenshot:
+            check_writable(opts.screenshot)
     except LoaderError as exc:
         print(f"hlemu: {exc}", file=sys.stderr)
-        return 2
-    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                       or os.environ.get("QT_QPA_PLATFORM"))
-    if opts.screenshot and not has_display:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless capture needs no display
-    elif not has_display and sys.platform.startswith("linux"):
-        print("hlemu: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); "
-              "use 'hlemu gui --screenshot out.png --frames N' to capture the window headless, "
-              "or 'hlemu run' for the terminal", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"hlemu: --screenshot {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = _choose_platform(headless=bool(opts.screenshot))
+    if problem:
+        print(f"hlemu: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     from PyQt6.QtCore import Qt
     from PyQt6.QtWidgets import QApplication
 
@@ -61,7 +69,8 @@ def run_gui(opts: GuiOptions) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("hlemu")
     session = Session(paths, opts.backend, opts.host_page_size)
-    window = MainWindow(session, keymap, show_crash_dialogs=not opts.screenshot)
+    headless = bool(opts.screenshot)
+    window = MainWindow(session, keymap, show_crash_dialogs=not headless, headless=headless)
     window.screens.set_scale(opts.scale)
     if opts.unthrottled or opts.screenshot:
         window.limit_action.setChecked(False)
@@ -71,14 +80,89 @@ def run_gui(opts: GuiOptions) -> int:
     session.start()
     status = {"code": 0}
     if opts.screenshot:
+        session.worker.failed.connect(lambda message: _give_up(message, status))
         _capture(window, session, opts.frames or 60, opts.screenshot, status)
     elif opts.frames is not None:
         session.call(lambda emu: emu.run(frames=opts.frames).reason)
     elif not opts.paused:
         session.resume()
-    app.exec()
+    with _sigint_pauses(session, headless, status):
+        app.exec()
     session.stop()
     return status["code"]
+
+
+def _choose_platform(headless: bool, libraries: Mapping[str, str] | None = None) -> str | None:
+    """Pick offscreen for headless capture; for a window, check a display and, on X11, the
+    ``libraries`` Qt's xcb plugin needs (soname -> Debian package; by default
+    :data:`gui.xcb.XCB_LIBRARIES`), since Qt aborts without them. Returns the problem, or None."""
+    from gui import xcb
+
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                       or os.environ.get("QT_QPA_PLATFORM"))
+    if headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # capture needs no display
+    elif not has_display and sys.platform.startswith("linux"):
+        return ("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                "use 'hlemu gui --screenshot out.png --frames N' to capture the window headless, "
+                "or 'hlemu run' for the terminal")
+    if xcb.platform_is_xcb():
+        missing = xcb.missing_libraries(xcb.XCB_LIBRARIES if libraries is None else libraries)
+        if missing:
+            return xcb.advice(missing)
+    return None
+
+
+def _give_up(message: str, status: dict[str, int]) -> None:
+    """Headless: the emulator could not be built or a program would not load; say so and end."""
+    from PyQt6.QtWidgets import QApplication
+
+    print(f"hlemu: {message}", file=sys.stderr)
+    status["code"] = EXIT_USAGE
+    QApplication.quit()
+
+
+class _sigint_pauses:  # noqa: N801 - used as a context manager, named like one
+    """While the window is up, Ctrl-C in the terminal pauses whatever runs (the emulator, a
+    console command's ``emu.run()``); Ctrl-C when nothing runs, or a headless capture,
+    closes the window (exit status 130). Never a KeyboardInterrupt inside Qt's slots."""
+
+    def __init__(self, session: object, headless: bool, status: dict[str, int]) -> None:
+        self.session, self.headless, self.status = session, headless, status
+        self.previous: object = None
+        self.timer: object = None
+
+    def __enter__(self) -> _sigint_pauses:
+        from PyQt6.QtCore import QTimer
+
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background: leave it
+            return self
+        self.previous = signal.signal(signal.SIGINT, self.handle)
+        self.timer = timer = QTimer()
+        timer.timeout.connect(lambda: None)  # returns to Python, which then runs the handler
+        timer.start(SIGNAL_POLL_MS)
+        return self
+
+    def handle(self, signum: int = signal.SIGINT, frame: FrameType | None = None) -> None:
+        from PyQt6.QtWidgets import QApplication
+
+        session = self.session
+        busy = session.busy  # type: ignore[attr-defined]
+        session.pause()  # type: ignore[attr-defined]
+        # To the terminal Ctrl-C came from: a console command redirects sys.stderr meanwhile.
+        terminal = sys.__stderr__ or sys.stderr
+        if busy and not self.headless:
+            print("hlemu: paused (Ctrl-C); Ctrl-C again closes the window", file=terminal, flush=True)
+            return
+        print("hlemu: interrupted (Ctrl-C)", file=terminal, flush=True)
+        self.status["code"] = EXIT_INTERRUPTED
+        QApplication.quit()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.timer is not None:
+            self.timer.stop()  # type: ignore[attr-defined]
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
 
 
 def _report_exception(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
@@ -95,17 +179,19 @@ def _capture(window: object, session: object, frames: int, path: str, status: di
     from PyQt6.QtWidgets import QApplication
 
     def done(result: object, error: str | None) -> None:
+        if status["code"]:  # already ending (Ctrl-C, an emulator that could not be built)
+            return
         if error is not None:
             print(f"hlemu: {error}", file=sys.stderr)
-            status["code"] = 1
+            status["code"] = EXIT_FAILED
         QTimer.singleShot(200, save)  # let the last snapshot and screen patches paint
 
     def save() -> None:
         if window.save_screenshot(path):  # type: ignore[attr-defined]
             snap = window.snapshot  # type: ignore[attr-defined]
             print(f"hlemu: frame {snap.frame if snap else 0} of the window written to {path}")
-        else:
-            status["code"] = 1
+        else:  # the window printed why
+            status["code"] = EXIT_USAGE
         QApplication.quit()
 
     session.call(lambda emu: emu.run(frames=frames).reason, done)  # type: ignore[attr-defined]

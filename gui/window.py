@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PyQt6.QtCore import QEvent, Qt, QTimer
@@ -28,6 +29,9 @@ from gui.views.memory_docks import AddressSpaceDock, FaultPlotDock, MemoryMapDoc
 from gui.views.process_docks import HandleDock, IpcDock, OutputDock, ProcessDock
 from gui.views.screens import ScreenView
 from gui.worker import Session
+from hlemu.images import FORMATS, image_format
+
+SCREENSHOT_FILTER = f"Images ({' '.join('*' + suffix for suffix in FORMATS)})"
 
 
 class CrashDialog(QDialog):
@@ -58,11 +62,13 @@ class CrashDialog(QDialog):
 class MainWindow(QMainWindow):
     """Owns the session (the emulation thread) and shows what it reports."""
 
-    def __init__(self, session: Session, keymap: KeyMap | None = None, show_crash_dialogs: bool = True) -> None:
+    def __init__(self, session: Session, keymap: KeyMap | None = None, show_crash_dialogs: bool = True,
+                 headless: bool = False) -> None:
         super().__init__()
         self.session = session
         self.keymap = keymap or KeyMap.default()
-        self.show_crash_dialogs = show_crash_dialogs
+        self.headless = headless  # nobody can close a dialog: messages go to stderr
+        self.show_crash_dialogs = show_crash_dialogs and not headless
         self.snapshot: Snapshot | None = None
         self.crash_dialogs: list[CrashDialog] = []
         self.held: set[str] = set()
@@ -211,7 +217,14 @@ class MainWindow(QMainWindow):
     def _failed(self, message: str) -> None:
         self.unsetCursor()
         self.state_label.setText("error: " + message.splitlines()[0])
-        QMessageBox.warning(self, "hlemu", message)
+        self.warn(message)
+
+    def warn(self, message: str) -> None:
+        """Tell the user: a message box, or (headless) a line on stderr."""
+        if self.headless:
+            print(f"hlemu: {message}", file=sys.stderr)
+        else:
+            QMessageBox.warning(self, "hlemu", message)
 
     def report_crash(self, crash: Crash) -> None:
         if not self.show_crash_dialogs:
@@ -299,7 +312,7 @@ class MainWindow(QMainWindow):
 
         def done(result: object, error: str | None) -> None:
             if error is not None:
-                QMessageBox.warning(self, "hlemu", f"Cannot load {path}:\n{error.strip().splitlines()[-1]}")
+                self.warn(f"Cannot load {path}:\n{error.strip().splitlines()[-1]}")
             else:
                 self.state_label.setText(f"loaded {path}")
 
@@ -313,13 +326,22 @@ class MainWindow(QMainWindow):
         self.session.call(spawn, done)
 
     def save_screenshot(self, path: str | None = None) -> bool:
+        """The whole window to ``path`` (a dialog asks, by default), as its suffix says: PNG,
+        JPEG or BMP (the formats :mod:`hlemu.images` writes too)."""
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot", "hlemu.png", "PNG images (*.png)")
+            path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot", "hlemu.png", SCREENSHOT_FILTER)
             if not path:
                 return False
-        ok = self.grab().save(path)
+            if not Path(path).suffix:
+                path += ".png"
+        try:
+            fmt = image_format(path)
+        except ValueError as exc:
+            self.warn(str(exc))
+            return False
+        ok = self.grab().toImage().save(path, fmt)
         if not ok:
-            QMessageBox.warning(self, "hlemu", f"Cannot write {path}")
+            self.warn(f"Cannot write {path}")
         return ok
 
     def reset(self) -> None:

@@ -430,6 +430,11 @@ class Session(QObject):
     def programs(self) -> list[str]:
         return self.worker.programs
 
+    @property
+    def busy(self) -> bool:
+        """The emulator runs, or a request (a console command, maybe ``emu.run()``) is under way."""
+        return self.worker.running or bool(self._pending)
+
     def start(self) -> None:
         self.emu_thread.start()
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from PyQt6.QtGui import QImage
 
 from gui.keymap import KeyMap, KeyMapError
+from hlemu.guest import program_path
 
 
 def hlemu(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -65,3 +68,71 @@ def test_key_map_files_override_some_buttons_and_keep_the_rest(tmp_path, monkeyp
     (tmp_path / "config" / "hlemu").mkdir(parents=True)
     (tmp_path / "config" / "hlemu" / "keys.json").write_text('{"START": "P"}')
     assert KeyMap.load().bindings["START"] == "P"
+
+
+def test_a_screenshot_into_a_missing_folder_is_refused_at_once_not_a_dialog():
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}  # headless picks offscreen itself
+    result = subprocess.run([sys.executable, "-m", "hlemu", "gui", "--screenshot", "/nonexistent/x.png",
+                             "--frames", "5"], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "hlemu: --screenshot /nonexistent/x.png: folder /nonexistent does not exist"
+
+
+@pytest.mark.parametrize("name", ["shot.gif", "shot"])
+def test_a_screenshot_suffix_no_format_matches_is_a_usage_error(tmp_path, name):
+    result = hlemu("gui", "hello", "--screenshot", str(tmp_path / name), timeout=60)
+    assert result.returncode == 2 and "unknown image type" in result.stderr
+
+
+def test_headless_screenshot_as_jpeg(tmp_path):
+    shot = tmp_path / "window.jpg"
+    result = hlemu("gui", "hello", "--screenshot", str(shot), "--frames", "5")
+    assert result.returncode == 0, result.stderr
+    with Image.open(shot) as image:
+        assert image.format == "JPEG" and image.width >= 1000
+
+
+def test_headless_a_program_that_will_not_load_exits_2_without_a_dialog(tmp_path):
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(program_path("hello").read_bytes()[:100])
+    result = hlemu("gui", str(bad), "--screenshot", str(tmp_path / "x.png"), timeout=120)
+    assert result.returncode == 2
+    assert "malformed ELF" in result.stderr or "truncated" in result.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_missing_xcb_libraries_are_named_with_their_packages_before_qt_aborts(monkeypatch, capsys):
+    from gui import app, xcb
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    fake = {"libc.so.6": "libc6", "libhlemu-missing-cursor.so.0": "libhlemu-missing-cursor0"}
+    problem = app._choose_platform(headless=False, libraries=fake)
+    assert problem is not None
+    assert "libhlemu-missing-cursor.so.0" in problem and "libc.so.6" not in problem
+    assert "sudo apt-get install libhlemu-missing-cursor0" in problem
+    assert app._choose_platform(headless=False, libraries={"libc.so.6": "libc6"}) is None
+    # the whole command: exit 2 before any QApplication exists
+    monkeypatch.setattr(xcb, "XCB_LIBRARIES", fake)
+    assert app.run_gui(app.GuiOptions(["hello"])) == 2
+    assert "sudo apt-get install libhlemu-missing-cursor0" in capsys.readouterr().err
+
+
+def test_the_xcb_check_applies_to_x11_only(monkeypatch):
+    from gui.xcb import platform_is_xcb
+
+    assert platform_is_xcb({"DISPLAY": ":0"})
+    assert platform_is_xcb({"QT_QPA_PLATFORM": "xcb"})
+    assert not platform_is_xcb({"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"})
+    assert not platform_is_xcb({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"})
+    assert not platform_is_xcb({})
+
+
+def test_the_readme_lists_only_packages_the_check_knows():
+    from gui.xcb import XCB_LIBRARIES
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = readme.split("sudo apt-get install ", 1)[1].split("\n\n", 1)[0]
+    listed = set(line.replace("\\", " ").split())
+    assert "libxcb-cursor0" in listed and listed <= set(XCB_LIBRARIES.values())
