@@ -218,6 +218,16 @@ def _cold_start() -> tuple[float, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``hlemu`` command; its exit status. Ctrl-C outside a guest run (while numba compiles,
+    say; runs handle it themselves) ends it with status 130 and one line, not a traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("hlemu: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -107,3 +107,14 @@ def test_ctrl_c_still_writes_the_screenshot(tmp_path):
         interrupt(proc, lines, "hlemu: interrupted (Ctrl-C)")
     assert proc.returncode == 130
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ctrl_c_outside_a_run_is_one_line_and_exit_130(monkeypatch, capsys):
+    import hlemu.cli
+
+    def startup(args):  # Ctrl-C while the emulator is being built (numba compiling, say)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hlemu.cli, "cmd_info", startup)
+    assert hlemu.cli.main(["info"]) == 130
+    assert capsys.readouterr().err == "hlemu: interrupted (Ctrl-C)\n"
