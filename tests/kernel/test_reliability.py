@@ -449,3 +449,40 @@ def test_ended_processes_beyond_the_last_few_are_reaped_and_release_everything(m
     assert not kernel.threads and all(p.released for p in kernel.reaped)
     kernel.reap()
     assert phys.in_use() == in_use  # every frame is back
+
+
+# -- found by hlemu fuzz ------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_malformed_request_to_a_service_retains_none_of_its_handles(make_guest, backend):
+    """hlemu fuzz svc --seed 20260118: a request to an HLE service copying a memory block and
+    then a bad handle failed half-way, after the block had been retained for the service, so
+    the block (and its frames) outlived every handle to it."""
+    guest = make_guest(backend)
+    phys = guest.kernel.memory.phys
+    before = phys.in_use("APPLICATION")
+    copy_two = (2 - 1) << 26
+    body = (commit_heap(0x1000)
+            + f"mov r0, #3\nldr r1, ={HEAP:#x}\nmov r2, #0x1000\nmov r3, #3\nsvc 0x1E   @ CreateMemoryBlock\n"
+            + "mov r10, r1\n" + connect_srv()
+            + CMDBUF + f"ldr r0, =0x00010003\nstr r0, [r12]\nldr r0, ={copy_two:#x}\nstr r0, [r12, #4]\n"
+            + "str r10, [r12, #8]\nldr r0, =0xDEAD0001\nstr r0, [r12, #12]\n"
+            + "mov r0, r9\nsvc 0x32   @ SendSyncRequest to srv: with [block, a bad handle]\n" + save(0, "r0")
+            + "mov r0, r10\nsvc 0x23   @ CloseHandle(block)\n" + save(1, "r0")
+            + f"mov r0, #1\nldr r1, ={HEAP:#x}\nmov r2, #0\nmov r3, #0x1000\nmov r4, #0\nsvc 0x01   @ FREE\n"
+            + save(2, "r0"))
+    process = guest.run_one(body, data=b"srv:\0")
+    assert guest.words(process, 3) == [INVALID_HANDLE, SUCCESS, SUCCESS]
+    guest.kernel.reap(process)
+    assert phys.in_use("APPLICATION") == before
+
+
+def test_a_heap_committed_page_by_page_stays_a_few_unicorn_regions(make_guest):
+    """hlemu fuzz elf --seed 20261587: one Unicorn region per committed page made every later
+    map rebuild a longer map (minutes for a 64 MiB heap): new pages join their neighbour."""
+    guest = make_guest("fastmem")
+    body = (f"ldr r8, =1024\nldr r9, ={HEAP:#x}\nagain:\nmov r0, #3\nmov r1, r9\nmov r2, #0\nmov r3, #0x1000\n"
+            "mov r4, #3\nsvc 0x01\nstr r0, [r9]\nadd r9, r9, #0x1000\nsubs r8, r8, #1\nbne again\n")
+    process = guest.run_one(body)  # ended, not reaped: its CPU still has the map
+    heap = [(lo, hi) for lo, hi, _ in process.cpu.uc.mem_regions() if HEAP <= lo < HEAP + 0x400000]
+    assert sum(hi + 1 - lo for lo, hi in heap) == 0x400000  # all 4 MiB mapped
+    assert len(heap) <= 0x400000 // (512 << 12) + 1  # one region per 2 MiB window, not per page
