@@ -53,10 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--script", metavar="FILE.py",
                      help="run a Python script with `emu` (the scripting API) instead of running to the end")
     run.add_argument("--frames", type=count, metavar="N", help="stop after N displayed frames (60 per guest second)")
-    run.add_argument("--screenshot", metavar="PNG", help="write both screens to PNG when the run stops")
+    run.add_argument("--screenshot", metavar="FILE",
+                     help="write both screens to FILE when the run stops (.png, .jpg or .bmp)")
     run.add_argument("--input", metavar="FILE",
                      help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
-                          "UP DOWN LEFT RIGHT, CPAD=x,y, none)")
+                          "UP DOWN LEFT RIGHT, CPAD=x,y, none); FILE may name a bundled script (pad.txt)")
 
     repl = sub.add_parser("repl", help="a Python shell with the emulator as `emu` and the programs spawned")
     repl.add_argument("programs", nargs="*", metavar="PROGRAM")
@@ -74,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="button -> Qt key name, e.g. {\"A\": \"Key_X\"} (default: ~/.config/hlemu/keys.json "
                           "if present, else the built-in map; F1 shows it)")
     gui.add_argument("--frames", type=count, metavar="N", help="run N frames first (with --screenshot: then capture)")
-    gui.add_argument("--screenshot", metavar="PNG",
-                     help="headless: run --frames N (default 60) unthrottled, save the whole window, quit")
+    gui.add_argument("--screenshot", metavar="FILE",
+                     help="headless: run --frames N (default 60) unthrottled, save the whole window to FILE "
+                          "(.png, .jpg or .bmp), quit")
     gui.add_argument("--paused", action="store_true", help="open paused (F5 runs)")
     gui.add_argument("--unthrottled", action="store_true", help="do not limit to 60 frames per second")
     gui.add_argument("--scale", type=int, default=0, choices=(0, 1, 2, 3),
