@@ -66,6 +66,15 @@ _watcher: _Watcher | None = None
 _watcher_lock = threading.Lock()
 
 
+def _forget_watcher() -> None:
+    """In a forked child: the watcher thread did not come along; the next run starts one."""
+    global _watcher, _watcher_lock
+    _watcher, _watcher_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_watcher)
+
+
 def _get_watcher() -> _Watcher:
     global _watcher
     with _watcher_lock:
