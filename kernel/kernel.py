@@ -10,6 +10,7 @@ every thread waits, time jumps to the next deadline (idle skipping).
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -48,6 +49,10 @@ MAIN_THREAD_PRIORITY = 0x30
 KEEP_ENDED = 8  # ended processes kept whole (memory, registers) for inspection before they are reaped
 KEEP_REAPED = 64  # reaped processes remembered (name, status, the tail of their output) in Kernel.reaped
 REAPED_OUTPUT_LINES = 200  # how much of a reaped process's output it keeps
+# A reaped process's objects form reference cycles (process, threads, handle tables, the CPU's
+# callbacks), which only Python's full collection frees; left to its own schedule the heap's
+# high-water mark climbs (measured: 1.8 MiB per 100 processes, 0.2 with this).
+COLLECT_EVERY_REAPS = 16
 # A slice never runs longer than this many blocks, so the host gets control back (Ctrl-C, a
 # window's Pause) within milliseconds even when a lone thread loops without SVCs. Where a
 # slice ends does not change what the guest computes: counts are per block.
@@ -89,6 +94,7 @@ class Kernel(Waits):
         self.timed_waits: set[Thread] = set()  # waiting threads with a deadline
         self.alarms: list[tuple[int, int, Callable[[], None]]] = []  # (tick, seq, callback) heap
         self._reaped_instructions = 0
+        self._reaped_count = 0
         self._ended = 0  # ended processes not reaped yet (at most KEEP_ENDED between slices)
         self._idle_since: int | None = None  # guest tick at which every thread started waiting
         self._deadlock_reported = False
@@ -248,6 +254,9 @@ class Kernel(Waits):
             self._release_memory(victim)
             self.processes.pop(victim.pid, None)
             self.reaped.append(victim)
+            self._reaped_count += 1
+            if self._reaped_count % COLLECT_EVERY_REAPS == 0:
+                gc.collect()
         return len(victims)
 
     def _reap_old(self) -> None:

@@ -48,10 +48,12 @@ def case_function(campaign: str) -> Callable[..., Any]:
     raise ValueError(f"no campaign {campaign!r}; have {', '.join(CAMPAIGNS)}")
 
 
-def rss_mb() -> float:
+def rss_mb(kind: str = "VmRSS") -> float:
+    """Resident memory in MiB: all of it (``VmRSS``), or one part (``RssAnon``: what the
+    process committed privately; ``RssFile``: library code paged in as it is first used)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{kind}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 

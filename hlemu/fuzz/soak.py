@@ -42,7 +42,7 @@ def spawn_exit_loop(count: int = 300, backend: str = "auto", warmup: int = 100) 
     baseline = Baseline.of(kernel)
     image = bystander_image()
     problems: list[str] = []
-    rss0 = maps0 = 0.0
+    rss0 = maps0 = anon0 = 0.0
     for i in range(count):
         process = kernel.spawn(image)
         kernel.run()
@@ -52,14 +52,15 @@ def spawn_exit_loop(count: int = 300, backend: str = "auto", warmup: int = 100) 
         kernel.reap()
         if i + 1 == warmup:
             gc.collect()
-            rss0, maps0 = rss_mb(), host_mappings()
+            rss0, maps0, anon0 = rss_mb(), host_mappings(), rss_mb("RssAnon")
     gc.collect()
-    rss1, maps1 = rss_mb(), host_mappings()
+    rss1, maps1, anon1 = rss_mb(), host_mappings(), rss_mb("RssAnon")
     findings = [f.message for f in check_released(kernel, baseline)]
     kernel.close()
     per_100 = 100 / max(count - warmup, 1)
     return {"processes": count, "rss_mb_after_warmup": rss0, "rss_mb_end": rss1,
-            "rss_growth_mb_per_100": (rss1 - rss0) * per_100, "maps_after_warmup": maps0, "maps_end": maps1,
+            "rss_growth_mb_per_100": (rss1 - rss0) * per_100, "anon_growth_mb_per_100": (anon1 - anon0) * per_100,
+            "maps_after_warmup": maps0, "maps_end": maps1,
             "maps_growth": maps1 - maps0, "problems": problems, "findings": findings}
 
 

@@ -33,21 +33,13 @@ def failures(tally: Tally) -> str:
                      for d in tally.distinct)
 
 
-BLOCK_HOLD_LEAK = ("a memory block's frame hold outlives the block: after seed 20260118's creator (CreateMemoryBlock "
-                   "on its heap, MapMemoryBlock of it at 0x100d0000) ended and was reaped, frame 143 stays "
-                   "allocated with holds 1, map_count 0 and no reachable block")
-SLOW_PAGE_COMMITS = ("a guest that grows its heap one ControlMemory page at a time (elf seed 20261587, a bit-flipped "
-                     "threads.elf) keeps the kernel busy past the 120 s budget: each commit re-syncs the CPU map")
 
-
-@pytest.mark.xfail(strict=True, reason=BLOCK_HOLD_LEAK)
 def test_svc_campaign_issues_200k_hostile_svcs_without_a_finding():
     tally = campaign("svc", 60, SEED, processes=4, svcs=1500)
     assert tally.svcs >= 200_000, f"only {tally.svcs} SVCs"
     assert not tally.failed, failures(tally)
 
 
-@pytest.mark.xfail(strict=True, reason=SLOW_PAGE_COMMITS)
 def test_elf_mutants_are_refused_cleanly_or_run_without_harm():
     tally = campaign("elf", 2000, SEED)
     assert tally.refused < tally.counts["cases"], "every mutant refused: the mutator only breaks headers"

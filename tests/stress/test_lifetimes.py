@@ -20,11 +20,6 @@ RSS_MB_PER_100 = 1.0
 MAPS_SLACK = 4  # mappings a Python heap may add or drop on its own
 
 
-NOT_RELEASED = ("RSS grows ~13-14 MB and host mappings by ~3 per process spawned and reaped (fastmem and "
-                "semifastmem alike): ended processes are never released")
-
-
-@pytest.mark.xfail(strict=True, reason=NOT_RELEASED)
 @pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
 def test_300_processes_spawned_and_reaped_keep_the_host_flat(backend):
     result = call_isolated("hlemu.fuzz.soak:spawn_exit_loop", 600, count=300, backend=backend, warmup=100)
@@ -32,7 +27,9 @@ def test_300_processes_spawned_and_reaped_keep_the_host_flat(backend):
     assert "crash" not in result and "hang" not in result, result
     assert not result["problems"], result["problems"]
     assert not result["findings"], result["findings"]
-    assert result["rss_growth_mb_per_100"] < RSS_MB_PER_100, result
+    # Private memory: what a leak grows. (All of RSS also counts library code that pages in
+    # the first time a path runs, a few MiB over the first few hundred processes.)
+    assert result["anon_growth_mb_per_100"] < RSS_MB_PER_100, result
     assert result["maps_growth"] <= MAPS_SLACK, result
 
 
