@@ -47,6 +47,17 @@ def non_negative(text: str) -> int:
     return _at_least(text, 0)
 
 
+def positive_number(text: str) -> float:
+    """A number above 0, fractions allowed: seconds, megabytes."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
 def host_page_size(text: str) -> int:
     """``--host-page-size``: a power of two of at least 4096, decimal or 0x hex."""
     try:

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from hlemu.fuzz.report import Progress, Tally
+from hlemu.options import count, non_negative, positive_number
 from hlemu.fuzz.runner import CAMPAIGNS, Campaign, run_campaign
 
 EXIT_FAILURES = 1
@@ -23,19 +24,19 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     fuzz.add_argument("campaign", choices=CAMPAIGNS,
                       help="svc: random and structured SVCs from several processes; elf: mutated bundled ELFs; "
                            "ipc: hostile requests, replies, descriptors and servers")
-    fuzz.add_argument("--count", type=int, default=100, metavar="N", help="cases to run (default 100)")
-    fuzz.add_argument("--seed", type=int, default=None, metavar="S",
+    fuzz.add_argument("--count", type=count, default=100, metavar="N", help="cases to run (default 100)")
+    fuzz.add_argument("--seed", type=non_negative, default=None, metavar="S",
                       help="seed of the first case (default: a random one, printed)")
     fuzz.add_argument("--backend", default="auto", choices=("auto", "fastmem", "semifastmem"),
                       help="memory backend of the fuzzed kernel (default auto)")
-    fuzz.add_argument("--processes", type=int, default=4, metavar="P",
+    fuzz.add_argument("--processes", type=count, default=4, metavar="P",
                       help="fuzzed guest processes per case, beside the bystander (svc, ipc; default 4)")
-    fuzz.add_argument("--svcs", type=int, default=1500, metavar="N",
+    fuzz.add_argument("--svcs", type=count, default=1500, metavar="N",
                       help="SVCs each fuzzed process issues (svc, ipc; default 1500)")
-    fuzz.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+    fuzz.add_argument("--timeout", type=positive_number, default=60.0, metavar="SECONDS",
                       help="wall-time budget of one case before it counts as a hang (default 60)")
-    fuzz.add_argument("--jobs", type=int, default=1, metavar="J", help="child processes running cases at once")
-    fuzz.add_argument("--max-rss", type=float, default=2048.0, metavar="MB",
+    fuzz.add_argument("--jobs", type=count, default=1, metavar="J", help="child processes running cases at once")
+    fuzz.add_argument("--max-rss", type=positive_number, default=2048.0, metavar="MB",
                       help="replace a child once its resident memory passes MB (default 2048)")
     fuzz.add_argument("--json", metavar="FILE", help="also write a machine-readable summary to FILE")
     fuzz.add_argument("--quiet", action="store_true", help="no progress bar")
