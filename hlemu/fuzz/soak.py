@@ -101,7 +101,9 @@ class Exhauster:
         return 0x01, [0x10003, 0, 0, MB, 3, 0, 0, 0]
 
     def _handles(self, t: Thread) -> Op:
-        return 0x17, [0, 0, 0, 0, 0, 0, 0, 0]
+        # DuplicateHandle(current process): new handles that no resource limit counts, so the
+        # 4,096-entry table itself runs out (CreateEvent would stop at the 32 events allowed).
+        return 0x27, [0, 0xFFFF8001, 0, 0, 0, 0, 0, 0]
 
     def _threads(self, t: Thread) -> Op:
         return 0x08, [0x3F, CODE, 0, SCRATCH + 0x3000, 0xFFFFFFFE, 0, 0, 0]
