@@ -10,8 +10,9 @@ from pathlib import Path
 
 from hlemu.loaders.elf import ElfLoader
 from hlemu.loaders.image import Image, LoaderError, Segment
+from hlemu.loaders.threedsx import ThreeDsxLoader, describe_3dsx
 
-LOADERS = [ElfLoader]
+LOADERS = [ElfLoader, ThreeDsxLoader]
 
 
 def load_image(path: str | Path) -> Image:
@@ -24,7 +25,8 @@ def load_image(path: str | Path) -> Image:
     for loader in LOADERS:
         if loader.is_compatible(data):
             return loader.load(data, name=path.stem, source=str(path))
-    raise LoaderError(f"{path}: not a guest executable this emulator knows (expected a 32-bit ARM ELF)")
+    raise LoaderError(f"{path}: not a guest executable this emulator knows (expected a 32-bit ARM ELF or a 3DSX)")
 
 
-__all__ = ["LOADERS", "ElfLoader", "Image", "LoaderError", "Segment", "load_image"]
+__all__ = ["LOADERS", "ElfLoader", "Image", "LoaderError", "Segment", "ThreeDsxLoader", "describe_3dsx",
+           "load_image"]

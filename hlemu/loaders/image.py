@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hlemu.memory.constants import MemoryPermission
+
+if TYPE_CHECKING:
+    from hlemu.loaders.smdh import Smdh
 
 
 class LoaderError(ValueError):
@@ -25,3 +29,10 @@ class Image:
     entry: int
     segments: list[Segment] = field(default_factory=list)
     source: str = ""
+    # Metadata a 3DSX may carry (ELFs leave the defaults): the format's name, so the kernel
+    # knows to fill the Homebrew Launcher parameter block; the SMDH (titles, icon); and where
+    # in the file the RomFS lies (offset 0: none).
+    format: str = "elf"
+    smdh: Smdh | None = None
+    romfs_offset: int = 0
+    romfs_size: int = 0
