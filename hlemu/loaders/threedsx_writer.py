@@ -261,7 +261,9 @@ def elf_to_program(elf_bytes: bytes, where: str = "elf") -> Program:
             raise ConvertError(f"{where}: linked at {layout.base:#x} without relocations (link with "
                                f"-Wl,--emit-relocs), so it cannot run at {IMAGE_BASE:#x}")
         absolute, relative = _scan(elf, layout, where)
-    except ELFError as exc:
+    except ConvertError:
+        raise
+    except (ELFError, ValueError, KeyError, IndexError, EOFError, struct.error) as exc:
         raise ConvertError(f"{where}: malformed ELF: {exc}") from None
     return _split(layout, bss, absolute, relative)
 
