@@ -277,7 +277,8 @@ class ThreeDsxLoader:
 
 
 def describe_3dsx(path: str | Path) -> str:
-    """What ``hlemu info app.3dsx`` would print: header, segments, relocations, SMDH, RomFS."""
+    """What ``hlemu info app.3dsx`` would print: header, segments with their relocation
+    entries (and the words those patch), SMDH titles, RomFS. Raises LoaderError as loading does."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -286,18 +287,20 @@ def describe_3dsx(path: str | Path) -> str:
     parsed = parse_3dsx(data, str(path))
     image = build_image(parsed, path.stem, str(path), str(path))  # proves the relocations apply
     h = parsed.header
-    lines = [f"{path.name}: 3DSX, {len(data)} bytes",
-             f"  header {h.header_size:#x} bytes{' (extended)' if h.header_size >= EXTENDED_HEADER_SIZE else ''}, "
-             f"relocation header {h.reloc_header_size:#x} bytes, version {h.version}, flags {h.flags:#x}",
-             f"  entry {image.entry:#010x}",
-             "  segment   address     size      pages  absolute  relative"]
+    extended = " (extended)" if h.header_size >= EXTENDED_HEADER_SIZE else ""
+    lines = [f"{path.name}: 3DSX, {len(data)} bytes, entry {image.entry:#010x}",
+             f"  header {h.header_size:#x} bytes{extended}, relocation header {h.reloc_header_size:#x} bytes, "
+             f"version {h.version}, flags {h.flags:#x}",
+             "  segment  address     size      pages  absolute entries (words patched), then relative"]
     vaddr = IMAGE_BASE
-    for i, (name, size) in enumerate(zip(SEGMENT_NAMES, h.sizes, strict=True)):
-        counts = parsed.counts[i] + (0, 0)
-        extra = f"  +{len(parsed.counts[i]) - 2} extra tables" if len(parsed.counts[i]) > 2 else ""
-        bss = f" (bss {h.bss_size:#x})" if name == "data" else ""
-        lines.append(f"  {name:<8}  {vaddr:#010x}  {size:#08x}  {h.rounded[i] // PAGE_SIZE:>5}  "
-                     f"{counts[0]:>8}  {counts[1]:>8}{extra}{bss}")
+    for i, name in enumerate(SEGMENT_NAMES):
+        tables = parsed.relocations[i] + ((), ())
+        cells = [f"{len(t):>8} ({sum(p for _, p in t):>5})" for t in tables[:2]]
+        extra = len(parsed.counts[i]) - len(KNOWN_TABLES)
+        note = f", bss {h.bss_size:#x}" if name == "data" else ""
+        note += f", {extra} unknown tables skipped" if extra > 0 else ""
+        lines.append(f"  {name:<7}  {vaddr:#010x}  {h.sizes[i]:#08x}  {h.rounded[i] // PAGE_SIZE:>5}  "
+                     f"{cells[0]}  {cells[1]}{note}")
         vaddr += h.rounded[i]
     if parsed.smdh:
         title = parsed.smdh.title
