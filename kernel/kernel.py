@@ -95,6 +95,7 @@ class Kernel(Waits):
         self.alarms: list[tuple[int, int, Callable[[], None]]] = []  # (tick, seq, callback) heap
         self._reaped_instructions = 0
         self._reaped_count = 0
+        self._system_frames: np.ndarray | None = None  # config memory and the shared page (BASE)
         self._ended = 0  # ended processes not reaped yet (at most KEEP_ENDED between slices)
         self._idle_since: int | None = None  # guest tick at which every thread started waiting
         self._deadlock_reported = False
@@ -222,7 +223,7 @@ class Kernel(Waits):
     def _make_room(self, image: Image) -> None:
         """Refuse, before anything is taken, a program larger than the free APPLICATION memory
         (after ended processes give theirs back): a LoaderError that names the shortfall."""
-        need = sum(seg.size >> 12 for seg in image.segments) + 2 + (layout.MAIN_STACK_SIZE >> 12) + 1
+        need = sum(seg.size >> 12 for seg in image.segments) + (layout.MAIN_STACK_SIZE >> 12) + 1  # + a TLS page
         phys = self.memory.phys
         if phys.free_frames("APPLICATION") < need:
             self.reap()
@@ -297,18 +298,31 @@ class Kernel(Waits):
             process.space.map(seg.vaddr, frames, seg.perm, state)
             process.space.poke(seg.vaddr, seg.data)
 
+    def _system_pages(self) -> np.ndarray:
+        """Config memory and the shared page: one read-only frame each from BASE, shared by
+        every process as on hardware (3dbrew "Configuration Memory"), held by the kernel and
+        not part of any application's memory (so not of its COMMIT resource)."""
+        if self._system_frames is None:
+            phys = self.memory.phys
+            frames = phys.allocate("BASE", 2)
+            phys.hold(frames)
+            config = int(frames[0]) << 12
+            # The kernel version libctru reads (2.46.0 = 11.x firmware) and APPMEMALLOC, the
+            # size of the APPLICATION region.
+            phys.data[config : config + 4] = np.frombuffer(bytes([0, 0, 46, 2]), dtype=np.uint8)
+            phys.data[config + 0x40 : config + 0x44] = np.frombuffer((64 << 20).to_bytes(4, "little"), np.uint8)
+            self._system_frames = frames
+        return self._system_frames
+
     def _map_fixed_areas(self, process: Process) -> None:
         space = process.space
-        self._map_new(process, layout.CONFIG_MEMORY, 0x1000, MemoryPermission.R, MemoryState.SHARED)
-        self._map_new(process, layout.SHARED_PAGE, 0x1000, MemoryPermission.R, MemoryState.SHARED)
+        config, shared_page = self._system_pages()
+        space.map(layout.CONFIG_MEMORY, [config], MemoryPermission.R, MemoryState.SHARED)
+        space.map(layout.SHARED_PAGE, [shared_page], MemoryPermission.R, MemoryState.SHARED)
         # VRAM, shared by every process (3dsx homebrew gets it read-write, as in Citra).
         vram = self.memory.phys.regions["VRAM"]
         frames = np.arange(vram.first_frame, vram.first_frame + vram.num_frames, dtype=np.int64)
         space.map(layout.VRAM_VADDR, frames, MemoryPermission.RW, MemoryState.IO)
-        # Config memory: the kernel version libctru reads (2.46.0 = 11.x firmware) and
-        # APPMEMALLOC, the size of the APPLICATION region.
-        space.poke(layout.CONFIG_MEMORY + 0x00, bytes([0, 0, 46, 2]))
-        space.poke(layout.CONFIG_MEMORY + 0x40, (64 << 20).to_bytes(4, "little"))
 
     def _map_new(self, process: Process, vaddr: int, size: int, perm: MemoryPermission,
                  state: MemoryState, region: str = "APPLICATION") -> None:

@@ -250,6 +250,7 @@ def test_an_idle_system_with_only_a_periodic_timer_returns(make_guest, backend):
 def test_the_semifastmem_trap_frame_goes_back_when_a_process_is_reaped(make_guest):
     guest = make_guest("semifastmem")
     phys = guest.kernel.memory.phys
+    guest.kernel.reap(guest.run_one("mov r0, #0\n"))  # the first process also sets up config memory
     before = phys.in_use("BASE")
     process = guest.run_one("mov r0, #0\n")
     assert phys.in_use("BASE") == before + 1
@@ -440,7 +441,7 @@ def test_ended_processes_beyond_the_last_few_are_reaped_and_release_everything(m
     guest = make_guest(backend)
     kernel = guest.kernel
     phys = kernel.memory.phys
-    in_use = phys.in_use()
+    in_use = phys.in_use("APPLICATION")
     for i in range(KEEP_ENDED + 12):
         guest.spawn(busy("w", 100) + f"mov r0, #{i}\nsvc 0x03\n", name=f"p{i}")
         assert guest.run().reason == "all exited"
@@ -448,7 +449,7 @@ def test_ended_processes_beyond_the_last_few_are_reaped_and_release_everything(m
     assert len(kernel.memory.spaces) == len(kernel.processes)
     assert not kernel.threads and all(p.released for p in kernel.reaped)
     kernel.reap()
-    assert phys.in_use() == in_use  # every frame is back
+    assert phys.in_use("APPLICATION") == in_use  # every frame is back
 
 
 # -- found by hlemu fuzz ------------------------------------------------------------------------------
@@ -486,3 +487,25 @@ def test_a_heap_committed_page_by_page_stays_a_few_unicorn_regions(make_guest):
     heap = [(lo, hi) for lo, hi, _ in process.cpu.uc.mem_regions() if HEAP <= lo < HEAP + 0x400000]
     assert sum(hi + 1 - lo for lo, hi in heap) == 0x400000  # all 4 MiB mapped
     assert len(heap) <= 0x400000 // (512 << 12) + 1  # one region per 2 MiB window, not per page
+
+
+# -- config memory and the shared page ----------------------------------------------------------------
+def test_config_memory_and_the_shared_page_are_one_read_only_base_frame_for_everyone(make_guest):
+    """As on hardware, and so that libctru's heap sizing (limit - current COMMIT) is right:
+    these pages are not the application's memory."""
+    from kernel.layout import CONFIG_MEMORY, SHARED_PAGE
+
+    guest = make_guest("semifastmem")
+    kernel = guest.kernel
+    body = (f"ldr r1, ={CONFIG_MEMORY:#x}\nldr r0, [r1]\n" + save(0, "r0")
+            + f"ldr r1, ={CONFIG_MEMORY + 0x40:#x}\nldr r0, [r1]\n" + save(1, "r0")
+            + f"ldr r1, ={SHARED_PAGE:#x}\nmov r0, #1\nstr r0, [r1]   @ read-only: a data abort\n")
+    a = guest.spawn(body, name="a")
+    b = guest.spawn(body, name="b")
+    assert guest.run().reason == "all exited"
+    base = kernel.memory.phys.regions["BASE"]
+    for vaddr in (CONFIG_MEMORY, SHARED_PAGE):
+        frame_a, frame_b = a.space.table.frame[vaddr >> 12], b.space.table.frame[vaddr >> 12]
+        assert frame_a == frame_b and base.contains_frame(int(frame_a))
+    assert guest.words(a, 2) == guest.words(b, 2) == [0x022E0000, 64 << 20]  # kernel 2.46.0, APPMEMALLOC
+    assert a.status == b.status == "crashed" and a.crash_address == SHARED_PAGE
