@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from hlemu.loaders.smdh import Smdh
 from hlemu.memory.constants import MemoryPermission
-
-if TYPE_CHECKING:
-    from hlemu.loaders.smdh import Smdh
 
 
 class LoaderError(ValueError):

@@ -37,6 +37,7 @@ import numpy as np
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
+from elftools.elf.sections import Symbol, SymbolTableSection
 
 from hlemu.loaders.smdh import SmdhError, build_smdh
 from hlemu.loaders.threedsx import EXTENDED, EXTENDED_HEADER_SIZE, HEADER, HEADER_SIZE, IMAGE_BASE, MAGIC, page_round
@@ -209,9 +210,9 @@ def _scan(elf: ELFFile, layout: _Layout, where: str) -> tuple[set[int], set[int]
     return absolute, relative
 
 
-def _symbols(elf: ELFFile) -> list:
+def _symbols(elf: ELFFile) -> list[Symbol]:
     table = elf.get_section_by_name(".symtab")
-    return list(table.iter_symbols()) if table is not None else []
+    return list(table.iter_symbols()) if isinstance(table, SymbolTableSection) else []
 
 
 def _one(rel, symbols, lo: int, hi: int, layout: _Layout, absolute: set[int], relative: set[int],
