@@ -96,6 +96,7 @@ class Kernel(Waits):
         self._reaped_instructions = 0
         self._reaped_count = 0
         self._system_frames: np.ndarray | None = None  # config memory and the shared page (BASE)
+        self._system_pages()
         self._ended = 0  # ended processes not reaped yet (at most KEEP_ENDED between slices)
         self._idle_since: int | None = None  # guest tick at which every thread started waiting
         self._deadlock_reported = False

@@ -410,6 +410,8 @@ class AddressSpace:
         self.table = PageTable.closed()
         self.faults = self.faults.frozen()
         self.mmio.clear()
+        for tracker in {id(t): t for t in self.trackers.values()}.values():
+            tracker.detach(self)
         self.trackers.clear()
         self.watchpoints.clear()
         self.fast = None

@@ -56,6 +56,12 @@ class WriteTracker:
         self._spaces[space.pid] = space
         self.dirty.setdefault(space.pid, set())
 
+    def detach(self, space: AddressSpace) -> None:
+        """``space`` is closed: its pages are no longer tracked (a rearm must not touch it)."""
+        if self._spaces.get(space.pid) is space:
+            del self._spaces[space.pid]
+            self.dirty.pop(space.pid, None)
+
     def note_write(self, space: AddressSpace, vpn: int) -> None:
         """Called by slowmem on the first write to a clean page."""
         self.faults += 1

@@ -509,3 +509,22 @@ def test_config_memory_and_the_shared_page_are_one_read_only_base_frame_for_ever
         assert frame_a == frame_b and base.contains_frame(int(frame_a))
     assert guest.words(a, 2) == guest.words(b, 2) == [0x022E0000, 64 << 20]  # kernel 2.46.0, APPMEMALLOC
     assert a.status == b.status == "crashed" and a.crash_address == SHARED_PAGE
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_vblanks_after_a_framebuffer_owner_is_reaped_touch_nothing_of_it(make_guest, backend):
+    """hlemu fuzz ipc --seed 8000028: the display rearmed the write-tracked framebuffer pages of
+    a reaped process, whose page table is gone (ValueError out of Kernel.run)."""
+    from hlemu.guest import program_path
+
+    guest = make_guest(backend)
+    kernel = guest.kernel
+    fb = kernel.spawn(program_path("fb"))
+    kernel.run(until=lambda: kernel.display.frame >= 3)
+    sleeper = guest.spawn(SLEEP_1MS * 100, name="sleeper")  # keeps VBlanks coming for 100 ms
+    kernel.run(until=lambda: kernel.display.screens["top"].last_dirty != set())
+    kernel.end_process(fb, 0)
+    kernel.reap(fb)
+    assert guest.run().reason == "all exited"
+    assert sleeper.exit_code == 0 and kernel.display.frame > 6
+    assert kernel.display.render("top").max() == 0  # a reaped process shows nothing
