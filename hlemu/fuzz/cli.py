@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from hlemu.fuzz.report import Progress, Tally
-from hlemu.options import count, non_negative, positive_number
 from hlemu.fuzz.runner import CAMPAIGNS, Campaign, run_campaign
+from hlemu.options import count, non_negative, positive_number
 
 EXIT_FAILURES = 1
 
