@@ -10,7 +10,6 @@ every thread waits, time jumps to the next deadline (idle skipping).
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ import numpy as np
 
 from hlemu.cpu import Cpu, CpuConfig, Stop
 from hlemu.cpu.hooks import CB_BUDGET
-from hlemu.loaders import Image, LoaderError, load_image
+from hlemu.loaders import Image, load_image
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
 from kernel.crash import crash_report
@@ -30,6 +29,7 @@ from kernel.display import Display
 from kernel.errors import KernelError, Result
 from kernel.ipc import Message
 from kernel.layout import SYSTEM_TICK_HZ
+from kernel.lifetime import KEEP_ENDED, KEEP_REAPED, Lifetimes, check_image_layout
 from kernel.objects.base import KernelObject
 from kernel.objects.port import ClientPort
 from kernel.objects.resource_limit import ResourceType
@@ -46,13 +46,6 @@ log = logging.getLogger(__name__)
 
 SVC_TICKS = 200  # guest ticks an SVC costs (so polling loops see time pass)
 MAIN_THREAD_PRIORITY = 0x30
-KEEP_ENDED = 8  # ended processes kept whole (memory, registers) for inspection before they are reaped
-KEEP_REAPED = 64  # reaped processes remembered (name, status, the tail of their output) in Kernel.reaped
-REAPED_OUTPUT_LINES = 200  # how much of a reaped process's output it keeps
-# A reaped process's objects form reference cycles (process, threads, handle tables, the CPU's
-# callbacks), which only Python's full collection frees; left to its own schedule the heap's
-# high-water mark climbs (measured: 1.8 MiB per 100 processes, 0.2 with this).
-COLLECT_EVERY_REAPS = 16
 # A slice never runs longer than this many blocks, so the host gets control back (Ctrl-C, a
 # window's Pause) within milliseconds even when a lone thread loops without SVCs. Where a
 # slice ends does not change what the guest computes: counts are per block.
@@ -70,7 +63,7 @@ class RunResult:
     ticks: int
 
 
-class Kernel(Waits):
+class Kernel(Waits, Lifetimes):
     """Owns the memory system and every guest process.
 
     >>> from hlemu.guest import program_path
@@ -192,7 +185,7 @@ class Kernel(Waits):
         the kernel as it was (no process, no memory taken).
         """
         image = program if isinstance(program, Image) else load_image(program)
-        _check_image_layout(image)
+        check_image_layout(image)
         self._make_room(image)
         pid = self._next_pid
         space = self.memory.create_space(pid, name or image.name)
@@ -220,114 +213,6 @@ class Kernel(Waits):
             raise
         log.info("spawned %s from %s", process.describe(), image.source or image.name)
         return process
-
-    def _make_room(self, image: Image) -> None:
-        """Refuse, before anything is taken, a program larger than the free APPLICATION memory
-        (after ended processes give theirs back): a LoaderError that names the shortfall."""
-        need = sum(seg.size >> 12 for seg in image.segments) + (layout.MAIN_STACK_SIZE >> 12) + 1  # + a TLS page
-        phys = self.memory.phys
-        if phys.free_frames("APPLICATION") < need:
-            self.reap()
-        have = phys.free_frames("APPLICATION")
-        if have < need:
-            raise LoaderError(f"{image.source or image.name}: needs {need * 4} KiB of application memory, "
-                              f"{have * 4} KiB are free ({(need - have) * 4} KiB short)")
-
-    def allocate(self, region: str, count: int, contiguous: bool = False) -> np.ndarray:
-        """Frames for a process; when memory runs out, ended processes give theirs back first."""
-        try:
-            return self.memory.phys.allocate(region, count, contiguous)
-        except OutOfMemory:
-            if not self.reap():
-                raise
-            return self.memory.phys.allocate(region, count, contiguous)
-
-    def reap(self, process: Process | None = None) -> int:
-        """Free the memory of ended processes (kept until then for post-mortem inspection).
-
-        Returns how many processes were reaped.
-        """
-        victims = [process] if process is not None else [p for p in self.processes.values() if not p.alive]
-        for victim in victims:
-            if victim.alive:
-                raise ValueError(f"{victim.describe()} is still running")
-            victim.final_regions = victim.space.regions()
-            self._reaped_instructions += victim.cpu.instructions
-            self._release_memory(victim)
-            self.processes.pop(victim.pid, None)
-            self.reaped.append(victim)
-            self._reaped_count += 1
-            if self._reaped_count % COLLECT_EVERY_REAPS == 0:
-                gc.collect()
-        return len(victims)
-
-    def _reap_old(self) -> None:
-        """Keep the last KEEP_ENDED ended processes whole; give back the memory, CPU and slab
-        of older ones, so a long session that starts and ends processes does not grow."""
-        ended = [p for p in self.processes.values() if not p.alive]
-        for victim in ended[: max(0, len(ended) - KEEP_ENDED)]:
-            self.reap(victim)
-        self._ended = min(len(ended), KEEP_ENDED)
-
-    def _release_memory(self, process: Process) -> None:
-        """Unmap a process's memory, free the frames that nobody else maps or holds, close its
-        CPU (Unicorn instance) and slab. Frames a memory block or a service still holds stay."""
-        space = process.space
-        frames = space.table.frame[space.table.frame >= 0].astype(np.int64)
-        blocks = list(process.mapped_blocks)
-        for block in blocks:
-            block.forget_process(process.pid)
-        process.mapped_blocks.clear()
-        process.cpu.close()
-        self.memory.destroy_space(process.pid)
-        self.memory.phys.collect(frames)
-        for block in blocks:
-            self.destroy_if_unused(block)
-        for thread in process.threads:
-            thread.context = None
-            thread.pending_results = {}
-        process.loaded = None
-        process.released = True
-        if len(process.output) > REAPED_OUTPUT_LINES:
-            process.output.dropped += len(process.output) - REAPED_OUTPUT_LINES
-            del process.output[:-REAPED_OUTPUT_LINES]
-
-    def _map_image(self, process: Process, image: Image) -> None:
-        for seg in image.segments:
-            frames = self.allocate("APPLICATION", seg.size >> 12)
-            state = MemoryState.PRIVATE if seg.perm & MemoryPermission.W else MemoryState.CODE
-            process.space.map(seg.vaddr, frames, seg.perm, state)
-            process.space.poke(seg.vaddr, seg.data)
-
-    def _system_pages(self) -> np.ndarray:
-        """Config memory and the shared page: one read-only frame each from BASE, shared by
-        every process as on hardware (3dbrew "Configuration Memory"), held by the kernel and
-        not part of any application's memory (so not of its COMMIT resource)."""
-        if self._system_frames is None:
-            phys = self.memory.phys
-            frames = phys.allocate("BASE", 2)
-            phys.hold(frames)
-            config = int(frames[0]) << 12
-            # The kernel version libctru reads (2.46.0 = 11.x firmware) and APPMEMALLOC, the
-            # size of the APPLICATION region.
-            phys.data[config : config + 4] = np.frombuffer(bytes([0, 0, 46, 2]), dtype=np.uint8)
-            phys.data[config + 0x40 : config + 0x44] = np.frombuffer((64 << 20).to_bytes(4, "little"), np.uint8)
-            self._system_frames = frames
-        return self._system_frames
-
-    def _map_fixed_areas(self, process: Process) -> None:
-        space = process.space
-        config, shared_page = self._system_pages()
-        space.map(layout.CONFIG_MEMORY, [config], MemoryPermission.R, MemoryState.SHARED)
-        space.map(layout.SHARED_PAGE, [shared_page], MemoryPermission.R, MemoryState.SHARED)
-        # VRAM, shared by every process (3dsx homebrew gets it read-write, as in Citra).
-        vram = self.memory.phys.regions["VRAM"]
-        frames = np.arange(vram.first_frame, vram.first_frame + vram.num_frames, dtype=np.int64)
-        space.map(layout.VRAM_VADDR, frames, MemoryPermission.RW, MemoryState.IO)
-
-    def _map_new(self, process: Process, vaddr: int, size: int, perm: MemoryPermission,
-                 state: MemoryState, region: str = "APPLICATION") -> None:
-        process.space.map(vaddr, self.allocate(region, size >> 12), perm, state)
 
     def create_thread(self, process: Process, entry: int, stack_top: int, arg: int, priority: int,
                       name: str = "") -> Thread:
@@ -643,14 +528,6 @@ def internal_error_report(thread: Thread, svc: str, args: list[int], exc: BaseEx
     shown = ", ".join(f"{a:#x}" for a in args)
     return (f"[hlemu] internal error (a bug in hlemu, please report it): {svc}({shown}) from thread "
             f"{thread.tid} raised {type(exc).__name__}: {exc}{place}. This process was ended; the others run on.")
-
-
-def _check_image_layout(image: Image) -> None:
-    """Program images live in the 3DS's image area, 0x00100000-0x04000000."""
-    for seg in image.segments:
-        if seg.vaddr < layout.CODE_BASE or seg.vaddr + seg.size > layout.IMAGE_END:
-            raise LoaderError(f"{image.source or image.name}: segment at {seg.vaddr:#010x}+{seg.size:#x} is outside "
-                              f"the program image area {layout.CODE_BASE:#010x}-{layout.IMAGE_END:#010x}")
 
 
 def _print_output(process: Process, line: str) -> None:
