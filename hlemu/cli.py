@@ -31,7 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the emulator decides")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    info = sub.add_parser("info", help="show the host, the memory backend decision and physical memory")
+    info = sub.add_parser("info", help="show the host, the memory backend decision and physical memory; "
+                                       "or what a program file holds",
+                          description="With no PROGRAM: the host page size, the memory backend decision and "
+                                      "physical memory. With PROGRAM (an ELF or .3dsx file, or a bundled "
+                                      "program's name): its format, entry point and segments (and for a 3DSX "
+                                      "its relocations, SMDH title and RomFS).")
+    info.add_argument("program", nargs="?", metavar="PROGRAM")
     _add_memory_options(info)
 
     from hlemu.run import DEMO, EXIT_CODES_HELP
@@ -110,10 +116,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cmd_program_info(name: str) -> int:
+    """``hlemu info PROGRAM``: what the loader makes of a file."""
+    from hlemu.loaders import LoaderError, load_image
+    from hlemu.loaders.threedsx import describe_3dsx
+    from hlemu.run import resolve
+
+    try:
+        path = resolve(name)
+        image = load_image(path)
+        if image.format == "3dsx":
+            print(describe_3dsx(path))
+            return 0
+    except LoaderError as exc:
+        print(f"hlemu: {exc}", file=sys.stderr)
+        return 2
+    print(f"{path.name}: {image.format.upper()}, {path.stat().st_size} bytes, entry {image.entry:#010x}"
+          + (" (Thumb)" if image.entry & 1 else ""))
+    for seg in image.segments:
+        perm = "".join(c if seg.perm & bit else "-" for c, bit in (("r", 1), ("w", 2), ("x", 4)))
+        print(f"  {seg.vaddr:#010x}  {seg.size:#08x}  {perm}  {len(seg.data):#x} bytes from the file")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import mmap
 
     from hlemu.memory import BackendError, MemorySystem
+
+    if args.program:
+        return cmd_program_info(args.program)
 
     try:
         system = MemorySystem(backend=args.backend, host_page_size=args.host_page_size)
