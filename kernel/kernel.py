@@ -35,6 +35,7 @@ from kernel.objects.port import ClientPort
 from kernel.objects.resource_limit import ResourceType
 from kernel.objects.timer import Timer
 from kernel.process import Process
+from kernel.services.apt import Apt
 from kernel.services.gsp import GspGpu
 from kernel.services.hid import HidUser
 from kernel.services.srv import SrvService
@@ -114,7 +115,8 @@ class Kernel(Waits, Lifetimes):
         self.retain(srv_port)
         self.gsp = GspGpu(self)
         self.hid = HidUser(self)
-        for service in (self.gsp, self.hid):
+        self.apt = Apt(self)
+        for service in (self.gsp, self.hid, *self.apt.ports):
             self.srv.register_hle(service)
 
     def output(self, process: Process, line: str) -> None:

@@ -66,9 +66,10 @@ class Request:
 class Reply:
     result: int = Result.SUCCESS
     normal: list[int] = field(default_factory=list)  # words after the result word
-    copy_handles: list[KernelObject] = field(default_factory=list)
-    move_handles: list[KernelObject] = field(default_factory=list)
+    copy_handles: list[KernelObject | None] = field(default_factory=list)  # None: a null handle (0)
+    move_handles: list[KernelObject | None] = field(default_factory=list)
     static_buffers: list[tuple[int, bytes]] = field(default_factory=list)  # (id, data) to the client
+    mapped_buffers: list[tuple[int, int, int]] = field(default_factory=list)  # (address, size, perm) given back
     command: int | None = None  # the reply header's command id (None: the request's)
 
 
@@ -98,7 +99,10 @@ class Service:
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
-        cls.commands = {fn.command_id: fn for fn in cls.__dict__.values() if hasattr(fn, "command_id")}
+        # Handlers are inherited: a port that offers another's commands and more (cfg:s over
+        # cfg:u, ptm:sysm over ptm:u) subclasses it.
+        cls.commands = {fn.command_id: fn for klass in reversed(cls.__mro__)
+                        for fn in vars(klass).values() if hasattr(fn, "command_id")}
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
@@ -187,17 +191,18 @@ class Service:
         client = request.thread
         words = [0, reply.result, *reply.normal]
         try:
-            client.process.handles.ensure_room(len(reply.copy_handles) + len(reply.move_handles))
+            client.process.handles.ensure_room(sum(o is not None for o in [*reply.copy_handles, *reply.move_handles]))
         except KernelError:
             for obj in reply.move_handles:  # a session made for this reply goes, or its port stays full
-                kernel.destroy_if_unused(obj)
+                if obj is not None:
+                    kernel.destroy_if_unused(obj)
             raise
         if reply.copy_handles:
             words += [(len(reply.copy_handles) - 1) << 26,
-                      *(kernel.add_handle(client.process, o) for o in reply.copy_handles)]
+                      *(kernel.add_handle(client.process, o) if o is not None else 0 for o in reply.copy_handles)]
         if reply.move_handles:
             words += [((len(reply.move_handles) - 1) << 26) | 0x10,
-                      *(kernel.add_handle(client.process, o) for o in reply.move_handles)]
+                      *(kernel.add_handle(client.process, o) if o is not None else 0 for o in reply.move_handles)]
         for sid, data in reply.static_buffers:
             pair = client.process.space.mem.read(client.tls + STATIC_BUFFERS_OFFSET + 8 * sid, 8)
             rdesc, raddr = int.from_bytes(pair[:4], "little"), int.from_bytes(pair[4:], "little")
@@ -205,6 +210,8 @@ class Service:
                 raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"static buffer {sid} is too small")
             client.process.space.mem.write(raddr, data)
             words += [(len(data) << 14) | (sid << 10) | 0x2, raddr]
+        for address, size, perm in reply.mapped_buffers:  # the kernel unmaps them from the server
+            words += [(size << 4) | 0x8 | perm, address]
         normal = 1 + len(reply.normal)
         command_id = request.command if reply.command is None else reply.command
         words[0] = header(command_id, normal, len(words) - 1 - normal)

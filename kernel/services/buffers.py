@@ -1,0 +1,44 @@
+"""Writing into a client's mapped buffers (3dbrew "IPC": ``size << 4 | 0x8 | perm``).
+
+An HLE service reads and writes the client's own pages at the buffer's client address
+(the kernel maps nothing for it), so the checks the kernel makes when it maps a buffer
+into a real server are made here: the descriptor must allow writing and every page of
+the buffer must be the client's writable memory. A bad buffer is answered with the
+kernel's INVALID_BUFFER_DESCRIPTOR, never a host exception.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hlemu.memory import MemoryPermission
+from kernel.errors import Result
+from kernel.ipc import BUFFER_W
+
+if TYPE_CHECKING:
+    from kernel.services import Request
+
+
+def _writable(request: Request, address: int, size: int) -> bool:
+    table = request.process.space.table
+    lo, hi = address >> 12, (address + size + 0xFFF) >> 12
+    if hi > 1 << 20:
+        return False
+    pages = slice(lo, hi)
+    need = int(MemoryPermission.W)
+    return bool(((table.state[pages] != 0) & (table.frame[pages] >= 0)).all()
+                and ((table.perm[pages] & need) == need).all())
+
+
+def write_mapped(request: Request, index: int, data: bytes) -> int:
+    """Write ``data`` (cut to the buffer's size) to mapped buffer ``index`` of ``request``;
+    the result code for the reply."""
+    if index >= len(request.mapped_buffers):
+        return Result.INVALID_BUFFER_DESCRIPTOR
+    address, size, perm = request.mapped_buffers[index]
+    data = data[:size]
+    if not perm & BUFFER_W or not _writable(request, address, size):
+        return Result.INVALID_BUFFER_DESCRIPTOR
+    if data:
+        request.process.space.mem.write(address, data)
+    return Result.SUCCESS
