@@ -35,9 +35,14 @@ from kernel.objects.port import ClientPort
 from kernel.objects.resource_limit import ResourceType
 from kernel.objects.timer import Timer
 from kernel.process import Process
+from kernel.services.ac import Ac
 from kernel.services.apt import Apt
+from kernel.services.cfg import Config
 from kernel.services.gsp import GspGpu
 from kernel.services.hid import HidUser
+from kernel.services.irrst import HidSpvr, IrRst
+from kernel.services.ndm import NdmU
+from kernel.services.ptm import Ptm
 from kernel.services.srv import SrvService
 from kernel.svc import SVC_TABLE, svc_name
 from kernel.thread import Thread, ThreadState
@@ -115,8 +120,9 @@ class Kernel(Waits, Lifetimes):
         self.retain(srv_port)
         self.gsp = GspGpu(self)
         self.hid = HidUser(self)
-        self.apt = Apt(self)
-        for service in (self.gsp, self.hid, *self.apt.ports):
+        self.apt, self.cfg, self.ptm, self.ac = Apt(self), Config(self), Ptm(self), Ac(self)
+        for service in (self.gsp, self.hid, *self.apt.ports, *self.cfg.ports, *self.ptm.ports, *self.ac.ports,
+                        NdmU(self), IrRst(self), HidSpvr(self, self.hid)):
             self.srv.register_hle(service)
 
     def output(self, process: Process, line: str) -> None:
