@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from kernel.objects.event import Event, ResetType
 from kernel.objects.mutex import Mutex
 from kernel.services import Reply, Request, Service, command
+from kernel.services.buffers import static_room
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -350,9 +351,10 @@ class AptPort(Service):
             state.parameters.popleft()
             if state.parameters and state.parameter_event is not None:
                 state.parameter_event.signal()
-        data = parameter.data[:size]
+        room = static_room(request, 0, size)  # never more than the buffer the client gave
+        data = parameter.data[:room]
         return Reply(normal=[parameter.sender, parameter.command, len(data)], move_handles=[None],
-                     static_buffers=[(0, data.ljust(size, b"\0"))])
+                     static_buffers=[(0, data.ljust(room, b"\0"))])
 
     @command(0x000C, normal=4, translate=4)
     def send_parameter(self, request: Request) -> Reply:
@@ -384,8 +386,8 @@ class AptPort(Service):
         """id, input size, output size, input -> result, the utility's result (0), output
         (zeros; TryLockTransition, id 6, says it succeeded)."""
         utility, _, out_size = request.normal
-        out = bytearray(out_size)
-        if utility == 6 and out_size:
+        out = bytearray(static_room(request, 0, out_size))
+        if utility == 6 and out:
             out[0] = 1
         _stub(self, request, f"AppletUtility({utility})")
         return Reply(normal=[0], static_buffers=[(0, bytes(out))])

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from hlemu.memory import MemoryPermission
 from kernel.errors import Result
-from kernel.ipc import BUFFER_W
+from kernel.ipc import BUFFER_W, STATIC_BUFFERS_OFFSET
 
 if TYPE_CHECKING:
     from kernel.services import Request
@@ -42,3 +42,13 @@ def write_mapped(request: Request, index: int, data: bytes) -> int:
     if data:
         request.process.space.mem.write(address, data)
     return Result.SUCCESS
+
+
+def static_room(request: Request, sid: int, wanted: int) -> int:
+    """How many of ``wanted`` bytes the client's receive static buffer ``sid`` takes (its
+    descriptor at TLS + 0x180 + 8 * sid): a reply padded to a size the client names is
+    never larger than the buffer it gave, whatever the size word says."""
+    thread = request.thread
+    pair = thread.process.space.mem.read(thread.tls + STATIC_BUFFERS_OFFSET + 8 * sid, 4)
+    desc = int.from_bytes(pair, "little")
+    return min(wanted, desc >> 14) if desc & 0xF == 0x2 else 0

@@ -232,3 +232,17 @@ def test_each_process_has_its_own_apt_state(make_guest):
     assert s2.results(guest, p2, "wait0") == [SUCCESS] and s2.results(guest, p2, "signal0")[3] == ORDERTOCLOSE
     kernel.reap()
     assert kernel.apt.request_close() == 0  # ended processes are forgotten
+
+
+def test_sizes_larger_than_the_clients_buffers_are_cut_to_them(make_guest):
+    """A hostile size word (4 GiB) gets a reply the size of the receive buffer, not a crash."""
+    guest = make_guest("semifastmem")
+    s = Script().connect_srv().heap()
+    apt_command(s, "get_lock_handle", [header(0x1, 1, 0), 0], replies=6)
+    apt_command(s, "initialize", [header(0x2, 2, 0), APP, ATTR], replies=3)
+    apt_command(s, "glance", [header(0xE, 2, 0), APP, 0xFFFFFFFF], replies=9, statics={0: (0x100, PARAM_BUFFER)})
+    apt_command(s, "utility", [header(0x4B, 3, 2), 6, 0, 0x7FFFFFFF, 0 << 14 | 1 << 10 | 2, 0], replies=5,
+                statics={0: (0, UTILITY_OUT)})
+    process = s.run(guest)
+    assert s.results(guest, process, "glance")[2:] == [SUCCESS, 0, WAKEUP, 0, 0x10, 0, 0x100 << 14 | 2, PARAM_BUFFER]
+    assert s.results(guest, process, "utility")[2:] == [SUCCESS, 0, 0 << 14 | 2, UTILITY_OUT]
