@@ -231,7 +231,7 @@ def _static_buffer(src: Thread, dst: Thread | None, size: int, sid: int, address
     if (rdesc & 0xF) != 0x2 or size > rdesc >> 14:
         raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
                           f"{size} bytes for static buffer {sid}, which takes {rdesc >> 14 if rdesc & 2 else 0}")
-    if size and not _has(dst.process.space.table, raddr, size, MemoryPermission.W):
+    if size and not has_memory(dst.process.space.table, raddr, size, MemoryPermission.W):
         raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
                           f"static buffer {sid} of {dst.process.describe()} at {raddr:#x}+{size:#x} is not writable")
     if not dry_run and size:
@@ -250,7 +250,7 @@ def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int
     need = (MemoryPermission.R if perm & BUFFER_R else 0) | (MemoryPermission.W if perm & BUFFER_W else 0)
     table = space.table
     pages = slice(lo >> 12, hi >> 12)
-    if not _has(table, lo, hi - lo, MemoryPermission(need)):
+    if not has_memory(table, lo, hi - lo, MemoryPermission(need)):
         raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
                           f"buffer {address:#x}+{size:#x} is not {need!r} memory of the sender")
     server = dst.process.space
@@ -270,8 +270,9 @@ def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int
     return target + (address & 0xFFF)
 
 
-def _has(table: object, address: int, size: int, need: MemoryPermission) -> bool:
-    """Whether every page of ``[address, address + size)`` is memory with ``need``."""
+def has_memory(table: object, address: int, size: int, need: MemoryPermission) -> bool:
+    """Whether every page of ``[address, address + size)`` is memory with ``need`` (a buffer
+    the kernel, or an HLE service, may read or write for its owner)."""
     lo, hi = address >> 12, (address + size + 0xFFF) >> 12
     if hi > 1 << 20:
         return False

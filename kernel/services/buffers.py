@@ -13,21 +13,10 @@ from typing import TYPE_CHECKING
 
 from hlemu.memory import MemoryPermission
 from kernel.errors import Result
-from kernel.ipc import BUFFER_W, STATIC_BUFFERS_OFFSET
+from kernel.ipc import BUFFER_W, STATIC_BUFFERS_OFFSET, has_memory
 
 if TYPE_CHECKING:
     from kernel.services import Request
-
-
-def _writable(request: Request, address: int, size: int) -> bool:
-    table = request.process.space.table
-    lo, hi = address >> 12, (address + size + 0xFFF) >> 12
-    if hi > 1 << 20:
-        return False
-    pages = slice(lo, hi)
-    need = int(MemoryPermission.W)
-    return bool(((table.state[pages] != 0) & (table.frame[pages] >= 0)).all()
-                and ((table.perm[pages] & need) == need).all())
 
 
 def write_mapped(request: Request, index: int, data: bytes) -> int:
@@ -37,7 +26,7 @@ def write_mapped(request: Request, index: int, data: bytes) -> int:
         return Result.INVALID_BUFFER_DESCRIPTOR
     address, size, perm = request.mapped_buffers[index]
     data = data[:size]
-    if not perm & BUFFER_W or not _writable(request, address, size):
+    if not perm & BUFFER_W or not has_memory(request.process.space.table, address, size, MemoryPermission.W):
         return Result.INVALID_BUFFER_DESCRIPTOR
     if data:
         request.process.space.mem.write(address, data)
