@@ -38,6 +38,7 @@ from kernel.process import Process
 from kernel.services.ac import Ac
 from kernel.services.apt import Apt
 from kernel.services.cfg import Config
+from kernel.services.fs import Fs
 from kernel.services.gsp import GspGpu
 from kernel.services.hid import HidUser
 from kernel.services.irrst import HidSpvr, IrRst
@@ -121,8 +122,9 @@ class Kernel(Waits, Lifetimes):
         self.gsp = GspGpu(self)
         self.hid = HidUser(self)
         self.apt, self.cfg, self.ptm, self.ac = Apt(self), Config(self), Ptm(self), Ac(self)
+        self.fs = Fs(self)  # SDMC at kernel.fs.sdmc_root
         for service in (self.gsp, self.hid, *self.apt.ports, *self.cfg.ports, *self.ptm.ports, *self.ac.ports,
-                        NdmU(self), IrRst(self), HidSpvr(self, self.hid)):
+                        NdmU(self), IrRst(self), HidSpvr(self, self.hid), self.fs.port):
             self.srv.register_hle(service)
 
     def output(self, process: Process, line: str) -> None:
