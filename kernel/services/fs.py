@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,13 +59,14 @@ class OpenArchive:
 class Fs:
     """The filesystem state (``kernel.fs``): where SDMC lives and the open archives.
 
-    ``free_bytes``: what GetFreeBytes and the resource query say, None for the host's
-    free space under ``sdmc_root`` (set a number for repeatable runs)."""
+    ``free_bytes`` / ``capacity_bytes``: what GetFreeBytes and GetSdmcArchiveResource
+    say, None for the host disk's under ``sdmc_root`` (set numbers for repeatable runs)."""
 
     def __init__(self, kernel: Kernel, sdmc_root: Path | str | None = None) -> None:
         self.kernel = kernel
         self.sdmc_root = Path(sdmc_root) if sdmc_root is not None else default_sdmc_root()
         self.free_bytes: int | None = None
+        self.capacity_bytes: int | None = None
         self.sdmc_detected = True
         self.archives: dict[int, OpenArchive] = {}
         self._next_handle = 1
@@ -164,7 +166,8 @@ class FsUser(Service):
         archive = SdmcArchive(HostRoot(self.fs.sdmc_root), self.fs.host_free_bytes)
         return self._open_file(request, archive, self._path(request, 4, 0), request.normal[6])
 
-    def _simple(self, request: Request, handle_at: int, type_at: int, action) -> Reply:  # noqa: ANN001
+    def _simple(self, request: Request, handle_at: int, type_at: int,
+                action: Callable[[SdmcArchive, list[str]], int]) -> Reply:
         target = self._target(request, handle_at, type_at, 0)
         return Reply(result=target if isinstance(target, int) else action(*target))
 
@@ -252,10 +255,12 @@ class FsUser(Service):
     @command(0x0814)
     def get_sdmc_archive_resource(self, request: Request) -> Reply:
         """sector size, cluster size, total clusters, free clusters (libctru FS_ArchiveResource)."""
-        try:
-            total = shutil.disk_usage(HostRoot(self.fs.sdmc_root).real_root()).total
-        except OSError:
-            total = 0
+        total = self.fs.capacity_bytes
+        if total is None:
+            try:
+                total = shutil.disk_usage(HostRoot(self.fs.sdmc_root).real_root()).total
+            except OSError:
+                total = 0
         free = self.fs.host_free_bytes()
         clusters = [min(n // CLUSTER_SIZE, 0xFFFFFFFF) for n in (max(total, free), free)]
         return Reply(normal=[SECTOR_SIZE, CLUSTER_SIZE, *clusters])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,7 @@ class SdmcArchive:
     """The SD card: ``root`` on the host. Methods take parsed names (fs_paths.components)
     and return a result, or (result, value)."""
 
-    def __init__(self, root: HostRoot, free_bytes) -> None:  # noqa: ANN001 - a callable -> int
+    def __init__(self, root: HostRoot, free_bytes: Callable[[], int]) -> None:
         self.root = root
         self.free_bytes = free_bytes
 
@@ -191,7 +192,7 @@ class SdmcArchive:
             return False
 
     @staticmethod
-    def _host(fn, *args) -> int:  # noqa: ANN001
+    def _host(fn: Callable[..., object], *args: object) -> int:
         try:
             fn(*args)
         except OSError as err:

@@ -245,7 +245,7 @@ def test_a_directory_lists_names_and_sizes_as_the_guest_reads_them(make_guest, b
 
 def test_files_and_directories_are_renamed_and_deleted(make_guest, sdmc):
     guest = guest_for(make_guest, "semifastmem", sdmc)
-    guest.kernel.fs.free_bytes = 0x1_2345_6789
+    guest.kernel.fs.free_bytes, guest.kernel.fs.capacity_bytes = 0x1_2345_6789, 0x1_0000_0000 * 4
     blob, s = Blob(), Script()
     fs = Fs(s).start()
     d, f, g = blob.utf16("/d"), blob.utf16("/d/f"), blob.utf16("/d/g")
@@ -287,7 +287,7 @@ def test_files_and_directories_are_renamed_and_deleted(make_guest, sdmc):
     assert s.results(guest, process, "free") == [SUCCESS, header(0x812, 3, 0), SUCCESS, 0x23456789, 1]
     assert s.results(guest, process, "detected")[1:] == [header(0x817, 2, 0), SUCCESS, 1]
     assert s.results(guest, process, "resource")[1:5] == [header(0x814, 5, 0), SUCCESS, 512, 0x4000]
-    assert s.results(guest, process, "resource")[5] > 0
+    assert s.results(guest, process, "resource")[5:] == [0x100000, 0x1_2345_6789 // 0x4000]
     assert s.results(guest, process, "romfs")[2:] == [NOT_FOUND, 0, 0]
     assert "archive 0x3 (RomFS) is not implemented" in guest.text()
     assert r("close") == SUCCESS and r("free_closed") == INVALID_ARCHIVE_HANDLE
@@ -365,3 +365,27 @@ def test_archive_handles_belong_to_their_process(make_guest, sdmc):
     b = run(guest, second, blob)
     assert second.results(guest, b, "free")[2] == INVALID_ARCHIVE_HANDLE
     assert fs.sdmc_root == sdmc
+
+
+def test_open_file_directly_as_romfs_init_opens_its_own_3dsx(make_guest, sdmc):
+    """romfs_dev.c: a 3DSX's RomFS is read through OpenFileDirectly(SDMC, empty archive path
+    in static buffer 2, the UTF-16 path of argv[0] after "sdmc:" in static buffer 0, READ);
+    a CXI's through archive 3 (RomFS) with a 0xC-byte binary path, not implemented."""
+    (sdmc / "3ds").mkdir(parents=True)
+    (sdmc / "3ds" / "app.3dsx").write_bytes(b"3DSX" + bytes(0x40))
+    guest = guest_for(make_guest, "fastmem", sdmc)
+    blob, s = Blob(), Script()
+    fs = Fs(s).start()
+    kind, size, address = blob.utf16("/3ds/app.3dsx")
+    fs.call("direct", "r8", [header(0x803, 8, 4), 0, 9, EMPTY, 1, kind, size, READ, 0,
+                             static(1, 2), INPUT + 8, static(size, 0), address], replies=4)
+    s.asm(f"ldr r7, [r11, #{4 * s.word('direct', 4)}]\n")
+    fs.call("magic", "r7", [header(0x802, 3, 2), 0, 0, 4, buffer(4, 4), HEAP], replies=3)
+    zeros = blob.add(bytes(0xC))
+    fs.call("romfs", "r8", [header(0x803, 8, 4), 0, 3, EMPTY, 1, BINARY, 0xC, READ, 0,
+                            static(1, 2), INPUT + 8, static(0xC, 0), zeros], replies=4)
+    process = run(guest, s, blob)
+    assert s.results(guest, process, "direct")[1:4] == [header(0x803, 1, 2), SUCCESS, 0x10]
+    assert s.results(guest, process, "magic")[2:] == [SUCCESS, 4] and process.space.mem.read(HEAP, 4) == b"3DSX"
+    assert s.results(guest, process, "romfs")[2:] == [NOT_FOUND, 0x10, 0]
+    assert "archive 0x3 (RomFS) is not implemented" in guest.text()
