@@ -13,6 +13,7 @@ one directory listing); closing the handle without Close releases it too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import struct
@@ -49,7 +50,9 @@ CLOSED = Result.INVALID_HANDLE  # a command on a file session after its Close (h
 
 class SdmcArchive:
     """The SD card: ``root`` on the host. Methods take parsed names (fs_paths.components)
-    and return a result, or (result, value)."""
+    and return a result, or (result, value). A name that is a host symlink (into the root)
+    stands for what it points to: deleting it deletes the target, which is inside too;
+    the root itself, however reached, is never deleted or renamed."""
 
     def __init__(self, root: HostRoot, free_bytes: Callable[[], int]) -> None:
         self.root = root
@@ -92,12 +95,16 @@ class SdmcArchive:
             return INSUFFICIENT_SPACE
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-            try:
-                os.ftruncate(fd, size)
-            finally:
-                os.close(fd)
-        except (OSError, OverflowError) as err:
+        except OSError as err:
             return host_error(err)
+        try:
+            os.ftruncate(fd, size)
+        except (OSError, OverflowError) as err:
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # no half-made file stays behind
+            return host_error(err)
+        finally:
+            os.close(fd)
         return Result.SUCCESS
 
     def delete_file(self, names: list[str]) -> int:
@@ -124,6 +131,8 @@ class SdmcArchive:
         path = self._where(names)
         if isinstance(path, int):
             return path
+        if path == self.root.real_root():
+            return INVALID_OPEN_FLAGS  # the root through a symlink to it: never deleted
         if not path.exists():
             return NOT_FOUND
         if not path.is_dir():
@@ -141,7 +150,7 @@ class SdmcArchive:
             return dst
         if not src.exists():
             return NOT_FOUND
-        if src.is_dir() != directory or not source:
+        if src.is_dir() != directory or src == self.root.real_root():
             return NOT_A_FILE  # libctru's rename() tries RenameFile, then RenameDirectory
         if dst.exists():
             return ALREADY_EXISTS

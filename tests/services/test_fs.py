@@ -306,6 +306,7 @@ def test_no_path_leads_out_of_the_sdmc_folder(make_guest, backend, sdmc, tmp_pat
     os.symlink("/etc", sdmc / "etc")
     (sdmc / "inside").mkdir()
     os.symlink(sdmc / "inside", sdmc / "in")  # a symlink that stays inside works
+    os.symlink(sdmc, sdmc / "root")  # one to the root: the root is never deleted through it
     before = host_tree(tmp_path, sdmc)
     guest = guest_for(make_guest, backend, sdmc)
     blob, s = Blob(), Script()
@@ -332,6 +333,7 @@ def test_no_path_leads_out_of_the_sdmc_folder(make_guest, backend, sdmc, tmp_pat
     fs.create_file("inside_dotdot", blob.ascii("/a/../ok"))
     fs.create_file("through_inner_link", blob.ascii("/in/ok"))
     fs.create_file("name_255", blob.utf16("/" + "b" * 255))
+    fs.delete_dir("rm_root_link", blob.ascii("/root"), recursive=True)
     fs.open_dir("root", blob.ascii("/"))
     fs.call("list", "r10", [header(0x801, 1, 2), 8, buffer(8 * ENTRY, 4), HEAP], replies=3)
     process = run(guest, s, blob)
@@ -344,10 +346,11 @@ def test_no_path_leads_out_of_the_sdmc_folder(make_guest, backend, sdmc, tmp_pat
     assert r("inside_dotdot") == SUCCESS and (sdmc / "ok").is_file()
     assert r("through_inner_link") == SUCCESS and (sdmc / "inside" / "ok").is_file()
     assert r("name_255") == SUCCESS
+    assert r("rm_root_link") == INVALID_OPEN_FLAGS and (sdmc / "inside" / "ok").is_file()
     assert host_tree(tmp_path, sdmc) == before and not any(outside.iterdir())
     names = [e[0] for e in parse_entries(process.space.mem.read(HEAP, 8 * ENTRY))[: s.results(guest, process,
                                                                                               "list")[3]]]
-    assert names == ["b" * 255, "in", "inside", "ok"]  # the symlinks out of the root are not listed
+    assert names == ["b" * 255, "in", "inside", "ok", "root"]  # the symlinks out of the root are not listed
 
 
 def test_archive_handles_belong_to_their_process(make_guest, sdmc):
@@ -389,3 +392,47 @@ def test_open_file_directly_as_romfs_init_opens_its_own_3dsx(make_guest, sdmc):
     assert s.results(guest, process, "magic")[2:] == [SUCCESS, 4] and process.space.mem.read(HEAP, 4) == b"3DSX"
     assert s.results(guest, process, "romfs")[2:] == [NOT_FOUND, 0x10, 0]
     assert "archive 0x3 (RomFS) is not implemented" in guest.text()
+
+
+def test_host_failures_become_fs_results():
+    import errno
+
+    from kernel.services.fs_paths import host_error
+
+    assert host_error(OSError(errno.ENOSPC, "full")) == 0xC86044D2  # INSUFFICIENT_SPACE
+    assert host_error(OSError(errno.EDQUOT, "quota")) == 0xC86044D2
+    assert host_error(OSError(errno.ENOENT, "gone")) == NOT_FOUND
+    assert host_error(OSError(errno.EACCES, "denied")) == 0xD9004676  # COMMAND_NOT_ALLOWED
+    assert host_error(OSError(errno.EROFS, "read-only")) == 0xD9004676
+    assert host_error(OverflowError("offset")) == INVALID_PATH
+
+
+def test_host_refusals_reach_the_guest_as_results_not_exceptions(make_guest, sdmc, monkeypatch):
+    """A full disk (ENOSPC), a denied folder (EACCES) and an I/O error (EIO), made by the
+    host calls failing (as root, chmod would not refuse anything)."""
+    import errno
+
+    def fail(code: int):
+        def raising(*args, **kwargs):
+            raise OSError(code, os.strerror(code))
+        return raising
+
+    (sdmc / "f").parent.mkdir(parents=True)
+    (sdmc / "f").write_bytes(b"old")
+    guest = guest_for(make_guest, "semifastmem", sdmc)
+    monkeypatch.setattr(os, "ftruncate", fail(errno.ENOSPC))
+    monkeypatch.setattr(os, "mkdir", fail(errno.EACCES))
+    monkeypatch.setattr(os, "pwrite", fail(errno.EIO))
+    blob, s = Blob(), Script()
+    fs = Fs(s).start()
+    data = blob.add(b"new")
+    fs.create_file("create", blob.ascii("/sized"), 100)
+    fs.create_dir("mkdir", blob.ascii("/d"))
+    fs.open_file("open", blob.ascii("/f"), READ | WRITE)
+    fs.call("write", "r7", [header(0x803, 4, 2), 0, 0, 3, 0, buffer(3, 2), data], replies=3)
+    fs.call("set_size", "r7", [header(0x805, 2, 0), 1, 0])
+    process = run(guest, s, blob)
+    r = lambda name: s.results(guest, process, name)[2]  # noqa: E731
+    assert r("create") == 0xC86044D2 and not (sdmc / "sized").exists()  # no half-made file left
+    assert r("mkdir") == 0xD9004676 and r("write") == 0xD9004676
+    assert r("set_size") == 0xC86044D2 and (sdmc / "f").read_bytes() == b"old"
