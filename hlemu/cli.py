@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frames", type=count, metavar="N", help="stop after N displayed frames (60 per guest second)")
     run.add_argument("--screenshot", metavar="FILE",
                      help="write both screens to FILE when the run stops (.png, .jpg or .bmp)")
+    run.add_argument("--sdmc", metavar="DIR",
+                     help="the host folder that is the SD card (sdmc:/); a .3dsx program is placed at "
+                          "sdmc:/3ds/NAME.3dsx (default: $XDG_DATA_HOME/hlemu/sdmc or ~/.local/share/hlemu/sdmc)")
     run.add_argument("--input", metavar="FILE",
                      help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
                           "UP DOWN LEFT RIGHT, CPAD=x,y, none); FILE may name a bundled script (pad.txt)")
@@ -182,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = RunOptions(programs=args.programs, backend=args.backend, host_page_size=args.host_page_size,
                       max_instructions=args.max_instructions, trace_svc=args.trace_svc, maps=args.maps,
                       stats=args.stats, quantum_blocks=args.quantum, frames=args.frames,
-                      screenshot=args.screenshot, input_script=args.input)
+                      screenshot=args.screenshot, input_script=args.input, sdmc=args.sdmc)
     try:
         return run_programs(opts)
     except (BackendError, ValueError, OSError) as exc:

@@ -124,6 +124,7 @@ class RunOptions:
     frames: int | None = None
     screenshot: str | None = None
     input_script: str | None = None
+    sdmc: str | None = None  # the host folder that is the SD card (None: the per-user default)
 
 
 def check_files(opts: RunOptions) -> tuple[list[Path], list[tuple[int, int, tuple[int, int]]]]:
@@ -157,7 +158,7 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
         print(f"[{process.name}:{process.pid}] {line}", file=out, flush=True)
 
     kernel = Kernel(backend=opts.backend, host_page_size=opts.host_page_size, quantum_blocks=opts.quantum_blocks,
-                    output=emit, trace_svc=opts.trace_svc)
+                    output=emit, trace_svc=opts.trace_svc, sdmc_root=opts.sdmc)
     try:
         for path in paths:
             try:

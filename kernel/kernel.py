@@ -27,6 +27,7 @@ from kernel import layout
 from kernel.crash import crash_report
 from kernel.display import Display
 from kernel.errors import KernelError, Result
+from kernel.homebrew import hand_over
 from kernel.ipc import Message
 from kernel.layout import SYSTEM_TICK_HZ
 from kernel.lifetime import KEEP_ENDED, KEEP_REAPED, Lifetimes, check_image_layout
@@ -83,7 +84,7 @@ class Kernel(Waits, Lifetimes):
 
     def __init__(self, backend: str = "auto", host_page_size: int | None = None,
                  quantum_blocks: int = 20_000, output: OutputSink | None = None,
-                 trace_svc: bool = False) -> None:
+                 trace_svc: bool = False, sdmc_root: str | Path | None = None) -> None:
         self.memory = MemorySystem(backend=backend, host_page_size=host_page_size)
         cpu_backend = "fastmem" if self.memory.backend == "fastmem" else "semifastmem"
         self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
@@ -122,7 +123,7 @@ class Kernel(Waits, Lifetimes):
         self.gsp = GspGpu(self)
         self.hid = HidUser(self)
         self.apt, self.cfg, self.ptm, self.ac = Apt(self), Config(self), Ptm(self), Ac(self)
-        self.fs = Fs(self)  # SDMC at kernel.fs.sdmc_root
+        self.fs = Fs(self, sdmc_root)  # SDMC at kernel.fs.sdmc_root
         for service in (self.gsp, self.hid, *self.apt.ports, *self.cfg.ports, *self.ptm.ports, *self.ac.ports,
                         NdmU(self), IrRst(self), HidSpvr(self, self.hid), self.fs.port):
             self.srv.register_hle(service)
@@ -207,9 +208,10 @@ class Kernel(Waits, Lifetimes):
         process = Process(self, pid, name or image.name, space, cpu)
         try:
             self._map_image(process, image)
+            hand_over(self, process, image)  # a 3DSX's argument list, as a homebrew launcher gives it
             self._map_fixed_areas(process)
             stack = layout.STACK_TOP - layout.MAIN_STACK_SIZE  # LOCKED, as Citra maps it
-            self._map_new(process, stack, layout.MAIN_STACK_SIZE, MemoryPermission.RW, MemoryState.LOCKED)
+            self.map_new(process, stack, layout.MAIN_STACK_SIZE, MemoryPermission.RW, MemoryState.LOCKED)
             self.processes[pid] = process
             self._next_pid += 1
             self.create_thread(process, image.entry, layout.STACK_TOP, 0, MAIN_THREAD_PRIORITY, name="main")
@@ -232,7 +234,7 @@ class Kernel(Waits, Lifetimes):
         page = tls & ~0xFFF
         if process.space.table.state[page >> 12] == MemoryState.FREE:
             try:
-                self._map_new(process, page, 0x1000, MemoryPermission.RW, MemoryState.LOCKED)
+                self.map_new(process, page, 0x1000, MemoryPermission.RW, MemoryState.LOCKED)
             except OutOfMemory as exc:
                 process.free_tls_slot(tls)
                 raise KernelError(Result.OUT_OF_MEMORY, f"no memory for thread-local storage: {exc}") from None

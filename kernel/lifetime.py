@@ -50,7 +50,10 @@ class Lifetimes:
     def _make_room(self, image: Image) -> None:
         """Refuse, before anything is taken, a program larger than the free APPLICATION memory
         (after ended processes give theirs back): a LoaderError that names the shortfall."""
+        from kernel.homebrew import wants_arguments
+
         need = sum(seg.size >> 12 for seg in image.segments) + (layout.MAIN_STACK_SIZE >> 12) + 1  # + a TLS page
+        need += wants_arguments(image)  # + the page of a 3DSX's argument list
         phys = self.memory.phys
         if phys.free_frames("APPLICATION") < need:
             self.reap()
@@ -151,7 +154,7 @@ class Lifetimes:
         frames = np.arange(vram.first_frame, vram.first_frame + vram.num_frames, dtype=np.int64)
         space.map(layout.VRAM_VADDR, frames, MemoryPermission.RW, MemoryState.IO)
 
-    def _map_new(self, process: Process, vaddr: int, size: int, perm: MemoryPermission,
+    def map_new(self, process: Process, vaddr: int, size: int, perm: MemoryPermission,
                  state: MemoryState, region: str = "APPLICATION") -> None:
         process.space.map(vaddr, self.allocate(region, size >> 12), perm, state)
 

@@ -25,11 +25,12 @@ class Emulator:
     """The kernel and its processes. Programs are paths or bundled names (``"hello"``)."""
 
     def __init__(self, backend: str = "auto", host_page_size: int | None = None, quantum_blocks: int = 20_000,
-                 echo: bool = True) -> None:
+                 echo: bool = True, sdmc: str | Path | None = None) -> None:
+        """``sdmc``: the host folder that is the SD card (default: a per-user data folder)."""
         self.echo = echo
         self._output_listeners: list[Callable[[Proc, str], None]] = []
         self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
-                             output=self._output)
+                             output=self._output, sdmc_root=sdmc)
         self.watch_hits: list[WatchHit] = []
         self._paused = False
         self._svc_hooks: list[tuple[int | None, bool, Callable[..., object]]] = []
