@@ -26,6 +26,23 @@ def snapshots(request) -> Snapshots:
     return Snapshots(update=request.config.getoption(OPTION))
 
 
+@pytest.fixture
+def make_guest():
+    """A factory of :class:`tests.kernel.asm.Guest` kernels (e.g. with a small quantum), closed
+    after the test, pass or fail."""
+    from tests.kernel.asm import Guest
+
+    made: list[Guest] = []
+
+    def make(backend: str, quantum_blocks: int = 20_000) -> Guest:
+        made.append(Guest(backend, quantum_blocks))
+        return made[-1]
+
+    yield make
+    for guest in made:
+        guest.close()
+
+
 @pytest.fixture(scope="session")
 def memory_system():
     """One physical memory for the session (a 134 MiB memfd); tests unmap what they map."""

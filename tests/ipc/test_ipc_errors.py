@@ -50,20 +50,6 @@ BUFFER_R, BUFFER_W = 0x2, 0x4
 
 
 @pytest.fixture
-def make_guest():
-    """A factory of :class:`Guest` kernels, closed after the test, pass or fail."""
-    made: list[Guest] = []
-
-    def make(backend: str) -> Guest:
-        made.append(Guest(backend))
-        return made[-1]
-
-    yield make
-    for guest in made:
-        guest.close()
-
-
-@pytest.fixture
 def pair():
     """A client and a server process (never run) with one static buffer of STATIC_CAPACITY
     bytes declared by the server at DATA."""
