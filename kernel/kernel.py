@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from hlemu.cpu import Cpu, CpuConfig, Stop
 from hlemu.cpu.hooks import CB_BUDGET
 from hlemu.loaders import Image, load_image
@@ -96,8 +94,7 @@ class Kernel(Waits, Lifetimes):
         self.alarms: list[tuple[int, int, Callable[[], None]]] = []  # (tick, seq, callback) heap
         self._reaped_instructions = 0
         self._reaped_count = 0
-        self._system_frames: np.ndarray | None = None  # config memory and the shared page (BASE)
-        self._system_pages()
+        self._system_frames = self._make_system_pages()  # config memory and the shared page (BASE)
         self._ended = 0  # ended processes not reaped yet (at most KEEP_ENDED between slices)
         self._idle_since: int | None = None  # guest tick at which every thread started waiting
         self._deadlock_reported = False
@@ -217,10 +214,7 @@ class Kernel(Waits, Lifetimes):
             self.create_thread(process, image.entry, layout.STACK_TOP, 0, MAIN_THREAD_PRIORITY, name="main")
         except BaseException:
             self.processes.pop(pid, None)
-            for thread in process.threads:
-                thread.state = ThreadState.DEAD
-                self._forget_thread(thread)
-            process.exit_code = -1
+            self.end_process(process, -1)  # a main thread made before the failure never runs
             self._release_memory(process)
             raise
         log.info("spawned %s from %s", process.describe(), image.source or image.name)

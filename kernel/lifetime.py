@@ -19,6 +19,7 @@ import numpy as np
 from hlemu.loaders import Image, LoaderError
 from hlemu.memory import MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
+from kernel.homebrew import wants_arguments
 
 if TYPE_CHECKING:
     from kernel.objects.base import KernelObject
@@ -43,15 +44,13 @@ class Lifetimes:
         _reaped_instructions: int
         _reaped_count: int
         _ended: int
-        _system_frames: np.ndarray | None
+        _system_frames: np.ndarray
 
         def destroy_if_unused(self, obj: KernelObject) -> None: ...
 
     def _make_room(self, image: Image) -> None:
         """Refuse, before anything is taken, a program larger than the free APPLICATION memory
         (after ended processes give theirs back): a LoaderError that names the shortfall."""
-        from kernel.homebrew import wants_arguments
-
         need = sum(seg.size >> 12 for seg in image.segments) + (layout.MAIN_STACK_SIZE >> 12) + 1  # + a TLS page
         need += wants_arguments(image)  # + the page of a 3DSX's argument list
         phys = self.memory.phys
@@ -128,25 +127,23 @@ class Lifetimes:
             process.space.map(seg.vaddr, frames, seg.perm, state)
             process.space.poke(seg.vaddr, seg.data)
 
-    def _system_pages(self) -> np.ndarray:
+    def _make_system_pages(self) -> np.ndarray:
         """Config memory and the shared page: one read-only frame each from BASE, shared by
         every process as on hardware (3dbrew "Configuration Memory"), held by the kernel and
         not part of any application's memory (so not of its COMMIT resource)."""
-        if self._system_frames is None:
-            phys = self.memory.phys
-            frames = phys.allocate("BASE", 2)
-            phys.hold(frames)
-            config = int(frames[0]) << 12
-            # The kernel version libctru reads (2.46.0 = 11.x firmware) and APPMEMALLOC, the
-            # size of the APPLICATION region.
-            phys.data[config : config + 4] = np.frombuffer(bytes([0, 0, 46, 2]), dtype=np.uint8)
-            phys.data[config + 0x40 : config + 0x44] = np.frombuffer((64 << 20).to_bytes(4, "little"), np.uint8)
-            self._system_frames = frames
-        return self._system_frames
+        phys = self.memory.phys
+        frames = phys.allocate("BASE", 2)
+        phys.hold(frames)
+        config = int(frames[0]) << 12
+        # The kernel version libctru reads (2.46.0 = 11.x firmware) and APPMEMALLOC, the size
+        # of the APPLICATION region.
+        phys.data[config : config + 4] = np.frombuffer(bytes([0, 0, 46, 2]), dtype=np.uint8)
+        phys.data[config + 0x40 : config + 0x44] = np.frombuffer((64 << 20).to_bytes(4, "little"), np.uint8)
+        return frames
 
     def _map_fixed_areas(self, process: Process) -> None:
         space = process.space
-        config, shared_page = self._system_pages()
+        config, shared_page = self._system_frames
         space.map(layout.CONFIG_MEMORY, [config], MemoryPermission.R, MemoryState.SHARED)
         space.map(layout.SHARED_PAGE, [shared_page], MemoryPermission.R, MemoryState.SHARED)
         # VRAM, shared by every process (3dsx homebrew gets it read-write, as in Citra).
@@ -155,7 +152,7 @@ class Lifetimes:
         space.map(layout.VRAM_VADDR, frames, MemoryPermission.RW, MemoryState.IO)
 
     def map_new(self, process: Process, vaddr: int, size: int, perm: MemoryPermission,
-                 state: MemoryState, region: str = "APPLICATION") -> None:
+                state: MemoryState, region: str = "APPLICATION") -> None:
         process.space.map(vaddr, self.allocate(region, size >> 12), perm, state)
 
 
