@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hlemu.memory import GuestFault, MemoryPermission, MemoryState
+from hlemu.memory import GuestFault, MemoryPermission, MemoryState, PageTable
 from kernel.errors import KernelError, Result
 from kernel.layout import CURRENT_PROCESS, CURRENT_THREAD
 
@@ -270,16 +270,15 @@ def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int
     return target + (address & 0xFFF)
 
 
-def has_memory(table: object, address: int, size: int, need: MemoryPermission) -> bool:
+def has_memory(table: PageTable, address: int, size: int, need: MemoryPermission) -> bool:
     """Whether every page of ``[address, address + size)`` is memory with ``need`` (a buffer
     the kernel, or an HLE service, may read or write for its owner)."""
     lo, hi = address >> 12, (address + size + 0xFFF) >> 12
     if hi > 1 << 20:
         return False
     pages = slice(lo, hi)
-    t = table  # a PageTable
-    return bool(((t.state[pages] != 0) & (t.frame[pages] >= 0)).all()  # type: ignore[attr-defined]
-                and ((t.perm[pages] & int(need)) == int(need)).all())  # type: ignore[attr-defined]
+    return bool(((table.state[pages] != 0) & (table.frame[pages] >= 0)).all()
+                and ((table.perm[pages] & int(need)) == int(need)).all())
 
 
 def _free_ipc_range(state: np.ndarray, size: int) -> int | None:

@@ -58,20 +58,25 @@ class ResourceLimit(KernelObject):
         return APPLICATION_LIMITS[kind]
 
     def current(self, kind: ResourceType) -> int:
+        return in_use(self.process, kind)
+
+
+def in_use(process: Process, kind: ResourceType) -> int:
+    """What ``process`` uses of ``kind``: committed bytes, live threads, or objects it created."""
+    if kind == ResourceType.COMMIT:
         from kernel.svc.process import used_memory
 
-        if kind == ResourceType.COMMIT:
-            return used_memory(self.process)
-        if kind == ResourceType.THREAD:
-            return len(self.process.live_threads())
-        return self.process.created.get(kind, 0)
+        return used_memory(process)
+    if kind == ResourceType.THREAD:
+        return len(process.live_threads())
+    return process.created.get(kind, 0)
 
 
 def reserve(process: Process, kind: ResourceType) -> None:
     """Refuse the creation of one more ``kind`` object when the process has its limit's worth."""
     from kernel.errors import KernelError
 
-    used = len(process.live_threads()) if kind == ResourceType.THREAD else process.created.get(kind, 0)
+    used = in_use(process, kind)
     if used >= APPLICATION_LIMITS[kind]:
         raise KernelError(OUT_OF_RESULT[kind], f"{process.describe()} has {used} of its "
                                                f"{APPLICATION_LIMITS[kind]} {kind.name.lower()} objects")
