@@ -15,6 +15,7 @@ from kernel.objects.resource_limit import ResourceType
 from kernel.thread import Thread
 
 if TYPE_CHECKING:
+    from hlemu.loaders.smdh import Smdh
     from kernel.kernel import Kernel
 
 
@@ -89,6 +90,7 @@ class Process(WaitObject):
         self.mapped_blocks: set[MemoryBlock] = set()  # memory blocks this process has mapped
         self.created: dict[ResourceType, int] = {}  # objects it created that still exist, by resource
         self._tls_used = [False] * (TLS_PAGES * TLS_PER_PAGE)
+        self.smdh: Smdh | None = None  # a 3DSX's titles and icon (set by spawn), for the window and the API
 
     @property
     def alive(self) -> bool:
