@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 
 from hlemu.loaders import LoaderError
@@ -23,6 +23,8 @@ class GuiOptions:
     paused: bool = False  # open paused instead of running
     unthrottled: bool = False
     scale: int = 0
+    sdmc: str | None = None  # the SD card's host folder (None: the per-user default)
+    cfg: dict[str, object] = field(default_factory=dict)  # console settings, as --cfg gives them
 
 
 EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130  # as ``hlemu run`` has them
@@ -33,16 +35,25 @@ def run_gui(opts: GuiOptions) -> int:
     """Open the window; returns the exit status (2: bad arguments, files that will not load,
     a screenshot that could not be written, a display the window cannot open on; 130: Ctrl-C)."""
     from hlemu.images import check_writable
+    from hlemu.loaders import load_image
     from hlemu.run import DEMO, resolve
+    from kernel.services.cfg import settings_from
 
     programs = opts.programs or list(DEMO)
     try:
         paths = [str(resolve(p)) for p in programs]
-        if opts.screenshot:
-            check_writable(opts.screenshot)
+        for path in paths:  # a format hlemu does not run (.cia, .3ds...) is refused before any window
+            load_image(path)
+        settings_from(opts.cfg)
     except LoaderError as exc:
         print(f"hlemu: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ValueError as exc:
+        print(f"hlemu: --cfg {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if opts.screenshot:
+            check_writable(opts.screenshot)
     except ValueError as exc:
         print(f"hlemu: --screenshot {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -68,7 +79,7 @@ def run_gui(opts: GuiOptions) -> int:
     sys.excepthook = _report_exception  # PyQt aborts on an exception that escapes a slot
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("hlemu")
-    session = Session(paths, opts.backend, opts.host_page_size)
+    session = Session(paths, opts.backend, opts.host_page_size, sdmc=opts.sdmc, cfg=opts.cfg)
     headless = bool(opts.screenshot)
     window = MainWindow(session, keymap, show_crash_dialogs=not headless, headless=headless)
     window.screens.set_scale(opts.scale)
