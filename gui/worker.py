@@ -116,11 +116,14 @@ class EmuWorker(QObject):
     answered = pyqtSignal(int, object, object)  # request id, result, error text
     failed = pyqtSignal(str)  # the emulator could not be (re)built: why
 
-    def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None) -> None:
+    def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None,
+                 sdmc: str | None = None, cfg: dict[str, object] | None = None) -> None:
         super().__init__()
         self.programs = programs
         self.backend = backend
         self.host_page_size = host_page_size
+        self.sdmc = sdmc  # the SD card's host folder and the console settings, for every (re)build
+        self.cfg = dict(cfg or {})
         self.emu: Emulator | None = None
         self.selection = Selection()
         self.running = False
@@ -157,7 +160,8 @@ class EmuWorker(QObject):
         self.emu = None
         self.generation += 1
         try:
-            emu = Emulator(backend=self.backend, host_page_size=self.host_page_size, echo=False)
+            emu = Emulator(backend=self.backend, host_page_size=self.host_page_size, echo=False, sdmc=self.sdmc,
+                           cfg=self.cfg)
         except Exception as exc:  # noqa: BLE001 - shown to the user, the window stays up
             self.failed.emit(f"cannot create the emulator: {exc}")
             return
@@ -403,11 +407,12 @@ class Session(QObject):
     _throttle = pyqtSignal(bool)
     _shutdown = pyqtSignal()
 
-    def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None) -> None:
+    def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None,
+                 sdmc: str | None = None, cfg: dict[str, object] | None = None) -> None:
         super().__init__()
         self.emu_thread = QThread()
         self.emu_thread.setObjectName("emulation")
-        self.worker = EmuWorker(programs, backend, host_page_size)
+        self.worker = EmuWorker(programs, backend, host_page_size, sdmc, cfg)
         self.worker.moveToThread(self.emu_thread)
         self.emu_thread.started.connect(self.worker.start)
         for signal, slot in ((self._call, self.worker.call), (self._resume, self.worker.resume),

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Sequence
 
 from hlemu import __version__
-from hlemu.options import count, host_page_size
+from hlemu.options import CFG_HELP, SDMC_HELP, cfg_setting, count, host_page_size, sdmc_folder
 
 _COLD_START_SNIPPET = "from hlemu.bench.memory import cold_start_seconds; print(cold_start_seconds())"
 
@@ -21,6 +21,12 @@ def _add_memory_options(parser: argparse.ArgumentParser) -> None:
                         help="memory backend (default: auto = fastmem when the host allows it)")
     parser.add_argument("--host-page-size", type=host_page_size, default=None, metavar="BYTES",
                         help="decide the backend as if the host page size were BYTES (e.g. 16384)")
+
+
+def _add_console_options(parser: argparse.ArgumentParser) -> None:
+    """The console the guests run on: its SD card and its settings (run, repl and gui alike)."""
+    parser.add_argument("--sdmc", type=sdmc_folder, metavar="DIR", help=SDMC_HELP)
+    parser.add_argument("--cfg", type=cfg_setting, action="append", default=[], metavar="KEY=VALUE", help=CFG_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_memory_options(run)
     run.add_argument("--max-instructions", type=count, metavar="N", help="stop after N guest instructions in all")
     run.add_argument("--trace-svc", action="store_true", help="print every SVC with its arguments and results")
+    run.add_argument("--trace-ipc", action="store_true",
+                     help="print each IPC request as 'service command-name(args) -> result'")
     run.add_argument("--maps", action="store_true", help="print each process's memory map at exit")
     run.add_argument("--stats", action="store_true",
                      help="print instructions, SVCs, context switches and faults per process")
@@ -61,9 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frames", type=count, metavar="N", help="stop after N displayed frames (60 per guest second)")
     run.add_argument("--screenshot", metavar="FILE",
                      help="write both screens to FILE when the run stops (.png, .jpg or .bmp)")
-    run.add_argument("--sdmc", metavar="DIR",
-                     help="the host folder that is the SD card (sdmc:/); a .3dsx program is placed at "
-                          "sdmc:/3ds/NAME.3dsx (default: $XDG_DATA_HOME/hlemu/sdmc or ~/.local/share/hlemu/sdmc)")
+    _add_console_options(run)
     run.add_argument("--input", metavar="FILE",
                      help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
                           "UP DOWN LEFT RIGHT, CPAD=x,y, none); FILE may name a bundled script (pad.txt)")
@@ -71,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     repl = sub.add_parser("repl", help="a Python shell with the emulator as `emu` and the programs spawned")
     repl.add_argument("programs", nargs="*", metavar="PROGRAM")
     _add_memory_options(repl)
+    _add_console_options(repl)
     repl.add_argument("--plain", action="store_true", help="use the standard Python shell, not IPython")
 
     gui = sub.add_parser(
@@ -80,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "F1 the pad's key map.")
     gui.add_argument("programs", nargs="*", metavar="PROGRAM")
     _add_memory_options(gui)
+    _add_console_options(gui)
     gui.add_argument("--keymap", metavar="FILE.json",
                      help="button -> Qt key name, e.g. {\"A\": \"Key_X\"} (default: ~/.config/hlemu/keys.json "
                           "if present, else the built-in map; F1 shows it)")
@@ -174,18 +182,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         from hlemu.repl import run_script
 
         ignored = [option for option, value in (
-            ("--max-instructions", args.max_instructions), ("--trace-svc", args.trace_svc), ("--maps", args.maps),
+            ("--max-instructions", args.max_instructions), ("--trace-svc", args.trace_svc),
+            ("--trace-ipc", args.trace_ipc), ("--maps", args.maps),
             ("--stats", args.stats), ("--quantum", args.quantum != 20_000), ("--frames", args.frames),
             ("--screenshot", args.screenshot), ("--input", args.input)) if value]
         if ignored:  # the script decides how far to run and what to save
             print(f"hlemu: --script cannot be combined with {', '.join(ignored)} (the script runs the guests: "
-                  "emu.run(frames=N), emu.screenshot(PATH), emu.set_input(...))", file=sys.stderr)
+                  "emu.run(frames=N), emu.screenshot(PATH), emu.set_input(...), emu.on_ipc(print))",
+                  file=sys.stderr)
             return 2
-        return run_script(args.script, args.programs, args.backend, args.host_page_size)
+        return run_script(args.script, args.programs, args.backend, args.host_page_size, sdmc=args.sdmc,
+                          cfg=dict(args.cfg))
     opts = RunOptions(programs=args.programs, backend=args.backend, host_page_size=args.host_page_size,
                       max_instructions=args.max_instructions, trace_svc=args.trace_svc, maps=args.maps,
                       stats=args.stats, quantum_blocks=args.quantum, frames=args.frames,
-                      screenshot=args.screenshot, input_script=args.input, sdmc=args.sdmc)
+                      screenshot=args.screenshot, input_script=args.input, sdmc=args.sdmc,
+                      trace_ipc=args.trace_ipc, cfg=dict(args.cfg))
     try:
         return run_programs(opts)
     except (BackendError, ValueError, OSError) as exc:
@@ -276,12 +288,14 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "repl":
         from hlemu.repl import start_repl
 
-        return start_repl(args.programs, args.backend, args.host_page_size, plain=args.plain)
+        return start_repl(args.programs, args.backend, args.host_page_size, plain=args.plain, sdmc=args.sdmc,
+                          cfg=dict(args.cfg))
     if args.command == "gui":
         from gui.app import GuiOptions, run_gui
 
         return run_gui(GuiOptions(args.programs, args.backend, args.host_page_size, args.keymap, args.frames,
-                                  args.screenshot, args.paused, args.unthrottled, args.scale))
+                                  args.screenshot, args.paused, args.unthrottled, args.scale, sdmc=args.sdmc,
+                                  cfg=dict(args.cfg)))
     if args.command == "fuzz":
         from hlemu.fuzz.cli import run as run_fuzz
 

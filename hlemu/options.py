@@ -18,11 +18,19 @@ argparse.ArgumentTypeError: expected a whole number of at least 1, got -1
 Traceback (most recent call last):
   ...
 argparse.ArgumentTypeError: 12345 is not a power of two of at least 4096 (4096, 16384, 65536...)
+>>> cfg_setting("language=fr")
+('language', 2)
+>>> cfg_setting("colour=blue")
+Traceback (most recent call last):
+  ...
+argparse.ArgumentTypeError: unknown setting 'colour' (accepted: language, region, model, username, birthday)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 MIN_PAGE_SIZE = 4096  # the guest's page size; a host cannot have smaller pages for fastmem to matter
 
@@ -68,3 +76,44 @@ def host_page_size(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text} is not a power of two of at least {MIN_PAGE_SIZE} (4096, 16384, 65536...)")
     return value
+
+
+SDMC_HELP = ("the host folder that is the SD card (sdmc:/), made if missing; a .3dsx program is placed at "
+             "sdmc:/3ds/NAME.3dsx (default: $XDG_DATA_HOME/hlemu/sdmc or ~/.local/share/hlemu/sdmc)")
+
+
+def sdmc_folder(text: str) -> str:
+    """``--sdmc DIR``: a folder the emulator can write, or one it can make (a missing folder
+    is made on first use, as the default is). A file, or a folder that cannot be written or
+    made, is refused here rather than failing later inside the guest's file calls."""
+    path = Path(text).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text} is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"{text} is not writable")
+        return str(path)
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot make {text}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot make {text}: {parent} is not writable")
+    return str(path)
+
+
+CFG_HELP = ("a console setting, KEY=VALUE (repeatable): language=en|ja|fr|de|it|es|zh|ko|nl|pt|ru|tw (or 0-11), "
+            "region=JPN|USA|EUR|AUS|CHN|KOR|TWN, model=3DS|3DSXL|N3DS|2DS|N3DSXL|N2DSXL, username=NAME "
+            "(up to 10 characters), birthday=MM-DD (default: language=en region=USA model=3DS "
+            "username=hlemu birthday=01-01)")
+
+
+def cfg_setting(text: str) -> tuple[str, object]:
+    """``--cfg KEY=VALUE``: a console setting for cfg (``kernel.services.cfg.parse_setting``)."""
+    from kernel.services.cfg import parse_setting  # the app may import the kernel; parsing lives with cfg
+
+    try:
+        return parse_setting(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -25,14 +25,16 @@ help(emu) and help(p) list everything; docs/scripting.md has worked examples."""
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130  # as ``hlemu run`` has them
 
 
-def make_emulator(programs: list[str], backend: str, host_page_size: int | None, echo: bool = True) -> Any:
-    """An emulator with ``programs`` spawned. The programs are found first, so a bad name costs
-    no emulator; LoaderError or BackendError say what is wrong."""
+def make_emulator(programs: list[str], backend: str, host_page_size: int | None, echo: bool = True,
+                  sdmc: str | None = None, cfg: dict[str, object] | None = None) -> Any:
+    """An emulator with ``programs`` spawned, on the SD card folder ``sdmc`` with console
+    settings ``cfg`` (as ``Emulator`` takes them). The programs are found first, so a bad name
+    costs no emulator; LoaderError, BackendError or ValueError (a setting) say what is wrong."""
     from hlemu.run import resolve
     from kernel.api import Emulator
 
     paths = [resolve(p) for p in programs]
-    emu = Emulator(backend=backend, host_page_size=host_page_size, echo=echo)
+    emu = Emulator(backend=backend, host_page_size=host_page_size, echo=echo, sdmc=sdmc, cfg=cfg)
     try:
         for path in paths:
             emu.spawn(path)
@@ -42,15 +44,16 @@ def make_emulator(programs: list[str], backend: str, host_page_size: int | None,
     return emu
 
 
-def _emulator_or_usage_error(programs: list[str], backend: str, host_page_size: int | None) -> Any:
+def _emulator_or_usage_error(programs: list[str], backend: str, host_page_size: int | None,
+                             sdmc: str | None = None, cfg: dict[str, object] | None = None) -> Any:
     """``make_emulator``, or None after one line on stderr (a program that will not load, a
-    backend the host cannot have)."""
+    backend the host cannot have, a console setting that does not exist)."""
     from hlemu.loaders import LoaderError
     from hlemu.memory import BackendError
 
     try:
-        return make_emulator(programs, backend, host_page_size)
-    except (LoaderError, BackendError, OSError) as exc:
+        return make_emulator(programs, backend, host_page_size, sdmc=sdmc, cfg=cfg)
+    except (LoaderError, BackendError, OSError, ValueError) as exc:
         print(f"hlemu: {exc}", file=sys.stderr)
         return None
 
@@ -71,8 +74,8 @@ def banner(emu: Any) -> str:
 
 
 def start_repl(programs: list[str], backend: str = "auto", host_page_size: int | None = None,
-               plain: bool = False) -> int:
-    emu = _emulator_or_usage_error(programs, backend, host_page_size)
+               plain: bool = False, sdmc: str | None = None, cfg: dict[str, object] | None = None) -> int:
+    emu = _emulator_or_usage_error(programs, backend, host_page_size, sdmc, cfg)
     if emu is None:
         return EXIT_USAGE
     namespace = namespace_for(emu)
@@ -93,7 +96,8 @@ def start_repl(programs: list[str], backend: str = "auto", host_page_size: int |
     return 0
 
 
-def run_script(path: str, programs: list[str], backend: str = "auto", host_page_size: int | None = None) -> int:
+def run_script(path: str, programs: list[str], backend: str = "auto", host_page_size: int | None = None,
+               sdmc: str | None = None, cfg: dict[str, object] | None = None) -> int:
     """Run ``path`` with ``emu`` in its globals; 0 unless it raises (1), a guest crashed (3),
     or Ctrl-C stopped it (130). A script that cannot be read is a usage error (2), found
     before any emulator is made."""
@@ -101,7 +105,7 @@ def run_script(path: str, programs: list[str], backend: str = "auto", host_page_
     if problem:
         print(f"hlemu: --script {path}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    emu = _emulator_or_usage_error(programs, backend, host_page_size)
+    emu = _emulator_or_usage_error(programs, backend, host_page_size, sdmc, cfg)
     if emu is None:
         return EXIT_USAGE
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -125,6 +125,8 @@ class RunOptions:
     screenshot: str | None = None
     input_script: str | None = None
     sdmc: str | None = None  # the host folder that is the SD card (None: the per-user default)
+    trace_ipc: bool = False  # print each IPC request and its reply as the kernel decodes them
+    cfg: dict[str, object] = field(default_factory=dict)  # console settings, as --cfg KEY=VALUE gives them
 
 
 def check_files(opts: RunOptions) -> tuple[list[Path], list[tuple[int, int, tuple[int, int]]]]:
@@ -157,8 +159,18 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
     def emit(process: Process, line: str) -> None:
         print(f"[{process.name}:{process.pid}] {line}", file=out, flush=True)
 
+    from kernel.services.cfg import settings_from
+
+    try:
+        settings = settings_from(opts.cfg)
+    except ValueError as exc:
+        print(f"hlemu: --cfg {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # trace_ipc only when asked: the Kernel's side of it is being added alongside this option.
+    tracing = {"trace_ipc": True} if opts.trace_ipc else {}
     kernel = Kernel(backend=opts.backend, host_page_size=opts.host_page_size, quantum_blocks=opts.quantum_blocks,
-                    output=emit, trace_svc=opts.trace_svc, sdmc_root=opts.sdmc)
+                    output=emit, trace_svc=opts.trace_svc, sdmc_root=opts.sdmc, **tracing)
+    kernel.cfg.settings = settings
     try:
         for path in paths:
             try:

@@ -17,8 +17,9 @@ the kernel.
 >>> emu.close()
 """
 
+from kernel.api.console import ConsoleConfig
 from kernel.api.emulator import Emulator
 from kernel.api.proc import Proc
 from kernel.api.views import HandleInfo, MapSnapshot, Region, ThreadView
 
-__all__ = ["Emulator", "HandleInfo", "MapSnapshot", "Proc", "Region", "ThreadView"]
+__all__ = ["ConsoleConfig", "Emulator", "HandleInfo", "MapSnapshot", "Proc", "Region", "ThreadView"]

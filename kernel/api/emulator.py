@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from unicorn import UC_HOOK_CODE
@@ -10,6 +10,7 @@ from unicorn import UC_HOOK_CODE
 from hlemu.cpu import Stop
 from hlemu.loaders import Image
 from hlemu.memory import WatchHit
+from kernel.api.console import ConsoleConfig
 from kernel.api.proc import Proc
 from kernel.api.sigint import stop_on_sigint
 from kernel.api.views import ThreadView, read_thread
@@ -18,6 +19,7 @@ from kernel.display import Display
 from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
 from kernel.process import Process
+from kernel.services.cfg import settings_from
 from kernel.thread import Thread
 
 
@@ -25,12 +27,18 @@ class Emulator:
     """The kernel and its processes. Programs are paths or bundled names (``"hello"``)."""
 
     def __init__(self, backend: str = "auto", host_page_size: int | None = None, quantum_blocks: int = 20_000,
-                 echo: bool = True, sdmc: str | Path | None = None) -> None:
-        """``sdmc``: the host folder that is the SD card (default: a per-user data folder)."""
+                 echo: bool = True, sdmc: str | Path | None = None,
+                 cfg: Mapping[str, object] | None = None) -> None:
+        """``sdmc``: the host folder that is the SD card (default: a per-user data folder).
+        ``cfg``: console settings, as ``hlemu run --cfg`` takes them (``{"language": "fr",
+        "region": "EUR", "model": "N3DS", "username": "Ada", "birthday": "12-25"}``); a bad
+        key or value is a ValueError before anything is built. Change them later with ``emu.cfg``."""
+        settings = settings_from(cfg or {})
         self.echo = echo
         self._output_listeners: list[Callable[[Proc, str], None]] = []
         self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
                              output=self._output, sdmc_root=sdmc)
+        self.kernel.cfg.settings = settings
         self.watch_hits: list[WatchHit] = []
         self._paused = False
         self._svc_hooks: list[tuple[int | None, bool, Callable[..., object]]] = []
@@ -196,6 +204,24 @@ class Emulator:
 
     def screenshot(self, path: str) -> None:
         self.kernel.display.screenshot(path)
+
+    # the console
+    @property
+    def cfg(self) -> ConsoleConfig:
+        """The console's settings (language, region, model, username, birthday): read them,
+        or set them by name (``emu.cfg.language = "fr"``), checked as ``--cfg`` checks them."""
+        return ConsoleConfig(self.kernel)
+
+    def press_home(self, proc: Proc | None = None) -> int:
+        """Press HOME (APT's HOMEBUTTON notification) for ``proc``, or every application that
+        registered with APT; how many got it (0: none called aptInit). libctru's event thread
+        takes it at the application's next ``aptMainLoop()``."""
+        return self.kernel.apt.press_home(None if proc is None else proc.process)
+
+    def press_power(self, proc: Proc | None = None) -> int:
+        """Press POWER and choose "power off": ``aptMainLoop()`` then returns false, so a
+        libctru application ends itself; how many applications got it."""
+        return self.kernel.apt.press_power(None if proc is None else proc.process)
 
     # hooks
     def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False) -> None:

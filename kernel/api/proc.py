@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from hlemu.cpu import CPSR_T
 from hlemu.cpu.decode import Instruction, disassemble
 from hlemu.memory import FaultKind, WatchHit, Watchpoint
@@ -64,6 +66,24 @@ class Proc:
     def output(self) -> list[str]:
         """Lines the guest printed (OutputDebugString)."""
         return self.process.output
+
+    # what the program calls itself (a 3DSX's SMDH; None for an ELF, which has none)
+    @property
+    def title(self) -> str | None:
+        """The SMDH short title (English if set, else the first language set), or None."""
+        smdh = self.process.smdh
+        return None if smdh is None else smdh.short_title
+
+    @property
+    def publisher(self) -> str | None:
+        smdh = self.process.smdh
+        return None if smdh is None else smdh.publisher
+
+    @property
+    def icon(self) -> np.ndarray | None:
+        """The SMDH's large icon: a (48, 48, 3) uint8 RGB array (a copy), or None."""
+        smdh = self.process.smdh
+        return None if smdh is None else smdh.icon().copy()
 
     def __repr__(self) -> str:
         return f"<Proc {self.pid} {self.name!r} {self.status}>"

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kernel.services import Reply, Request, Service, command
@@ -201,3 +202,127 @@ class Config:
     def __init__(self, kernel: Kernel) -> None:
         self.settings = ConsoleSettings()
         self.ports: list[ConfigU] = [ConfigU(kernel, self), ConfigS(kernel, self), ConfigI(kernel, self)]
+
+
+# -- settings from text: ``hlemu run --cfg KEY=VALUE`` and ``Emulator(cfg={...})`` -----------------
+# Language codes in 3dbrew's order ("Config Savegame" block 0xA0002; libctru CFG_LANGUAGE_JP..TW).
+LANGUAGE_CODES = ("ja", "en", "fr", "de", "it", "es", "zh", "ko", "nl", "pt", "ru", "tw")
+LANGUAGE_NAMES = ("japanese", "english", "french", "german", "italian", "spanish", "simplified chinese",
+                  "korean", "dutch", "portuguese", "russian", "traditional chinese")
+# Short model names (what the command line takes) -> MODELS' values.
+MODEL_CODES = {"3DS": 0, "3DSXL": 1, "N3DS": 2, "2DS": 3, "N3DSXL": 4, "N2DSXL": 5}
+SETTING_KEYS = ("language", "region", "model", "username", "birthday")
+ACCEPTED = {
+    "language": f"{', '.join(LANGUAGE_CODES)} (or 0-11, or names such as french)",
+    "region": ", ".join(REGIONS),
+    "model": ", ".join(MODEL_CODES),
+    "username": "up to 10 characters",
+    "birthday": "MM-DD, e.g. 12-25",
+}
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # 29 February is a birthday too
+
+
+def _choice(key: str, text: str, table: dict[str, int]) -> int:
+    """A name from ``table`` (any case, spaces and a "new " prefix folded) or its number."""
+    folded = text.strip().upper().replace(" ", "").replace("_", "").replace("NEW", "N")
+    if folded in table:
+        return table[folded]
+    if folded.isdigit() and int(folded) in table.values():
+        return int(folded)
+    raise ValueError(f"{key}: unknown value {text!r} (accepted: {ACCEPTED[key]})")
+
+
+def _language(text: str) -> int:
+    folded = text.strip().lower()
+    if folded in LANGUAGE_CODES:
+        return LANGUAGE_CODES.index(folded)
+    if folded in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES.index(folded)
+    if folded in ("jp", "chinese"):  # libctru's CFG_LANGUAGE_JP; Chinese as the 3DS menu lists it first
+        return 0 if folded == "jp" else 6
+    if folded.isdigit() and int(folded) < len(LANGUAGE_CODES):
+        return int(folded)
+    raise ValueError(f"language: unknown value {text!r} (accepted: {ACCEPTED['language']})")
+
+
+def _username(text: str) -> str:
+    if len(text.encode("utf-16-le")) > 20:  # block 0xA0000 holds 10 UTF-16 units
+        raise ValueError(f"username: {text!r} is longer than 10 characters")
+    return text
+
+
+def _birthday(text: str) -> tuple[int, int]:
+    try:
+        month, day = (int(part, 10) for part in text.strip().split("-"))
+    except ValueError:
+        raise ValueError(f"birthday: {text!r} is not MM-DD (e.g. 12-25)") from None
+    if not (1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]):
+        raise ValueError(f"birthday: {text!r} is not a day of the year (MM-DD, e.g. 12-25)")
+    return month, day
+
+
+def setting_value(key: str, value: object) -> object:
+    """``value`` for ConsoleSettings' field ``key``, checked: text as the command line gives it
+    (``"fr"``, ``"EUR"``, ``"N3DS"``, ``"12-25"``) or the stored form (``2``, ``(12, 25)``).
+    ValueError names the key and what it accepts.
+
+    >>> setting_value("language", "fr"), setting_value("region", "eur"), setting_value("model", "New 3DS XL")
+    (2, 2, 4)
+    >>> setting_value("birthday", "02-29"), setting_value("birthday", (12, 25))
+    ((2, 29), (12, 25))
+    >>> setting_value("model", "Wii")
+    Traceback (most recent call last):
+      ...
+    ValueError: model: unknown value 'Wii' (accepted: 3DS, 3DSXL, N3DS, 2DS, N3DSXL, N2DSXL)
+    """
+    if key not in SETTING_KEYS:
+        raise ValueError(f"unknown setting {key!r} (accepted: {', '.join(SETTING_KEYS)})")
+    if key == "birthday" and isinstance(value, tuple):
+        value = "-".join(map(str, value))
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{key}: expected text or a number, got {value!r}")
+    text = str(value)
+    if key == "language":
+        return _language(text)
+    if key == "region":
+        return _choice(key, text, REGIONS)
+    if key == "model":
+        return _choice(key, text, MODEL_CODES)
+    if key == "username":
+        return _username(text)
+    return _birthday(text)
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` (``--cfg language=fr``) -> (field name, checked value).
+
+    >>> parse_setting("language=ja"), parse_setting("username=Ada"), parse_setting("Region=JPN")
+    (('language', 0), ('username', 'Ada'), ('region', 0))
+    """
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"expected KEY=VALUE (keys: {', '.join(SETTING_KEYS)}), got {text!r}")
+    key = key.strip().lower()
+    return key, setting_value(key, value if key == "username" else value.strip())
+
+
+def settings_from(pairs: Mapping[str, object] | Iterable[tuple[str, object]],
+                  base: ConsoleSettings | None = None) -> ConsoleSettings:
+    """New settings: ``base`` (default: the defaults) with each (key, value) of ``pairs``
+    checked and applied, later pairs winning."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    changes = {key: setting_value(key, value) for key, value in items}
+    return replace(base or ConsoleSettings(), **changes)
+
+
+def describe_settings(s: ConsoleSettings) -> str:
+    """The settable values, as ``--cfg`` names them.
+
+    >>> describe_settings(ConsoleSettings())
+    'language=en region=USA model=3DS username=hlemu birthday=01-01'
+    """
+    region = next((name for name, v in REGIONS.items() if v == s.region), str(s.region))
+    model = next((name for name, v in MODEL_CODES.items() if v == s.model), str(s.model))
+    language = LANGUAGE_CODES[s.language] if 0 <= s.language < len(LANGUAGE_CODES) else str(s.language)
+    return (f"language={language} region={region} model={model} username={s.username} "
+            f"birthday={s.birthday[0]:02d}-{s.birthday[1]:02d}")
