@@ -37,6 +37,7 @@ import numpy as np
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, PageTable
 from kernel.errors import KernelError, Result
 from kernel.layout import CURRENT_PROCESS, CURRENT_THREAD
+from kernel.service_names import command_names
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -84,6 +85,9 @@ class Message:
     descriptors: list[Descriptor]
     reply: bool = False
     result: int | None = None
+    name: str = ""  # the command's documented name ("" when the service's commands are not known)
+    status: str = ""  # a reply's note: "unimplemented", "stubbed", "refused: header ..."
+    request: Message | None = None  # a reply's request (when it was recorded)
 
 
 @dataclass(slots=True)
@@ -144,7 +148,8 @@ def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int],
     out = list(words[: 1 + normal])
     delivery = Delivery(out)
     message = Message(src.process.pid, dst.process.pid if dst else -1, service, command,
-                      words[1 : 1 + normal], [], reply=not request) if kernel.ipc_listeners else None
+                      words[1 : 1 + normal], [], reply=not request,
+                      name=command_names(service).get(command, "")) if kernel.ipc_listeners else None
     if not count:  # the common case: no descriptors
         delivery.message = message
         return delivery
@@ -294,13 +299,14 @@ def _free_ipc_range(state: np.ndarray, size: int) -> int | None:
     return None if not len(fits) else (lo + int(starts[fits[0]])) << 12
 
 
-def deliver_request(kernel: Kernel, client: Thread, server: Thread, dry_run: bool = False) -> Delivery:
+def deliver_request(kernel: Kernel, client: Thread, server: Thread, dry_run: bool = False,
+                    service: str = "") -> Delivery:
     """Copy ``client``'s request into ``server``'s command buffer, translated."""
     try:
         words = read_cmdbuf(client)
         if dry_run and not words[0] & 0x3F:
             return Delivery(words)  # no descriptors: nothing can fail
-        delivery = translate(kernel, client, server, words, request=True, dry_run=dry_run)
+        delivery = translate(kernel, client, server, words, request=True, dry_run=dry_run, service=service)
     except GuestFault as fault:
         raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, str(fault)) from None
     if not dry_run:
@@ -331,7 +337,7 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
     try:
         words = read_cmdbuf(server)
         translate(kernel, server, client, words, request=False, dry_run=True)
-        delivery = translate(kernel, server, client, words, request=False)
+        delivery = translate(kernel, server, client, words, request=False, service=session.name)
     except (KernelError, GuestFault) as exc:
         # The reply cannot be delivered (a handle it moves is gone, the client's receive
         # buffer is not writable...): the request ends with that error for the client, which
@@ -342,6 +348,9 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
         if client.alive:
             kernel.wake(client, {0: code})
         raise KernelError(code, str(exc)) from None
+    if delivery.message is not None and session.current_delivery is not None:
+        delivery.message.request = session.current_delivery.message
+        delivery.message.result = delivery.words[1] if len(delivery.words) > 1 else None
     finish_request(kernel, session)
     session.current = None
     if client.alive:

@@ -27,6 +27,7 @@ from kernel.display import Display
 from kernel.errors import KernelError, Result
 from kernel.homebrew import hand_over
 from kernel.ipc import Message
+from kernel.ipc_trace import IpcTrace
 from kernel.layout import SYSTEM_TICK_HZ
 from kernel.lifetime import KEEP_ENDED, KEEP_REAPED, Lifetimes, check_image_layout
 from kernel.objects.base import KernelObject
@@ -82,7 +83,7 @@ class Kernel(Waits, Lifetimes):
 
     def __init__(self, backend: str = "auto", host_page_size: int | None = None,
                  quantum_blocks: int = 20_000, output: OutputSink | None = None,
-                 trace_svc: bool = False, sdmc_root: str | Path | None = None) -> None:
+                 trace_svc: bool = False, sdmc_root: str | Path | None = None, trace_ipc: bool = False) -> None:
         self.memory = MemorySystem(backend=backend, host_page_size=host_page_size)
         cpu_backend = "fastmem" if self.memory.backend == "fastmem" else "semifastmem"
         self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
@@ -111,6 +112,8 @@ class Kernel(Waits, Lifetimes):
         self._seq = 0
         self._refs: dict[int, int] = {}  # object id -> open handles
         self.ipc_listeners: list[Callable[[Message], None]] = []  # the IPC recorder, REPL hooks
+        if trace_ipc:
+            self.ipc_listeners.append(IpcTrace(self))
         self.named_ports: dict[str, ClientPort] = {}
         self.display = Display(self)
         self.srv = SrvService(self)

@@ -55,7 +55,7 @@ class ServerSession(WaitObject):
             return Result.SESSION_CLOSED_BY_REMOTE
         client = self.queue.pop(0)
         self.current = client
-        self.current_delivery = deliver_request(self.kernel, client, thread)
+        self.current_delivery = deliver_request(self.kernel, client, thread, service=self.name)
         return None
 
     def destroy(self) -> None:

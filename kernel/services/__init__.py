@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kernel.errors import KernelError, Result
 from kernel.ipc import (
     STATIC_BUFFERS_OFFSET,
+    Descriptor,
     Message,
     header,
     read_cmdbuf,
     translate,
     write_cmdbuf,
 )
+from kernel.service_names import command_names
 from kernel.thread import Wait
 
 if TYPE_CHECKING:
@@ -56,6 +58,8 @@ class Request:
     mapped_buffers: list[tuple[int, int, int]] = field(default_factory=list)  # (address, size, perm)
     pid: int | None = None
     waiting_for: str = ""  # a PENDING handler's words for what the reply waits on
+    status: str = ""  # what the reply's record notes: "stubbed", "unimplemented", "refused: ..."
+    message: Message | None = None  # the request as recorded (when IPC is being recorded)
 
     @property
     def process(self):  # noqa: ANN201 - the client process
@@ -107,6 +111,24 @@ class Service:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
 
+    def command_name(self, command_id: int) -> str:
+        """The command's documented name (3dbrew's, as libctru's client functions spell it),
+        or its handler's name in CamelCase, or ``command 0x00NN``."""
+        name = command_names(self.name).get(command_id)
+        if name is None:
+            handler = self.commands.get(command_id)
+            if handler is None:
+                return f"command {command_id:#06x}"
+            name = "".join(part.capitalize() for part in handler.__name__.split("_"))
+        return name
+
+    def stubbed(self, request: Request, detail: str = "") -> None:
+        """Note that a handler answers success without doing what the command does (the log
+        says "(STUBBED)"; the IPC recorder and --trace-ipc mark the reply "stubbed")."""
+        request.status = "stubbed"
+        what = self.command_name(request.command) + (f" {detail}" if detail else "")
+        log.info("%s: %s from %s (STUBBED)", self.name, what, request.process.describe())
+
     # -- the kernel's side --------------------------------------------------------------
     def handle_request(self, session: ClientSession, thread: Thread) -> tuple[int, ...] | None:
         words = read_cmdbuf(thread)
@@ -114,19 +136,23 @@ class Service:
             translate(self.kernel, thread, None, words, request=True, dry_run=True, service=self.name)
         delivery = translate(self.kernel, thread, None, words, request=True, service=self.name)
         request = self._decode(session, thread, words, delivery.words, delivery.objects)
+        request.message = delivery.message
+        if delivery.message is not None:
+            delivery.message.name = self.command_name(request.command)
         handler = self.commands.get(request.command)
         shape = ((words[0] >> 6) & 0x3F, words[0] & 0x3F)
         if handler is None:
-            log.warning("%s: unimplemented command %#06x from %s", self.name, request.command,
-                        thread.process.describe())
-            self.kernel.output(thread.process, f"[hlemu] {self.name}: unimplemented command "
-                                               f"{request.command:#06x}")
+            what = f"{self.command_name(request.command)} ({request.command:#06x})"
+            log.warning("%s: %s from %s: unimplemented", self.name, what, thread.process.describe())
+            self.kernel.output(thread.process, f"[hlemu] {self.name}: {what} unimplemented")
+            request.status = "unimplemented"
             reply: Reply | None = Reply(result=INVALID_COMMAND)
             self._release(delivery.objects)
         elif shape != handler.header:  # type: ignore[attr-defined]
             expected = header(request.command, *handler.header)  # type: ignore[attr-defined]
-            self.kernel.output(thread.process, f"[hlemu] {self.name}: {handler.__name__} with header "
-                                               f"{words[0]:#010x}, not {expected:#010x}: refused")
+            self.kernel.output(thread.process, f"[hlemu] {self.name}: {self.command_name(request.command)} "
+                                               f"with header {words[0]:#010x}, not {expected:#010x}: refused")
+            request.status = f"refused: header {words[0]:#010x}"
             reply = Reply(result=INVALID_HEADER, command=0)
             self._release(delivery.objects)
         else:
@@ -197,12 +223,13 @@ class Service:
                 if obj is not None:
                     kernel.destroy_if_unused(obj)
             raise
-        if reply.copy_handles:
-            words += [(len(reply.copy_handles) - 1) << 26,
-                      *(kernel.add_handle(client.process, o) if o is not None else 0 for o in reply.copy_handles)]
-        if reply.move_handles:
-            words += [((len(reply.move_handles) - 1) << 26) | 0x10,
-                      *(kernel.add_handle(client.process, o) if o is not None else 0 for o in reply.move_handles)]
+        descriptors: list[Descriptor] = []
+        for handles, kind, flag in ((reply.copy_handles, "copy handles", 0),
+                                    (reply.move_handles, "move handles", 0x10)):
+            if handles:
+                values = [kernel.add_handle(client.process, o) if o is not None else 0 for o in handles]
+                words += [((len(handles) - 1) << 26) | flag, *values]
+                descriptors.append(Descriptor(kind, values))
         for sid, data in reply.static_buffers:
             pair = client.process.space.mem.read(client.tls + STATIC_BUFFERS_OFFSET + 8 * sid, 8)
             rdesc, raddr = int.from_bytes(pair[:4], "little"), int.from_bytes(pair[4:], "little")
@@ -210,11 +237,16 @@ class Service:
                 raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"static buffer {sid} is too small")
             client.process.space.mem.write(raddr, data)
             words += [(len(data) << 14) | (sid << 10) | 0x2, raddr]
+            descriptors.append(Descriptor("static buffer", [raddr, len(data), sid]))
         for address, size, perm in reply.mapped_buffers:  # the kernel unmaps them from the server
             words += [(size << 4) | 0x8 | perm, address]
+            descriptors.append(Descriptor("mapped buffer", [address, size, perm]))
         normal = 1 + len(reply.normal)
         command_id = request.command if reply.command is None else reply.command
         words[0] = header(command_id, normal, len(words) - 1 - normal)
         write_cmdbuf(client, words)
-        kernel.record_ipc(Message(-1, client.process.pid, self.name, request.command, [reply.result, *reply.normal],
-                                  [], reply=True, result=reply.result))
+        if kernel.ipc_listeners:
+            kernel.record_ipc(Message(-1, client.process.pid, self.name, request.command,
+                                      [reply.result, *reply.normal], descriptors, reply=True, result=reply.result,
+                                      name=self.command_name(request.command), status=request.status,
+                                      request=request.message))

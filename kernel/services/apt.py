@@ -207,10 +207,6 @@ class Apt:
         self.send_parameter(state, Parameter(AppId.HOMEMENU, state.app_id, AptCommand.WAKEUP_PAUSE))
 
 
-def _stub(port: AptPort, request: Request, what: str) -> None:
-    log.debug("%s: %s from %s (STUBBED)", port.name, what, request.process.describe())
-
-
 class AptPort(Service):
     """One of the APT names; every handler works on the calling process's :class:`Applet`."""
 
@@ -273,7 +269,7 @@ class AptPort(Service):
 
     @command(0x0043, normal=1)
     def notify_to_wait(self, request: Request) -> Reply:
-        _stub(self, request, "NotifyToWait")
+        self.stubbed(request)
         return Reply()
 
     # -- applet information ------------------------------------------------------------------
@@ -389,17 +385,17 @@ class AptPort(Service):
         out = bytearray(static_room(request, 0, out_size))
         if utility == 6 and out:
             out[0] = 1
-        _stub(self, request, f"AppletUtility({utility})")
+        self.stubbed(request, f"({utility})")
         return Reply(normal=[0], static_buffers=[(0, bytes(out))])
 
     @command(0x003E, normal=2)
     def reply_sleep_query(self, request: Request) -> Reply:
-        _stub(self, request, "ReplySleepQuery")
+        self.stubbed(request)
         return Reply()
 
     @command(0x003F, normal=1)
     def reply_sleep_notification_complete(self, request: Request) -> Reply:
-        _stub(self, request, "ReplySleepNotificationComplete")
+        self.stubbed(request)
         return Reply()
 
     @command(0x002B)
@@ -413,7 +409,7 @@ class AptPort(Service):
 
     @command(0x0040, normal=1, translate=2)
     def send_capture_buffer_info(self, request: Request) -> Reply:
-        _stub(self, request, "SendCaptureBufferInfo")
+        self.stubbed(request)
         return Reply()
 
     # -- closing ----------------------------------------------------------------------------

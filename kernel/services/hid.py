@@ -62,18 +62,22 @@ class HidUser(Service):
     # Sensors are not emulated; enabling them succeeds so libctru's calls do.
     @command(0x0011)
     def enable_accelerometer(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
     @command(0x0012)
     def disable_accelerometer(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
     @command(0x0013)
     def enable_gyroscope(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
     @command(0x0014)
     def disable_gyroscope(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
     def _on_vblank(self, frame: int) -> None:

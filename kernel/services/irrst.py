@@ -40,10 +40,12 @@ class IrRst(Service):
 
     @command(0x0002, normal=2)
     def initialize(self, request: Request) -> Reply:
-        return Reply()  # update period (ms), raw C-stick flag: nothing is sampled
+        self.stubbed(request)  # update period (ms), raw C-stick flag: the C-stick is not sampled
+        return Reply()
 
     @command(0x0003)
     def shutdown(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
 

@@ -44,10 +44,12 @@ class NdmU(Service):
 
     @command(0x0004, translate=2)
     def lock_state(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
     @command(0x0005, translate=2)
     def unlock_state(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
     @command(0x0006, normal=1)
@@ -62,10 +64,12 @@ class NdmU(Service):
 
     @command(0x0008, normal=1)
     def suspend_scheduler(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
     @command(0x0009)
     def resume_scheduler(self, request: Request) -> Reply:
+        self.stubbed(request)
         return Reply()
 
     @command(0x000A)

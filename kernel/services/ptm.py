@@ -93,6 +93,7 @@ class PtmSysm(PtmU):
 
     @command(0x0818, normal=1)
     def configure_new_3ds_cpu(self, request: Request) -> Reply:
+        self.stubbed(request, f"({request.normal[0] & 3:#x}): the emulated CPU has one speed")
         return Reply()
 
 

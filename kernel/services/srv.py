@@ -3,7 +3,11 @@
 Guest processes register services by name (getting a server port back) and
 ask for sessions to them by name; HLE services are registered the same
 way at boot. GetServiceHandle for a name nobody registered yet waits until
-somebody does.
+somebody does, as the real sm does, except for the names of 3DS system services
+hlemu does not provide (``SYSTEM_SERVICES`` in kernel/service_names.py): those
+are answered at once with 0xD8E06406, what sm answers a process whose access
+list lacks the name, so that a program asking for, say, ``soc:U`` learns it
+cannot have it instead of waiting forever (the output and --trace-ipc say so).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING
 from kernel.errors import KernelError
 from kernel.objects.port import ClientPort, ServerPort
 from kernel.objects.semaphore import Semaphore
+from kernel.service_names import SYSTEM_SERVICES
 from kernel.services import PENDING, Reply, Request, Service, command
 
 if TYPE_CHECKING:
@@ -22,6 +27,7 @@ NOT_FOUND = 0xD8801BFA  # UnregisterService of a name nobody registered (sm, as 
 INVALID_NAME_SIZE = 0xD9006405
 NAME_CONTAINS_NUL = 0xD9006407
 ALREADY_REGISTERED = 0xD9001BFC
+NOT_ALLOWED = 0xD8E06406  # GetServiceHandle of a name outside the process's access list (libctru srv.h)
 MAX_NAME = 8
 
 
@@ -106,6 +112,15 @@ class SrvService(Service):
         port = self.ports.get(name)
         if port is not None:
             return self._session_reply(port)
+        if name in SYSTEM_SERVICES:
+            # A 3DS service hlemu does not provide. Waiting would hang the program for good;
+            # the answer sm gives a process whose access list lacks the name lets libctru's
+            # xxxInit return an error the program can report.
+            self.kernel.output(request.process, f"[hlemu] srv: GetServiceHandle({name!r}): a 3DS system service "
+                                                f"hlemu does not provide; answered {NOT_ALLOWED:#010x} (access "
+                                                f"denied, as sm answers a process not allowed to use it)")
+            request.status = "not provided by hlemu"
+            return Reply(result=NOT_ALLOWED)
         # Not registered yet: the reply waits until it is, whatever the flags (real sm, as
         # Luma3DS reimplements it; flag bit 0 only concerns full ports).
         self.waiting.setdefault(name, []).append(request)

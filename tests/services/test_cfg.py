@@ -92,7 +92,7 @@ def test_settings_changed_from_python_are_what_the_next_request_reads(make_guest
     assert s.results(guest, process, "not_2ds")[3] == 0
     assert s.results(guest, process, "canada_usa")[3] == 0
     assert s.results(guest, process, "blk8_on_cfg_u")[2] == 0xD900182F  # not a cfg:u command
-    assert "unimplemented command 0x0801" in guest.text()
+    assert "cfg:u: GetConfigInfoBlk8 (0x0801) unimplemented" in guest.text()
 
 
 def test_a_buffer_the_client_cannot_write_is_refused(make_guest):
