@@ -72,3 +72,104 @@ def test_every_numeric_option_has_a_checking_type():
 
     walk(parser, "hlemu")
     assert not unchecked
+
+
+# -- the console: --sdmc DIR and --cfg KEY=VALUE on run, gui and repl --------------------------------
+CONSOLE_COMMANDS = [["run"], ["gui"], ["repl"], ["run", "--script", "s.py"]]
+
+
+@pytest.mark.parametrize("command", CONSOLE_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize(("sdmc", "message"), [
+    ("{file}", "argument --sdmc: {file} is not a folder"),
+    ("{file}/sub", "argument --sdmc: cannot make {file}/sub: {file} is not a folder"),
+    ("/proc/1", "argument --sdmc: /proc/1 is not writable"),  # not writable even for root
+    ("/proc/1/sdmc", "argument --sdmc: cannot make /proc/1/sdmc: /proc/1 is not writable"),
+])
+def test_a_bad_sdmc_folder_is_a_usage_error(tmp_path, capsys, command, sdmc, message):
+    file = tmp_path / "card.img"
+    file.write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--sdmc", sdmc.format(file=file), "hello"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message.format(file=file) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", CONSOLE_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize(("setting", "message"), [
+    ("colour=blue", "argument --cfg: unknown setting 'colour' (accepted: language, region, model, username, "
+                    "birthday)"),
+    ("language", "argument --cfg: expected KEY=VALUE (keys: language, region, model, username, birthday), "
+                 "got 'language'"),
+    ("language=klingon", "argument --cfg: language: unknown value 'klingon' (accepted: ja, en, fr, de, it, es, "
+                         "zh, ko, nl, pt, ru, tw (or 0-11, or names such as french))"),
+    ("language=12", "language: unknown value '12'"),
+    ("region=NZ", "argument --cfg: region: unknown value 'NZ' (accepted: JPN, USA, EUR, AUS, CHN, KOR, TWN)"),
+    ("model=Wii", "argument --cfg: model: unknown value 'Wii' (accepted: 3DS, 3DSXL, N3DS, 2DS, N3DSXL, N2DSXL)"),
+    ("birthday=12/25", "argument --cfg: birthday: '12/25' is not MM-DD (e.g. 12-25)"),
+    ("birthday=02-30", "argument --cfg: birthday: '02-30' is not a day of the year"),
+    ("username=Bartholomew", "argument --cfg: username: 'Bartholomew' is longer than 10 characters"),
+])
+def test_a_bad_console_setting_is_a_usage_error_listing_what_is_accepted(capsys, command, setting, message):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--cfg", setting, "hello"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    (["language=fr"], [("language", 2)]),
+    (["language=JA", "language=1"], [("language", 0), ("language", 1)]),  # later ones win in dict(args.cfg)
+    (["language=traditional chinese"], [("language", 11)]),
+    (["region=eur", "model=N3DSXL", "model=2ds"], [("region", 2), ("model", 4), ("model", 3)]),
+    (["model=New 2DS XL"], [("model", 5)]),
+    (["username=Ada L", "birthday=12-10"], [("username", "Ada L"), ("birthday", (12, 10))]),
+    (["birthday=2-29"], [("birthday", (2, 29))]),
+])
+def test_console_settings_are_parsed(settings, expected):
+    for command in ("run", "gui", "repl"):
+        args = build_parser().parse_args([command, *(f"--cfg={s}" for s in settings)])
+        assert args.cfg == expected
+
+
+def test_sdmc_and_cfg_say_the_same_on_every_command():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a.choices, dict)).choices
+    helps = {name: {a.dest: a.help for a in sub[name]._actions if a.dest in ("sdmc", "cfg")}
+             for name in ("run", "gui", "repl")}
+    assert helps["run"] == helps["gui"] == helps["repl"] and set(helps["run"]) == {"sdmc", "cfg"}
+    assert "made if missing" in helps["run"]["sdmc"] and "birthday=MM-DD" in helps["run"]["cfg"]
+
+
+def test_a_missing_sdmc_folder_is_accepted_and_made_on_first_use(tmp_path):
+    args = build_parser().parse_args(["run", "--sdmc", str(tmp_path / "new" / "card"), "hello"])
+    assert args.sdmc == str(tmp_path / "new" / "card")
+
+
+def test_run_hands_sdmc_cfg_and_trace_ipc_to_the_kernel(tmp_path, monkeypatch, capsys):
+    """What run builds: the Kernel gets sdmc_root and (when asked) trace_ipc; cfg.settings the values."""
+    import kernel.kernel
+
+    made = []
+
+    class Recording(kernel.kernel.Kernel):
+        def __init__(self, *args, **kwargs) -> None:
+            made.append(kwargs)
+            super().__init__(*args, **{k: v for k, v in kwargs.items() if k != "trace_ipc"})
+            made.append(self)
+
+        def close(self) -> None:
+            made.append(self.cfg.settings)
+            super().close()
+
+    monkeypatch.setattr(kernel.kernel, "Kernel", Recording)
+    status = main(["run", "--sdmc", str(tmp_path), "--cfg", "language=de", "--cfg", "model=N3DS",
+                   "--cfg", "username=Ada", "--trace-ipc", "hello"])
+    assert status == 7
+    kwargs, kern, settings = made
+    assert kwargs["sdmc_root"] == str(tmp_path) and kwargs["trace_ipc"] is True
+    assert kern.fs.sdmc_root == tmp_path
+    assert (settings.language, settings.model, settings.username, settings.region) == (3, 2, "Ada", 1)
+    main(["run", "hello"])
+    assert "trace_ipc" not in made[3]  # not asked: nothing passed

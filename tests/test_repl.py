@@ -100,3 +100,36 @@ def test_ctrl_c_ends_a_script_with_exit_130(tmp_path):
     out = "".join(lines)
     assert proc.returncode == 130, out
     assert "NOT REACHED" not in out and "Traceback" not in out
+
+
+SHOW_CONSOLE = "print('SDMC', emu.kernel.fs.sdmc_root); print('CFG', emu.cfg)\n"
+
+
+def test_script_runs_on_the_sdmc_folder_and_console_settings_given(tmp_path):
+    script = tmp_path / "console.py"
+    script.write_text(SHOW_CONSOLE)
+    card = tmp_path / "card"
+    result = hlemu("run", "--script", str(script), "--sdmc", str(card), "--cfg", "language=fr", "--cfg",
+                   "region=EUR", "--cfg", "birthday=12-25", "hello")
+    assert result.returncode == 0, result.stderr
+    assert f"SDMC {card}" in result.stdout
+    assert "CFG <cfg language=fr region=EUR model=3DS username=hlemu birthday=12-25>" in result.stdout
+
+
+def test_repl_runs_on_the_sdmc_folder_and_console_settings_given(tmp_path):
+    card = tmp_path / "card"
+    result = hlemu("repl", "--plain", "--sdmc", str(card), "--cfg", "model=N3DSXL", "--cfg", "username=Ada",
+                   stdin=SHOW_CONSOLE)
+    assert result.returncode == 0, result.stderr
+    assert f"SDMC {card}" in result.stdout
+    assert "CFG <cfg language=en region=USA model=N3DSXL username=Ada birthday=01-01>" in result.stdout
+
+
+def test_a_bad_setting_from_python_is_one_line_and_exit_2(capsys):
+    from hlemu.repl import run_script, start_repl
+
+    assert start_repl(["hello"], "semifastmem", plain=True, cfg={"region": "Mars"}) == 2
+    assert run_script(__file__, ["hello"], "semifastmem", cfg={"volume": 11}) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["hlemu: region: unknown value 'Mars' (accepted: JPN, USA, EUR, AUS, CHN, KOR, TWN)",
+                     "hlemu: unknown setting 'volume' (accepted: language, region, model, username, birthday)"]
