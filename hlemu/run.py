@@ -166,10 +166,8 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
     except ValueError as exc:
         print(f"hlemu: --cfg {exc}", file=sys.stderr)
         return EXIT_USAGE
-    # trace_ipc only when asked: the Kernel's side of it is being added alongside this option.
-    tracing = {"trace_ipc": True} if opts.trace_ipc else {}
     kernel = Kernel(backend=opts.backend, host_page_size=opts.host_page_size, quantum_blocks=opts.quantum_blocks,
-                    output=emit, trace_svc=opts.trace_svc, sdmc_root=opts.sdmc, **tracing)
+                    output=emit, trace_svc=opts.trace_svc, sdmc_root=opts.sdmc, trace_ipc=opts.trace_ipc)
     kernel.cfg.settings = settings
     try:
         for path in paths:

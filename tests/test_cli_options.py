@@ -156,7 +156,7 @@ def test_run_hands_sdmc_cfg_and_trace_ipc_to_the_kernel(tmp_path, monkeypatch, c
     class Recording(kernel.kernel.Kernel):
         def __init__(self, *args, **kwargs) -> None:
             made.append(kwargs)
-            super().__init__(*args, **{k: v for k, v in kwargs.items() if k != "trace_ipc"})
+            super().__init__(*args, **kwargs)
             made.append(self)
 
         def close(self) -> None:
@@ -172,4 +172,4 @@ def test_run_hands_sdmc_cfg_and_trace_ipc_to_the_kernel(tmp_path, monkeypatch, c
     assert kern.fs.sdmc_root == tmp_path
     assert (settings.language, settings.model, settings.username, settings.region) == (3, 2, "Ada", 1)
     main(["run", "hello"])
-    assert "trace_ipc" not in made[3]  # not asked: nothing passed
+    assert made[3]["trace_ipc"] is False and made[3]["sdmc_root"] is None  # the per-user default
