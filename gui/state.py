@@ -30,6 +30,9 @@ class ProcessRow:
     threads: int
     faults: dict[str, int]
     crash: str | None
+    title: str | None = None  # a 3DSX's SMDH short title (None: no SMDH, as for an ELF)
+    publisher: str | None = None
+    icon: bytes | None = None  # the SMDH's 48x48 icon, RGB888 row by row (bytes: rows compare cheaply)
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,9 @@ def process_rows(emu: Emulator, faults: dict[int, dict[str, int]] | None = None
     for p in emu.processes:
         totals = faults[p.pid] if faults is not None and p.pid in faults else p.faults
         views = p.threads
-        procs.append(ProcessRow(p.pid, p.name, p.status, p.instructions_run, p.svcs, len(views), totals, p.crash))
+        icon = p.icon
+        procs.append(ProcessRow(p.pid, p.name, p.status, p.instructions_run, p.svcs, len(views), totals, p.crash,
+                                p.title, p.publisher, None if icon is None else icon.tobytes()))
         for t in views:
             threads.append(ThreadRow(p.pid, t.tid, t.name, t.state, t.priority, t.pc, t.waiting_on))
     return procs, threads

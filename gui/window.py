@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from PyQt6.QtCore import QEvent, Qt, QTimer
-from PyQt6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
+from PyQt6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,8 +21,8 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.keymap import KeyMap
-from gui.models.base import MONO
-from gui.state import Crash, Snapshot
+from gui.models.base import MONO, rgb_icon
+from gui.state import Crash, ProcessRow, Snapshot
 from gui.views.console_dock import ConsoleDock
 from gui.views.cpu_docks import BreakpointsDock, DisassemblyDock, HexDock, RegistersDock
 from gui.views.memory_docks import AddressSpaceDock, FaultPlotDock, MemoryMapDock, PageTableDock
@@ -32,6 +32,19 @@ from gui.worker import Session
 from hlemu.images import FORMATS, image_format
 
 SCREENSHOT_FILTER = f"Images ({' '.join('*' + suffix for suffix in FORMATS)})"
+PROGRAM_FILTER = "3DS programs (*.3dsx *.elf);;All files (*)"
+APP_NAME = "hlemu"
+
+
+def window_title(processes: list[ProcessRow], programs: list[str]) -> tuple[str, ProcessRow | None]:
+    """"Hello — hlemu" for the first running process with an SMDH title (else the first with
+    one), and that process; else the programs' names ("fb + hello — hlemu") and None."""
+    titled = [p for p in processes if p.title]
+    shown = next((p for p in titled if p.status == "running"), titled[0] if titled else None)
+    if shown is not None:
+        return f"{shown.title} — {APP_NAME}", shown
+    names = " + ".join(p.name for p in processes) or " + ".join(Path(p).stem for p in programs)
+    return (f"{names} — {APP_NAME}" if names else APP_NAME), None
 
 
 class CrashDialog(QDialog):
@@ -74,7 +87,8 @@ class MainWindow(QMainWindow):
         self.held: set[str] = set()
         self.generation = 0  # the oldest emulator whose snapshots are still shown
         self.touch: tuple[int, int] | None = None
-        self.setWindowTitle("hlemu - " + " + ".join(Path(p).stem for p in session.programs))
+        self._title_key: tuple[str, bytes | None] | None = None  # what the title bar and icon show
+        self.setWindowTitle(window_title([], session.programs)[0])
         self.screens = ScreenView()
         self.setCentralWidget(self.screens)
         self._make_docks()
@@ -155,6 +169,10 @@ class MainWindow(QMainWindow):
         self.limit_action = action("Limit to 60 fps", self.session.set_throttle, "Ctrl+L", checkable=True)
         self.limit_action.setChecked(True)
         self.open_action = action("Open program...", self.open_program, "Ctrl+O")
+        self.home_action = action("HOME", self.press_home, "Ctrl+H")
+        self.home_action.setToolTip("The HOME button (APT's HOMEBUTTON for every application that called aptInit)")
+        self.power_action = action("POWER", self.press_power, "Ctrl+Shift+P")
+        self.power_action.setToolTip("The POWER button, answered \"power off\": aptMainLoop() returns false")
         self.shot_action = action("Save screenshot...", self.save_screenshot, "Ctrl+S")
         quit_action = action("Quit", self.close, "Ctrl+Q")
         toolbar = self.addToolBar("Emulation")
@@ -162,6 +180,9 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("controls")
         for act in (self.run_action, self.pause_action, self.step_action, self.reset_action, self.limit_action):
             toolbar.addAction(act)
+        toolbar.addSeparator()
+        toolbar.addAction(self.home_action)
+        toolbar.addAction(self.power_action)
         menus = self.menuBar()
         assert menus is not None
         file_menu = menus.addMenu("&File")
@@ -170,6 +191,9 @@ class MainWindow(QMainWindow):
         emu_menu = menus.addMenu("&Emulation")
         for act in (self.run_action, self.pause_action, self.step_action, self.reset_action, self.limit_action):
             emu_menu.addAction(act)
+        system_menu = menus.addMenu("S&ystem")
+        system_menu.addAction(self.home_action)
+        system_menu.addAction(self.power_action)
         scale_menu = menus.addMenu("&Scale")
         for scale in (0, 1, 2, 3):
             scale_menu.addAction(action("Fit window" if scale == 0 else f"{scale}x",
@@ -208,8 +232,19 @@ class MainWindow(QMainWindow):
         self.step_action.setEnabled(not snap.running)
         self.frame_label.setText(f"frame {snap.frame:,}  |  {snap.instructions:,} instructions")
         self.backend_label.setText(f"memory: {snap.backend}")
+        self._show_title(snap.processes)
         for crash in snap.crashes:
             self.report_crash(crash)
+
+    def _show_title(self, processes: list[ProcessRow]) -> None:
+        """The program's SMDH title in the title bar and its icon as the window's (only on a change)."""
+        title, shown = window_title(processes, self.session.programs)
+        icon = shown.icon if shown is not None else None
+        if (title, icon) == self._title_key:
+            return
+        self._title_key = (title, icon)
+        self.setWindowTitle(title)
+        self.setWindowIcon(rgb_icon(icon) if icon is not None else QIcon())
 
     def _show_stats(self, fps: float, mips: float) -> None:
         self.speed_label.setText(f"{fps:.1f} fps  |  {mips:.1f} MIPS")
@@ -304,9 +339,9 @@ class MainWindow(QMainWindow):
 
     # -- files ----------------------------------------------------------------------------------
     def open_program(self, path: str | None = None) -> None:
-        """Start another process from an ELF file (a dialog asks which, by default)."""
+        """Start another process from a .3dsx or ELF file (a dialog asks which, by default)."""
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open a guest program", "", "ARM ELF programs (*.elf);;All (*)")
+            path, _ = QFileDialog.getOpenFileName(self, "Open a guest program", "", PROGRAM_FILTER)
             if not path:
                 return
 
@@ -324,6 +359,31 @@ class MainWindow(QMainWindow):
             return int(pid)
 
         self.session.call(spawn, done)
+
+    # -- the console's buttons ------------------------------------------------------------------
+    def press_home(self) -> None:
+        self._press("HOME", lambda emu: emu.press_home())  # type: ignore[attr-defined]
+
+    def press_power(self) -> None:
+        self._press("POWER", lambda emu: emu.press_power())  # type: ignore[attr-defined]
+
+    def _press(self, button: str, press: object) -> None:
+        """Press ``button`` on the emulation thread (between slices); say who got it."""
+
+        def done(result: object, error: str | None) -> None:
+            if error is not None:
+                self._report_error(result, error)
+                return
+            count = int(result)  # type: ignore[call-overload]
+            self.show_message(f"{button} pressed: {count} application{'s' if count != 1 else ''} notified"
+                              if count else f"{button} pressed: no application listens (none called aptInit)")
+
+        self.session.call(press, done)  # type: ignore[arg-type]
+
+    def show_message(self, text: str, ms: int = 5000) -> None:
+        bar = self.statusBar()
+        assert bar is not None
+        bar.showMessage(text, ms)
 
     def save_screenshot(self, path: str | None = None) -> bool:
         """The whole window to ``path`` (a dialog asks, by default), as its suffix says: PNG,

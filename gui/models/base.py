@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PyQt6.QtGui import QBrush, QColor, QFont
+from PyQt6.QtGui import QBrush, QColor, QFont, QIcon, QImage, QPixmap
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the value a column sorts by (numbers as numbers)
@@ -31,6 +31,13 @@ def hex32(value: int | None) -> str:
     return "" if value is None else f"{value & 0xFFFFFFFF:08x}"
 
 
+def rgb_icon(rgb: bytes, side: int = 48) -> QIcon:
+    """An icon from ``side`` x ``side`` RGB888 pixels, row by row (an SMDH icon as the API gives it).
+    UI thread only (a QPixmap)."""
+    image = QImage(rgb, side, side, side * 3, QImage.Format.Format_RGB888).copy()  # copy: own the pixels
+    return QIcon(QPixmap.fromImage(image))
+
+
 class RowsModel(QAbstractTableModel):
     """Rows are plain snapshot objects; :meth:`set_rows` swaps them in.
 
@@ -49,6 +56,10 @@ class RowsModel(QAbstractTableModel):
         return id(row)
 
     def highlight(self, row: Any) -> QColor | None:
+        return None
+
+    def decoration(self, row: Any, column: int) -> Any:
+        """An icon beside the cell's text (Qt's DecorationRole), or None."""
         return None
 
     def set_rows(self, rows: list[Any]) -> None:
@@ -103,6 +114,8 @@ class RowsModel(QAbstractTableModel):
             return row
         if role == Qt.ItemDataRole.FontRole and column.mono:
             return MONO
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.decoration(row, index.column())
         if role == Qt.ItemDataRole.BackgroundRole:
             colour = self.highlight(row)
             return QBrush(colour) if colour is not None else None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtGui import QColor
+from PyQt6.QtGui import QColor, QIcon
 
-from gui.models.base import Column, RowsModel, hex32
+from gui.models.base import Column, RowsModel, hex32, rgb_icon
 from gui.state import FAULT_KINDS, IpcRow, ProcessRow, ThreadRow
 from kernel.api import HandleInfo, Region
 
@@ -19,10 +19,13 @@ def _perm(perm: int) -> str:
 
 
 class ProcessModel(RowsModel):
-    PID, NAME, STATUS, INSTRUCTIONS, SVCS, THREADS = range(6)
+    """One row a process; a 3DSX's SMDH title in its own column and its icon beside the name."""
+
+    PID, NAME, TITLE, STATUS, INSTRUCTIONS, SVCS, THREADS = range(7)
     COLUMNS = (
         Column("pid", lambda p: str(p.pid), lambda p: p.pid),
         Column("name", lambda p: p.name),
+        Column("title", lambda p: p.title or ""),
         Column("status", lambda p: p.status),
         Column("instructions", lambda p: f"{p.instructions:,}", lambda p: p.instructions),
         Column("SVCs", lambda p: f"{p.svcs:,}", lambda p: p.svcs),
@@ -31,11 +34,27 @@ class ProcessModel(RowsModel):
                  (lambda k: lambda p: p.faults.get(k, 0))(kind)) for kind in FAULT_KINDS),
     )
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._icons: dict[bytes, QIcon] = {}  # made once per icon, not per paint
+
     def row_id(self, row: ProcessRow) -> object:
         return row.pid
 
     def highlight(self, row: ProcessRow) -> QColor | None:
         return _CRASHED if row.crash else None
+
+    def decoration(self, row: ProcessRow, column: int) -> QIcon | None:
+        if column != self.NAME or row.icon is None:
+            return None
+        return self.icon(row.icon)
+
+    def icon(self, rgb: bytes) -> QIcon:
+        if rgb not in self._icons:
+            if len(self._icons) >= 64:  # processes come and go: keep a few
+                self._icons.clear()
+            self._icons[rgb] = rgb_icon(rgb)
+        return self._icons[rgb]
 
 
 class ThreadModel(RowsModel):

@@ -45,11 +45,12 @@ class Driver:
         return self.window.snapshot
 
 
-def open_window(qtbot, programs, crash_dialogs: bool = True) -> Driver:
+def open_window(qtbot, programs, crash_dialogs: bool = True, **session_options) -> Driver:
+    """``session_options``: what else Session takes (``sdmc=``, ``cfg=``)."""
     from gui.window import MainWindow
     from gui.worker import Session
 
-    session = Session([str(resolve(p)) for p in programs], backend="auto")
+    session = Session([str(resolve(p)) for p in programs], backend="auto", **session_options)
     window = MainWindow(session, show_crash_dialogs=crash_dialogs)
     qtbot.addWidget(window)
     window.show()
@@ -71,8 +72,8 @@ def gui_programs(qtbot):
     """Open a window on programs of the test's choice: ``gui_programs(["hello"])``."""
     opened = []
 
-    def make(programs, crash_dialogs: bool = True) -> Driver:
-        driver = open_window(qtbot, programs, crash_dialogs)
+    def make(programs, crash_dialogs: bool = True, **session_options) -> Driver:
+        driver = open_window(qtbot, programs, crash_dialogs, **session_options)
         opened.append(driver)
         return driver
 
