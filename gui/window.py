@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PyQt6.QtCore import QEvent, Qt, QTimer
@@ -30,6 +31,7 @@ from gui.views.process_docks import HandleDock, IpcDock, OutputDock, ProcessDock
 from gui.views.screens import ScreenView
 from gui.worker import Session
 from hlemu.images import FORMATS, image_format
+from kernel.api import Emulator
 
 SCREENSHOT_FILTER = f"Images ({' '.join('*' + suffix for suffix in FORMATS)})"
 PROGRAM_FILTER = "3DS programs (*.3dsx *.elf);;All files (*)"
@@ -362,12 +364,12 @@ class MainWindow(QMainWindow):
 
     # -- the console's buttons ------------------------------------------------------------------
     def press_home(self) -> None:
-        self._press("HOME", lambda emu: emu.press_home())  # type: ignore[attr-defined]
+        self._press("HOME", lambda emu: emu.press_home())
 
     def press_power(self) -> None:
-        self._press("POWER", lambda emu: emu.press_power())  # type: ignore[attr-defined]
+        self._press("POWER", lambda emu: emu.press_power())
 
-    def _press(self, button: str, press: object) -> None:
+    def _press(self, button: str, press: Callable[[Emulator], int]) -> None:
         """Press ``button`` on the emulation thread (between slices); say who got it."""
 
         def done(result: object, error: str | None) -> None:
@@ -378,7 +380,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"{button} pressed: {count} application{'s' if count != 1 else ''} notified"
                               if count else f"{button} pressed: no application listens (none called aptInit)")
 
-        self.session.call(press, done)  # type: ignore[arg-type]
+        self.session.call(press, done)
 
     def show_message(self, text: str, ms: int = 5000) -> None:
         bar = self.statusBar()

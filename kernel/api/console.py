@@ -34,6 +34,8 @@ class ConsoleConfig:
     """``language``, ``region``, ``model``, ``username``, ``birthday``; ``settings`` is the
     whole :class:`ConsoleSettings` (country, console id, ... unchecked)."""
 
+    _kernel: Kernel
+
     def __init__(self, kernel: Kernel) -> None:
         object.__setattr__(self, "_kernel", kernel)
 

@@ -19,7 +19,7 @@ import hashlib
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kernel.services import Reply, Request, Service, command
 from kernel.services.buffers import write_mapped
@@ -311,7 +311,7 @@ def settings_from(pairs: Mapping[str, object] | Iterable[tuple[str, object]],
     """New settings: ``base`` (default: the defaults) with each (key, value) of ``pairs``
     checked and applied, later pairs winning."""
     items = pairs.items() if isinstance(pairs, Mapping) else pairs
-    changes = {key: setting_value(key, value) for key, value in items}
+    changes: dict[str, Any] = {key: setting_value(key, value) for key, value in items}
     return replace(base or ConsoleSettings(), **changes)
 
 
