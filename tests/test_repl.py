@@ -48,8 +48,9 @@ def test_a_failing_script_shows_its_traceback_and_exits_1(tmp_path):
 def test_a_program_that_does_not_exist_is_one_line_and_exit_2():
     result = hlemu("repl", "--plain", "nosuch", stdin="print('SHELL RAN')\n")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "hlemu: nosuch: no such file, and not a bundled program (" + ", ".join(programs()) + ")"]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hlemu: nosuch: no such file, and not a bundled program (")
+    assert all(name in lines[0] for name in programs())  # the names it would take
     assert "SHELL RAN" not in result.stdout
 
 
