@@ -4,18 +4,30 @@
  * The kernel starts the main thread at _start (the ELF entry) with
  * sp = 0x10000000, the top of the main thread's stack, and, as on the 3DS,
  * guarantees nothing else: no argc/argv, no useful lr, other registers
- * undefined. (devkitPro's 3dsx_crt0.s makes the same assumptions; hlemu
- * loads plain ELFs, so there is no 3DSX header or "_prm" block here.)
+ * undefined.
+ *
+ * The first words are the parameter block a homebrew launcher fills in a
+ * 3DSX (devkitARM's 3dsx_crt0.s has the same layout; libctru's env.c reads
+ * it): a branch over the block, the magic "_prm" at code + 4, then
+ * __service_ptr, __apt_appid, __ctru_heap_size, __ctru_linear_heap_size,
+ * __system_arglist (code + 0x18) and __system_runflags. An ELF run, or a
+ * launcher that fills nothing, leaves them as built: no argument list.
+ * hlemu's kernel (kernel/homebrew.py) points __system_arglist at
+ * { u32 argc; NUL-terminated arguments } with argv[0] = sdmc:/3ds/NAME.3dsx.
  *
  * Start-up, in order:
  *   1. zero .bss (the loader zero-fills it too; doing it here keeps the
  *      program correct on a loader that only maps file bytes);
- *   2. register __libc_fini_array with atexit and run the constructors
- *      (__libc_init_array: .preinit_array, _init, .init_array);
- *   3. call main(0, argv) with argv = { NULL };
- *   4. exit(main's return value): newlib runs atexit handlers, flushes
- *      stdio, and calls _exit (syscalls.c), which ends the process with
- *      svcExitProcess and the status in r0.
+ *   2. __hlemu_start (syscalls.c): register __libc_fini_array with atexit,
+ *      run the constructors (__libc_init_array: .preinit_array, _init,
+ *      .init_array), make argc/argv from __system_arglist (argc 0 and
+ *      argv = { NULL } without one), call main(argc, argv) and exit() with
+ *      its value: newlib runs atexit handlers, flushes stdio, and calls _exit
+ *      (syscalls.c), which ends the process with svcExitProcess and the
+ *      status in r0.
+ *
+ * The block, the start-up code and its literals take 0x50 bytes, so main
+ * (the first function after them) keeps the address it had before the block.
  */
 
     .file "crt0.S"
@@ -28,6 +40,22 @@
     .type _start, %function
     .balign 4
 _start:
+    b 2f
+
+    /* The launcher's parameter block (3dsx_crt0.s). Only __system_arglist
+     * is read by this SDK (syscalls.c) and __apt_appid by apt.c; the heap
+     * sizes are 0 because _sbrk commits heap on demand. */
+    .ascii "_prm"
+    .global __service_ptr, __apt_appid, __ctru_heap_size, __ctru_linear_heap_size
+    .global __system_arglist, __system_runflags
+__service_ptr:          .word 0       /* services handed over by the launcher: none */
+__apt_appid:            .word 0x300   /* NS_APPID application */
+__ctru_heap_size:       .word 0
+__ctru_linear_heap_size: .word 0
+__system_arglist:       .word 0       /* { u32 argc; char args[] } or 0 */
+__system_runflags:      .word 0
+
+2:
     /* A zero frame pointer and link register end debugger backtraces here. */
     mov fp, #0
     mov lr, #0
@@ -40,18 +68,8 @@ _start:
     strlo r2, [r0], #4
     blo 1b
 
-    /* 2. Destructors at exit, then constructors now. */
-    ldr r0, =__libc_fini_array
-    bl atexit
-    bl __libc_init_array
-
-    /* 3. main(0, { NULL }). */
-    mov r0, #0
-    ldr r1, =__hlemu_empty_argv
-    bl main
-
-    /* 4. exit() does not return. */
-    bl exit
+    /* 2. Constructors, main(argc, argv), exit(): never returns. */
+    bl __hlemu_start
     .inst 0xe7f000f0
     .size _start, . - _start
     .ltorg
@@ -77,13 +95,5 @@ _init:
 _fini:
     bx lr
     .size _fini, . - _fini
-
-/* argv for main: just the terminating NULL (argc is 0). */
-    .section .rodata.__hlemu_empty_argv, "a", %progbits
-    .balign 4
-    .type __hlemu_empty_argv, %object
-__hlemu_empty_argv:
-    .word 0
-    .size __hlemu_empty_argv, . - __hlemu_empty_argv
 
     .section .note.GNU-stack, "", %progbits

@@ -7,6 +7,8 @@
  *   - _sbrk                    -> svcControlMemory(MEMOP_ALLOC) (0x01),
  *                                 committing the heap at 0x08000000 upward;
  *   - _exit                    -> svcExitProcess (0x03), status in r0.
+ * It also holds __hlemu_start, the C half of crt0.S: constructors, argc/argv
+ * from the launcher's argument list, main, exit.
  * There is no file system yet, so the remaining calls are stubs that fail
  * the way POSIX says they should (EBADF, ESPIPE, ...) rather than crash.
  *
@@ -17,6 +19,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -35,6 +38,13 @@ int _kill(int pid, int sig);
 int _getpid(void);
 void *_sbrk(ptrdiff_t increment);
 void _exit(int status) __attribute__((noreturn));
+void __hlemu_start(void) __attribute__((noreturn));
+
+/* From crt0.S, newlib and the program. */
+extern const u32 __system_arglist;
+extern void __libc_init_array(void);
+extern void __libc_fini_array(void);
+int main(int argc, char **argv);
 
 /* stdin, stdout, stderr: the only descriptors that exist. */
 static int is_std_fd(int fd)
@@ -202,4 +212,38 @@ void *_sbrk(ptrdiff_t increment)
 void _exit(int status)
 {
     hlemuExitProcess(status);
+}
+
+/*
+ * argv from the launcher's argument list (crt0.S's __system_arglist): u32 argc, then argc
+ * NUL-terminated strings, one after another, as libctru's __system_initArgv reads it. The
+ * pointers point into the list itself (the kernel leaves its page mapped for the process's
+ * life); at most HLEMU_MAX_ARGS arguments are taken. Without a list: argc 0, argv = { NULL }.
+ */
+#define HLEMU_MAX_ARGS 16
+static char *hlemu_argv[HLEMU_MAX_ARGS + 1];
+
+static int hlemu_arguments(void)
+{
+    const char *list = (const char *)__system_arglist;
+    if (list == NULL)
+        return 0;
+    u32 count = *(const u32 *)list;
+    char *arg = (char *)list + sizeof(u32);
+    int argc = 0;
+    for (; (u32)argc < count && argc < HLEMU_MAX_ARGS; argc++) {
+        hlemu_argv[argc] = arg;
+        while (*arg != '\0')
+            arg++;
+        arg++;
+    }
+    return argc;
+}
+
+void __hlemu_start(void)
+{
+    atexit(__libc_fini_array);
+    __libc_init_array();
+    int argc = hlemu_arguments();
+    exit(main(argc, hlemu_argv));
 }
