@@ -1,6 +1,7 @@
 """Write 3DSX files: from the project's ELFs, as devkitPro's 3dsxtool does, or from parts.
 
     python -m hlemu.loaders.threedsx_writer hello.elf hello.3dsx --title Hello --publisher hlemu
+    python -m hlemu.loaders.threedsx_writer game.elf game.3dsx --romfs assets/  # a RomFS built from a folder
 
 The ELF must be laid out as 3dsxtool requires (and the SDK's ``link.ld`` does): loadable
 segments code (R-X), rodata (R) and data (RW, the only one with bss), in that order, each
@@ -39,6 +40,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import Symbol, SymbolTableSection
 
+from hlemu.loaders.romfs import RomfsError, build_romfs
 from hlemu.loaders.smdh import SmdhError, build_smdh
 from hlemu.loaders.threedsx import EXTENDED, EXTENDED_HEADER_SIZE, HEADER, HEADER_SIZE, IMAGE_BASE, MAGIC, page_round
 
@@ -298,6 +300,11 @@ def _icon(path: str):
         return np.asarray(picture.convert("RGB"), dtype=np.uint8)
 
 
+def _romfs(path: str) -> bytes:
+    """A folder becomes a RomFS image; a file is taken as one already built."""
+    return build_romfs(path) if Path(path).is_dir() else Path(path).read_bytes()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hlemu.loaders.threedsx_writer", description=__doc__.split("\n")[0])
     parser.add_argument("elf", help="input ELF (linked at 0x00100000, e.g. hlemu/guest/bin/hello.elf)")
@@ -307,7 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--publisher", default="", help="SMDH publisher")
     parser.add_argument("--icon", help="48x48 image for the SMDH icon")
     parser.add_argument("--smdh", help="embed this SMDH file instead of building one")
-    parser.add_argument("--romfs", help="embed this RomFS image")
+    parser.add_argument("--romfs", metavar="DIR_OR_IMAGE",
+                        help="embed a RomFS: built from this folder (hlemu.loaders.romfs), or this image file")
     args = parser.parse_args(argv)
     try:
         elf = Path(args.elf).read_bytes()
@@ -315,9 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if smdh is None and (args.title or args.icon):
             smdh = build_smdh(args.title or Path(args.elf).stem, args.description, args.publisher,
                               _icon(args.icon) if args.icon else None)
-        romfs = Path(args.romfs).read_bytes() if args.romfs else None
+        romfs = _romfs(args.romfs) if args.romfs else None
         Path(args.output).write_bytes(elf_to_3dsx(elf, smdh, romfs, where=args.elf))
-    except (OSError, ConvertError, SmdhError) as exc:
+    except (OSError, ConvertError, SmdhError, RomfsError) as exc:
         print(f"threedsx_writer: {exc}", file=sys.stderr)
         return 1
     return 0
