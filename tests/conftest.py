@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -8,11 +10,18 @@ from tests.snapshots import OPTION, Snapshots, in_ci
 
 # Qt tests run without a screen.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The default SD card folder ($XDG_DATA_HOME/hlemu/sdmc) is a throwaway one, for this process and
+# the hlemu commands tests start: running the demo or a 3DSX must not write into the user's.
+TEST_DATA_HOME = os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="hlemu-tests-data-")
 
 
 def pytest_addoption(parser):
     parser.addoption(OPTION, action="store_true", default=False,
                      help="rewrite snapshot files from the current outputs (refused when CI is set)")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(TEST_DATA_HOME, ignore_errors=True)
 
 
 def pytest_configure(config):

@@ -35,6 +35,7 @@ from kernel.objects.event import Event, ResetType
 from kernel.objects.mutex import Mutex
 from kernel.services import Reply, Request, Service, command
 from kernel.services.buffers import static_room
+from kernel.services.cfg import MODELS
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -119,15 +120,30 @@ class Applet:
     closing: bool = False  # PrepareToCloseApplication seen
 
 
+NEW_3DS_MODELS = frozenset({MODELS["New 3DS"], MODELS["New 3DS XL"], MODELS["New 2DS XL"]})
+
+
 class Apt:
     """The applet manager's state and the Python API on it (``kernel.apt``)."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.applets: dict[int, Applet] = {}  # by pid
-        self.new_3ds = False  # CheckNew3DS: an Old 3DS, so libctru's hidInit skips ir:rst
+        self._new_3ds: bool | None = None  # None: what the console model (kernel.cfg) says
         self.media_type = 1  # GetAppletInfo: SD card, where homebrew lives
         self.ports = [AptPort(kernel, self, name) for name in PORT_NAMES]
+
+    @property
+    def new_3ds(self) -> bool:
+        """CheckNew3DS's answer: the console model's (``--cfg model=N3DS``; by default an Old
+        3DS, so libctru's hidInit skips ir:rst), unless set here."""
+        if self._new_3ds is not None:
+            return self._new_3ds
+        return self.kernel.cfg.settings.model in NEW_3DS_MODELS
+
+    @new_3ds.setter
+    def new_3ds(self, value: bool) -> None:
+        self._new_3ds = bool(value)
 
     # -- per-process state ------------------------------------------------------------------
     def applet(self, process: Process) -> Applet:
