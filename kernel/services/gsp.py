@@ -1,4 +1,4 @@
-"""``gsp::Gpu``: framebuffers, VBlank interrupts and the GSP shared memory (a subset).
+"""``gsp::Gpu``: framebuffers, GX commands, GSP interrupts and the GSP shared memory.
 
 Follows libctru's use (3dbrew "GSP Services", "GSP Shared Memory"):
 AcquireRight, RegisterInterruptRelayQueue (an event in; a thread index and
@@ -6,9 +6,20 @@ the 0x1000-byte shared memory out), SetBufferSwap with a FramebufferInfo,
 and the shared-memory way modern libctru presents frames: per thread and
 screen a block at 0x200 + 0x80*t (+0x40 for the bottom screen) holding an
 index byte, an update flag and two FramebufferInfo entries, applied at the
-screen's VBlank. Each VBlank pushes interrupt ids 2 (top) and 3 (bottom)
-into every registered thread's queue at 0x40*t and signals its event.
-GPU command lists (TriggerCmdReqQueue) are not emulated.
+screen's VBlank. Framebuffers may be in any of the five formats (RGBA8, BGR8,
+RGB565, RGB5A1, RGBA4) on either screen.
+
+Interrupts go into a thread's queue at 0x40*t (3dbrew ids: PSC0 0, PSC1 1,
+VBlank0 2, VBlank1 3, PPF 4, P3D 5, DMA 6) and signal its event. Each VBlank
+pushes 2 and 3 to every registered thread; the others go to the client that
+holds the GPU right, the one whose GX commands raised them.
+
+TriggerCmdReqQueue (0x000C) runs the GX command queue at 0x800 + 0x200*t of the
+caller, when it holds the right: RequestDma, MemoryFill, DisplayTransfer,
+TextureCopy and FlushCacheRegions are memory work done at once in the caller's
+address space (:mod:`kernel.services.gx`; pixel loops in
+:mod:`kernel.services.gx_kernels`); ProcessCommandList, the 3D GPU, is not
+emulated: it is logged once per process and raises no P3D.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from kernel.display import Framebuffer
 from kernel.objects.event import Event
 from kernel.objects.memory_block import MemoryBlock
 from kernel.services import Reply, Request, Service, command
+from kernel.services.gx import VBLANK0, VBLANK1, GxEngine
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -31,7 +43,8 @@ if TYPE_CHECKING:
 SHARED_MEMORY_SIZE = 0x1000
 MAX_THREADS = 4  # the shared memory holds four clients' queues (0x800 + 4 * 0x200)
 QUEUE_SLOTS = 0x34
-VBLANK_TOP, VBLANK_BOTTOM = 2, 3
+PDC_LIMIT = 0x20  # VBlank (PDC) ids stop queueing at 0x20 unread, the others at 0x34
+VBLANK_TOP, VBLANK_BOTTOM = VBLANK0, VBLANK1
 SCREENS = ("top", "bottom")
 INFO_WORDS = 7  # FramebufferInfo: active, left, right, stride, format, select, attribute
 MAX_STRIDE = 0x1000  # bytes from one column to the next: 240 pixels of 4 bytes need 960
@@ -56,6 +69,7 @@ class GspGpu(Service):
         self.clients: dict[int, Client] = {}  # by thread index
         self.right_holder: ClientSession | None = None
         self.lcd_black = False
+        self.gx = GxEngine(kernel)
         kernel.display.vblank_listeners.append(self._on_vblank)
 
     # -- commands ------------------------------------------------------------------------
@@ -102,6 +116,24 @@ class GspGpu(Service):
     @command(0x000B, normal=1)
     def set_lcd_force_black(self, request: Request) -> Reply:
         self.lcd_black = bool(request.normal[0] & 0xFF) if request.normal else False
+        return Reply()
+
+    @command(0x000C)
+    def trigger_cmd_req_queue(self, request: Request) -> Reply:
+        """Run the caller's queued GX commands now; their interrupts go to the caller's queue.
+        Always succeeds (as in Citra); a caller without the GPU right or without a queue
+        has nothing run."""
+        client = next((c for c in self.clients.values() if c.session is request.session), None)
+        if client is None:
+            return Reply()
+        if self.right_holder is not request.session:
+            self.gx.refuse(client.process, "TriggerCmdReqQueue from a client without the GPU right: "
+                                           "its queue is left as it is")
+            return Reply()
+        raised = self.gx.run_queue(self.shared, client.thread_index, client.process)
+        if raised:
+            self._push_interrupts(client.thread_index, tuple(raised))
+            client.event.signal()
         return Reply()
 
     @command(0x0008, normal=2, translate=2)
@@ -159,8 +191,8 @@ class GspGpu(Service):
         base = 0x40 * index
         first, count = self.shared.read(base, 2)
         for interrupt in ids:
-            if count >= 0x20:  # the queue is full: the client missed this one
-                self.shared.write(base + 2, b"\x01")
+            if count >= (PDC_LIMIT if interrupt in (VBLANK_TOP, VBLANK_BOTTOM) else QUEUE_SLOTS):
+                self.shared.write(base + 2, b"\x01")  # the queue is full: the client missed this one
                 continue
             self.shared.write(base + 0xC + (first + count) % QUEUE_SLOTS, bytes([interrupt]))
             count += 1

@@ -208,3 +208,100 @@ Result gspWaitForVBlank0(s64 timeout_ns)
             return RESULT_SUCCESS;
     }
 }
+
+/* ---- GX commands through the shared-memory queue ------------------------------------------ */
+
+/* Interrupts popped while waiting for another one: bit i set when id i came and nobody has
+ * waited for it yet. */
+static u32 gsp_seen;
+
+Result gspWaitForEvent(GSPGPU_Event id, s64 timeout_ns)
+{
+    u32 bit = 1u << id;
+    for (;;) {
+        for (int popped = gspPopInterrupt(); popped >= 0; popped = gspPopInterrupt())
+            if (popped < GSPGPU_EVENT_MAX)
+                gsp_seen |= 1u << popped;
+        if (gsp_seen & bit) {
+            gsp_seen &= ~bit;
+            return RESULT_SUCCESS;
+        }
+        Result res = svcWaitSynchronization(gsp_event, timeout_ns);
+        if (res != RESULT_SUCCESS)
+            return res;
+    }
+}
+
+Result GSPGPU_TriggerCmdReqQueue(void)
+{
+    u32 *cmdbuf = getThreadCommandBuffer();
+    cmdbuf[0] = IPC_MakeHeader(0xC, 0, 0); /* 0x000C0000 */
+    return gsp_call(cmdbuf);
+}
+
+#define GX_QUEUE_OFFSET 0x800
+#define GX_QUEUE_STRIDE 0x200
+#define GX_QUEUE_SLOTS 15
+
+Result gspSubmitGxCommand(const u32 gxCommand[8])
+{
+    volatile u32 *queue = (volatile u32 *)(gspGpuGetSharedMemory() + GX_QUEUE_OFFSET
+                                           + gsp_thread_index * GX_QUEUE_STRIDE);
+    u32 header = load_exclusive(queue);
+    u32 first = header & 0xFF;
+    u32 count = (header >> 8) & 0xFF;
+    if (count >= GX_QUEUE_SLOTS) {
+        clear_exclusive();
+        return -2; /* libctru's answer for a full queue */
+    }
+    /* The slot after the last queued command; GSP only reads slots it has been told about. */
+    volatile u32 *slot = queue + 8 * (1 + (first + count) % GX_QUEUE_SLOTS);
+    for (int i = 0; i < 8; i++)
+        slot[i] = gxCommand[i];
+    __asm__ __volatile__("mcr p15, 0, %0, c7, c10, 4" ::"r"(0) : "memory"); /* dsb: command before count */
+    /* Raise the count by one; if GSP took a command meanwhile, start again from its header. */
+    while (store_exclusive(queue, (header & 0xFFFF00FFu) | ((count + 1) << 8)) != 0) {
+        header = load_exclusive(queue);
+        count = (header >> 8) & 0xFF;
+    }
+    return count + 1 == 1 ? GSPGPU_TriggerCmdReqQueue() : RESULT_SUCCESS;
+}
+
+Result GX_RequestDma(u32 *src, u32 *dst, u32 length)
+{
+    u32 cmd[8] = {0x01000100 | 0x00, (u32)src, (u32)dst, length, 0, 0, 0, 0};
+    return gspSubmitGxCommand(cmd);
+}
+
+Result GX_ProcessCommandList(u32 *buf0a, u32 buf0s, u8 flags)
+{
+    /* word 3 bit 0: update gas results; word 7: flush the buffer from the data cache first */
+    u32 cmd[8] = {0x01000100 | 0x01, (u32)buf0a, buf0s, flags & 1u, 0, 0, 0, (flags >> 1) & 1u};
+    return gspSubmitGxCommand(cmd);
+}
+
+Result GX_MemoryFill(u32 *buf0a, u32 buf0v, u32 *buf0e, u16 control0, u32 *buf1a, u32 buf1v, u32 *buf1e,
+                     u16 control1)
+{
+    u32 cmd[8] = {0x01000100 | 0x02, (u32)buf0a, buf0v, (u32)buf0e, (u32)buf1a, buf1v, (u32)buf1e,
+                  (u32)control0 | ((u32)control1 << 16)};
+    return gspSubmitGxCommand(cmd);
+}
+
+Result GX_DisplayTransfer(u32 *inadr, u32 indim, u32 *outadr, u32 outdim, u32 flags)
+{
+    u32 cmd[8] = {0x01000100 | 0x03, (u32)inadr, (u32)outadr, indim, outdim, flags, 0, 0};
+    return gspSubmitGxCommand(cmd);
+}
+
+Result GX_TextureCopy(u32 *inadr, u32 indim, u32 *outadr, u32 outdim, u32 size, u32 flags)
+{
+    u32 cmd[8] = {0x01000100 | 0x04, (u32)inadr, (u32)outadr, size, indim, outdim, flags, 0};
+    return gspSubmitGxCommand(cmd);
+}
+
+Result GX_FlushCacheRegions(u32 *buf0a, u32 buf0s, u32 *buf1a, u32 buf1s, u32 *buf2a, u32 buf2s)
+{
+    u32 cmd[8] = {0x00000100 | 0x05, (u32)buf0a, buf0s, (u32)buf1a, buf1s, (u32)buf2a, buf2s, 0};
+    return gspSubmitGxCommand(cmd);
+}
