@@ -307,12 +307,13 @@ def test_disasm(emulator):
     hello = emu.spawn("hello")
     lines = hello.disasm(CODE, 4)
     assert len(lines) == 4
-    assert lines[0] == "00100000: 00b0a0e3 mov fp, #0"
+    assert lines[0] == "00100000: 060000ea b #0x100020"  # over libctru's launcher parameter block
     assert [int(line[:8], 16) for line in lines] == [CODE, CODE + 4, CODE + 8, CODE + 12]
+    assert hello.disasm(CODE + 0x20, 1) == ["00100020: 00b0a0e3 mov fp, #0"]
     wrapper = symbols("hello")["svcOutputDebugString"]
     assert [line.split(" ", 2)[2] for line in hello.disasm(wrapper, 2)] == ["svc #0x3d", "bx lr"]
     thumb = hello.disasm(CODE, 4, thumb=True)
-    assert thumb[0].startswith("00100000: 00b0") and int(thumb[1][:8], 16) == CODE + 2
+    assert thumb[0].startswith("00100000: 0600") and int(thumb[1][:8], 16) == CODE + 2
     tiny = emu.spawn(image("stores", STORES))
     assert [line.split(" ", 2)[2] for line in tiny.disasm(STORE_ADDRESSES[0], 2)] == ["str r1, [r0]", "mov r1, #2"]
 
@@ -379,12 +380,12 @@ def test_step_runs_one_instruction(emulator, backend):
     hello = emu.spawn("hello")
     assert hello.threads[0].pc == CODE
     before = emu.kernel.instructions
-    view = emu.step()
-    assert view.tid == hello.threads[0].tid and view.pc == CODE + 4 and hello.threads[0].pc == CODE + 4
-    assert view.registers["r11"] == 0  # mov fp, #0
+    view = emu.step()  # b over the launcher parameter block
+    assert view.tid == hello.threads[0].tid and view.pc == CODE + 0x20 and hello.threads[0].pc == CODE + 0x20
     assert emu.kernel.instructions == before + 1
+    assert emu.step().registers["r11"] == 0  # mov fp, #0
     for i in range(2, 6):
-        assert emu.step().pc == CODE + 4 * i
+        assert emu.step().pc == CODE + 0x20 + 4 * i
 
 
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
