@@ -75,6 +75,7 @@ class Display:
         self.screens = {name: Screen(name, width) for name, width in SCREEN_WIDTHS.items()}
         self.tracker = WriteTracker("framebuffers")
         self.tracked: dict[int, set[int]] = {}  # pid -> pages under tracking
+        self.shown: dict[tuple[str, int], set[int]] = {}  # (screen, pid) -> pages it last presented there
         self.frame = 0
         self.frame_pages: list[int] = []
         self.vblank_listeners: list[Callable[[int], None]] = []
@@ -97,18 +98,22 @@ class Display:
             return
         old_pid = previous.process.pid if previous is not None else None
         target.pages = pages
+        self.shown[(screen, fb.process.pid)] = pages
         if old_pid is not None:
             self._retrack(old_pid)
         self._retrack(fb.process.pid)
 
     def _retrack(self, pid: int) -> None:
-        """Track exactly the pages some screen shows from process ``pid``."""
+        """Track exactly the pages process ``pid`` last presented on each screen, shown now
+        or not: two processes presenting one screen in turn (the demo's fb and console, each
+        frame) then cost no retracking, and the writes of each stay tracked."""
         process = self.kernel.processes.get(pid)
         if process is None or not process.alive:
             self.tracked.pop(pid, None)
+            for screen in self.screens:
+                self.shown.pop((screen, pid), None)
             return
-        wanted = set().union(*(s.pages for s in self.screens.values()
-                               if s.framebuffer is not None and s.framebuffer.process is process))
+        wanted = set().union(*(self.shown.get((s, pid), set()) for s in self.screens))
         have = self.tracked.get(pid, set())
         space, table = process.space, process.space.table
         for vpn in sorted(have - wanted):
@@ -127,9 +132,9 @@ class Display:
         for pid, pages in self.tracker.dirty.items():
             dirty |= {(pid, vpn) for vpn in pages}
         self.frame_pages.append(len(dirty))
-        for screen in self.screens.values():
-            pid = screen.framebuffer.process.pid if screen.framebuffer is not None else -1
-            screen.last_dirty = self.tracker.dirty.get(pid, set()) & screen.pages
+        for name, screen in self.screens.items():  # the pages of every process presenting it
+            screen.last_dirty = set().union(*(self.tracker.dirty.get(pid, set()) & pages
+                                              for (shown_on, pid), pages in self.shown.items() if shown_on == name))
             screen.dirty_pages.append(len(screen.last_dirty))
         self.tracker.rearm()
         for listener in list(self.vblank_listeners):
