@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from hlemu.guest import input_path, inputs, program_path, programs
+from hlemu.guest import BIN_DIR, input_path, inputs, program_path, programs
 from hlemu.loaders import LoaderError
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel, RunResult
     from kernel.process import Process
 
-DEMO = ("ipc_server", "ipc_client", "fb")  # a service, its client and the framebuffer demo; all exit 0
+# A service, its client, the framebuffer demo and the text console (as a 3DSX, the homebrew
+# format); all exit 0. The console runs first after each VBlank (a higher priority than fb's),
+# so a frame's picture has fb's bars on the top screen and the console on the bottom one.
+DEMO = ("ipc_server", "ipc_client", "fb", "console.3dsx")
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_CRASH, EXIT_DEADLOCK, EXIT_LIMIT = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command Ctrl-C ended
@@ -37,14 +40,19 @@ exit status:
 
 
 def resolve(name: str) -> Path:
-    """A file path, or the name of a bundled program (``hello``)."""
+    """A file path, or the name of a bundled program: ``hello`` (its ELF), ``hello.elf`` or
+    ``hello.3dsx`` (its 3DSX twin)."""
     path = Path(name)
     if path.exists():
         return path
+    twin = BIN_DIR / name
+    if name.endswith(".3dsx") and "/" not in name and twin.is_file():
+        return twin
     try:
         return program_path(name)
     except FileNotFoundError:
-        raise LoaderError(f"{name}: no such file, and not a bundled program ({', '.join(programs())})") from None
+        raise LoaderError(f"{name}: no such file, and not a bundled program ({', '.join(programs())}, "
+                          f"or NAME.3dsx)") from None
 
 
 def resolve_input(name: str) -> Path:

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""Build the bundled guest programs (hlemu/guest/programs/*.c) into hlemu/guest/bin/*.elf.
+"""Build the bundled guest programs (hlemu/guest/programs/*.c) into hlemu/guest/bin/*.elf
+and their 3DSX twins, hlemu/guest/bin/*.3dsx.
 
-The ELFs are committed as package data so that users need no cross toolchain; this script
-rebuilds them, and ``--check`` (run by CI) proves the committed bytes come from the
-committed sources::
+The ELFs and 3DSXs are committed as package data so that users need no cross toolchain;
+this script rebuilds them, and ``--check`` (run by CI) proves the committed bytes come from
+the committed sources::
 
     python scripts/build_guests.py          # rebuild every program into hlemu/guest/bin/
     python scripts/build_guests.py --check  # rebuild into a temp dir, compare byte for byte
+
+Each NAME.3dsx is NAME.elf converted by hlemu's own 3DSX writer (hlemu.loaders.threedsx_writer,
+as devkitPro's 3dsxtool converts an ELF) with an SMDH: the title in TITLES below (default: the
+program's name), publisher "hlemu", and an icon drawn here from the name (the first letter in
+the console's font on a colour taken from the name's CRC-32), so the bytes are deterministic.
 
 The toolchain is Debian's ``gcc-arm-none-eabi`` with ``libnewlib-arm-none-eabi``; when
 ``arm-none-eabi-gcc`` or newlib is missing the script installs them with apt-get.
@@ -25,9 +31,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "scripts")]  # hlemu's 3DSX writer and gen_font's table reader
 GUEST = Path("hlemu/guest")
 SDK = GUEST / "sdk"
 PROGRAMS = GUEST / "programs"
@@ -76,6 +84,26 @@ SDK_SOURCES = [
     SDK / "hid.c",
     SDK / "check.c",
 ]
+# SDK parts linked only into the programs that include their header: their calls into newlib
+# (vsnprintf, memmove) would pull archive members into every program otherwise, and change
+# the bytes of programs that never draw text.
+OPTIONAL_SDK = {
+    "console.h": [SDK / "console.c", SDK / "font8x8.c"],
+    "apt.h": [SDK / "apt.c"],
+    "fs.h": [SDK / "fs.c"],
+    "romfs.h": [SDK / "romfs.c", SDK / "fs.c"],
+    "cfg.h": [SDK / "cfg.c"],
+    "ptm.h": [SDK / "ptm.c"],
+}
+
+PUBLISHER = "hlemu"
+# SMDH titles, (short, long), of the programs that want more than their name.
+TITLES = {
+    "console": ("console", "A text console on the bottom screen (8x8 cells, ANSI colours)"),
+    "fb": ("fb", "Colour bars and a square moved by the pad"),
+    "hello": ("hello", "printf, malloc and an exit status"),
+}
+ICON_SIDE = 48
 
 
 def build_env() -> dict[str, str]:
@@ -138,29 +166,86 @@ def build_sdk(objdir: Path) -> list[Path]:
     return objects
 
 
+def optional_objects(source: Path, objdir: Path) -> list[Path]:
+    """The OPTIONAL_SDK objects `source` asks for by including their header (built once)."""
+    text = (REPO / source).read_text()
+    objects = []
+    for header, sources in OPTIONAL_SDK.items():
+        if f'#include "{header}"' not in text:
+            continue
+        for part in sources:
+            obj = objdir / f"sdk_{part.stem}.o"
+            if not obj.exists():
+                compile_source(part, obj)
+            if obj not in objects:
+                objects.append(obj)
+    return objects
+
+
 def build_program(name: str, sdk_objects: list[Path], objdir: Path, outdir: Path) -> Path:
+    source = PROGRAMS / f"{name}.c"
     obj = objdir / f"{name}.o"
-    compile_source(PROGRAMS / f"{name}.c", obj)
+    compile_source(source, obj)
     elf = outdir / f"{name}.elf"
-    run([GCC, *LINK_FLAGS, str(obj), *map(str, sdk_objects), "-o", str(elf)])
+    extra = optional_objects(source, objdir)
+    run([GCC, *LINK_FLAGS, str(obj), *map(str, extra), *map(str, sdk_objects), "-o", str(elf)])
     return elf
 
 
+def icon(name: str):
+    """A 48x48 RGB icon: the name's first letter, 4x the console font's glyph, white on a
+    colour from the name's CRC-32, with a darker border."""
+    import numpy as np
+    from gen_font import read_table
+
+    crc = zlib.crc32(name.encode())
+    colour = np.array([0x40 + (crc >> shift & 0x7F) for shift in (0, 8, 16)], dtype=np.uint8)
+    picture = np.empty((ICON_SIDE, ICON_SIDE, 3), dtype=np.uint8)
+    picture[:] = colour // 2
+    picture[2:-2, 2:-2] = colour
+    glyph = read_table()[ord(name[0].upper()) & 0x7F]
+    bits = np.array([[row >> (7 - x) & 1 for x in range(8)] for row in glyph], dtype=bool)
+    scaled = np.kron(bits, np.ones((4, 4), dtype=bool))
+    picture[8:40, 8:40][scaled] = 0xFF
+    return picture
+
+
+def smdh_for(name: str) -> bytes:
+    from hlemu.loaders.smdh import build_smdh
+
+    short, long = TITLES.get(name, (name, f"hlemu guest program {name}"))
+    return build_smdh(short, long, PUBLISHER, icon(name))
+
+
+def build_3dsx(elf: Path) -> Path:
+    """NAME.3dsx beside NAME.elf, made by hlemu's writer with the program's SMDH."""
+    from hlemu.loaders.threedsx_writer import elf_to_3dsx
+
+    out = elf.with_suffix(".3dsx")
+    out.write_bytes(elf_to_3dsx(elf.read_bytes(), smdh=smdh_for(elf.stem), where=str(elf)))
+    return out
+
+
 def build_all(outdir: Path) -> list[Path]:
-    """Build every program into `outdir`; return the ELF paths in name order."""
+    """Build every program into `outdir`; return the ELF and 3DSX paths in name order."""
     ensure_toolchain()
     with tempfile.TemporaryDirectory(prefix="hlemu-guest-obj-") as tmp:
         objdir = Path(tmp)
         sdk_objects = build_sdk(objdir)
-        return [build_program(src.stem, sdk_objects, objdir, outdir) for src in program_sources()]
+        built = []
+        for src in program_sources():
+            elf = build_program(src.stem, sdk_objects, objdir, outdir)
+            built += [elf, build_3dsx(elf)]
+        return built
 
 
 def committed_elves() -> set[str]:
-    return {p.name for p in (REPO / BIN).glob("*.elf")}
+    """The committed build outputs (ELFs and 3DSXs)."""
+    return {p.name for pattern in ("*.elf", "*.3dsx") for p in (REPO / BIN).glob(pattern)}
 
 
 def install(built: list[Path]) -> None:
-    """Copy fresh ELFs into hlemu/guest/bin/, touching only those that changed."""
+    """Copy fresh ELFs and 3DSXs into hlemu/guest/bin/, touching only those that changed."""
     bindir = REPO / BIN
     bindir.mkdir(parents=True, exist_ok=True)
     for elf in built:
@@ -176,7 +261,7 @@ def install(built: list[Path]) -> None:
 
 
 def differences(built: list[Path]) -> list[str]:
-    """Describe every committed ELF that is missing, stale, or not byte-identical."""
+    """Describe every committed ELF or 3DSX that is missing, stale, or not byte-identical."""
     problems = []
     for elf in built:
         committed = REPO / BIN / elf.name
@@ -194,9 +279,9 @@ def check() -> int:
         built = build_all(Path(tmp))
         problems = differences(built)
     if not problems:
-        print(f"build_guests --check: all {len(built)} guest ELFs match their sources")
+        print(f"build_guests --check: all {len(built)} guest ELFs and 3DSXs match their sources")
         return 0
-    print("build_guests --check: committed guest ELFs do not match a fresh build:", file=sys.stderr)
+    print("build_guests --check: committed guest ELFs/3DSXs do not match a fresh build:", file=sys.stderr)
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)
     print(f"toolchain here: {toolchain_version()}; rebuild with: python scripts/build_guests.py", file=sys.stderr)
@@ -206,7 +291,8 @@ def check() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--check", action="store_true", help="rebuild into a temporary directory and fail if any committed ELF differs"
+        "--check", action="store_true",
+        help="rebuild into a temporary directory and fail if any committed ELF or 3DSX differs",
     )
     args = parser.parse_args(argv)
     if args.check:

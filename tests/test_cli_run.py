@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from hlemu.guest import program_path
@@ -28,9 +29,28 @@ def test_run_without_programs_runs_the_demo_processes_side_by_side():
     result = hlemu("run", "--stats")
     assert result.returncode == 0, result.stdout + result.stderr
     for line in ("[ipc_server:32] ipc_server: 0 failures", "[ipc_client:33] ipc_client: 0 failures",
-                 "[fb:34] fb: done"):
+                 "[fb:34] fb: done", "[console:35] console: 600 frames without input, done"):
         assert line in result.stdout
     assert "context switches" in result.stdout and "MIPS" in result.stdout
+
+
+def test_the_demo_shows_fb_on_the_top_screen_and_the_console_below(tmp_path):
+    shot = tmp_path / "demo.png"
+    result = hlemu("run", "--frames", "30", "--screenshot", str(shot))
+    assert result.returncode == 0, result.stdout + result.stderr
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert (pixels[:240] == (0x10, 0x20, 0x40)).all(-1).mean() > 0.5  # fb's background behind its bars
+    title = pixels[240:248, 40:360]  # the console's first row: black text on white
+    assert {tuple(p) for p in title.reshape(-1, 3)} == {(0, 0, 0), (0xAD, 0xAA, 0xAD)}
+
+
+def test_a_bundled_3dsx_runs_by_name():
+    result = hlemu("run", "hello.3dsx")
+    assert result.returncode == 7
+    assert "[hello:32] Hello from hlemu!" in result.stdout
 
 
 def test_a_crash_in_one_process_leaves_the_others_running():
