@@ -60,12 +60,14 @@ class IpcRow:
     descriptors: tuple[str, ...]
     reply: bool
     result: int | None
+    name: str = ""  # the command's documented name
+    status: str = ""  # the service's note on a reply: unimplemented, stubbed, refused: ...
 
     @staticmethod
     def of(seq: int, frame: int, message: Message) -> IpcRow:
         return IpcRow(seq, frame, message.sender, message.receiver, message.service, message.command,
                       tuple(message.normal), tuple(str(d) for d in message.descriptors), message.reply,
-                      message.result)
+                      message.result, message.name, message.status)
 
 
 @dataclass(frozen=True)

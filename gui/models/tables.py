@@ -117,7 +117,7 @@ def _who(pid: int, service: str) -> str:
 
 
 class IpcModel(RowsModel):
-    SEQ, FRAME, DIRECTION, FROM, TO, SERVICE, COMMAND, NORMAL, DESCRIPTORS, RESULT = range(10)
+    SEQ, FRAME, DIRECTION, FROM, TO, SERVICE, COMMAND, NAME, NORMAL, DESCRIPTORS, RESULT, NOTE = range(12)
     COLUMNS = (
         Column("#", lambda m: str(m.seq), lambda m: m.seq),
         Column("frame", lambda m: str(m.frame), lambda m: m.frame),
@@ -126,9 +126,11 @@ class IpcModel(RowsModel):
         Column("to", lambda m: _who(m.receiver, m.service)),
         Column("service", lambda m: m.service),
         Column("command", lambda m: f"{m.command:#06x}", lambda m: m.command, mono=True),
+        Column("name", lambda m: m.name),
         Column("normal words", lambda m: " ".join(f"{w:08x}" for w in m.normal), mono=True),
         Column("translate", lambda m: "; ".join(m.descriptors)),
         Column("result", lambda m: "" if m.result is None else hex32(m.result), mono=True),
+        Column("note", lambda m: m.status),
     )
 
     def row_id(self, row: IpcRow) -> object:

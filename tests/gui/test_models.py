@@ -115,18 +115,21 @@ def test_handle_table_text():
 def test_ipc_table_text():
     model = IpcModel()
     model.set_rows([
-        IpcRow(7, 60, 33, -1, "gsp::Gpu", 0x0001, (0x1, 0xDEADBEEF), ("copy handles 0x1",), False, None),
-        IpcRow(8, 60, -1, 33, "gsp::Gpu", 0x0001, (), (), True, 0xD9001830),
+        IpcRow(7, 60, 33, -1, "gsp::Gpu", 0x0001, (0x1, 0xDEADBEEF), ("copy handles 0x1",), False, None,
+               "WriteHWRegs"),
+        IpcRow(8, 60, -1, 33, "gsp::Gpu", 0x0001, (), (), True, 0xD900182F, "WriteHWRegs", "unimplemented"),
         IpcRow(9, 61, 34, 35, "hlm:test", 0x00FF, (0,), ("static buffer 0x200000, 0x10, 0x0", "pid 0x22"),
                False, 0),
     ])
-    assert headers(model) == ["#", "frame", "kind", "from", "to", "service", "command", "normal words",
-                              "translate", "result"]
+    assert headers(model) == ["#", "frame", "kind", "from", "to", "service", "command", "name", "normal words",
+                              "translate", "result", "note"]
     assert shown(model) == [
-        ["7", "60", "request", "33", "gsp::Gpu", "gsp::Gpu", "0x0001", "00000001 deadbeef", "copy handles 0x1", ""],
-        ["8", "60", "reply", "gsp::Gpu", "33", "gsp::Gpu", "0x0001", "", "", "d9001830"],
-        ["9", "61", "request", "34", "35", "hlm:test", "0x00ff", "00000000",
-         "static buffer 0x200000, 0x10, 0x0; pid 0x22", "00000000"],
+        ["7", "60", "request", "33", "gsp::Gpu", "gsp::Gpu", "0x0001", "WriteHWRegs", "00000001 deadbeef",
+         "copy handles 0x1", "", ""],
+        ["8", "60", "reply", "gsp::Gpu", "33", "gsp::Gpu", "0x0001", "WriteHWRegs", "", "", "d900182f",
+         "unimplemented"],
+        ["9", "61", "request", "34", "35", "hlm:test", "0x00ff", "", "00000000",
+         "static buffer 0x200000, 0x10, 0x0; pid 0x22", "00000000", ""],
     ]
 
 
