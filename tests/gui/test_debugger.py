@@ -196,12 +196,12 @@ def test_pause_interrupts_a_long_console_run(gui_programs):
 def test_reset_starts_the_programs_again(demo):
     demo.run_frames(30)
     demo.window.open_program(str(program_path("hello")))
-    demo.qtbot.waitUntil(lambda: len(demo.window.snapshot.processes) == 4)
+    demo.qtbot.waitUntil(lambda: len(demo.window.snapshot.processes) == 5)
     demo.window.reset_action.trigger()
     snap = demo.wait_snapshot(lambda s: s.frame == 0 and s.reason == "ready")
     assert snap.generation == 2 and demo.window.ipc_dock.model.rowCount() == 0
     assert not demo.window.fault_dock.plot.series
-    assert [r.name for r in snap.processes] == ["ipc_server", "ipc_client", "fb", "hello"]  # opened ones too
+    assert [r.name for r in snap.processes] == ["ipc_server", "ipc_client", "fb", "console", "hello"]  # opened too
     assert all(r.status == "running" and r.instructions == 0 for r in snap.processes)
     assert demo.run_frames(2) == "condition met"
 
