@@ -12,7 +12,8 @@ the committed sources::
 Each NAME.3dsx is NAME.elf converted by hlemu's own 3DSX writer (hlemu.loaders.threedsx_writer,
 as devkitPro's 3dsxtool converts an ELF) with an SMDH: the title in TITLES below (default: the
 program's name), publisher "hlemu", and an icon drawn here from the name (the first letter in
-the console's font on a colour taken from the name's CRC-32), so the bytes are deterministic.
+the console's font on a colour taken from the name's CRC-32), so the bytes are deterministic;
+a program with a folder programs/NAME.romfs/ gets it as its RomFS (romfs_read reads it).
 
 The toolchain is Debian's ``gcc-arm-none-eabi`` with ``libnewlib-arm-none-eabi``; when
 ``arm-none-eabi-gcc`` or newlib is missing the script installs them with apt-get.
@@ -218,11 +219,15 @@ def smdh_for(name: str) -> bytes:
 
 
 def build_3dsx(elf: Path) -> Path:
-    """NAME.3dsx beside NAME.elf, made by hlemu's writer with the program's SMDH."""
+    """NAME.3dsx beside NAME.elf, made by hlemu's writer with the program's SMDH and, when
+    programs/NAME.romfs/ exists, that folder as its RomFS (hlemu.loaders.romfs)."""
+    from hlemu.loaders.romfs import build_romfs
     from hlemu.loaders.threedsx_writer import elf_to_3dsx
 
+    folder = REPO / PROGRAMS / f"{elf.stem}.romfs"
+    romfs = build_romfs(folder) if folder.is_dir() else None
     out = elf.with_suffix(".3dsx")
-    out.write_bytes(elf_to_3dsx(elf.read_bytes(), smdh=smdh_for(elf.stem), where=str(elf)))
+    out.write_bytes(elf_to_3dsx(elf.read_bytes(), smdh=smdh_for(elf.stem), romfs=romfs, where=str(elf)))
     return out
 
 

@@ -177,17 +177,28 @@ def test_sdmc_files_does_its_work_inside_the_folder_and_nothing_escapes(run, tmp
 
 # -- romfs_read -------------------------------------------------------------------------------
 
+ROMFS_FOLDER = Path(__file__).resolve().parents[2] / "hlemu" / "guest" / "programs" / "romfs_read.romfs"
+
+
 @pytest.fixture
-def romfs_dir(tmp_path) -> Path:
-    """The image romfs_read.c expects."""
-    root = tmp_path / "romfs"
-    (root / "dir" / "deeper").mkdir(parents=True)
-    (root / "hello.txt").write_bytes(b"Hello from the RomFS!\n")
-    (root / "dir" / "nested.txt").write_bytes(b"nested file\n")
-    (root / "dir" / "deeper" / "empty.bin").write_bytes(b"")
-    (root / "data.bin").write_bytes(bytes((i * 7 + 3) & 0xFF for i in range(5000)))
-    (root / "ünïcøde.txt").write_bytes(b"unicode name\n")
-    return root
+def romfs_dir() -> Path:
+    """The folder romfs_read.c expects as its RomFS (committed; the bundled twin carries it)."""
+    assert sorted(str(p.relative_to(ROMFS_FOLDER)) for p in ROMFS_FOLDER.rglob("*")) == [
+        "data.bin", "dir", "dir/deeper", "dir/deeper/empty.bin", "dir/nested.txt", "hello.txt", "ünïcøde.txt"]
+    assert (ROMFS_FOLDER / "data.bin").read_bytes() == bytes((i * 7 + 3) & 0xFF for i in range(5000))
+    return ROMFS_FOLDER
+
+
+def test_the_bundled_romfs_read_3dsx_carries_that_romfs_and_reads_it(run):
+    from hlemu.loaders import load_image
+
+    bundled = program_path("romfs_read").with_suffix(".3dsx")
+    image = load_image(bundled)
+    assert image.romfs_size == len(build_romfs(ROMFS_FOLDER))
+    r = run("fastmem")
+    process = r(bundled)
+    assert process.exit_code == 0, "\n".join(r.lines)
+    assert r.lines[-1] == "romfs_read: 0 failures"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
