@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run", help="run guest programs as processes until they end",
-        description="Load each PROGRAM (an ARM ELF file, or the name of a bundled program) as its own "
+        description="Load each PROGRAM (a 3DS homebrew .3dsx, an ARM ELF, or the name of a bundled program) as its own "
                     f"process and run them all to completion. With no PROGRAM: the demo ({', '.join(DEMO)}).",
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("programs", nargs="*", metavar="PROGRAM")
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser(
         "gui", help="the window: screens, input, and the debugger (processes, memory maps, page tables...)",
-        description="Open the emulator window on each PROGRAM (an ARM ELF file or a bundled program's name); "
+        description="Open the emulator window on each PROGRAM (a .3dsx, an ARM ELF or a bundled program's name); "
                     f"with no PROGRAM, the demo ({', '.join(DEMO)}). Keys: F5 run, F6 pause, F10 step, "
                     "F1 the pad's key map.")
     gui.add_argument("programs", nargs="*", metavar="PROGRAM")
