@@ -282,7 +282,7 @@ def run_hlemu(hlemu: list[str], program: Program, lines: list[str], frames: int,
         elif m := SUMMARY.match(line):
             run.summary, run.reason = line, m.group("reason")
             run.status = m.group("rest").rsplit(": ", 1)[-1]
-        if "unimplemented" in line and line not in run.unimplemented:
+        if ("unimplemented" in line or "not implemented" in line) and line.strip() not in run.unimplemented:
             run.unimplemented.append(line.strip())
         elif PROBLEM.search(line) and not line.startswith("hlemu: ") and not STATS_ROW.match(line):
             run.problems.append(line.strip())
