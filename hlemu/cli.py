@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     from hlemu.fuzz.cli import add_parser as add_fuzz_parser
 
     add_fuzz_parser(sub)
+    # The GDB stub (hlemu/gdb): `hlemu gdb PROGRAM...` and `hlemu run --gdb PORT`.
+    from hlemu.gdb.cli import add_parser as add_gdb_parser
+
+    add_gdb_parser(sub)
+    run.add_argument("--gdb", type=int, metavar="PORT",
+                     help="also serve the GDB remote protocol on 127.0.0.1:PORT while the guests run (docs/gdb.md)")
     return parser
 
 
@@ -178,6 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hlemu.memory import BackendError
     from hlemu.run import EXIT_USAGE, RunOptions, run_programs
 
+    if args.gdb is not None:
+        from hlemu.gdb.cli import run_with_gdb
+
+        return run_with_gdb(args)
     if args.script:
         from hlemu.repl import run_script
 
@@ -296,6 +306,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_gui(GuiOptions(args.programs, args.backend, args.host_page_size, args.keymap, args.frames,
                                   args.screenshot, args.paused, args.unthrottled, args.scale, sdmc=args.sdmc,
                                   cfg=dict(args.cfg)))
+    if args.command == "gdb":
+        from hlemu.gdb.cli import run as run_gdb
+
+        return run_gdb(args)
     if args.command == "fuzz":
         from hlemu.fuzz.cli import run as run_fuzz
 
