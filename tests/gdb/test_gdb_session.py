@@ -1,0 +1,90 @@
+"""gdb-multiarch drives the stub the way a user does (batch mode, real gdb, a debug build)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.gdb.conftest import line_of, run_gdb
+
+
+def test_break_bt_registers_print_examine_step(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf)])
+    out = run_gdb(debug_elf, stub.port, [
+        "break bump", "continue", "bt", "info registers", "p by", "p counter", "x/4wx &table", "p $d0",
+        "p/x $fpscr", "stepi", "info registers pc", "next", "info threads", "kill"])
+    assert "Breakpoint 1, bump (by=5) at ./tests/gdb/programs/gdbtest.c" in out, out
+    assert re.search(r"#1 .* in main \(\) at \./tests/gdb/programs/gdbtest\.c", out), out
+    for reg in ("r0", "r12", "sp", "lr", "pc", "cpsr"):
+        assert re.search(rf"^{reg}\s+0x[0-9a-f]+", out, re.M), (reg, out)
+    assert re.search(r"^r0\s+0x5\s+5$", out, re.M), out  # bump's argument
+    assert "$1 = 5" in out and "$2 = 0" in out, out  # a local and a global
+    assert re.search(r"<table>:\s+0x11111111\s+0x22222222\s+0x33333333\s+0x44444444", out), out
+    assert "$3 = 0" in out and "$4 = 0x3c00000" in out, out  # d0, fpscr as the kernel sets it
+    assert re.search(r"^pc\s+0x100064\s", out, re.M), out  # stepi: one ARM instruction on
+    assert f"{line_of('counter = counter + by')+1}\t}}" in out, out  # next: the following line
+    assert re.search(r'\* 1\s+Thread 33\.1 "main"', out), out
+    assert "[Inferior 1 (process 33) killed]" in out, out
+    assert stub.target.process(32).alive is False
+
+
+def test_watch_prints_old_and_new_value_at_the_writing_line(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf)])
+    out = run_gdb(debug_elf, stub.port, [
+        "break main", "continue", "watch counter", "continue", "continue", "p counter", "delete",
+        "rwatch counter", "continue", "bt 1", "kill"])
+    first, second = out.index("Old value = 0"), out.index("Old value = 5")
+    assert "New value = 5" in out[first:second] and "New value = 12" in out[second:], out
+    # Reported after the store, on the line after the assignment (gdb steps over the store).
+    assert f"bump (by=5) at ./tests/gdb/programs/gdbtest.c:{line_of('counter = counter + by') + 1}" in out, out
+    assert "$1 = 12" in out, out  # both writes reached memory
+    assert "Hardware read watchpoint 3: counter" in out and "Value = 12" in out, out
+    assert "in peek_counter () at" in out, out
+    assert stub.emu.watch_hits == []  # gdb's watchpoints are the stub's, not the script's
+
+
+def test_step_into_thumb_and_catch_syscall(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf)])
+    out = run_gdb(debug_elf, stub.port, [
+        "break thumb_add", "continue", "p/x $cpsr & 0x20", "x/i $pc", "stepi", "p/x $pc", "delete",
+        "catch syscall 0x3d", "continue", "p/x $r1", "continue", "delete", "kill"])
+    assert "Breakpoint 1, " in out and "thumb_add" in out, out
+    assert "$1 = 0x20" in out, out  # the T bit
+    assert "<thumb_add+2>:\tadds\tr0, r2, r1" in out, out  # Thumb disassembly (past the "prologue")
+    assert re.search(r"\$2 = 0x100134", out), out  # one 16-bit instruction on
+    assert "Catchpoint 2 (call to syscall" in out, out
+    assert "Catchpoint 2 (returned from syscall" in out, out
+    assert stub.target.catch is None or stub.target.catch == {0x3D}
+
+
+def test_monitor_commands_and_os_processes(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf), "hello"])
+    out = run_gdb(debug_elf, stub.port, [
+        "break sum_to", "continue", "monitor maps", "monitor pagetable 0x100000", "monitor handles",
+        "monitor faults", "monitor threads", "monitor ipc", "monitor nonsense", "monitor pagetable zz",
+        "info os processes", "kill"])
+    assert "00100000-" in out and "r-x code" in out, out
+    assert "page 0x00100000: phys" in out and "perm RX" in out, out
+    assert "unmapped: 0" in out, out
+    assert "pid 32 gdbtest thread 1 'main'" in out and "pid 33 hello thread" in out, out
+    assert "unknown monitor command 'nonsense'" in out and "not an address: zz" in out, out
+    assert re.search(r"^33\s+hlemu\s+gdbtest\s+32", out, re.M), out
+    assert re.search(r"^34\s+hlemu\s+hello\s+33", out, re.M), out
+
+
+def test_attach_second_process_and_threads_across_processes(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf), "ipc_server"])  # the server waits for clients: still there
+    out = run_gdb(debug_elf, stub.port, [
+        "break worker", "continue", "info threads", "add-inferior", "inferior 2", "attach 34",
+        "info threads", "inferior 1", "delete", "kill inferiors 1 2"])
+    assert "Breakpoint 1, worker (arg=0x3)" in out, out
+    assert re.search(r'Thread 33\.1 "main"', out) and re.search(r'Thread 33\.3 "thread 3"', out), out
+    # after the attach, gdb lists both processes' threads (inferior.thread)
+    assert re.search(r'1\.1\s+Thread 33\.1 "main"', out) and re.search(r'2\.1\s+Thread 34\.2 "main"', out), out
+    assert stub.target.attached in ([], [32, 33], [33, 32]) or not stub.target.process(33).alive
+
+
+def test_target_remote_runs_to_exit(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf)])
+    out = run_gdb(debug_elf, stub.port, ["continue"], extended=False)
+    assert "[Inferior 1 (process 33) exited normally]" in out, out
+    assert stub.target.process(32).exit_code == 0
