@@ -61,6 +61,9 @@ class Screen:
         return SCREEN_HEIGHT
 
 
+RECENT_BUFFERS = 2  # framebuffers per screen and process kept tracked (double buffering)
+
+
 class Display:
     """Both screens, the frame counter and the VBlank clock.
 
@@ -76,6 +79,9 @@ class Display:
         self.tracker = WriteTracker("framebuffers")
         self.tracked: dict[int, set[int]] = {}  # pid -> pages under tracking
         self.shown: dict[tuple[str, int], set[int]] = {}  # (screen, pid) -> pages it last presented there
+        # (screen, pid) -> the pages of the last RECENT_BUFFERS framebuffers it presented there, all
+        # kept tracked: a double-buffered screen swaps between two, which then costs no retracking.
+        self.recent: dict[tuple[str, int], list[frozenset[int]]] = {}
         self.frame = 0
         self.frame_pages: list[int] = []
         self.vblank_listeners: list[Callable[[int], None]] = []
@@ -99,6 +105,12 @@ class Display:
         old_pid = previous.process.pid if previous is not None else None
         target.pages = pages
         self.shown[(screen, fb.process.pid)] = pages
+        recent = self.recent.setdefault((screen, fb.process.pid), [])
+        key = frozenset(pages)
+        if key in recent:
+            recent.remove(key)
+        recent.append(key)
+        del recent[:-RECENT_BUFFERS]
         if old_pid is not None:
             self._retrack(old_pid)
         self._retrack(fb.process.pid)
@@ -112,8 +124,9 @@ class Display:
             self.tracked.pop(pid, None)
             for screen in self.screens:
                 self.shown.pop((screen, pid), None)
+                self.recent.pop((screen, pid), None)
             return
-        wanted = set().union(*(self.shown.get((s, pid), set()) for s in self.screens))
+        wanted = set().union(*(pages for s in self.screens for pages in self.recent.get((s, pid), [])))
         have = self.tracked.get(pid, set())
         space, table = process.space, process.space.table
         for vpn in sorted(have - wanted):

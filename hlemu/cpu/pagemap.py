@@ -50,9 +50,20 @@ def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
     # unmap): mem_protect, which is also safe from inside a memory hook.
     memory_both = (have != 0) & (want != 0) & (have != KIND_MMIO) & (want != KIND_MMIO)
     reprotect = changed[memory_both[changed]]
+    tracked = table.special[lo:hi] == SpecialKind.TRACKED
     for a, b in _runs(reprotect) if len(reprotect) else []:
         for c, d in _runs_of_equal(want, a, b):
-            uc.mem_protect((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT, int(want[c]) - 1)
+            if tracked[c:d].any():
+                # A write-tracked page becomes writable again from inside Unicorn's memory hook,
+                # on its first write (_on_invalid_memory), with a mem_protect. Had it a region
+                # shared with other pages, that mem_protect would split the region under the
+                # store Unicorn is doing, which then writes through the freed region (a host
+                # crash in helper_le_stw_mmu). So each tracked page gets a region of its own
+                # here, outside the hook, and the hook's mem_protect never splits one.
+                for page in range(c, d):
+                    uc.mem_protect((lo + page) << PAGE_SHIFT, 1 << PAGE_SHIFT, int(want[c]) - 1)
+            else:
+                uc.mem_protect((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT, int(want[c]) - 1)
             mapped[lo + c : lo + d] = want[c]  # merges below must see what Unicorn has now
     remap = changed[~memory_both[changed]]
     for a, b in _runs(remap) if len(remap) else []:
@@ -75,11 +86,12 @@ def _map_merged(uc: Uc, space: AddressSpace, mapped: np.ndarray, first: int, end
     assert space.slab is not None
     window_lo = first // MERGE_PAGES * MERGE_PAGES
     window_hi = (end + MERGE_PAGES - 1) // MERGE_PAGES * MERGE_PAGES
-    lo = first
-    while lo > window_lo and mapped[lo - 1] == value:
+    special = space.table.special
+    lo = first  # never merged with a write-tracked page: see the reprotect in sync_unicorn_map
+    while lo > window_lo and mapped[lo - 1] == value and special[lo - 1] != SpecialKind.TRACKED:
         lo -= 1
     hi = end
-    while hi < window_hi and hi < len(mapped) and mapped[hi] == value:
+    while hi < window_hi and hi < len(mapped) and mapped[hi] == value and special[hi] != SpecialKind.TRACKED:
         hi += 1
     if lo < first:
         uc.mem_unmap(lo << PAGE_SHIFT, (first - lo) << PAGE_SHIFT)
