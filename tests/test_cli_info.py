@@ -27,7 +27,7 @@ def test_info_on_a_3dsx_shows_its_title_and_relocations(tmp_path, capsys):
 
 
 def test_info_on_something_else_names_the_formats(tmp_path, capsys):
-    junk = tmp_path / "game.cia"
+    junk = tmp_path / "game.bin"
     junk.write_bytes(b"\0" * 64)
     assert main(["info", str(junk)]) == 2
     assert "expected a 32-bit ARM ELF or a 3DSX" in capsys.readouterr().err
