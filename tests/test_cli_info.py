@@ -30,4 +30,4 @@ def test_info_on_something_else_names_the_formats(tmp_path, capsys):
     junk = tmp_path / "game.bin"
     junk.write_bytes(b"\0" * 64)
     assert main(["info", str(junk)]) == 2
-    assert "expected a 32-bit ARM ELF or a 3DSX" in capsys.readouterr().err
+    assert "the supported formats are 32-bit ARM ELF (.elf) and 3DSX" in capsys.readouterr().err
