@@ -94,7 +94,8 @@ class Session:
         if head in "cCsS":
             return self._resume_simple(head, text[1:])
         if head == "k":
-            return self._kill_all()
+            self._kill_all()
+            return None  # 'k' has no reply
         if head == "!":
             self.extended = True
             return "OK"
@@ -306,7 +307,6 @@ class Session:
         for pid in list(self.target.attached):
             self.target.kill(pid)
         self.killed = True
-        return None
 
     def _detach(self, args: str) -> str:
         if args.startswith(";"):
