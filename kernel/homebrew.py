@@ -50,7 +50,10 @@ def sdmc_path(image: Image) -> str:
 
 def hand_over(kernel: Kernel, process: Process, image: Image) -> None:
     """Map the argument page after the program and point ``__system_arglist`` at it; put the
-    file where argv[0] says. Call once the image is mapped."""
+    file where argv[0] says; note where the program's RomFS lies (fs:USER archive 3). Call
+    once the image is mapped."""
+    if image.romfs_size and image.source:
+        process.romfs = (str(Path(image.source).resolve()), image.romfs_offset, image.romfs_size)
     if not wants_arguments(image):
         return
     page = max(seg.vaddr + seg.size for seg in image.segments)

@@ -8,10 +8,12 @@ static buffer (id 0; RenameFile/RenameDirectory: source id 1, target id 2;
 OpenFileDirectly: archive path id 2, file path id 0). The reply layouts and results
 follow Citra/Azahar ``hle/service/fs/fs_user.cpp`` and ``archive.cpp``.
 
-Only the SDMC archive (id 9) exists: a host folder, ``kernel.fs.sdmc_root`` (default
+The SDMC archive (id 9) is a host folder, ``kernel.fs.sdmc_root`` (default
 ``$XDG_DATA_HOME/hlemu/sdmc``, else ``~/.local/share/hlemu/sdmc``, made on first use).
-Other archives (RomFS 3, SaveData 4, ExtData 6, ...) answer Citra's NOT_FOUND and say
-so in the process's log. Archive handles are 64-bit, kept per process: another process
+The RomFS archive (id 3) holds one read-only file, opened with OpenFileDirectly: the
+calling program's RomFS, for a 3DSX the RomFS part of its file (``Process.romfs``).
+Other archives (SaveData 4, ExtData 6, ...) answer Citra's NOT_FOUND and say so in the
+process's log. Archive handles are 64-bit, kept per process: another process
 cannot use them. Paths are checked as :mod:`kernel.services.fs_paths` says.
 """
 
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from kernel.objects.session import ClientSession
 from kernel.services import Reply, Request, Service, command
-from kernel.services.fs_archive import OPEN_WRITE, DirectorySession, FileSession, SdmcArchive
+from kernel.services.fs_archive import OPEN_READ, OPEN_WRITE, DirectorySession, FileSession, RomFsFile, SdmcArchive
 from kernel.services.fs_paths import (
     INVALID_ARCHIVE_HANDLE,
     NOT_FOUND,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from kernel.process import Process
 
 ARCHIVE_SDMC = 0x9
+ARCHIVE_ROMFS = 0x3  # the program's own RomFS (libctru ARCHIVE_ROMFS)
 ARCHIVE_NAMES = {0x3: "RomFS", 0x4: "SaveData", 0x6: "ExtSaveData", 0x7: "Shared ExtSaveData",
                  0x8: "SystemSaveData", 0xA: "SDMC write-only", 0x12345678: "BOSS ExtSaveData"}
 SECTOR_SIZE, CLUSTER_SIZE = 512, 0x4000  # GetSdmcArchiveResource, as Citra answers
@@ -129,6 +132,23 @@ class FsUser(Service):
                                             "implemented: answered NOT_FOUND")
         return NOT_FOUND
 
+    def _open_romfs(self, request: Request) -> Reply:
+        """Archive 3's file: the calling program's RomFS (its 3DSX's), read-only; NOT_FOUND
+        for a program without one, and for an open with write or create flags."""
+        where = request.process.romfs
+        if where is None or request.normal[6] & ~OPEN_READ:
+            self.kernel.output(request.process, "[hlemu] fs:USER: RomFS (archive 0x3): "
+                                                + ("the program has no RomFS" if where is None else
+                                                   "the RomFS is read-only") + ": answered NOT_FOUND")
+            return Reply(result=NOT_FOUND, move_handles=[None])
+        path, base, size = where
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as err:
+            self.kernel.output(request.process, f"[hlemu] fs:USER: RomFS: cannot read {path}: {err.strerror}")
+            return Reply(result=NOT_FOUND, move_handles=[None])
+        return Reply(move_handles=[self._session(RomFsFile(self.kernel, fd, base, size, "romfs:/"))])
+
     def _open_file(self, request: Request, archive: SdmcArchive, names: list[str] | int, flags: int) -> Reply:
         if isinstance(names, int):
             return Reply(result=names, move_handles=[None])
@@ -161,6 +181,8 @@ class FsUser(Service):
         """transaction, archive id, archive path type/size, file path type/size, flags,
         attributes, archive path (static 2), file path (static 0) -> move + file."""
         archive_id = request.normal[1]
+        if archive_id == ARCHIVE_ROMFS:
+            return self._open_romfs(request)
         if archive_id != ARCHIVE_SDMC:
             return Reply(result=self._unsupported(request, archive_id), move_handles=[None])
         archive = SdmcArchive(HostRoot(self.fs.sdmc_root), self.fs.host_free_bytes)

@@ -323,6 +323,38 @@ class FileSession(Service):
         return Reply()
 
 
+class RomFsFile(FileSession):
+    """The RomFS archive's one file (archive 3 with an empty path and a 12-byte binary file
+    path, libctru's romfsMountFromCurrentProcess): the program's own RomFS, read-only. For a
+    3DSX it is the RomFS part of the launched file, as Citra serves it, so libctru's
+    romfsInit finds it also when it does not take the homebrew path (``__service_ptr`` is 0:
+    envIsHomebrew() is false and romfsMountSelf asks for archive 3)."""
+
+    name = "fs:USER file"
+
+    def __init__(self, kernel: Kernel, fd: int, base: int, size: int, path: str) -> None:
+        super().__init__(kernel, fd, False, None, path)  # type: ignore[arg-type]
+        self.base, self.size = base, size
+
+    def _size(self) -> int:
+        return self.size
+
+    @command(0x0802, normal=3, translate=2)
+    def read(self, request: Request) -> Reply:
+        offset, size = request.normal[0] | request.normal[1] << 32, request.normal[2]
+        if self.fd is None:
+            return Reply(result=CLOSED, normal=[0], mapped_buffers=request.mapped_buffers)
+        room = request.mapped_buffers[0][1] if request.mapped_buffers else 0
+        count = max(0, min(size, room, self.size - offset))
+        try:
+            data = os.pread(self.fd, count, self.base + offset) if count else b""
+        except (OSError, OverflowError) as err:
+            return Reply(result=host_error(err), normal=[0], mapped_buffers=request.mapped_buffers)
+        result = write_mapped(request, 0, data)
+        return Reply(result=result, normal=[len(data) if result == Result.SUCCESS else 0],
+                     mapped_buffers=request.mapped_buffers)
+
+
 class DirectorySession(Service):
     """One open directory (3dbrew "Directory service"): its entries, listed when opened
     (sorted by name, so a listing is deterministic)."""

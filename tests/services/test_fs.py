@@ -290,6 +290,42 @@ def test_files_and_directories_are_renamed_and_deleted(make_guest, sdmc):
     assert s.results(guest, process, "resource")[5:] == [0x100000, 0x1_2345_6789 // 0x4000]
     assert s.results(guest, process, "romfs")[2:] == [NOT_FOUND, 0, 0]
     assert "archive 0x3 (RomFS) is not implemented" in guest.text()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_archive_3_is_the_programs_own_romfs_read_only(make_guest, backend, sdmc):
+    """romfsMountFromCurrentProcess: OpenFileDirectly(RomFS, empty, 12 zero bytes, READ), then
+    reads from offset 0 of that file (the RomFS level-3 header); a write-mode open is refused."""
+    from hlemu.guest import program_path
+    from hlemu.loaders import load_image
+
+    bundled = program_path("romfs_read").with_suffix(".3dsx")
+    image = load_image(bundled)
+    guest = guest_for(make_guest, backend, sdmc)
+    blob, s = Blob(), Script()
+    fs = Fs(s).start()
+    zeros = blob.add(bytes(0xC))
+    fs.call("romfs", "r8", [header(0x803, 8, 4), 0, 3, EMPTY, 1, BINARY, 0xC, READ, 0,
+                            static(1, 2), INPUT + 8, static(0xC, 0), zeros], replies=4)
+    s.asm(f"ldr r7, [r11, #{4 * s.word('romfs', 4)}]\n")
+    fs.call("size", "r7", [header(0x804, 0, 0)], replies=4)
+    fs.call("head", "r7", [header(0x802, 3, 2), 0, 0, 0x28, buffer(0x28, 4), HEAP], replies=3)
+    fs.call("tail", "r7", [header(0x802, 3, 2), image.romfs_size - 4, 0, 0x100, buffer(0x100, 4), HEAP + 0x100],
+            replies=3)
+    fs.call("write", "r7", [header(0x803, 4, 2), 0, 0, 4, 0, buffer(4, 2), HEAP], replies=3)
+    fs.call("rw_open", "r8", [header(0x803, 8, 4), 0, 3, EMPTY, 1, BINARY, 0xC, READ | 2, 0,
+                              static(1, 2), INPUT + 8, static(0xC, 0), zeros], replies=4)
+    process = guest.spawn(s.body, data=bytes(blob.data))
+    process.romfs = (str(bundled), image.romfs_offset, image.romfs_size)
+    assert guest.run().reason == "all exited" and process.crash is None
+    r = lambda name: s.results(guest, process, name)  # noqa: E731
+    assert r("romfs")[2:4] == [SUCCESS, 0x10]
+    assert r("size")[2:] == [SUCCESS, image.romfs_size, 0]
+    raw = bundled.read_bytes()[image.romfs_offset:image.romfs_offset + image.romfs_size]
+    assert r("head")[2:] == [SUCCESS, 0x28] and process.space.mem.read(HEAP, 0x28) == raw[:0x28]
+    assert r("tail")[2:] == [SUCCESS, 4] and process.space.mem.read(HEAP + 0x100, 4) == raw[-4:]  # not past the end
+    assert r("write")[2] == 0xC92044E6  # INVALID_OPEN_FLAGS: read-only
+    assert r("rw_open")[2:] == [NOT_FOUND, 0x10, 0]
     assert r("close") == SUCCESS and r("free_closed") == INVALID_ARCHIVE_HANDLE
 
 
@@ -373,7 +409,8 @@ def test_archive_handles_belong_to_their_process(make_guest, sdmc):
 def test_open_file_directly_as_romfs_init_opens_its_own_3dsx(make_guest, sdmc):
     """romfs_dev.c: a 3DSX's RomFS is read through OpenFileDirectly(SDMC, empty archive path
     in static buffer 2, the UTF-16 path of argv[0] after "sdmc:" in static buffer 0, READ);
-    a CXI's through archive 3 (RomFS) with a 0xC-byte binary path, not implemented."""
+    a CXI's (or a 3DSX's, when libctru does not think it was launched as homebrew) through
+    archive 3 (RomFS) with a 0xC-byte binary path: NOT_FOUND for a program without a RomFS."""
     (sdmc / "3ds").mkdir(parents=True)
     (sdmc / "3ds" / "app.3dsx").write_bytes(b"3DSX" + bytes(0x40))
     guest = guest_for(make_guest, "fastmem", sdmc)
@@ -391,7 +428,43 @@ def test_open_file_directly_as_romfs_init_opens_its_own_3dsx(make_guest, sdmc):
     assert s.results(guest, process, "direct")[1:4] == [header(0x803, 1, 2), SUCCESS, 0x10]
     assert s.results(guest, process, "magic")[2:] == [SUCCESS, 4] and process.space.mem.read(HEAP, 4) == b"3DSX"
     assert s.results(guest, process, "romfs")[2:] == [NOT_FOUND, 0x10, 0]
-    assert "archive 0x3 (RomFS) is not implemented" in guest.text()
+    assert "RomFS (archive 0x3): the program has no RomFS: answered NOT_FOUND" in guest.text()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_archive_3_is_the_programs_own_romfs_read_only(make_guest, backend, sdmc):
+    """romfsMountFromCurrentProcess: OpenFileDirectly(RomFS, empty, 12 zero bytes, READ), then
+    reads from offset 0 of that file (the RomFS level-3 header); a write-mode open is refused."""
+    from hlemu.guest import program_path
+    from hlemu.loaders import load_image
+
+    bundled = program_path("romfs_read").with_suffix(".3dsx")
+    image = load_image(bundled)
+    guest = guest_for(make_guest, backend, sdmc)
+    blob, s = Blob(), Script()
+    fs = Fs(s).start()
+    zeros = blob.add(bytes(0xC))
+    fs.call("romfs", "r8", [header(0x803, 8, 4), 0, 3, EMPTY, 1, BINARY, 0xC, READ, 0,
+                            static(1, 2), INPUT + 8, static(0xC, 0), zeros], replies=4)
+    s.asm(f"ldr r7, [r11, #{4 * s.word('romfs', 4)}]\n")
+    fs.call("size", "r7", [header(0x804, 0, 0)], replies=4)
+    fs.call("head", "r7", [header(0x802, 3, 2), 0, 0, 0x28, buffer(0x28, 4), HEAP], replies=3)
+    fs.call("tail", "r7", [header(0x802, 3, 2), image.romfs_size - 4, 0, 0x100, buffer(0x100, 4), HEAP + 0x100],
+            replies=3)
+    fs.call("write", "r7", [header(0x803, 4, 2), 0, 0, 4, 0, buffer(4, 2), HEAP], replies=3)
+    fs.call("rw_open", "r8", [header(0x803, 8, 4), 0, 3, EMPTY, 1, BINARY, 0xC, READ | 2, 0,
+                              static(1, 2), INPUT + 8, static(0xC, 0), zeros], replies=4)
+    process = guest.spawn(s.body, data=bytes(blob.data))
+    process.romfs = (str(bundled), image.romfs_offset, image.romfs_size)
+    assert guest.run().reason == "all exited" and process.crash is None
+    r = lambda name: s.results(guest, process, name)  # noqa: E731
+    assert r("romfs")[2:4] == [SUCCESS, 0x10]
+    assert r("size")[2:] == [SUCCESS, image.romfs_size, 0]
+    raw = bundled.read_bytes()[image.romfs_offset:image.romfs_offset + image.romfs_size]
+    assert r("head")[2:] == [SUCCESS, 0x28] and process.space.mem.read(HEAP, 0x28) == raw[:0x28]
+    assert r("tail")[2:] == [SUCCESS, 4] and process.space.mem.read(HEAP + 0x100, 4) == raw[-4:]  # not past the end
+    assert r("write")[2] == 0xC92044E6  # INVALID_OPEN_FLAGS: read-only
+    assert r("rw_open")[2:] == [NOT_FOUND, 0x10, 0]
 
 
 def test_host_failures_become_fs_results():
