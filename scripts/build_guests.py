@@ -18,9 +18,17 @@ a program with a folder programs/NAME.romfs/ gets it as its RomFS (romfs_read re
 The toolchain is Debian's ``gcc-arm-none-eabi`` with ``libnewlib-arm-none-eabi``; when
 ``arm-none-eabi-gcc`` or newlib is missing the script installs them with apt-get.
 
-Builds are reproducible: no debug info, no build id, sources named by paths relative to
-the repository root (compiled from there), a fixed input order, and a pinned locale and
-SOURCE_DATE_EPOCH. The same toolchain version gives the same bytes on any checkout path;
+The ELFs keep the DWARF of the program and the SDK (``-g``: types, variables, line tables,
+call frame information), so symbols, typed reads and backtraces work on them out of the box
+(hlemu.inspect, gdb). ``-g`` changes no code: gcc generates the same instructions with and
+without it, so the loaded segments, the 3DSX twins and the guests' instruction counts are
+those of a build without it. newlib's and libgcc's own DWARF is left out: the link reads
+copies of their archives with the debug sections stripped (most of an ELF's DWARF would be
+theirs otherwise, about 150 KB a program).
+
+Builds are reproducible: no build id, no compiler switches recorded in the DWARF, sources
+named by paths relative to the repository root (compiled from there, the build folder
+mapped to "."), a fixed input order, and a pinned locale and SOURCE_DATE_EPOCH. The same toolchain version gives the same bytes on any checkout path;
 a different gcc or newlib version generally does not, which ``--check`` reports.
 """
 
@@ -43,6 +51,7 @@ PROGRAMS = GUEST / "programs"
 BIN = GUEST / "bin"
 
 GCC = "arm-none-eabi-gcc"
+OBJCOPY = "arm-none-eabi-objcopy"
 APT_PACKAGES = ["gcc-arm-none-eabi", "libnewlib-arm-none-eabi"]
 
 # The 3DS's ARM11 MPCore: ARMv6K, VFPv2 with hard-float calling convention, ARM state.
@@ -59,7 +68,10 @@ COMPILE_FLAGS = [
     "-fno-asynchronous-unwind-tables",
     "-fno-unwind-tables",
     "-fno-ident",
+    "-g",  # DWARF for hlemu.inspect and gdb; changes no instruction
+    "-gno-record-gcc-switches",  # DW_AT_producer would name the include and prefix-map paths
     f"-ffile-prefix-map={REPO}=.",
+    f"-Wa,--debug-prefix-map={REPO}=.",  # gas names the build folder of .S files otherwise
     f"-I{SDK}",
 ]
 LINK_FLAGS = [
@@ -69,7 +81,6 @@ LINK_FLAGS = [
     f"-T{SDK / 'link.ld'}",
     "-Wl,--gc-sections",
     "-Wl,--build-id=none",
-    "-Wl,--strip-debug",  # newlib ships DWARF; keep the symbol table, drop the rest
     "-Wl,-z,max-page-size=0x1000",
     "-Wl,-z,common-page-size=0x1000",
 ]
@@ -96,6 +107,10 @@ OPTIONAL_SDK = {
     "cfg.h": [SDK / "cfg.c"],
     "ptm.h": [SDK / "ptm.c"],
 }
+
+# The archives the link reads (nano.specs turns -lc into -lc_nano, -lg into -lg_nano); newlib
+# and libgcc ship DWARF, which link_libraries strips from copies of them.
+LIBRARIES = ["libc_nano.a", "libg_nano.a", "libm.a", "libgcc.a", "libnosys.a"]
 
 PUBLISHER = "hlemu"
 # SMDH titles, (short, long), of the programs that want more than their name.
@@ -158,6 +173,18 @@ def compile_source(source: Path, obj: Path) -> None:
     run([GCC, *COMPILE_FLAGS, "-c", str(source), "-o", str(obj)])
 
 
+def link_libraries(libdir: Path) -> list[str]:
+    """Copies of the toolchain's archives without their debug sections, in ``libdir``; the
+    ``-L`` flag that makes the link read them before the originals (a user -L comes first)."""
+    libdir.mkdir(parents=True, exist_ok=True)
+    for name in LIBRARIES:
+        result = subprocess.run([GCC, *CPU_FLAGS, f"-print-file-name={name}"], capture_output=True, text=True)
+        found = result.stdout.strip()
+        if result.returncode == 0 and os.path.isabs(found):
+            run([OBJCOPY, "--strip-debug", found, str(libdir / name)])
+    return [f"-L{libdir}"]
+
+
 def build_sdk(objdir: Path) -> list[Path]:
     objects = []
     for source in SDK_SOURCES:
@@ -183,13 +210,15 @@ def optional_objects(source: Path, objdir: Path) -> list[Path]:
     return objects
 
 
-def build_program(name: str, sdk_objects: list[Path], objdir: Path, outdir: Path) -> Path:
+def build_program(name: str, sdk_objects: list[Path], objdir: Path, outdir: Path,
+                  libraries: list[str] | None = None) -> Path:
     source = PROGRAMS / f"{name}.c"
     obj = objdir / f"{name}.o"
     compile_source(source, obj)
     elf = outdir / f"{name}.elf"
     extra = optional_objects(source, objdir)
-    run([GCC, *LINK_FLAGS, str(obj), *map(str, extra), *map(str, sdk_objects), "-o", str(elf)])
+    run([GCC, *LINK_FLAGS, *(libraries or []), str(obj), *map(str, extra), *map(str, sdk_objects),
+         "-o", str(elf)])
     return elf
 
 
@@ -237,9 +266,10 @@ def build_all(outdir: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="hlemu-guest-obj-") as tmp:
         objdir = Path(tmp)
         sdk_objects = build_sdk(objdir)
+        libraries = link_libraries(objdir / "lib")
         built = []
         for src in program_sources():
-            elf = build_program(src.stem, sdk_objects, objdir, outdir)
+            elf = build_program(src.stem, sdk_objects, objdir, outdir, libraries)
             built += [elf, build_3dsx(elf)]
         return built
 
