@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hlemu.cpu import Cpu, CpuConfig, Stop
-from hlemu.cpu.hooks import CB_BUDGET
 from hlemu.loaders import Image, load_image
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
@@ -239,7 +238,7 @@ class Kernel(Waits, Lifetimes):
         else:
             process.space.poke(tls, bytes(layout.TLS_SIZE))
         thread = Thread(self, process, self._next_tid, priority, entry, stack_top, arg, tls,
-                        name=name or f"thread {self._next_tid}")
+                        name=name or f"thread {self._next_tid}", fpscr=self.cpu_config.fpscr)
         self._next_tid += 1
         process.threads.append(thread)
         self.threads.append(thread)
@@ -262,8 +261,7 @@ class Kernel(Waits, Lifetimes):
         ready, or a deadline was set, after the slice's budget was chosen)."""
         cur = self.current
         if cur is not None:
-            control = cur.process.cpu.control
-            control[CB_BUDGET] = max(1, min(int(control[CB_BUDGET]), blocks + 1))  # +1: see Cpu.run
+            cur.process.cpu.limit_blocks(blocks)
 
     def pick(self) -> Thread | None:
         """The ready thread of best priority; among equals, the one ready longest."""
@@ -296,12 +294,11 @@ class Kernel(Waits, Lifetimes):
         cpu = process.cpu
         if process.loaded is not thread:
             previous = process.loaded
-            if previous is not None and previous.alive:
-                previous.context = cpu.save_context(previous.context)
+            if previous is not None and previous.alive and previous.context is not None:
+                cpu.save_registers(previous.context)
             if thread.context is None:
-                cpu.reset_thread_state(thread.entry, thread.stack_top, thread.arg, thread.tls)
-            else:
-                cpu.load_context(thread.context)
+                raise RuntimeError(f"scheduling {thread.describe()}, whose registers are gone")
+            cpu.load_thread(thread.context)
             process.loaded = thread
         if self.current is not thread:
             self.context_switches += 1

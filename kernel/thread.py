@@ -1,4 +1,4 @@
-"""Guest threads: a saved CPU context, a priority, and what the thread waits on."""
+"""Guest threads: saved registers, a priority, and what the thread waits on."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from hlemu.cpu import RegisterFile
+from hlemu.cpu.registers import DEFAULT_FPSCR
 from kernel.objects.base import WaitObject
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ class Thread(WaitObject):
     type_name = "thread"
 
     def __init__(self, kernel: Kernel, process: Process, tid: int, priority: int, entry: int,
-                 stack_top: int, arg: int, tls: int, name: str = "") -> None:
+                 stack_top: int, arg: int, tls: int, name: str = "", fpscr: int = DEFAULT_FPSCR) -> None:
         super().__init__(kernel, name)
         self.process = process
         self.tid = tid
@@ -68,7 +70,9 @@ class Thread(WaitObject):
         self.state = ThreadState.READY
         self.wait: Wait | None = None
         self.ready_seq = 0
-        self.context: object | None = None  # Unicorn context while not loaded in the CPU
+        # The thread's registers while another thread of its process is loaded in the CPU (stale
+        # while it is the loaded one); None once its process is reaped.
+        self.context: RegisterFile | None = RegisterFile.for_thread(entry, stack_top, arg, tls, fpscr)
         self.pending_results: dict[int, int] = {}  # r<i> values to write when next loaded
         self.held_mutexes: set[Mutex] = set()
 

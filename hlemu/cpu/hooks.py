@@ -8,9 +8,13 @@ small int64 "control block" (see :class:`ControlBlock`).
   entry and answers Unicorn's virtual-TLB miss with the frame's offset in
   the physical backing (mapped at Unicorn physical address 0) and the
   page's permissions; counts the fill per page.
-* ``count_blocks``: the deterministic quantum. Adds the block's instruction
-  words to the instruction counter and stops emulation, before the block
-  runs, when the block budget runs out.
+* ``count_blocks``: run control. At each block entry it stops emulation,
+  before the block runs, when :meth:`Cpu.halt` was asked for, when the block
+  would take the instruction count past the run's limit, or when the run's
+  block budget is spent; otherwise it charges the block to the budget and
+  adds its instruction words to the instruction counter. The rest of a block
+  left at a breakpoint or a step (``CB_RESUME``) is not charged again, so where
+  a run stops never changes what the guest computes or when it is switched.
 """
 
 from __future__ import annotations
@@ -29,12 +33,12 @@ llvm.load_library_permanently(uclib._name)
 _uc_emu_stop = types.ExternalFunction("uc_emu_stop", types.int32(types.voidptr))
 
 # Control block slots (int64 each).
-CB_BUDGET = 0  # blocks left in this quantum; at 0 the block hook stops emulation
+CB_BUDGET = 0  # new blocks this run may still enter; at 0 the block hook stops emulation
 CB_INSTRUCTIONS = 1  # instruction words executed (4-byte units of executed blocks)
 CB_FAST_TABLE = 2  # address of the page table's ``fast`` array (uint32[1M])
 CB_FILL_COUNTS = 3  # address of the TLB_FILL row of the fault counters (uint32[1M])
 CB_FILLS = 4  # total TLB fills
-CB_STOPPED = 5  # 1 when the block hook stopped emulation for the quantum
+CB_STOPPED = 5  # why the block hook stopped emulation: STOPPED_BUDGET, _LIMIT or _HALT (0: it did not)
 CB_MISS_ADDRESS = 6  # the last address whose translation was refused (for the fault report)
 CB_MISS_TYPE = 7  # its uc_mem_type (16 read, 17 write, 18 fetch)
 CB_TRAP_PADDR = 8  # a frame of undefined instructions behind the exit page
@@ -50,7 +54,12 @@ CB_MMIO_SLOTS = 17  # int32[1M]: 1 + the MMIO window slot of an MMIO page (0: no
 CB_MMIO_WINDOW = 18  # Unicorn physical address of the MMIO window
 CB_BLOCK_START = 19  # the block being run (counted in full when it started)
 CB_BLOCK_SIZE = 20
-CB_SIZE = 24
+CB_BLOCKS = 21  # blocks entered and charged, ever (a resumed rest of a block is not a new one)
+CB_INSN_LIMIT = 22  # the block hook refuses a block that would take CB_INSTRUCTIONS past this
+CB_RESUME = 23  # 1: the next block entered is the rest of one already charged (a stop inside it)
+CB_HALT = 24  # set by Cpu.halt (any thread): stop before the next block
+CB_SIZE = 32
+STOPPED_BUDGET, STOPPED_LIMIT, STOPPED_HALT = 1, 2, 3
 # Unicorn translates the page of emu_start's exit address (0xFFFFFFFF here) whenever an
 # exception is taken; the guest never maps that page (kernel space on the 3DS).
 EXIT_PAGE = 0xFFFFF
@@ -139,14 +148,27 @@ _BLOCK_SIG = types.void(types.voidptr, types.uint64, types.uint32, types.voidptr
 @cfunc(_BLOCK_SIG, cache=True)
 def count_blocks(uc, address, size, user_data):  # pragma: no cover - runs inside Unicorn
     control = carray(user_data, (CB_SIZE,), np.int64)
-    budget = control[CB_BUDGET] - 1
-    control[CB_BUDGET] = budget
-    if budget <= 0:
-        # Stopping here keeps this block from running (it runs, and counts, next slice), so
-        # instruction counts do not depend on where slices end.
-        control[CB_STOPPED] = 1
+    words = size >> 2
+    # Stopping here keeps this block from running (it runs, and counts, in the next run), so
+    # instruction counts do not depend on where runs end.
+    if control[CB_HALT]:
+        control[CB_STOPPED] = STOPPED_HALT
         _uc_emu_stop(uc)
         return
-    control[CB_INSTRUCTIONS] += size >> 2
+    if control[CB_INSTRUCTIONS] + words > control[CB_INSN_LIMIT]:
+        control[CB_STOPPED] = STOPPED_LIMIT
+        _uc_emu_stop(uc)
+        return
+    if control[CB_RESUME]:
+        control[CB_RESUME] = 0
+    else:
+        budget = control[CB_BUDGET]
+        if budget <= 0:
+            control[CB_STOPPED] = STOPPED_BUDGET
+            _uc_emu_stop(uc)
+            return
+        control[CB_BUDGET] = budget - 1
+        control[CB_BLOCKS] += 1
+    control[CB_INSTRUCTIONS] += words
     control[CB_BLOCK_START] = address
     control[CB_BLOCK_SIZE] = size

@@ -18,7 +18,7 @@ from hlemu.memory.faults import GuestFault
 if TYPE_CHECKING:
     from unicorn import Uc
 
-    from hlemu.cpu import CpuFault
+    from hlemu.cpu.config import CpuFault
     from hlemu.memory.space import AddressSpace
 
 MMIO_WINDOW = 0x40000000  # semifastmem: Unicorn physical address where MMIO pages are aliased
@@ -50,7 +50,7 @@ class SpecialPages:
             self._special_fault(exc)
 
     def _special_fault(self, exc: GuestFault) -> None:
-        from hlemu.cpu import CpuFault  # the CPU module imports this one
+        from hlemu.cpu.config import CpuFault
 
         self.fault = CpuFault("data abort", exc.access, exc.address, exc.size, exc.kind)
         self.uc.emu_stop()

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from unicorn import UC_HOOK_CODE
-
-from hlemu.cpu import Stop
+from hlemu.cpu import Cpu, Stop
 from hlemu.loaders import Image
 from hlemu.memory import WatchHit
 from kernel.api.console import ConsoleConfig
@@ -42,8 +40,8 @@ class Emulator:
         self.watch_hits: list[WatchHit] = []
         self._paused = False
         self._svc_hooks: list[tuple[int | None, bool, Callable[..., object]]] = []
-        self._breakpoints: dict[tuple[int, int], int] = {}  # (pid, address) -> Unicorn hook handle
-        self._skip_break: tuple[int, int] | None = None
+        # (pid, address) -> the callback deciding whether to pause (None: always)
+        self._breakpoints: dict[tuple[int, int], Callable[[Proc, ThreadView], object] | None] = {}
         self._install_svc_hooks()
 
     def _output(self, process: Process, line: str) -> None:
@@ -116,12 +114,9 @@ class Emulator:
             kernel.ticks = max(kernel.ticks, deadline)  # idle until it, as a run would
         kernel._switch_to(thread)
         cpu = thread.process.cpu
-        key = (thread.process.pid, cpu.pc)
-        if key in self._breakpoints:
-            self._skip_break = key  # stepping onto a breakpoint runs the instruction
-        before = cpu.instructions
-        stop = cpu.run_one()
-        kernel.ticks += max(cpu.instructions - before, 1)
+        kernel._slice_mark = cpu.instructions
+        stop = cpu.step()
+        kernel.ticks += cpu.instructions - kernel._slice_mark
         if stop == Stop.FAULT and cpu.fault is not None:  # the stepped instruction faulted: as in a run
             kernel.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
         return self.thread_view(thread)
@@ -235,35 +230,27 @@ class Emulator:
     def breakpoint(self, proc: Proc, addr: int, callback: Callable[[Proc, ThreadView], object] | None = None) -> None:
         """Pause when ``proc`` is about to run the instruction at ``addr`` (or call ``callback``;
         it pauses if the callback returns true)."""
-        key = (proc.pid, addr)
-        if key in self._breakpoints:
-            self.remove_breakpoint(proc, addr)
+        self._breakpoints[(proc.pid, addr)] = callback
         cpu = proc.process.cpu
-
-        def hit(uc: object, address: int, size: int, user: object) -> None:
-            if self._skip_break == key:
-                self._skip_break = None
-                return
-            thread = self.kernel.current
-            if callback is not None and not callback(proc, self.thread_view(thread)) if thread else False:
-                return
-            self._skip_break = key  # resume past it next time
-            self._paused = True
-            if thread is not None:
-                thread.process.cpu.request_stop()  # before the instruction runs
-
-        self._breakpoints[key] = cpu.uc.hook_add(UC_HOOK_CODE, hit, begin=addr, end=addr)
-        cpu.uc.ctl_remove_cache(addr, addr + 4)  # code already translated gets the hook too
+        cpu.on_breakpoint = self._on_breakpoint
+        cpu.add_breakpoint(addr)
 
     def remove_breakpoint(self, proc: Proc, addr: int) -> None:
         """Forget the breakpoint at ``addr`` of ``proc`` (KeyError if there is none)."""
-        handle = self._breakpoints.pop((proc.pid, addr))
-        cpu = proc.process.cpu
-        if proc.process.alive:
-            cpu.uc.hook_del(handle)
-            cpu.uc.ctl_remove_cache(addr, addr + 4)
-        if self._skip_break == (proc.pid, addr):
-            self._skip_break = None
+        del self._breakpoints[(proc.pid, addr)]
+        if not proc.process.released:
+            proc.process.cpu.remove_breakpoint(addr)
+
+    def _on_breakpoint(self, cpu: Cpu, address: int) -> bool:
+        """A thread is about to run a breakpoint's instruction: pause, unless its callback says no."""
+        thread = self.kernel.current
+        if thread is None:
+            return True
+        callback = self._breakpoints.get((thread.process.pid, address))
+        if callback is not None and not callback(Proc(self, thread.process), self.thread_view(thread)):
+            return False
+        self._paused = True
+        return True
 
     @property
     def breakpoints(self) -> list[tuple[int, int]]:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from unicorn import arm_const as arm
-
-from hlemu.cpu import CPSR_T
+from hlemu.cpu import CPSR_T, RegisterFile
 from hlemu.memory import MemoryInfo, MemoryPermission, MemoryState
 from kernel.thread import Thread
 
-_REGS = [f"r{i}" for i in range(13)] + ["sp", "lr", "pc"]
+_REGS = [f"r{i}" for i in range(13)] + ["sp", "lr", "pc", "cpsr"]
 _VFP_REGS = [f"d{i}" for i in range(16)] + ["fpscr"]
-_REG_IDS = {name: getattr(arm, f"UC_ARM_REG_{name.upper()}") for name in _REGS + ["cpsr"] + _VFP_REGS}
 
 
 @dataclass
@@ -75,23 +71,25 @@ class HandleInfo:
     holders: list[int]  # pids of every process with a handle to the object (this one included)
 
 
+def thread_registers(t: Thread) -> RegisterFile | None:
+    """A live thread's registers: the CPU's when it is the loaded thread of its process, else
+    its saved ones (a copy either way); None once it has ended."""
+    if not t.alive or t.context is None:
+        return None
+    if t.process.loaded is t:
+        return t.process.cpu.registers()
+    return t.context.copy()
+
+
 def read_thread(t: Thread, vfp: bool = False) -> ThreadView:
     """A thread's state and registers (its saved context when another thread is loaded);
     ``vfp`` adds d0-d15 and FPSCR."""
     regs: dict[str, int] = {}
     fp: dict[str, int] = {}
-    cpu = t.process.cpu
-    source: Any = None  # what registers are read from: the Unicorn engine or a saved context
-    if t.alive and t.process.loaded is t:
-        regs = dict(zip(_REGS, cpu.read_registers(), strict=True))
-        regs["cpsr"] = cpu.cpsr
-        source = cpu.uc
-    elif t.context is not None and t.alive:
-        source = t.context
-        regs = {name: int(source.reg_read(_REG_IDS[name])) for name in _REGS + ["cpsr"]}
-    elif t.alive:
-        regs = {"pc": t.entry, "sp": t.stack_top, "r0": t.arg, "cpsr": 0x10 | (CPSR_T if t.entry & 1 else 0)}
-    if vfp and source is not None:
-        fp = {name: int(source.reg_read(_REG_IDS[name])) for name in _VFP_REGS}
+    source = thread_registers(t)
+    if source is not None:
+        regs = {name: source[name] for name in _REGS}
+        if vfp:
+            fp = {name: source[name] for name in _VFP_REGS}
     return ThreadView(t.tid, t.name, t.state.value, t.priority,
                       t.wait.describe() if t.wait else "", regs, fp, t.process.pid)

@@ -50,7 +50,7 @@ def test_each_tracked_page_is_its_own_region_and_writes_keep_landing():
 
     def rearm():
         if process.alive:
-            seen.append([(lo, hi) for lo, hi, _ in process.cpu.uc.mem_regions() if FB <= lo < FB + (PAGES << 12)])
+            seen.append([(lo, hi) for lo, hi, _ in process.cpu.mapped_regions() if FB <= lo < FB + (PAGES << 12)])
             values.append(int.from_bytes(process.space.mem.read(FB + 2, 2), "little"))
             tracker.rearm()
         return not process.alive

@@ -484,7 +484,7 @@ def test_a_heap_committed_page_by_page_stays_a_few_unicorn_regions(make_guest):
     body = (f"ldr r8, =1024\nldr r9, ={HEAP:#x}\nagain:\nmov r0, #3\nmov r1, r9\nmov r2, #0\nmov r3, #0x1000\n"
             "mov r4, #3\nsvc 0x01\nstr r0, [r9]\nadd r9, r9, #0x1000\nsubs r8, r8, #1\nbne again\n")
     process = guest.run_one(body)  # ended, not reaped: its CPU still has the map
-    heap = [(lo, hi) for lo, hi, _ in process.cpu.uc.mem_regions() if HEAP <= lo < HEAP + 0x400000]
+    heap = [(lo, hi) for lo, hi, _ in process.cpu.mapped_regions() if HEAP <= lo < HEAP + 0x400000]
     assert sum(hi + 1 - lo for lo, hi in heap) == 0x400000  # all 4 MiB mapped
     assert len(heap) <= 0x400000 // (512 << 12) + 1  # one region per 2 MiB window, not per page
 

@@ -1,0 +1,588 @@
+"""The CPU boundary: one Unicorn ARM11 MPCore per guest address space.
+
+:class:`Cpu` runs guest code of one process against that process's memory
+with no Python on normal instructions or accesses:
+
+* fastmem: Unicorn maps the slab's accessible pages directly
+  (``mem_map_ptr`` at ``slab + vaddr``);
+* semifastmem: Unicorn runs in virtual-TLB mode; the compiled
+  :func:`hlemu.cpu.hooks.tlb_fill` walks the page table on each miss and
+  points Unicorn into the physical backing.
+
+Every map, unmap or protect of the address space reaches the CPU through
+the space's listeners, which drops stale translations at once. Python runs
+only on SVCs (the ``on_svc`` callback), breakpoints, guest faults and the
+ends of runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+from unicorn import (
+    UC_ARCH_ARM,
+    UC_HOOK_BLOCK,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_INVALID,
+    UC_HOOK_TLB_FILL,
+    UC_MEM_FETCH_PROT,
+    UC_MEM_FETCH_UNMAPPED,
+    UC_MEM_READ_PROT,
+    UC_MEM_READ_UNMAPPED,
+    UC_MEM_WRITE_PROT,
+    UC_MEM_WRITE_UNMAPPED,
+    UC_MODE_ARM,
+    UC_PROT_ALL,
+    UC_TLB_VIRTUAL,
+    Uc,
+    UcError,
+)
+from unicorn import arm_const as arm
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID
+from unicorn.unicorn_py3.unicorn import uclib
+
+from hlemu.cpu import hooks
+from hlemu.cpu import libunicorn as lib
+from hlemu.cpu.codehooks import CodeHooks
+from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
+from hlemu.cpu.decode import decode_access
+from hlemu.cpu.pagemap import sync_unicorn_map
+from hlemu.cpu.registers import CPSR_T, NAMES, SLOTS, RegisterFile
+from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
+from hlemu.memory.constants import (
+    NUM_PAGES,
+    PAGE_SHIFT,
+    FaultKind,
+    MemoryPermission,
+    SpecialKind,
+)
+from hlemu.memory.lazy import lazy_zeros
+from hlemu.memory.space import AddressSpace
+
+# r0..r15 and CPSR in one batch: register traffic dominates SVC cost.
+GPRS = [getattr(arm, f"UC_ARM_REG_R{i}") for i in range(13)] + [
+    arm.UC_ARM_REG_SP, arm.UC_ARM_REG_LR, arm.UC_ARM_REG_PC]
+ARG_REGS = GPRS[:8]
+# What an SVC needs, read in one C call: r0..r7, pc, cpsr.
+_SVC_READ = ARG_REGS + [arm.UC_ARM_REG_PC, arm.UC_ARM_REG_CPSR]
+# A RegisterFile's slots as Unicorn registers. Written PC first, then CPSR, then the rest:
+# Unicorn takes a PC write with bit 0 clear as a switch to ARM state (so CPSR.T must come
+# after it), and a CPSR write switches register banks (so sp and lr must come after that).
+_UC_OF_SLOT = {**{name: GPRS[i] for i, name in enumerate(NAMES[:16])}, "cpsr": arm.UC_ARM_REG_CPSR,
+               **{f"d{i}": getattr(arm, f"UC_ARM_REG_D{i}") for i in range(16)},
+               "fpscr": arm.UC_ARM_REG_FPSCR, "fpexc": arm.UC_ARM_REG_FPEXC, "tpidruro": arm.UC_ARM_REG_C13_C0_3}
+_FILE_ORDER = [15, 16] + [i for i in range(SLOTS) if i not in (15, 16)]
+_FILE_MASK = np.array([0xFFFFFFFFFFFFFFFF if name.startswith("d") else 0xFFFFFFFF for name in NAMES], np.uint64)
+_CPACR_VFP = 0x00F00000  # cp10/cp11 (VFP) full access, granted once for every thread
+NO_LIMIT = 1 << 62
+NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
+UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
+# QEMU's ARM exception numbers, as Unicorn's interrupt hook reports them.
+EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT = 1, 2, 3, 4, 7
+_MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
+_BLOCK_STOPS = {hooks.STOPPED_BUDGET: Stop.QUANTUM, hooks.STOPPED_LIMIT: Stop.LIMIT, hooks.STOPPED_HALT: Stop.HALT}
+
+_MEM_FAULTS = {
+    UC_MEM_READ_UNMAPPED: ("data abort", "read", "unmapped"),
+    UC_MEM_WRITE_UNMAPPED: ("data abort", "write", "unmapped"),
+    UC_MEM_FETCH_UNMAPPED: ("prefetch abort", "execute", "unmapped"),
+    UC_MEM_READ_PROT: ("data abort", "read", "permission"),
+    UC_MEM_WRITE_PROT: ("data abort", "write", "permission"),
+    UC_MEM_FETCH_PROT: ("prefetch abort", "execute", "permission"),
+}
+
+
+class Cpu(SpecialPages, CodeHooks):
+    """Unicorn bound to one address space: the whole run-control surface (see :mod:`hlemu.cpu`).
+
+    ``on_svc(cpu, number, args)`` serves SVCs; ``on_breakpoint(cpu, address) -> bool``
+    decides whether a breakpoint stops (None: always)."""
+
+    def __init__(self, space: AddressSpace, config: CpuConfig, on_svc: SvcCallback,
+                 on_breakpoint: BreakpointCallback | None = None) -> None:
+        if config.backend == "fastmem" and space.slab is None:
+            raise ValueError("the fastmem CPU backend needs an address space with a slab")
+        self.space = space
+        self.config = config
+        self.on_svc = on_svc
+        self.on_breakpoint = on_breakpoint
+        self.uc = Uc(UC_ARCH_ARM, UC_MODE_ARM)
+        self.uc.ctl_set_cpu_model(arm.UC_CPU_ARM_11MPCORE)
+        self.uc.reg_write(arm.UC_ARM_REG_C1_C0_2, _CPACR_VFP)
+        self.control = np.zeros(hooks.CB_SIZE, dtype=np.int64)
+        self.control[hooks.CB_FAST_TABLE] = space.table.fast.ctypes.data
+        self.control[hooks.CB_FILL_COUNTS] = space.faults.array[FaultKind.TLB_FILL].ctypes.data
+        self.control[hooks.CB_INSN_LIMIT] = NO_LIMIT
+        self.fault: CpuFault | None = None
+        self._svc_numbers: dict[int, int] = {}
+        self._running = False
+        self._closed = False
+        self._left = 0  # blocks of the last run's budget it did not use
+        self._cap = NO_LIMIT  # limit_blocks() during a step
+        self._break_pc: int | None = None  # where the last run stopped at a breakpoint
+        self._entered = False  # the last emulation entered a block (so ran an instruction)
+        self._pending_code: list[tuple[int, int]] = []
+        self._hook_handles: list[ctypes.c_size_t] = []
+        self._handle = ctypes.c_void_p(self.uc._uch.value)
+        self._read_ids = (ctypes.c_int * len(_SVC_READ))(*_SVC_READ)
+        self._read_vals = (ctypes.c_uint32 * len(_SVC_READ))()
+        self._read_ptrs = lib.pointers(self._read_vals, len(_SVC_READ), 4)
+        self._write_ids = (ctypes.c_int * len(ARG_REGS))(*ARG_REGS)
+        self._write_vals = (ctypes.c_uint32 * len(ARG_REGS))()
+        self._write_ptrs = lib.pointers(self._write_vals, len(ARG_REGS), 4)
+        self._file = np.zeros(SLOTS, dtype=np.uint64)  # staging for whole register files
+        self._file_ids = (ctypes.c_int * SLOTS)(*(_UC_OF_SLOT[NAMES[i]] for i in _FILE_ORDER))
+        self._file_ptrs = (ctypes.c_void_p * SLOTS)(*(self._file.ctypes.data + 8 * i for i in _FILE_ORDER))
+        self._mapped = lazy_zeros(NUM_PAGES, np.uint8)  # fastmem: Unicorn prot + 1 per page
+        self._trap_frame: np.ndarray | None = None
+        table = space.table
+        self._dirty_log = np.zeros(DIRTY_LOG_SIZE, dtype=np.int32)
+        self._mmio_slots = lazy_zeros(NUM_PAGES, np.int32)  # only touched pages cost
+        self._slot_vpn: list[int] = []
+        for slot, array in ((hooks.CB_PERM_TABLE, table.perm), (hooks.CB_SPECIAL_TABLE, table.special),
+                            (hooks.CB_WDIRTY_TABLE, table.wdirty), (hooks.CB_ACCESS_TABLE, table.access),
+                            (hooks.CB_TRACK_COUNTS, space.faults.array[FaultKind.WRITE_TRACK]),
+                            (hooks.CB_DIRTY_LOG, self._dirty_log), (hooks.CB_MMIO_SLOTS, self._mmio_slots)):
+            self.control[slot] = array.ctypes.data
+        self.control[hooks.CB_DIRTY_CAPACITY] = DIRTY_LOG_SIZE
+        self.control[hooks.CB_MMIO_WINDOW] = MMIO_WINDOW
+        if config.backend == "fastmem":
+            self._sync_fastmem(0, NUM_PAGES)
+        else:
+            self._trap_frame = space.phys.allocate("BASE", 1)
+            trap = int(self._trap_frame[0]) << PAGE_SHIFT
+            space.phys.data[trap : trap + 0x1000].view(np.uint32)[:] = UDF_INSTRUCTION
+            self.control[hooks.CB_TRAP_PADDR] = trap
+            self.uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+            self.uc.mem_map_ptr(0, space.phys.size, UC_PROT_ALL, space.phys.data.ctypes.data)
+            self.uc.mmio_map(MMIO_WINDOW, MMIO_WINDOW_PAGES << PAGE_SHIFT, self._window_read, None,
+                             self._window_write, None)
+            self._assign_mmio_slots(0, NUM_PAGES)
+            self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill.address)
+        self._add_cfunc_hook(UC_HOOK_BLOCK, hooks.count_blocks.address)
+        # The interrupt hook is registered directly (not through the binding's wrapper
+        # layers): it runs on every SVC. Exceptions cannot cross the C boundary, so any
+        # is kept and re-raised by run().
+        self._intr_callback = lib.INTR_HOOK(self._interrupt_entry)
+        self._hook_error: BaseException | None = None
+        handle = ctypes.c_size_t()
+        status = lib.hook_add(self._handle, ctypes.byref(handle), UC_HOOK_INTR, self._intr_callback, None,
+                              ctypes.c_uint64(1), ctypes.c_uint64(0))
+        if status:
+            raise UcError(status)
+        self._hook_handles.append(handle)
+        self._init_code_hooks()
+        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory)
+        space.listeners.append(self._on_map_change)
+        space.code_listeners.append(self._on_code_change)
+
+    # -- counters -----------------------------------------------------------------------
+    @property
+    def instructions(self) -> int:
+        """Instruction words run so far: 4-byte units of code, so one per ARM instruction
+        (Thumb code counts its bytes / 4, per block). Counted per translated block by the
+        block hook; a stop inside a block takes back what did not run."""
+        return int(self.control[hooks.CB_INSTRUCTIONS])
+
+    @property
+    def blocks(self) -> int:
+        """Translated blocks entered so far (the unit of run budgets and quanta)."""
+        return int(self.control[hooks.CB_BLOCKS])
+
+    @property
+    def blocks_left(self) -> int:
+        """Of the budget the last :meth:`run` or :meth:`step` was given, the blocks it did not use."""
+        return int(self.control[hooks.CB_BUDGET]) if self._running else self._left
+
+    @property
+    def mid_block(self) -> bool:
+        """The last run stopped inside a translated block (a breakpoint, a step, an exact
+        instruction limit): the rest of that block is not charged again when it resumes."""
+        return bool(self.control[hooks.CB_RESUME])
+
+    @property
+    def tlb_fills(self) -> int:
+        return int(self.control[hooks.CB_FILLS])
+
+    # -- running --------------------------------------------------------------------------
+    def run(self, blocks: int, instructions: int | None = None) -> Stop:
+        """Run the loaded thread until it has entered ``blocks`` more translated blocks
+        (Stop.QUANTUM, at a block boundary), run exactly ``instructions`` more instruction
+        words (Stop.LIMIT; the last, partial block is finished one instruction at a time),
+        :meth:`halt` is called (Stop.HALT, before the next block), a breakpoint stops it
+        (Stop.BREAKPOINT, before its instruction) or a fault (Stop.FAULT)."""
+        self._cap = NO_LIMIT
+        limit = NO_LIMIT if instructions is None else self.instructions + max(0, instructions)
+        stop = self._emulate(blocks, limit, skip=self._break_pc)
+        self._left = int(self.control[hooks.CB_BUDGET])
+        while stop is Stop.LIMIT and self.instructions < limit:
+            stop = self._finish_to(limit)
+        return stop
+
+    def step(self, blocks: int = 1) -> Stop:
+        """Run exactly one instruction (Stop.STEPPED), as :meth:`run` would run it: it enters
+        at most ``blocks`` (0 or 1) new blocks, so with 0 at a block boundary it runs nothing
+        and returns Stop.QUANTUM. A breakpoint on the instruction is passed over. An SVC's
+        halt() ends nothing here: the step still reports Stop.STEPPED."""
+        self._cap = NO_LIMIT
+        return self._step(blocks, skip_first=True)
+
+    def halt(self) -> None:
+        """Stop the run before the next translated block. From a callback (an SVC that
+        switches threads, a pause) or from another host thread (a window's Pause, Ctrl-C):
+        the only call that may come from another thread. Between runs it does nothing."""
+        if not self._closed:
+            self.control[hooks.CB_HALT] = 1
+
+    request_stop = halt  # the older name
+
+    def limit_blocks(self, blocks: int) -> None:
+        """From a callback: let the running :meth:`run` enter at most ``blocks`` more blocks."""
+        if self._running:
+            self._cap = min(self._cap, max(0, blocks))
+            self.control[hooks.CB_BUDGET] = min(int(self.control[hooks.CB_BUDGET]), max(0, blocks))
+
+    def fail(self, fault: CpuFault) -> None:
+        """From an SVC handler: end the run with a guest fault (e.g. svcBreak)."""
+        fault.pc = fault.pc or self.pc
+        fault.registers = fault.registers or self.read_registers()
+        self.fault = fault
+        lib.emu_stop(self._handle)
+
+    def _finish_to(self, limit: int) -> Stop:
+        """The next block would pass ``limit``: run into it up to the limit. ARM code runs
+        straight on in a block (branches end blocks), so one stop hook at the instruction
+        the limit falls on does it; Thumb goes one instruction at a time."""
+        state = self.read_svc_state()
+        pc, thumb = state[8], bool(state[9] & CPSR_T)
+        words = limit - self.instructions
+        stop = self._step(self._left, skip_first=False, targets=None if thumb else [pc + 4 * words])
+        return Stop.LIMIT if stop is Stop.STEPPED else stop
+
+    def _step(self, blocks: int, skip_first: bool, targets: list[int] | None = None) -> Stop:
+        """Run from the PC until just before ``targets`` (default: the next instruction),
+        entering at most one new block (none when resuming inside one); ``skip_first``: pass
+        over a breakpoint on the first instruction (a step runs it)."""
+        resume = self.mid_block
+        if not resume and blocks <= 0:
+            self._left = 0
+            return Stop.QUANTUM
+        state = self.read_svc_state()
+        pc = state[8]
+        if targets is None:
+            targets = [pc + 2, pc + 4] if state[9] & CPSR_T else [pc + 4]
+        before = self.blocks
+        self._arm_step(targets)
+        try:
+            stop = self._emulate(0 if resume else 1, NO_LIMIT, skip=pc if skip_first else self._break_pc)
+        finally:
+            self._disarm_step()
+        self._left = min(blocks - (self.blocks - before), self._cap)
+        if stop in (Stop.QUANTUM, Stop.HALT) and self._entered:
+            return Stop.STEPPED  # it ran, and the next block was refused
+        return stop
+
+    def _emulate(self, budget: int, limit: int, skip: int | None = None) -> Stop:
+        """One ``emu_start`` from the loaded PC with the block hook's budget and limit;
+        ``skip``: a PC whose breakpoint is passed over (resuming from it)."""
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        control = self.control
+        control[hooks.CB_BUDGET] = budget
+        control[hooks.CB_INSN_LIMIT] = limit
+        control[hooks.CB_STOPPED] = 0
+        control[hooks.CB_HALT] = 0
+        control[hooks.CB_BLOCK_SIZE] = 0
+        resume, before = control.item(hooks.CB_RESUME), control.item(hooks.CB_BLOCKS)
+        self._code_stop = None
+        self.fault = None
+        state = self.read_svc_state()
+        pc = state[8] | 1 if state[9] & CPSR_T else state[8]
+        self._skip_at = skip if skip in self._breakpoints else None
+        self._break_pc = None
+        self._running = True
+        try:
+            status = lib.emu_start(self._handle, ctypes.c_uint64(pc), lib.NEVER, lib.ZERO64, lib.ZERO_SIZE)
+            if status:
+                raise UcError(status)
+        except UcError as exc:
+            return self._fault_from(exc)
+        finally:
+            self._running = False
+            self._entered = control.item(hooks.CB_BLOCKS) > before or (resume and not control.item(hooks.CB_RESUME))
+            self._skip_at = None
+            if self._code_stop is not None or self.fault is not None:
+                self._stopped_inside_block()  # a faulting instruction did not complete either
+            self._drain_dirty_log()
+            while self._pending_code:
+                self._drop_range(*self._pending_code.pop())
+            self._raise_hook_error()
+        if self.fault is not None:
+            return Stop.FAULT
+        if self._code_stop is not None:
+            if self._code_stop is Stop.BREAKPOINT:
+                self._break_pc = self.pc
+            return self._code_stop
+        return _BLOCK_STOPS.get(control.item(hooks.CB_STOPPED), Stop.HALT)
+
+    def _stopped_inside_block(self) -> None:
+        """A code hook stopped the run before an instruction inside the block being run: the
+        block was counted whole when it started; take back the instructions that did not run
+        and mark the rest as already charged (it runs, and counts, when the run resumes)."""
+        control = self.control
+        size = control.item(hooks.CB_BLOCK_SIZE)
+        start = control.item(hooks.CB_BLOCK_START)
+        pc = self.read_svc_state()[8]
+        if size and start <= pc < start + size:
+            control[hooks.CB_INSTRUCTIONS] -= (start + size - pc) >> 2  # what the resumed rest counts
+            control[hooks.CB_RESUME] = 1
+        control[hooks.CB_BLOCK_SIZE] = 0
+
+    def _raise_hook_error(self) -> None:
+        """An exception in a Python hook (ours, or one the binding caught in a callback such
+        as an MMIO handler) comes out of run() instead of being lost."""
+        error, self._hook_error = self._hook_error, None
+        if error is None:
+            error = getattr(self.uc, "_hook_exception", None)
+            self.uc._hook_exception = None
+        if error is not None:
+            raise error
+
+    # -- registers ----------------------------------------------------------------
+    def registers(self) -> RegisterFile:
+        """The loaded thread's registers, as a new :class:`RegisterFile`."""
+        regs = RegisterFile()
+        self.save_registers(regs)
+        return regs
+
+    def save_registers(self, into: RegisterFile) -> None:
+        """Copy the loaded registers into ``into`` (one C call and one numpy copy)."""
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        status = lib.reg_read_batch(self._handle, self._file_ids, self._file_ptrs, SLOTS)
+        if status:
+            raise UcError(status)
+        np.bitwise_and(self._file, _FILE_MASK, out=into.raw)
+
+    def set_registers(self, regs: RegisterFile) -> None:
+        """Load ``regs`` (a thread switch, or a debugger writing registers). A new PC is a new
+        start: the rest of a block stopped inside is charged again, and a breakpoint there fires."""
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        if regs.pc != self.pc:
+            self.control[hooks.CB_RESUME] = 0
+            self._break_pc = None
+        np.copyto(self._file, regs.raw)
+        status = lib.reg_write_batch(self._handle, self._file_ids, self._file_ptrs, SLOTS)
+        if status:
+            raise UcError(status)
+
+    def load_thread(self, regs: RegisterFile) -> None:
+        """Load another thread's registers: nothing of the previous thread's stop carries over."""
+        self.control[hooks.CB_RESUME] = 0
+        self._break_pc = None
+        self.set_registers(regs)
+
+    def read_registers(self) -> list[int]:
+        """r0..r12, sp, lr, pc."""
+        return self.registers().r.tolist()
+
+    def read_svc_state(self) -> list[int]:
+        """r0..r7, pc, cpsr in one C call."""
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        status = lib.reg_read_batch(self._handle, self._read_ids, self._read_ptrs, len(_SVC_READ))
+        if status:
+            raise UcError(status)
+        return self._read_vals[:]
+
+    def read_args(self) -> list[int]:
+        """r0..r7 (SVC arguments)."""
+        return self.read_svc_state()[:8]
+
+    def write_results(self, values: dict[int, int] | tuple[int, ...] | list[int]) -> None:
+        """Write results to r0, r1, ... (a sequence) or to r<i> (a dict), in one C call."""
+        if isinstance(values, dict):
+            if sorted(values) != list(range(len(values))):
+                for i, v in values.items():
+                    self.uc.reg_write(ARG_REGS[i], v & 0xFFFFFFFF)
+                return
+            values = [values[i] for i in range(len(values))]
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        for i, v in enumerate(values):
+            self._write_vals[i] = v & 0xFFFFFFFF
+        status = lib.reg_write_batch(self._handle, self._write_ids, self._write_ptrs, len(values))
+        if status:
+            raise UcError(status)
+
+    @property
+    def pc(self) -> int:
+        return self.read_svc_state()[8]
+
+    @property
+    def cpsr(self) -> int:
+        return self.read_svc_state()[9]
+
+    def mapped_regions(self) -> list[tuple[int, int, int]]:
+        """(first, last, prot) of each region Unicorn maps (fastmem; a test of map merging)."""
+        return list(self.uc.mem_regions())
+
+    # -- hooks (Python only on SVCs and faults) --------------------------------------
+    def _interrupt_entry(self, _uc: int, intno: int, _user: int) -> None:
+        try:
+            self._on_interrupt(intno)
+        except BaseException as exc:  # noqa: BLE001 - carried across the C boundary
+            self._hook_error = exc
+            lib.emu_stop(self._handle)
+
+    def _on_interrupt(self, intno: int) -> None:
+        if intno == EXCP_SWI:
+            self.control[hooks.CB_BLOCK_SIZE] = 0  # an SVC ends its block: nothing to take back
+            state = self.read_svc_state()
+            self.on_svc(self, self._svc_number(state[8], state[9]), state[:8])
+        elif intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
+            self._abort_from_miss(intno)
+            lib.emu_stop(self._handle)
+        elif intno == EXCP_UDEF:
+            self.fail(CpuFault("undefined instruction", "execute", self.pc, 4, "undefined instruction"))
+        else:
+            self.fail(CpuFault("exception", "execute", self.pc, 4, f"CPU exception {intno}"))
+
+    def _abort_from_miss(self, intno: int) -> None:
+        """A fault under semifastmem: the TLB fill noted the refused (1 KiB) page; the
+        faulting instruction, decoded, gives the exact address, size and direction."""
+        miss_type = int(self.control[hooks.CB_MISS_TYPE])
+        self.control[hooks.CB_MISS_TYPE] = 0
+        address = int(self.control[hooks.CB_MISS_ADDRESS]) & 0xFFFFFFFF
+        access, size = _MISS_ACCESS.get(miss_type, "access"), 0
+        if intno == EXCP_PREFETCH_ABORT:
+            address, access, size = self.pc, "execute", 4
+        else:
+            decoded = decode_access(self.space, self.pc, bool(self.cpsr & CPSR_T), self.read_registers())
+            if decoded is not None and (not miss_type or decoded[0] >> 10 == address >> 10):
+                address, size, access = decoded
+        reason = "unmapped" if self.space.table.state[address >> PAGE_SHIFT] == 0 else "permission"
+        self.space.faults.bump(FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION, address)
+        kind = "prefetch abort" if intno == EXCP_PREFETCH_ABORT else "data abort"
+        self.fault = CpuFault(kind, access, address, size, reason)
+
+    def _svc_number(self, pc: int, cpsr: int) -> int:
+        """The immediate of the SVC just executed (cached per address)."""
+        number = self._svc_numbers.get(pc)
+        if number is None:
+            thumb = cpsr & CPSR_T
+            if thumb:
+                number = self.space.peek(pc - 2, 2)[0]
+            else:
+                number = int.from_bytes(self.space.peek(pc - 4, 4), "little") & 0xFF
+            self._svc_numbers[pc] = number
+        return number
+
+    def _on_invalid_memory(self, uc: Uc, access: int, address: int, size: int, value: int,
+                           _user: object) -> bool:
+        vpn = (address & 0xFFFFFFFF) >> PAGE_SHIFT
+        table = self.space.table
+        if (access == UC_MEM_WRITE_PROT and table.special[vpn] == SpecialKind.TRACKED
+                and not table.wdirty[vpn] and table.perm[vpn] & MemoryPermission.W):
+            # fastmem: the first write to a clean write-tracked page. Slowmem marks it dirty
+            # (the listener makes it writable in Unicorn) and does this store, which Unicorn
+            # does not repeat after the hook.
+            self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
+            return True
+        kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
+        if table.state[vpn] == 0:  # Unicorn may still hold the page, with no access
+            reason = "unmapped"
+        fault_kind = FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION
+        self.space.faults.bump(fault_kind, address)
+        self.fault = CpuFault(kind, what, address & 0xFFFFFFFF, size, reason)
+        return False
+
+    def _fault_from(self, exc: UcError) -> Stop:
+        if self.fault is None and exc.errno == UC_ERR_EXCEPTION:
+            # semifastmem: an abort (a refused translation, or a permission the TLB entry
+            # lacks) reaches us as UC_ERR_EXCEPTION with no hook; work out what it was.
+            self._abort_from_miss(EXCP_PREFETCH_ABORT if self.control[hooks.CB_MISS_TYPE] == 18
+                                  else EXCP_DATA_ABORT)
+        if self.fault is None:
+            if exc.errno == UC_ERR_INSN_INVALID:
+                self.fault = CpuFault("undefined instruction", "execute", self.pc, 4, "undefined instruction")
+            else:
+                self.fault = CpuFault("data abort", "access", self.pc, 0, str(exc))
+        if not self.fault.pc:
+            self.fault.pc = self.pc
+        if not self.fault.registers:
+            self.fault.registers = self.read_registers()
+        return Stop.FAULT
+
+    # -- keeping translations in step with the page table ------------------------
+    def _on_map_change(self, lo: int, hi: int) -> None:
+        if self.config.backend == "fastmem":
+            self._sync_fastmem(lo, hi)
+            self._drop_pages(lo, hi)
+        else:
+            # Virtual-TLB mode: translated blocks are found through the TLB (by physical
+            # address), so flushing it is enough; removing cached blocks from inside a hook
+            # in this mode derails Unicorn (seen: a fault on the next instruction).
+            self._assign_mmio_slots(lo, hi)
+            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+            self._forget_svc_numbers_at(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
+
+    def _on_code_change(self, lo: int, hi: int) -> None:
+        self.invalidate(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT)
+
+    def _forget_svc_numbers_at(self, lo: int, hi: int) -> None:
+        if self._svc_numbers:
+            for pc in [pc for pc in self._svc_numbers if lo <= pc - 4 < hi]:
+                del self._svc_numbers[pc]
+
+    def _sync_fastmem(self, lo: int, hi: int) -> None:
+        sync_unicorn_map(self.uc, self.space, self._mapped, lo, hi, self._region_read, self._region_write)
+
+    def _add_cfunc_hook(self, hook_type: int, address: int | None) -> None:
+        assert address is not None, "numba cfunc without an address"
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), hook_type, ctypes.c_void_p(address),
+                                   ctypes.c_void_p(self.control.ctypes.data), 1, 0)
+        if status != 0:
+            raise UcError(status)
+        self._hook_handles.append(handle)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Release the Unicorn instance (its translation cache and maps) and the trap frame now,
+        not whenever the garbage collector gets to it: an emulator that starts and ends many
+        processes must not grow. Running a closed CPU is an error, never a host crash."""
+        if self._closed:
+            return
+        if self._running:
+            raise RuntimeError("closing a CPU while it runs")
+        self._closed = True
+        if self._on_map_change in self.space.listeners:
+            self.space.listeners.remove(self._on_map_change)
+        if self._on_code_change in self.space.code_listeners:
+            self.space.code_listeners.remove(self._on_code_change)
+        finalizer = getattr(self.uc, "_Uc__finalizer", None)  # the binding's uc_close, run once
+        if finalizer is not None:
+            finalizer()
+        self.uc = _ClosedUnicorn()
+        if self._trap_frame is not None:
+            self.space.phys.collect(self._trap_frame)
+            self._trap_frame = None
+        self._mapped = self._mmio_slots = np.zeros(0, dtype=np.uint8)
+        self._svc_numbers.clear()
+        self._breakpoints.clear()
+
+
+_CLOSED = "this CPU's process has been reaped: it has no registers any more"
+
+
+class _ClosedUnicorn:
+    """Stands in for a closed Unicorn instance: any use is a Python error, not a use-after-free."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(_CLOSED)
