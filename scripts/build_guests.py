@@ -28,8 +28,12 @@ theirs otherwise, about 150 KB a program).
 
 Builds are reproducible: no build id, no compiler switches recorded in the DWARF, sources
 named by paths relative to the repository root (compiled from there, the build folder
-mapped to "."), a fixed input order, and a pinned locale and SOURCE_DATE_EPOCH. The same toolchain version gives the same bytes on any checkout path;
-a different gcc or newlib version generally does not, which ``--check`` reports.
+mapped to "."), a fixed input order, and a pinned locale and SOURCE_DATE_EPOCH. The same
+toolchain version gives the same bytes on any checkout path; a different gcc or newlib
+version generally does not, which ``--check`` reports.
+
+The compiler flags and the SDK's parts live in hlemu.guest.toolchain, which ``hlemu build``
+uses for a user's own programs too.
 """
 
 from __future__ import annotations
@@ -40,77 +44,27 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "scripts")]  # hlemu's 3DSX writer and gen_font's table reader
+sys.path[:0] = [str(REPO), str(REPO / "scripts")]  # hlemu's toolchain and 3DSX writer, gen_font's table reader
+from hlemu.guest import toolchain  # noqa: E402 - the repository is put on the path first
+
 GUEST = Path("hlemu/guest")
 SDK = GUEST / "sdk"
 PROGRAMS = GUEST / "programs"
 BIN = GUEST / "bin"
 
-GCC = "arm-none-eabi-gcc"
-OBJCOPY = "arm-none-eabi-objcopy"
-APT_PACKAGES = ["gcc-arm-none-eabi", "libnewlib-arm-none-eabi"]
-
-# The 3DS's ARM11 MPCore: ARMv6K, VFPv2 with hard-float calling convention, ARM state.
-CPU_FLAGS = ["-march=armv6k", "-mtune=mpcore", "-mfloat-abi=hard", "-mfpu=vfp", "-marm"]
-COMPILE_FLAGS = [
-    *CPU_FLAGS,
-    "-O2",
-    "-std=gnu11",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-unwind-tables",
-    "-fno-ident",
-    "-g",  # DWARF for hlemu.inspect and gdb; changes no instruction
-    "-gno-record-gcc-switches",  # DW_AT_producer would name the include and prefix-map paths
-    f"-ffile-prefix-map={REPO}=.",
-    f"-Wa,--debug-prefix-map={REPO}=.",  # gas names the build folder of .S files otherwise
-    f"-I{SDK}",
-]
-LINK_FLAGS = [
-    *CPU_FLAGS,
-    "-nostartfiles",
-    "--specs=nano.specs",
-    f"-T{SDK / 'link.ld'}",
-    "-Wl,--gc-sections",
-    "-Wl,--build-id=none",
-    "-Wl,-z,max-page-size=0x1000",
-    "-Wl,-z,common-page-size=0x1000",
-]
-# The SDK's objects, in link order after the program's own object. --gc-sections drops
-# what a program does not use, so the service clients (and check.c) cost the other programs
-# nothing.
-SDK_SOURCES = [
-    SDK / "crt0.S",
-    SDK / "svc.S",
-    SDK / "syscalls.c",
-    SDK / "srv.c",
-    SDK / "gspgpu.c",
-    SDK / "hid.c",
-    SDK / "check.c",
-]
-# SDK parts linked only into the programs that include their header: their calls into newlib
-# (vsnprintf, memmove) would pull archive members into every program otherwise, and change
-# the bytes of programs that never draw text.
-OPTIONAL_SDK = {
-    "console.h": [SDK / "console.c", SDK / "font8x8.c"],
-    "apt.h": [SDK / "apt.c"],
-    "fs.h": [SDK / "fs.c"],
-    "romfs.h": [SDK / "romfs.c", SDK / "fs.c"],
-    "cfg.h": [SDK / "cfg.c"],
-    "ptm.h": [SDK / "ptm.c"],
-}
-
-# The archives the link reads (nano.specs turns -lc into -lc_nano, -lg into -lg_nano); newlib
-# and libgcc ship DWARF, which link_libraries strips from copies of them.
-LIBRARIES = ["libc_nano.a", "libg_nano.a", "libm.a", "libgcc.a", "libnosys.a"]
+# The compiler, its flags and the SDK's parts are hlemu.guest.toolchain's, shared with
+# ``hlemu build`` (a user's own programs); this script adds what makes the bundled builds
+# reproducible: repo-relative paths, the build folder mapped to ".", stripped archives.
+GCC, OBJCOPY, APT_PACKAGES, CPU_FLAGS = toolchain.GCC, toolchain.OBJCOPY, toolchain.APT_PACKAGES, toolchain.CPU_FLAGS
+COMPILE_FLAGS = toolchain.compile_flags(SDK, prefix_map=REPO)
+LINK_FLAGS = toolchain.link_flags(SDK)
+SDK_SOURCES = [SDK / part for part in toolchain.SDK_PARTS]
+OPTIONAL_SDK = {header: [SDK / part for part in parts] for header, parts in toolchain.OPTIONAL_PARTS.items()}
+# newlib and libgcc ship DWARF, which link_libraries strips from copies of their archives.
+LIBRARIES = toolchain.LIBRARIES
 
 PUBLISHER = "hlemu"
 # SMDH titles, (short, long), of the programs that want more than their name.
@@ -119,14 +73,11 @@ TITLES = {
     "fb": ("fb", "Colour bars and a square moved by the pad"),
     "hello": ("hello", "printf, malloc and an exit status"),
 }
-ICON_SIDE = 48
 
 
-def build_env() -> dict[str, str]:
-    """The environment every tool runs in: nothing locale- or time-dependent leaks in."""
-    env = dict(os.environ)
-    env.update(LC_ALL="C", TZ="UTC", SOURCE_DATE_EPOCH="0")
-    return env
+build_env = toolchain.build_env
+newlib_present = toolchain.newlib_present
+toolchain_version = toolchain.toolchain_version
 
 
 def run(cmd: list[str]) -> None:
@@ -135,12 +86,6 @@ def run(cmd: list[str]) -> None:
     if result.returncode != 0:
         sys.stderr.write(f"$ {' '.join(cmd)}\n{result.stdout}{result.stderr}")
         raise SystemExit(f"build_guests: command failed with status {result.returncode}")
-
-
-def newlib_present() -> bool:
-    """gcc prints the bare name back when it cannot find a library file."""
-    result = subprocess.run([GCC, *CPU_FLAGS, "-print-file-name=libc_nano.a"], capture_output=True, text=True)
-    return result.returncode == 0 and os.path.isabs(result.stdout.strip())
 
 
 def ensure_toolchain() -> None:
@@ -156,11 +101,6 @@ def ensure_toolchain() -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run([*sudo, "apt-get", "update"], check=True, env=env)
     subprocess.run([*sudo, "apt-get", "install", "-y", "--no-install-recommends", *APT_PACKAGES], check=True, env=env)
-
-
-def toolchain_version() -> str:
-    result = subprocess.run([GCC, "--version"], capture_output=True, text=True, check=True)
-    return result.stdout.splitlines()[0]
 
 
 def program_sources() -> list[Path]:
@@ -223,21 +163,10 @@ def build_program(name: str, sdk_objects: list[Path], objdir: Path, outdir: Path
 
 
 def icon(name: str):
-    """A 48x48 RGB icon: the name's first letter, 4x the console font's glyph, white on a
-    colour from the name's CRC-32, with a darker border."""
-    import numpy as np
+    """The program's 48x48 icon (hlemu.guest.toolchain.icon), from gen_font's table."""
     from gen_font import read_table
 
-    crc = zlib.crc32(name.encode())
-    colour = np.array([0x40 + (crc >> shift & 0x7F) for shift in (0, 8, 16)], dtype=np.uint8)
-    picture = np.empty((ICON_SIDE, ICON_SIDE, 3), dtype=np.uint8)
-    picture[:] = colour // 2
-    picture[2:-2, 2:-2] = colour
-    glyph = read_table()[ord(name[0].upper()) & 0x7F]
-    bits = np.array([[row >> (7 - x) & 1 for x in range(8)] for row in glyph], dtype=bool)
-    scaled = np.kron(bits, np.ones((4, 4), dtype=bool))
-    picture[8:40, 8:40][scaled] = 0xFF
-    return picture
+    return toolchain.icon(name, read_table())
 
 
 def smdh_for(name: str) -> bytes:
