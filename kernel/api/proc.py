@@ -12,11 +12,19 @@ import numpy as np
 from hlemu.cpu import CPSR_T
 from hlemu.cpu.decode import Instruction, disassemble
 from hlemu.memory import FaultKind, WatchHit, Watchpoint
+from kernel.api import inspect
 from kernel.api.views import HandleInfo, MapSnapshot, Region, ThreadView
 from kernel.kernel import host_callback
 from kernel.process import Process
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hlemu.inspect.footprint import Footprint
+    from hlemu.inspect.heap import HeapReport
+    from hlemu.inspect.program import Frame, Program
+    from hlemu.inspect.scan import Scan
+    from hlemu.inspect.values import Value
     from kernel.api.emulator import Emulator
 
 
@@ -235,3 +243,62 @@ class Proc:
                 chosen(hit)
 
         return self.process.space.watch(addr, size, call, on)
+
+    # symbols, typed values, frames, heap, footprint, scans (issue 13; kernel/api/inspect.py)
+    def load_symbols(self, path: str | Path) -> Program:
+        """Take symbols and DWARF from the ELF at ``path`` (or the ELF beside a 3DSX)."""
+        return inspect.load_symbols(self, path)
+
+    def symbol(self, addr: int) -> str:
+        """``"name+0x8"`` for an address in a function or object (else the address in hex)."""
+        return inspect.symbol(self, addr)
+
+    def address_of(self, name: str) -> int:
+        return inspect.address_of(self, name)
+
+    def listing(self, where: int | str, count: int = 10, thumb: bool | None = None) -> list[str]:
+        """Symbolized disassembly from an address or a function's name."""
+        return inspect.disasm(self, where, count, thumb)
+
+    def break_at(self, where: int | str, callback: Callable | None = None) -> int:
+        """``emu.breakpoint`` on a function by name (or an address); returns the address."""
+        return inspect.breakpoint(self._emu, self, where, callback)
+
+    def var(self, expr: str) -> Value:
+        """A live typed global: ``p.var("hero").pos.x``, ``p.var("hero.inventory[1].name")``."""
+        return inspect.var(self, expr)
+
+    def typed(self, addr: int, type_name: str) -> Value:
+        """Memory at ``addr`` as a DWARF type: ``p.typed(a, "struct player")``."""
+        return inspect.typed(self, addr, type_name)
+
+    def watch_var(self, expr: str | Value, callback: Callable[[WatchHit], None] | None = None,
+                  on: str = "w") -> Watchpoint:
+        """``watch`` over a variable's or field's bytes: ``p.watch_var("hero.hp")``."""
+        return inspect.watch_var(self, expr, callback, on)
+
+    def frames(self, tid: int | None = None) -> list[Frame]:
+        """A stopped thread's stack (DWARF CFI), innermost first; ``frame.locals()``."""
+        return inspect.frames(self, tid)
+
+    def backtrace(self, tid: int | None = None) -> list[str]:
+        return inspect.backtrace(self, tid)
+
+    def locals(self, tid: int | None = None, level: int = 0) -> dict[str, Value | str]:
+        return inspect.locals_of(self, tid, level)
+
+    def crash_report(self) -> str | None:
+        """The crash report with a symbolized backtrace, or None if the process did not crash."""
+        return inspect.crash_report(self)
+
+    def heap(self) -> HeapReport:
+        """newlib's malloc heap (nano or full), walked: blocks, used, free, largest_free..."""
+        return inspect.heap(self)
+
+    def footprint(self, system: bool = False) -> Footprint | dict[int, Footprint]:
+        """RSS, PSS, USS of guest physical memory, by state (``system``: every pid, and -1)."""
+        return inspect.system_footprint(self._emu) if system else inspect.footprint(self)
+
+    def scan(self, value: int | bytes, width: int = 4, start: int = 0, end: int = 1 << 32) -> Scan:
+        """Where ``value`` is in ``[start, end)``; ``.rescan("increased")`` and so on narrow it down."""
+        return inspect.scan(self, value, width, start, end)
