@@ -292,43 +292,6 @@ def test_files_and_directories_are_renamed_and_deleted(make_guest, sdmc):
     assert "archive 0x3 (RomFS) is not implemented" in guest.text()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_archive_3_is_the_programs_own_romfs_read_only(make_guest, backend, sdmc):
-    """romfsMountFromCurrentProcess: OpenFileDirectly(RomFS, empty, 12 zero bytes, READ), then
-    reads from offset 0 of that file (the RomFS level-3 header); a write-mode open is refused."""
-    from hlemu.guest import program_path
-    from hlemu.loaders import load_image
-
-    bundled = program_path("romfs_read").with_suffix(".3dsx")
-    image = load_image(bundled)
-    guest = guest_for(make_guest, backend, sdmc)
-    blob, s = Blob(), Script()
-    fs = Fs(s).start()
-    zeros = blob.add(bytes(0xC))
-    fs.call("romfs", "r8", [header(0x803, 8, 4), 0, 3, EMPTY, 1, BINARY, 0xC, READ, 0,
-                            static(1, 2), INPUT + 8, static(0xC, 0), zeros], replies=4)
-    s.asm(f"ldr r7, [r11, #{4 * s.word('romfs', 4)}]\n")
-    fs.call("size", "r7", [header(0x804, 0, 0)], replies=4)
-    fs.call("head", "r7", [header(0x802, 3, 2), 0, 0, 0x28, buffer(0x28, 4), HEAP], replies=3)
-    fs.call("tail", "r7", [header(0x802, 3, 2), image.romfs_size - 4, 0, 0x100, buffer(0x100, 4), HEAP + 0x100],
-            replies=3)
-    fs.call("write", "r7", [header(0x803, 4, 2), 0, 0, 4, 0, buffer(4, 2), HEAP], replies=3)
-    fs.call("rw_open", "r8", [header(0x803, 8, 4), 0, 3, EMPTY, 1, BINARY, 0xC, READ | 2, 0,
-                              static(1, 2), INPUT + 8, static(0xC, 0), zeros], replies=4)
-    process = guest.spawn(s.body, data=bytes(blob.data))
-    process.romfs = (str(bundled), image.romfs_offset, image.romfs_size)
-    assert guest.run().reason == "all exited" and process.crash is None
-    r = lambda name: s.results(guest, process, name)  # noqa: E731
-    assert r("romfs")[2:4] == [SUCCESS, 0x10]
-    assert r("size")[2:] == [SUCCESS, image.romfs_size, 0]
-    raw = bundled.read_bytes()[image.romfs_offset:image.romfs_offset + image.romfs_size]
-    assert r("head")[2:] == [SUCCESS, 0x28] and process.space.mem.read(HEAP, 0x28) == raw[:0x28]
-    assert r("tail")[2:] == [SUCCESS, 4] and process.space.mem.read(HEAP + 0x100, 4) == raw[-4:]  # not past the end
-    assert r("write")[2] == 0xC92044E6  # INVALID_OPEN_FLAGS: read-only
-    assert r("rw_open")[2:] == [NOT_FOUND, 0x10, 0]
-    assert r("close") == SUCCESS and r("free_closed") == INVALID_ARCHIVE_HANDLE
-
-
 def host_tree(top: Path, skip: Path) -> list[str]:
     return sorted(str(p) for p in top.rglob("*") if skip not in (p, *p.parents))
 
