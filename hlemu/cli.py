@@ -13,6 +13,16 @@ from collections.abc import Sequence
 from hlemu import __version__
 from hlemu.options import CFG_HELP, SDMC_HELP, cfg_setting, count, host_page_size, sdmc_folder
 
+FIRST_STEPS = """\
+first steps:
+  hlemu run               the demo in the terminal: four guest processes, their output
+  hlemu gui               the demo in the window (F1: the pad's keys)
+  hlemu run hello         one bundled program ('hlemu run --help' lists them and the exit statuses)
+  hlemu new NAME          a program of your own in C; then 'hlemu build NAME'
+  hlemu gdb PROGRAM       debug a program with gdb-multiarch
+
+Run 'hlemu COMMAND --help' for a command's options; README.md and docs/ for the rest."""
+
 _COLD_START_SNIPPET = "from hlemu.bench.memory import cold_start_seconds; print(cold_start_seconds())"
 
 
@@ -31,8 +41,10 @@ def _add_console_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hlemu", description="A 3DS-style multi-process guest OS emulator.",
-        epilog="Run 'hlemu COMMAND --help' for a command's options.")
+        prog="hlemu", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run Nintendo 3DS homebrew and programs of your own on an emulated 3DS-style system\n"
+                    "(its kernel rewritten in Python), in a window that is also a debugger, or in the terminal.",
+        epilog=FIRST_STEPS)
     parser.add_argument("--version", action="version", version=f"hlemu {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the emulator decides")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -52,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run guest programs as processes until they end",
         description="Load each PROGRAM (a 3DS homebrew .3dsx, an ARM ELF, or the name of a bundled program) as its own "
                     f"process and run them all to completion. With no PROGRAM: the demo ({', '.join(DEMO)}).",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=f"{_bundled_programs_help()}\n\n{EXIT_CODES_HELP}", formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("programs", nargs="*", metavar="PROGRAM")
     _add_memory_options(run)
     run.add_argument("--max-instructions", type=count, metavar="N", help="stop after N guest instructions in all")
@@ -100,6 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--scale", type=int, default=0, choices=(0, 1, 2, 3),
                      help="screen scale (0: the largest that fits, the default)")
 
+    # Your own programs (hlemu/scaffold): `hlemu new NAME`, `hlemu build [DIR]`.
+    new = sub.add_parser("new", help="make a folder with a guest program of your own, ready to build",
+                         description="Make the folder NAME (its last part is the program's name) with main.c, "
+                                     "hlemu.toml (the build settings), a README and a .gitignore; then "
+                                     "'hlemu build NAME' builds it (docs/guest-programs.md).")
+    new.add_argument("folder", metavar="NAME")
+    build = sub.add_parser("build", help="compile a program folder with the hlemu SDK (an ELF and a .3dsx)",
+                           description="Compile the program in DIR (default: here), as its hlemu.toml says, with "
+                                       "Debian's arm-none-eabi-gcc and newlib and the hlemu SDK into "
+                                       "DIR/build/NAME.elf (with debug info) and DIR/build/NAME.3dsx.",
+                           epilog="exit status: 0 built; 1 the compiler or linker failed (its messages are shown); "
+                                  "2 no hlemu.toml, a bad setting, or no toolchain (the message names the packages)")
+    build.add_argument("folder", nargs="?", default=".", metavar="DIR")
+
     bench = sub.add_parser("bench", help="run a benchmark (JSON records, ratios to a same-run baseline)")
     bench_sub = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
     mem = bench_sub.add_parser("memory", help="slowmem, semifastmem and fastmem against raw numpy")
@@ -131,6 +157,63 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gdb", type=int, metavar="PORT",
                      help="also serve the GDB remote protocol on 127.0.0.1:PORT while the guests run (docs/gdb.md)")
     return parser
+
+
+def _bundled_programs_help() -> str:
+    """The bundled programs, wrapped, for ``hlemu run --help``."""
+    import textwrap
+
+    from hlemu.guest import programs
+
+    names = ", ".join(programs())
+    return "bundled programs (each also as NAME.3dsx):\n" + textwrap.fill(
+        names, width=100, initial_indent="  ", subsequent_indent="  ")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """``hlemu new NAME``: a program folder from the templates."""
+    from pathlib import Path
+
+    from hlemu.scaffold import ScaffoldError, create
+
+    try:
+        folder = create(Path(args.folder))
+    except ScaffoldError as exc:
+        print(f"hlemu new: {exc}", file=sys.stderr)
+        return 2
+    print(f"made {folder}/ (main.c, hlemu.toml, README.md); next: hlemu build {folder}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """``hlemu build [DIR]``: compile it; the compiler's own messages when it fails."""
+    from pathlib import Path
+
+    from hlemu.scaffold.build import BuildError, CompileError, build
+
+    try:
+        built = build(Path(args.folder))
+    except CompileError as exc:
+        print(f"{exc.output.rstrip()}\nhlemu build: {exc}", file=sys.stderr)
+        return 1
+    except BuildError as exc:
+        print(f"hlemu build: {exc}", file=sys.stderr)
+        return 2
+    if built.warnings:
+        print(built.warnings.rstrip(), file=sys.stderr)
+    for path in (built.elf, built.threedsx):
+        print(f"built {_shown(path)} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def _shown(path: object) -> str:
+    """A path relative to the current folder when it is inside it."""
+    from pathlib import Path
+
+    try:
+        return str(Path(str(path)).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def cmd_program_info(name: str) -> int:
@@ -306,6 +389,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_gui(GuiOptions(args.programs, args.backend, args.host_page_size, args.keymap, args.frames,
                                   args.screenshot, args.paused, args.unthrottled, args.scale, sdmc=args.sdmc,
                                   cfg=dict(args.cfg)))
+    if args.command == "new":
+        return cmd_new(args)
+    if args.command == "build":
+        return cmd_build(args)
     if args.command == "gdb":
         from hlemu.gdb.cli import run as run_gdb
 
