@@ -12,6 +12,12 @@ Traceback (most recent call last):
 argparse.ArgumentTypeError: expected a whole number of at least 1, got -1
 >>> non_negative("0")
 0
+>>> tcp_port("2345"), tcp_port("0")
+(2345, 0)
+>>> tcp_port("65536")
+Traceback (most recent call last):
+  ...
+argparse.ArgumentTypeError: expected a TCP port, 0 to 65535 (0: any free one), got 65536
 >>> host_page_size("0x4000")
 16384
 >>> host_page_size("12345")
@@ -53,6 +59,14 @@ def count(text: str) -> int:
 def non_negative(text: str) -> int:
     """A whole number of at least 0: a seed, an index, a count that may be none."""
     return _at_least(text, 0)
+
+
+def tcp_port(text: str) -> int:
+    """A TCP port to listen on: 0 to 65535, where 0 lets the system pick a free one."""
+    value = _at_least(text, 0)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port, 0 to 65535 (0: any free one), got {value}")
+    return value
 
 
 def positive_number(text: str) -> float:

@@ -26,17 +26,21 @@ DEMO = ("ipc_server", "ipc_client", "fb", "console.3dsx")
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_CRASH, EXIT_DEADLOCK, EXIT_LIMIT = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command Ctrl-C ended
+# hlemu's own statuses. A single program's status passes through, except one that would read
+# as one of these: that comes out as 1 (the summary line names the real one), so 2-5 and 130
+# always mean hlemu's verdict, never a guest's exit(3).
+HLEMU_STATUSES = frozenset({EXIT_USAGE, EXIT_CRASH, EXIT_DEADLOCK, EXIT_LIMIT, EXIT_INTERRUPTED})
 EXIT_CODES_HELP = """\
-exit status:
-  0  every guest exited with status 0
-  N  with one program: its exit status (mod 256)
-  1  with several programs: some exited with a non-zero status
-  2  usage error, or a program that cannot be loaded
-  3  a guest crashed (data/prefetch abort, undefined instruction, svcBreak)
-  4  deadlock: every remaining thread waits forever
-  5  --max-instructions reached before the guests ended
-  130  stopped by Ctrl-C (the summary, --stats, --maps and --screenshot still come)
-  (--frames N reached with no guest crashed: 0)"""
+exit status (2-5 and 130 are hlemu's own; a guest's status never reads as one of them):
+  0    every guest exited with status 0, or --frames N was reached with no guest crashed
+  N    with one program: its exit status (mod 256), unless that is 2, 3, 4, 5 or 130: then 1
+  1    a guest exited with a non-zero status (with several programs: any of them); the
+       last line ("hlemu: all exited; NAME: exited (N), ...") has every process's status
+  2    usage error, or a program that cannot be loaded
+  3    a guest crashed (data/prefetch abort, undefined instruction, svcBreak)
+  4    deadlock: every remaining thread waits forever
+  5    --max-instructions reached before the guests ended
+  130  stopped by Ctrl-C (the summary, --stats, --maps and --screenshot still come)"""
 
 
 def resolve(name: str) -> Path:
@@ -245,7 +249,8 @@ def exit_status(kernel: Kernel, result: RunResult, out: TextIO) -> int:
         return EXIT_OK
     codes = [p.exit_code or 0 for p in processes]
     if len(codes) == 1:
-        return codes[0] & 0xFF
+        code = codes[0] & 0xFF
+        return EXIT_SOME_FAILED if code in HLEMU_STATUSES else code
     return EXIT_SOME_FAILED if any(codes) else EXIT_OK
 
 
