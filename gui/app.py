@@ -77,6 +77,8 @@ def run_gui(opts: GuiOptions) -> int:
         print(f"hlemu: {exc}", file=sys.stderr)
         return 2
     sys.excepthook = _report_exception  # PyQt aborts on an exception that escapes a slot
+    if opts.screenshot:
+        _quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("hlemu")
     session = Session(paths, opts.backend, opts.host_page_size, sdmc=opts.sdmc, cfg=opts.cfg)
@@ -122,6 +124,28 @@ def _choose_platform(headless: bool, libraries: Mapping[str, str] | None = None)
         if missing:
             return xcb.advice(missing)
     return None
+
+
+# What Qt's offscreen platform says about window-manager features it has no use for: it has no
+# window manager, so these are not problems with the capture.
+OFFSCREEN_NOISE = ("This plugin does not support propagateSizeHints()",)
+
+
+def _quiet_offscreen_warnings() -> None:
+    """Headless capture: drop the offscreen plugin's OFFSCREEN_NOISE; pass on everything else."""
+    from PyQt6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(kind: object, context: object, message: str | None) -> None:
+        if message in OFFSCREEN_NOISE:
+            return
+        if previous is not None:
+            previous(kind, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
 
 
 def _give_up(message: str, status: dict[str, int]) -> None:
