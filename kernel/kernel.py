@@ -1,11 +1,8 @@
-"""The HLE kernel: processes, the scheduler, waits, guest time and SVC dispatch.
+"""The HLE kernel: processes, threads, waits and SVC dispatch.
 
-Scheduling follows Horizon's rules on one core: the highest-priority ready
-thread runs (0 is highest, 63 lowest); equal priorities take turns when a
-thread's quantum (a count of translated blocks, so deterministic) runs out.
-Guest time is counted, never read from the host clock: one tick per guest
-instruction plus a fixed cost per SVC, at the 3DS's 268,111,856 Hz. When
-every thread waits, time jumps to the next deadline (idle skipping).
+Who runs when, guest time and device events belong to one :class:`~kernel.scheduler.Scheduler`
+(``kernel.scheduler``); the kernel's ``run``, ``step``, ``ticks``, ``make_ready`` and
+friends hand over to it, so there is one way guest code runs.
 """
 
 from __future__ import annotations
@@ -14,26 +11,24 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from hlemu.cpu import Cpu, CpuConfig, Stop
+from hlemu.cpu import Cpu, CpuConfig
 from hlemu.loaders import Image, load_image
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
-from kernel.crash import crash_report
 from kernel.display import Display
 from kernel.errors import KernelError, Result
 from kernel.homebrew import hand_over
 from kernel.ipc import Message
 from kernel.ipc_trace import IpcTrace
-from kernel.layout import SYSTEM_TICK_HZ
 from kernel.lifetime import KEEP_ENDED, KEEP_REAPED, Lifetimes, check_image_layout
 from kernel.objects.base import KernelObject
 from kernel.objects.port import ClientPort
 from kernel.objects.resource_limit import ResourceType
 from kernel.objects.timer import Timer
 from kernel.process import Process
+from kernel.scheduler import SVC_TICKS, RunResult, Scheduler
 from kernel.services.ac import Ac
 from kernel.services.apt import Apt
 from kernel.services.cfg import Config
@@ -50,23 +45,10 @@ from kernel.waits import Waits
 
 log = logging.getLogger(__name__)
 
-SVC_TICKS = 200  # guest ticks an SVC costs (so polling loops see time pass)
 MAIN_THREAD_PRIORITY = 0x30
-# A slice never runs longer than this many blocks, so the host gets control back (Ctrl-C, a
-# window's Pause) within milliseconds even when a lone thread loops without SVCs. Where a
-# slice ends does not change what the guest computes: counts are per block.
-MAX_SLICE_BLOCKS = 1 << 16
+__all__ = ["KEEP_ENDED", "SVC_TICKS", "Kernel", "RunResult", "host_callback"]
 
 OutputSink = Callable[[Process, str], None]
-
-
-@dataclass
-class RunResult:
-    """How :meth:`Kernel.run` ended."""
-
-    reason: str  # "all exited", "instruction limit", "deadlock"
-    instructions: int
-    ticks: int
 
 
 class Kernel(Waits, Lifetimes):
@@ -89,22 +71,15 @@ class Kernel(Waits, Lifetimes):
         self.processes: dict[int, Process] = {}
         self.reaped: deque[Process] = deque(maxlen=KEEP_REAPED)  # ended processes whose memory went back
         self.threads: list[Thread] = []  # every live thread, in creation order
-        self.timers: set[Timer] = set()
-        self.timed_waits: set[Thread] = set()  # waiting threads with a deadline
-        self.alarms: list[tuple[int, int, Callable[[], None]]] = []  # (tick, seq, callback) heap
+        self.scheduler = Scheduler(self, quantum_blocks)
+        self.timers: set[Timer] = self.scheduler.timers  # timers with a deadline
+        self.timed_waits: set[Thread] = self.scheduler.timed_waits  # waiting threads with a deadline
         self._reaped_instructions = 0
         self._reaped_count = 0
         self._system_frames = self._make_system_pages()  # config memory and the shared page (BASE)
         self._ended = 0  # ended processes not reaped yet (at most KEEP_ENDED between slices)
-        self._idle_since: int | None = None  # guest tick at which every thread started waiting
-        self._deadlock_reported = False
-        self.ticks = 0
         self._output_sink = output or _print_output
         self.trace_svc = trace_svc
-        self.current: Thread | None = None
-        self.context_switches = 0
-        self._slice_mark = 0  # the running CPU's instruction count already added to ticks
-        self._stop_at: int | None = None  # instruction count at which run() must stop
         self._next_pid = 0x20  # like the 3DS, application pids start above the system's
         self._next_tid = 1
         self._next_object = 1
@@ -245,162 +220,58 @@ class Kernel(Waits, Lifetimes):
         self.make_ready(thread)
         return thread
 
-    # -- scheduling -------------------------------------------------------------------
+    # -- scheduling: the Scheduler's ------------------------------------------------------------
+    @property
+    def ticks(self) -> int:
+        """Guest time in system ticks."""
+        return self.scheduler.ticks
+
+    @property
+    def current(self) -> Thread | None:
+        """The running thread, or the one that ran last."""
+        return self.scheduler.current
+
+    @property
+    def context_switches(self) -> int:
+        return self.scheduler.state.context_switches
+
     def make_ready(self, thread: Thread, front: bool = False) -> None:
-        if not thread.alive or not thread.process.alive:
-            return  # an ended thread never runs again (closing its process's handles wakes waiters)
-        thread.state = ThreadState.READY
-        thread.wait = None
-        thread.ready_seq = -self._sequence() if front else self._sequence()
-        cur = self.current
-        if cur is not None and thread is not cur and thread.priority <= cur.priority:
-            self.limit_slice(self.cpu_config.quantum_blocks)  # it gets a turn at quantum end
+        self.scheduler.make_ready(thread, front)
 
     def limit_slice(self, blocks: int) -> None:
-        """Shorten the running slice to at most ``blocks`` more blocks (a thread became
-        ready, or a deadline was set, after the slice's budget was chosen)."""
-        cur = self.current
-        if cur is not None:
-            cur.process.cpu.limit_blocks(blocks)
+        """Shorten the running slice to at most ``blocks`` more blocks."""
+        self.scheduler.shorten_slice(blocks)
 
     def pick(self) -> Thread | None:
-        """The ready thread of best priority; among equals, the one ready longest."""
-        best: Thread | None = None
-        for t in self.threads:
-            if t.state is ThreadState.READY and (
-                    best is None or t.priority < best.priority
-                    or (t.priority == best.priority and t.ready_seq < best.ready_seq)):
-                best = t
-        return best
+        return self.scheduler.pick()
 
     def reschedule(self) -> None:
-        """From an SVC: stop the running thread's slice so the scheduler picks again."""
-        if self.current is not None:
-            self.current.process.cpu.request_stop()
+        """From an SVC: end the running thread's slice so the scheduler picks again."""
+        self.scheduler.request_switch()
 
     def preempt_if_needed(self) -> None:
-        """A thread of higher priority than the running one became ready: switch now."""
-        cur = self.current
-        if cur is None or cur.state != ThreadState.READY:
-            return
-        if any(t.state == ThreadState.READY and t.priority < cur.priority for t in self.all_threads()):
-            cur.ready_seq = -self._sequence()  # a preempted thread keeps its turn
-            self.reschedule()
+        self.scheduler.preempt_if_needed()
 
-    def _switch_to(self, thread: Thread) -> None:
-        process = thread.process
-        if not thread.alive or not process.alive:
-            raise RuntimeError(f"scheduling {thread.describe()}, which has ended")
-        cpu = process.cpu
-        if process.loaded is not thread:
-            previous = process.loaded
-            if previous is not None and previous.alive and previous.context is not None:
-                cpu.save_registers(previous.context)
-            if thread.context is None:
-                raise RuntimeError(f"scheduling {thread.describe()}, whose registers are gone")
-            cpu.load_thread(thread.context)
-            process.loaded = thread
-        if self.current is not thread:
-            self.context_switches += 1
-            process.stats.context_switches += 1
-        if thread.pending_results:
-            cpu.write_results(thread.pending_results)
-            thread.pending_results = {}
-        self.current = thread
+    def schedule(self, tick: int, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when guest time reaches ``tick`` (see Scheduler.register_event)."""
+        self.scheduler.schedule(tick, callback)
 
-    # -- running ------------------------------------------------------------------------------
     @property
     def instructions(self) -> int:
         """Guest instructions run so far, by every process (reaped ones included)."""
         return self._reaped_instructions + sum(p.cpu.instructions for p in self.processes.values())
 
     def run(self, max_instructions: int | None = None, until: Callable[[], bool] | None = None) -> RunResult:
-        """Run every process until all have ended (or the limit, or ``until()`` is true)."""
-        start = self.instructions
-        self._stop_at = None if max_instructions is None else start + max_instructions
-        while True:
-            if not any(p.alive for p in self.processes.values()):
-                return self._result("all exited")
-            if self._stop_at is not None and self.instructions >= self._stop_at:
-                return self._result("instruction limit")
-            if until is not None and until():
-                return self._result("condition met")
-            if not self.step():
-                return self._result("deadlock")
+        """Run every process until all have ended (or exactly ``max_instructions`` more, or
+        ``until()`` is true, or a breakpoint stops): :meth:`Scheduler.run`."""
+        return self.scheduler.run(max_instructions, until)
 
     def step(self) -> bool:
-        """Run one thread for one slice. False when no thread can ever run again."""
-        self._expire()
-        thread = self.pick()
-        if thread is None:
-            deadline = self._next_deadline()
-            if deadline is None or self._idle_for_good():
-                self._report_deadlock(periodic=deadline is not None)
-                return False
-            if self._idle_since is None:
-                self._idle_since = self.ticks
-            self.ticks = max(self.ticks, deadline)  # idle skipping
-            return True
-        self._idle_since = None
-        self._deadlock_reported = False
-        self._switch_to(thread)
-        cpu = thread.process.cpu
-        self._slice_mark = cpu.instructions
-        stop = cpu.run(self._budget(thread))
-        self.ticks += cpu.instructions - self._slice_mark
-        if stop == Stop.FAULT:
-            assert cpu.fault is not None
-            self.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
-        elif stop == Stop.QUANTUM and thread.state == ThreadState.READY:
-            thread.ready_seq = self._sequence()  # round robin among equal priorities
-        self.current = None if not thread.alive else thread
-        if self._ended > KEEP_ENDED:
-            self._reap_old()
-        return True
+        """Run one slice. False when no thread can ever run again."""
+        return self.scheduler.run_slice()
 
-    def _budget(self, thread: Thread) -> int:
-        """Blocks ``thread`` may run now. A full quantum when another thread of its priority
-        waits for a turn; up to the next deadline (each block is at least one tick) when a
-        timer or timeout is pending; otherwise until it makes an SVC (no slices to pay for).
-        Never past run()'s instruction limit."""
-        budget = 1 << 40
-        if self._stop_at is not None:  # approach the limit in shrinking slices: blocks vary in size
-            budget = max(1, (self._stop_at - self.instructions) // 16)
-        if any(t.state is ThreadState.READY and t.priority <= thread.priority and t is not thread
-               for t in self.threads):
-            return min(budget, self.cpu_config.quantum_blocks)
-        deadline = self._next_deadline()
-        if deadline is not None:
-            budget = max(1, min(deadline - self.ticks, budget))
-        return min(budget, MAX_SLICE_BLOCKS)
-
-    def _result(self, reason: str) -> RunResult:
-        return RunResult(reason, self.instructions, self.ticks)
-
-    def _idle_for_good(self) -> bool:
-        """Every thread waits, and only periodic events (periodic timers, the display's VBlank)
-        are pending: once each of them has fired with nobody woken, none ever will, so an idle
-        system with a VBlank must not skip time forever. A timed wait or a one-shot timer
-        still to come means the system is only sleeping."""
-        if self._idle_since is None or self.timed_waits:
-            return False
-        periods = []
-        for timer in self.timers:
-            if timer.deadline is not None:
-                if not timer.interval:
-                    return False
-                periods.append(timer.interval)
-        return self.ticks - self._idle_since > max([SYSTEM_TICK_HZ, *(2 * p for p in periods)])
-
-    def _report_deadlock(self, periodic: bool = False) -> None:
-        if self._deadlock_reported:
-            return
-        self._deadlock_reported = True
-        why = " (only periodic events are pending, and they wake nobody)" if periodic else ""
-        for p in self.processes.values():
-            if p.alive:
-                waits = "; ".join(f"thread {t.tid}: {t.wait.describe() if t.wait else '?'}" for t in p.live_threads())
-                self.output(p, f"[hlemu] deadlock: every thread waits forever{why} ({waits})")
+    def svc_completed(self, thread: Thread, results: dict[int, int]) -> None:
+        """A blocked SVC's results reached its thread's registers (it runs again)."""
 
     # -- ending ---------------------------------------------------------------------------------
     def _forget_thread(self, thread: Thread) -> None:
@@ -439,7 +310,7 @@ class Kernel(Waits, Lifetimes):
         process.handles.close_all()
         process.wake_waiters()
         if self.current is not None and self.current.process is process:
-            process.cpu.request_stop()
+            self.reschedule()
         log.info("%s ended: %s", process.describe(), process.status)
         self._ended += 1
 
@@ -466,9 +337,7 @@ class Kernel(Waits, Lifetimes):
         if thread is None or thread.process.cpu is not cpu:
             raise RuntimeError("an SVC arrived from a CPU that is not running the current thread")
         process = thread.process
-        now = cpu.instructions  # guest time includes this slice's work so far
-        self.ticks += now - self._slice_mark + SVC_TICKS
-        self._slice_mark = now
+        self.scheduler.charge(cpu, SVC_TICKS)  # guest time includes this slice's work so far
         counts = process.stats.svc_numbers
         counts[number] = counts.get(number, 0) + 1
         entry = SVC_TABLE.get(number)

@@ -2,14 +2,13 @@
 
 Part of :class:`kernel.kernel.Kernel` (a mixin, split out to keep each concept in
 one place): a wait names its objects, an optional deadline in guest ticks and
-the results to hand back; objects call :meth:`recheck_waiters` when they change;
-timers, timeouts and device alarms fire from :meth:`_expire`.
+the results to hand back; objects call :meth:`recheck_waiters` when they change.
+Deadlines (timeouts, timers, device events) are the scheduler's: it ends waits
+whose deadline has passed, between slices (:meth:`kernel.scheduler.Scheduler.expire`).
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kernel.errors import Result
@@ -17,19 +16,16 @@ from kernel.thread import Thread, ThreadState, Wait
 
 if TYPE_CHECKING:
     from kernel.objects.base import WaitObject
-    from kernel.objects.timer import Timer
 
 
 class Waits:
     if TYPE_CHECKING:  # provided by Kernel
-        alarms: list[tuple[int, int, Callable[[], None]]]
-        current: Thread | None
-        ticks: int
         timed_waits: set[Thread]
-        timers: set[Timer]
+
+        @property
+        def current(self) -> Thread | None: ...
 
         def _sequence(self) -> int: ...
-        def limit_slice(self, blocks: int) -> None: ...
         def make_ready(self, thread: Thread, front: bool = False) -> None: ...
         def preempt_if_needed(self) -> None: ...
         def reschedule(self) -> None: ...
@@ -117,31 +113,3 @@ class Waits:
                 index, code = done
                 self.wake(thread, {0: code, 1: index & 0xFFFFFFFF if index >= 0 else 0})
         self.preempt_if_needed()
-
-    def schedule(self, tick: int, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when guest time reaches ``tick`` (devices: the display's VBlank)."""
-        heapq.heappush(self.alarms, (tick, self._sequence(), callback))
-        self.limit_slice(max(1, tick - self.ticks))
-
-    def _expire(self) -> None:
-        """Fire due alarms and timers and end waits whose deadline has passed."""
-        while self.alarms and self.alarms[0][0] <= self.ticks:
-            heapq.heappop(self.alarms)[2]()
-        if not self.timers and not self.timed_waits:
-            return
-        for timer in sorted((t for t in self.timers if t.deadline is not None and t.deadline <= self.ticks),
-                            key=lambda t: (t.deadline, t.object_id)):
-            timer.fire(self.ticks)
-        for thread in sorted(self.timed_waits, key=lambda t: t.tid):
-            w = thread.wait
-            if thread.state == ThreadState.WAITING and w is not None and w.deadline is not None \
-                    and w.deadline <= self.ticks:
-                self.wake(thread, {0: w.timeout_result, 1: 0xFFFFFFFF} if w.kind == "sync" else {0: w.timeout_result})
-
-    def _next_deadline(self) -> int | None:
-        deadlines = [t.deadline for t in self.timers if t.deadline is not None]
-        if self.alarms:
-            deadlines.append(self.alarms[0][0])
-        deadlines += [t.wait.deadline for t in self.timed_waits
-                      if t.state == ThreadState.WAITING and t.wait and t.wait.deadline is not None]
-        return min(deadlines) if deadlines else None

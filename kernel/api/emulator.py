@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from hlemu.cpu import Cpu, Stop
+from hlemu.cpu import Cpu
 from hlemu.loaders import Image
 from hlemu.memory import WatchHit
 from kernel.api.console import ConsoleConfig
 from kernel.api.proc import Proc
 from kernel.api.sigint import stop_on_sigint
 from kernel.api.views import ThreadView, read_thread
-from kernel.crash import crash_report
 from kernel.display import Display
 from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
@@ -99,27 +98,13 @@ class Emulator:
         return result
 
     def step(self) -> ThreadView | None:
-        """Run exactly one guest instruction of the thread that would run next. When every
-        thread waits, guest time first moves on to the next timer or VBlank that wakes one;
-        None when nothing ever can."""
-        kernel = self.kernel
-        while True:
-            kernel._expire()
-            thread = kernel.pick()
-            if thread is not None:
-                break
-            deadline = kernel._next_deadline()
-            if deadline is None:
-                return None
-            kernel.ticks = max(kernel.ticks, deadline)  # idle until it, as a run would
-        kernel._switch_to(thread)
-        cpu = thread.process.cpu
-        kernel._slice_mark = cpu.instructions
-        stop = cpu.step()
-        kernel.ticks += cpu.instructions - kernel._slice_mark
-        if stop == Stop.FAULT and cpu.fault is not None:  # the stepped instruction faulted: as in a run
-            kernel.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
-        return self.thread_view(thread)
+        """Run exactly one guest instruction of the thread that would run next, accounted as
+        ``run()`` accounts it (N steps and ``run(instructions=N)`` leave the same machine and
+        the same ticks). When every thread waits, guest time first moves on to the next timer
+        or VBlank that wakes one; None when nothing ever can. A breakpoint on the instruction
+        does not stop a step."""
+        thread = self.kernel.scheduler.step()
+        return None if thread is None else self.thread_view(thread)
 
     def pause(self) -> None:
         """From a callback: stop ``run()`` before the next translated block of guest code
@@ -127,7 +112,7 @@ class Emulator:
         rest of its block's instructions (a block ends at the next branch or SVC); a
         breakpoint, by contrast, stops before its instruction."""
         self._paused = True
-        self.kernel.limit_slice(0)
+        self.kernel.scheduler.halt()
 
     def interrupt(self) -> None:
         """From another thread (a window's Pause): make a ``run()`` in progress return soon.
@@ -136,9 +121,7 @@ class Emulator:
         it sets a flag the run loop checks and asks the running CPU to stop (Unicorn's
         ``emu_stop`` is meant for that)."""
         self._paused = True
-        thread = self.kernel.current
-        if thread is not None:
-            thread.process.cpu.request_stop()
+        self.kernel.scheduler.halt()
 
     @property
     def instructions(self) -> int:

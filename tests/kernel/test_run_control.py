@@ -1,0 +1,124 @@
+"""Run control is one machine: stepping, running with an instruction limit, running in pieces and
+running to the end leave the same registers, memory, guest ticks and output (issue 12).
+
+Before the scheduler owned guest time, ``Emulator.step`` charged ticks of its own: 4,292 steps
+of ``hello`` gave 6,811 ticks where running the same instructions gave 4,894.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from hlemu.guest import program_path
+from kernel.api import Emulator
+from kernel.kernel import Kernel
+
+BACKENDS = ["fastmem", "semifastmem"]
+
+
+def make(backend: str, programs: tuple[str, ...], quantum: int = 20_000) -> Kernel:
+    kernel = Kernel(backend=backend, quantum_blocks=quantum, output=lambda p, line: None)
+    for name in programs:
+        kernel.spawn(program_path(name))
+    return kernel
+
+
+def registers(kernel: Kernel, thread) -> list[int] | None:  # noqa: ANN001
+    regs = kernel.scheduler.registers(thread)
+    return None if regs is None else regs.raw.tolist()
+
+
+def machine(kernel: Kernel) -> dict:
+    """Everything a guest or a script can see of the machine."""
+    seen: dict = {"ticks": kernel.ticks, "instructions": kernel.instructions,
+                  "switches": kernel.context_switches}
+    for p in kernel.processes.values():
+        memory = hashlib.sha256()
+        for region in p.space.regions():
+            memory.update(p.space.peek(region.base, region.size))
+        threads = {t.tid: (t.state.value, registers(kernel, t)) for t in p.threads}
+        seen[p.pid] = (p.output[:], p.exit_code, p.cpu.instructions, p.cpu.blocks, threads, memory.hexdigest())
+    return seen
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("programs", "quantum", "n"), [
+    (("hello",), 20_000, 4_292),  # the issue's measurement
+    (("threads",), 200, 20_000),  # sleeps, wakes and round robin between equal priorities
+    (("ipc_server", "ipc_client"), 20_000, 30_000),  # two processes, sessions, replies
+])
+def test_n_steps_are_run_instructions_n(backend, programs, quantum, n):
+    stepped, ran = make(backend, programs, quantum), make(backend, programs, quantum)
+    try:
+        for _ in range(n):
+            assert stepped.scheduler.step() is not None
+        result = ran.run(max_instructions=n)
+        assert result.reason == "instruction limit" and result.instructions == n
+        assert machine(stepped) == machine(ran)
+        assert stepped.run().ticks == ran.run().ticks  # and they go on alike
+        assert machine(stepped) == machine(ran)
+    finally:
+        stepped.close()
+        ran.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_running_in_pieces_is_running_to_the_end(backend):
+    """Exact limits, steps and breakpoints anywhere: the same schedule, ticks and output as one run."""
+    whole, pieces = make(backend, ("threads",), 200), make(backend, ("threads",), 200)
+    try:
+        whole.run()
+        process = next(iter(pieces.processes.values()))
+        stops = {int(a) for a in np.random.default_rng(3).integers(0x00100100, 0x00101000, 12) & ~3}
+        process.cpu.on_breakpoint = lambda cpu, address: True
+        for address in stops:
+            process.cpu.add_breakpoint(address)
+        rng = np.random.default_rng(12)
+        reasons = set()
+        while any(p.alive for p in pieces.processes.values()):
+            if rng.integers(4) == 0:
+                for _ in range(int(rng.integers(1, 20))):
+                    pieces.scheduler.step()
+            else:
+                reasons.add(pieces.run(max_instructions=int(rng.integers(1, 5_000))).reason)
+        assert "breakpoint" in reasons and "instruction limit" in reasons
+        assert machine(pieces) == machine(whole)
+    finally:
+        whole.close()
+        pieces.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_emulator_step_charges_what_run_charges(backend):
+    stepped, ran = Emulator(backend=backend, echo=False), Emulator(backend=backend, echo=False)
+    try:
+        stepped.spawn("hello")
+        ran.spawn("hello")
+        for _ in range(4_292):
+            stepped.step()
+        ran.run(instructions=4_292)
+        assert (stepped.instructions, stepped.ticks) == (ran.instructions, ran.ticks) == (4_292, 4_892)
+        assert stepped.current_thread == ran.current_thread
+    finally:
+        stepped.close()
+        ran.close()
+
+
+def test_named_events_are_plain_state():
+    kernel = make("semifastmem", ())
+    try:
+        fired = []
+        kernel.scheduler.register_event("probe", lambda: fired.append(kernel.ticks))
+        kernel.scheduler.schedule_event("probe", 1_000)
+        assert kernel.scheduler.state.events["probe"] == (1_000, kernel.scheduler.state.event_sequence)
+        assert kernel.scheduler.next_deadline() == 1_000
+        kernel.scheduler.state.ticks = 1_000
+        kernel.scheduler.expire()
+        assert fired == [1_000] and kernel.scheduler.state.events["probe"] is None
+        with pytest.raises(ValueError, match="registered already"):
+            kernel.scheduler.register_event("probe", lambda: None)
+    finally:
+        kernel.close()
