@@ -40,6 +40,7 @@ from kernel.services.ndm import NdmU
 from kernel.services.ptm import Ptm
 from kernel.services.srv import SrvService
 from kernel.svc import SVC_TABLE, svc_name
+from kernel.svc.listeners import SvcCall, SvcListeners
 from kernel.thread import Thread, ThreadState
 from kernel.waits import Waits
 
@@ -86,6 +87,7 @@ class Kernel(Waits, Lifetimes):
         self._seq = 0
         self._refs: dict[int, int] = {}  # object id -> open handles
         self.ipc_listeners: list[Callable[[Message], None]] = []  # the IPC recorder, REPL hooks
+        self.svc_listeners = SvcListeners()  # before/after every SVC: scripts, the debugger, the GDB stub
         if trace_ipc:
             self.ipc_listeners.append(IpcTrace(self))
         self.named_ports: dict[str, ClientPort] = {}
@@ -271,7 +273,11 @@ class Kernel(Waits, Lifetimes):
         return self.scheduler.run_slice()
 
     def svc_completed(self, thread: Thread, results: dict[int, int]) -> None:
-        """A blocked SVC's results reached its thread's registers (it runs again)."""
+        """A blocked SVC's results reached its thread's registers (it runs again): its *after*."""
+        call, thread.pending_svc = thread.pending_svc, None
+        if call is not None:
+            call.results, call.blocked = dict(results), True
+            self.svc_listeners.after(call)
 
     # -- ending ---------------------------------------------------------------------------------
     def _forget_thread(self, thread: Thread) -> None:
@@ -332,7 +338,8 @@ class Kernel(Waits, Lifetimes):
 
     # -- SVCs -------------------------------------------------------------------------------------
     def dispatch_svc(self, cpu: Cpu, number: int, args: list[int]) -> None:
-        """Serve one SVC of the running thread (called from the CPU's interrupt hook)."""
+        """Serve one SVC of the running thread (called from the CPU's interrupt hook), telling
+        the SVC listeners before and after."""
         thread = self.current
         if thread is None or thread.process.cpu is not cpu:
             raise RuntimeError("an SVC arrived from a CPU that is not running the current thread")
@@ -340,13 +347,29 @@ class Kernel(Waits, Lifetimes):
         self.scheduler.charge(cpu, SVC_TICKS)  # guest time includes this slice's work so far
         counts = process.stats.svc_numbers
         counts[number] = counts.get(number, 0) + 1
+        if not self.svc_listeners:
+            self._serve(cpu, thread, number, args)
+            return
+        call = SvcCall(thread, number, svc_name(number), list(args))
+        self.svc_listeners.before(call)
+        results = self._serve(cpu, thread, number, args)
+        if results is not None:
+            call.results = dict(enumerate(results))
+            self.svc_listeners.after(call)
+        elif thread.alive and process.alive:
+            thread.pending_svc = call  # it completes when the thread wakes (svc_completed)
+
+    def _serve(self, cpu: Cpu, thread: Thread, number: int, args: list[int]) -> tuple[int, ...] | None:
+        """Run SVC ``number``'s handler; the results it wrote back, or None (it blocked, ended
+        the thread, or crashed the process)."""
+        process = thread.process
         entry = SVC_TABLE.get(number)
         if entry is None or entry.handler is None:
             name = svc_name(number)
             log.warning("%s called %s (SVC %#04x), which is not implemented", process.describe(), name, number)
             self.output(process, f"[hlemu] unimplemented SVC {number:#04x} {name}: returning NOT_IMPLEMENTED")
             cpu.write_results((Result.NOT_IMPLEMENTED,))
-            return
+            return (Result.NOT_IMPLEMENTED,)
         try:
             results = entry.handler(self, thread, args)
         except KernelError as err:
@@ -366,13 +389,15 @@ class Kernel(Waits, Lifetimes):
                 raise  # the script's own error: it reaches the script
             log.exception("internal error in %s from %s", entry.name, process.describe())
             self.crash_process(process, internal_error_report(thread, entry.name, args[: entry.nargs], exc))
-            return
+            return None
         if self.trace_svc:
             shown = ", ".join(f"{a:#x}" for a in args[: entry.nargs])
             outcome = "blocked" if results is None else ", ".join(f"{r & 0xFFFFFFFF:#x}" for r in results)
             self.output(process, f"[svc] thread {thread.tid}: {entry.name}({shown}) -> {outcome}")
         if results is not None and process.exit_code is None and thread.state is not ThreadState.DEAD:
             cpu.write_results(results)
+            return tuple(results)
+        return None
 
     # -- teardown ---------------------------------------------------------------------------------
     def close(self) -> None:

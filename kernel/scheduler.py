@@ -98,6 +98,7 @@ class Scheduler:
         self._mark = 0  # the running CPU's instruction count already added to ticks
         self._callbacks: dict[str, Callable[[], None]] = {}
         self._last_stop: Stop | None = None
+        self._halt_pending = False  # halt() between runs: the next run of the slice returns at once
 
     # -- guest time and events -------------------------------------------------------------
     @property
@@ -217,9 +218,10 @@ class Scheduler:
     def halt(self) -> None:
         """Stop the running CPU before its next block; the slice stays open (a pause). The one
         call another host thread may make (Unicorn's stop, through Cpu.halt, is meant for it)."""
-        thread = self._slice
-        if thread is not None and not thread.process.released:
-            thread.process.cpu.halt()
+        if self._running is not None:
+            self._running.halt()
+        else:
+            self._halt_pending = True  # e.g. from a listener told between slices
 
     # -- registers --------------------------------------------------------------------------------
     def registers(self, thread: Thread) -> RegisterFile | None:
@@ -317,6 +319,10 @@ class Scheduler:
         assert thread is not None
         cpu = thread.process.cpu
         st = self.state
+        if self._halt_pending:
+            self._halt_pending = False
+            self._last_stop = Stop.HALT
+            return Stop.HALT
         self._mark = cpu.instructions
         self._running = cpu
         try:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from kernel.objects.arbiter import AddressArbiter
     from kernel.objects.mutex import Mutex
     from kernel.process import Process
+    from kernel.svc.listeners import SvcCall
 
 
 class ThreadState(Enum):
@@ -74,6 +75,7 @@ class Thread(WaitObject):
         # while it is the loaded one); None once its process is reaped.
         self.context: RegisterFile | None = RegisterFile.for_thread(entry, stack_top, arg, tls, fpscr)
         self.pending_results: dict[int, int] = {}  # r<i> values to write when next loaded
+        self.pending_svc: SvcCall | None = None  # the blocked SVC its listeners wait to see complete
         self.held_mutexes: set[Mutex] = set()
 
     def should_wait(self, thread: Thread) -> bool:

@@ -17,6 +17,7 @@ from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
 from kernel.process import Process
 from kernel.services.cfg import settings_from
+from kernel.svc.listeners import SvcCall
 from kernel.thread import Thread
 
 
@@ -38,10 +39,8 @@ class Emulator:
         self.kernel.cfg.settings = settings
         self.watch_hits: list[WatchHit] = []
         self._paused = False
-        self._svc_hooks: list[tuple[int | None, bool, Callable[..., object]]] = []
         # (pid, address) -> the callback deciding whether to pause (None: always)
         self._breakpoints: dict[tuple[int, int], Callable[[Proc, ThreadView], object] | None] = {}
-        self._install_svc_hooks()
 
     def _output(self, process: Process, line: str) -> None:
         if self.echo:
@@ -203,8 +202,18 @@ class Emulator:
 
     # hooks
     def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False) -> None:
-        """``callback(proc, thread_id, number, args)`` before (or after) every SVC (or just ``number``)."""
-        self._svc_hooks.append((number, after, callback))
+        """``callback(proc, thread_id, number, args)`` before (or after) every SVC (or just ``number``).
+
+        Before: ``args`` are r0..r7 as the SVC found them. After: r0..r7 once it has completed,
+        which for an SVC that blocks (a wait, a sleep, a request to a service) is when its
+        thread wakes and runs again; an SVC that never completes (ExitProcess) has no after.
+        The kernel's own listeners (``emu.kernel.svc_listeners``) get an ``SvcCall``."""
+
+        def listener(call: SvcCall) -> None:
+            args = call.registers_after() if after else call.args
+            callback(Proc(self, call.process), call.thread.tid, call.number, args)
+
+        self.kernel.svc_listeners.add(listener, number, after)
 
     def on_ipc(self, callback: Callable[[Message], None]) -> None:
         """``callback(message)`` for every IPC request and reply, decoded."""
@@ -239,29 +248,6 @@ class Emulator:
     def breakpoints(self) -> list[tuple[int, int]]:
         """``(pid, address)`` of every breakpoint, sorted."""
         return sorted(self._breakpoints)
-
-    def _install_svc_hooks(self) -> None:
-        kernel = self.kernel
-        dispatch = kernel.dispatch_svc
-
-        def hooked(cpu, number: int, args: list[int]) -> None:  # noqa: ANN001
-            if not self._svc_hooks:
-                return dispatch(cpu, number, args)
-            thread = kernel.current
-            proc = Proc(self, thread.process) if thread else None
-            tid = thread.tid if thread else -1
-            for want, after, cb in self._svc_hooks:
-                if not after and (want is None or want == number):
-                    cb(proc, tid, number, args)
-            dispatch(cpu, number, args)
-            for want, after, cb in self._svc_hooks:
-                if after and (want is None or want == number):
-                    cb(proc, tid, number, cpu.read_args())
-            return None
-
-        kernel.dispatch_svc = hooked  # type: ignore[method-assign]
-        for process in kernel.processes.values():
-            process.cpu.on_svc = hooked
 
     def close(self) -> None:
         self.kernel.close()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hlemu.cpu import CPSR_T
+from hlemu.cpu import CPSR_T, RegisterFile
 from hlemu.cpu.decode import Instruction, disassemble
 from hlemu.memory import FaultKind, WatchHit, Watchpoint
 from kernel.api import inspect
@@ -220,6 +220,25 @@ class Proc:
         live = [t for t in self.process.threads if t.alive]
         chosen = next((t for t in live if t.tid == tid), live[0] if live else None)
         return None if chosen is None else self._emu.thread_view(chosen, vfp)
+
+    def registers(self, tid: int | None = None) -> RegisterFile:
+        """A copy of thread ``tid``'s registers (default: the first live thread) as a
+        :class:`~hlemu.cpu.RegisterFile`: r0-r15, cpsr, d0-d15, fpscr, fpexc, tpidruro."""
+        regs = self._emu.kernel.scheduler.registers(self._live_thread(tid))
+        assert regs is not None  # _live_thread gives a live thread
+        return regs
+
+    def set_registers(self, regs: RegisterFile, tid: int | None = None) -> None:
+        """Give thread ``tid`` (default: the first live thread) these registers; it goes on from
+        its new pc when it next runs. ``regs = proc.registers(); regs["r0"] = 1; proc.set_registers(regs)``."""
+        self._emu.kernel.scheduler.set_registers(self._live_thread(tid), regs)
+
+    def _live_thread(self, tid: int | None):  # noqa: ANN202 - a kernel Thread
+        live = [t for t in self.process.threads if t.alive]
+        chosen = next((t for t in live if tid is None or t.tid == tid), None)
+        if chosen is None:
+            raise KeyError(f"{self!r} has no live thread {'' if tid is None else tid}".rstrip())
+        return chosen
 
     @property
     def threads(self) -> list[ThreadView]:

@@ -122,3 +122,57 @@ def test_named_events_are_plain_state():
             kernel.scheduler.register_event("probe", lambda: None)
     finally:
         kernel.close()
+
+
+# -- SVC listeners ------------------------------------------------------------------------------
+
+SLEEP_THREAD, WAIT_SYNCHRONIZATION_N, EXIT_PROCESS = 0x0A, 0x25, 0x03
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_svc_listeners_see_blocking_svcs_complete_when_their_thread_runs_again(backend):
+    kernel = make(backend, ("threads",))
+    try:
+        events = []
+        kernel.svc_listeners.add(lambda call: events.append(("before", call.thread.tid, call.number, kernel.ticks)))
+        kernel.svc_listeners.add(lambda call: events.append(("after", call.thread.tid, call.number, kernel.ticks,
+                                                              call.blocked, call.results)), after=True)
+        assert kernel.run().reason == "all exited"
+        sleeps = [e for e in events if e[2] == SLEEP_THREAD]
+        assert sleeps and len(sleeps) % 2 == 0
+        for before in [e for e in sleeps if e[0] == "before"]:
+            after = next(e for e in events[events.index(before) + 1:] if e[0] == "after" and e[1] == before[1])
+            assert after[2] == SLEEP_THREAD and after[4] and after[5] == {0: 0} and after[3] > before[3]
+        assert not [e for e in events if e[0] == "after" and e[2] == EXIT_PROCESS]  # it never completes
+    finally:
+        kernel.close()
+
+
+def test_svc_listeners_cost_nothing_when_removed_and_filter_by_number():
+    kernel = make("semifastmem", ("hello",))
+    try:
+        seen = []
+        listener = kernel.svc_listeners.add(lambda call: seen.append(call.number), number=0x3D)
+        kernel.run(max_instructions=200_000)
+        kernel.svc_listeners.remove(listener)
+        assert not kernel.svc_listeners and seen and set(seen) == {0x3D}
+    finally:
+        kernel.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_proc_registers_read_and_write_through_the_register_file(backend):
+    emu = Emulator(backend=backend, echo=False)
+    try:
+        hello = emu.spawn("hello")
+        emu.run(instructions=1_000)
+        regs = hello.registers()
+        assert regs.pc == hello.threads[0].pc and regs.tpidruro == 0x1FF82000 and regs.fpexc & 0x40000000
+        regs["r7"] = 0x1234
+        regs["d1"] = 0x4000000000000000  # 2.0
+        hello.set_registers(regs)
+        again = hello.registers()
+        assert again == regs and again is not regs
+        assert hello.thread(vfp=True).vfp["d1"] == 0x4000000000000000
+    finally:
+        emu.close()
