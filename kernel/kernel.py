@@ -339,65 +339,66 @@ class Kernel(Waits, Lifetimes):
     # -- SVCs -------------------------------------------------------------------------------------
     def dispatch_svc(self, cpu: Cpu, number: int, args: list[int]) -> None:
         """Serve one SVC of the running thread (called from the CPU's interrupt hook), telling
-        the SVC listeners before and after."""
-        thread = self.current
+        the SVC listeners before and after. One frame on purpose: this is the SVC round trip."""
+        scheduler = self.scheduler
+        thread = scheduler.current
         if thread is None or thread.process.cpu is not cpu:
             raise RuntimeError("an SVC arrived from a CPU that is not running the current thread")
         process = thread.process
-        self.scheduler.charge(cpu, SVC_TICKS)  # guest time includes this slice's work so far
+        now = cpu.instructions  # guest time includes this slice's work so far (Scheduler.charge)
+        scheduler.state.ticks += now - scheduler.mark + SVC_TICKS
+        scheduler.mark = now
         counts = process.stats.svc_numbers
         counts[number] = counts.get(number, 0) + 1
-        if not self.svc_listeners:
-            self._serve(cpu, thread, number, args)
-            return
-        call = SvcCall(thread, number, svc_name(number), list(args))
-        self.svc_listeners.before(call)
-        results = self._serve(cpu, thread, number, args)
-        if results is not None:
-            call.results = dict(enumerate(results))
-            self.svc_listeners.after(call)
-        elif thread.alive and process.alive:
-            thread.pending_svc = call  # it completes when the thread wakes (svc_completed)
-
-    def _serve(self, cpu: Cpu, thread: Thread, number: int, args: list[int]) -> tuple[int, ...] | None:
-        """Run SVC ``number``'s handler; the results it wrote back, or None (it blocked, ended
-        the thread, or crashed the process)."""
-        process = thread.process
+        call = None
+        if self.svc_listeners.entries:
+            call = SvcCall(thread, number, svc_name(number), list(args))
+            self.svc_listeners.before(call)
         entry = SVC_TABLE.get(number)
         if entry is None or entry.handler is None:
             name = svc_name(number)
             log.warning("%s called %s (SVC %#04x), which is not implemented", process.describe(), name, number)
             self.output(process, f"[hlemu] unimplemented SVC {number:#04x} {name}: returning NOT_IMPLEMENTED")
-            cpu.write_results((Result.NOT_IMPLEMENTED,))
-            return (Result.NOT_IMPLEMENTED,)
-        try:
-            results = entry.handler(self, thread, args)
-        except KernelError as err:
-            results = (err.code,)
+            results: tuple[int, ...] | None = (Result.NOT_IMPLEMENTED,)
+        else:
+            try:
+                results = entry.handler(self, thread, args)
+            except KernelError as err:
+                results = (err.code,)
+                if self.trace_svc:
+                    self.output(process, f"[svc] {entry.name} failed: {err}")
+            except GuestFault as fault:  # a bad guest pointer handed to the kernel
+                results = (Result.INVALID_POINTER,)
+                if self.trace_svc:
+                    self.output(process, f"[svc] {entry.name}: bad pointer: {fault}")
+            except OutOfMemory as exc:  # physical memory ran out inside the call
+                results = (Result.OUT_OF_MEMORY,)
+                if self.trace_svc:
+                    self.output(process, f"[svc] {entry.name}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a bug in hlemu: it ends this process, nothing else
+                if getattr(exc, "from_host_callback", False):
+                    raise  # the script's own error: it reaches the script
+                log.exception("internal error in %s from %s", entry.name, process.describe())
+                self.crash_process(process, internal_error_report(thread, entry.name, args[: entry.nargs], exc))
+                return
             if self.trace_svc:
-                self.output(process, f"[svc] {entry.name} failed: {err}")
-        except GuestFault as fault:  # a bad guest pointer handed to the kernel
-            results = (Result.INVALID_POINTER,)
-            if self.trace_svc:
-                self.output(process, f"[svc] {entry.name}: bad pointer: {fault}")
-        except OutOfMemory as exc:  # physical memory ran out inside the call
-            results = (Result.OUT_OF_MEMORY,)
-            if self.trace_svc:
-                self.output(process, f"[svc] {entry.name}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - a bug in hlemu: it ends this process, nothing else
-            if getattr(exc, "from_host_callback", False):
-                raise  # the script's own error: it reaches the script
-            log.exception("internal error in %s from %s", entry.name, process.describe())
-            self.crash_process(process, internal_error_report(thread, entry.name, args[: entry.nargs], exc))
-            return None
-        if self.trace_svc:
-            shown = ", ".join(f"{a:#x}" for a in args[: entry.nargs])
-            outcome = "blocked" if results is None else ", ".join(f"{r & 0xFFFFFFFF:#x}" for r in results)
-            self.output(process, f"[svc] thread {thread.tid}: {entry.name}({shown}) -> {outcome}")
+                shown = ", ".join(f"{a:#x}" for a in args[: entry.nargs])
+                outcome = "blocked" if results is None else ", ".join(f"{r & 0xFFFFFFFF:#x}" for r in results)
+                self.output(process, f"[svc] thread {thread.tid}: {entry.name}({shown}) -> {outcome}")
         if results is not None and process.exit_code is None and thread.state is not ThreadState.DEAD:
             cpu.write_results(results)
-            return tuple(results)
-        return None
+        else:
+            results = None
+        if call is not None:
+            self._svc_done(call, results)
+
+    def _svc_done(self, call: SvcCall, results: tuple[int, ...] | None) -> None:
+        """The listeners' *after*: now, or (it blocked) when its thread wakes (svc_completed)."""
+        if results is not None:
+            call.results = dict(enumerate(results))
+            self.svc_listeners.after(call)
+        elif call.thread.alive and call.process.alive:
+            call.thread.pending_svc = call
 
     # -- teardown ---------------------------------------------------------------------------------
     def close(self) -> None:

@@ -95,7 +95,7 @@ class Scheduler:
         self.current: Thread | None = None  # the running thread, or the one that ran last
         self._slice: Thread | None = None  # the thread whose slice is open
         self._running: Cpu | None = None  # the CPU inside run()/step() right now
-        self._mark = 0  # the running CPU's instruction count already added to ticks
+        self.mark = 0  # the running CPU's instruction count already in ticks (the SVC path adds on)
         self._callbacks: dict[str, Callable[[], None]] = {}
         self._last_stop: Stop | None = None
         self._halt_pending = False  # halt() between runs: the next run of the slice returns at once
@@ -137,8 +137,8 @@ class Scheduler:
         """Add the running CPU's instructions since the last charge (and ``extra`` ticks) to
         guest time. SVCs call it on entry (with SVC_TICKS), so GetSystemTick sees their work."""
         now = cpu.instructions
-        self.state.ticks += now - self._mark + extra
-        self._mark = now
+        self.state.ticks += now - self.mark + extra
+        self.mark = now
 
     def expire(self) -> None:
         """Fire due events and timers and end waits whose deadline has passed."""
@@ -323,7 +323,7 @@ class Scheduler:
             self._halt_pending = False
             self._last_stop = Stop.HALT
             return Stop.HALT
-        self._mark = cpu.instructions
+        self.mark = cpu.instructions
         self._running = cpu
         try:
             stop = cpu.step(st.slice_left) if step else cpu.run(st.slice_left, instructions)

@@ -73,7 +73,6 @@ _UC_OF_SLOT = {**{name: GPRS[i] for i, name in enumerate(NAMES[:16])}, "cpsr": a
                **{f"d{i}": getattr(arm, f"UC_ARM_REG_D{i}") for i in range(16)},
                "fpscr": arm.UC_ARM_REG_FPSCR, "fpexc": arm.UC_ARM_REG_FPEXC, "tpidruro": arm.UC_ARM_REG_C13_C0_3}
 _FILE_ORDER = [15, 16] + [i for i in range(SLOTS) if i not in (15, 16)]
-_FILE_MASK = np.array([0xFFFFFFFFFFFFFFFF if name.startswith("d") else 0xFFFFFFFF for name in NAMES], np.uint64)
 _CPACR_VFP = 0x00F00000  # cp10/cp11 (VFP) full access, granted once for every thread
 NO_LIMIT = 1 << 62
 NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
@@ -134,6 +133,7 @@ class Cpu(SpecialPages, CodeHooks):
         self._file = np.zeros(SLOTS, dtype=np.uint64)  # staging for whole register files
         self._file_ids = (ctypes.c_int * SLOTS)(*(_UC_OF_SLOT[NAMES[i]] for i in _FILE_ORDER))
         self._file_ptrs = (ctypes.c_void_p * SLOTS)(*(self._file.ctypes.data + 8 * i for i in _FILE_ORDER))
+        self._file_cache: dict[int, tuple[np.ndarray, ctypes.Array]] = {}
         self._mapped = lazy_zeros(NUM_PAGES, np.uint8)  # fastmem: Unicorn prot + 1 per page
         self._trap_frame: np.ndarray | None = None
         table = space.table
@@ -352,37 +352,47 @@ class Cpu(SpecialPages, CodeHooks):
     # -- registers ----------------------------------------------------------------
     def registers(self) -> RegisterFile:
         """The loaded thread's registers, as a new :class:`RegisterFile`."""
-        regs = RegisterFile()
-        self.save_registers(regs)
-        return regs
+        self._batch(lib.reg_read_batch, self._file_ptrs)
+        return RegisterFile(self._file.copy())
 
     def save_registers(self, into: RegisterFile) -> None:
-        """Copy the loaded registers into ``into`` (one C call and one numpy copy)."""
-        if self._closed:
-            raise RuntimeError(_CLOSED)
-        status = lib.reg_read_batch(self._handle, self._file_ids, self._file_ptrs, SLOTS)
-        if status:
-            raise UcError(status)
-        np.bitwise_and(self._file, _FILE_MASK, out=into.raw)
+        """Copy the loaded registers into ``into`` (one C call, straight into its array): a
+        thread switch saving the outgoing thread."""
+        self._batch(lib.reg_read_batch, self._pointers_into(into.raw))
 
     def set_registers(self, regs: RegisterFile) -> None:
-        """Load ``regs`` (a thread switch, or a debugger writing registers). A new PC is a new
-        start: the rest of a block stopped inside is charged again, and a breakpoint there fires."""
-        if self._closed:
-            raise RuntimeError(_CLOSED)
+        """Load ``regs`` (a debugger writing registers). A new PC is a new start: the rest of a
+        block stopped inside is charged again, and a breakpoint there fires."""
         if regs.pc != self.pc:
             self.control[hooks.CB_RESUME] = 0
             self._break_pc = None
-        np.copyto(self._file, regs.raw)
-        status = lib.reg_write_batch(self._handle, self._file_ids, self._file_ptrs, SLOTS)
+        self._batch(lib.reg_write_batch, self._pointers_into(regs.raw))
+
+    def load_thread(self, regs: RegisterFile) -> None:
+        """Load another thread's registers (a thread switch): nothing of the previous thread's
+        stop carries over."""
+        self.control[hooks.CB_RESUME] = 0
+        self._break_pc = None
+        self._batch(lib.reg_write_batch, self._pointers_into(regs.raw))
+
+    def _batch(self, call: object, pointers: ctypes.Array) -> None:
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        status = call(self._handle, self._file_ids, pointers, SLOTS)  # type: ignore[operator]
         if status:
             raise UcError(status)
 
-    def load_thread(self, regs: RegisterFile) -> None:
-        """Load another thread's registers: nothing of the previous thread's stop carries over."""
-        self.control[hooks.CB_RESUME] = 0
-        self._break_pc = None
-        self.set_registers(regs)
+    def _pointers_into(self, raw: np.ndarray) -> ctypes.Array:
+        """The batch call's value pointers into ``raw``'s slots, cached per array (a thread's
+        context lives as long as the thread; the cache holds the array, so its id stays its)."""
+        entry = self._file_cache.get(id(raw))
+        if entry is None or entry[0] is not raw:
+            if len(self._file_cache) >= 1024:
+                self._file_cache.clear()
+            base = raw.ctypes.data
+            entry = (raw, (ctypes.c_void_p * SLOTS)(*(base + 8 * i for i in _FILE_ORDER)))
+            self._file_cache[id(raw)] = entry
+        return entry[1]
 
     def read_registers(self) -> list[int]:
         """r0..r12, sp, lr, pc."""
@@ -576,6 +586,7 @@ class Cpu(SpecialPages, CodeHooks):
         self._mapped = self._mmio_slots = np.zeros(0, dtype=np.uint8)
         self._svc_numbers.clear()
         self._breakpoints.clear()
+        self._file_cache.clear()
 
 
 _CLOSED = "this CPU's process has been reaped: it has no registers any more"

@@ -63,7 +63,8 @@ class RegisterFile:
     """r0-r15, CPSR, d0-d15, FPSCR, FPEXC and TPIDRURO of one thread (see the module doc).
 
     Index by name (``regs["lr"]``, ``regs["d3"]``) or use the properties; ``r`` and ``d``
-    are views into :attr:`raw`. Values are masked to the register's width on assignment.
+    are views into :attr:`raw`. Values are masked to the register's width when set by name;
+    the 32-bit slots hold values below 2**32 (the CPU writes only their low halves).
     """
 
     raw: np.ndarray = field(default_factory=_zeros)
@@ -71,6 +72,8 @@ class RegisterFile:
     def __post_init__(self) -> None:
         if self.raw.shape != (SLOTS,) or self.raw.dtype != np.uint64:
             raise ValueError(f"a RegisterFile holds {SLOTS} uint64 slots, not {self.raw.dtype}{self.raw.shape}")
+        if not (self.raw.flags.c_contiguous and self.raw.flags.writeable):
+            self.raw = self.raw.copy()  # the CPU reads registers straight into it
 
     @classmethod
     def for_thread(cls, entry: int, sp: int, arg: int, tls: int, fpscr: int = DEFAULT_FPSCR) -> RegisterFile:

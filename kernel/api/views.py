@@ -74,11 +74,7 @@ class HandleInfo:
 def thread_registers(t: Thread) -> RegisterFile | None:
     """A live thread's registers: the CPU's when it is the loaded thread of its process, else
     its saved ones (a copy either way); None once it has ended."""
-    if not t.alive or t.context is None:
-        return None
-    if t.process.loaded is t:
-        return t.process.cpu.registers()
-    return t.context.copy()
+    return t.process.kernel.scheduler.registers(t)
 
 
 def read_thread(t: Thread, vfp: bool = False) -> ThreadView:

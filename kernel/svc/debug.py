@@ -43,4 +43,4 @@ def break_(k: Kernel, t: Thread, a: list[int]) -> None:
 @svc(0x28, nargs=0)
 def get_system_tick(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """s64 GetSystemTick(void): guest ticks at 268,111,856 Hz."""
-    return split64(k.ticks)
+    return split64(k.scheduler.state.ticks)  # the polling SVC: no property hops

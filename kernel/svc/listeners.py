@@ -56,20 +56,20 @@ class _Entry:
 class SvcListeners:
     """The kernel's SVC listeners (``kernel.svc_listeners``)."""
 
-    _entries: list[_Entry] = field(default_factory=list)
+    entries: list[_Entry] = field(default_factory=list)  # (a list: the SVC path tests it directly)
 
     def add(self, callback: SvcListener, number: int | None = None, after: bool = False) -> SvcListener:
         """Call ``callback(call)`` before (or, ``after``, on completion of) every SVC, or SVC ``number``.
         Returns ``callback``, for :meth:`remove`."""
-        self._entries.append(_Entry(callback, number, after))
+        self.entries.append(_Entry(callback, number, after))
         return callback
 
     def remove(self, callback: SvcListener) -> None:
         """Forget every registration of ``callback``."""
-        self._entries = [e for e in self._entries if e.callback is not callback]
+        self.entries = [e for e in self.entries if e.callback is not callback]
 
     def __bool__(self) -> bool:
-        return bool(self._entries)
+        return bool(self.entries)
 
     def before(self, call: SvcCall) -> None:
         self._tell(call, after=False)
@@ -80,7 +80,7 @@ class SvcListeners:
     def _tell(self, call: SvcCall, after: bool) -> None:
         from kernel.kernel import host_callback  # the kernel module imports this one
 
-        for entry in list(self._entries):
+        for entry in list(self.entries):
             if entry.after is after and (entry.number is None or entry.number == call.number):
                 with host_callback():  # the listener's error is the script's: it reaches the script
                     entry.callback(call)
