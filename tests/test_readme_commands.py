@@ -73,6 +73,8 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
         0, ["[pad:32] A at frame 39, 1 so far", "[pad:32] START: 2 presses", "hlemu: all exited; pad: exited (0)"]),
     "gdb-multiarch -batch -x debug.gdb build/pad.elf": (
         0, ["Breakpoint 1, move (", "#1  0x", "in main () at main.c:", "$4 = 1", "killed"]),
+    # docs/gui.md (the picture goes to the test's folder, not into docs/images)
+    "python3 scripts/window_picture.py": (0, ["hlemu: frame 120 of the window written to"]),
     # docs/gdb.md
     "python scripts/build_debug_guest.py hlemu/guest/programs/hello.c -o /tmp/hello-g.elf": (0, ["hello-g.elf"]),
 }
