@@ -113,6 +113,7 @@ class Cpu(SpecialPages, CodeHooks):
         self.control[hooks.CB_FAST_TABLE] = space.table.fast.ctypes.data
         self.control[hooks.CB_FILL_COUNTS] = space.faults.array[FaultKind.TLB_FILL].ctypes.data
         self.control[hooks.CB_INSN_LIMIT] = NO_LIMIT
+        self._slots = self.control.data  # a memoryview: item access without numpy scalars
         self.fault: CpuFault | None = None
         self._svc_numbers: dict[int, int] = {}
         self._running = False
@@ -183,7 +184,7 @@ class Cpu(SpecialPages, CodeHooks):
         """Instruction words run so far: 4-byte units of code, so one per ARM instruction
         (Thumb code counts its bytes / 4, per block). Counted per translated block by the
         block hook; a stop inside a block takes back what did not run."""
-        return int(self.control[hooks.CB_INSTRUCTIONS])
+        return int(self._slots[hooks.CB_INSTRUCTIONS])
 
     @property
     def blocks(self) -> int:
@@ -215,7 +216,7 @@ class Cpu(SpecialPages, CodeHooks):
         self._cap = NO_LIMIT
         limit = NO_LIMIT if instructions is None else self.instructions + max(0, instructions)
         stop = self._emulate(blocks, limit, skip=self._break_pc)
-        self._left = int(self.control[hooks.CB_BUDGET])
+        self._left = self._slots[hooks.CB_BUDGET]
         while stop is Stop.LIMIT and self.instructions < limit:
             stop = self._finish_to(limit)
         return stop
@@ -288,13 +289,13 @@ class Cpu(SpecialPages, CodeHooks):
         ``skip``: a PC whose breakpoint is passed over (resuming from it)."""
         if self._closed:
             raise RuntimeError(_CLOSED)
-        control = self.control
+        control = self._slots  # the control block as a memoryview: item access without numpy scalars
         control[hooks.CB_BUDGET] = budget
         control[hooks.CB_INSN_LIMIT] = limit
         control[hooks.CB_STOPPED] = 0
         control[hooks.CB_HALT] = 0
         control[hooks.CB_BLOCK_SIZE] = 0
-        resume, before = control.item(hooks.CB_RESUME), control.item(hooks.CB_BLOCKS)
+        resume, before = control[hooks.CB_RESUME], control[hooks.CB_BLOCKS]
         self._code_stop = None
         self.fault = None
         state = self.read_svc_state()
@@ -310,7 +311,7 @@ class Cpu(SpecialPages, CodeHooks):
             return self._fault_from(exc)
         finally:
             self._running = False
-            self._entered = control.item(hooks.CB_BLOCKS) > before or (resume and not control.item(hooks.CB_RESUME))
+            self._entered = control[hooks.CB_BLOCKS] > before or bool(resume and not control[hooks.CB_RESUME])
             self._skip_at = None
             if self._code_stop is not None or self.fault is not None:
                 self._stopped_inside_block()  # a faulting instruction did not complete either
@@ -324,7 +325,7 @@ class Cpu(SpecialPages, CodeHooks):
             if self._code_stop is Stop.BREAKPOINT:
                 self._break_pc = self.pc
             return self._code_stop
-        return _BLOCK_STOPS.get(control.item(hooks.CB_STOPPED), Stop.HALT)
+        return _BLOCK_STOPS.get(control[hooks.CB_STOPPED], Stop.HALT)
 
     def _stopped_inside_block(self) -> None:
         """A code hook stopped the run before an instruction inside the block being run: the
