@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Build a guest program with DWARF debug info, for gdb (``hlemu gdb``, tests/gdb).
 
-The bundled ELFs carry no debug info (scripts/build_guests.py strips it so builds are
-reproducible and small). gdb needs it to break on a line, print locals and ``next``; this
-script builds the same program with the same CPU flags, SDK and linker script as
-build_guests.py, plus ``-g``, at ``-O0`` by default so every local lives in memory::
+The bundled ELFs are built at ``-O2`` with ``-g`` (scripts/build_guests.py), so gcc keeps
+only some locals. This script builds the same program with the same CPU flags, SDK and
+linker script, with ``-g`` and newlib's DWARF kept, at ``-O0`` by default so every local
+lives in memory (what tests/gdb's ``next`` and ``p`` of locals rely on)::
 
     python scripts/build_debug_guest.py hlemu/guest/programs/hello.c -o /tmp/hello-g.elf
     python scripts/build_debug_guest.py tests/gdb/programs/gdbtest.c -o /tmp/gdbtest.elf -O2
