@@ -183,6 +183,7 @@ class Kernel(Waits, Lifetimes):
             raise
         process = Process(self, pid, name or image.name, space, cpu)
         process.smdh = image.smdh
+        process.source = image.source
         try:
             self._map_image(process, image)
             hand_over(self, process, image)  # a 3DSX's argument list, as a homebrew launcher gives it

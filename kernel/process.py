@@ -91,6 +91,7 @@ class Process(WaitObject):
         self.created: dict[ResourceType, int] = {}  # objects it created that still exist, by resource
         self._tls_used = [False] * (TLS_PAGES * TLS_PER_PAGE)
         self.smdh: Smdh | None = None  # a 3DSX's titles and icon (set by spawn), for the window and the API
+        self.source = ""  # the file it was loaded from ("" for an image made in memory)
         self.romfs: tuple[str, int, int] | None = None  # (file, offset, size) of its RomFS: fs:USER archive 3
 
     @property

@@ -219,9 +219,15 @@ class Emulator:
         """``callback(message)`` for every IPC request and reply, decoded."""
         self.kernel.ipc_listeners.append(callback)
 
-    def breakpoint(self, proc: Proc, addr: int, callback: Callable[[Proc, ThreadView], object] | None = None) -> None:
-        """Pause when ``proc`` is about to run the instruction at ``addr`` (or call ``callback``;
-        it pauses if the callback returns true)."""
+    def breakpoint(self, proc: Proc, addr: int | str, callback: Callable[[Proc, ThreadView], object] | None = None,
+                   ) -> None:
+        """Pause when ``proc`` is about to run the instruction at ``addr`` (an address, or a
+        function's name from the program's symbols: ``emu.breakpoint(p, "bump")``), or call
+        ``callback``; it pauses if the callback returns true."""
+        if isinstance(addr, str):
+            from kernel.api.inspect import address_of
+
+            addr = address_of(proc, addr)
         self._breakpoints[(proc.pid, addr)] = callback
         cpu = proc.process.cpu
         cpu.on_breakpoint = self._on_breakpoint

@@ -56,16 +56,27 @@ def load_symbols(proc: Proc, path: str | Path) -> Program:
     return program
 
 
+def _candidates(proc: Proc) -> list[Path]:
+    """Where the symbols may be: the ELF the process was loaded from, the ELF beside its
+    .3dsx (as a build leaves NAME.elf next to NAME.3dsx), then the bundled program's."""
+    found = []
+    source = Path(proc.process.source) if proc.process.source else None
+    if source is not None:
+        found.append(source if source.suffix.lower() != ".3dsx" else source.with_suffix(".elf"))
+    found.append(BIN_DIR / f"{Path(proc.name).stem}.elf")
+    return found
+
+
 def inspector(proc: Proc) -> Inspector:
     found = _inspectors.get(proc.process)
     if found is not None:
         return found
-    candidate = BIN_DIR / f"{Path(proc.name).stem}.elf"
-    if candidate.is_file():
-        program = _program(candidate)
-        if program.matches(proc.process.space):
-            found = _inspectors[proc.process] = Inspector(program, proc.process.space)
-            return found
+    for candidate in _candidates(proc):
+        if candidate.is_file():
+            program = _program(candidate)
+            if program.matches(proc.process.space):
+                found = _inspectors[proc.process] = Inspector(program, proc.process.space)
+                return found
     raise InspectError(f"no symbols for process {proc.pid} ({proc.name}): give its ELF with p.load_symbols(path)")
 
 

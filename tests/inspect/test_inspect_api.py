@@ -87,6 +87,28 @@ def test_breakpoint_by_name_listing_and_backtrace(emu):
     assert call.endswith("<checkpoint>") and "<walk.constprop.0+0x3c>" in call
 
 
+def test_emu_breakpoint_takes_a_name(emu):
+    p = emu.spawn("inspect")
+    emu.breakpoint(p, "checkpoint")
+    emu.run()
+    assert p.thread().pc == p.address_of("checkpoint") and p.output[-1] == "counter 3"
+    assert (p.pid, p.address_of("checkpoint")) in emu.breakpoints
+
+
+def test_a_users_own_program_finds_its_symbols_where_it_was_loaded_from(emu, tmp_path):
+    """Not bundled: the ELF it was loaded from, or the ELF beside its .3dsx, as a build leaves them."""
+    for suffix in (".elf", ".3dsx"):
+        shutil.copy(BIN_DIR / f"inspect{suffix}", tmp_path / f"mine{suffix}")
+    elf = emu.spawn(str(tmp_path / "mine.elf"))
+    threedsx = emu.spawn(str(tmp_path / "mine.3dsx"))
+    assert elf.symbol(elf.address_of("main") + 4) == "main+0x4"
+    assert threedsx.address_of("checkpoint") == elf.address_of("checkpoint")
+    (tmp_path / "mine.elf").unlink()
+    lonely = emu.spawn(str(tmp_path / "mine.3dsx"), name="lonely")
+    with pytest.raises(InspectError, match="give its ELF"):
+        lonely.address_of("checkpoint")
+
+
 # -- typed reads -------------------------------------------------------------------------
 def test_typed_globals_match_what_the_program_prints(emu):
     p = stopped(emu)
