@@ -215,11 +215,9 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
 
 
 def _stop_running(kernel: Kernel) -> None:
-    """From the Ctrl-C watcher thread: end the running slice (Unicorn's emu_stop is meant to
-    be called from another thread); the run loop then sees the flag and returns."""
-    thread = kernel.current
-    if thread is not None:
-        thread.process.cpu.request_stop()
+    """From the Ctrl-C watcher thread: halt the running CPU before its next block (the one
+    scheduler call another thread may make); the run loop then sees the flag and returns."""
+    kernel.scheduler.halt()
 
 
 def _replay_input(kernel: Kernel, events: list[tuple[int, int, tuple[int, int]]]) -> None:

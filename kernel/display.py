@@ -86,12 +86,13 @@ class Display:
         self.frame_pages: list[int] = []
         self.vblank_listeners: list[Callable[[int], None]] = []
         self.running = False
+        kernel.scheduler.register_event("vblank", self._vblank)
 
     def start(self) -> None:
         """Begin delivering VBlanks (when the first client registers for them)."""
         if not self.running:
             self.running = True
-            self.kernel.schedule(self.kernel.ticks + TICKS_PER_FRAME, self._vblank)
+            self.kernel.scheduler.schedule_event("vblank", self.kernel.ticks + TICKS_PER_FRAME)
 
     def set_framebuffer(self, screen: str, fb: Framebuffer) -> None:
         """Show ``fb`` on ``screen`` from now on; its pages become write-tracked."""
@@ -153,7 +154,7 @@ class Display:
         for listener in list(self.vblank_listeners):
             listener(self.frame)
         if any(p.alive for p in self.kernel.processes.values()):
-            self.kernel.schedule(self.kernel.ticks + TICKS_PER_FRAME, self._vblank)
+            self.kernel.scheduler.schedule_event("vblank", self.kernel.ticks + TICKS_PER_FRAME)
         else:
             self.running = False
 
