@@ -192,15 +192,17 @@ class Session:
         data = bytes.fromhex(args)
         pid, tid = self._current()
         old = self.target.registers(pid, tid)
-        offset = 0
+        changed, offset = {}, 0
         for index, reg in enumerate(REGISTERS):
             size = reg.bits // 8
             if offset + size > len(data):
                 break
             value = int.from_bytes(data[offset : offset + size], "little")
-            if value != old[index] and reg.name != "fpexc":
-                self.target.write_register(pid, tid, index, value)
+            if value != old[index]:
+                changed[index] = value
             offset += size
+        if changed:
+            self.target.write_registers(pid, tid, changed)
         return "OK"
 
     def _read_one(self, args: str) -> str:
@@ -215,7 +217,7 @@ class Session:
         index = int(number, 16)
         if not 0 <= index < len(REGISTERS) or len(value) != REGISTERS[index].bits // 4:
             return E_ARGS
-        self.target.write_register(*self._current(), index, int.from_bytes(bytes.fromhex(value), "little"))
+        self.target.write_registers(*self._current(), {index: int.from_bytes(bytes.fromhex(value), "little")})
         return "OK"
 
     # -- memory ---------------------------------------------------------------------------

@@ -16,13 +16,12 @@ import struct
 from collections import deque
 from dataclasses import dataclass, field
 
-from hlemu.gdb.target_xml import INDEX, REGISTERS
+from hlemu.cpu import RegisterFile
+from hlemu.gdb.target_xml import REGISTERS
 from kernel.api import Emulator, Proc, ThreadView
 
 # gdb's own signal numbers (gdb/signals.def), which the remote protocol uses.
 SIGINT, SIGILL, SIGTRAP, SIGABRT, SIGSEGV, SIGKILL, SIGSTOP = 2, 4, 5, 6, 11, 9, 17
-FPSCR_DEFAULT = 0x03C00000  # what the kernel gives a new thread (CpuConfig.fpscr)
-FPEXC_ENABLED = 0x40000000  # FPEXC.EN, set for every thread and never changed
 OTHER_THREAD_STEPS = 100_000  # steps of other threads before a step gives up and runs to ours
 WATCH_KINDS = {2: "w", 3: "r", 4: "rw"}
 WATCH_REASON = {"w": "watch", "r": "rwatch", "rw": "awatch"}
@@ -153,24 +152,27 @@ class Target:
 
     # -- registers ---------------------------------------------------------------------
     def registers(self, pid: int, tid: int) -> list[int]:
-        """Every register of :data:`REGISTERS`, in order."""
-        view = self.thread(pid, tid)
-        regs = view.registers
-        values = [regs.get(r.name, 0) for r in REGISTERS[: INDEX["d0"]]]
-        values += [view.vfp.get(f"d{i}", 0) for i in range(16)]
-        values += [view.vfp.get("fpscr", FPSCR_DEFAULT), FPEXC_ENABLED]
-        return values
+        """Every register of :data:`REGISTERS`, in order, from the thread's RegisterFile."""
+        regs = self._register_file(pid, tid)
+        return [regs[r.name] for r in REGISTERS]
 
-    def write_register(self, pid: int, tid: int, index: int, value: int) -> None:
-        """Change one register (r0-r15, cpsr, d0-d15, fpscr) of a stopped thread."""
-        write = getattr(self.emu, "write_registers", None)
-        if write is None:
-            raise TargetError("this emulator cannot write registers")
-        name = REGISTERS[index].name
-        if name == "fpexc":
-            raise TargetError("fpexc is read-only")
-        self.thread(pid, tid)
-        write(self.process(pid), tid, {name: value})
+    def write_registers(self, pid: int, tid: int, values: dict[int, int]) -> None:
+        """Change registers of a stopped thread (``values``: :data:`REGISTERS` index to value;
+        any of r0-r15, cpsr, d0-d15, fpscr, fpexc) in one write of its RegisterFile."""
+        regs = self._register_file(pid, tid)
+        for index, value in values.items():
+            regs[REGISTERS[index].name] = value
+        try:
+            self.process(pid).set_registers(regs, tid)
+        except (KeyError, ValueError) as exc:  # the thread ended meanwhile
+            raise TargetError(str(exc)) from None
+
+    def _register_file(self, pid: int, tid: int) -> RegisterFile:
+        self.thread(pid, tid)  # a live thread, or TargetError
+        try:
+            return self.process(pid).registers(tid)
+        except KeyError as exc:
+            raise TargetError(str(exc)) from None
 
     # -- memory ---------------------------------------------------------------------------
     def read_memory(self, pid: int, addr: int, size: int) -> bytes:
@@ -348,7 +350,7 @@ class Target:
         """Run instructions (other threads' too, as the scheduler picks them) until thread
         ``tid`` of ``pid`` has run one."""
         def ours_next() -> bool:
-            picked = self.emu.kernel.pick()  # the API cannot say which thread runs next
+            picked = self.emu.kernel.scheduler.pick()  # the API cannot say which thread runs next
             return (picked is not None and picked.tid == tid) or self._stop is not None or self._interrupted
 
         for n in range(OTHER_THREAD_STEPS + 1):

@@ -27,6 +27,18 @@ def test_break_bt_registers_print_examine_step(debug_elf, stub_factory):
     assert stub.target.process(32).alive is False
 
 
+def test_set_registers_reach_the_thread(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf)])
+    out = run_gdb(debug_elf, stub.port, [
+        "break *bump", "continue", "set $r0 = 9", "p $r0", "info registers r0", "set $d1 = 2.5", "p $d1",
+        "p/x $fpexc", "set $fpscr = 0x03000000", "p/x $fpscr", "info registers", "finish",
+        "p counter", "kill"])
+    assert "$1 = 9" in out, out
+    assert re.search(r"^r0\s+0x9\s+9$", out, re.M), out  # info registers r0, and the full list
+    assert "$2 = 2.5" in out and "$3 = 0x40000000" in out and "$4 = 0x3000000" in out, out
+    assert "$5 = 9" in out, out  # bump, stopped at its first instruction, ran with by = 9
+
+
 def test_watch_prints_old_and_new_value_at_the_writing_line(debug_elf, stub_factory):
     stub = stub_factory([str(debug_elf)])
     out = run_gdb(debug_elf, stub.port, [

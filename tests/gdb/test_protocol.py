@@ -96,6 +96,13 @@ def test_no_ack_mode_registers_and_target_xml(stub_factory):
     assert '"d15"' in xml and '"fpscr"' in xml and '"fpexc"' in xml and '"d16"' not in xml
     part = c.ask("qXfer:features:read:target.xml:0,10")
     assert part.startswith("m") and len(part) == 1 + 0x10  # the length is hex
+    assert c.ask("p22") == "00000040"  # fpexc from the thread's register file: EN
+    assert c.ask("P0=2a000000") == "OK" and c.ask("p0") == "2a000000"  # r0 = 42
+    assert c.ask("P11=0100000000000080") == "OK" and c.ask("p11") == "0100000000000080"  # d0, 64 bits
+    assert c.ask("P0=2a") == "E01"  # a value of the wrong width
+    regs = c.ask("g")
+    assert c.ask("G" + "07000000" + regs[8:]) == "OK" and c.ask("p0") == "07000000"
+    assert c.ask("g")[8:] == regs[8:]  # the others as they were
     assert c.ask("qfThreadInfo") == "mp21.1" and c.ask("qsThreadInfo") == "l"
     assert c.ask("qAttached:21") == "1" and c.ask("vCont?") == "vCont;c;C;s;S;t"
     assert "<column name=\"command\">hello</column>" in c.ask("qXfer:osdata:read:processes:0,1000")
