@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PyQt6.QtCore import QEvent, Qt, QTimer
+from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeyEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -96,6 +98,11 @@ class MainWindow(QMainWindow):
         self._make_docks()
         self._make_actions()
         self._make_status_bar()
+        self.gdb: tuple | None = None  # (GdbServer, OwnedTarget, its thread) while serving
+        self._gdb_bridge = _GdbBridge(session)
+        self.gdb_label = QLabel()
+        self.statusBar().addPermanentWidget(self.gdb_label)  # type: ignore[union-attr]
+        self.gdb_label.hide()
         session.worker.snapshot.connect(self.show_snapshot)
         session.worker.screens.connect(self.screens.apply)
         session.worker.stats.connect(self._show_stats)
@@ -203,6 +210,9 @@ class MainWindow(QMainWindow):
         view_menu = menus.addMenu("&Debug")
         for dock in self.docks():
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        self.gdb_action = action("GDB server...", self.toggle_gdb_server, checkable=True)
+        view_menu.addAction(self.gdb_action)
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(action("Keys...", self.show_keys, "F1"))
 
@@ -406,7 +416,61 @@ class MainWindow(QMainWindow):
             self.warn(f"Cannot write {path}")
         return ok
 
+    # -- the GDB server (Debug > GDB server...) -----------------------------------------------------
+    def toggle_gdb_server(self, _checked: bool = False, port: int | None = None) -> None:
+        """Start the stub on 127.0.0.1 (the port from a small dialog, or ``port``), or stop it.
+
+        Its threads never touch the emulator: every Target call is queued onto the emulation
+        thread between two slices (:class:`hlemu.gdb.owned.OwnedTarget`); only Ctrl-C's
+        interrupt is made directly, as ``Emulator.interrupt`` allows."""
+        if self.gdb is not None:
+            self.stop_gdb_server()
+            return
+        if port is None:
+            from hlemu.gdb.cli import DEFAULT_PORT
+
+            port, ok = QInputDialog.getInt(self, "GDB server", "Port on 127.0.0.1 (0: any free one):",
+                                           DEFAULT_PORT, 0, 65535)
+            if not ok:
+                self.gdb_action.setChecked(False)
+                return
+        self.session.pause()  # all-stop: gdb finds the guests stopped
+        self.session.call(_make_target, lambda target, error: self._serve_gdb(target, error, port))
+
+    def _serve_gdb(self, target: object, error: str | None, port: int) -> None:
+        from hlemu.gdb.owned import OwnedTarget
+        from hlemu.gdb.server import GdbServer
+
+        try:
+            if error is not None:
+                raise RuntimeError(error)
+            owned = OwnedTarget(target, self._gdb_bridge.submit)  # type: ignore[arg-type]
+            server = GdbServer(owned, "127.0.0.1", port, on_disconnect="wait")  # type: ignore[arg-type]
+        except (OSError, RuntimeError) as exc:
+            self.gdb_action.setChecked(False)
+            self.warn(f"Cannot start the GDB server on port {port}: {exc}")
+            return
+        thread = threading.Thread(target=_serve_quietly, args=(server,), name="hlemu-gdb", daemon=True)
+        self.gdb = (server, owned, thread)
+        thread.start()
+        self.gdb_action.setChecked(True)
+        self.gdb_label.setText(f"gdb server on :{server.port}")
+        self.gdb_label.show()
+
+    def stop_gdb_server(self) -> None:
+        if self.gdb is None:
+            return
+        server, owned, thread = self.gdb
+        self.gdb = None
+        server.close()  # interrupts a gdb 'continue' under way on the emulation thread
+        owned.close()
+        thread.join(5)
+        self.gdb_action.setChecked(False)
+        self.gdb_label.hide()
+        self.show_message("gdb server stopped")
+
     def reset(self) -> None:
+        self.stop_gdb_server()  # its Target holds the emulator a reset closes
         self.setCursor(Qt.CursorShape.BusyCursor)
         self.generation = self.session.worker.generation + 1
         self.snapshot = None
@@ -464,8 +528,39 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
+        self.stop_gdb_server()
         self.session.stop()
         super().closeEvent(event)
+
+
+class _GdbBridge(QObject):
+    """Hands the GDB server's calls to the emulation thread: a signal emitted from any thread
+    reaches the worker's ``call`` slot queued (``noisy``: a snapshot follows, so the
+    Breakpoints dock shows gdb's breakpoints, which are the emulator's)."""
+
+    request = pyqtSignal(object)
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.request.connect(session.worker.call)
+
+    def submit(self, job: Callable[[], None], noisy: bool) -> None:
+        self.request.emit((-1, lambda _emu: job(), not noisy))  # id -1: nobody waits for the answer
+
+
+def _make_target(emu: Emulator) -> object:
+    from hlemu.gdb.target import Target
+
+    return Target(emu)  # on the emulation thread: it registers an IPC listener
+
+
+def _serve_quietly(server: object) -> None:
+    from hlemu.gdb.owned import OwnerGone
+
+    try:
+        server.serve()  # type: ignore[attr-defined]
+    except OwnerGone:  # the window closed under a call: nothing to tell
+        pass
 
 
 def center_on_screen(window: QMainWindow) -> None:

@@ -33,7 +33,8 @@ class GdbServer:
 
     ``on_disconnect``: ``"stop"`` ends :meth:`serve` when the client leaves (after a
     detach the guests first run to their end), ``"run"`` lets the guests run on and waits
-    for the next client until every process has ended. ``start_running``: the guests run
+    for the next client until every process has ended, ``"wait"`` runs nothing and waits
+    for the next client (the window: its own Run and Pause own the guests meanwhile). ``start_running``: the guests run
     before any client connects (a client that connects stops them)."""
 
     def __init__(self, target: Target, host: str = "127.0.0.1", port: int = 0, on_disconnect: str = "stop",
@@ -281,11 +282,13 @@ class GdbServer:
         self._drop_client()
         if killed:
             self.say("hlemu gdb: the client killed the debugged processes")
-            if self.on_disconnect == "stop" or not any(p.alive for p in self.target.processes()):
+            if self.on_disconnect == "stop" or (self.on_disconnect == "run"
+                                                and not any(p.alive for p in self.target.processes())):
                 return "killed"
-        else:
+        elif self.on_disconnect != "wait":
             self.say("hlemu gdb: the client detached; the guests run on")
-        self._start_free_run()
+        if self.on_disconnect != "wait":
+            self._start_free_run()
         return None
 
     def _client_gone(self) -> str | None:
@@ -297,6 +300,8 @@ class GdbServer:
         self.say("hlemu gdb: the client disconnected" + (" while the guests ran" if was_running else ""))
         if self.on_disconnect == "stop":
             return "disconnected"
+        if self.on_disconnect == "wait":
+            return None
         if any(p.alive for p in self.target.processes()):
             self._start_free_run()
             return None
