@@ -223,6 +223,15 @@ class Scheduler:
         else:
             self._halt_pending = True  # e.g. from a listener told between slices
 
+    def stop_here(self) -> None:
+        """From a memory callback on the emulation thread (a watchpoint): stop the running CPU
+        before the accessing instruction completes (:meth:`Cpu.stop_here`); the slice stays
+        open, as for :meth:`halt`."""
+        if self._running is not None:
+            self._running.stop_here()
+        else:
+            self._halt_pending = True
+
     # -- registers --------------------------------------------------------------------------------
     def registers(self, thread: Thread) -> RegisterFile | None:
         """A live thread's registers (a copy): the CPU's if it is loaded, else its saved ones."""

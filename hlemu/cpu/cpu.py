@@ -238,6 +238,18 @@ class Cpu(SpecialPages, CodeHooks):
 
     request_stop = halt  # the older name
 
+    def stop_here(self) -> None:
+        """From a memory callback of the running CPU, on its own thread (a watchpoint's
+        handler): end the run now, before the accessing instruction completes. Unicorn leaves
+        the PC at that instruction, so the run reports Stop.HALT inside its block and the rest
+        of the block (that instruction included) runs, and counts, when the run resumes.
+        Outside a run it is :meth:`halt`."""
+        if self._running and not self._closed:
+            self._code_stop = Stop.HALT
+            lib.emu_stop(self._handle)
+        else:
+            self.halt()
+
     def limit_blocks(self, blocks: int) -> None:
         """From a callback: let the running :meth:`run` enter at most ``blocks`` more blocks."""
         if self._running:

@@ -27,7 +27,7 @@ Serializable as it is: ``raw`` is a numpy array (``raw.tobytes()`` / ``np.frombu
 and :meth:`as_dict` / :meth:`from_dict` give named integers.
 
 >>> regs = RegisterFile.for_thread(entry=0x00100001, sp=0x10000000, arg=7, tls=0x1FF82000)
->>> regs.pc, regs.sp, regs.r[0], regs.thumb, regs.tpidruro == 0x1FF82000
+>>> regs.pc, regs.sp, int(regs.r[0]), regs.thumb, regs.tpidruro == 0x1FF82000
 (1048576, 268435456, 7, True, True)
 >>> regs["r0"] = 9; regs.copy() == regs
 True

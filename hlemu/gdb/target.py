@@ -268,7 +268,7 @@ class Target:
         event = StopEvent("signal", watch.pid, tid, SIGTRAP, WATCH_REASON[watch.on], where)
         event.restore = restore  # type: ignore[attr-defined]
         self._stop = event
-        self.emu.interrupt()
+        self.emu.stop_now()
 
     # -- SVCs ---------------------------------------------------------------------------
     def _hook_svcs(self) -> None:

@@ -122,6 +122,13 @@ class Emulator:
         self._paused = True
         self.kernel.scheduler.halt()
 
+    def stop_now(self) -> None:
+        """From a callback on the emulation thread inside a run (a watchpoint's handler):
+        pause with the accessing instruction not yet done, its PC the thread's PC (as a
+        debugger's watchpoint stop wants). Other threads use :meth:`interrupt`."""
+        self._paused = True
+        self.kernel.scheduler.stop_here()
+
     @property
     def instructions(self) -> int:
         """Guest instructions run so far by every process."""

@@ -176,3 +176,34 @@ def test_proc_registers_read_and_write_through_the_register_file(backend):
         assert hello.thread(vfp=True).vfp["d1"] == 0x4000000000000000
     finally:
         emu.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_watchpoint_stop_inside_a_block_resumes_as_one_run(backend):
+    """emu.stop_now() from a watch callback pauses before the writing instruction completes
+    (its PC is the thread's); resuming runs it and the rest of its block, so the whole run's
+    instructions, ticks and output are those of a run nobody watched."""
+    def finish(watch: bool) -> tuple:
+        emu = Emulator(backend=backend, echo=False)
+        p = emu.spawn("inspect")
+        stops: list[int] = []
+        if watch:
+            def hit(_hit: object) -> None:
+                pc = p.thread().pc
+                if stops and stops[-1] == pc:
+                    stops.append(-1)  # the resumed store itself: let it complete
+                    return
+                stops.append(pc)
+                emu.stop_now()
+
+            p.watch(p.address_of("counter"), 4, hit, on="w")
+        for _ in range(1000):
+            if emu.run(instructions=50_000_000).reason == "all exited":
+                break
+        seen = (emu.instructions, emu.ticks, p.output[:], p.exit_code)
+        emu.close()
+        return seen, [pc for pc in stops if pc >= 0]
+
+    (plain, _), (watched, pcs) = finish(False), finish(True)
+    assert watched == plain
+    assert len(pcs) >= 3
