@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         self.gdb: tuple | None = None  # (GdbServer, OwnedTarget, its thread) while serving
         self._gdb_bridge = _GdbBridge(session)
         self.gdb_label = QLabel()
-        self.statusBar().addPermanentWidget(self.gdb_label)  # type: ignore[union-attr]
+        self.statusBar().addPermanentWidget(self.gdb_label)
         self.gdb_label.hide()
         session.worker.snapshot.connect(self.show_snapshot)
         session.worker.screens.connect(self.screens.apply)
