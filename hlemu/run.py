@@ -201,6 +201,8 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
         seconds = time.perf_counter() - started
         if ctrl_c.interrupted:
             result.reason = "interrupted (Ctrl-C)"
+        elif result.reason == "condition met":  # the only condition here is --frames
+            result.reason = "frames done"
         if opts.screenshot:
             display.screenshot(opts.screenshot)
             print(f"hlemu: frame {display.frame} written to {opts.screenshot}", file=out)
@@ -243,7 +245,7 @@ def exit_status(kernel: Kernel, result: RunResult, out: TextIO) -> int:
         return EXIT_DEADLOCK
     if result.reason == "instruction limit":
         return EXIT_LIMIT
-    if result.reason == "condition met":  # --frames reached: the guests were fine
+    if result.reason == "frames done":  # --frames reached: the guests were fine
         return EXIT_OK
     codes = [p.exit_code or 0 for p in processes]
     if len(codes) == 1:
@@ -268,5 +270,15 @@ def print_stats(kernel: Kernel, result: RunResult, seconds: float, out: TextIO) 
               f"{p.stats.context_switches:>8,}  {faults}", file=out)
     mips = result.instructions / seconds / 1e6 if seconds > 0 else 0.0
     print(f"total: {result.instructions:,} instructions, {result.ticks:,} guest ticks, "
-          f"{kernel.context_switches:,} context switches, {seconds:.3f} s ({mips:.1f} MIPS), "
+          f"{counted(kernel.context_switches, 'context switch', 'context switches')}, {seconds:.3f} s "
+          f"({mips:.1f} MIPS), "
           f"backend {kernel.memory.choice}", file=out)
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """``n`` and the word for that many.
+
+    >>> counted(1, "context switch", "context switches"), counted(1_234, "frame", "frames")
+    ('1 context switch', '1,234 frames')
+    """
+    return f"{n:,} {one if n == 1 else many}"

@@ -31,7 +31,7 @@ def crash_report(thread: Thread, fault: CpuFault) -> str:
     cpsr = process.cpu.cpsr
     lines = [
         f"=== guest crash: {process.describe()}, thread {thread.tid} ({thread.name}) ===",
-        f"{fault.kind}: {fault.access} of {fault.size} byte(s) at {fault.address:#010x} ({fault.reason})",
+        headline(fault),
         f"page {page.vaddr:#010x}: state {page.state.name.lower()}, permission {_perm(int(page.perm))}"
         + (f", frame {page.frame}" if page.frame >= 0 else ""),
     ]
@@ -40,6 +40,23 @@ def crash_report(thread: Thread, fault: CpuFault) -> str:
     lines.append(f"  cpsr={cpsr:08x} ({'thumb' if cpsr & CPSR_T else 'arm'})")
     lines += disassemble(space, fault.pc, bool(cpsr & CPSR_T))
     return "\n".join(lines)
+
+
+def headline(fault: CpuFault) -> str:
+    """The report's first line, each fact once.
+
+    >>> headline(CpuFault("data abort", "read", 4, 4, "unmapped"))
+    'data abort: read of 4 byte(s) at 0x00000004 (unmapped)'
+    >>> headline(CpuFault("undefined instruction", "execute", 0x0010006C, 4, "undefined instruction"))
+    'undefined instruction at 0x0010006c'
+    >>> headline(CpuFault("break", "execute", 0x00100040, 4, "svcBreak(panic)"))
+    'svcBreak(panic) at 0x00100040'
+    """
+    if fault.kind == "break":  # the reason already names the SVC and why it was called
+        return f"{fault.reason} at {fault.address:#010x}"
+    if fault.kind == "undefined instruction":  # an execute of the instruction's own word
+        return f"{fault.kind} at {fault.address:#010x}"
+    return f"{fault.kind}: {fault.access} of {fault.size} byte(s) at {fault.address:#010x} ({fault.reason})"
 
 
 def _perm(perm: int) -> str:

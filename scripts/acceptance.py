@@ -308,7 +308,7 @@ def _describe_stop(run: Run) -> str:
     if run.returncode is None:
         return run.reason or "no answer from hlemu"
     at = f" at frame {run.frame}" if run.frame is not None else ""
-    if run.status == "running" and run.reason == "condition met":
+    if run.status == "running" and run.reason == "frames done":
         return f"still running{at}"
     if run.status.startswith("exited"):
         return f"{run.status}{at.replace(' at ', ' by ')}" + (
@@ -342,7 +342,7 @@ def check(program: Program, hlemu: list[str], out: Path, sdmc: Path, verbose: bo
         if not (look.returncode == 0 and look.status == "exited (0)"):
             res.reasons.append(f"did not exit 0 by itself within {program.frames + program.grace} frames: "
                                f"{_describe_stop(look)}")
-    running = look.returncode == 0 and look.reason == "condition met" and look.status == "running"
+    running = look.returncode == 0 and look.reason == "frames done" and look.status == "running"
     if not exits_alone and not running:
         res.reasons.append(f"before {program.button} (frame {program.frames}): {_describe_stop(look)}")
     if look_png.is_file():

@@ -78,6 +78,24 @@ def test_bad_input_is_a_clear_error(args, message):
     assert message in result.stderr
 
 
+def test_the_summary_says_why_the_run_stopped_in_plain_words():
+    result = hlemu("run", "fb", "--frames", "5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "hlemu: frames done; fb: running"
+
+
+def test_stats_count_one_context_switch_in_the_singular():
+    result = hlemu("run", "hello", "--stats")
+    total = next(line for line in result.stdout.splitlines() if line.startswith("total: "))
+    assert ", 1 context switch, " in total, total
+
+
+def test_an_undefined_instruction_is_said_once():
+    result = hlemu("run", "faults_undef")
+    assert result.returncode == 3
+    assert "\nundefined instruction at 0x0010006c\n" in result.stdout, result.stdout
+
+
 def test_a_file_that_is_not_an_elf_is_refused(tmp_path):
     bad = tmp_path / "bad.elf"
     bad.write_bytes(program_path("hello").read_bytes()[:100])

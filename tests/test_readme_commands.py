@@ -58,7 +58,8 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
     "hlemu info console.3dsx": (0, ["console.3dsx: 3DSX", "SMDH at"]),
     "hlemu run romfs_read.3dsx --trace-ipc": (0, ["fs:USER OpenFileDirectly("]),
     "hlemu run cfg_values.3dsx --cfg language=fr --cfg model=N3DS": (0, ["hlemu: all exited"]),
-    "hlemu run apt_lifecycle.3dsx --frames 30": (0, ["main loop: running", "apt_lifecycle: running"]),
+    "hlemu run apt_lifecycle.3dsx --frames 30": (0, ["main loop: running",
+                                                     "hlemu: frames done; apt_lifecycle: running"]),
     "python3 scripts/acceptance.py --help": (0, ["manifest"]),
     "hlemu fuzz svc --count 20 --jobs 2": (0, ["svc campaign:", "host crashes"]),
     # docs/guest-programs.md

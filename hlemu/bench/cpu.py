@@ -166,9 +166,11 @@ def run(compute_repeats: int = 3, svcs: int = 100_000, switches: int = 50_000, b
     say("svc_roundtrip")
     floor = min(bare_svc_seconds(svcs) for _ in range(3))
     records.append(Record("svc_roundtrip", "bare_unicorn", floor / svcs * 1e6, "us", {"count": svcs}))
+    say(f"  bare_unicorn: {floor / svcs * 1e6:.1f} us")
     for backend in backends:
         seconds, _ = min(_kernel_run(backend, [svc_loop(svcs)]) for _ in range(3))
         records.append(Record("svc_roundtrip", backend, seconds / svcs * 1e6, "us", {"count": svcs}))
+        say(f"  {backend}: {seconds / svcs * 1e6:.1f} us")
 
     say("process_switch")
     for backend in backends:
@@ -176,6 +178,7 @@ def run(compute_repeats: int = 3, svcs: int = 100_000, switches: int = 50_000, b
         turns = 2 * switches
         records.append(Record("process_switch", backend, seconds / turns * 1e6, "us",
                               {"count": turns, "includes": "one SleepThread(0) SVC per switch"}))
+        say(f"  {backend}: {seconds / turns * 1e6:.1f} us")
 
     add_ratios(records, "compute", {"vs_bare_unicorn": "bare_unicorn"})
     add_ratios(records, "svc_roundtrip", {"vs_bare_unicorn": "bare_unicorn"})

@@ -62,6 +62,7 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
     expected = flat32[idx]
     t = best_of(repeats, lambda: np.take(flat32, idx, out=out))
     records.append(Record("random_read32", "numpy", reads / t, "ops/s", {"count": reads, **meta}))
+    say(f"  numpy: {reads / t / 1e6:.1f} M reads/s")
     for name in paths:
         path = reader.path(name)
         n = slow_reads if name == "slowmem" else reads
@@ -87,6 +88,7 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
 
     t = best_of(repeats, numpy_copies)
     records.append(Record("copy_64k", "numpy", copies * COPY_SIZE / t, "bytes/s", {"count": copies, **meta}))
+    say(f"  numpy: {copies * COPY_SIZE / t / 1e9:.2f} GB/s")
     for name in paths:
         path = writer.path(name)
         n = max(copies // 20, 10) if name == "slowmem" else copies
@@ -111,6 +113,7 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
 
     t = best_of(repeats, numpy_scalar)
     records.append(Record("read32_scalar", "numpy", t / calls * 1e9, "ns", {"count": calls, **meta}))
+    say(f"  numpy: {t / calls * 1e9:.0f} ns a read")
     for name in paths:
         read32 = reader.path(name).read32
 
@@ -120,6 +123,7 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
 
         t = best_of(repeats, scalar)
         records.append(Record("read32_scalar", name, t / calls * 1e9, "ns", {"count": calls, **meta}))
+        say(f"  {name}: {t / calls * 1e9:.0f} ns a read")
 
     for workload in ("random_read32", "copy_64k", "read32_scalar"):
         add_ratios(records, workload, BASELINES)

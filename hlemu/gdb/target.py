@@ -322,7 +322,7 @@ class Target:
         self._stop, self._interrupted = None, False
         while True:
             result = self.emu.run(until=lambda: self._interrupted)
-            if result.reason != "condition met" or self._interrupted:
+            if result.reason not in ("condition met", "paused") or self._interrupted:
                 return result.reason
 
     def _continue(self) -> StopEvent:

@@ -80,6 +80,10 @@ class Emulator:
             until: Callable[[], bool] | None = None) -> RunResult:
         """Run until every process ends, or ``instructions`` more, ``frames`` more, ``until()``, or a pause.
 
+        The result's ``reason`` says which, in words: ``"all exited"``, ``"instruction limit"``,
+        ``"frames done"``, ``"condition met"`` (``until()``), ``"paused"`` (a breakpoint, a
+        watchpoint, ``pause()`` or ``interrupt()``) or ``"deadlock"``.
+
         Ctrl-C (on the main thread) stops the guest at a clean point, between two slices, and
         then raises KeyboardInterrupt here: the emulator stays consistent and ``run()`` resumes."""
         self._paused = False
@@ -91,6 +95,11 @@ class Emulator:
 
         with stop_on_sigint(self.interrupt) as ctrl_c:
             result = self.kernel.run(max_instructions=instructions, until=stop)
+        if result.reason == "condition met":  # the kernel's word for "stop() said so": say which
+            if self._paused:
+                result.reason = "paused"
+            elif target is not None and self.kernel.display.frame >= target:
+                result.reason = "frames done"
         if ctrl_c.interrupted:
             raise KeyboardInterrupt(f"guest stopped cleanly after {result.instructions:,} instructions "
                                     f"(frame {self.frame}); emu.run() goes on from there")

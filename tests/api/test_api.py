@@ -161,7 +161,7 @@ def test_frame_listeners_and_the_accessors_the_window_reads(emulator):
 def test_frames_and_screenshot(emulator, tmp_path):
     emu = emulator()
     fb = emu.spawn("fb")
-    assert emu.run(frames=5).reason == "condition met"
+    assert emu.run(frames=5).reason == "frames done"
     assert emu.frame == 5 and fb.status == "running"
     assert fb.faults["write_track"] == 5 * 15  # fb draws 15 framebuffer pages a frame
     emu.screenshot(str(tmp_path / "fb.png"))
@@ -434,14 +434,14 @@ def test_breakpoint_pauses_at_the_address_and_run_resumes_past_it(emulator, back
     printed = []
     results = run_to_end(emu)
     for result in results[:-1]:
-        assert result.reason == "condition met"
+        assert result.reason == "paused"
     assert results[-1].reason == "all exited" and len(results) == 6  # five calls, then the end
     assert hello.exit_code == 7 and hello.output == HELLO_OUTPUT
 
     emu2 = emulator(backend)
     hello = emu2.spawn("hello")
     emu2.breakpoint(hello, wrapper)
-    while emu2.run().reason == "condition met":
+    while emu2.run().reason == "paused":
         main = hello.threads[0]
         assert main.pc == wrapper
         assert len(hello.output) == len(printed)  # paused before the SVC ran
@@ -457,7 +457,7 @@ def test_breakpoint_set_after_the_code_ran_still_fires(emulator, backend):
     emu.run(until=lambda: proc.u32(DATA) >= 5)
     emu.breakpoint(proc, LOOP_STORE)
     result = emu.run()
-    assert result.reason == "condition met" and proc.exit_code is None
+    assert result.reason == "paused" and proc.exit_code is None
     main = proc.threads[0]
     assert main.pc == LOOP_STORE and main.registers["r5"] == 6 and proc.u32(DATA) == 5
 
@@ -474,7 +474,7 @@ def test_breakpoint_callback_decides_whether_to_pause(emulator, backend):
         return len(seen) == 3  # pause at the third call only
 
     emu.breakpoint(hello, wrapper, probe)
-    assert emu.run().reason == "condition met"
+    assert emu.run().reason == "paused"
     assert len(seen) == 3 and len(hello.output) == 2 and hello.threads[0].pc == wrapper
     assert emu.run().reason == "all exited"
     assert [s[3] for s in seen] == [len(line) + 1 for line in HELLO_OUTPUT]
@@ -547,7 +547,7 @@ def test_pause_from_an_svc_hook_stops_after_that_svc(emulator):
     hello = emu.spawn("hello")
     emu.on_svc(lambda proc, tid, number, args: emu.pause(), number=SVC_OUTPUT_DEBUG_STRING, after=True)
     for printed in range(1, 6):
-        assert emu.run().reason == "condition met"
+        assert emu.run().reason == "paused"
         assert len(hello.output) == printed and hello.status == "running"
     assert emu.run().reason == "all exited" and hello.exit_code == 7
 
@@ -714,7 +714,7 @@ def test_a_watch_without_callback_pauses_once_per_store(emulator, backend):
     proc.watch(DATA, 4)
     pcs = []
     results = [emu.run()]
-    while results[-1].reason == "condition met" and len(results) < 10:
+    while results[-1].reason == "paused" and len(results) < 10:
         pcs.append(proc.threads[0].pc)
         results.append(emu.run())
     assert results[-1].reason == "all exited", f"no progress: {len(emu.watch_hits)} hits, paused at {pcs}"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 from hlemu.cli import main
+from tests.bench.progress import progress_variants, record_variants
 
 
-def test_quick_cpu_benchmark_writes_every_workload(tmp_path):
+def test_quick_cpu_benchmark_writes_every_workload(tmp_path, capsys):
     out = tmp_path / "cpu.json"
     assert main(["bench", "cpu", "--quick", "--json", str(out)]) == 0
     records = {(r["workload"], r["variant"]): r for r in json.loads(out.read_text())}
+    assert progress_variants(capsys.readouterr().err) == record_variants(json.loads(out.read_text()))
     for variant in ("bare_unicorn", "fastmem", "semifastmem"):
         assert records[("compute", variant)]["unit"] == "instructions/s"
         assert records[("compute", variant)]["value"] > 0

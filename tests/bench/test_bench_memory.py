@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from hlemu.cli import main
+from tests.bench.progress import progress_variants, record_variants
 
 
 def test_quick_memory_benchmark_writes_every_workload_and_variant(tmp_path, capsys):
@@ -18,8 +19,10 @@ def test_quick_memory_benchmark_writes_every_workload_and_variant(tmp_path, caps
             assert rec["unit"] == unit and rec["value"] > 0
             assert rec["vs_numpy"] > 0 and rec["vs_slowmem"] > 0
         assert got[(workload, "numpy")]["vs_numpy"] == 1.0
-    table = capsys.readouterr().out
-    assert "random_read32" in table and "vs_numpy" in table
+    printed = capsys.readouterr()
+    assert "random_read32" in printed.out and "vs_numpy" in printed.out
+    # while it runs, each workload is a heading with a line for every variant it measured
+    assert progress_variants(printed.err) == record_variants(records)
 
 
 def test_cli_help_and_info(capsys):

@@ -123,7 +123,7 @@ def test_a_file_that_will_not_load_is_an_error_dialog_and_the_rest_runs_on(demo,
     assert len(rows(demo.window.process_dock.processes)) == before
     demo.window.open_program(str(program_path("hello")))
     demo.qtbot.waitUntil(lambda: len(rows(demo.window.process_dock.processes)) == before + 1)
-    assert demo.run_frames(3) == "condition met"
+    assert demo.run_frames(3) == "frames done"
 
 
 def test_keys_and_touch_reach_the_pad(demo):
@@ -164,7 +164,7 @@ def test_console_runs_python_on_the_emulator(demo):
     assert "fb True" in console.output.toPlainText()
     console.submit("emu.run(frames=5).reason")
     demo.qtbot.waitUntil(lambda: console.busy == 0)
-    assert "'condition met'" in console.output.toPlainText()
+    assert "'frames done'" in console.output.toPlainText()
     assert demo.window.snapshot.frame == 5  # the window shows what the console did
     console.submit("1/0")
     demo.qtbot.waitUntil(lambda: console.busy == 0)
@@ -189,7 +189,7 @@ def test_pause_interrupts_a_long_console_run(gui_programs):
     driver.qtbot.waitUntil(lambda: console.busy == 0, timeout=10_000)
     console.submit("print(r.reason, emu.paused)")
     driver.qtbot.waitUntil(lambda: console.busy == 0)
-    assert "condition met True" in console.output.toPlainText()
+    assert "paused True" in console.output.toPlainText()
     assert driver.window.snapshot.reason == "paused" and not driver.window.snapshot.running
 
 
@@ -203,7 +203,7 @@ def test_reset_starts_the_programs_again(demo):
     assert not demo.window.fault_dock.plot.series
     assert [r.name for r in snap.processes] == ["ipc_server", "ipc_client", "fb", "console", "hello"]  # opened too
     assert all(r.status == "running" and r.instructions == 0 for r in snap.processes)
-    assert demo.run_frames(2) == "condition met"
+    assert demo.run_frames(2) == "frames done"
 
 
 def test_screenshots_of_the_window_and_every_dock(demo, shots_dir):

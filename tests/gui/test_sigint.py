@@ -38,7 +38,7 @@ def test_ctrl_c_pauses_a_console_run_then_closes_the_window(tmp_path, gui_progra
         assert status["code"] == 0 and not quits  # paused, the window stays
         assert "hlemu: paused (Ctrl-C); Ctrl-C again closes the window" in capfd.readouterr().err
         assert driver.call(lambda emu: console.push(emu, "print(r.reason, emu.paused)")) == (
-            "condition met True\n", False)
+            "paused True\n", False)
         os.kill(os.getpid(), signal.SIGINT)  # nothing runs now
         qtbot.waitUntil(lambda: bool(quits), timeout=5_000)
     assert status["code"] == EXIT_INTERRUPTED

@@ -15,7 +15,7 @@ def rows(model) -> list:
 
 
 def test_demo_frames_show_on_the_screens_as_the_kernel_renders_them(demo, shots_dir):
-    assert demo.run_frames(60) == "condition met"
+    assert demo.run_frames(60) == "frames done"
     top, bottom, frame = demo.call(lambda emu: (emu.kernel.display.render("top"),
                                                 emu.kernel.display.render("bottom"), emu.frame))
     assert frame == 60 and demo.window.snapshot.frame == 60
