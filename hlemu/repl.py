@@ -1,7 +1,9 @@
 """``hlemu repl`` and ``hlemu run --script``: the scripting API with ``emu`` ready.
 
-The shell is IPython when it is installed (tab completion on the API comes
-with it) and the standard library's ``code.interact`` otherwise.
+The shell is IPython (tab completion on the API comes with it), from the
+``repl`` extra; ``--plain`` gives the standard library's ``code.interact``.
+Without IPython and without ``--plain``, ``hlemu repl`` says how to get it and
+exits with 2, as for any other setup problem, before anything is built.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-BANNER = """hlemu {version}: `emu` is the emulator ({backend}); processes: {procs}
-  emu.run(frames=60)                 run 60 frames (or instructions=N, until=lambda: ...)
-  p = emu.process("{first}")            a process: p.maps(), p.threads, p.faults, p.handles
-  p.disasm(p.threads[0].pc, 8)       disassemble where a thread is
-  p.watch(0x08000000, 4)             pause when the guest writes there (see emu.watch_hits)
-  emu.on_ipc(print)                  print every IPC message, decoded
-help(emu) and help(p) list everything; docs/scripting.md has worked examples."""
+# (what to type, what it does); {first} is the first process's name
+BANNER_EXAMPLES = [
+    ("emu.run(frames=60)", "run 60 frames (or instructions=N, until=lambda: ...)"),
+    ('p = emu.process("{first}")', "a process: p.maps(), p.threads, p.faults, p.handles"),
+    ("p.disasm(p.threads[0].pc, 8)", "disassemble where a thread is"),
+    ("p.watch(0x08000000, 4)", "pause when the guest writes there (see emu.watch_hits)"),
+    ("emu.on_ipc(print)", "print every IPC message, decoded"),
+]
 
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130  # as ``hlemu run`` has them
@@ -66,28 +69,51 @@ def namespace_for(emu: Any) -> dict[str, Any]:
 
 
 def banner(emu: Any) -> str:
+    """What the shell says first: the emulator, its processes, and examples whose
+    explanations start in one column whatever the first process is called."""
     from hlemu import __version__
 
     procs = ", ".join(f"{p.name} ({p.pid})" for p in emu.processes) or "none yet (emu.spawn('hello'))"
     first = emu.processes[0].name if emu.processes else "hello"
-    return BANNER.format(version=__version__, backend=emu.kernel.memory.choice, procs=procs, first=first)
+    examples = [(typed.format(first=first), what) for typed, what in BANNER_EXAMPLES]
+    width = max(len(typed) for typed, _ in examples) + 3
+    return "\n".join([f"hlemu {__version__}: `emu` is the emulator; memory backend {emu.kernel.memory.choice}",
+                      f"processes: {procs}",
+                      *(f"  {typed:<{width}}{what}" for typed, what in examples),
+                      "help(emu) and help(p) list everything; docs/scripting.md has worked examples."])
+
+
+def ipython_missing() -> str | None:
+    """Why IPython cannot be had, with the command that installs it (None when it can)."""
+    try:
+        import IPython  # noqa: F401
+    except ImportError:
+        from hlemu import __file__ as package
+
+        checkout = Path(package).resolve().parents[1]
+        install = (f"python3 -m pip install -e '{checkout}[repl]'" if (checkout / "pyproject.toml").is_file()
+                   else "python3 -m pip install 'ipython>=8'")
+        return (f"IPython is not installed; {install} installs it "
+                "(or `hlemu repl --plain` gives Python's own shell)")
+    return None
 
 
 def start_repl(programs: list[str], backend: str = "auto", host_page_size: int | None = None,
                plain: bool = False, sdmc: str | None = None, cfg: dict[str, object] | None = None) -> int:
+    missing = None if plain else ipython_missing()
+    if missing:
+        print(f"hlemu repl: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     emu = _emulator_or_usage_error(programs, backend, host_page_size, sdmc, cfg)
     if emu is None:
         return EXIT_USAGE
     namespace = namespace_for(emu)
     try:
-        if not plain:
-            try:
-                import IPython
-            except ImportError:
-                plain = True
         if plain:
             code.interact(banner=banner(emu), local=namespace, exitmsg="")
         else:
+            import IPython
+
             print(banner(emu))
             IPython.start_ipython(argv=["--no-banner", "--no-confirm-exit", "--colors=NoColor"],
                                   user_ns=namespace)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from hlemu.guest import BIN_DIR, input_path, inputs, program_path, programs
 from hlemu.loaders import LoaderError
+from hlemu.text import counted
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel, RunResult
@@ -273,12 +274,3 @@ def print_stats(kernel: Kernel, result: RunResult, seconds: float, out: TextIO) 
           f"{counted(kernel.context_switches, 'context switch', 'context switches')}, {seconds:.3f} s "
           f"({mips:.1f} MIPS), "
           f"backend {kernel.memory.choice}", file=out)
-
-
-def counted(n: int, one: str, many: str) -> str:
-    """``n`` and the word for that many.
-
-    >>> counted(1, "context switch", "context switches"), counted(1_234, "frame", "frames")
-    ('1 context switch', '1,234 frames')
-    """
-    return f"{n:,} {one if n == 1 else many}"

@@ -27,6 +27,48 @@ def test_repl_has_emu_ready_with_the_programs_spawned(plain):
     assert "RESULT all exited 7 Hello from hlemu!" in result.stdout
 
 
+def test_the_banner_explains_each_example_from_one_column():
+    from hlemu import __version__
+    from hlemu.repl import banner
+    from kernel.api import Emulator
+
+    for names in ([], ["ipc_client"], ["hello", "fb"]):
+        emu = Emulator(backend="semifastmem", echo=False)
+        try:
+            for name in names:
+                emu.spawn(name)
+            lines = banner(emu).splitlines()
+        finally:
+            emu.close()
+        first = names[0] if names else "hello"
+        assert lines[0] == f"hlemu {__version__}: `emu` is the emulator; memory backend semifastmem (requested)"
+        assert lines[1] == "processes: " + (", ".join(f"{name} ({32 + i})" for i, name in enumerate(names))
+                                            or "none yet (emu.spawn('hello'))")
+        examples = [line for line in lines if line.startswith("  ")]
+        assert f'  p = emu.process("{first}")' in examples[1]
+        columns = {line.index(what) for line, what in zip(examples, ("run 60", "a process", "disassemble",
+                                                                     "pause when", "print every"), strict=True)}
+        assert len(columns) == 1, lines  # every explanation starts in the same column
+        assert all(line[min(columns) - 3:min(columns)] == "   " for line in examples)
+
+
+def test_repl_without_ipython_says_how_to_get_it_and_exits_2():
+    """As on a run-only install: IPython's import fails, so the shell says what to install."""
+    blocked = ("import sys; sys.modules['IPython'] = None; sys.argv = ['hlemu', 'repl', 'hello']; "
+               "from hlemu.cli import main; sys.exit(main())")
+    result = subprocess.run([sys.executable, "-c", blocked], input="print('SHELL RAN')\n", capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("hlemu repl: IPython is not installed; python3 -m pip install -e '")
+    assert lines[0].endswith("[repl]' installs it (or `hlemu repl --plain` gives Python's own shell)")
+    assert "SHELL RAN" not in result.stdout and "`emu` is the emulator" not in result.stdout
+    plain = subprocess.run([sys.executable, "-c", blocked.replace("'hello'", "'hello', '--plain'")],
+                           input="print('SHELL RAN')\n", capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0 and "SHELL RAN" in plain.stdout, plain.stderr
+
+
 def test_script_runs_with_emu_in_its_globals(tmp_path):
     script = tmp_path / "frames.py"
     script.write_text("emu.run(frames=30)\n"

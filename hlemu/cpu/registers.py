@@ -161,5 +161,5 @@ class RegisterFile:
         return isinstance(other, RegisterFile) and bool(np.array_equal(self.raw, other.raw))
 
     def __repr__(self) -> str:
-        gprs = " ".join(f"{n}={int(v):#x}" for n, v in zip(GPR_NAMES, self.raw[:16].tolist(), strict=True))
-        return f"RegisterFile({gprs} cpsr={self.cpsr:#x})"
+        gprs = " ".join(f"{n}={int(v):#010x}" for n, v in zip(GPR_NAMES, self.raw[:16].tolist(), strict=True))
+        return f"RegisterFile({gprs} cpsr={self.cpsr:#010x})"

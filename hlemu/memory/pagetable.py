@@ -39,6 +39,7 @@ from hlemu.memory.constants import (
     SpecialKind,
 )
 from hlemu.memory.lazy import lazy_zeros
+from hlemu.text import record_repr
 
 _FREE, _MMIO, _TRACKED = int(MemoryState.FREE), int(SpecialKind.MMIO), int(SpecialKind.TRACKED)
 _WATCH = int(SpecialKind.WATCH)
@@ -62,6 +63,9 @@ class MemoryInfo:
     def __str__(self) -> str:
         perm = "".join(c if self.perm & bit else "-" for c, bit in (("r", 1), ("w", 2), ("x", 4)))
         return f"{self.base:08x}-{self.end - 1:08x} {perm} {self.state.name.lower()}"
+
+    def __repr__(self) -> str:
+        return record_repr(self, addresses=("base",), sizes=("size",))
 
 
 class PageTable:

@@ -40,6 +40,7 @@ from hlemu.memory.paths import FastMem, MemoryPath, SemiFastMem, SlowMem
 from hlemu.memory.physical import PhysicalMemory
 from hlemu.memory.slab import PROT_NONE, PROT_READ, PROT_RW, Slab
 from hlemu.memory.special import MmioHandler, WriteTracker
+from hlemu.text import record_repr
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class WatchHit:
     kind: str  # "read" or "write"
     data: bytes
 
+    def __repr__(self) -> str:
+        return record_repr(self, addresses=("address",))
+
 
 WatchCallback = Callable[[WatchHit], None]
 
@@ -76,6 +80,9 @@ class Watchpoint:
     def remove(self) -> None:
         self.space.unwatch(self)
 
+    def __repr__(self) -> str:
+        return record_repr(self, addresses=("vaddr",), skip=("callback",))
+
 
 @dataclass(frozen=True)
 class PageEntry:
@@ -89,6 +96,9 @@ class PageEntry:
     special: SpecialKind
     dirty: bool
     faults: dict[str, int]
+
+    def __repr__(self) -> str:
+        return record_repr(self, addresses=("vaddr", "phys_addr"))
 
 
 class AddressSpace:

@@ -8,10 +8,11 @@ from pathlib import Path
 from hlemu.cpu import Cpu
 from hlemu.loaders import Image
 from hlemu.memory import WatchHit
+from hlemu.text import counted
 from kernel.api.console import ConsoleConfig
 from kernel.api.proc import Proc
 from kernel.api.sigint import stop_on_sigint
-from kernel.api.views import ThreadView, read_thread
+from kernel.api.views import Breakpoint, ThreadView, read_thread
 from kernel.display import Display
 from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
@@ -39,8 +40,23 @@ class Emulator:
         self.kernel.cfg.settings = settings
         self.watch_hits: list[WatchHit] = []
         self._paused = False
+        self._last_reason: str | None = None  # how the last run() ended, for the summary
         # (pid, address) -> the callback deciding whether to pause (None: always)
         self._breakpoints: dict[tuple[int, int], Callable[[Proc, ThreadView], object] | None] = {}
+
+    def __repr__(self) -> str:
+        """One line: ``<Emulator fastmem, 2 processes (1 running, 1 exited), frame 60,
+        1,234,567 instructions, last run: frames done>``."""
+        kinds: dict[str, int] = {}
+        for p in self.kernel.processes.values():
+            kind = p.status.split(" ")[0]  # "exited (7)" counts as exited
+            kinds[kind] = kinds.get(kind, 0) + 1
+        procs = counted(len(self.kernel.processes), "process", "processes")
+        if kinds:
+            procs += " (" + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + ")"
+        last = f"last run: {self._last_reason}" if self._last_reason else "not run yet"
+        return (f"<Emulator {self.backend}, {procs}, frame {self.frame}, "
+                f"{counted(self.instructions, 'instruction', 'instructions')}, {last}>")
 
     def _output(self, process: Process, line: str) -> None:
         if self.echo:
@@ -100,6 +116,7 @@ class Emulator:
                 result.reason = "paused"
             elif target is not None and self.kernel.display.frame >= target:
                 result.reason = "frames done"
+        self._last_reason = result.reason
         if ctrl_c.interrupted:
             raise KeyboardInterrupt(f"guest stopped cleanly after {result.instructions:,} instructions "
                                     f"(frame {self.frame}); emu.run() goes on from there")
@@ -267,9 +284,9 @@ class Emulator:
         return True
 
     @property
-    def breakpoints(self) -> list[tuple[int, int]]:
+    def breakpoints(self) -> list[Breakpoint]:
         """``(pid, address)`` of every breakpoint, sorted."""
-        return sorted(self._breakpoints)
+        return [Breakpoint(pid, address) for pid, address in sorted(self._breakpoints)]
 
     def close(self) -> None:
         self.kernel.close()

@@ -1,11 +1,26 @@
-"""The plain records the API hands out: regions, map snapshots, threads, handles."""
+"""The plain records the API hands out: regions, map snapshots, threads, handles.
+
+Their reprs (what a REPL echoes) show addresses, registers and handles in hex:
+
+>>> from hlemu.memory import MemoryPermission as P, MemoryState as S
+>>> Region(0x00100000, 0x4000, P.RX, S.CODE, 0x20000000, [33])
+Region(base=0x00100000, size=0x4000, perm=RX, state=CODE, phys=0x20000000, shared_with=[33])
+>>> HandleInfo(0x00010002, "Event", "event #17 (oneshot)", 17, [32, 33])
+HandleInfo(handle=0x00010002, type='Event', description='event #17 (oneshot)', object_id=17, holders=[32, 33])
+>>> Handle(0xFFFF8001, "process 32 'hello'")
+Handle(0xffff8001, "process 32 'hello'")
+>>> Breakpoint(32, 0x0010006C)
+Breakpoint(pid=32, address=0x0010006c)
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from hlemu.cpu import CPSR_T, RegisterFile
 from hlemu.memory import MemoryInfo, MemoryPermission, MemoryState
+from hlemu.text import hex_registers, hex_value, record_repr
 from kernel.thread import Thread
 
 _REGS = [f"r{i}" for i in range(13)] + ["sp", "lr", "pc", "cpsr"]
@@ -25,6 +40,9 @@ class Region:
 
     def __str__(self) -> str:
         return str(MemoryInfo(self.base, self.size, self.perm, self.state))
+
+    def __repr__(self) -> str:
+        return record_repr(self, addresses=("base", "phys"), sizes=("size",))
 
 
 @dataclass
@@ -51,6 +69,11 @@ class ThreadView:
     vfp: dict[str, int] = field(default_factory=dict)  # d0-d15 (raw 64-bit), fpscr; when asked for
     pid: int = -1  # the process it belongs to
 
+    def __repr__(self) -> str:
+        vfp = {name: hex_value(v, 16 if name.startswith("d") else 8) for name, v in self.vfp.items()}
+        return record_repr(self, custom={"registers": hex_registers(self.registers),
+                                         "vfp": "{" + ", ".join(f"{k!r}: {v}" for k, v in vfp.items()) + "}"})
+
     @property
     def pc(self) -> int:
         return self.registers.get("pc", 0)
@@ -69,6 +92,29 @@ class HandleInfo:
     description: str
     object_id: int
     holders: list[int]  # pids of every process with a handle to the object (this one included)
+
+    def __repr__(self) -> str:
+        return record_repr(self, addresses=("handle",))
+
+
+class Handle(NamedTuple):
+    """One entry of ``proc.handles``: the handle value and what it names (a tuple)."""
+
+    handle: int
+    description: str
+
+    def __repr__(self) -> str:
+        return f"Handle({hex_value(self.handle)}, {self.description!r})"
+
+
+class Breakpoint(NamedTuple):
+    """One entry of ``emu.breakpoints`` (a tuple)."""
+
+    pid: int
+    address: int
+
+    def __repr__(self) -> str:
+        return f"Breakpoint(pid={self.pid}, address={hex_value(self.address)})"
 
 
 def thread_registers(t: Thread) -> RegisterFile | None:
