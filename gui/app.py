@@ -65,6 +65,7 @@ def run_gui(opts: GuiOptions) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from gui.keymap import KeyMap, KeyMapError
+    from gui.layout import fit_to_screen
     from gui.window import MainWindow, center_on_screen
     from gui.worker import Session
 
@@ -90,6 +91,8 @@ def run_gui(opts: GuiOptions) -> int:
         session.set_throttle(False)
     center_on_screen(window)
     window.show()
+    if not headless:  # a real screen: the window fits it (the capture keeps the default size)
+        fit_to_screen(window, window.screens.minimumSize())
     session.start()
     status = {"code": 0}
     if opts.screenshot:

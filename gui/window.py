@@ -23,7 +23,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from gui.controls import ControlsView
 from gui.keymap import KeyMap
+from gui.layout import DEFAULT_SIZE, pin_default_docks, scrolling
 from gui.models.base import MONO, rgb_icon
 from gui.state import Crash, ProcessRow, Snapshot
 from gui.views.console_dock import ConsoleDock
@@ -94,7 +96,7 @@ class MainWindow(QMainWindow):
         self._title_key: tuple[str, bytes | None] | None = None  # what the title bar and icon show
         self.setWindowTitle(window_title([], session.programs)[0])
         self.screens = ScreenView()
-        self.setCentralWidget(self.screens)
+        self.setCentralWidget(scrolling(self.screens))  # a fixed scale larger than the room scrolls
         self._make_docks()
         self._make_actions()
         self._make_status_bar()
@@ -107,11 +109,13 @@ class MainWindow(QMainWindow):
         session.worker.screens.connect(self.screens.apply)
         session.worker.stats.connect(self._show_stats)
         session.worker.failed.connect(self._failed)
+        self.controls = ControlsView(self)  # the status bar's state and Run/Pause/Step, together
         self.screens.touched.connect(self._touched)
         self.screens.released.connect(self._untouched)
         self.setCursor(Qt.CursorShape.BusyCursor)  # until the first snapshot: numba may be compiling
         self.state_label.setText("starting (compiling the memory fast path)...")
-        self.resize(1500, 950)
+        self._docks_pinned = False
+        self.resize(DEFAULT_SIZE)
 
     # -- layout ---------------------------------------------------------------------------------
     def _make_docks(self) -> None:
@@ -237,11 +241,10 @@ class MainWindow(QMainWindow):
         if snap.pages is not None:
             self.page_dock.show_pages(snap.pages)
             self.space_dock.show_pages(snap.pages)
-        state = "running" if snap.running else (snap.reason or "paused")
-        self.state_label.setText(state)
-        self.run_action.setEnabled(not snap.running and snap.reason not in ("all exited",))
-        # Pause stays available: it also interrupts a console command or a run of --frames
-        self.step_action.setEnabled(not snap.running)
+        self.controls.show()
+        if not self._docks_pinned and snap.processes:  # rows to measure the columns by
+            self._docks_pinned = True
+            pin_default_docks(self)
         self.frame_label.setText(f"frame {snap.frame:,}  |  {snap.instructions:,} instructions")
         self.backend_label.setText(f"memory: {snap.backend}")
         self._show_title(snap.processes)

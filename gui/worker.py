@@ -379,8 +379,8 @@ class EmuWorker(QObject):
         self.selection.follow([p.pid for p in procs if p.status == "running"], [p.pid for p in procs])
         sel = self.selection.copy()
         snap = Snapshot(self._serial, emu.frame, emu.instructions, emu.ticks, emu.backend,
-                        self.running, self.reason, procs, threads, breakpoints=emu.breakpoints,
-                        generation=self.generation)
+                        self.running, self.reason, procs, threads,
+                        breakpoints=[(b.pid, b.address) for b in emu.breakpoints], generation=self.generation)
         if sel.pid is not None:
             snap.detail = process_detail(emu, sel.pid, sel.tid, sel.memory_at, sel.code_at)
             if sel.want_pages and (pages or now - self._last_pages >= PAGES_INTERVAL):
@@ -406,6 +406,7 @@ class Session(QObject):
     _refresh = pyqtSignal()
     _throttle = pyqtSignal(bool)
     _shutdown = pyqtSignal()
+    pending_changed = pyqtSignal()  # a request was sent or answered: ``busy`` may have changed
 
     def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None,
                  sdmc: str | None = None, cfg: dict[str, object] | None = None) -> None:
@@ -422,6 +423,7 @@ class Session(QObject):
             signal.connect(slot)  # auto connection: queued, as the worker is on another thread
         self.worker.answered.connect(self._answered)
         self._pending: dict[int, Callable[[object, str | None], None] | None] = {}
+        self._commands: dict[int, float] = {}  # pending requests that are not pad input: when sent
         self._next_id = 0
         self.latest: Snapshot | None = None
         self.worker.snapshot.connect(self._keep)
@@ -439,6 +441,11 @@ class Session(QObject):
     def busy(self) -> bool:
         """The emulator runs, or a request (a console command, maybe ``emu.run()``) is under way."""
         return self.worker.running or bool(self._pending)
+
+    def command_age(self) -> float:
+        """Seconds the oldest request other than pad input (a console command, ``--frames``'
+        run) has been under way; 0.0 when there is none."""
+        return time.perf_counter() - min(self._commands.values()) if self._commands else 0.0
 
     def start(self) -> None:
         self.emu_thread.start()
@@ -484,10 +491,15 @@ class Session(QObject):
         self._next_id += 1
         self._pending[self._next_id] = then
         self._call.emit((self._next_id, fn, quiet))
+        if not quiet:
+            self._commands[self._next_id] = time.perf_counter()
+            self.pending_changed.emit()
         return self._next_id
 
     def _answered(self, rid: int, result: object, error: object) -> None:
         then = self._pending.pop(rid, None)
+        if self._commands.pop(rid, None) is not None:
+            self.pending_changed.emit()
         if then is not None:
             then(result, error if error is None else str(error))
 

@@ -18,16 +18,24 @@ def _perm(perm: int) -> str:
     return "".join(c if int(perm) & bit else "-" for c, bit in (("r", 1), ("w", 2), ("x", 4)))
 
 
-class ProcessModel(RowsModel):
-    """One row a process; a 3DSX's SMDH title in its own column and its icon beside the name."""
+def _fault_total(p: ProcessRow) -> int:
+    return sum(p.faults.values())
 
-    PID, NAME, TITLE, STATUS, INSTRUCTIONS, SVCS, THREADS = range(7)
+
+class ProcessModel(RowsModel):
+    """One row a process: first what a glance wants (pid, name, status, instructions, faults
+    of every kind together), then the SMDH title, SVCs, threads and each fault kind; a 3DSX's
+    icon beside its name."""
+
+    PID, NAME, STATUS, INSTRUCTIONS, FAULTS, TITLE, SVCS, THREADS = range(8)
+    KEY_COLUMNS = (PID, NAME, STATUS, INSTRUCTIONS, FAULTS)  # the ones the dock always shows
     COLUMNS = (
         Column("pid", lambda p: str(p.pid), lambda p: p.pid),
         Column("name", lambda p: p.name),
-        Column("title", lambda p: p.title or ""),
         Column("status", lambda p: p.status),
         Column("instructions", lambda p: f"{p.instructions:,}", lambda p: p.instructions),
+        Column("faults", lambda p: f"{_fault_total(p):,}", _fault_total),
+        Column("title", lambda p: p.title or ""),
         Column("SVCs", lambda p: f"{p.svcs:,}", lambda p: p.svcs),
         Column("threads", lambda p: str(p.threads), lambda p: p.threads),
         *(Column(kind.replace("_", " "), (lambda k: lambda p: f"{p.faults.get(k, 0):,}")(kind),

@@ -208,6 +208,13 @@ class AddressStrip(QWidget):
             self.setToolTip(f"{vpn << 12:08x}: {MemoryState(int(self.state[vpn])).name.lower()}")
 
 
+def legend_html(colours: dict[MemoryState, QColor]) -> str:
+    """A swatch and a name per state, each entry held together (a non-breaking space inside,
+    a breakable one between), so a narrow dock wraps whole entries."""
+    return "&nbsp; ".join(f"<span style='color:{c.name()}'>&#9632;</span>&nbsp;{s.name.lower()}"
+                          for s, c in colours.items())
+
+
 class AddressSpaceDock(QDockWidget):
     """The strip, zoom buttons and a legend; a click opens the page table at that address."""
 
@@ -222,8 +229,7 @@ class AddressSpaceDock(QDockWidget):
             button.setMaximumWidth(60)
             button.clicked.connect(action)
             tools.addWidget(button)
-        legend = QLabel("  ".join(f"<span style='color:{c.name()}'>&#9632;</span> {s.name.lower()}"
-                                  for s, c in STATE_COLOURS.items()))
+        self.legend = legend = QLabel(legend_html(STATE_COLOURS))
         legend.setWordWrap(True)
         tools.addWidget(legend, 1)
         stack(self, self.strip, tools)

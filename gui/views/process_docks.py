@@ -12,15 +12,26 @@ from PyQt6.QtWidgets import (
     QSplitter,
 )
 
+from gui.layout import fit_columns
 from gui.models import HandleModel, IpcModel, ProcessModel, ThreadModel
 from gui.models.base import MONO, ROW_ROLE
 from gui.state import Snapshot
+from gui.views.columns import offer_columns
 from gui.views.tables import TableDock, make_table, stack
 from gui.worker import IPC_KEEP
 
+# The widest text a column shows while the guests run (its contents at the start are narrower).
+PROCESS_SAMPLES = {ProcessModel.PID: "99999", ProcessModel.NAME: "ipc_client", ProcessModel.STATUS: "exited (255)",
+                   ProcessModel.INSTRUCTIONS: "9,999,999,999", ProcessModel.FAULTS: "99,999,999"}
+THREAD_SAMPLES = {ThreadModel.PID: "99999", ThreadModel.TID: "999", ThreadModel.NAME: "thread 99",
+                  ThreadModel.STATE: "waiting", ThreadModel.PC: "00000000"}
+
 
 class ProcessDock(QDockWidget):
-    """Processes above, their threads below; picking one selects it for every other dock."""
+    """Processes above, their threads below; picking one selects it for every other dock.
+
+    The process table shows pid, name, status, instructions and faults; right-click its
+    header for the SMDH title, SVCs, threads and each fault kind."""
 
     selected = pyqtSignal(int, object)  # pid, tid or None
 
@@ -30,6 +41,7 @@ class ProcessDock(QDockWidget):
         self.processes, self.threads = ProcessModel(), ThreadModel()
         self.process_view, self.process_proxy = make_table(self.processes)
         self.thread_view, self.thread_proxy = make_table(self.threads)
+        offer_columns(self.process_view, shown=ProcessModel.KEY_COLUMNS)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.process_view)
         split.addWidget(self.thread_view)
@@ -45,6 +57,12 @@ class ProcessDock(QDockWidget):
     def show_snapshot(self, snap: Snapshot) -> None:
         self.processes.set_rows(snap.processes)
         self.threads.set_rows(snap.threads)
+
+    def fit_columns(self) -> int:
+        """Size the columns for what they will show; the width the dock needs for the
+        process table's key columns without scrolling sideways."""
+        fit_columns(self.thread_view, THREAD_SAMPLES, THREAD_SAMPLES)
+        return fit_columns(self.process_view, ProcessModel.KEY_COLUMNS, PROCESS_SAMPLES)
 
 
 class HandleDock(TableDock):

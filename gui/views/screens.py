@@ -37,7 +37,11 @@ class ScreenView(QWidget):
         self._touching = False
 
     def set_scale(self, scale: int) -> None:
+        """0 fits the room the window gives; 1, 2, 3 draw at that scale, and the window
+        scrolls the screens when they are larger than its room."""
         self.scale = scale
+        s = scale or 1
+        self.setMinimumSize(SCREEN_WIDTHS["top"] * s, (2 * SCREEN_HEIGHT + GAP) * s)
         self.updateGeometry()
         self.update()
 

@@ -185,6 +185,8 @@ def test_pause_interrupts_a_long_console_run(gui_programs):
     # slices; the count only grows)...
     driver.qtbot.waitUntil(lambda: emu.instructions > start + 10_000_000, timeout=60_000)
     assert console.busy == 1  # ...it is still under way
+    driver.qtbot.waitUntil(lambda: driver.window.state_label.text() == "running", timeout=10_000)
+    assert driver.window.pause_action.isEnabled()  # as the window says: running, so Pause can stop it
     driver.window.pause_action.trigger()
     driver.qtbot.waitUntil(lambda: console.busy == 0, timeout=10_000)
     console.submit("print(r.reason, emu.paused)")

@@ -67,11 +67,11 @@ def test_process_table_text():
     model.set_rows([ProcessRow(32, "fb", "running", 1234567, 89, 3,
                                {"unmapped": 1, "write_track": 12345, "tlb_fill": 1000000}, None),
                     ProcessRow(33, "hello", "crashed", 0, 0, 0, {}, "data abort")])
-    assert headers(model) == ["pid", "name", "title", "status", "instructions", "SVCs", "threads",
+    assert headers(model) == ["pid", "name", "status", "instructions", "faults", "title", "SVCs", "threads",
                               "unmapped", "permission", "special", "write track", "tlb fill"]
     assert shown(model) == [
-        ["32", "fb", "", "running", "1,234,567", "89", "3", "1", "0", "0", "12,345", "1,000,000"],
-        ["33", "hello", "", "crashed", "0", "0", "0", "0", "0", "0", "0", "0"],
+        ["32", "fb", "running", "1,234,567", "1,012,346", "", "89", "3", "1", "0", "0", "12,345", "1,000,000"],
+        ["33", "hello", "crashed", "0", "0", "", "0", "0", "0", "0", "0", "0", "0"],
     ]
 
 
@@ -82,8 +82,8 @@ def test_process_table_shows_a_3dsx_title_and_its_icon_beside_the_name():
     model.set_rows([ProcessRow(32, "game", "running", 0, 0, 1, {}, None, "Space Game", "Homebrew Co",
                                icon.tobytes()),
                     ProcessRow(33, "hello", "running", 0, 0, 1, {}, None)])
-    assert [row[:4] for row in shown(model)] == [["32", "game", "Space Game", "running"],
-                                                 ["33", "hello", "", "running"]]
+    assert [row[:6] for row in shown(model)] == [["32", "game", "running", "0", "0", "Space Game"],
+                                                 ["33", "hello", "running", "0", "0", ""]]
     decoration = Qt.ItemDataRole.DecorationRole
     drawn = model.index(0, ProcessModel.NAME).data(decoration)
     assert drawn is not None and not drawn.isNull()
