@@ -24,7 +24,7 @@ from gui.worker import IPC_KEEP
 PROCESS_SAMPLES = {ProcessModel.PID: "99999", ProcessModel.NAME: "ipc_client", ProcessModel.STATUS: "exited (255)",
                    ProcessModel.INSTRUCTIONS: "9,999,999,999", ProcessModel.FAULTS: "99,999,999"}
 THREAD_SAMPLES = {ThreadModel.PID: "99999", ThreadModel.TID: "999", ThreadModel.NAME: "thread 99",
-                  ThreadModel.STATE: "waiting", ThreadModel.PC: "00000000"}
+                  ThreadModel.STATE: "waiting", ThreadModel.PRIORITY: "0x3f", ThreadModel.PC: "00000000"}
 
 
 class ProcessDock(QDockWidget):
