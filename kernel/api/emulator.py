@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from hlemu.cpu import Cpu
 from hlemu.loaders import Image
@@ -32,6 +33,8 @@ class Emulator:
         "region": "EUR", "model": "N3DS", "username": "Ada", "birthday": "12-25"}``); a bad
         key or value is a ValueError before anything is built. Change them later with ``emu.cfg``."""
         settings = settings_from(cfg or {})
+        self._options = {"backend": backend, "host_page_size": host_page_size, "quantum_blocks": quantum_blocks,
+                         "sdmc": sdmc}
         self.echo = echo
         self._output_listeners: list[Callable[[Proc, str], None]] = []
         self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
@@ -261,6 +264,84 @@ class Emulator:
     def breakpoints(self) -> list[tuple[int, int]]:
         """``(pid, address)`` of every breakpoint, sorted."""
         return sorted(self._breakpoints)
+
+    # save states (kernel.state; the format: docs/save-states.md)
+    def save_state(self, target: str | Path | BinaryIO) -> int:
+        """Write the whole machine to ``target`` (a path or a binary file) between runs; the
+        bytes written. What it holds and what it leaves out: docs/save-states.md. A
+        StateError when the machine cannot be saved (a watchpoint is set)."""
+        from kernel import state
+
+        return state.save(self.kernel, target)
+
+    @classmethod
+    def load_state(cls, source: str | Path | BinaryIO | bytes, backend: str = "auto",
+                   host_page_size: int | None = None, echo: bool = True,
+                   sdmc: str | Path | None = None) -> Emulator:
+        """A new emulator running exactly where the saved one was, on any backend (the
+        state is backend-independent). StateError when the file is damaged, truncated, of a
+        newer format or not a state; nothing half-loaded is left. ``sdmc``: the SD card's
+        host folder (default: the one the state was saved with)."""
+        from kernel import state
+
+        captured = state.read(source)
+        return cls._from_captured(captured, backend, host_page_size, echo, sdmc)
+
+    @classmethod
+    def _from_captured(cls, captured: object, backend: str, host_page_size: int | None, echo: bool,
+                       sdmc: str | Path | None) -> Emulator:
+        from kernel import state
+
+        meta = captured.meta  # type: ignore[attr-defined]
+        quantum = meta.get("quantum_blocks")
+        if not isinstance(quantum, int) or quantum <= 0:
+            raise state.StateError("the state does not say its scheduling quantum")
+        emu = cls(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum, echo=echo, sdmc=sdmc)
+        try:
+            keep_sdmc = emu.kernel.fs.sdmc_root
+            state.restore_into(emu.kernel, captured)  # type: ignore[arg-type]
+            if sdmc is not None:
+                emu.kernel.fs.sdmc_root = keep_sdmc
+        except BaseException:
+            emu.close()
+            raise
+        return emu
+
+    def snapshot(self) -> object:
+        """The machine now, kept in memory (uncompressed) for :meth:`restore`."""
+        from kernel import state
+
+        return state.snapshot(self.kernel)
+
+    def restore(self, snap: object) -> None:
+        """Go back to ``snap`` (from :meth:`snapshot`, of this emulator or another). Host
+        hooks stay: ``on_output``, ``on_frame``, ``on_svc``/``on_ipc`` listeners, breakpoints
+        (on processes that exist in the snapshot)."""
+        from kernel import state
+
+        old = self.kernel
+        opts = self._options
+        fresh = Kernel(backend=opts["backend"], host_page_size=opts["host_page_size"],
+                       quantum_blocks=snap.meta["quantum_blocks"], output=self._output,  # type: ignore[attr-defined]
+                       sdmc_root=opts["sdmc"])
+        try:
+            state.restore_into(fresh, snap)  # type: ignore[arg-type]
+        except BaseException:
+            fresh.close()
+            raise
+        from kernel.services import Service
+
+        fresh.svc_listeners, fresh.ipc_listeners = old.svc_listeners, old.ipc_listeners
+        host = [f for f in old.display.vblank_listeners if not isinstance(getattr(f, "__self__", None), Service)]
+        fresh.display.vblank_listeners[:0] = host
+        self.kernel = fresh
+        old.close()
+        for (pid, addr) in self._breakpoints:
+            process = fresh.processes.get(pid)
+            if process is not None and not process.released:
+                process.cpu.on_breakpoint = self._on_breakpoint
+                process.cpu.add_breakpoint(addr)
+        self._paused = False
 
     def close(self) -> None:
         self.kernel.close()
