@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
                           "UP DOWN LEFT RIGHT, CPAD=x,y, none); FILE may name a bundled script (pad.txt)")
 
+    run.add_argument("--save-state", metavar="FILE",
+                     help="write the whole machine to FILE where the run stops (end of --frames, "
+                          "--max-instructions, or the guests' end); docs/save-states.md")
+    run.add_argument("--load-state", metavar="FILE",
+                     help="start from a saved state instead of spawning programs (PROGRAMs, if named, must be "
+                          "the state's); --frames and --max-instructions count from there, the state's "
+                          "--quantum applies. A damaged or foreign FILE exits 2")
+
     repl = sub.add_parser("repl", help="a Python shell with the emulator as `emu` and the programs spawned")
     repl.add_argument("programs", nargs="*", metavar="PROGRAM")
     _add_memory_options(repl)
@@ -290,7 +298,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       max_instructions=args.max_instructions, trace_svc=args.trace_svc, maps=args.maps,
                       stats=args.stats, quantum_blocks=args.quantum, frames=args.frames,
                       screenshot=args.screenshot, input_script=args.input, sdmc=args.sdmc,
-                      trace_ipc=args.trace_ipc, cfg=dict(args.cfg))
+                      trace_ipc=args.trace_ipc, cfg=dict(args.cfg), save_state=args.save_state,
+                      load_state=args.load_state)
     try:
         return run_programs(opts)
     except (BackendError, ValueError, OSError) as exc:
