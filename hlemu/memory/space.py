@@ -436,6 +436,23 @@ class AddressSpace:
             for lo, hi in _runs(np.sort(vpns)):
                 self._changed(lo, hi)
 
+    def load_tracking(self, vpns: np.ndarray, wdirty: np.ndarray, tracker: WriteTracker) -> None:
+        """Make mapped memory pages ``vpns`` write-tracked by ``tracker`` with their saved dirty
+        bits (a save state's), after :meth:`load_pages` and after the CPU exists: as when the
+        kernel tracks a mapped framebuffer, each tracked page then changes on its own (the
+        CPU gives it its own fastmem region), never inside a larger one."""
+        t = self.table
+        if len(vpns) and ((t.state[vpns] == MemoryState.FREE).any() or (t.frame[vpns] < 0).any()):
+            raise MapError(f"{self.name}: write tracking needs mapped memory pages")
+        tracker.attach(self)
+        t.special[vpns] = SpecialKind.TRACKED
+        t.wdirty[vpns] = wdirty
+        for vpn in vpns.tolist():
+            self.trackers[vpn] = tracker
+        if len(vpns):
+            for lo, hi in _runs(np.sort(vpns)):
+                self._changed(lo, hi)
+
     def __repr__(self) -> str:
         return f"<AddressSpace pid={self.pid} {self.name!r} backend={self.backend}>"
 

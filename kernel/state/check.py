@@ -8,6 +8,7 @@ import numpy as np
 
 from kernel.objects.base import KernelObject
 from kernel.state.errors import StateError
+from kernel.state.machine import nonzero_indices
 from kernel.thread import ThreadState
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def _check_map_counts(kernel: Kernel) -> None:
     phys = kernel.memory.phys
     expected = np.zeros(phys.num_frames, dtype=np.int64)
     for space in kernel.memory.spaces.values():
-        frames = space.table.frame[space.table.mapped_pages()].astype(np.int64)
+        frames = space.table.frame[nonzero_indices(space.table.state)].astype(np.int64)
         frames = frames[frames >= 0]
         if len(frames) and frames.max() >= phys.num_frames:
             raise StateError(f"{space.name} maps frames outside physical memory")

@@ -82,7 +82,7 @@ class _Externals:
         if any(space.watchpoints.values()):
             raise StateError(f"cannot save: {space.name} has watchpoints (a debugger's); remove them first")
         t = space.table
-        vpns = t.mapped_pages().astype(np.int32)
+        vpns = nonzero_indices(t.state).astype(np.int32)
         entry: dict[str, Any] = {"pid": space.pid, "name": space.name,
                                  "registered": self.kernel.memory.spaces.get(space.pid) is space,
                                  "vpns": self.blob(vpns)}
@@ -91,7 +91,7 @@ class _Externals:
         if space.mmio:
             raise StateError(f"cannot save: {space.name} has MMIO pages, which states do not keep")
         counters = space.faults.array
-        flat = np.flatnonzero(counters)
+        flat = nonzero_indices(counters.reshape(-1))
         entry["faults"] = [self.blob(flat.astype(np.int64)), self.blob(counters.reshape(-1)[flat])]
         entry["trackers"] = sorted({self.tracker(tr) for tr in space.trackers.values()})
         self._space_ids[id(space)] = len(self.spaces)
@@ -121,6 +121,20 @@ class _Externals:
         self._tracker_ids[id(tracker)] = len(self.trackers)
         self.trackers.append(entry)
         return len(self.trackers) - 1
+
+
+def nonzero_indices(array: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero`` of a large, mostly zero 1-d array, fast: whole 4 KiB chunks that
+    are zero are passed over with one vectorised ``any`` (page tables and fault counters
+    span 4 GiB of guest pages but only a few are ever touched)."""
+    chunk = 4096 // array.itemsize
+    if array.ndim != 1 or len(array) % chunk or not array.flags.c_contiguous:
+        return np.flatnonzero(array)
+    blocks = np.flatnonzero(array.view(np.uint64).reshape(-1, 512).any(axis=1))
+    if not len(blocks):
+        return np.zeros(0, np.int64)
+    parts = [np.flatnonzero(array[b * chunk:(b + 1) * chunk]) + b * chunk for b in blocks.tolist()]
+    return np.concatenate(parts)
 
 
 def capture(kernel: Kernel) -> Captured:
@@ -260,6 +274,7 @@ class _Rebuilder:
         self.spaces: dict[int, AddressSpace] = {}
         self.cpus: dict[int, Cpu] = {}
         self.trackers: dict[int, WriteTracker] = {}
+        self.tracked: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(space) -> tracked vpns, dirty bits
 
     def blob(self, index: Any, dtype: str | None = None, length: int | None = None) -> np.ndarray:
         if not isinstance(index, int) or not 0 <= index < len(self.c.blobs):
@@ -327,6 +342,10 @@ class _Rebuilder:
                   for name in _TABLE_FIELDS}
         if count and (vpns.min() < 0 or vpns.max() >= len(space.table.state)):
             raise StateError(f"{space.name}: pages outside the address space")
+        tracked = fields["special"] == SpecialKind.TRACKED  # tracked once the CPU exists: write_trackers
+        self.tracked[id(space)] = (vpns[tracked], fields["wdirty"][tracked].copy())
+        fields["special"] = np.where(tracked, SpecialKind.NONE, fields["special"]).astype(fields["special"].dtype)
+        fields["wdirty"] = np.where(tracked, 0, fields["wdirty"]).astype(fields["wdirty"].dtype)
         space.load_pages(vpns, **fields)
         flat, values = (self.blob(i) for i in self._pair(entry.get("faults")))
         counters = space.faults.array.reshape(-1)
@@ -341,13 +360,14 @@ class _Rebuilder:
             self.trackers[key] = tracker
         for key, entry in enumerate(self._list("spaces")):
             space = self.spaces[key]
-            for tkey in entry.get("trackers", []):
-                tracker = self(("tracker"), tkey)
+            keys = entry.get("trackers", [])
+            vpns, dirty = self.tracked.get(id(space), (np.zeros(0, np.int64), np.zeros(0, np.uint8)))
+            if len(keys) > 1 or (len(vpns) and not keys):
+                raise StateError(f"{space.name}: tracked pages without one write tracker")
+            for tkey in keys:
+                tracker = self("tracker", tkey)
                 assert isinstance(tracker, WriteTracker)
-                tracker.attach(space)
-                tracked = np.flatnonzero(space.table.special == SpecialKind.TRACKED)
-                for vpn in tracked.tolist():
-                    space.trackers[vpn] = tracker
+                space.load_tracking(vpns, dirty, tracker)
         for key, entry in enumerate(self._list("trackers")):
             tracker = self.trackers[key]
             for pid, pages in entry.get("dirty", []):
@@ -391,8 +411,8 @@ def rebuild(kernel: Kernel, c: Captured) -> None:
     host = _Rebuilder(kernel, c)
     host.physical()
     host.address_spaces()
-    host.write_trackers()
     host.processors()
+    host.write_trackers()
     root = c.graph.get("root")
     objects = c.graph.get("objects")
     if not isinstance(objects, dict) or not isinstance(root, int):
