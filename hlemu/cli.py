@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     cpu = bench_sub.add_parser("cpu", help="guest code under the kernel against bare Unicorn; SVC and switch costs")
     cpu.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     cpu.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    state_bench = bench_sub.add_parser("state", help="save/load time and size: the demo and 64 MiB of heap, "
+                                                     "against copying and compressing the same frames")
+    state_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
+    state_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
+    state_bench.add_argument("--backend", choices=("auto", "fastmem", "semifastmem"), default="auto")
     gui_bench = bench_sub.add_parser("gui", help="debugger refresh costs with 8 processes x 64 MiB mapped")
     gui_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     gui_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
@@ -416,6 +421,11 @@ def _main(argv: Sequence[str] | None) -> int:
         return cmd_bench_cpu(args)
     if args.command == "bench" and args.suite == "ipc":
         return cmd_bench_ipc(args)
+    if args.command == "bench" and args.suite == "state":
+        from hlemu.bench import state as state_bench
+
+        return _report(state_bench.run(repeats=2 if args.quick else 5, backend=args.backend, progress=_say),
+                       args.json)
     if args.command == "bench" and args.suite == "gui":
         from gui import bench as gui_bench
 
