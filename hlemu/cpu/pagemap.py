@@ -76,7 +76,8 @@ def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
                 base, size = (lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT
                 uc.mmio_map(base, size, region_read, base, region_write, base)
             elif want[c]:
-                _map_merged(uc, space, mapped, lo + c, lo + d, int(want[c]))
+                for e, f in _split_tracked(tracked, c, d):
+                    _map_merged(uc, space, mapped, lo + e, lo + f, int(want[c]))
     mapped[lo:hi] = want
 
 
@@ -87,6 +88,10 @@ def _map_merged(uc: Uc, space: AddressSpace, mapped: np.ndarray, first: int, end
     window_lo = first // MERGE_PAGES * MERGE_PAGES
     window_hi = (end + MERGE_PAGES - 1) // MERGE_PAGES * MERGE_PAGES
     special = space.table.special
+    if special[first] == SpecialKind.TRACKED:  # a tracked page is a region of its own (see above)
+        uc.mem_map_ptr(first << PAGE_SHIFT, (end - first) << PAGE_SHIFT, value - 1,
+                       space.slab.base + (first << PAGE_SHIFT))
+        return
     lo = first  # never merged with a write-tracked page: see the reprotect in sync_unicorn_map
     while lo > window_lo and mapped[lo - 1] == value and special[lo - 1] != SpecialKind.TRACKED:
         lo -= 1
@@ -99,6 +104,23 @@ def _map_merged(uc: Uc, space: AddressSpace, mapped: np.ndarray, first: int, end
         uc.mem_unmap(end << PAGE_SHIFT, (hi - end) << PAGE_SHIFT)
     base = lo << PAGE_SHIFT
     uc.mem_map_ptr(base, (hi - lo) << PAGE_SHIFT, value - 1, space.slab.base + base)
+
+
+def _split_tracked(tracked: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+    """``a..b`` cut so that each write-tracked page is a run of its own (pages mapped already
+    tracked, as a loaded save state maps them: one mem_map each is far cheaper than
+    splitting a region later with mem_protect, measured ~0.1 ms against ~4 ms)."""
+    if not tracked[a:b].any():
+        return [(a, b)]
+    runs, start = [], a
+    for page in (np.flatnonzero(tracked[a:b]) + a).tolist():
+        if start < page:
+            runs.append((start, page))
+        runs.append((page, page + 1))
+        start = page + 1
+    if start < b:
+        runs.append((start, b))
+    return runs
 
 
 def _runs(indices: np.ndarray) -> list[tuple[int, int]]:

@@ -10,7 +10,6 @@ page tables, CPUs) are :mod:`kernel.state.machine`.
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -73,47 +72,15 @@ def restore_into(kernel: Kernel, captured: Captured) -> None:
     """Make a fresh ``kernel`` the machine ``captured`` holds, then check its object graph.
     Any failure is a StateError (the caller closes the kernel: nothing half-loaded runs)."""
     try:
-        rebuild(kernel, captured)
+        objects = rebuild(kernel, captured)
     except StateError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError) as exc:
         raise StateError(f"the state does not describe a machine: {type(exc).__name__}: {exc}") from None
-    from kernel.state.graph import Decoder  # noqa: F401 - the graph's objects, for the checks
-
-    check_graph(kernel, _graph_objects(kernel))
+    check_graph(kernel, objects)
 
 
 def load(source: str | os.PathLike[str] | BinaryIO | bytes, kernel: Kernel) -> Captured:
     captured = read(source)
     restore_into(kernel, captured)
     return captured
-
-
-def _graph_objects(kernel: Kernel) -> list[object]:
-    """Every kernel object reachable from the kernel (what the checks look at)."""
-    from kernel.objects.base import KernelObject
-
-    seen: dict[int, object] = {}
-    stack: list[object] = [kernel]
-    while stack:
-        obj = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen[id(obj)] = obj
-        values = list(vars(obj).values()) if hasattr(obj, "__dict__") else []
-        for slot in getattr(type(obj), "__slots__", ()):
-            if hasattr(obj, slot):
-                values.append(getattr(obj, slot))
-        while values:
-            v = values.pop()
-            if isinstance(v, (list, tuple, set, frozenset)) or type(v).__name__ == "deque":
-                values.extend(v)
-            elif isinstance(v, dict):
-                values.extend(v.keys())
-                values.extend(v.values())
-            elif isinstance(v, KernelObject) or type(v).__module__.startswith("kernel."):
-                stack.append(v)
-    return list(seen.values())
-
-
-_ = io  # binary files are accepted wherever a path is

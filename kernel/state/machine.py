@@ -404,15 +404,16 @@ class _Rebuilder:
         return body[0], body[1]
 
 
-def rebuild(kernel: Kernel, c: Captured) -> None:
-    """Make ``kernel`` (freshly built, with no processes) the machine ``c`` describes."""
+def rebuild(kernel: Kernel, c: Captured) -> list[object]:
+    """Make ``kernel`` (freshly built, with no processes) the machine ``c`` describes;
+    returns the objects of the graph (for the checks)."""
     if kernel.processes or kernel.memory.spaces:
         raise StateError("a state loads into a fresh kernel only")
     host = _Rebuilder(kernel, c)
     host.physical()
     host.address_spaces()
+    host.write_trackers()  # before the CPUs: a fastmem CPU then maps each tracked page on its own
     host.processors()
-    host.write_trackers()
     root = c.graph.get("root")
     objects = c.graph.get("objects")
     if not isinstance(objects, dict) or not isinstance(root, int):
@@ -428,3 +429,4 @@ def rebuild(kernel: Kernel, c: Captured) -> None:
         after = getattr(type(obj), "after_restore", None)
         if callable(after):
             obj.after_restore()
+    return made
