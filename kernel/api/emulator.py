@@ -18,6 +18,7 @@ from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
 from kernel.process import Process
 from kernel.services.cfg import settings_from
+from kernel.state.rewind import RewindRing
 from kernel.svc.listeners import SvcCall
 from kernel.thread import Thread
 
@@ -37,6 +38,7 @@ class Emulator:
                          "sdmc": sdmc}
         self.echo = echo
         self._output_listeners: list[Callable[[Proc, str], None]] = []
+        self._rewind: RewindRing | None = None
         self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
                              output=self._output, sdmc_root=sdmc)
         self.kernel.cfg.settings = settings
@@ -85,6 +87,12 @@ class Emulator:
 
         Ctrl-C (on the main thread) stops the guest at a clean point, between two slices, and
         then raises KeyboardInterrupt here: the emulator stays consistent and ``run()`` resumes."""
+        if self._rewind is not None:
+            return self._run_with_rewind(instructions, frames, until)
+        return self._run(instructions, frames, until)
+
+    def _run(self, instructions: int | None = None, frames: int | None = None,
+             until: Callable[[], bool] | None = None) -> RunResult:
         self._paused = False
         target = None if frames is None else self.kernel.display.frame + frames
 
@@ -342,6 +350,59 @@ class Emulator:
                 process.cpu.on_breakpoint = self._on_breakpoint
                 process.cpu.add_breakpoint(addr)
         self._paused = False
+
+    # rewind (kernel.state.rewind)
+    def enable_rewind(self, every_frames: int = 10, keep: int = 60, max_bytes: int = 256 << 20) -> None:
+        """Keep an in-memory snapshot every ``every_frames`` frames (at most ``keep`` of them,
+        ``max_bytes`` in all, the oldest dropped first) so :meth:`rewind` can go back; one is
+        taken now. ``run()`` then stops at each such frame to take it, which changes nothing
+        the guests compute."""
+        from kernel.state.rewind import RewindRing
+
+        self._rewind = RewindRing(every_frames, keep, max_bytes)
+        self._rewind.push(self.snapshot())  # type: ignore[arg-type]
+
+    def disable_rewind(self) -> None:
+        self._rewind = None
+
+    def rewind(self, frames: int) -> int:
+        """Go back ``frames`` frames (needs :meth:`enable_rewind`): restore the newest snapshot
+        at or before that frame and run forward to it (exact: execution is deterministic).
+        Returns the frame reached; not further back than the oldest snapshot kept."""
+        from kernel.state import StateError
+
+        if self._rewind is None:
+            raise StateError("rewind is not enabled: call emu.enable_rewind() first")
+        target = max(0, self.frame - max(0, frames))
+        snap = self._rewind.at_or_before(target)
+        if snap is None:
+            snap = self._rewind.snapshots[0]
+            target = snap.meta["frame"]
+        self._rewind.drop_after(snap.meta["frame"])
+        self.restore(snap)
+        if self.frame < target:
+            self._run_with_rewind(None, target - self.frame, None)
+        return self.frame
+
+    def _run_with_rewind(self, instructions: int | None, frames: int | None,
+                         until: Callable[[], bool] | None) -> RunResult:
+        """``run()`` cut at every rewind mark, with a snapshot taken between the pieces."""
+        ring = self._rewind
+        assert ring is not None
+        start = self.instructions
+        target = None if frames is None else self.frame + frames
+        while True:
+            mark = ring.next_mark(self.frame)
+            goal = mark if target is None else min(mark, target)
+            left = None if instructions is None else instructions - (self.instructions - start)
+            result = self._run(left, goal - self.frame, until)
+            at_mark = self.frame >= mark
+            if at_mark:
+                ring.push(self.snapshot())  # type: ignore[arg-type]
+            done = (result.reason != "condition met" or self._paused or (until is not None and until())
+                    or (target is not None and self.frame >= target) or not at_mark)
+            if done:
+                return result
 
     def close(self) -> None:
         self.kernel.close()
