@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "the state's); --frames and --max-instructions count from there, the state's "
                           "--quantum applies. A damaged or foreign FILE exits 2")
 
+    run.add_argument("--record", metavar="FILE",
+                     help="write an input movie: the pad, circle pad and touch point at every frame (with "
+                          "--input or --replay feeding them); replay it with --replay")
+    run.add_argument("--replay", metavar="FILE",
+                     help="play an input movie into the run (bit-exact; from power-on, or with --load-state "
+                          "from the state it was recorded from); other programs or another state exit 2")
+
     repl = sub.add_parser("repl", help="a Python shell with the emulator as `emu` and the programs spawned")
     repl.add_argument("programs", nargs="*", metavar="PROGRAM")
     _add_memory_options(repl)
@@ -304,7 +311,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       stats=args.stats, quantum_blocks=args.quantum, frames=args.frames,
                       screenshot=args.screenshot, input_script=args.input, sdmc=args.sdmc,
                       trace_ipc=args.trace_ipc, cfg=dict(args.cfg), save_state=args.save_state,
-                      load_state=args.load_state)
+                      load_state=args.load_state, record=args.record, replay=args.replay)
     try:
         return run_programs(opts)
     except (BackendError, ValueError, OSError) as exc:

@@ -140,6 +140,8 @@ class RunOptions:
     trace_ipc: bool = False  # print each IPC request and its reply as the kernel decodes them
     save_state: str | None = None  # write the machine here where the run stops
     load_state: str | None = None  # start from this state instead of spawning (programs, if named, must match)
+    record: str | None = None  # write an input movie of this run here
+    replay: str | None = None  # play this input movie into the run
     cfg: dict[str, object] = field(default_factory=dict)  # console settings, as --cfg KEY=VALUE gives them
 
 
@@ -208,6 +210,19 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
             except LoaderError as exc:
                 print(f"hlemu: {exc}", file=sys.stderr)
                 return EXIT_USAGE
+        recorder = player = None
+        try:
+            from kernel.state.movie import Movie, MoviePlayer, MovieRecorder, file_sha256
+
+            start_sha = None if opts.load_state is None else file_sha256(opts.load_state)
+            if opts.record:  # installed first: a player (and --input) go before it, it sees what they set
+                recorder = MovieRecorder(kernel, {"kind": "power-on"} if start_sha is None
+                                         else {"kind": "state", "sha256": start_sha})
+            if opts.replay:
+                player = MoviePlayer(kernel, Movie.load(opts.replay), start_sha)
+        except state.StateError as exc:
+            print(f"hlemu: --replay {opts.replay}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if events:
             _replay_input(kernel, events)
         display = kernel.display
@@ -228,6 +243,9 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
             print_maps(kernel, out)
         if opts.stats:
             print_stats(kernel, result, seconds, out)
+        if recorder is not None:
+            recorder.stop().save(opts.record)
+            print(f"hlemu: input movie written to {opts.record} (frames up to {display.frame})", file=out)
         if opts.save_state:
             try:
                 size = state.save(kernel, opts.save_state)

@@ -18,6 +18,7 @@ from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
 from kernel.process import Process
 from kernel.services.cfg import settings_from
+from kernel.state.movie import Movie, MoviePlayer, MovieRecorder
 from kernel.state.rewind import RewindRing
 from kernel.svc.listeners import SvcCall
 from kernel.thread import Thread
@@ -39,6 +40,7 @@ class Emulator:
         self.echo = echo
         self._output_listeners: list[Callable[[Proc, str], None]] = []
         self._rewind: RewindRing | None = None
+        self._recorder: MovieRecorder | None = None
         self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
                              output=self._output, sdmc_root=sdmc)
         self.kernel.cfg.settings = settings
@@ -211,12 +213,51 @@ class Emulator:
         """Press HOME (APT's HOMEBUTTON notification) for ``proc``, or every application that
         registered with APT; how many got it (0: none called aptInit). libctru's event thread
         takes it at the application's next ``aptMainLoop()``."""
+        if self._recorder is not None:  # a movie is recorded: the press goes in at the next VBlank
+            self._recorder.press("home", None if proc is None else proc.pid)
+            return self._registered_apps(proc)
         return self.kernel.apt.press_home(None if proc is None else proc.process)
 
     def press_power(self, proc: Proc | None = None) -> int:
         """Press POWER and choose "power off": ``aptMainLoop()`` then returns false, so a
         libctru application ends itself; how many applications got it."""
+        if self._recorder is not None:
+            self._recorder.press("power", None if proc is None else proc.pid)
+            return self._registered_apps(proc)
         return self.kernel.apt.press_power(None if proc is None else proc.process)
+
+    def _registered_apps(self, proc: Proc | None) -> int:
+        return sum(1 for s in self.kernel.apt.applets.values()
+                   if s.registered and (proc is None or s.process is proc.process))
+
+    # input movies (kernel.state.movie)
+    def record_movie(self, start_state: str | Path | None = None) -> MovieRecorder:
+        """Record the input of every frame from now on (pad, circle pad, touch, HOME/POWER:
+        while recording, a press is delivered at the next VBlank so that a replay is exact).
+        ``start_state``: the state file this session was loaded from (the movie names it).
+        ``stop_movie()`` returns the :class:`~kernel.state.movie.Movie`."""
+        from kernel.state.movie import MovieRecorder, file_sha256
+
+        start = {"kind": "power-on"} if start_state is None else {"kind": "state", "sha256": file_sha256(start_state)}
+        self._recorder = MovieRecorder(self.kernel, start)
+        return self._recorder
+
+    def stop_movie(self) -> Movie:
+        from kernel.state import StateError
+
+        if self._recorder is None:
+            raise StateError("no movie is being recorded")
+        movie, self._recorder = self._recorder.stop(), None
+        return movie
+
+    def replay_movie(self, movie: Movie | str | Path, start_state: str | Path | None = None) -> MoviePlayer:
+        """Play a movie's input into the guests as they run (StateError if it was recorded
+        with other programs, from another state, or with another quantum)."""
+        from kernel.state.movie import Movie, MoviePlayer, file_sha256
+
+        if not isinstance(movie, Movie):
+            movie = Movie.load(movie)
+        return MoviePlayer(self.kernel, movie, None if start_state is None else file_sha256(start_state))
 
     # hooks
     def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False) -> None:
