@@ -210,7 +210,7 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
             except LoaderError as exc:
                 print(f"hlemu: {exc}", file=sys.stderr)
                 return EXIT_USAGE
-        recorder = player = None
+        recorder = None
         try:
             from kernel.state.movie import Movie, MoviePlayer, MovieRecorder, file_sha256
 
@@ -219,7 +219,7 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
                 recorder = MovieRecorder(kernel, {"kind": "power-on"} if start_sha is None
                                          else {"kind": "state", "sha256": start_sha})
             if opts.replay:
-                player = MoviePlayer(kernel, Movie.load(opts.replay), start_sha)
+                MoviePlayer(kernel, Movie.load(opts.replay), start_sha)  # a VBlank listener from now on
         except state.StateError as exc:
             print(f"hlemu: --replay {opts.replay}: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -244,7 +244,7 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
         if opts.stats:
             print_stats(kernel, result, seconds, out)
         if recorder is not None:
-            recorder.stop().save(opts.record)
+            recorder.stop().save(str(opts.record))
             print(f"hlemu: input movie written to {opts.record} (frames up to {display.frame})", file=out)
         if opts.save_state:
             try:

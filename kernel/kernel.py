@@ -69,8 +69,7 @@ class Kernel(Waits, Lifetimes):
                        "timers", "timed_waits")
 
     def after_restore(self) -> None:
-        self.timers = self.scheduler.timers
-        self.timed_waits = self.scheduler.timed_waits
+        vars(self).update(timers=self.scheduler.timers, timed_waits=self.scheduler.timed_waits)
 
     def __init__(self, backend: str = "auto", host_page_size: int | None = None,
                  quantum_blocks: int = 20_000, output: OutputSink | None = None,

@@ -74,10 +74,11 @@ def measure(case: str, emu: object, repeats: int) -> list[Record]:
         emu.save_state(buf)  # type: ignore[attr-defined]
         return buf.getvalue()
 
-    save_s, data = _best(repeats, save)
+    save_s, saved = _best(repeats, save)
+    data = bytes(saved)  # type: ignore[call-overload]
 
     def load() -> None:
-        Emulator.load_state(data, backend=backend, echo=False).close()  # type: ignore[arg-type]
+        Emulator.load_state(data, backend=backend, echo=False).close()
 
     load_s, _ = _best(repeats, load)
     frames, _ = _used_frames(kernel)
@@ -87,7 +88,8 @@ def measure(case: str, emu: object, repeats: int) -> list[Record]:
     def copy_compress() -> bytes:
         return compressor().compress(np.ascontiguousarray(pages[frames]).data)
 
-    base_save, packed = _best(repeats, copy_compress)
+    base_save, result = _best(repeats, copy_compress)
+    packed = bytes(result)  # type: ignore[call-overload]
     import zstandard
 
     target = np.zeros((len(frames), 4096), np.uint8)

@@ -635,7 +635,8 @@ class Cpu(SpecialPages, CodeHooks):
     def closed_with(cls, space: AddressSpace, config: CpuConfig, saved: dict[str, object]) -> Cpu:
         """A closed CPU (a reaped process's, as :meth:`close` leaves one) with ``saved`` counters."""
         cpu = cls.__new__(cls)
-        cpu.space, cpu.config, cpu.on_svc, cpu.on_breakpoint = space, config, None, None
+        cpu.space, cpu.config, cpu.on_breakpoint = space, config, None
+        cpu.on_svc = _no_svc
         cpu.control = np.zeros(hooks.CB_SIZE, dtype=np.int64)
         cpu._slots = cpu.control.data
         cpu.uc = _ClosedUnicorn()
@@ -644,6 +645,10 @@ class Cpu(SpecialPages, CodeHooks):
         cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
         cpu.restore_counters(saved)
         return cpu
+
+def _no_svc(cpu: Cpu, number: int, args: list[int]) -> None:
+    raise RuntimeError(_CLOSED)
+
 
 _CLOSED = "this CPU's process has been reaped: it has no registers any more"
 

@@ -35,8 +35,8 @@ class Emulator:
         "region": "EUR", "model": "N3DS", "username": "Ada", "birthday": "12-25"}``); a bad
         key or value is a ValueError before anything is built. Change them later with ``emu.cfg``."""
         settings = settings_from(cfg or {})
-        self._options = {"backend": backend, "host_page_size": host_page_size, "quantum_blocks": quantum_blocks,
-                         "sdmc": sdmc}
+        self._options: dict[str, object] = {"backend": backend, "host_page_size": host_page_size,
+                                            "quantum_blocks": quantum_blocks, "sdmc": sdmc}
         self.echo = echo
         self._output_listeners: list[Callable[[Proc, str], None]] = []
         self._rewind: RewindRing | None = None
@@ -370,9 +370,9 @@ class Emulator:
 
         old = self.kernel
         opts = self._options
-        fresh = Kernel(backend=opts["backend"], host_page_size=opts["host_page_size"],
+        fresh = Kernel(backend=str(opts["backend"]), host_page_size=opts["host_page_size"],  # type: ignore[arg-type]
                        quantum_blocks=snap.meta["quantum_blocks"], output=self._output,  # type: ignore[attr-defined]
-                       sdmc_root=opts["sdmc"])
+                       sdmc_root=opts["sdmc"])  # type: ignore[arg-type]
         try:
             state.restore_into(fresh, snap)  # type: ignore[arg-type]
         except BaseException:

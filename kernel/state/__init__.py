@@ -37,9 +37,9 @@ def save(kernel: Kernel, target: str | os.PathLike[str] | BinaryIO) -> int:
     returns the bytes written."""
     captured = capture(kernel)
     sections = to_sections(captured)
-    if hasattr(target, "write"):
-        return state_format.write(target, sections, captured.meta)  # type: ignore[arg-type]
-    path = Path(target)  # type: ignore[arg-type]
+    if not isinstance(target, (str, os.PathLike)):
+        return state_format.write(target, sections, captured.meta)
+    path = Path(target)
     temporary = path.with_name(path.name + ".partial")
     with open(temporary, "wb") as out:
         size = state_format.write(out, sections, captured.meta)
@@ -52,10 +52,10 @@ def read(source: str | os.PathLike[str] | BinaryIO | bytes) -> Captured:
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     elif hasattr(source, "read"):
-        data = source.read()  # type: ignore[union-attr]
+        data = source.read()
     else:
         try:
-            with open(source, "rb") as f:  # type: ignore[arg-type]
+            with open(source, "rb") as f:
                 data = f.read(MAX_STATE_FILE + 1)
         except OSError as exc:
             raise StateError(f"cannot read the state {source}: {exc.strerror}") from None

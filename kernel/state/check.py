@@ -76,7 +76,7 @@ def _check_map_counts(kernel: Kernel) -> None:
         raise StateError("the state has frames both free and in use")
 
 
-def _vram(phys) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _vram(phys) -> np.ndarray:
     mask = np.zeros(phys.num_frames, dtype=bool)
     vram = phys.regions.get("VRAM")
     if vram is not None:

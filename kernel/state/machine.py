@@ -203,7 +203,7 @@ def to_sections(c: Captured) -> list[Section]:
     graph = json.dumps({**c.graph, "blobs": table}, sort_keys=True, separators=(",", ":")).encode()
     frames = np.ascontiguousarray(c.frames, dtype="<i4").tobytes()
     return [Section("graph", graph), Section("arrays", raw), Section("frame-list", frames),
-            Section("frames", np.ascontiguousarray(c.frame_data).data)]
+            Section("frames", np.ascontiguousarray(c.frame_data).data)]  # type: ignore[arg-type]
 
 
 def from_sections(header: dict[str, Any], sections: dict[str, bytes]) -> Captured:
@@ -287,7 +287,7 @@ class _Rebuilder:
         return a
 
     def __call__(self, kind: str, key: Any) -> object:
-        table = {"space": self.spaces, "cpu": self.cpus, "tracker": self.trackers}
+        table: dict[str, dict[int, Any]] = {"space": self.spaces, "cpu": self.cpus, "tracker": self.trackers}
         if kind == "memory":
             return self.kernel.memory
         if kind not in table or key not in table[kind]:
@@ -365,8 +365,9 @@ class _Rebuilder:
             if len(keys) > 1 or (len(vpns) and not keys):
                 raise StateError(f"{space.name}: tracked pages without one write tracker")
             for tkey in keys:
-                tracker = self("tracker", tkey)
-                assert isinstance(tracker, WriteTracker)
+                found = self("tracker", tkey)
+                assert isinstance(found, WriteTracker)
+                tracker = found
                 space.load_tracking(vpns, dirty, tracker)
         for key, entry in enumerate(self._list("trackers")):
             tracker = self.trackers[key]
@@ -428,5 +429,5 @@ def rebuild(kernel: Kernel, c: Captured) -> list[object]:
     for obj in made:
         after = getattr(type(obj), "after_restore", None)
         if callable(after):
-            obj.after_restore()
+            obj.after_restore()  # type: ignore[attr-defined]
     return made
