@@ -431,8 +431,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "bench" and args.suite == "state":
         from hlemu.bench import state as state_bench
 
-        return _report(state_bench.run(repeats=2 if args.quick else 5, backend=args.backend, progress=_say),
-                       args.json)
+        return _report(state_bench.run(repeats=2 if args.quick else 5, backend=args.backend,
+                                       heap_mib=8 if args.quick else state_bench.HEAP_MIB, progress=_say), args.json)
     if args.command == "bench" and args.suite == "gui":
         from gui import bench as gui_bench
 

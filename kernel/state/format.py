@@ -109,8 +109,9 @@ def read(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
     if offset != len(data):
         raise StateError(f"the state has {len(data) - offset} bytes after its last section")
     dctx = zstandard.ZstdDecompressor()
+    view = memoryview(data)
     for name, start, stored, raw, digest, codec in spans:
-        body = data[start:start + stored]
+        body: bytes | memoryview = view[start:start + stored]
         if hashlib.sha256(body).hexdigest() != digest:
             raise StateError(f"section {name!r} of the state is damaged (checksum mismatch)")
         if codec == "zstd":
@@ -122,7 +123,7 @@ def read(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
             raise StateError(f"section {name!r} has {len(body)} bytes, the header says {raw}")
         if name in sections:
             raise StateError(f"section {name!r} appears twice")
-        sections[name] = body
+        sections[name] = bytes(body) if isinstance(body, memoryview) else body
     return header, sections
 
 

@@ -179,11 +179,11 @@ def _used_frames(kernel: Kernel) -> tuple[np.ndarray, np.ndarray]:
     used = ~phys._free | (phys.map_count > 0) | (phys.holds > 0)
     used[_cpu_frames(kernel)] = False
     candidates = np.flatnonzero(used)
-    pages = phys.data.reshape(-1, PAGE_SIZE)
-    words = phys.data.view(np.uint64).reshape(-1, PAGE_SIZE // 8)
-    nonzero = words[candidates].any(axis=1)
-    frames = candidates[nonzero]
-    return frames.astype(np.int64), pages[frames]
+    data = phys.data.reshape(-1, PAGE_SIZE)[candidates]  # the one copy a save makes of memory
+    nonzero = data.view(np.uint64).any(axis=1)
+    if nonzero.all():
+        return candidates.astype(np.int64), data
+    return candidates[nonzero].astype(np.int64), data[nonzero]
 
 
 def describe(kernel: Kernel) -> dict[str, Any]:
