@@ -21,12 +21,29 @@ KIND_MMIO = 0xFF
 # page (a heap committed page by page) made each map cost more than the last. Bounding the
 # merge keeps the region a remap unmaps small.
 MERGE_PAGES = 512
+SPARSE_CHUNK = 4096  # pages (16 MiB): the unit a whole-space sync skips when nothing is mapped in it
 
 
 def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int,
                  region_read: Callable[..., int], region_write: Callable[..., None]) -> None:
     """Map exactly the accessible pages of ``lo..hi-1`` into Unicorn from the slab;
     MMIO pages become Unicorn MMIO regions whose callbacks call the page's handler."""
+    assert space.slab is not None
+    table = space.table
+    if hi - lo > SPARSE_CHUNK and lo % SPARSE_CHUNK == 0 and hi % SPARSE_CHUNK == 0:
+        # A whole-space sync (a new CPU): only pages mapped in the table or in Unicorn can
+        # change, so only the 16 MiB chunks holding some are looked at (the whole 4 GiB cost
+        # tens of milliseconds per CPU, at every spawn and every state load).
+        busy = (table.state[lo:hi].reshape(-1, SPARSE_CHUNK).any(axis=1)
+                | mapped[lo:hi].reshape(-1, SPARSE_CHUNK).any(axis=1))
+        for a, b in _runs(np.flatnonzero(busy)) if busy.any() else []:
+            _sync_range(uc, space, mapped, lo + a * SPARSE_CHUNK, lo + b * SPARSE_CHUNK, region_read, region_write)
+        return
+    _sync_range(uc, space, mapped, lo, hi, region_read, region_write)
+
+
+def _sync_range(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int,
+                region_read: Callable[..., int], region_write: Callable[..., None]) -> None:
     assert space.slab is not None
     table = space.table
     access = table.access[lo:hi]
