@@ -430,7 +430,7 @@ class MainWindow(QMainWindow):
             if error is not None:
                 self.warn(f"Cannot save state {slot}:\n{error.strip().splitlines()[-1]}")
                 return
-            size, frame = result  # type: ignore[misc]
+            size, frame = result if isinstance(result, tuple) else (0, 0)
             self.show_message(f"state {slot} saved: frame {frame}, {size:,} bytes ({path})")
 
         self.session.call(save, done)
