@@ -59,7 +59,7 @@ def read(source: str | os.PathLike[str] | BinaryIO | bytes) -> Captured:
                 data = f.read(MAX_STATE_FILE + 1)
         except OSError as exc:
             raise StateError(f"cannot read the state {source}: {exc.strerror}") from None
-    header, sections = state_format.read(data)
+    header, sections = state_format.read(data, defer=("frames",))
     return from_sections(header, sections)
 
 

@@ -70,9 +70,23 @@ def write(out: BinaryIO, sections: list[Section], meta: dict[str, Any]) -> int:
     return _FIXED.size + len(header) + _CRC.size + sum(map(len, stored))
 
 
-def read(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Check and unpack a state file: its header and each section's bytes (decompressed).
-    Anything wrong is a StateError naming it; nothing is returned half-checked."""
+@dataclass
+class Deferred:
+    """A checked (sha256) compressed section, decompressed later straight to where its
+    bytes go (a state's memory frames: no second copy of them); ``raw`` is its size."""
+
+    name: str
+    body: memoryview
+    raw: int
+
+    def reader(self) -> Any:
+        return zstandard.ZstdDecompressor().stream_reader(self.body, read_across_frames=True)
+
+
+def read(data: bytes, defer: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check and unpack a state file: its header and each section's bytes (decompressed;
+    the compressed sections named in ``defer`` come as :class:`Deferred`, checked but not
+    yet decompressed). Anything wrong is a StateError naming it."""
     if len(data) < _FIXED.size:
         raise StateError(f"not a save state: {len(data)} bytes, too short for the header")
     magic, version, size = _FIXED.unpack_from(data)
@@ -98,7 +112,7 @@ def read(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
     if not isinstance(entries, list):
         raise StateError("the state's header lists no sections")
     offset = end + _CRC.size
-    sections: dict[str, bytes] = {}
+    sections: dict[str, Any] = {}
     spans = []
     for entry in entries:
         name, stored, raw, digest, codec = _entry(entry)
@@ -114,6 +128,11 @@ def read(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
         body: bytes | memoryview = view[start:start + stored]
         if hashlib.sha256(body).hexdigest() != digest:
             raise StateError(f"section {name!r} of the state is damaged (checksum mismatch)")
+        if name in sections:
+            raise StateError(f"section {name!r} appears twice")
+        if codec == "zstd" and name in defer:
+            sections[name] = Deferred(name, view[start:start + stored], raw)
+            continue
         if codec == "zstd":
             try:
                 body = dctx.decompress(body, max_output_size=raw)

@@ -30,7 +30,7 @@ from hlemu.memory.physical import PhysicalMemory
 from hlemu.memory.space import AddressSpace
 from hlemu.memory.special import WriteTracker
 from kernel.state.errors import StateError
-from kernel.state.format import Section
+from kernel.state.format import Deferred, Section
 from kernel.state.graph import Decoder, Encoder
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Captured:
     graph: dict[str, Any]  # the object table, roots, and the host-resource entries
     blobs: list[np.ndarray]  # the arrays the graph references
     frames: np.ndarray  # frame numbers (int64) of the saved frames
-    frame_data: np.ndarray  # their bytes, (n, 4096) uint8
+    frame_data: np.ndarray | Deferred  # their bytes, (n, 4096) uint8 (from a file: still compressed)
 
 
 # -- saving -------------------------------------------------------------------------------
@@ -222,8 +222,11 @@ def from_sections(header: dict[str, Any], sections: dict[str, bytes]) -> Capture
         raise StateError("the state's frame list is cut")
     frames = np.frombuffer(frame_list, dtype="<i4").astype(np.int64)
     data = sections["frames"]
-    if len(data) != len(frames) * PAGE_SIZE:
-        raise StateError(f"the state lists {len(frames)} frames but holds {len(data) // PAGE_SIZE}")
+    size = data.raw if isinstance(data, Deferred) else len(data)
+    if size != len(frames) * PAGE_SIZE:
+        raise StateError(f"the state lists {len(frames)} frames but holds {size // PAGE_SIZE}")
+    if isinstance(data, Deferred):
+        return Captured(header, graph, blobs, frames, data)
     return Captured(header, graph, blobs, frames, np.frombuffer(data, dtype=np.uint8).reshape(-1, PAGE_SIZE))
 
 
@@ -257,6 +260,36 @@ def _unpack_blobs(table: Any, raw: bytes) -> list[np.ndarray]:
             raise StateError("an array of the state does not fit its section")
         out.append(np.frombuffer(raw, dtype=dt, count=size // dt.itemsize, offset=offset).reshape(shape))
     return out
+
+
+def _decompress_frames(section: Deferred, frames: np.ndarray, memory: np.ndarray) -> None:
+    """Decompress the frames section straight into physical memory, run of consecutive
+    frames by run (a heap is mostly one run)."""
+    cuts = np.flatnonzero(np.diff(frames) != 1) + 1
+    starts = np.concatenate(([0], cuts)).astype(np.int64)
+    ends = np.concatenate((cuts, [len(frames)])).astype(np.int64)
+    import zstandard
+
+    try:
+        _read_runs(section, frames, memory, starts, ends)
+    except zstandard.ZstdError as exc:
+        raise StateError(f"section {section.name!r} does not decompress: {exc}") from None
+
+
+def _read_runs(section: Deferred, frames: np.ndarray, memory: np.ndarray, starts: np.ndarray,
+               ends: np.ndarray) -> None:
+    with section.reader() as reader:
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            first = int(frames[a]) * PAGE_SIZE
+            view = memoryview(memory[first:first + (b - a) * PAGE_SIZE])  # type: ignore[arg-type]
+            got = 0
+            while got < len(view):
+                n = reader.readinto(view[got:])
+                if not n:
+                    raise StateError(f"section {section.name!r} ends early")
+                got += n
+        if reader.read(1):
+            raise StateError(f"section {section.name!r} is longer than the header says")
 
 
 def image_digest(data: bytes) -> str:
@@ -317,7 +350,11 @@ class _Rebuilder:
         pages = phys.data.reshape(-1, PAGE_SIZE)
         stale = np.flatnonzero(touched)
         pages[stale] = 0
-        pages[frames] = self.c.frame_data
+        data = self.c.frame_data
+        if isinstance(data, Deferred):
+            _decompress_frames(data, frames, phys.data)
+        else:
+            pages[frames] = data
 
     def address_spaces(self) -> None:
         memory = self.kernel.memory

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections import deque
 
+from kernel.state.format import Deferred
 from kernel.state.machine import Captured
 
 
 def snapshot_bytes(snap: Captured) -> int:
-    return int(snap.frame_data.nbytes + sum(a.nbytes for a in snap.blobs))
+    data = snap.frame_data
+    size = data.raw if isinstance(data, Deferred) else data.nbytes
+    return int(size + sum(a.nbytes for a in snap.blobs))
 
 
 class RewindRing:
