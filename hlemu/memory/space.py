@@ -438,9 +438,9 @@ class AddressSpace:
 
     def load_tracking(self, vpns: np.ndarray, wdirty: np.ndarray, tracker: WriteTracker) -> None:
         """Make mapped memory pages ``vpns`` write-tracked by ``tracker`` with their saved dirty
-        bits (a save state's), after :meth:`load_pages` and after the CPU exists: as when the
-        kernel tracks a mapped framebuffer, each tracked page then changes on its own (the
-        CPU gives it its own fastmem region), never inside a larger one."""
+        bits (a save state's), after :meth:`load_pages`. A state applies it before the
+        process's CPU exists: a fastmem CPU then maps each tracked page as a Unicorn region of
+        its own (hlemu.cpu.pagemap), which a tracked page must be."""
         t = self.table
         if len(vpns) and ((t.state[vpns] == MemoryState.FREE).any() or (t.frame[vpns] < 0).any()):
             raise MapError(f"{self.name}: write tracking needs mapped memory pages")
