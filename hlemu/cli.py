@@ -86,6 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
                           "UP DOWN LEFT RIGHT, CPAD=x,y, none); FILE may name a bundled script (pad.txt)")
 
+    run.add_argument("--save-state", metavar="FILE",
+                     help="write the whole machine to FILE where the run stops (end of --frames, "
+                          "--max-instructions, or the guests' end); docs/save-states.md")
+    run.add_argument("--load-state", metavar="FILE",
+                     help="start from a saved state instead of spawning programs (PROGRAMs, if named, must be "
+                          "the state's); --frames and --max-instructions count from there, the state's "
+                          "--quantum applies. A damaged or foreign FILE exits 2")
+
+    run.add_argument("--record", metavar="FILE",
+                     help="write an input movie: the pad, circle pad and touch point at every frame (with "
+                          "--input or --replay feeding them); replay it with --replay")
+    run.add_argument("--replay", metavar="FILE",
+                     help="play an input movie into the run (bit-exact; from power-on, or with --load-state "
+                          "from the state it was recorded from); other programs or another state exit 2")
+
     repl = sub.add_parser("repl", help="a Python shell with the emulator as `emu` and the programs spawned")
     repl.add_argument("programs", nargs="*", metavar="PROGRAM")
     _add_memory_options(repl)
@@ -143,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     cpu = bench_sub.add_parser("cpu", help="guest code under the kernel against bare Unicorn; SVC and switch costs")
     cpu.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     cpu.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    state_bench = bench_sub.add_parser("state", help="save/load time and size: the demo and 64 MiB of heap, "
+                                                     "against copying and compressing the same frames")
+    state_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
+    state_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
+    state_bench.add_argument("--backend", choices=("auto", "fastmem", "semifastmem"), default="auto")
     gui_bench = bench_sub.add_parser("gui", help="debugger refresh costs with 8 processes x 64 MiB mapped")
     gui_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     gui_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
@@ -290,7 +310,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       max_instructions=args.max_instructions, trace_svc=args.trace_svc, maps=args.maps,
                       stats=args.stats, quantum_blocks=args.quantum, frames=args.frames,
                       screenshot=args.screenshot, input_script=args.input, sdmc=args.sdmc,
-                      trace_ipc=args.trace_ipc, cfg=dict(args.cfg))
+                      trace_ipc=args.trace_ipc, cfg=dict(args.cfg), save_state=args.save_state,
+                      load_state=args.load_state, record=args.record, replay=args.replay)
     try:
         return run_programs(opts)
     except (BackendError, ValueError, OSError) as exc:
@@ -407,6 +428,11 @@ def _main(argv: Sequence[str] | None) -> int:
         return cmd_bench_cpu(args)
     if args.command == "bench" and args.suite == "ipc":
         return cmd_bench_ipc(args)
+    if args.command == "bench" and args.suite == "state":
+        from hlemu.bench import state as state_bench
+
+        return _report(state_bench.run(repeats=2 if args.quick else 5, backend=args.backend,
+                                       heap_mib=8 if args.quick else state_bench.HEAP_MIB, progress=_say), args.json)
     if args.command == "bench" and args.suite == "gui":
         from gui import bench as gui_bench
 

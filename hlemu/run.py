@@ -139,6 +139,10 @@ class RunOptions:
     input_script: str | None = None
     sdmc: str | None = None  # the host folder that is the SD card (None: the per-user default)
     trace_ipc: bool = False  # print each IPC request and its reply as the kernel decodes them
+    save_state: str | None = None  # write the machine here where the run stops
+    load_state: str | None = None  # start from this state instead of spawning (programs, if named, must match)
+    record: str | None = None  # write an input movie of this run here
+    replay: str | None = None  # play this input movie into the run
     cfg: dict[str, object] = field(default_factory=dict)  # console settings, as --cfg KEY=VALUE gives them
 
 
@@ -148,7 +152,8 @@ def check_files(opts: RunOptions) -> tuple[list[Path], list[tuple[int, int, tupl
     for programs) with a message that names the option."""
     from hlemu.images import check_writable
 
-    paths = [resolve(n) for n in (opts.programs or list(DEMO))]
+    named = opts.programs or ([] if opts.load_state else list(DEMO))
+    paths = [resolve(n) for n in named]
     events = load_input_script(opts.input_script) if opts.input_script else []
     if opts.screenshot:
         try:
@@ -179,20 +184,50 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
     except ValueError as exc:
         print(f"hlemu: --cfg {exc}", file=sys.stderr)
         return EXIT_USAGE
-    kernel = Kernel(backend=opts.backend, host_page_size=opts.host_page_size, quantum_blocks=opts.quantum_blocks,
+    from kernel import state
+
+    loaded = None
+    if opts.load_state:
+        try:
+            loaded = state.read(opts.load_state)
+        except state.StateError as exc:
+            print(f"hlemu: --load-state {opts.load_state}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    quantum = opts.quantum_blocks if loaded is None else int(loaded.meta.get("quantum_blocks") or 0) or 20_000
+    kernel = Kernel(backend=opts.backend, host_page_size=opts.host_page_size, quantum_blocks=quantum,
                     output=emit, trace_svc=opts.trace_svc, sdmc_root=opts.sdmc, trace_ipc=opts.trace_ipc)
     kernel.cfg.settings = settings
     try:
-        for path in paths:
+        if loaded is not None:
+            try:
+                _check_programs(loaded.meta, paths)
+                state.restore_into(kernel, loaded)
+            except state.StateError as exc:
+                print(f"hlemu: --load-state {opts.load_state}: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+        for path in paths if loaded is None else []:
             try:
                 kernel.spawn(path)
             except LoaderError as exc:
                 print(f"hlemu: {exc}", file=sys.stderr)
                 return EXIT_USAGE
+        recorder = None
+        try:
+            from kernel.state.movie import Movie, MoviePlayer, MovieRecorder, file_sha256
+
+            start_sha = None if opts.load_state is None else file_sha256(opts.load_state)
+            if opts.record:  # installed first: a player (and --input) go before it, it sees what they set
+                recorder = MovieRecorder(kernel, {"kind": "power-on"} if start_sha is None
+                                         else {"kind": "state", "sha256": start_sha})
+            if opts.replay:
+                MoviePlayer(kernel, Movie.load(opts.replay), start_sha)  # a VBlank listener from now on
+        except state.StateError as exc:
+            print(f"hlemu: --replay {opts.replay}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if events:
             _replay_input(kernel, events)
         display = kernel.display
-        frames = opts.frames
+        frames = None if opts.frames is None else display.frame + opts.frames  # counted from this run's start
         started = time.perf_counter()
         with stop_on_sigint(lambda: _stop_running(kernel)) as ctrl_c:
             def until() -> bool:
@@ -211,10 +246,36 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
             print_maps(kernel, out)
         if opts.stats:
             print_stats(kernel, result, seconds, out)
+        if recorder is not None:
+            recorder.stop().save(str(opts.record))
+            print(f"hlemu: input movie written to {opts.record} (frames up to {display.frame})", file=out)
+        if opts.save_state:
+            try:
+                size = state.save(kernel, opts.save_state)
+            except (state.StateError, OSError) as exc:
+                print(f"hlemu: --save-state {opts.save_state}: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            print(f"hlemu: state saved to {opts.save_state} ({size:,} bytes; frame {display.frame}, "
+                  f"{kernel.instructions:,} instructions)", file=out)
         status = exit_status(kernel, result, out)  # prints the summary line
         return EXIT_INTERRUPTED if ctrl_c.interrupted else status
     finally:
         kernel.close()
+
+
+def _check_programs(meta: dict, paths: list[Path]) -> None:
+    """With --load-state, programs named on the command line must be the state's (by image)."""
+    if not paths:
+        return
+    from hlemu.loaders import load_image
+    from kernel.kernel import image_digest
+    from kernel.state import StateError
+
+    have = sorted(p.get("image_sha256", "") for p in meta.get("programs", []) if isinstance(p, dict))
+    want = sorted(image_digest(load_image(path)) for path in paths)
+    if have != want:
+        names = ", ".join(str(p.get("name")) for p in meta.get("programs", []) if isinstance(p, dict))
+        raise StateError(f"the state is of other programs ({names}), not of {', '.join(p.name for p in paths)}")
 
 
 def _stop_running(kernel: Kernel) -> None:

@@ -88,6 +88,16 @@ class Display:
         self.running = False
         kernel.scheduler.register_event("vblank", self._vblank)
 
+    state_transient = ("vblank_listeners",)
+
+    def state_extra(self) -> dict[str, object]:
+        """A save state keeps the kernel's own VBlank listeners (services' bound methods), not
+        the host's (``Emulator.on_frame``, an input script): those are added again by their owner."""
+        from kernel.services import Service
+
+        return {"vblank_listeners": [f for f in self.vblank_listeners
+                                     if isinstance(getattr(f, "__self__", None), Service)]}
+
     def start(self) -> None:
         """Begin delivering VBlanks (when the first client registers for them)."""
         if not self.running:

@@ -63,6 +63,14 @@ class Kernel(Waits, Lifetimes):
     >>> k.close()
     """
 
+    # Save states (kernel.state): the host side is built anew by the loading kernel's own
+    # __init__ and kept; timers / timed_waits are the scheduler's sets under a second name.
+    state_transient = ("memory", "cpu_config", "_output_sink", "ipc_listeners", "svc_listeners", "trace_svc",
+                       "timers", "timed_waits")
+
+    def after_restore(self) -> None:
+        vars(self).update(timers=self.scheduler.timers, timed_waits=self.scheduler.timed_waits)
+
     def __init__(self, backend: str = "auto", host_page_size: int | None = None,
                  quantum_blocks: int = 20_000, output: OutputSink | None = None,
                  trace_svc: bool = False, sdmc_root: str | Path | None = None, trace_ipc: bool = False) -> None:
@@ -184,6 +192,7 @@ class Kernel(Waits, Lifetimes):
         process = Process(self, pid, name or image.name, space, cpu)
         process.smdh = image.smdh
         process.source = image.source
+        process.image_sha256 = image_digest(image)
         try:
             self._map_image(process, image)
             hand_over(self, process, image)  # a 3DSX's argument list, as a homebrew launcher gives it
@@ -431,6 +440,17 @@ def internal_error_report(thread: Thread, svc: str, args: list[int], exc: BaseEx
     shown = ", ".join(f"{a:#x}" for a in args)
     return (f"[hlemu] internal error (a bug in hlemu, please report it): {svc}({shown}) from thread "
             f"{thread.tid} raised {type(exc).__name__}: {exc}{place}. This process was ended; the others run on.")
+
+
+def image_digest(image: Image) -> str:
+    """The program's identity in a save state: a digest of what it loads (entry, segments)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{image.entry:#x}".encode())
+    for seg in image.segments:
+        digest.update(f"{seg.vaddr:#x}:{seg.size:#x}:{int(seg.perm)}:".encode())
+        digest.update(seg.data)
+    return digest.hexdigest()
 
 
 def _print_output(process: Process, line: str) -> None:

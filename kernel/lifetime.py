@@ -5,6 +5,11 @@ program image and the fixed areas mapped at spawn, the frames of ended
 processes given back (reaping), and the policy that keeps a long session flat.
 A frame is freed by whoever lets go of it last (``PhysicalMemory.collect``): no
 page table maps it and no kernel object holds it.
+
+Objects' reference counts (handles plus the kernel's own holds) and how each object
+saves and restores itself in a save state: :class:`kernel.objects.base.KernelObject`.
+A save state keeps ended processes whole, reaped ones as their record (output, status,
+counters; a closed CPU and address space), and ``_reaped_instructions`` with them.
 """
 
 from __future__ import annotations

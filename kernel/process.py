@@ -41,6 +41,13 @@ class OutputLines(list):
         self.max_chars = max_chars
         self.dropped = 0
 
+    def state_extra(self) -> dict[str, object]:
+        return {"lines": list(self)}  # a save state keeps the lines themselves, not just the limits
+
+    def after_restore(self) -> None:
+        lines = self.__dict__.pop("lines", [])
+        list.__init__(self, [str(line) for line in lines])
+
     def append(self, line: str) -> None:
         if len(line) > self.max_chars:
             line = f"{line[: self.max_chars]}... ({len(line) - self.max_chars} more characters)"
@@ -92,6 +99,7 @@ class Process(WaitObject):
         self._tls_used = [False] * (TLS_PAGES * TLS_PER_PAGE)
         self.smdh: Smdh | None = None  # a 3DSX's titles and icon (set by spawn), for the window and the API
         self.source = ""  # the file it was loaded from ("" for an image made in memory)
+        self.image_sha256 = ""  # the program's identity (Kernel.spawn), which save states name
         self.romfs: tuple[str, int, int] | None = None  # (file, offset, size) of its RomFS: fs:USER archive 3
 
     @property

@@ -100,6 +100,11 @@ class Scheduler:
         self._last_stop: Stop | None = None
         self._halt_pending = False  # halt() between runs: the next run of the slice returns at once
 
+    state_transient = ("_running",)  # a state is saved between runs: no CPU runs
+
+    def after_restore(self) -> None:
+        self._running = None
+
     # -- guest time and events -------------------------------------------------------------
     @property
     def ticks(self) -> int:

@@ -78,6 +78,11 @@ class Thread(WaitObject):
         self.pending_svc: SvcCall | None = None  # the blocked SVC its listeners wait to see complete
         self.held_mutexes: set[Mutex] = set()
 
+    state_transient = ("pending_svc", "_tls_at")  # the SVC listeners' view of a blocked call; a cache
+
+    def after_restore(self) -> None:
+        self.pending_svc = None
+
     def should_wait(self, thread: Thread) -> bool:
         return self.state != ThreadState.DEAD
 

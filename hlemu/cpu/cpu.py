@@ -602,6 +602,54 @@ class Cpu(SpecialPages, CodeHooks):
         self._file_cache.clear()
 
 
+    # -- save states (between runs only: a clean boundary) ----------------------------
+    _STATE_SLOTS = (hooks.CB_INSTRUCTIONS, hooks.CB_BLOCKS, hooks.CB_RESUME, hooks.CB_FILLS,
+                    hooks.CB_BLOCK_START, hooks.CB_BLOCK_SIZE)
+
+    def save_counters(self) -> dict[str, object]:
+        """What a save state keeps of this CPU besides the loaded registers: its counters, the
+        unused budget and a stop inside a block (``CB_RESUME``: the rest is not charged again).
+        Not Unicorn's translations or TLB: a new CPU rebuilds them as the guest runs."""
+        if self._running:
+            raise RuntimeError("a CPU's counters are saved between runs, not inside one")
+        return {"control": [int(self.control[i]) for i in self._STATE_SLOTS], "left": int(self._left),
+                "break_pc": self._break_pc, "closed": self._closed}
+
+    def restore_counters(self, saved: dict[str, object]) -> None:
+        """Take counters from :meth:`save_counters` (after the registers are loaded)."""
+        control = saved.get("control")
+        if not isinstance(control, list) or len(control) != len(self._STATE_SLOTS) \
+                or not all(isinstance(v, int) for v in control):
+            raise ValueError("bad CPU counters")
+        for slot, value in zip(self._STATE_SLOTS, control, strict=True):
+            self.control[slot] = value
+        left, break_pc = saved.get("left", 0), saved.get("break_pc")
+        self._left = int(left) if isinstance(left, int) else 0
+        self._break_pc = break_pc if isinstance(break_pc, int) else None
+
+    def own_frames(self) -> np.ndarray:
+        """Physical frames this CPU took for itself (semifastmem's trap frame)."""
+        return np.zeros(0, np.int64) if self._trap_frame is None else np.asarray(self._trap_frame, np.int64)
+
+    @classmethod
+    def closed_with(cls, space: AddressSpace, config: CpuConfig, saved: dict[str, object]) -> Cpu:
+        """A closed CPU (a reaped process's, as :meth:`close` leaves one) with ``saved`` counters."""
+        cpu = cls.__new__(cls)
+        cpu.space, cpu.config, cpu.on_breakpoint = space, config, None
+        cpu.on_svc = _no_svc
+        cpu.control = np.zeros(hooks.CB_SIZE, dtype=np.int64)
+        cpu._slots = cpu.control.data
+        cpu.uc = _ClosedUnicorn()
+        cpu.fault, cpu._running, cpu._closed, cpu._trap_frame = None, False, True, None
+        cpu._svc_numbers, cpu._breakpoints, cpu._file_cache = {}, {}, {}
+        cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
+        cpu.restore_counters(saved)
+        return cpu
+
+def _no_svc(cpu: Cpu, number: int, args: list[int]) -> None:
+    raise RuntimeError(_CLOSED)
+
+
 _CLOSED = "this CPU's process has been reaped: it has no registers any more"
 
 

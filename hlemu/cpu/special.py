@@ -69,7 +69,8 @@ class SpecialPages:
 
     def _assign_mmio_slots(self, lo: int, hi: int) -> None:
         """Give each new MMIO page of ``lo..hi-1`` a page of the MMIO window (semifastmem)."""
-        slow = np.isin(self.space.table.special[lo:hi], (SpecialKind.MMIO, SpecialKind.WATCH))
+        special = self.space.table.special[lo:hi]
+        slow = (special == SpecialKind.MMIO) | (special == SpecialKind.WATCH)  # np.isin sorts: 10x slower
         for vpn in (np.flatnonzero(slow) + lo).tolist():
             if self._mmio_slots[vpn] == 0:
                 if len(self._slot_vpn) >= MMIO_WINDOW_PAGES:

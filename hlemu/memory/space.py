@@ -431,6 +431,38 @@ class AddressSpace:
             self.slab.close()
             self.slab = None
 
+    def load_pages(self, vpns: np.ndarray, frame: np.ndarray, perm: np.ndarray, state: np.ndarray,
+                   special: np.ndarray, wdirty: np.ndarray) -> None:
+        """Set the entries of pages ``vpns`` of an empty space at once (a save state's), then
+        derive, map the slab and tell the listeners, run by run. Frames' map counts are the
+        caller's (a state restores physical memory's counts whole); write trackers too."""
+        if self.table.mapped_pages().size:
+            raise MapError(f"{self.name}: pages load into an empty address space only")
+        t = self.table
+        for name, values in (("frame", frame), ("perm", perm), ("state", state), ("special", special),
+                             ("wdirty", wdirty)):
+            getattr(t, name)[vpns] = values
+        if len(vpns):
+            for lo, hi in _runs(np.sort(vpns)):
+                self._changed(lo, hi)
+
+    def load_tracking(self, vpns: np.ndarray, wdirty: np.ndarray, tracker: WriteTracker) -> None:
+        """Make mapped memory pages ``vpns`` write-tracked by ``tracker`` with their saved dirty
+        bits (a save state's), after :meth:`load_pages`. A state applies it before the
+        process's CPU exists: a fastmem CPU then maps each tracked page as a Unicorn region of
+        its own (hlemu.cpu.pagemap), which a tracked page must be."""
+        t = self.table
+        if len(vpns) and ((t.state[vpns] == MemoryState.FREE).any() or (t.frame[vpns] < 0).any()):
+            raise MapError(f"{self.name}: write tracking needs mapped memory pages")
+        tracker.attach(self)
+        t.special[vpns] = SpecialKind.TRACKED
+        t.wdirty[vpns] = wdirty
+        for vpn in vpns.tolist():
+            self.trackers[vpn] = tracker
+        if len(vpns):
+            for lo, hi in _runs(np.sort(vpns)):
+                self._changed(lo, hi)
+
     def __repr__(self) -> str:
         return f"<AddressSpace pid={self.pid} {self.name!r} backend={self.backend}>"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from hlemu.cpu import Cpu
 from hlemu.loaders import Image
@@ -18,6 +19,8 @@ from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
 from kernel.process import Process
 from kernel.services.cfg import settings_from
+from kernel.state.movie import Movie, MoviePlayer, MovieRecorder
+from kernel.state.rewind import RewindRing
 from kernel.svc.listeners import SvcCall
 from kernel.thread import Thread
 
@@ -33,8 +36,12 @@ class Emulator:
         "region": "EUR", "model": "N3DS", "username": "Ada", "birthday": "12-25"}``); a bad
         key or value is a ValueError before anything is built. Change them later with ``emu.cfg``."""
         settings = settings_from(cfg or {})
+        self._options: dict[str, object] = {"backend": backend, "host_page_size": host_page_size,
+                                            "quantum_blocks": quantum_blocks, "sdmc": sdmc}
         self.echo = echo
         self._output_listeners: list[Callable[[Proc, str], None]] = []
+        self._rewind: RewindRing | None = None
+        self._recorder: MovieRecorder | None = None
         self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
                              output=self._output, sdmc_root=sdmc)
         self.kernel.cfg.settings = settings
@@ -102,6 +109,12 @@ class Emulator:
 
         Ctrl-C (on the main thread) stops the guest at a clean point, between two slices, and
         then raises KeyboardInterrupt here: the emulator stays consistent and ``run()`` resumes."""
+        if self._rewind is not None:
+            return self._run_with_rewind(instructions, frames, until)
+        return self._run(instructions, frames, until)
+
+    def _run(self, instructions: int | None = None, frames: int | None = None,
+             until: Callable[[], bool] | None = None) -> RunResult:
         self._paused = False
         target = None if frames is None else self.kernel.display.frame + frames
 
@@ -226,12 +239,51 @@ class Emulator:
         """Press HOME (APT's HOMEBUTTON notification) for ``proc``, or every application that
         registered with APT; how many got it (0: none called aptInit). libctru's event thread
         takes it at the application's next ``aptMainLoop()``."""
+        if self._recorder is not None:  # a movie is recorded: the press goes in at the next VBlank
+            self._recorder.press("home", None if proc is None else proc.pid)
+            return self._registered_apps(proc)
         return self.kernel.apt.press_home(None if proc is None else proc.process)
 
     def press_power(self, proc: Proc | None = None) -> int:
         """Press POWER and choose "power off": ``aptMainLoop()`` then returns false, so a
         libctru application ends itself; how many applications got it."""
+        if self._recorder is not None:
+            self._recorder.press("power", None if proc is None else proc.pid)
+            return self._registered_apps(proc)
         return self.kernel.apt.press_power(None if proc is None else proc.process)
+
+    def _registered_apps(self, proc: Proc | None) -> int:
+        return sum(1 for s in self.kernel.apt.applets.values()
+                   if s.registered and (proc is None or s.process is proc.process))
+
+    # input movies (kernel.state.movie)
+    def record_movie(self, start_state: str | Path | None = None) -> MovieRecorder:
+        """Record the input of every frame from now on (pad, circle pad, touch, HOME/POWER:
+        while recording, a press is delivered at the next VBlank so that a replay is exact).
+        ``start_state``: the state file this session was loaded from (the movie names it).
+        ``stop_movie()`` returns the :class:`~kernel.state.movie.Movie`."""
+        from kernel.state.movie import MovieRecorder, file_sha256
+
+        start = {"kind": "power-on"} if start_state is None else {"kind": "state", "sha256": file_sha256(start_state)}
+        self._recorder = MovieRecorder(self.kernel, start)
+        return self._recorder
+
+    def stop_movie(self) -> Movie:
+        from kernel.state import StateError
+
+        if self._recorder is None:
+            raise StateError("no movie is being recorded")
+        movie, self._recorder = self._recorder.stop(), None
+        return movie
+
+    def replay_movie(self, movie: Movie | str | Path, start_state: str | Path | None = None) -> MoviePlayer:
+        """Play a movie's input into the guests as they run (StateError if it was recorded
+        with other programs, from another state, or with another quantum)."""
+        from kernel.state.movie import Movie, MoviePlayer, file_sha256
+
+        if not isinstance(movie, Movie):
+            movie = Movie.load(movie)
+        return MoviePlayer(self.kernel, movie, None if start_state is None else file_sha256(start_state))
 
     # hooks
     def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False) -> None:
@@ -287,6 +339,137 @@ class Emulator:
     def breakpoints(self) -> list[Breakpoint]:
         """``(pid, address)`` of every breakpoint, sorted."""
         return [Breakpoint(pid, address) for pid, address in sorted(self._breakpoints)]
+
+    # save states (kernel.state; the format: docs/save-states.md)
+    def save_state(self, target: str | Path | BinaryIO) -> int:
+        """Write the whole machine to ``target`` (a path or a binary file) between runs; the
+        bytes written. What it holds and what it leaves out: docs/save-states.md. A
+        StateError when the machine cannot be saved (a watchpoint is set)."""
+        from kernel import state
+
+        return state.save(self.kernel, target)
+
+    @classmethod
+    def load_state(cls, source: str | Path | BinaryIO | bytes, backend: str = "auto",
+                   host_page_size: int | None = None, echo: bool = True,
+                   sdmc: str | Path | None = None) -> Emulator:
+        """A new emulator running exactly where the saved one was, on any backend (the
+        state is backend-independent). StateError when the file is damaged, truncated, of a
+        newer format or not a state; nothing half-loaded is left. ``sdmc``: the SD card's
+        host folder (default: the one the state was saved with)."""
+        from kernel import state
+
+        captured = state.read(source)
+        return cls._from_captured(captured, backend, host_page_size, echo, sdmc)
+
+    @classmethod
+    def _from_captured(cls, captured: object, backend: str, host_page_size: int | None, echo: bool,
+                       sdmc: str | Path | None) -> Emulator:
+        from kernel import state
+
+        meta = captured.meta  # type: ignore[attr-defined]
+        quantum = meta.get("quantum_blocks")
+        if not isinstance(quantum, int) or quantum <= 0:
+            raise state.StateError("the state does not say its scheduling quantum")
+        emu = cls(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum, echo=echo, sdmc=sdmc)
+        try:
+            keep_sdmc = emu.kernel.fs.sdmc_root
+            state.restore_into(emu.kernel, captured)  # type: ignore[arg-type]
+            if sdmc is not None:
+                emu.kernel.fs.sdmc_root = keep_sdmc
+        except BaseException:
+            emu.close()
+            raise
+        return emu
+
+    def snapshot(self) -> object:
+        """The machine now, kept in memory (uncompressed) for :meth:`restore`."""
+        from kernel import state
+
+        return state.snapshot(self.kernel)
+
+    def restore(self, snap: object) -> None:
+        """Go back to ``snap`` (from :meth:`snapshot`, of this emulator or another). Host
+        hooks stay: ``on_output``, ``on_frame``, ``on_svc``/``on_ipc`` listeners, breakpoints
+        (on processes that exist in the snapshot)."""
+        from kernel import state
+
+        old = self.kernel
+        opts = self._options
+        fresh = Kernel(backend=str(opts["backend"]), host_page_size=opts["host_page_size"],  # type: ignore[arg-type]
+                       quantum_blocks=snap.meta["quantum_blocks"], output=self._output,  # type: ignore[attr-defined]
+                       sdmc_root=opts["sdmc"])  # type: ignore[arg-type]
+        try:
+            state.restore_into(fresh, snap)  # type: ignore[arg-type]
+        except BaseException:
+            fresh.close()
+            raise
+        from kernel.services import Service
+
+        fresh.svc_listeners, fresh.ipc_listeners = old.svc_listeners, old.ipc_listeners
+        host = [f for f in old.display.vblank_listeners if not isinstance(getattr(f, "__self__", None), Service)]
+        fresh.display.vblank_listeners[:0] = host
+        self.kernel = fresh
+        old.close()
+        for (pid, addr) in self._breakpoints:
+            process = fresh.processes.get(pid)
+            if process is not None and not process.released:
+                process.cpu.on_breakpoint = self._on_breakpoint
+                process.cpu.add_breakpoint(addr)
+        self._paused = False
+
+    # rewind (kernel.state.rewind)
+    def enable_rewind(self, every_frames: int = 10, keep: int = 60, max_bytes: int = 256 << 20) -> None:
+        """Keep an in-memory snapshot every ``every_frames`` frames (at most ``keep`` of them,
+        ``max_bytes`` in all, the oldest dropped first) so :meth:`rewind` can go back; one is
+        taken now. ``run()`` then stops at each such frame to take it, which changes nothing
+        the guests compute."""
+        from kernel.state.rewind import RewindRing
+
+        self._rewind = RewindRing(every_frames, keep, max_bytes)
+        self._rewind.push(self.snapshot())  # type: ignore[arg-type]
+
+    def disable_rewind(self) -> None:
+        self._rewind = None
+
+    def rewind(self, frames: int) -> int:
+        """Go back ``frames`` frames (needs :meth:`enable_rewind`): restore the newest snapshot
+        at or before that frame and run forward to it (exact: execution is deterministic).
+        Returns the frame reached; not further back than the oldest snapshot kept."""
+        from kernel.state import StateError
+
+        if self._rewind is None:
+            raise StateError("rewind is not enabled: call emu.enable_rewind() first")
+        target = max(0, self.frame - max(0, frames))
+        snap = self._rewind.at_or_before(target)
+        if snap is None:
+            snap = self._rewind.snapshots[0]
+            target = snap.meta["frame"]
+        self._rewind.drop_after(snap.meta["frame"])
+        self.restore(snap)
+        if self.frame < target:
+            self._run_with_rewind(None, target - self.frame, None)
+        return self.frame
+
+    def _run_with_rewind(self, instructions: int | None, frames: int | None,
+                         until: Callable[[], bool] | None) -> RunResult:
+        """``run()`` cut at every rewind mark, with a snapshot taken between the pieces."""
+        ring = self._rewind
+        assert ring is not None
+        start = self.instructions
+        target = None if frames is None else self.frame + frames
+        while True:
+            mark = ring.next_mark(self.frame)
+            goal = mark if target is None else min(mark, target)
+            left = None if instructions is None else instructions - (self.instructions - start)
+            result = self._run(left, goal - self.frame, until)
+            at_mark = self.frame >= mark
+            if at_mark:
+                ring.push(self.snapshot())  # type: ignore[arg-type]
+            done = (result.reason != "condition met" or self._paused or (until is not None and until())
+                    or (target is not None and self.frame >= target) or not at_mark)
+            if done:
+                return result
 
     def close(self) -> None:
         self.kernel.close()

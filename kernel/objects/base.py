@@ -12,7 +12,34 @@ if TYPE_CHECKING:
 
 
 class KernelObject:
-    """Anything a handle can name. ``type_name`` is what the debugger shows."""
+    """Anything a handle can name. ``type_name`` is what the debugger shows.
+
+    **Lifetime.** ``kernel._refs[object_id]`` counts what keeps the object alive: each
+    open handle to it (``Kernel.add_handle``; ``HandleTable.close`` gives it back through
+    ``Kernel.release_reference``) and each reference the kernel holds itself
+    (``Kernel.retain``: srv's registered ports, a service's events, a session waiting on
+    its port, the objects of an IPC message in flight), released the same way. When the
+    count reaches zero, :meth:`destroy` releases what the object holds (frames, waiters,
+    sessions); :meth:`finished` says whether it is gone or lives on (a memory block
+    still mapped). Objects referenced only by other objects' attributes (a thread by its
+    process) are not counted: they go with their owner.
+
+    **Save states** (:mod:`kernel.state`, docs/save-states.md). An object is saved as its
+    attributes, through a plain-data codec (numbers, strings, containers, enums, numpy
+    arrays, references to other kernel objects, bound methods of them), and loaded by
+    ``cls.__new__`` plus those attributes, without ``__init__``. A new object type needs
+    nothing more if its attributes are such data. Otherwise it declares, on the class:
+
+    * ``state_transient``: a tuple of attribute names not to save (host handles, caches,
+      listeners of the host);
+    * ``state_extra(self) -> dict``: extra plain attributes to save instead (a host file
+      descriptor's path, say);
+    * ``after_restore(self)``: rebuilds the transient attributes once the whole graph is
+      loaded (reopen the file, drop the extra).
+
+    A loaded graph is checked: every handle resolves, no object has more handles than
+    its count, no count names a missing object (:func:`kernel.state.check.check_graph`).
+    """
 
     type_name = "object"
 

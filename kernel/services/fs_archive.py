@@ -241,6 +241,19 @@ class FileSession(Service):
             os.close(self.fd)
             self.fd = None
 
+    state_transient = ("fd",)  # a host descriptor: a save state keeps the file's host path
+
+    def state_extra(self) -> dict[str, object]:
+        host = os.readlink(f"/proc/self/fd/{self.fd}") if self.fd is not None else None
+        return {"host_file": host}
+
+    def after_restore(self) -> None:
+        host = getattr(self, "host_file", None)
+        self.fd = None
+        if isinstance(host, str):
+            mode = os.O_RDWR if self.writable else os.O_RDONLY
+            self.fd = os.open(host, mode | os.O_CLOEXEC)  # OSError: the file went; the load fails
+
     def session_closed(self, session: ClientSession) -> None:
         self.close()
 
