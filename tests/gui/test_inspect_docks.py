@@ -120,3 +120,24 @@ def test_scanner_dock_narrows_to_the_counter(gui_programs, shots_dir):
     assert dock.status.text() == "'nine' is not a number (decimal, or hex with 0x)"
     dock.resize(700, 360)
     assert dock.grab().save(str(shots_dir / "dock_scanner_inspect.png"))
+
+
+def test_fault_plot_draws_with_pyqtgraph_and_names_counts_on_hover(demo, shots_dir):
+    demo.run_frames(10)
+    demo.run_frames(10)
+    plot = demo.window.fault_dock.plot
+    fb = demo.session.selection.pid
+    write_track = demo.call(lambda emu: emu.process(fb).faults["write_track"])
+    assert set(plot.curves) == {key for key, _ in plot.visible()} and (fb, "write_track") in plot.curves
+    xs, ys = plot.curves[(fb, "write_track")].getData()
+    assert ys[-1] == write_track and xs[-1] == plot.frames[-1]
+    assert f"{fb} write track {write_track:,}" in plot._hover(plot.frames[-1], 0)
+    demo.window.fault_dock.kind_box.setCurrentText("write_track")
+    assert {kind for _, kind in plot.curves} == {"write_track"}
+    demo.window.fault_dock.show()
+    demo.window.fault_dock.raise_()
+    demo.window.fault_dock.resize(640, 300)
+    assert demo.window.fault_dock.grab().save(str(shots_dir / "dock_fault_plot_pyqtgraph.png"))
+    demo.window.fault_dock.kind_box.setCurrentText("all kinds")
+    plot.clear()
+    assert not plot.curves and plot.empty.isVisible()
