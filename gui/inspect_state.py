@@ -123,9 +123,9 @@ class ScanResult:
 SHOWN = 1000  # candidates a table shows (a first scan for 0 finds hundreds of thousands)
 
 
-def start_scan(emu: Emulator, pid: int, value: int, width: int) -> ScanResult:
+def start_scan(emu: Emulator, pid: int, value: int, width: int, start: int = 0, end: int = 1 << 32) -> ScanResult:
     proc = emu.process(pid)
-    return _result(proc, proc.scan(value, width))
+    return _result(proc, proc.scan(value, width, start, end))
 
 
 def rescan(emu: Emulator, pid: int, scan: Scan, condition: str, value: int | None) -> ScanResult:

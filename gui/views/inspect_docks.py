@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import (
 from gui.inspect_state import FootprintRow, HeapSample, ScanResult, footprint_rows, heap_sample, rescan, start_scan
 from gui.models.inspect import FootprintModel, HeapBlockModel, ScanModel, kib
 from gui.state import Snapshot
+from gui.views.memory_docks import parse_address
 from gui.views.plots import Plot
 from gui.views.tables import make_table, stack
 from gui.worker import Session
@@ -259,6 +260,19 @@ def parse_value(text: str) -> int:
         raise ValueError(f"{text.strip()!r} is not a number (decimal, or hex with 0x)") from None
 
 
+def parse_range(text: str) -> tuple[int, int]:
+    """``""`` (the whole space) or ``00100000-08000000`` (hex, end exclusive) -> (start, end)."""
+    if not text.strip():
+        return 0, 1 << 32
+    lo, sep, hi = text.partition("-")
+    if not sep:
+        raise ValueError(f"{text.strip()!r} is not a range (START-END in hex, e.g. 00100000-08000000)")
+    start, end = parse_address(lo), parse_address(hi)
+    if end <= start:
+        raise ValueError(f"the range {text.strip()} ends before it starts")
+    return start, end
+
+
 class ScannerDock(QDockWidget):
     """Scan the selected process for a value of a width, then rescan the candidates
     (changed, unchanged, increased, decreased, equal / not equal to a value)."""
@@ -276,6 +290,8 @@ class ScannerDock(QDockWidget):
         for width in (1, 2, 4, 8):
             self.width_box.addItem(f"{width} bytes", width)
         self.width_box.setCurrentIndex(2)
+        self.range = QLineEdit()
+        self.range.setPlaceholderText("range: all (or 00100000-08000000)")
         self.scan_button = QPushButton("Scan")
         self.scan_button.clicked.connect(self.scan)
         self.condition = QComboBox()
@@ -287,7 +303,7 @@ class ScannerDock(QDockWidget):
         self.model = ScanModel()
         self.table, _ = make_table(self.model)
         tools = QHBoxLayout()
-        for widget in (self.value, self.width_box, self.scan_button, self.condition, self.rescan_button):
+        for widget in (self.value, self.width_box, self.range, self.scan_button, self.condition, self.rescan_button):
             tools.addWidget(widget)
         stack(self, tools, self.status, self.table)
         session.worker.snapshot.connect(self.show_snapshot)
@@ -302,6 +318,7 @@ class ScannerDock(QDockWidget):
     def scan(self) -> None:
         try:
             value = parse_value(self.value.text())
+            start, end = parse_range(self.range.text())
         except ValueError as exc:
             self.status.setText(str(exc))
             return
@@ -310,7 +327,7 @@ class ScannerDock(QDockWidget):
             self.status.setText("no process selected")
             return
         self.status.setText(f"scanning process {pid}...")
-        self.session.call(lambda emu: start_scan(emu, pid, value, width), self._answered, quiet=True)
+        self.session.call(lambda emu: start_scan(emu, pid, value, width, start, end), self._answered, quiet=True)
 
     def rescan(self) -> None:
         result = self.result
@@ -361,4 +378,4 @@ def add_inspect_docks(window: QMainWindow, session: Session, beside: QDockWidget
     return docks
 
 
-__all__ = ["FootprintDock", "HeapDock", "ScannerDock", "add_inspect_docks", "parse_value"]
+__all__ = ["FootprintDock", "HeapDock", "ScannerDock", "add_inspect_docks", "parse_range", "parse_value"]

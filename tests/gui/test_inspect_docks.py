@@ -115,6 +115,16 @@ def test_scanner_dock_narrows_to_the_counter(gui_programs, shots_dir):
     assert shown(model, at, ScanModel.SYMBOL) == "counter"
     assert shown(model, at, ScanModel.VALUE) == "0x9" and shown(model, at, ScanModel.DECIMAL) == "9"
     assert " -> " in dock.status.text() and len(dock.result.history) == 5
+    dock.range.setText("00100000-08000000")  # the image and the heap only: no stack copies
+    dock.scan_button.click()
+    driver.qtbot.waitUntil(lambda: len(dock.result.history) == 1, timeout=30_000)
+    symbols = [shown(model, r, ScanModel.SYMBOL) for r in range(model.rowCount())]
+    assert "counter" in symbols and len(symbols) < 3  # (a 9 in the grid array too)
+    assert all(0x00100000 <= row.address < 0x08000000 for row in dock.result.rows)
+    dock.range.setText("08000000-00100000")
+    dock.scan_button.click()
+    assert dock.status.text() == "the range 08000000-00100000 ends before it starts"
+    dock.range.clear()
     dock.value.setText("nine")
     dock.scan_button.click()
     assert dock.status.text() == "'nine' is not a number (decimal, or hex with 0x)"
