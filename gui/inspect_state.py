@@ -3,7 +3,7 @@ for the others: built on the emulation thread (the docks ask through ``Session.c
 from :mod:`kernel.api`, handed to the UI as plain copies.
 
 >>> from kernel.api import Emulator
-from kernel.api.inspect import system_footprint
+from kernel.api.inspect import physical_owners, system_footprint
 >>> emu = Emulator(backend="semifastmem", echo=False)
 >>> p = emu.spawn("hello")
 >>> rows = footprint_rows(emu)
@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from hlemu.inspect import InspectError, UnreadableMemory
-from hlemu.inspect.footprint import Footprint
+from hlemu.inspect.footprint import FREE, HELD, SHARED, Footprint
 from hlemu.inspect.scan import Scan
 from kernel.api import Emulator
-from kernel.api.inspect import system_footprint
+from kernel.api.inspect import physical_owners, system_footprint
 from kernel.layout import SYSTEM_TICK_HZ
 
 
@@ -99,6 +101,41 @@ def footprint_rows(emu: Emulator) -> list[FootprintRow]:
 
 def _states(fp: Footprint) -> tuple[tuple[str, int, int, int], ...]:
     return tuple((state, u.rss, u.pss, u.uss) for state, u in sorted(fp.by_state.items()))
+
+
+@dataclass(frozen=True)
+class PhysicalPicture:
+    """Who holds each frame of physical memory (a pid, or SHARED / HELD / FREE), and the regions."""
+
+    owners: np.ndarray  # int32 per frame
+    regions: tuple[tuple[str, int, int, int], ...]  # (name, first frame, frames, 3DS physical base)
+
+    def describe(self, frame: int) -> str:
+        if not 0 <= frame < len(self.owners):
+            return ""
+        name, first, _, base = next(r for r in self.regions if r[1] <= frame < r[1] + r[2])
+        owner = int(self.owners[frame])
+        who = OWNER_NAMES.get(owner, f"process {owner}")
+        return f"frame {frame} ({name} {base + ((frame - first) << 12):08x}): {who}"
+
+    def counts(self) -> dict[int, int]:
+        values, counts = np.unique(self.owners, return_counts=True)
+        return dict(zip(values.tolist(), counts.tolist(), strict=True))
+
+
+OWNER_NAMES = {FREE: "free", HELD: "held by the kernel (mapped by no process)", SHARED: "shared by processes"}
+
+
+@dataclass(frozen=True)
+class FootprintSample:
+    rows: tuple[FootprintRow, ...]
+    picture: PhysicalPicture
+
+
+def footprint_sample(emu: Emulator) -> FootprintSample:
+    phys = emu.kernel.memory.phys
+    regions = tuple((r.name, r.first_frame, r.num_frames, r.phys_base) for r in phys.regions.values())
+    return FootprintSample(tuple(footprint_rows(emu)), PhysicalPicture(physical_owners(emu), regions))
 
 
 @dataclass(frozen=True)

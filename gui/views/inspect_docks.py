@@ -27,18 +27,30 @@ from PyQt6.QtWidgets import (
     QSplitter,
 )
 
-from gui.inspect_state import FootprintRow, HeapSample, ScanResult, footprint_rows, heap_sample, rescan, start_scan
+from gui.inspect_state import (
+    OWNER_NAMES,
+    FootprintRow,
+    FootprintSample,
+    HeapSample,
+    PhysicalPicture,
+    ScanResult,
+    footprint_sample,
+    heap_sample,
+    rescan,
+    start_scan,
+)
 from gui.models.inspect import FootprintModel, HeapBlockModel, ScanModel, kib
 from gui.state import Snapshot
 from gui.views.memory_docks import parse_address
-from gui.views.plots import Plot
+from gui.views.plots import COLOURS, Plot
 from gui.views.tables import make_table, stack
 from gui.worker import Session
+from hlemu.inspect.footprint import FREE, HELD, SHARED
 from hlemu.inspect.scan import CONDITIONS
 
 INTERVAL = 0.5  # seconds between samples while the guests run
 HISTORY = 600  # samples the heap's lines keep
-USED, FREE, HIGH = "#d62728", "#2ca02c", "#1f77b4"
+USED_COLOUR, FREE_COLOUR, HIGH_COLOUR = "#d62728", "#2ca02c", "#1f77b4"
 
 
 class SampledDock(QDockWidget):
@@ -113,9 +125,9 @@ class HeapDock(SampledDock):
         self.lines = Plot(self._lines_hover, "guest time (s)", "bytes")
         legend = self.lines.legend()
         self.curves = {name: self.lines.plot([], [], pen=pg.mkPen(colour, width=2, style=style), name=name)
-                       for name, colour, style in (("used", USED, Qt.PenStyle.SolidLine),
-                                                   ("free", FREE, Qt.PenStyle.SolidLine),
-                                                   ("high water", HIGH, Qt.PenStyle.DashLine))}
+                       for name, colour, style in (("used", USED_COLOUR, Qt.PenStyle.SolidLine),
+                                                   ("free", FREE_COLOUR, Qt.PenStyle.SolidLine),
+                                                   ("high water", HIGH_COLOUR, Qt.PenStyle.DashLine))}
         del legend
         self.bars: pg.BarGraphItem | None = None
         self.model = HeapBlockModel()
@@ -170,7 +182,7 @@ class HeapDock(SampledDock):
             return
         x0 = np.array([b.address - sample.start for b in sample.blocks], dtype=float)
         width = np.array([b.size for b in sample.blocks], dtype=float)
-        brushes = [pg.mkBrush(USED if b.used else FREE) for b in sample.blocks]
+        brushes = [pg.mkBrush(USED_COLOUR if b.used else FREE_COLOUR) for b in sample.blocks]
         self.bars = pg.BarGraphItem(x0=x0, width=width, y0=0, height=1, brushes=brushes, pen=pg.mkPen("w"))
         self.strip.addItem(self.bars)
         self.strip.setXRange(0, float(x0[-1] + width[-1]), padding=0.01)
@@ -201,13 +213,23 @@ class HeapDock(SampledDock):
 # -- footprints ----------------------------------------------------------------------------------
 class FootprintDock(SampledDock):
     """RSS, PSS and USS of every process (a table, and bars to hover over); shared frames
-    are divided among their sharers, so the processes' PSS add up to the system's."""
+    are divided among their sharers, so the processes' PSS add up to the system's. Below,
+    physical memory (FCRAM's regions, then VRAM) a pixel a frame, coloured by who holds it."""
 
     KINDS = (("RSS", "#9ecae1"), ("PSS", "#3182bd"), ("USS", "#08519c"))
+    ROW = 256  # frames a row of the physical memory picture (1 MiB)
 
     def __init__(self, session: Session) -> None:
         super().__init__("Footprints", "footprints", session)
         self.rows: list[FootprintRow] = []
+        self.picture: PhysicalPicture | None = None
+        self.physical = Plot(self._physical_hover, "frame within the row (a row is 1 MiB)")
+        self.physical.getPlotItem().showGrid(x=False, y=False)
+        self.physical.invertY(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.physical.addItem(self.image)
+        self.legend_label = QLabel("")
+        self.legend_label.setWordWrap(True)
         self.model = FootprintModel()
         self.table, _ = make_table(self.model)
         self.plot = Plot(self._hover, "", "KiB")
@@ -218,14 +240,54 @@ class FootprintDock(SampledDock):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.plot)
-        stack(self, split)
+        split.addWidget(self.physical)
+        split.setSizes([120, 150, 190])
+        stack(self, split, self.legend_label)
 
     def sampler(self, snap: Snapshot):  # noqa: ANN201
-        return footprint_rows
+        return footprint_sample
 
     def show_sample(self, sample: object) -> None:
-        self.rows = [r for r in sample if isinstance(r, FootprintRow)]  # type: ignore[attr-defined]
+        assert isinstance(sample, FootprintSample)
+        self.rows = list(sample.rows)
         self.model.set_rows(self.rows)
+        self._draw_bars()
+        self._draw_physical(sample.picture)
+
+    def colour_of(self, owner: int) -> str:
+        fixed = {FREE: "#303038", HELD: "#9a9a9a", SHARED: "#f0c83c"}
+        if owner in fixed:
+            return fixed[owner]
+        pids = sorted(r.pid for r in self.rows if r.pid >= 0)
+        return COLOURS[pids.index(owner) % len(COLOURS)] if owner in pids else "#e377c2"
+
+    def _draw_physical(self, picture: PhysicalPicture) -> None:
+        """Physical memory, one pixel a frame, 1 MiB a row, coloured by who holds it."""
+        self.picture = picture
+        owners = picture.owners
+        rows = -(-len(owners) // self.ROW)
+        padded = np.full(rows * self.ROW, FREE, dtype=np.int32)
+        padded[: len(owners)] = owners
+        counts = picture.counts()
+        lut = {owner: pg.mkColor(self.colour_of(owner)).getRgb()[:3] for owner in counts}
+        rgb = np.zeros((len(padded), 3), dtype=np.uint8)
+        for owner, colour in lut.items():
+            rgb[padded == owner] = colour
+        self.image.setImage(rgb.reshape(rows, self.ROW, 3), levels=(0, 255))
+        axis = self.physical.getPlotItem().getAxis("left")
+        axis.setTicks([[(first / self.ROW, name) for name, first, _, _ in picture.regions]])
+        names = {r.pid: f"{r.pid} {r.name}" for r in self.rows if r.pid >= 0}
+        self.legend_label.setText("  ".join(
+            f"<span style='color:{self.colour_of(owner)}'>&#9632;</span> "
+            f"{names.get(owner, OWNER_NAMES.get(owner, owner))}: {kib(count * 4096)}"
+            for owner, count in sorted(counts.items(), key=lambda oc: (oc[0] < 0, oc[0]))))
+
+    def _physical_hover(self, x: float, y: float) -> str:
+        if self.picture is None or x < 0 or y < 0 or x >= self.ROW:
+            return ""
+        return self.picture.describe(int(y) * self.ROW + int(x))
+
+    def _draw_bars(self) -> None:
         procs = [r for r in self.rows if r.pid >= 0]
         for bar in self.bars:
             self.plot.removeItem(bar)

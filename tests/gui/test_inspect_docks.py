@@ -6,9 +6,11 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt
 
 from gui.models.inspect import FootprintModel, HeapBlockModel, ScanModel, kib
+from hlemu.inspect.footprint import SHARED
 from hlemu.loaders import load_image
 from hlemu.memory import MemoryPermission
 from hlemu.run import resolve
+from kernel.api.inspect import physical_owners
 from kernel.layout import SYSTEM_TICK_HZ
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -82,7 +84,20 @@ def test_footprint_dock_halves_the_shared_code(gui_programs, shots_dir):
     assert shown(model, 2, FootprintModel.PID) == "all" and system.pss == dock.rows[0].pss + dock.rows[1].pss
     assert dock._hover(0, 0).startswith(f"{dock.rows[0].pid} inspect: RSS {kib(dock.rows[0].rss)}")
     assert len(dock.bars) == 3
-    dock.resize(700, 420)
+    # The picture of physical memory: one pixel a frame, 256 a row, coloured by holder.
+    picture = dock.picture
+    owners = driver.call(lambda emu: physical_owners(emu))
+    assert (picture.owners == owners).all()
+    a, b = dock.rows[0].pid, dock.rows[1].pid
+    counts = picture.counts()
+    assert counts[a] * 4096 == dock.rows[0].uss and counts[b] * 4096 == dock.rows[1].uss
+    code_frame = driver.call(lambda emu: int(emu.process(a).page(0x00100000).frame))
+    assert owners[code_frame] == SHARED
+    assert picture.describe(code_frame).endswith(": shared by processes")
+    assert dock._physical_hover(code_frame % 256 + 0.5, code_frame // 256 + 0.5) == picture.describe(code_frame)
+    assert dock.image.image.shape == (-(-len(owners) // 256), 256, 3)
+    assert f"{a} inspect: {kib(counts[a] * 4096)}" in dock.legend_label.text()
+    dock.resize(700, 560)
     assert dock.grab().save(str(shots_dir / "dock_footprints_inspect.png"))
 
 
