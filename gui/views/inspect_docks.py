@@ -123,12 +123,11 @@ class HeapDock(SampledDock):
         self.strip.getPlotItem().showGrid(x=False, y=False)
         self.strip.setMouseEnabled(x=True, y=False)
         self.lines = Plot(self._lines_hover, "guest time (s)", "bytes")
-        legend = self.lines.legend()
+        self.lines.legend()  # before the curves, which enter it by name
         self.curves = {name: self.lines.plot([], [], pen=pg.mkPen(colour, width=2, style=style), name=name)
                        for name, colour, style in (("used", USED_COLOUR, Qt.PenStyle.SolidLine),
                                                    ("free", FREE_COLOUR, Qt.PenStyle.SolidLine),
                                                    ("high water", HIGH_COLOUR, Qt.PenStyle.DashLine))}
-        del legend
         self.bars: pg.BarGraphItem | None = None
         self.model = HeapBlockModel()
         self.table, _ = make_table(self.model)
