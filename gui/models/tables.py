@@ -7,6 +7,7 @@ from typing import Any
 from PyQt6.QtGui import QColor, QIcon
 
 from gui.models.base import Column, RowsModel, hex32, rgb_icon
+from gui.models.inspect import kib
 from gui.state import FAULT_KINDS, IpcRow, ProcessRow, ThreadRow
 from kernel.api import HandleInfo, Region
 
@@ -16,6 +17,14 @@ _CURRENT = QColor(255, 245, 190)
 
 def _perm(perm: int) -> str:
     return "".join(c if int(perm) & bit else "-" for c, bit in (("r", 1), ("w", 2), ("x", 4)))
+
+
+def _memory_column(title: str, at: int) -> Column:
+    """RSS, PSS or USS (``at`` 0, 1, 2 in ProcessRow.footprint), in KiB; empty if not measured."""
+    def text(p: ProcessRow) -> str:
+        return "" if p.footprint is None else kib(p.footprint[at])
+
+    return Column(title, text, lambda p: -1 if p.footprint is None else p.footprint[at])
 
 
 class ProcessModel(RowsModel):
@@ -32,7 +41,10 @@ class ProcessModel(RowsModel):
         Column("threads", lambda p: str(p.threads), lambda p: p.threads),
         *(Column(kind.replace("_", " "), (lambda k: lambda p: f"{p.faults.get(k, 0):,}")(kind),
                  (lambda k: lambda p: p.faults.get(k, 0))(kind)) for kind in FAULT_KINDS),
+        # Guest physical memory (PSS divides a shared frame among its sharers; see the Footprints dock)
+        *(_memory_column(name, at) for at, name in enumerate(("RSS", "PSS", "USS"))),
     )
+    RSS, PSS, USS = 7 + len(FAULT_KINDS), 8 + len(FAULT_KINDS), 9 + len(FAULT_KINDS)
 
     def __init__(self) -> None:
         super().__init__()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 
+from gui.models import ProcessModel
 from gui.models.inspect import FootprintModel, HeapBlockModel, ScanModel, kib
 from hlemu.inspect.footprint import SHARED
 from hlemu.loaders import load_image
@@ -166,3 +167,17 @@ def test_fault_plot_draws_with_pyqtgraph_and_names_counts_on_hover(demo, shots_d
     demo.window.fault_dock.kind_box.setCurrentText("all kinds")
     plot.clear()
     assert not plot.curves and plot.empty.isVisible()
+
+
+def test_processes_dock_shows_each_footprint(gui_programs):
+    driver = gui_programs(["inspect", "inspect"])
+    stop_at_checkpoint(driver)
+    expected = driver.call(lambda emu: {p.pid: p.footprint() for p in emu.processes})
+    model = driver.window.process_dock.processes
+    assert model.headerData(ProcessModel.PSS, Qt.Orientation.Horizontal) == "PSS"
+    for row in range(model.rowCount()):
+        pid = int(shown(model, row, ProcessModel.PID))
+        fp = expected[pid]
+        assert [shown(model, row, c) for c in (ProcessModel.RSS, ProcessModel.PSS, ProcessModel.USS)] == [
+            kib(fp.rss), kib(fp.pss), kib(fp.uss)]
+        assert fp.pss < fp.rss  # VRAM and the code are shared
