@@ -376,7 +376,7 @@ class EmuWorker(QObject):
         if fresh:
             self._last_faults = now
             self._faults = {p.pid: p.faults for p in emu.processes}
-            self._footprints = footprint_totals(emu)  # ~1 ms a process: as seldom as the faults
+            self._footprints = footprint_totals(emu)  # ~3.5 ms a process (measured, loaded host): as seldom as faults
         procs, threads = process_rows(emu, self._faults, self._footprints)
         self.selection.follow([p.pid for p in procs if p.status == "running"], [p.pid for p in procs])
         sel = self.selection.copy()
