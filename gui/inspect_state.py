@@ -3,7 +3,6 @@ for the others: built on the emulation thread (the docks ask through ``Session.c
 from :mod:`kernel.api`, handed to the UI as plain copies.
 
 >>> from kernel.api import Emulator
-from kernel.api.inspect import physical_owners, system_footprint
 >>> emu = Emulator(backend="semifastmem", echo=False)
 >>> p = emu.spawn("hello")
 >>> rows = footprint_rows(emu)
@@ -11,6 +10,9 @@ from kernel.api.inspect import physical_owners, system_footprint
 (['hello', 'system'], True)
 >>> heap_sample(emu, p.pid).error is None  # the SDK links newlib's malloc
 True
+>>> picture = footprint_sample(emu).picture
+>>> picture.describe(int(p.page(0x00100000).frame))
+'frame 0 (APPLICATION 20000000): process 32'
 >>> emu.close()
 """
 
