@@ -15,6 +15,7 @@ import numpy as np
 from hlemu.cpu.decode import Instruction
 from hlemu.memory import FaultKind, SpecialKind
 from kernel.api import Emulator, HandleInfo, Proc, Region, ThreadView
+from kernel.api.inspect import system_footprint
 from kernel.ipc import Message
 
 FAULT_KINDS = [kind.name.lower() for kind in FaultKind]
@@ -33,6 +34,7 @@ class ProcessRow:
     title: str | None = None  # a 3DSX's SMDH short title (None: no SMDH, as for an ELF)
     publisher: str | None = None
     icon: bytes | None = None  # the SMDH's 48x48 icon, RGB888 row by row (bytes: rows compare cheaply)
+    footprint: tuple[int, int, int] | None = None  # RSS, PSS, USS in bytes (None: not measured)
 
 
 @dataclass(frozen=True)
@@ -154,20 +156,28 @@ class Snapshot:
     generation: int = 0  # which emulator (a reset builds a new one)
 
 
-def process_rows(emu: Emulator, faults: dict[int, dict[str, int]] | None = None
+def process_rows(emu: Emulator, faults: dict[int, dict[str, int]] | None = None,
+                 footprints: dict[int, tuple[int, int, int]] | None = None
                  ) -> tuple[list[ProcessRow], list[ThreadRow]]:
     """Rows for every process and thread. Fault totals sum 5 x 1M counters (about 3 ms a
-    process), so a caller refreshing often may pass totals it keeps (``faults``, by pid)."""
+    process), so a caller refreshing often may pass totals it keeps (``faults``, by pid);
+    footprints likewise (``footprints``: pid -> RSS, PSS, USS, from :func:`footprint_totals`)."""
     procs, threads = [], []
     for p in emu.processes:
         totals = faults[p.pid] if faults is not None and p.pid in faults else p.faults
         views = p.threads
         icon = p.icon
         procs.append(ProcessRow(p.pid, p.name, p.status, p.instructions_run, p.svcs, len(views), totals, p.crash,
-                                p.title, p.publisher, None if icon is None else icon.tobytes()))
+                                p.title, p.publisher, None if icon is None else icon.tobytes(),
+                                (footprints or {}).get(p.pid)))
         for t in views:
             threads.append(ThreadRow(p.pid, t.tid, t.name, t.state, t.priority, t.pc, t.waiting_on))
     return procs, threads
+
+
+def footprint_totals(emu: Emulator) -> dict[int, tuple[int, int, int]]:
+    """RSS, PSS and USS of every process whose memory is still there, by pid."""
+    return {pid: (fp.rss, fp.pss, fp.uss) for pid, fp in system_footprint(emu).items() if pid >= 0}
 
 
 def disassemble(proc: Proc, view: ThreadView | None, around: int | None, count: int = 24) -> list[Instruction]:

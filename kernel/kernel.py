@@ -20,6 +20,7 @@ from kernel import layout
 from kernel.display import Display
 from kernel.errors import KernelError, Result
 from kernel.homebrew import hand_over
+from kernel.image_frames import ImageFrames
 from kernel.ipc import Message
 from kernel.ipc_trace import IpcTrace
 from kernel.lifetime import KEEP_ENDED, KEEP_REAPED, Lifetimes, check_image_layout
@@ -85,6 +86,7 @@ class Kernel(Waits, Lifetimes):
         self.timed_waits: set[Thread] = self.scheduler.timed_waits  # waiting threads with a deadline
         self._reaped_instructions = 0
         self._reaped_count = 0
+        self.image_frames = ImageFrames(self.memory.phys)  # code frames shared by every instance
         self._system_frames = self._make_system_pages()  # config memory and the shared page (BASE)
         self._ended = 0  # ended processes not reaped yet (at most KEEP_ENDED between slices)
         self._output_sink = output or _print_output

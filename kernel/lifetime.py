@@ -25,6 +25,7 @@ from hlemu.loaders import Image, LoaderError
 from hlemu.memory import MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
 from kernel.homebrew import wants_arguments
+from kernel.image_frames import ImageFrames, shareable
 
 if TYPE_CHECKING:
     from kernel.objects.base import KernelObject
@@ -50,13 +51,15 @@ class Lifetimes:
         _reaped_count: int
         _ended: int
         _system_frames: np.ndarray
+        image_frames: ImageFrames
 
         def destroy_if_unused(self, obj: KernelObject) -> None: ...
 
     def _make_room(self, image: Image) -> None:
         """Refuse, before anything is taken, a program larger than the free APPLICATION memory
         (after ended processes give theirs back): a LoaderError that names the shortfall."""
-        need = sum(seg.size >> 12 for seg in image.segments) + (layout.MAIN_STACK_SIZE >> 12) + 1  # + a TLS page
+        need = self.image_frames.pages_to_allocate(image.segments)  # shared code already held is free
+        need += (layout.MAIN_STACK_SIZE >> 12) + 1  # + a TLS page
         need += wants_arguments(image)  # + the page of a 3DSX's argument list
         phys = self.memory.phys
         if phys.free_frames("APPLICATION") < need:
@@ -114,6 +117,7 @@ class Lifetimes:
         process.cpu.close()
         self.memory.destroy_space(process.pid)
         self.memory.phys.collect(frames)
+        self.image_frames.drop(process.pid)  # the last user of shared code frees them
         for block in blocks:
             self.destroy_if_unused(block)
         for thread in process.threads:
@@ -126,10 +130,15 @@ class Lifetimes:
             del process.output[:-REAPED_OUTPUT_LINES]
 
     def _map_image(self, process: Process, image: Image) -> None:
+        """Code and read-only data map the frames every instance shares (kernel.image_frames);
+        writable segments get frames of their own, filled from the image."""
         for seg in image.segments:
+            if shareable(seg):
+                frames = self.image_frames.frames_for(process.pid, seg, self.allocate)
+                process.space.map(seg.vaddr, frames, seg.perm, MemoryState.CODE)
+                continue
             frames = self.allocate("APPLICATION", seg.size >> 12)
-            state = MemoryState.PRIVATE if seg.perm & MemoryPermission.W else MemoryState.CODE
-            process.space.map(seg.vaddr, frames, seg.perm, state)
+            process.space.map(seg.vaddr, frames, seg.perm, MemoryState.PRIVATE)
             process.space.poke(seg.vaddr, seg.data)
 
     def _make_system_pages(self) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any
 from PyQt6.QtGui import QColor, QIcon
 
 from gui.models.base import Column, RowsModel, hex32, rgb_icon
+from gui.models.inspect import kib
 from gui.state import FAULT_KINDS, IpcRow, ProcessRow, ThreadRow
 from kernel.api import HandleInfo, Region
 
@@ -20,6 +21,14 @@ def _perm(perm: int) -> str:
 
 def _fault_total(p: ProcessRow) -> int:
     return sum(p.faults.values())
+
+
+def _memory_column(title: str, at: int) -> Column:
+    """RSS, PSS or USS (``at`` 0, 1, 2 in ProcessRow.footprint), in KiB; empty if not measured."""
+    def text(p: ProcessRow) -> str:
+        return "" if p.footprint is None else kib(p.footprint[at])
+
+    return Column(title, text, lambda p: -1 if p.footprint is None else p.footprint[at])
 
 
 class ProcessModel(RowsModel):
@@ -40,7 +49,10 @@ class ProcessModel(RowsModel):
         Column("threads", lambda p: str(p.threads), lambda p: p.threads),
         *(Column(kind.replace("_", " "), (lambda k: lambda p: f"{p.faults.get(k, 0):,}")(kind),
                  (lambda k: lambda p: p.faults.get(k, 0))(kind)) for kind in FAULT_KINDS),
+        # Guest physical memory (PSS divides a shared frame among its sharers; see the Footprints dock)
+        *(_memory_column(name, at) for at, name in enumerate(("RSS", "PSS", "USS"))),
     )
+    RSS, PSS, USS = 8 + len(FAULT_KINDS), 9 + len(FAULT_KINDS), 10 + len(FAULT_KINDS)
 
     def __init__(self) -> None:
         super().__init__()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QWheelEvent
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF, pyqtSignal
+from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PyQt6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -21,6 +22,7 @@ from PyQt6.QtWidgets import (
 from gui.models import PageTableModel, RegionModel
 from gui.models.pages import FILTERS
 from gui.state import FAULT_KINDS, PageTableSnapshot, Snapshot
+from gui.views.plots import COLOURS, Plot
 from gui.views.tables import TableDock, make_table, stack
 from hlemu.memory import MemoryState
 
@@ -239,22 +241,27 @@ class AddressSpaceDock(QDockWidget):
         self.setWindowTitle(f"Address space of process {pages.pid}")
 
 
-PLOT_COLOURS = [QColor(c) for c in ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")]
-
-
-class FaultPlot(QWidget):
-    """Fault counts over time, one line per (process, kind) that counted any; the y axis
-    is the count since the window opened, the x axis the last ``HISTORY`` snapshots."""
+class FaultPlot(Plot):
+    """Fault counts over time, one line per (process, kind) that counted any; the y axis is
+    the count since the window opened, the x axis the frames of the last ``HISTORY``
+    snapshots. pyqtgraph: the wheel zooms, a drag pans, hovering names the counts at the
+    frame under the mouse, right-click offers "View All" and export."""
 
     HISTORY = 600
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(self._hover, "frame", "faults")
         self.setMinimumSize(240, 140)
         self.series: dict[tuple[int, str], deque[int]] = {}
         self.frames: deque[int] = deque(maxlen=self.HISTORY)
         self.kind = "all kinds"
+        self.curves: dict[tuple[int, str], pg.PlotDataItem] = {}
+        # PlotWidget binds PlotItem.clear (remove every item) on the instance; here, as before
+        # pyqtgraph, clear() forgets the counts (the window's Reset calls it).
+        self.clear = self.forget
+        self.empty = pg.TextItem("no faults counted yet", color="k")
+        self.addItem(self.empty)
+        self.legend()
 
     def add(self, snap: Snapshot) -> None:
         self.frames.append(snap.frame)
@@ -273,43 +280,46 @@ class FaultPlot(QWidget):
         for key, series in self.series.items():
             if key not in seen:
                 series.append(series[-1] if series else 0)  # a process that was reaped keeps its last count
-        self.update()
+        self.redraw()
 
-    def clear(self) -> None:
+    def forget(self) -> None:
         self.series.clear()
         self.frames.clear()
-        self.update()
+        self.redraw()
 
     def visible(self) -> list[tuple[tuple[int, str], deque[int]]]:
         return [(k, s) for k, s in sorted(self.series.items()) if self.kind in ("all kinds", k[1]) and any(s)]
 
-    def paintEvent(self, event: QPaintEvent | None) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.white)
-        lines = self.visible()
-        left, top, right, bottom = 56, 8, self.width() - 150, self.height() - 20
-        painter.setPen(Qt.GlobalColor.gray)
-        painter.drawRect(left, top, right - left, bottom - top)
-        peak = max((max(s) for _, s in lines), default=0)
-        painter.setPen(Qt.GlobalColor.black)
-        painter.drawText(2, top + 10, f"{peak:,}")
-        painter.drawText(2, bottom, "0")
-        if self.frames:
-            painter.drawText(left, self.height() - 4, f"frame {self.frames[0]}")
-            painter.drawText(right - 70, self.height() - 4, f"frame {self.frames[-1]}")
+    def redraw(self) -> None:
+        """One curve per visible series (made once, then fed), the others removed."""
+        lines = dict(self.visible())
+        legend = self.legend()
+        for key in [k for k in self.curves if k not in lines]:
+            curve = self.curves.pop(key)
+            legend.removeItem(curve)
+            self.removeItem(curve)
+        frames = np.array(self.frames, dtype=float)
+        for key, series in lines.items():
+            curve = self.curves.get(key)
+            if curve is None:
+                colour = COLOURS[len(self.curves) % len(COLOURS)]
+                curve = self.curves[key] = self.plot([], [], pen=pg.mkPen(colour, width=2),
+                                                     name=f"{key[0]} {key[1].replace('_', ' ')}")
+            # a series that began later lines up with the newest frames
+            curve.setData(frames[len(frames) - len(series):], np.array(series, dtype=float))
+        self.empty.setVisible(not lines)
+
+    def _hover(self, x: float, _y: float) -> str:
+        if not self.frames:
+            return ""
         frames = list(self.frames)
-        first, span = (frames[0], max(1, frames[-1] - frames[0])) if frames else (0, 1)
-        for n, ((pid, kind), series) in enumerate(lines):
-            colour = PLOT_COLOURS[n % len(PLOT_COLOURS)]
-            painter.setPen(QPen(colour, 2))
-            at = frames[len(frames) - len(series):]  # a series that began later lines up with the newest frames
-            points = [QPointF(left + (right - left) * (f - first) / span, bottom - (bottom - top) * v / max(1, peak))
-                      for f, v in zip(at, series, strict=False)]
-            painter.drawPolyline(QPolygonF(points))
-            painter.drawText(right + 6, top + 12 + 14 * n, f"{pid} {kind.replace('_', ' ')}: {series[-1]:,}")
-        if not lines:
-            painter.drawText(left + 8, top + 20, "no faults counted yet")
-        painter.end()
+        at = min(range(len(frames)), key=lambda i: abs(frames[i] - x))
+        parts = []
+        for (pid, kind), series in self.visible():
+            offset = at - (len(frames) - len(series))
+            if 0 <= offset < len(series):
+                parts.append(f"{pid} {kind.replace('_', ' ')} {series[offset]:,}")
+        return f"frame {frames[at]}: " + (", ".join(parts) or "no faults")
 
 
 class FaultPlotDock(QDockWidget):
@@ -324,7 +334,7 @@ class FaultPlotDock(QDockWidget):
 
     def _set_kind(self, kind: str) -> None:
         self.plot.kind = kind
-        self.plot.update()
+        self.plot.redraw()
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.plot.add(snap)

@@ -112,6 +112,7 @@ def explained_frames(kernel: Kernel, objects: list[object]) -> np.ndarray:
             frame = int(space.table.frame[vpn])
             if frame >= 0:
                 allowed[frame] = True
+    allowed |= getattr(phys, "image", False)  # read-only program segments, shared in place
     for block in live_blocks(objects):
         allowed[block.frames] = True
     for frames in _ipc_frames(kernel, objects):

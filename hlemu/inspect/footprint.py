@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hlemu.memory.constants import PAGE_SIZE, MemoryState
+from hlemu.memory.physical import PhysicalMemory
 from hlemu.memory.space import AddressSpace
 
 
@@ -101,3 +102,32 @@ def _usage(counts: np.ndarray) -> Usage:
     # PSS in whole bytes: a page shared by 3 gives 1365 to each (the remainder is lost, as in Linux's /proc)
     return Usage(rss=len(counts) * PAGE_SIZE, pss=int((PAGE_SIZE // counts).sum()),
                  uss=int((counts == 1).sum()) * PAGE_SIZE)
+
+
+FREE, HELD, SHARED = -1, -2, -3  # frame_owners' values for frames no single process owns
+
+
+def frame_owners(phys: PhysicalMemory, spaces: Mapping[int, AddressSpace]) -> np.ndarray:
+    """Who holds each physical frame (FCRAM, then VRAM): the pid of the one space mapping
+    it, ``SHARED`` when several do, ``HELD`` when it is allocated but unmapped (the
+    kernel's: config memory, a service's buffers, code kept for its instances), ``FREE``.
+
+    >>> from hlemu.memory import MemorySystem, MemoryPermission, MemoryState
+    >>> system = MemorySystem(backend="semifastmem")
+    >>> a, b = system.create_space(1), system.create_space(2)
+    >>> mine, ours, kept = (system.phys.allocate("APPLICATION", n) for n in (2, 1, 1))
+    >>> a.map(0x08000000, mine, MemoryPermission.RW, MemoryState.PRIVATE)
+    >>> a.map(0x10000000, ours, MemoryPermission.RW, MemoryState.SHARED)
+    >>> b.map(0x10000000, ours, MemoryPermission.R, MemoryState.SHARED)
+    >>> frame_owners(system.phys, system.spaces)[:6].tolist()
+    [1, 1, -3, -2, -1, -1]
+    """
+    owners = np.full(phys.num_frames, HELD, dtype=np.int32)
+    owners[phys.is_free(np.arange(phys.num_frames))] = FREE
+    count = np.zeros(phys.num_frames, dtype=np.int32)
+    for pid, space in spaces.items():
+        frames = np.unique(space.table.frame[space.table.frame >= 0]).astype(np.int64)
+        count[frames] += 1
+        owners[frames] = pid
+    owners[count >= 2] = SHARED
+    return owners

@@ -92,6 +92,10 @@ class PhysicalMemory:
         # a buffer mapped for an IPC request in flight): a held frame is never freed, even
         # when no page table maps it any more.
         self.holds = np.zeros(self.num_frames, dtype=np.int32)
+        # Frames of a program image shared in place by every process that loads the same bytes
+        # (read-only segments): never written where they are; a privileged write or a protect
+        # that adds W gives the writing process its own copy first (AddressSpace.privatize).
+        self.image = np.zeros(self.num_frames, dtype=np.bool_)
         self._frame_addresses: np.ndarray | None = None
 
     # -- addresses ---------------------------------------------------------
@@ -174,6 +178,7 @@ class PhysicalMemory:
         if len(unused):
             self._free[unused] = True
             self._dirty[unused] = True
+            self.image[unused] = False
         return len(unused)
 
     def in_use(self, region: str | None = None) -> int:
@@ -198,6 +203,7 @@ class PhysicalMemory:
             raise ValueError("freeing a frame that a kernel object still holds")
         self._free[frames] = True
         self._dirty[frames] = True
+        self.image[frames] = False
 
     def is_free(self, frames: np.ndarray) -> np.ndarray:
         """Which of ``frames`` are free (a boolean array)."""

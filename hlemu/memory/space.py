@@ -198,6 +198,8 @@ class AddressSpace:
             raise MapError(f"{self.name}: protect of {vaddr:#010x}+{size:#x} covers unmapped pages")
         if state is not None and state == MemoryState.FREE:
             raise MapError("protect cannot set the FREE state; unmap instead")
+        if perm & MemoryPermission.W:
+            self.privatize(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT)
         self.table.perm[lo:hi] = int(perm)
         if state is not None:
             self.table.state[lo:hi] = int(state)
@@ -305,13 +307,37 @@ class AddressSpace:
         For loaders, the debugger's memory editor and breakpoints. Unmapped
         and MMIO pages are still refused (a host error, not a guest fault);
         write tracking is bypassed (the CPU caches are told by listeners).
+        Pages of a shared program image are copied for this process first.
         """
+        if len(data):
+            self.privatize(vaddr & ~PAGE_MASK, (((vaddr + len(data) + PAGE_MASK) & ~PAGE_MASK)
+                                                 - (vaddr & ~PAGE_MASK)))
         for addr, chunk_lo, chunk_hi in self._privileged_pieces(vaddr, len(data)):
             self.phys.data[chunk_lo:chunk_hi] = np.frombuffer(bytes(data[addr - vaddr : addr - vaddr + chunk_hi
                                                                           - chunk_lo]), np.uint8)
         lo, hi = vaddr >> PAGE_SHIFT, ((vaddr + max(len(data), 1) - 1) >> PAGE_SHIFT) + 1
         for listener in self.code_listeners:
             listener(lo, hi)
+
+    def privatize(self, vaddr: int, size: int) -> int:
+        """Give this space its own copy of each page in the range that maps a frame of a shared
+        program image (``phys.image``), so a write there is seen by this process alone: copy on
+        write, done by the kernel's writers (poke, protect to writable), since a guest store to
+        such a page faults on its read-only permission. Returns how many pages were copied."""
+        lo, hi = vaddr >> PAGE_SHIFT, (vaddr + size + PAGE_MASK) >> PAGE_SHIFT
+        frames = self.table.frame[lo:hi].astype(np.int64)
+        shared = np.flatnonzero((frames >= 0) & self.phys.image[np.maximum(frames, 0)])
+        for i in shared.tolist():
+            vpn, old = lo + i, int(frames[i])
+            new = int(self.phys.allocate(self.phys.region_of(old).name, 1)[0])
+            self.phys.data[new << PAGE_SHIFT : (new + 1) << PAGE_SHIFT] = \
+                self.phys.data[old << PAGE_SHIFT : (old + 1) << PAGE_SHIFT]
+            self.table.frame[vpn] = new
+            self.phys.map_count[new] += 1
+            self.phys.map_count[old] -= 1
+            self.phys.collect(np.array([old]))  # the image's holder keeps it for the others
+            self._changed(vpn, vpn + 1)
+        return len(shared)
 
     def peek(self, vaddr: int, size: int) -> bytes:
         """Read memory ignoring the page's permission (never calls MMIO handlers)."""

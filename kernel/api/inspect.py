@@ -14,10 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from hlemu.guest import BIN_DIR
 from hlemu.inspect import heap as heap_walk
 from hlemu.inspect.errors import InspectError
-from hlemu.inspect.footprint import Footprint, footprints
+from hlemu.inspect.footprint import Footprint, footprints, frame_owners
 from hlemu.inspect.heap import HeapReport
 from hlemu.inspect.program import Frame, Inspector, Program
 from hlemu.inspect.scan import Scan
@@ -192,6 +194,11 @@ def footprint(proc: Proc) -> Footprint:
 def system_footprint(emu: Emulator) -> dict[int, Footprint]:
     """Every process's footprint by pid, and the whole system's under -1."""
     return footprints(emu.kernel.memory.spaces)
+
+
+def physical_owners(emu: Emulator) -> np.ndarray:
+    """Who holds each physical frame: a pid, or footprint.SHARED / HELD / FREE (see frame_owners)."""
+    return frame_owners(emu.kernel.memory.phys, emu.kernel.memory.spaces)
 
 
 def scan(proc: Proc, value: int | bytes, width: int = 4, start: int = 0, end: int = 1 << 32) -> Scan:

@@ -65,13 +65,15 @@ def test_memory_map_shows_the_last_byte_and_rwx_letters_in_place():
 def test_process_table_text():
     model = ProcessModel()
     model.set_rows([ProcessRow(32, "fb", "running", 1234567, 89, 3,
-                               {"unmapped": 1, "write_track": 12345, "tlb_fill": 1000000}, None),
+                               {"unmapped": 1, "write_track": 12345, "tlb_fill": 1000000}, None,
+                               footprint=(8192, 6144, 4096)),
                     ProcessRow(33, "hello", "crashed", 0, 0, 0, {}, "data abort")])
     assert headers(model) == ["pid", "name", "status", "instructions", "faults", "title", "SVCs", "threads",
-                              "unmapped", "permission", "special", "write track", "tlb fill"]
+                              "unmapped", "permission", "special", "write track", "tlb fill", "RSS", "PSS", "USS"]
     assert shown(model) == [
-        ["32", "fb", "running", "1,234,567", "1,012,346", "", "89", "3", "1", "0", "0", "12,345", "1,000,000"],
-        ["33", "hello", "crashed", "0", "0", "", "0", "0", "0", "0", "0", "0", "0"],
+        ["32", "fb", "running", "1,234,567", "1,012,346", "", "89", "3", "1", "0", "0", "12,345", "1,000,000",
+         "8 KiB", "6 KiB", "4 KiB"],
+        ["33", "hello", "crashed", "0", "0", "", "0", "0", "0", "0", "0", "0", "0", "", "", ""],  # not measured
     ]
 
 
