@@ -466,7 +466,8 @@ class Emulator:
             at_mark = self.frame >= mark
             if at_mark:
                 ring.push(self.snapshot())  # type: ignore[arg-type]
-            done = (result.reason != "condition met" or self._paused or (until is not None and until())
+            piece_done = result.reason in ("condition met", "frames done")  # this piece's goal, not the run's
+            done = (not piece_done or self._paused or (until is not None and until())
                     or (target is not None and self.frame >= target) or not at_mark)
             if done:
                 return result
