@@ -346,15 +346,19 @@ class Kernel(Waits, Lifetimes):
         if thread is None or thread.process.cpu is not cpu:
             raise RuntimeError("an SVC arrived from a CPU that is not running the current thread")
         process = thread.process
+        listeners = self.svc_listeners
+        if listeners.holds and listeners.hold(SvcCall(thread, number, svc_name(number), list(args)), cpu.pc):
+            cpu.retry_svc()  # held before anything is charged: the next run executes it again
+            return
         now = cpu.instructions  # guest time includes this slice's work so far (Scheduler.charge)
         scheduler.state.ticks += now - scheduler.mark + SVC_TICKS
         scheduler.mark = now
         counts = process.stats.svc_numbers
         counts[number] = counts.get(number, 0) + 1
         call = None
-        if self.svc_listeners.entries:
+        if listeners.entries:
             call = SvcCall(thread, number, svc_name(number), list(args))
-            self.svc_listeners.before(call)
+            listeners.before(call)
         entry = SVC_TABLE.get(number)
         if entry is None or entry.handler is None:
             name = svc_name(number)

@@ -22,6 +22,8 @@ control slots (``tests/cpu/test_surface.py`` checks it).
                                         saved context (``save_registers``, ``load_thread``)
 ``read_args()`` / ``write_results()``   the SVC fast path (one C call each)
 ``fail(fault)``                         from an SVC: end the run with a guest fault
+``retry_svc()``                         from an SVC: leave it unserved, stop at its svc
+                                        instruction; the next run executes it (counted once)
 ``instructions`` / ``blocks``           counters (instruction words, blocks entered)
 ======================================= ===================================================
 

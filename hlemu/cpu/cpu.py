@@ -250,6 +250,23 @@ class Cpu(SpecialPages, CodeHooks):
         else:
             self.halt()
 
+    def retry_svc(self) -> None:
+        """From ``on_svc``: leave this SVC unserved and end the run with the thread back at
+        its svc instruction, registers as the SVC found them (a debugger's stop at an SVC's
+        entry). The run reports Stop.HALT; the next one executes the svc instruction again.
+        It is counted once: its word is taken back here, and its one-instruction block is the
+        rest of a block already charged to the budget (``mid_block``), so a held and resumed
+        SVC costs the same instructions, blocks and ticks as one served at once."""
+        state = self.read_svc_state()
+        thumb = bool(state[9] & CPSR_T)
+        svc_at = state[8] - (2 if thumb else 4)
+        # A PC write with bit 0 clear switches Unicorn to ARM state: Thumb keeps bit 0 set.
+        self.uc.reg_write(arm.UC_ARM_REG_PC, svc_at | 1 if thumb else svc_at)
+        self._slots[hooks.CB_INSTRUCTIONS] -= hooks.block_words(svc_at, 2 if thumb else 4, thumb)
+        self._slots[hooks.CB_RESUME] = 1
+        self._code_stop = Stop.HALT
+        lib.emu_stop(self._handle)
+
     def limit_blocks(self, blocks: int) -> None:
         """From a callback: let the running :meth:`run` enter at most ``blocks`` more blocks."""
         if self._running:

@@ -142,6 +142,12 @@ def tlb_fill(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs
     return True
 
 
+def block_words(address: int, size: int, thumb: bool) -> int:
+    """What :func:`count_blocks` adds for a block of ``size`` bytes at ``address`` (the
+    CPU takes back exactly this when a block must run again)."""
+    return size >> 2
+
+
 _BLOCK_SIG = types.void(types.voidptr, types.uint64, types.uint32, types.voidptr)
 
 

@@ -274,6 +274,7 @@ class Target:
     def _hook_svcs(self) -> None:
         if not self._svc_hooked:
             self._svc_hooked = True
+            self.emu.on_svc(self._svc_catch, hold=True)
             self.emu.on_svc(self._svc_entry)
             self.emu.on_svc(self._svc_return, after=True)
 
@@ -282,19 +283,30 @@ class Target:
         self._hook_svcs()
         self.catch = numbers
 
+    def _catching(self, proc: Proc | None, number: int) -> bool:
+        return (self.catch is not None and proc is not None and proc.pid in self.attached
+                and self._stop is None and (not self.catch or number in self.catch))
+
+    def _svc_catch(self, proc: Proc | None, tid: int, number: int, args: list[int]) -> bool:
+        """Before the SVC is served: hold it (the run stops with the thread at its svc
+        instruction and the arguments untouched) when gdb catches it; resuming serves it."""
+        if not self._catching(proc, number):
+            return False
+        assert proc is not None
+        self._stop = StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_entry", number)
+        return True
+
     def _svc_entry(self, proc: Proc | None, tid: int, number: int, args: list[int]) -> None:
         self._in_svc = True
-        if (self.catch is None or proc is None or proc.pid not in self.attached or self._stop is not None
-                or (self.catch and number not in self.catch)):
-            return
-        self._stop = StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_entry", number)
-        # The entry stop takes effect once the SVC has been served (a hook cannot hold it
-        # back); its return is the next resume's stop.
-        self._pending.append(StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_return", number))
-        self.emu.pause()
 
     def _svc_return(self, proc: Proc | None, tid: int, number: int, args: list[int]) -> None:
+        """The SVC has completed (for one that blocked: its thread runs again): stop before
+        the instruction after it, with its results in the registers."""
         self._in_svc = False
+        if self._catching(proc, number):
+            assert proc is not None
+            self._stop = StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_return", number)
+            self.emu.pause()
 
     # -- run control (on the run thread) --------------------------------------------------
     def interrupt(self) -> None:

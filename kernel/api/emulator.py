@@ -208,19 +208,28 @@ class Emulator:
         return self.kernel.apt.press_power(None if proc is None else proc.process)
 
     # hooks
-    def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False) -> None:
+    def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False,
+               hold: bool = False) -> None:
         """``callback(proc, thread_id, number, args)`` before (or after) every SVC (or just ``number``).
 
         Before: ``args`` are r0..r7 as the SVC found them. After: r0..r7 once it has completed,
         which for an SVC that blocks (a wait, a sleep, a request to a service) is when its
         thread wakes and runs again; an SVC that never completes (ExitProcess) has no after.
+        ``hold``: asked before the SVC is served; a true return pauses ``run()`` with the SVC
+        not yet served, the thread at its svc instruction, and the next run serves it (once,
+        without asking again), with the same instruction counts and ticks as if never held.
         The kernel's own listeners (``emu.kernel.svc_listeners``) get an ``SvcCall``."""
 
-        def listener(call: SvcCall) -> None:
+        def listener(call: SvcCall) -> object:
             args = call.registers_after() if after else call.args
-            callback(Proc(self, call.process), call.thread.tid, call.number, args)
+            return callback(Proc(self, call.process), call.thread.tid, call.number, args)
 
-        self.kernel.svc_listeners.add(listener, number, after)
+        def holder(call: SvcCall) -> bool:
+            held = bool(listener(call))
+            self._paused = self._paused or held
+            return held
+
+        self.kernel.svc_listeners.add(holder if hold else listener, number, after, hold)
 
     def on_ipc(self, callback: Callable[[Message], None]) -> None:
         """``callback(message)`` for every IPC request and reply, decoded."""

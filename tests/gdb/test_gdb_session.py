@@ -100,3 +100,36 @@ def test_target_remote_runs_to_exit(debug_elf, stub_factory):
     out = run_gdb(debug_elf, stub.port, ["continue"], extended=False)
     assert "[Inferior 1 (process 33) exited normally]" in out, out
     assert stub.target.process(32).exit_code == 0
+
+
+def _plain_run(program: str) -> tuple[int, int, list[str]]:
+    """Instructions, ticks and output of ``program`` run to its end with no debugger."""
+    from kernel.api import Emulator
+
+    emu = Emulator(backend="semifastmem", echo=False)
+    out: list[str] = []
+    emu.on_output(lambda proc, line: out.append(line))
+    emu.spawn(program)
+    emu.run()
+    result = (emu.instructions, emu.ticks, out)
+    emu.close()
+    return result
+
+
+def test_catch_syscall_stops_before_the_svc_runs(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf)])
+    out_lines: list[str] = []
+    stub.emu.on_output(lambda proc, line: out_lines.append(line))
+    out = run_gdb(debug_elf, stub.port, [
+        "catch syscall 0x3d", "continue", "x/i $pc", "x/s $r0", "p $r1", "continue", "x/i $pc - 4", "p $r0",
+        "delete", "continue"])
+    entry, back = out.index("(call to syscall"), out.index("(returned from syscall")
+    # At the entry the thread is at the svc instruction with its arguments (the string, its
+    # length) and nothing printed yet; at the return r0 holds the result, past the svc.
+    assert re.search(r"=> 0x[0-9a-f]+ <svcOutputDebugString(\+\d+)?>:\s+svc\s+0x0000003d", out[entry:back]), out
+    assert '"gdbtest: start\\n"' in out[entry:back] and "$1 = 15" in out[entry:back], out
+    assert re.search(r"<svcOutputDebugString(\+\d+)?>:\s+svc\s+0x0000003d", out[back:]), out
+    assert "$2 = 0" in out[back:], out
+    assert "[Inferior 1 (process 33) exited normally]" in out, out
+    # Held and resumed, the SVC ran once: the same instructions, ticks and output as no gdb.
+    assert (stub.emu.instructions, stub.emu.ticks, out_lines) == _plain_run(str(debug_elf))
