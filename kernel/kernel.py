@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hlemu.cpu import Cpu, CpuConfig
+from hlemu.cpu import Cpu, CpuConfig, CpuFault
 from hlemu.loaders import Image, load_image
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
@@ -88,6 +88,9 @@ class Kernel(Waits, Lifetimes):
         self._refs: dict[int, int] = {}  # object id -> open handles
         self.ipc_listeners: list[Callable[[Message], None]] = []  # the IPC recorder, REPL hooks
         self.svc_listeners = SvcListeners()  # before/after every SVC: scripts, the debugger, the GDB stub
+        # Asked before a guest fault ends its process (a debugger): true leaves the thread at the
+        # faulting instruction (see Scheduler; hold_crash).
+        self.crash_holders: list[Callable[[Thread, CpuFault, str], object]] = []
         if trace_ipc:
             self.ipc_listeners.append(IpcTrace(self))
         self.named_ports: dict[str, ClientPort] = {}
@@ -329,6 +332,16 @@ class Kernel(Waits, Lifetimes):
                 if thread in obj.waiters:
                     obj.waiters.remove(thread)
         thread.wait = None
+
+    def hold_crash(self, thread: Thread, fault: CpuFault, report: str) -> bool:
+        """Ask the crash holders whether ``thread``'s fault may wait (a debugger stops there):
+        true leaves the process alive, the thread at the faulting instruction, registers as
+        they were; running it again runs that instruction again. ``crash_process`` ends it."""
+        held = False
+        with host_callback():
+            for holder in list(self.crash_holders):
+                held = bool(holder(thread, fault, report)) or held
+        return held
 
     def crash_process(self, process: Process, report: str, address: int | None = None) -> None:
         """End ``process`` with a crash ``report`` (``address``: the faulting one, if memory was)."""

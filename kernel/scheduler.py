@@ -52,7 +52,7 @@ UNBOUNDED = 1 << 40
 class RunResult:
     """How :meth:`Scheduler.run` ended."""
 
-    reason: str  # "all exited", "instruction limit", "condition met", "breakpoint", "deadlock"
+    reason: str  # "all exited", "instruction limit", "condition met", "breakpoint", "deadlock", "fault held"
     instructions: int
     ticks: int
 
@@ -99,6 +99,7 @@ class Scheduler:
         self._callbacks: dict[str, Callable[[], None]] = {}
         self._last_stop: Stop | None = None
         self._halt_pending = False  # halt() between runs: the next run of the slice returns at once
+        self._fault_held = False  # the last slice faulted and a crash holder kept the process
 
     # -- guest time and events -------------------------------------------------------------
     @property
@@ -345,7 +346,11 @@ class Scheduler:
         self._last_stop = stop
         if stop is Stop.FAULT:
             assert cpu.fault is not None
-            self.kernel.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
+            report = crash_report(thread, cpu.fault)
+            if self.kernel.crash_holders and self.kernel.hold_crash(thread, cpu.fault, report):
+                self._fault_held = True  # a debugger's stop at the fault: the slice stays open
+                return stop
+            self.kernel.crash_process(thread.process, report, cpu.fault.address)
         if (stop in (Stop.FAULT, Stop.QUANTUM) or st.switch_requested or not thread.alive
                 or thread.state is not ThreadState.READY or not thread.process.alive):
             self._close_slice(thread, stop)
@@ -369,6 +374,7 @@ class Scheduler:
         kernel = self.kernel
         stop_at = None if max_instructions is None else kernel.instructions + max_instructions
         self._last_stop = None
+        self._fault_held = False
         while True:
             if not any(p.alive for p in kernel.processes.values()):
                 return self._result("all exited")
@@ -379,6 +385,9 @@ class Scheduler:
             if self._last_stop is Stop.BREAKPOINT:
                 self._last_stop = None
                 return self._result("breakpoint")
+            if self._fault_held:
+                self._fault_held = False
+                return self._result("fault held")
             ready = self._ready_to_run()
             if ready is False:
                 return self._result("deadlock")

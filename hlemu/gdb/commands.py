@@ -43,9 +43,11 @@ def kernel_pid(pid: int) -> int:
 
 @dataclass
 class Resume:
-    """A packet that runs the guest: continue all, or step ``step`` = (pid, tid)."""
+    """A packet that runs the guest: continue all, or step ``step`` = (pid, tid); ``signal``:
+    the one gdb passes on (0: none), which ends a process stopped by its crash."""
 
     step: tuple[int, int] | None = None
+    signal: int = 0
 
 
 class BadPacket(ValueError):
@@ -288,22 +290,26 @@ class Session:
     def _resume_simple(self, head: str, args: str) -> Resume:
         if args.split(";")[0] and not args.startswith(";"):  # 'c ADDR' / 'C sig;ADDR': resume at an address
             pass  # gdb never sends an address on ARM; ignored rather than refused
+        signal = int(args.split(";")[0], 16) if head in "CS" and args.split(";")[0] else 0
         if head in "sS":
-            return Resume(step=self._resolve(*self.c_thread) if self.c_thread[0] else self._current())
-        return Resume()
+            return Resume(step=self._resolve(*self.c_thread) if self.c_thread[0] else self._current(),
+                          signal=signal)
+        return Resume(signal=signal)
 
     def _vcont(self, args: str) -> Resume | str:
-        step = None
+        step, signal = None, 0
         for action in args.split(";"):
             if not action:
                 continue
             verb, _, thread = action.partition(":")
+            if verb[:1] in ("C", "S") and not signal:
+                signal = int(verb[1:], 16)
             if verb[:1] in ("s", "S"):
                 pid, tid = self._parse_thread(thread) if thread else self.c_thread
                 step = self._resolve(pid, tid) if step is None else step
             elif verb[:1] not in ("c", "C", "t"):
                 return E_ARGS
-        return Resume(step=step)
+        return Resume(step=step, signal=signal)
 
     def _kill_all(self) -> None:
         for pid in list(self.target.attached):

@@ -269,8 +269,8 @@ class GdbServer:
         reply = session.handle(payload)
         if isinstance(reply, Resume):
             self._waiting_reply = True
-            step = reply.step
-            self._start("resume", lambda: self.target.resume(step))
+            step, signal = reply.step, reply.signal
+            self._start("resume", lambda: self.target.resume(step, signal))
         elif reply is not None:
             self._send(reply)
         if session.ended:

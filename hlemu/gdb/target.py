@@ -16,7 +16,7 @@ import struct
 from collections import deque
 from dataclasses import dataclass, field
 
-from hlemu.cpu import RegisterFile
+from hlemu.cpu import CpuFault, RegisterFile
 from hlemu.gdb.target_xml import REGISTERS
 from kernel.api import Emulator, Proc, ThreadView
 
@@ -78,7 +78,9 @@ class Target:
         self._in_svc = False
         self._svc_hooked = False
         self.ipc_log: deque[str] = deque(maxlen=64)
+        self._faults: dict[int, tuple[str, int]] = {}  # pid -> (crash report, fault address) held for gdb
         emu.on_ipc(lambda m: self.ipc_log.append(_describe_message(m)))
+        emu.on_crash(self._on_crash)
         for proc in emu.processes:
             self._known[proc.pid] = proc
 
@@ -308,17 +310,43 @@ class Target:
             self._stop = StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_return", number)
             self.emu.pause()
 
+    # -- crashes --------------------------------------------------------------------------
+    def _on_crash(self, proc: Proc, view: ThreadView, fault: CpuFault, report: str) -> bool:
+        """A fault is about to end an attached process: stop at the faulting instruction
+        instead (SIGSEGV for an abort, SIGILL for an undefined instruction, SIGABRT for
+        svcBreak), as a signal stops a Linux process. Resuming with that signal (gdb passes
+        it on by default) ends the process with the crash report; without one, the
+        instruction runs again."""
+        if proc.pid not in self.attached or self._stop is not None:
+            return False
+        sig = SIGILL if fault.kind == "undefined instruction" else SIGABRT if fault.kind == "break" else SIGSEGV
+        self._faults[proc.pid] = (report, fault.address)
+        self._stop = StopEvent("signal", proc.pid, view.tid, sig)
+        return True
+
+    def _deliver_faults(self, signal: int) -> None:
+        """Before a resume: a held crash ends its process when gdb passes a signal on."""
+        faults, self._faults = self._faults, {}
+        if not signal:
+            return
+        for pid, (report, address) in faults.items():
+            proc = self.process(pid)
+            if proc.alive:
+                self.emu.crash(proc, report, address)
+
     # -- run control (on the run thread) --------------------------------------------------
     def interrupt(self) -> None:
         """From the server thread: stop a run in progress soon (Ctrl-C)."""
         self._interrupted = True
         self.emu.interrupt()
 
-    def resume(self, step: tuple[int, int] | None = None) -> StopEvent:
+    def resume(self, step: tuple[int, int] | None = None, signal: int = 0) -> StopEvent:
         """Continue every thread (``step``: until that thread has run one instruction) and
-        say why the emulator stopped. All-stop: one stop stops everything."""
+        say why the emulator stopped. All-stop: one stop stops everything. ``signal``: the
+        one gdb passes on (only a crash's means anything: it ends the process)."""
         if self._pending:
             return self._pending.popleft()
+        self._deliver_faults(signal)
         self._stop, self._interrupted = None, False
         self._step_over_watch(step)
         if self._stop is None and step is not None:

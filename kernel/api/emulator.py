@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from hlemu.cpu import Cpu
+from hlemu.cpu import Cpu, CpuFault
 from hlemu.loaders import Image
 from hlemu.memory import WatchHit
 from kernel.api.console import ConsoleConfig
@@ -230,6 +230,24 @@ class Emulator:
             return held
 
         self.kernel.svc_listeners.add(holder if hold else listener, number, after, hold)
+
+    def on_crash(self, callback: Callable[[Proc, ThreadView, CpuFault, str], object]) -> None:
+        """``callback(proc, thread, fault, report)`` when a guest fault is about to end ``proc``
+        (``report``: the crash report it would print). A true return holds the crash: ``run()``
+        pauses with the thread at the faulting instruction and the process alive; running on
+        runs that instruction again (and faults again, unless registers or memory changed);
+        :meth:`crash` ends the process with the report."""
+
+        def holder(thread: Thread, fault: CpuFault, report: str) -> bool:
+            held = bool(callback(Proc(self, thread.process), self.thread_view(thread), fault, report))
+            self._paused = self._paused or held
+            return held
+
+        self.kernel.crash_holders.append(holder)
+
+    def crash(self, proc: Proc, report: str, address: int | None = None) -> None:
+        """End ``proc`` as a guest fault does: ``report`` printed and kept as ``proc.crash``."""
+        self.kernel.crash_process(proc.process, report, address)
 
     def on_ipc(self, callback: Callable[[Message], None]) -> None:
         """``callback(message)`` for every IPC request and reply, decoded."""

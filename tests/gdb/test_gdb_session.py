@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.gdb.conftest import line_of, run_gdb
 
 
@@ -133,3 +135,24 @@ def test_catch_syscall_stops_before_the_svc_runs(debug_elf, stub_factory):
     assert "[Inferior 1 (process 33) exited normally]" in out, out
     # Held and resumed, the SVC ran once: the same instructions, ticks and output as no gdb.
     assert (stub.emu.instructions, stub.emu.ticks, out_lines) == _plain_run(str(debug_elf))
+
+
+@pytest.mark.parametrize(("program", "signal", "line", "insn"), [
+    ("faults", "SIGSEGV, Segmentation fault", "u32 value = *(volatile const u32 *)address;", r"ldr\s+r2, \[r3\]"),
+    ("faults_undef", "SIGILL, Illegal instruction", '__asm__ volatile(".inst 0xe7f000f0"', r"udf\s+#0"),
+])
+def test_a_crash_stops_at_the_faulting_instruction(stub_factory, program, signal, line, insn):
+    from hlemu.guest import program_path
+
+    elf = program_path(program)
+    stub = stub_factory([str(elf)])
+    out = run_gdb(elf, stub.port, ["continue", "bt", "x/i $pc", "info os processes", "continue"])
+    stop, end = out.index(f"Program received signal {signal}."), out.index(f"Program terminated with signal {signal}.")
+    assert stop < end, out
+    assert re.search(rf"#0  main \(\) at hlemu/guest/programs/{program}\.c:\d+", out[stop:end]), out
+    assert line in out[stop:end] and re.search(rf"=> 0x[0-9a-f]+ <main\+\d+>:\s+{insn}", out[stop:end]), out
+    assert re.search(rf"^33\s+hlemu\s+{program}\s+32\s+running", out[stop:end], re.M), out  # alive at the stop
+    assert "The program no longer exists." in out[end:], out
+    # continuing delivered the signal: the process ended with the kernel's crash report
+    assert f"=== guest crash: process 32 '{program}', thread 1 (main) ===" in out[end:], out
+    assert stub.target.process(32).crash.startswith("=== guest crash")

@@ -44,3 +44,29 @@ def test_catching_every_svc_changes_no_count(program):
     entry = next(s for s in stops if s[:2] == ("syscall_entry", 0x3D))
     back = next(s for s in stops if s[:2] == ("syscall_return", 0x3D))
     assert entry[2] >= 0x08000000 and back[2] == 0 and back[3] == entry[3] + 4
+
+
+@pytest.mark.parametrize("backend", ["semifastmem", "fastmem"])
+def test_a_held_crash_runs_again_or_ends_with_its_report(backend):
+    from hlemu.gdb.target import SIGSEGV
+
+    emu = Emulator(backend=backend, echo=False)
+    proc = emu.spawn("faults")
+    emu.run()
+    plain = (emu.instructions, emu.ticks, proc.crash)
+    emu.close()
+
+    emu = Emulator(backend=backend, echo=False)
+    proc = emu.spawn("faults")
+    target = Target(emu)
+    target.attach(proc.pid)
+    first = target.resume()
+    assert (first.kind, first.signal) == ("signal", SIGSEGV) and proc.alive
+    pc = target.registers(proc.pid, first.tid)[15]
+    again = target.resume()  # no signal passed on: the load runs again, and faults again
+    assert (again.kind, again.signal, target.registers(proc.pid, again.tid)[15]) == ("signal", SIGSEGV, pc)
+    end = target.resume(signal=SIGSEGV)
+    assert (end.kind, end.signal) == ("terminated", SIGSEGV)
+    assert "data abort: read of 4 byte(s) at 0x00000004 (unmapped)" in end.message
+    assert (emu.instructions, emu.ticks, proc.crash) == plain  # the faulting load never counted
+    emu.close()
