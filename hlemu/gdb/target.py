@@ -83,6 +83,9 @@ class Target:
         emu.on_crash(self._on_crash)
         for proc in emu.processes:
             self._known[proc.pid] = proc
+        first = emu.processes[0].process.source if emu.processes else None
+        self.default_program: str | None = str(first) if first else None  # what an empty vRun runs
+        self.started: set[int] = set()  # pids gdb's run (vRun) made
 
     # -- processes and threads -------------------------------------------------------
     def processes(self) -> list[Proc]:
@@ -120,6 +123,32 @@ class Target:
             self.detach(pid)
         self.catch = None
         self._pending.clear()
+
+    def run_program(self, program: str | None = None) -> StopEvent:
+        """gdb's ``run`` (vRun): load ``program`` (a path or a bundled name; None: the last
+        one run, else the first process's) as a new process, attached and stopped before
+        its first instruction."""
+        program = program or self.default_program
+        if not program:
+            raise TargetError("no program to run: give hlemu gdb one, or 'set remote exec-file'")
+        try:
+            proc = self.emu.spawn(program)
+        except Exception as exc:  # noqa: BLE001 - no such file, not a program, no memory
+            raise TargetError(f"cannot run {program}: {exc}") from None
+        self._known[proc.pid] = proc
+        self.started.add(proc.pid)
+        self.default_program = program
+        self.attach(proc.pid)
+        return StopEvent("signal", proc.pid, self.threads(proc.pid)[0].tid, SIGTRAP)
+
+    def exec_file(self, pid: int) -> str:
+        """The ELF gdb should read for process ``pid`` (qXfer:exec-file:read)."""
+        from kernel.api.inspect import elf_of  # symbol files are the API's business
+
+        path = elf_of(self.process(pid))
+        if path is None:
+            raise TargetError(f"process {pid} was not loaded from a file with an ELF")
+        return str(path)
 
     def kill(self, pid: int) -> None:
         proc = self.process(pid)

@@ -156,3 +156,21 @@ def test_a_crash_stops_at_the_faulting_instruction(stub_factory, program, signal
     # continuing delivered the signal: the process ended with the kernel's crash report
     assert f"=== guest crash: process 32 '{program}', thread 1 (main) ===" in out[end:], out
     assert stub.target.process(32).crash.startswith("=== guest crash")
+
+
+def test_gdb_finds_each_programs_elf_and_run_starts_it_again(debug_elf, stub_factory):
+    from hlemu.guest import program_path
+
+    stub = stub_factory([str(debug_elf), "hello"])
+    out = run_gdb(None, stub.port, [  # no file for gdb: qXfer:exec-file:read names each process's
+        "info inferiors", "break bump", "continue", "add-inferior", "inferior 2", "attach 34", "info inferiors",
+        "kill inferiors 1 2", "inferior 1", "run", "info inferiors", "p counter", "continue", "p by"])
+    assert re.search(rf"\* 1\s+process 33\s.*{re.escape(str(debug_elf.resolve()))}", out), out
+    assert "Breakpoint 1, bump (by=5) at ./tests/gdb/programs/gdbtest.c" in out, out
+    assert re.search(rf"\* 2\s+process 34\s.*{re.escape(str(program_path('hello').resolve()))}", out), out
+    # run (vRun): the program again as a new process, stopped before its first instruction, so
+    # the breakpoint is set in it before it runs and its globals start over
+    assert re.search(r"\* 1\s+process 35\s", out), out
+    assert out.count("Breakpoint 1, bump (by=5)") == 2 and "$1 = 0" in out and "$2 = 7" in out, out
+    assert [p.name for p in stub.target.processes()] == ["gdbtest", "hello", "gdbtest"]
+    assert not stub.target.process(34).alive  # gdb made it, so quitting gdb killed it (qAttached 0)
