@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hlemu.cpu import CpuFault, RegisterFile
@@ -86,6 +87,9 @@ class Target:
         first = emu.processes[0].process.source if emu.processes else None
         self.default_program: str | None = str(first) if first else None  # what an empty vRun runs
         self.started: set[int] = set()  # pids gdb's run (vRun) made
+        # Called between slices while a 'continue' runs (on the run thread): the window shows
+        # its screens meanwhile.
+        self.while_running: Callable[[], None] | None = None
 
     # -- processes and threads -------------------------------------------------------
     def processes(self) -> list[Proc]:
@@ -395,8 +399,13 @@ class Target:
                 return result.reason
 
     def _continue(self) -> StopEvent:
+        def stopped() -> bool:
+            if self.while_running is not None:
+                self.while_running()
+            return self._stop is not None or self._interrupted
+
         while True:
-            result = self.emu.run(until=lambda: self._stop is not None or self._interrupted)
+            result = self.emu.run(until=stopped)
             exits = self._exit_events()
             if self._stop is not None:
                 self._pending.extend(exits)
