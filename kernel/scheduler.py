@@ -3,7 +3,7 @@
 Horizon's rules on one core: the highest-priority ready thread runs (0 is highest,
 63 lowest); equal priorities take turns when a thread's quantum (a count of
 translated blocks, so deterministic) runs out. Guest time is counted, never read
-from the host clock: one tick per guest instruction word plus ``SVC_TICKS`` per SVC,
+from the host clock: one tick per guest instruction (ARM or Thumb) plus ``SVC_TICKS`` per SVC,
 at the 3DS's 268,111,856 Hz. When every thread waits, time jumps to the next
 deadline (idle skipping).
 
