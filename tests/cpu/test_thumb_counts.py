@@ -67,3 +67,21 @@ def test_n_thumb_steps_are_a_run_of_n(backend, thumb_elf, n):
     finally:
         stepped.close()
         ran.close()
+
+
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+def test_a_held_thumb_svc_stops_at_its_svc_and_runs_once(backend, thumb_elf):
+    from kernel.api import Emulator
+
+    emu = Emulator(backend=backend, echo=False)
+    proc = emu.spawn(thumb_elf)
+    held: list[int] = []
+    emu.on_svc(lambda p, tid, number, args: held.append(number) or True, hold=True)
+    emu.run()
+    thread = proc.thread()
+    assert held == [0x03] and proc.alive and thread.thumb
+    assert emu.kernel.processes[proc.pid].space.peek(thread.pc, 2) == b"\x03\xdf"  # svc #3, not yet run
+    assert emu.instructions == INSTRUCTIONS - 1
+    assert emu.run().reason == "all exited" and held == [0x03]  # served once, not asked again
+    assert (emu.instructions, emu.ticks) == (INSTRUCTIONS, INSTRUCTIONS + 200)
+    emu.close()

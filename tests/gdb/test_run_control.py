@@ -9,22 +9,22 @@ from hlemu.gdb.target import Target
 from kernel.api import Emulator
 
 
-def _emulator(program: str) -> tuple[Emulator, list[str]]:
-    emu = Emulator(backend="semifastmem", echo=False)
+def _emulator(program: str, backend: str) -> tuple[Emulator, list[str]]:
+    emu = Emulator(backend=backend, echo=False)
     out: list[str] = []
     emu.on_output(lambda proc, line: out.append(line))
     emu.spawn(program)
     return emu, out
 
 
-@pytest.mark.parametrize("program", ["threads", "hello"])
-def test_catching_every_svc_changes_no_count(program):
-    emu, out = _emulator(program)
+@pytest.mark.parametrize(("program", "backend"), [("threads", "semifastmem"), ("hello", "fastmem")])
+def test_catching_every_svc_changes_no_count(program, backend):
+    emu, out = _emulator(program, backend)
     emu.run()
     plain = (emu.instructions, emu.ticks, out, emu.processes[0].exit_code)
     emu.close()
 
-    emu, out = _emulator(program)
+    emu, out = _emulator(program, backend)
     target = Target(emu)
     pid = emu.processes[0].pid
     target.attach(pid)
