@@ -324,7 +324,7 @@ class Scheduler:
             self.kernel._reap_old()
 
     def _run_open(self, instructions: int | None, step: bool) -> Stop:
-        """Run the open slice: up to ``instructions`` more words, or (``step``) one instruction."""
+        """Run the open slice: up to ``instructions`` more instructions, or (``step``) one instruction."""
         thread = self._slice
         assert thread is not None
         cpu = thread.process.cpu
@@ -368,7 +368,7 @@ class Scheduler:
 
     # -- the two ways to drive it -----------------------------------------------------------------
     def run(self, max_instructions: int | None = None, until: Callable[[], bool] | None = None) -> RunResult:
-        """Run every process until all have ended, ``max_instructions`` more instruction words have
+        """Run every process until all have ended, ``max_instructions`` more instructions have
         run (exactly), ``until()`` is true (checked between slices and after pauses), a breakpoint
         stops, or nothing can ever run again."""
         kernel = self.kernel

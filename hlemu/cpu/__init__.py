@@ -24,7 +24,7 @@ control slots (``tests/cpu/test_surface.py`` checks it).
 ``fail(fault)``                         from an SVC: end the run with a guest fault
 ``retry_svc()``                         from an SVC: leave it unserved, stop at its svc
                                         instruction; the next run executes it (counted once)
-``instructions`` / ``blocks``           counters (instruction words, blocks entered)
+``instructions`` / ``blocks``           counters (instructions, ARM or Thumb; blocks entered)
 ======================================= ===================================================
 
 Callbacks: ``on_svc(cpu, number, args)`` and ``on_breakpoint(cpu, address) -> bool``

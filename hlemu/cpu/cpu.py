@@ -213,8 +213,8 @@ class Cpu(SpecialPages, CodeHooks):
     # -- running --------------------------------------------------------------------------
     def run(self, blocks: int, instructions: int | None = None) -> Stop:
         """Run the loaded thread until it has entered ``blocks`` more translated blocks
-        (Stop.QUANTUM, at a block boundary), run exactly ``instructions`` more instruction
-        words (Stop.LIMIT; the last, partial block is finished one instruction at a time),
+        (Stop.QUANTUM, at a block boundary), run exactly ``instructions`` more instructions
+        (Stop.LIMIT; the last, partial block is finished one instruction at a time),
         :meth:`halt` is called (Stop.HALT, before the next block), a breakpoint stops it
         (Stop.BREAKPOINT, before its instruction) or a fault (Stop.FAULT)."""
         self._cap = NO_LIMIT

@@ -101,7 +101,9 @@ class Emulator:
         ``run()`` accounts it (N steps and ``run(instructions=N)`` leave the same machine and
         the same ticks). When every thread waits, guest time first moves on to the next timer
         or VBlank that wakes one; None when nothing ever can. A breakpoint on the instruction
-        does not stop a step."""
+        does not stop a step. A step onto an SVC that a holding listener holds (``on_svc(...,
+        hold=True)``) or a fault a crash holder holds (``on_crash``) returns with that
+        instruction not done: the thread is still before it."""
         thread = self.kernel.scheduler.step()
         return None if thread is None else self.thread_view(thread)
 
