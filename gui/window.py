@@ -192,9 +192,9 @@ class MainWindow(QMainWindow):
             act.triggered.connect(slot)  # type: ignore[arg-type]
             return act
 
-        self.run_action = action("Run", self.session.resume, "F5")
-        self.pause_action = action("Pause", self.session.pause, "F6")
-        self.step_action = action("Step", self.session.step, "F10")
+        self.run_action = action("Run", self.run, "F5")
+        self.pause_action = action("Pause", self.pause, "F6")
+        self.step_action = action("Step", self.step, "F10")
         self.reset_action = action("Reset", self.reset, "Ctrl+Shift+R")
         self.limit_action = action("Limit to 60 fps", self.session.set_throttle, "Ctrl+L", checkable=True)
         self.limit_action.setChecked(True)
@@ -486,6 +486,31 @@ class MainWindow(QMainWindow):
             self.warn(f"Cannot write {path}")
         return ok
 
+    # -- run control, shared with gdb while it is connected ------------------------------------------
+    def run(self) -> None:
+        if self._gdb_holds("Run"):
+            return
+        self.session.resume()
+
+    def step(self) -> None:
+        if self._gdb_holds("Step"):
+            return
+        self.session.step()
+
+    def pause(self) -> None:
+        """Pause the window's run, or a gdb continue (gdb sees SIGINT, as after its own Ctrl-C)."""
+        if self.gdb is not None:
+            self.gdb[0].interrupt()
+        self.session.pause()
+
+    def _gdb_holds(self, what: str) -> bool:
+        """gdb is connected and stopped: the guests are its to resume (all-stop gdb is told only
+        of stops it asked for, so a run behind its back would leave it showing stale state)."""
+        if self.gdb is None or not self.gdb[0].client_stopped:
+            return False
+        self.show_message(f"{what}: gdb is connected and stopped; continue in gdb (the window shows the run)")
+        return True
+
     # -- the GDB server (Debug > GDB server...) -----------------------------------------------------
     def toggle_gdb_server(self, _checked: bool = False, port: int | None = None) -> None:
         """Start the stub on 127.0.0.1 (the port from a small dialog, or ``port``), or stop it.
@@ -514,6 +539,7 @@ class MainWindow(QMainWindow):
         try:
             if error is not None:
                 raise RuntimeError(error)
+            target.while_running = self.session.worker.gdb_progress  # type: ignore[attr-defined]
             owned = OwnedTarget(target, self._gdb_bridge.submit)  # type: ignore[arg-type]
             server = GdbServer(owned, "127.0.0.1", port, on_disconnect="wait")  # type: ignore[arg-type]
         except (OSError, RuntimeError) as exc:

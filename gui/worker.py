@@ -28,6 +28,7 @@ from kernel.layout import SYSTEM_TICK_HZ
 
 SLICE_INSTRUCTIONS = 2_000_000  # at ~50 MIPS: ~40 ms, the longest the UI waits for a pause
 SNAPSHOT_INTERVAL = 0.1  # seconds between debugger snapshots while running
+SCREENS_INTERVAL = 1 / 60  # seconds between screen patches while gdb runs the guests
 PAGES_INTERVAL = 0.5  # seconds between page-table snapshots (they copy ~7 MiB)
 FAULTS_INTERVAL = 0.5  # seconds between fault totals while running (each sums 20 MiB of counters)
 IPC_KEEP = 100_000  # messages the recorder keeps
@@ -139,6 +140,7 @@ class EmuWorker(QObject):
         self._dirty: dict[str, set[int]] = {name: set() for name in SCREEN_WIDTHS}
         self._fb_key: dict[str, object] = {}
         self._last_snapshot = 0.0
+        self._last_screens = 0.0
         self._last_pages = 0.0
         self._last_faults = 0.0
         self._faults: dict[int, dict[str, int]] = {}
@@ -250,6 +252,17 @@ class EmuWorker(QObject):
         if self.emu is not None:
             self._clock = (time.perf_counter(), self.emu.ticks)
 
+    def gdb_progress(self) -> None:
+        """Between slices of a gdb ``continue`` (which runs here, inside a call): the screens,
+        and now and then a snapshot, as a run of the window's own shows them."""
+        now = time.perf_counter()
+        if now - self._last_screens >= SCREENS_INTERVAL:
+            self._last_screens = now
+            self.reason = "gdb continue"
+            self._emit_screens()
+            if now - self._last_snapshot >= SNAPSHOT_INTERVAL:
+                self._emit_snapshot()
+
     @pyqtSlot(object)
     @_guarded
     def call(self, request: tuple[int, Callable[[Emulator], object], bool]) -> None:
@@ -267,7 +280,7 @@ class EmuWorker(QObject):
         self.interrupted.clear()
         if self.running:  # a run inside the request moved guest time: the limiter starts afresh
             self._clock = (time.perf_counter(), self.emu.ticks)
-        elif self.reason in ("ready", "not started"):
+        elif self.reason in ("ready", "not started", "gdb continue"):
             self.reason = "paused"
         if not quiet:
             self._emit_screens()  # before the answer, so the window shows the request's effect first

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hlemu.cpu import Cpu, CpuConfig
+from hlemu.cpu import Cpu, CpuConfig, CpuFault
 from hlemu.loaders import Image, load_image
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem, OutOfMemory
 from kernel import layout
@@ -98,6 +98,9 @@ class Kernel(Waits, Lifetimes):
         self._refs: dict[int, int] = {}  # object id -> open handles
         self.ipc_listeners: list[Callable[[Message], None]] = []  # the IPC recorder, REPL hooks
         self.svc_listeners = SvcListeners()  # before/after every SVC: scripts, the debugger, the GDB stub
+        # Asked before a guest fault ends its process (a debugger): true leaves the thread at the
+        # faulting instruction (see Scheduler; hold_crash).
+        self.crash_holders: list[Callable[[Thread, CpuFault, str], object]] = []
         if trace_ipc:
             self.ipc_listeners.append(IpcTrace(self))
         self.named_ports: dict[str, ClientPort] = {}
@@ -341,6 +344,16 @@ class Kernel(Waits, Lifetimes):
                     obj.waiters.remove(thread)
         thread.wait = None
 
+    def hold_crash(self, thread: Thread, fault: CpuFault, report: str) -> bool:
+        """Ask the crash holders whether ``thread``'s fault may wait (a debugger stops there):
+        true leaves the process alive, the thread at the faulting instruction, registers as
+        they were; running it again runs that instruction again. ``crash_process`` ends it."""
+        held = False
+        with host_callback():
+            for holder in list(self.crash_holders):
+                held = bool(holder(thread, fault, report)) or held
+        return held
+
     def crash_process(self, process: Process, report: str, address: int | None = None) -> None:
         """End ``process`` with a crash ``report`` (``address``: the faulting one, if memory was)."""
         process.crash = report
@@ -357,15 +370,19 @@ class Kernel(Waits, Lifetimes):
         if thread is None or thread.process.cpu is not cpu:
             raise RuntimeError("an SVC arrived from a CPU that is not running the current thread")
         process = thread.process
+        listeners = self.svc_listeners
+        if listeners.holds and listeners.hold(SvcCall(thread, number, svc_name(number), list(args)), cpu.pc):
+            cpu.retry_svc()  # held before anything is charged: the next run executes it again
+            return
         now = cpu.instructions  # guest time includes this slice's work so far (Scheduler.charge)
         scheduler.state.ticks += now - scheduler.mark + SVC_TICKS
         scheduler.mark = now
         counts = process.stats.svc_numbers
         counts[number] = counts.get(number, 0) + 1
         call = None
-        if self.svc_listeners.entries:
+        if listeners.entries:
             call = SvcCall(thread, number, svc_name(number), list(args))
-            self.svc_listeners.before(call)
+            listeners.before(call)
         entry = SVC_TABLE.get(number)
         if entry is None or entry.handler is None:
             name = svc_name(number)

@@ -3,7 +3,7 @@
 Horizon's rules on one core: the highest-priority ready thread runs (0 is highest,
 63 lowest); equal priorities take turns when a thread's quantum (a count of
 translated blocks, so deterministic) runs out. Guest time is counted, never read
-from the host clock: one tick per guest instruction word plus ``SVC_TICKS`` per SVC,
+from the host clock: one tick per guest instruction (ARM or Thumb) plus ``SVC_TICKS`` per SVC,
 at the 3DS's 268,111,856 Hz. When every thread waits, time jumps to the next
 deadline (idle skipping).
 
@@ -52,7 +52,7 @@ UNBOUNDED = 1 << 40
 class RunResult:
     """How :meth:`Scheduler.run` ended."""
 
-    reason: str  # "all exited", "instruction limit", "condition met", "breakpoint", "deadlock"
+    reason: str  # "all exited", "instruction limit", "condition met", "breakpoint", "deadlock", "fault held"
     instructions: int
     ticks: int
 
@@ -99,6 +99,7 @@ class Scheduler:
         self._callbacks: dict[str, Callable[[], None]] = {}
         self._last_stop: Stop | None = None
         self._halt_pending = False  # halt() between runs: the next run of the slice returns at once
+        self._fault_held = False  # the last slice faulted and a crash holder kept the process
 
     state_transient = ("_running",)  # a state is saved between runs: no CPU runs
 
@@ -328,7 +329,7 @@ class Scheduler:
             self.kernel._reap_old()
 
     def _run_open(self, instructions: int | None, step: bool) -> Stop:
-        """Run the open slice: up to ``instructions`` more words, or (``step``) one instruction."""
+        """Run the open slice: up to ``instructions`` more instructions, or (``step``) one instruction."""
         thread = self._slice
         assert thread is not None
         cpu = thread.process.cpu
@@ -350,7 +351,11 @@ class Scheduler:
         self._last_stop = stop
         if stop is Stop.FAULT:
             assert cpu.fault is not None
-            self.kernel.crash_process(thread.process, crash_report(thread, cpu.fault), cpu.fault.address)
+            report = crash_report(thread, cpu.fault)
+            if self.kernel.crash_holders and self.kernel.hold_crash(thread, cpu.fault, report):
+                self._fault_held = True  # a debugger's stop at the fault: the slice stays open
+                return stop
+            self.kernel.crash_process(thread.process, report, cpu.fault.address)
         if (stop in (Stop.FAULT, Stop.QUANTUM) or st.switch_requested or not thread.alive
                 or thread.state is not ThreadState.READY or not thread.process.alive):
             self._close_slice(thread, stop)
@@ -368,12 +373,13 @@ class Scheduler:
 
     # -- the two ways to drive it -----------------------------------------------------------------
     def run(self, max_instructions: int | None = None, until: Callable[[], bool] | None = None) -> RunResult:
-        """Run every process until all have ended, ``max_instructions`` more instruction words have
+        """Run every process until all have ended, ``max_instructions`` more instructions have
         run (exactly), ``until()`` is true (checked between slices and after pauses), a breakpoint
         stops, or nothing can ever run again."""
         kernel = self.kernel
         stop_at = None if max_instructions is None else kernel.instructions + max_instructions
         self._last_stop = None
+        self._fault_held = False
         while True:
             if not any(p.alive for p in kernel.processes.values()):
                 return self._result("all exited")
@@ -384,6 +390,9 @@ class Scheduler:
             if self._last_stop is Stop.BREAKPOINT:
                 self._last_stop = None
                 return self._result("breakpoint")
+            if self._fault_held:
+                self._fault_held = False
+                return self._result("fault held")
             ready = self._ready_to_run()
             if ready is False:
                 return self._result("deadlock")

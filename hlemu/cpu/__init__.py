@@ -22,7 +22,9 @@ control slots (``tests/cpu/test_surface.py`` checks it).
                                         saved context (``save_registers``, ``load_thread``)
 ``read_args()`` / ``write_results()``   the SVC fast path (one C call each)
 ``fail(fault)``                         from an SVC: end the run with a guest fault
-``instructions`` / ``blocks``           counters (instruction words, blocks entered)
+``retry_svc()``                         from an SVC: leave it unserved, stop at its svc
+                                        instruction; the next run executes it (counted once)
+``instructions`` / ``blocks``           counters (instructions, ARM or Thumb; blocks entered)
 ======================================= ===================================================
 
 Callbacks: ``on_svc(cpu, number, args)`` and ``on_breakpoint(cpu, address) -> bool``

@@ -37,6 +37,8 @@ class CodeHooks:
 
         def _forget_svc_numbers_at(self, lo: int, hi: int) -> None: ...
 
+        def _forget_counts(self, lo: int, hi: int) -> None: ...
+
     def _init_code_hooks(self) -> None:
         self._code_callback = lib.CODE_HOOK(self._code_entry)
         self._breakpoints: dict[int, ctypes.c_size_t] = {}  # address -> hook handle
@@ -75,6 +77,7 @@ class CodeHooks:
         when the run returns: dropping blocks under a running virtual TLB derails Unicorn."""
         if size <= 0 or self._closed:
             return
+        self._forget_counts(address, address + size)
         if self._running:
             self._pending_code.append((address, address + size))
         else:

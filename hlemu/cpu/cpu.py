@@ -113,6 +113,10 @@ class Cpu(SpecialPages, CodeHooks):
         self.control[hooks.CB_FAST_TABLE] = space.table.fast.ctypes.data
         self.control[hooks.CB_FILL_COUNTS] = space.faults.array[FaultKind.TLB_FILL].ctypes.data
         self.control[hooks.CB_INSN_LIMIT] = NO_LIMIT
+        self._count_cache = np.zeros(2 * hooks.COUNT_CACHE, dtype=np.int64)  # the block hook's counts
+        self.control[hooks.CB_COUNT_CACHE] = self._count_cache.ctypes.data
+        self.control[hooks.CB_PHYS_BASE] = space.phys.data.ctypes.data
+        self.control[hooks.CB_SELF] = self.control.ctypes.data
         self._slots = self.control.data  # a memoryview: item access without numpy scalars
         self.fault: CpuFault | None = None
         self._svc_numbers: dict[int, int] = {}
@@ -181,9 +185,9 @@ class Cpu(SpecialPages, CodeHooks):
     # -- counters -----------------------------------------------------------------------
     @property
     def instructions(self) -> int:
-        """Instruction words run so far: 4-byte units of code, so one per ARM instruction
-        (Thumb code counts its bytes / 4, per block). Counted per translated block by the
-        block hook; a stop inside a block takes back what did not run."""
+        """Instructions run so far, ARM and Thumb alike (a 32-bit Thumb instruction is one).
+        Counted per translated block by the block hook (a Thumb block's count is decoded once
+        and cached); a stop inside a block takes back what did not run."""
         return int(self._slots[hooks.CB_INSTRUCTIONS])
 
     @property
@@ -209,8 +213,8 @@ class Cpu(SpecialPages, CodeHooks):
     # -- running --------------------------------------------------------------------------
     def run(self, blocks: int, instructions: int | None = None) -> Stop:
         """Run the loaded thread until it has entered ``blocks`` more translated blocks
-        (Stop.QUANTUM, at a block boundary), run exactly ``instructions`` more instruction
-        words (Stop.LIMIT; the last, partial block is finished one instruction at a time),
+        (Stop.QUANTUM, at a block boundary), run exactly ``instructions`` more instructions
+        (Stop.LIMIT; the last, partial block is finished one instruction at a time),
         :meth:`halt` is called (Stop.HALT, before the next block), a breakpoint stops it
         (Stop.BREAKPOINT, before its instruction) or a fault (Stop.FAULT)."""
         self._cap = NO_LIMIT
@@ -249,6 +253,23 @@ class Cpu(SpecialPages, CodeHooks):
             lib.emu_stop(self._handle)
         else:
             self.halt()
+
+    def retry_svc(self) -> None:
+        """From ``on_svc``: leave this SVC unserved and end the run with the thread back at
+        its svc instruction, registers as the SVC found them (a debugger's stop at an SVC's
+        entry). The run reports Stop.HALT; the next one executes the svc instruction again.
+        It is counted once: its word is taken back here, and its one-instruction block is the
+        rest of a block already charged to the budget (``mid_block``), so a held and resumed
+        SVC costs the same instructions, blocks and ticks as one served at once."""
+        state = self.read_svc_state()
+        thumb = bool(state[9] & CPSR_T)
+        svc_at = state[8] - (2 if thumb else 4)
+        # A PC write with bit 0 clear switches Unicorn to ARM state: Thumb keeps bit 0 set.
+        self.uc.reg_write(arm.UC_ARM_REG_PC, svc_at | 1 if thumb else svc_at)
+        self._slots[hooks.CB_INSTRUCTIONS] -= hooks.block_words(svc_at, 2 if thumb else 4, thumb, self._read16)
+        self._slots[hooks.CB_RESUME] = 1
+        self._code_stop = Stop.HALT
+        lib.emu_stop(self._handle)
 
     def limit_blocks(self, blocks: int) -> None:
         """From a callback: let the running :meth:`run` enter at most ``blocks`` more blocks."""
@@ -348,9 +369,24 @@ class Cpu(SpecialPages, CodeHooks):
         start = control.item(hooks.CB_BLOCK_START)
         pc = self.read_svc_state()[8]
         if size and start <= pc < start + size:
-            control[hooks.CB_INSTRUCTIONS] -= (start + size - pc) >> 2  # what the resumed rest counts
+            thumb = bool(self.read_svc_state()[9] & CPSR_T)
+            rest = hooks.block_words(pc, start + size - pc, thumb, self._read16)
+            control[hooks.CB_INSTRUCTIONS] -= rest  # what the resumed rest counts
             control[hooks.CB_RESUME] = 1
         control[hooks.CB_BLOCK_SIZE] = 0
+
+    def _read16(self, address: int) -> int:
+        return int.from_bytes(self.space.peek(address, 2), "little")
+
+    def _forget_counts(self, lo: int, hi: int) -> None:
+        """Code in ``[lo, hi)`` changed: the block hook's cached instruction counts for blocks
+        starting there are stale (a block cannot start before ``lo`` and reach into it by more
+        than a page, so those go too)."""
+        keys = self._count_cache[0::2]
+        starts = keys >> 16
+        stale = (keys != 0) & (starts >= max(0, lo - 0x1000)) & (starts < hi)
+        if stale.any():
+            self._count_cache.reshape(-1, 2)[stale] = 0
 
     def _raise_hook_error(self) -> None:
         """An exception in a Python hook (ours, or one the binding caught in a callback such
@@ -541,6 +577,7 @@ class Cpu(SpecialPages, CodeHooks):
 
     # -- keeping translations in step with the page table ------------------------
     def _on_map_change(self, lo: int, hi: int) -> None:
+        self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
         if self.config.backend == "fastmem":
             self._sync_fastmem(lo, hi)
             self._drop_pages(lo, hi)
@@ -554,6 +591,7 @@ class Cpu(SpecialPages, CodeHooks):
 
     def _on_code_change(self, lo: int, hi: int) -> None:
         self.invalidate(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT)
+        self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
 
     def _forget_svc_numbers_at(self, lo: int, hi: int) -> None:
         if self._svc_numbers:

@@ -19,9 +19,11 @@ small int64 "control block" (see :class:`ControlBlock`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import llvmlite.binding as llvm
 import numpy as np
-from numba import carray, cfunc, types
+from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 from unicorn.unicorn_py3.unicorn import uclib
 
@@ -31,6 +33,7 @@ from hlemu.memory.constants import FAST_EXEC, FAST_READ, FAST_WRITE, NUM_PAGES
 # so the cfuncs can be cached).
 llvm.load_library_permanently(uclib._name)
 _uc_emu_stop = types.ExternalFunction("uc_emu_stop", types.int32(types.voidptr))
+_uc_reg_read = types.ExternalFunction("uc_reg_read", types.int32(types.voidptr, types.int32, types.voidptr))
 
 # Control block slots (int64 each).
 CB_BUDGET = 0  # new blocks this run may still enter; at 0 the block hook stops emulation
@@ -58,7 +61,14 @@ CB_BLOCKS = 21  # blocks entered and charged, ever (a resumed rest of a block is
 CB_INSN_LIMIT = 22  # the block hook refuses a block that would take CB_INSTRUCTIONS past this
 CB_RESUME = 23  # 1: the next block entered is the rest of one already charged (a stop inside it)
 CB_HALT = 24  # set by Cpu.halt (any thread): stop before the next block
+CB_PHYS_BASE = 25  # host address of physical memory (the fast table's frames are offsets in it)
+CB_SELF = 26  # host address of this control block (for uc_reg_read's out-parameter)
+CB_SCRATCH = 27  # uc_reg_read writes CPSR here
+CB_COUNT_CACHE = 28  # int64[2 * COUNT_CACHE]: (block key, instructions) per slot, direct-mapped
 CB_SIZE = 32
+COUNT_CACHE = 1 << 10
+_UC_ARM_REG_CPSR = 3
+_CPSR_T = 0x20
 STOPPED_BUDGET, STOPPED_LIMIT, STOPPED_HALT = 1, 2, 3
 # Unicorn translates the page of emu_start's exit address (0xFFFFFFFF here) whenever an
 # exception is taken; the guest never maps that page (kernel space on the 3DS).
@@ -142,13 +152,62 @@ def tlb_fill(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs
     return True
 
 
+def block_words(address: int, size: int, thumb: bool, read16: Callable[[int], int] | None = None) -> int:
+    """What :func:`count_blocks` adds for a block of ``size`` bytes at ``address``: its
+    instructions (ARM: 4 bytes each; Thumb: 2, or 4 for a 32-bit one). ``read16(addr)``
+    reads a halfword of code (needed for Thumb, except a lone 16-bit instruction)."""
+    if not thumb:
+        return size >> 2
+    if read16 is None:
+        return max(1, size >> 1)
+    count, at, end = 0, address, address + size
+    while at < end:
+        at += 4 if read16(at) >> 11 >= 0b11101 else 2
+        count += 1
+    return count
+
+
+@njit(cache=True)
+def _thumb_count(control, address, size):  # pragma: no cover - compiled
+    """Thumb instructions in ``[address, address + size)``: a halfword whose top five bits are
+    0b11101, 0b11110 or 0b11111 starts a 32-bit instruction (ARM ARM, Thumb encoding)."""
+    fast = carray(_as_pointer(control[CB_FAST_TABLE]), (NUM_PAGES,), np.uint32)
+    count = np.int64(0)
+    at = np.int64(address)
+    end = at + np.int64(size)
+    while at < end:
+        entry = fast[(at >> 12) & 0xFFFFF]
+        if (entry & FAST_EXEC) == 0:
+            return count + ((end - at) >> 1)  # cannot read it (cannot happen for running code)
+        paddr = (np.int64(entry) & 0xFFFFF000) | (at & 0xFFF)
+        half = carray(_as_pointer(control[CB_PHYS_BASE] + paddr), (1,), np.uint16)[0]
+        at += np.int64(4) if (half >> 11) >= 0b11101 else np.int64(2)
+        count += np.int64(1)
+    return count
+
+
 _BLOCK_SIG = types.void(types.voidptr, types.uint64, types.uint32, types.voidptr)
 
 
 @cfunc(_BLOCK_SIG, cache=True)
 def count_blocks(uc, address, size, user_data):  # pragma: no cover - runs inside Unicorn
     control = carray(user_data, (CB_SIZE,), np.int64)
-    words = size >> 2
+    # Instructions in the block: size / 4 for ARM; Thumb mixes 2- and 4-byte ones, so they are
+    # decoded once per block and cached by (address, size). Whether a block is Thumb is read
+    # from CPSR only on a cache miss (a size that is not a multiple of 4 is Thumb anyway).
+    cache = carray(_as_pointer(control[CB_COUNT_CACHE]), (2 * COUNT_CACHE,), np.int64)
+    slot = 2 * (((address >> 1) ^ (address >> 15)) & (COUNT_CACHE - 1))
+    key = (np.int64(address) << 16) | np.int64(size)
+    if cache[slot] == key:
+        words = cache[slot + 1]
+    else:
+        thumb = (size & 2) != 0
+        if not thumb:
+            _uc_reg_read(uc, _UC_ARM_REG_CPSR, _as_pointer(control[CB_SELF] + 8 * CB_SCRATCH))
+            thumb = (control[CB_SCRATCH] & _CPSR_T) != 0
+        words = _thumb_count(control, address, size) if thumb else np.int64(size >> 2)
+        cache[slot] = key
+        cache[slot + 1] = words
     # Stopping here keeps this block from running (it runs, and counts, in the next run), so
     # instruction counts do not depend on where runs end.
     if control[CB_HALT]:

@@ -17,9 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "stopped before its first instruction, and serve the GDB remote protocol on HOST:PORT "
                     "(one client at a time). Connect with gdb-multiarch: 'target extended-remote :PORT'. "
                     "The first process is attached; the others can be attached with 'attach PID' "
-                    "(pids as 'info os processes' lists them). All-stop: when one thread stops, every "
-                    "process stops. See docs/gdb.md.")
-    gdb.add_argument("programs", nargs="+", metavar="PROGRAM")
+                    "(pids as 'info os processes' lists them); gdb's 'run' starts a program again as a new "
+                    "process (with no PROGRAM, after 'set remote exec-file PROGRAM'). All-stop: when one "
+                    "thread stops, every process stops. See docs/gdb.md.")
+    gdb.add_argument("programs", nargs="*", metavar="PROGRAM")
     gdb.add_argument("--port", type=int, default=DEFAULT_PORT,
                      help=f"TCP port (default {DEFAULT_PORT}; 0: any free one)")
     gdb.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback only)")
@@ -59,7 +60,7 @@ def _serve(emu: object, host: str, port: int, on_disconnect: str, start_running:
     except OSError as exc:
         _say(f"hlemu: cannot listen on {host}:{port}: {exc.strerror or exc}")
         return 2
-    listing = ", ".join(f"{p.name} (gdb pid {p.pid + 1})" for p in procs)
+    listing = ", ".join(f"{p.name} (gdb pid {p.pid + 1})" for p in procs) or "none yet (gdb's run starts one)"
     _say(f"hlemu gdb: listening on {server.host}:{server.port} for gdb-multiarch "
          f"('target extended-remote {server.host}:{server.port}'); processes: {listing}")
     reason = server.serve()

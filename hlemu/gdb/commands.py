@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SUPPORTED = ";".join([
     f"PacketSize={MAX_PACKET:x}", "qXfer:features:read+", "qXfer:threads:read+", "qXfer:osdata:read+",
     "multiprocess+", "swbreak+", "vContSupported+", "QStartNoAckMode+", "QCatchSyscalls+",
+    "qXfer:exec-file:read+",
 ])
 E_ARGS, E_NOENT, E_FAULT = "E01", "E02", "E14"
 MAX_READ = (MAX_PACKET - 8) // 2  # hex doubles the bytes of an 'm' reply
@@ -43,9 +44,11 @@ def kernel_pid(pid: int) -> int:
 
 @dataclass
 class Resume:
-    """A packet that runs the guest: continue all, or step ``step`` = (pid, tid)."""
+    """A packet that runs the guest: continue all, or step ``step`` = (pid, tid); ``signal``:
+    the one gdb passes on (0: none), which ends a process stopped by its crash."""
 
     step: tuple[int, int] | None = None
+    signal: int = 0
 
 
 class BadPacket(ValueError):
@@ -288,22 +291,26 @@ class Session:
     def _resume_simple(self, head: str, args: str) -> Resume:
         if args.split(";")[0] and not args.startswith(";"):  # 'c ADDR' / 'C sig;ADDR': resume at an address
             pass  # gdb never sends an address on ARM; ignored rather than refused
+        signal = int(args.split(";")[0], 16) if head in "CS" and args.split(";")[0] else 0
         if head in "sS":
-            return Resume(step=self._resolve(*self.c_thread) if self.c_thread[0] else self._current())
-        return Resume()
+            return Resume(step=self._resolve(*self.c_thread) if self.c_thread[0] else self._current(),
+                          signal=signal)
+        return Resume(signal=signal)
 
     def _vcont(self, args: str) -> Resume | str:
-        step = None
+        step, signal = None, 0
         for action in args.split(";"):
             if not action:
                 continue
             verb, _, thread = action.partition(":")
+            if verb[:1] in ("C", "S") and not signal:
+                signal = int(verb[1:], 16)
             if verb[:1] in ("s", "S"):
                 pid, tid = self._parse_thread(thread) if thread else self.c_thread
                 step = self._resolve(pid, tid) if step is None else step
             elif verb[:1] not in ("c", "C", "t"):
                 return E_ARGS
-        return Resume(step=step)
+        return Resume(step=step, signal=signal)
 
     def _kill_all(self) -> None:
         for pid in list(self.target.attached):
@@ -333,9 +340,13 @@ class Session:
         if text.startswith("Kill;"):
             pid = kernel_pid(int(text[5:], 16))
             self.target.kill(pid)
-            if not self.target.live_attached():
-                self.killed = True
+            if not self.target.live_attached() and not self.extended:
+                self.killed = True  # extended-remote stays connected: gdb may 'run' again
             return "OK"
+        if text.startswith("Run;") and self.extended:
+            fields = text[4:].split(";")
+            program = bytes.fromhex(fields[0]).decode("utf-8") if fields[0] else None
+            return self.stop_reply(self.target.run_program(program))  # arguments: guests take none
         if text == "MustReplyEmpty":
             return ""
         return ""
@@ -353,8 +364,9 @@ class Session:
         if text == "C":
             pid, tid = self._current() if self.g_thread[0] else self.target.default_thread()
             return f"QC{self._thread_id(pid, tid)}"
-        if name == "Attached":
-            return "1"
+        if name == "Attached":  # 0: gdb made it (vRun), so quitting kills it; 1: it was there
+            pid = kernel_pid(int(args, 16)) if args else self.target.default_thread()[0]
+            return "0" if pid in self.target.started else "1"
         if text.startswith("ThreadExtraInfo,"):
             pid, tid = self._parse_thread(text.split(",", 1)[1])
             view = self.target.thread(pid, tid)
@@ -398,6 +410,10 @@ class Session:
             document = self._threads_xml()
         elif obj == "osdata":
             document = self._osdata(annex)
+        elif obj == "exec-file":
+            pid = kernel_pid(int(annex, 16)) if annex else (
+                self._current()[0] if self.g_thread[0] else self.target.default_thread()[0])
+            document = self.target.exec_file(pid)
         else:
             return ""
         data = document.encode()

@@ -20,7 +20,7 @@ from hlemu.gdb.target import Target
 Submit = Callable[[Callable[[], None], bool], None]
 WAIT = 600.0  # seconds a call may wait for the owner (a gdb 'continue' runs guests meanwhile)
 NOISY = {"attach", "detach", "detach_all", "kill", "add_breakpoint", "remove_breakpoint", "add_watch",
-         "remove_watch", "write_memory", "write_registers", "resume", "run_free"}
+         "remove_watch", "write_memory", "write_registers", "resume", "run_free", "run_program"}
 
 
 class OwnerGone(RuntimeError):

@@ -61,6 +61,22 @@ class GdbServer:
         self._stopping = False
         self.closed = False
 
+    @property
+    def client_stopped(self) -> bool:
+        """A client is connected and the guests are stopped for it (its prompt): running them
+        behind its back would leave it stale, since all-stop gdb hears of stops it asked for."""
+        return self._client is not None and not self._running and not self._waiting_reply
+
+    @property
+    def client_running(self) -> bool:
+        """A client's continue or step is under way."""
+        return self._client is not None and self._waiting_reply
+
+    def interrupt(self) -> None:
+        """From any thread: stop a client's continue as its Ctrl-C would (it sees SIGINT)."""
+        if self._running and self._waiting_reply:
+            self.target.interrupt()
+
     # -- the loop --------------------------------------------------------------------
     def serve(self) -> str:
         """Serve until the session ends; why it ended: ``all exited``, ``deadlock``,
@@ -269,8 +285,8 @@ class GdbServer:
         reply = session.handle(payload)
         if isinstance(reply, Resume):
             self._waiting_reply = True
-            step = reply.step
-            self._start("resume", lambda: self.target.resume(step))
+            step, signal = reply.step, reply.signal
+            self._start("resume", lambda: self.target.resume(step, signal))
         elif reply is not None:
             self._send(reply)
         if session.ended:

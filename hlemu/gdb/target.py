@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hlemu.cpu import RegisterFile
+from hlemu.cpu import CpuFault, RegisterFile
 from hlemu.gdb.target_xml import REGISTERS
 from kernel.api import Emulator, Proc, ThreadView
 
@@ -78,9 +79,17 @@ class Target:
         self._in_svc = False
         self._svc_hooked = False
         self.ipc_log: deque[str] = deque(maxlen=64)
+        self._faults: dict[int, tuple[str, int]] = {}  # pid -> (crash report, fault address) held for gdb
         emu.on_ipc(lambda m: self.ipc_log.append(_describe_message(m)))
+        emu.on_crash(self._on_crash)
         for proc in emu.processes:
             self._known[proc.pid] = proc
+        first = emu.processes[0].process.source if emu.processes else None
+        self.default_program: str | None = str(first) if first else None  # what an empty vRun runs
+        self.started: set[int] = set()  # pids gdb's run (vRun) made
+        # Called between slices while a 'continue' runs (on the run thread): the window shows
+        # its screens meanwhile.
+        self.while_running: Callable[[], None] | None = None
 
     # -- processes and threads -------------------------------------------------------
     def processes(self) -> list[Proc]:
@@ -118,6 +127,32 @@ class Target:
             self.detach(pid)
         self.catch = None
         self._pending.clear()
+
+    def run_program(self, program: str | None = None) -> StopEvent:
+        """gdb's ``run`` (vRun): load ``program`` (a path or a bundled name; None: the last
+        one run, else the first process's) as a new process, attached and stopped before
+        its first instruction."""
+        program = program or self.default_program
+        if not program:
+            raise TargetError("no program to run: give hlemu gdb one, or 'set remote exec-file'")
+        try:
+            proc = self.emu.spawn(program)
+        except Exception as exc:  # noqa: BLE001 - no such file, not a program, no memory
+            raise TargetError(f"cannot run {program}: {exc}") from None
+        self._known[proc.pid] = proc
+        self.started.add(proc.pid)
+        self.default_program = program
+        self.attach(proc.pid)
+        return StopEvent("signal", proc.pid, self.threads(proc.pid)[0].tid, SIGTRAP)
+
+    def exec_file(self, pid: int) -> str:
+        """The ELF gdb should read for process ``pid`` (qXfer:exec-file:read)."""
+        from kernel.api.inspect import elf_of  # symbol files are the API's business
+
+        path = elf_of(self.process(pid))
+        if path is None:
+            raise TargetError(f"process {pid} was not loaded from a file with an ELF")
+        return str(path)
 
     def kill(self, pid: int) -> None:
         proc = self.process(pid)
@@ -274,6 +309,7 @@ class Target:
     def _hook_svcs(self) -> None:
         if not self._svc_hooked:
             self._svc_hooked = True
+            self.emu.on_svc(self._svc_catch, hold=True)
             self.emu.on_svc(self._svc_entry)
             self.emu.on_svc(self._svc_return, after=True)
 
@@ -282,19 +318,54 @@ class Target:
         self._hook_svcs()
         self.catch = numbers
 
+    def _catching(self, proc: Proc | None, number: int) -> bool:
+        return (self.catch is not None and proc is not None and proc.pid in self.attached
+                and self._stop is None and (not self.catch or number in self.catch))
+
+    def _svc_catch(self, proc: Proc | None, tid: int, number: int, args: list[int]) -> bool:
+        """Before the SVC is served: hold it (the run stops with the thread at its svc
+        instruction and the arguments untouched) when gdb catches it; resuming serves it."""
+        if not self._catching(proc, number):
+            return False
+        assert proc is not None
+        self._stop = StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_entry", number)
+        return True
+
     def _svc_entry(self, proc: Proc | None, tid: int, number: int, args: list[int]) -> None:
         self._in_svc = True
-        if (self.catch is None or proc is None or proc.pid not in self.attached or self._stop is not None
-                or (self.catch and number not in self.catch)):
-            return
-        self._stop = StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_entry", number)
-        # The entry stop takes effect once the SVC has been served (a hook cannot hold it
-        # back); its return is the next resume's stop.
-        self._pending.append(StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_return", number))
-        self.emu.pause()
 
     def _svc_return(self, proc: Proc | None, tid: int, number: int, args: list[int]) -> None:
+        """The SVC has completed (for one that blocked: its thread runs again): stop before
+        the instruction after it, with its results in the registers."""
         self._in_svc = False
+        if self._catching(proc, number):
+            assert proc is not None
+            self._stop = StopEvent("signal", proc.pid, tid, SIGTRAP, "syscall_return", number)
+            self.emu.pause()
+
+    # -- crashes --------------------------------------------------------------------------
+    def _on_crash(self, proc: Proc, view: ThreadView, fault: CpuFault, report: str) -> bool:
+        """A fault is about to end an attached process: stop at the faulting instruction
+        instead (SIGSEGV for an abort, SIGILL for an undefined instruction, SIGABRT for
+        svcBreak), as a signal stops a Linux process. Resuming with that signal (gdb passes
+        it on by default) ends the process with the crash report; without one, the
+        instruction runs again."""
+        if proc.pid not in self.attached or self._stop is not None:
+            return False
+        sig = SIGILL if fault.kind == "undefined instruction" else SIGABRT if fault.kind == "break" else SIGSEGV
+        self._faults[proc.pid] = (report, fault.address)
+        self._stop = StopEvent("signal", proc.pid, view.tid, sig)
+        return True
+
+    def _deliver_faults(self, signal: int) -> None:
+        """Before a resume: a held crash ends its process when gdb passes a signal on."""
+        faults, self._faults = self._faults, {}
+        if not signal:
+            return
+        for pid, (report, address) in faults.items():
+            proc = self.process(pid)
+            if proc.alive:
+                self.emu.crash(proc, report, address)
 
     # -- run control (on the run thread) --------------------------------------------------
     def interrupt(self) -> None:
@@ -302,11 +373,13 @@ class Target:
         self._interrupted = True
         self.emu.interrupt()
 
-    def resume(self, step: tuple[int, int] | None = None) -> StopEvent:
+    def resume(self, step: tuple[int, int] | None = None, signal: int = 0) -> StopEvent:
         """Continue every thread (``step``: until that thread has run one instruction) and
-        say why the emulator stopped. All-stop: one stop stops everything."""
+        say why the emulator stopped. All-stop: one stop stops everything. ``signal``: the
+        one gdb passes on (only a crash's means anything: it ends the process)."""
         if self._pending:
             return self._pending.popleft()
+        self._deliver_faults(signal)
         self._stop, self._interrupted = None, False
         self._step_over_watch(step)
         if self._stop is None and step is not None:
@@ -326,8 +399,13 @@ class Target:
                 return result.reason
 
     def _continue(self) -> StopEvent:
+        def stopped() -> bool:
+            if self.while_running is not None:
+                self.while_running()
+            return self._stop is not None or self._interrupted
+
         while True:
-            result = self.emu.run(until=lambda: self._stop is not None or self._interrupted)
+            result = self.emu.run(until=stopped)
             exits = self._exit_events()
             if self._stop is not None:
                 self._pending.extend(exits)

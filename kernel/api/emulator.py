@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
-from hlemu.cpu import Cpu
+from hlemu.cpu import Cpu, CpuFault
 from hlemu.loaders import Image
 from hlemu.memory import WatchHit
 from hlemu.text import counted
@@ -140,7 +140,9 @@ class Emulator:
         ``run()`` accounts it (N steps and ``run(instructions=N)`` leave the same machine and
         the same ticks). When every thread waits, guest time first moves on to the next timer
         or VBlank that wakes one; None when nothing ever can. A breakpoint on the instruction
-        does not stop a step."""
+        does not stop a step. A step onto an SVC that a holding listener holds (``on_svc(...,
+        hold=True)``) or a fault a crash holder holds (``on_crash``) returns with that
+        instruction not done: the thread is still before it."""
         thread = self.kernel.scheduler.step()
         return None if thread is None else self.thread_view(thread)
 
@@ -286,19 +288,46 @@ class Emulator:
         return MoviePlayer(self.kernel, movie, None if start_state is None else file_sha256(start_state))
 
     # hooks
-    def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False) -> None:
+    def on_svc(self, callback: Callable[..., object], number: int | None = None, after: bool = False,
+               hold: bool = False) -> None:
         """``callback(proc, thread_id, number, args)`` before (or after) every SVC (or just ``number``).
 
         Before: ``args`` are r0..r7 as the SVC found them. After: r0..r7 once it has completed,
         which for an SVC that blocks (a wait, a sleep, a request to a service) is when its
         thread wakes and runs again; an SVC that never completes (ExitProcess) has no after.
+        ``hold``: asked before the SVC is served; a true return pauses ``run()`` with the SVC
+        not yet served, the thread at its svc instruction, and the next run serves it (once,
+        without asking again), with the same instruction counts and ticks as if never held.
         The kernel's own listeners (``emu.kernel.svc_listeners``) get an ``SvcCall``."""
 
-        def listener(call: SvcCall) -> None:
+        def listener(call: SvcCall) -> object:
             args = call.registers_after() if after else call.args
-            callback(Proc(self, call.process), call.thread.tid, call.number, args)
+            return callback(Proc(self, call.process), call.thread.tid, call.number, args)
 
-        self.kernel.svc_listeners.add(listener, number, after)
+        def holder(call: SvcCall) -> bool:
+            held = bool(listener(call))
+            self._paused = self._paused or held
+            return held
+
+        self.kernel.svc_listeners.add(holder if hold else listener, number, after, hold)
+
+    def on_crash(self, callback: Callable[[Proc, ThreadView, CpuFault, str], object]) -> None:
+        """``callback(proc, thread, fault, report)`` when a guest fault is about to end ``proc``
+        (``report``: the crash report it would print). A true return holds the crash: ``run()``
+        pauses with the thread at the faulting instruction and the process alive; running on
+        runs that instruction again (and faults again, unless registers or memory changed);
+        :meth:`crash` ends the process with the report."""
+
+        def holder(thread: Thread, fault: CpuFault, report: str) -> bool:
+            held = bool(callback(Proc(self, thread.process), self.thread_view(thread), fault, report))
+            self._paused = self._paused or held
+            return held
+
+        self.kernel.crash_holders.append(holder)
+
+    def crash(self, proc: Proc, report: str, address: int | None = None) -> None:
+        """End ``proc`` as a guest fault does: ``report`` printed and kept as ``proc.crash``."""
+        self.kernel.crash_process(proc.process, report, address)
 
     def on_ipc(self, callback: Callable[[Message], None]) -> None:
         """``callback(message)`` for every IPC request and reply, decoded."""

@@ -69,6 +69,14 @@ def _candidates(proc: Proc) -> list[Path]:
     return found
 
 
+def elf_of(proc: Proc) -> Path | None:
+    """The ELF a debugger should read for ``proc`` (see :func:`_candidates`), or None."""
+    for candidate in _candidates(proc):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
 def inspector(proc: Proc) -> Inspector:
     found = _inspectors.get(proc.process)
     if found is not None:

@@ -62,7 +62,7 @@ def start_stub(programs: list[str], on_disconnect: str = "stop", start_running: 
     for program in programs:
         emu.spawn(program)
     target = Target(emu)
-    if not start_running:
+    if not start_running and emu.processes:
         target.attach(emu.processes[0].pid)
     server = GdbServer(target, "127.0.0.1", 0, on_disconnect=on_disconnect, start_running=start_running)
     result: list = []
@@ -92,9 +92,9 @@ def stub_factory() -> Iterator:
         stop_stub(stub)
 
 
-def run_gdb(elf: Path, port: int, commands: list[str], extended: bool = True) -> str:
+def run_gdb(elf: Path | None, port: int, commands: list[str], extended: bool = True) -> str:
     """gdb-multiarch in batch mode from the repository root (the debug info names sources
-    relative to it); its whole output."""
+    relative to it); its whole output. ``elf`` None: gdb is given no file (it asks the stub)."""
     if GDB is None:
         pytest.skip("gdb-multiarch is not installed (.ci/run installs it)")
     mode = "extended-remote" if extended else "remote"
@@ -102,6 +102,8 @@ def run_gdb(elf: Path, port: int, commands: list[str], extended: bool = True) ->
             "-ex", f"target {mode} 127.0.0.1:{port}"]
     for command in commands:
         args += ["-ex", command]
-    result = subprocess.run([*args, str(elf)], cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True,
-                            text=True, timeout=GDB_TIMEOUT)
+    if elf is not None:
+        args.append(str(elf))
+    result = subprocess.run(args, cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=GDB_TIMEOUT)
     return result.stdout + result.stderr

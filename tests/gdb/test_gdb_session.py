@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.gdb.conftest import line_of, run_gdb
 
 
@@ -100,3 +102,75 @@ def test_target_remote_runs_to_exit(debug_elf, stub_factory):
     out = run_gdb(debug_elf, stub.port, ["continue"], extended=False)
     assert "[Inferior 1 (process 33) exited normally]" in out, out
     assert stub.target.process(32).exit_code == 0
+
+
+def _plain_run(program: str) -> tuple[int, int, list[str]]:
+    """Instructions, ticks and output of ``program`` run to its end with no debugger."""
+    from kernel.api import Emulator
+
+    emu = Emulator(backend="semifastmem", echo=False)
+    out: list[str] = []
+    emu.on_output(lambda proc, line: out.append(line))
+    emu.spawn(program)
+    emu.run()
+    result = (emu.instructions, emu.ticks, out)
+    emu.close()
+    return result
+
+
+def test_catch_syscall_stops_before_the_svc_runs(debug_elf, stub_factory):
+    stub = stub_factory([str(debug_elf)])
+    out_lines: list[str] = []
+    stub.emu.on_output(lambda proc, line: out_lines.append(line))
+    out = run_gdb(debug_elf, stub.port, [
+        "catch syscall 0x3d", "continue", "x/i $pc", "x/s $r0", "p $r1", "continue", "x/i $pc - 4", "p $r0",
+        "delete", "continue"])
+    entry, back = out.index("(call to syscall"), out.index("(returned from syscall")
+    # At the entry the thread is at the svc instruction with its arguments (the string, its
+    # length) and nothing printed yet; at the return r0 holds the result, past the svc.
+    assert re.search(r"=> 0x[0-9a-f]+ <svcOutputDebugString(\+\d+)?>:\s+svc\s+0x0000003d", out[entry:back]), out
+    assert '"gdbtest: start\\n"' in out[entry:back] and "$1 = 15" in out[entry:back], out
+    assert re.search(r"<svcOutputDebugString(\+\d+)?>:\s+svc\s+0x0000003d", out[back:]), out
+    assert "$2 = 0" in out[back:], out
+    assert "[Inferior 1 (process 33) exited normally]" in out, out
+    # Held and resumed, the SVC ran once: the same instructions, ticks and output as no gdb.
+    assert (stub.emu.instructions, stub.emu.ticks, out_lines) == _plain_run(str(debug_elf))
+
+
+@pytest.mark.parametrize(("program", "signal", "line", "insn"), [
+    ("faults", "SIGSEGV, Segmentation fault", "u32 value = *(volatile const u32 *)address;", r"ldr\s+r2, \[r3\]"),
+    ("faults_undef", "SIGILL, Illegal instruction", '__asm__ volatile(".inst 0xe7f000f0"', r"udf\s+#0"),
+])
+def test_a_crash_stops_at_the_faulting_instruction(stub_factory, program, signal, line, insn):
+    from hlemu.guest import program_path
+
+    elf = program_path(program)
+    stub = stub_factory([str(elf)])
+    out = run_gdb(elf, stub.port, ["continue", "bt", "x/i $pc", "info os processes", "continue"])
+    stop, end = out.index(f"Program received signal {signal}."), out.index(f"Program terminated with signal {signal}.")
+    assert stop < end, out
+    assert re.search(rf"#0  main \(\) at hlemu/guest/programs/{program}\.c:\d+", out[stop:end]), out
+    assert line in out[stop:end] and re.search(rf"=> 0x[0-9a-f]+ <main\+\d+>:\s+{insn}", out[stop:end]), out
+    assert re.search(rf"^33\s+hlemu\s+{program}\s+32\s+running", out[stop:end], re.M), out  # alive at the stop
+    assert "The program no longer exists." in out[end:], out
+    # continuing delivered the signal: the process ended with the kernel's crash report
+    assert f"=== guest crash: process 32 '{program}', thread 1 (main) ===" in out[end:], out
+    assert stub.target.process(32).crash.startswith("=== guest crash")
+
+
+def test_gdb_finds_each_programs_elf_and_run_starts_it_again(debug_elf, stub_factory):
+    from hlemu.guest import program_path
+
+    stub = stub_factory([str(debug_elf), "hello"])
+    out = run_gdb(None, stub.port, [  # no file for gdb: qXfer:exec-file:read names each process's
+        "info inferiors", "break bump", "continue", "add-inferior", "inferior 2", "attach 34", "info inferiors",
+        "kill inferiors 1 2", "inferior 1", "run", "info inferiors", "p counter", "continue", "p by"])
+    assert re.search(rf"\* 1\s+process 33\s.*{re.escape(str(debug_elf.resolve()))}", out), out
+    assert "Breakpoint 1, bump (by=5) at ./tests/gdb/programs/gdbtest.c" in out, out
+    assert re.search(rf"\* 2\s+process 34\s.*{re.escape(str(program_path('hello').resolve()))}", out), out
+    # run (vRun): the program again as a new process, stopped before its first instruction, so
+    # the breakpoint is set in it before it runs and its globals start over
+    assert re.search(r"\* 1\s+process 35\s", out), out
+    assert out.count("Breakpoint 1, bump (by=5)") == 2 and "$1 = 0" in out and "$2 = 7" in out, out
+    assert [p.name for p in stub.target.processes()] == ["gdbtest", "hello", "gdbtest"]
+    assert not stub.target.process(34).alive  # gdb made it, so quitting gdb killed it (qAttached 0)

@@ -166,3 +166,26 @@ def test_exit_reply_names_the_process(stub_factory):
     c = Client(stub.port)
     assert c.ask("vCont;c") == "W07;process:21"
     c.close()
+
+
+def test_vrun_and_exec_file_over_the_wire(stub_factory):
+    from hlemu.guest import program_path
+
+    stub = stub_factory([], start_running=False)  # hlemu gdb with no program: gdb's run starts one
+    c = Client(stub.port)
+    assert c.ask("?") == "W00"  # nothing to debug yet
+    assert c.ask("vRun;") == ""  # not in extended mode: not supported
+    assert c.ask("!") == "OK"
+    assert c.ask("vRun;").startswith("E")  # no program named, none to run again
+    assert c.ask("vRun;" + b"no-such-program".hex()).startswith("E")
+    assert c.ask("vRun;" + b"hello".hex() + ";" + b"arg".hex()) == "T05thread:p21.1;"
+    assert c.ask("qAttached:21") == "0"  # gdb made it: quitting gdb kills it
+    assert c.ask("p0f") == "00001000"  # stopped before its first instruction
+    name = c.ask("qXfer:exec-file:read:21:0,1000")
+    assert name == "l" + str(program_path("hello").resolve()), name
+    assert c.ask("qXfer:exec-file:read::0,1000") == name  # no annex: the current process
+    assert c.ask("qXfer:exec-file:read:99:0,1000") == "E02"
+    assert c.ask("vRun;") == "T05thread:p22.2;"  # empty: the last program again, a new process
+    assert c.ask("vKill;21") == "OK" and c.ask("vKill;22") == "OK"
+    assert c.ask("vRun;" + b"hello".hex()) == "T05thread:p23.3;"
+    c.close()

@@ -45,3 +45,27 @@ def test_closing_the_window_ends_a_gdb_continue_under_way(demo):
     assert time.perf_counter() - started < 10 and not thread.is_alive()
     assert not demo.session.emu_thread.isRunning()
     c.close()
+
+
+def test_gdb_continue_shows_the_screens_and_the_windows_pause_stops_it(demo):
+    window = demo.window
+    window.toggle_gdb_server(port=0)
+    demo.qtbot.waitUntil(lambda: window.gdb is not None, timeout=30_000)
+    server = window.gdb[0]
+    c = Client(server.port)
+    assert c.ask("?").startswith("T")
+    # gdb is connected and stopped: the window's Run and Step leave the guests to it
+    before = demo.call(lambda emu: emu.instructions)
+    window.run_action.trigger()
+    window.step_action.trigger()
+    assert "gdb is connected and stopped" in window.statusBar().currentMessage()
+    assert demo.call(lambda emu: emu.instructions) == before
+    drawn = window.screens.columns_drawn
+    c.send_raw(b"$c#63")  # gdb's continue: the guests run on the emulation thread, in the stub's call
+    demo.qtbot.waitUntil(lambda: window.screens.columns_drawn > drawn + 100, timeout=30_000)  # fb draws on
+    assert server.client_running
+    window.pause_action.trigger()  # the window's Pause ends gdb's continue as a Ctrl-C would
+    reply = c.packet()
+    assert reply.startswith("T02thread:p"), reply
+    assert demo.call(lambda emu: emu.instructions) > before
+    c.close()
