@@ -39,6 +39,7 @@ from gui.inspect_state import (
     rescan,
     start_scan,
 )
+from gui.layout import scrolling
 from gui.models.inspect import FootprintModel, HeapBlockModel, ScanModel, kib
 from gui.state import Snapshot
 from gui.views.memory_docks import parse_address
@@ -136,6 +137,7 @@ class HeapDock(SampledDock):
             split.addWidget(part)
         split.setSizes([90, 160, 120])
         stack(self, self.summary, split)
+        self.setWidget(scrolling(self.widget()))  # two plots and a table: scroll rather than hold the window tall
 
     def sample_key(self, snap: Snapshot) -> object:
         pid = snap.detail.pid if snap.detail is not None else None
@@ -242,6 +244,7 @@ class FootprintDock(SampledDock):
         split.addWidget(self.physical)
         split.setSizes([120, 150, 190])
         stack(self, split, self.legend_label)
+        self.setWidget(scrolling(self.widget()))  # as the heap's: the window's minimum stays its own
 
     def sampler(self, snap: Snapshot):  # noqa: ANN201
         return footprint_sample
@@ -367,6 +370,7 @@ class ScannerDock(QDockWidget):
         for widget in (self.value, self.width_box, self.range, self.scan_button, self.condition, self.rescan_button):
             tools.addWidget(widget)
         stack(self, tools, self.status, self.table)
+        self.setWidget(scrolling(self.widget()))  # its row of fields scrolls rather than widen the window
         session.worker.snapshot.connect(self.show_snapshot)
 
     def show_snapshot(self, snap: Snapshot) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QPointF
+from PyQt6.QtCore import QPointF, QSize
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -38,6 +38,11 @@ class Plot(pg.PlotWidget):
         scene = self.scene()
         assert scene is not None
         scene.sigMouseMoved.connect(self._moved)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """A dock's worth, not pyqtgraph's 640x480: the docks around the screens ask for what
+        their plots ask, and the screens should keep the window's room."""
+        return QSize(320, 160)
 
     def _moved(self, pos: QPointF) -> None:
         if self.hover is None:
