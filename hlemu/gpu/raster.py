@@ -1,0 +1,264 @@
+"""Triangle rasterisation, the TexEnv combiners and the colour buffer write, compiled with numba.
+
+The rules are Azahar's software rasteriser's (``renderer_software/sw_rasterizer.cpp``), which
+follow the hardware: screen positions in 12.4 fixed point (rounded), pixels sampled at their
+centres, a pixel on a right-hand or flat-bottom edge left to the neighbouring triangle (the
+edge functions of those edges get a bias of -1), both windings drawn when culling is off
+(a clockwise triangle is turned round), colours interpolated perspective-correctly (each
+vertex's colour times 1/w, divided by the interpolated 1/w) and rounded to 8 bits.
+
+The colour buffer (3dbrew "GPU/Internal Registers", GPUREG_COLORBUFFER_FORMAT) is tiled as
+textures are: 8x8 tiles in Morton order, rows of tiles one after another, and stored bottom
+up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A1, 3 RGB565,
+4 RGBA4; components most significant first in a little-endian word.
+
+TexEnv (GPUREG_TEXENVi_*): six stages, each choosing three sources and an operand for each,
+an operation (replace, modulate, add, add signed, lerp, subtract, dot3 RGB/RGBA, multiply-add,
+add-multiply) and a scale, for colour and alpha apart; the combiner buffer. Sources here:
+primary colour, constant, previous, previous buffer; the fragment lighting colours read as
+black (as with lighting off) and the textures read as black too (texturing is not done yet).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+BYTES_PER_PIXEL = (4, 3, 2, 2, 2)  # by colour buffer format
+FORMAT_NAMES = ("RGBA8", "RGB8", "RGB5A1", "RGB565", "RGBA4")
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _morton(x, y):
+    return ((x & 1) | ((y & 1) << 1) | ((x & 2) << 1) | ((y & 2) << 2)
+            | ((x & 4) << 2) | ((y & 4) << 3))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def pixel_offset(x, y, width, height, bpp):
+    """Byte offset of pixel (x, y) (y up from the bottom) in a tiled buffer."""
+    row = height - 1 - y
+    return (((row >> 3) * (width >> 3) + (x >> 3)) * 64 + _morton(x & 7, row & 7)) * bpp
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _store(buf, off, fmt, r, g, b, a, mask):
+    if mask != 0xF:  # keep the channels the colour mask protects
+        old = _load(buf, off, fmt)
+        r = r if mask & 1 else old[0]
+        g = g if mask & 2 else old[1]
+        b = b if mask & 4 else old[2]
+        a = a if mask & 8 else old[3]
+    if fmt == 0:
+        buf[off], buf[off + 1], buf[off + 2], buf[off + 3] = a, b, g, r
+        return
+    if fmt == 1:
+        buf[off], buf[off + 1], buf[off + 2] = b, g, r
+        return
+    if fmt == 2:
+        w = ((r >> 3) << 11) | ((g >> 3) << 6) | ((b >> 3) << 1) | (a >> 7)
+    elif fmt == 3:
+        w = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)
+    else:
+        w = ((r >> 4) << 12) | ((g >> 4) << 8) | ((b >> 4) << 4) | (a >> 4)
+    buf[off] = w & 0xFF
+    buf[off + 1] = w >> 8
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _load(buf, off, fmt):
+    if fmt == 0:
+        return np.int64(buf[off + 3]), np.int64(buf[off + 2]), np.int64(buf[off + 1]), np.int64(buf[off])
+    if fmt == 1:
+        return np.int64(buf[off + 2]), np.int64(buf[off + 1]), np.int64(buf[off]), np.int64(255)
+    w = np.int64(buf[off]) | (np.int64(buf[off + 1]) << 8)
+    if fmt == 2:
+        r, g, b = (w >> 11) & 0x1F, (w >> 6) & 0x1F, (w >> 1) & 0x1F
+        return (r << 3) | (r >> 2), (g << 3) | (g >> 2), (b << 3) | (b >> 2), (w & 1) * 255
+    if fmt == 3:
+        r, g, b = (w >> 11) & 0x1F, (w >> 5) & 0x3F, w & 0x1F
+        return (r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2), np.int64(255)
+    return ((w >> 12) & 0xF) * 17, ((w >> 8) & 0xF) * 17, ((w >> 4) & 0xF) * 17, (w & 0xF) * 17
+
+
+# -- TexEnv ------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _channel(src, k):
+    return src[k]
+
+
+@njit(cache=True, nogil=True)
+def _rgb_operand(v, operand):
+    """A colour operand of source ``v`` (r, g, b, a): its colour, alpha or one channel, or 255 minus."""
+    kind, inv = operand >> 1, operand & 1
+    if kind == 0:
+        r, g, b = v[0], v[1], v[2]
+    elif kind == 1:
+        r = g = b = v[3]
+    elif kind == 2:
+        r = g = b = v[0]
+    elif kind == 4:
+        r = g = b = v[1]
+    elif kind == 6:
+        r = g = b = v[2]
+    else:
+        r, g, b = v[0], v[1], v[2]
+    if inv:
+        return 255 - r, 255 - g, 255 - b
+    return r, g, b
+
+
+@njit(cache=True, nogil=True)
+def _alpha_operand(v, operand):
+    c = v[(3, 0, 1, 2)[(operand >> 1) & 3]]
+    return 255 - c if operand & 1 else c
+
+
+@njit(cache=True, nogil=True)
+def _combine(op, a, b, c):
+    if op == 0:
+        return a
+    if op == 1:
+        return a * b // 255
+    if op == 2:
+        return min(a + b, 255)
+    if op == 3:
+        return max(0, min(a + b - 128, 255))
+    if op == 4:
+        return (a * c + b * (255 - c)) // 255
+    if op == 5:
+        return max(a - b, 0)
+    if op == 8:
+        return min((a * b + 255 * c) // 255, 255)
+    if op == 9:
+        return min(a + b, 255) * c // 255
+    return a
+
+
+@njit(cache=True, nogil=True)
+def _source(sel, primary, constant, previous, buffer):
+    if sel == 0:
+        return primary
+    if sel == 0xD:
+        return buffer
+    if sel == 0xE:
+        return constant
+    if sel == 0xF:
+        return previous
+    return np.zeros(4, np.int64)  # fragment lighting and textures: black for now
+
+
+@njit(cache=True, nogil=True)
+def texenv(primary, stages, buffer_color, update):
+    """The combiners' output (r, g, b, a) for a fragment of primary colour ``primary``.
+
+    ``stages`` is (6, 5) uint32: source, operand, combiner, constant colour, scale registers.
+    """
+    previous = primary.copy()
+    buffer = buffer_color.copy()
+    next_buffer = buffer_color.copy()
+    out = np.zeros(4, np.int64)
+    for i in range(6):
+        src, opr, comb, const, scale = (np.int64(stages[i, 0]), np.int64(stages[i, 1]), np.int64(stages[i, 2]),
+                                        np.int64(stages[i, 3]), np.int64(stages[i, 4]))
+        constant = np.array([const & 0xFF, (const >> 8) & 0xFF, (const >> 16) & 0xFF, (const >> 24) & 0xFF])
+        rgb = np.zeros((3, 3), np.int64)
+        alpha = np.zeros(3, np.int64)
+        for k in range(3):
+            s = _source((src >> (4 * k)) & 0xF, primary, constant, previous, buffer)
+            r, g, b = _rgb_operand(s, (opr >> (4 * k)) & 0xF)
+            rgb[k, 0], rgb[k, 1], rgb[k, 2] = r, g, b
+            sa = _source((src >> (16 + 4 * k)) & 0xF, primary, constant, previous, buffer)
+            alpha[k] = _alpha_operand(sa, (opr >> (12 + 4 * k)) & 0x7)
+        cop, aop = comb & 0xF, (comb >> 16) & 0xF
+        if cop == 6 or cop == 7:
+            dot = 0
+            for ch in range(3):
+                dot += ((rgb[0, ch] * 2 - 255) * (rgb[1, ch] * 2 - 255) + 128) // 256
+            dot = max(0, min(dot, 255))
+            out[0] = out[1] = out[2] = dot
+        else:
+            for ch in range(3):
+                out[ch] = _combine(cop, rgb[0, ch], rgb[1, ch], rgb[2, ch])
+        if cop == 7:
+            out[3] = out[0]
+        else:
+            out[3] = _combine(aop, alpha[0], alpha[1], alpha[2])
+        cs, als = scale & 3, (scale >> 16) & 3
+        cm, am = (1 << cs) if cs < 3 else 1, (1 << als) if als < 3 else 1
+        for ch in range(3):
+            out[ch] = min(out[ch] * cm, 255)
+        out[3] = min(out[3] * am, 255)
+        buffer[:] = next_buffer
+        if i < 4:
+            if (update >> (8 + i)) & 1:
+                next_buffer[:3] = out[:3]
+            if (update >> (12 + i)) & 1:
+                next_buffer[3] = out[3]
+        previous[:] = out
+    return out
+
+
+# -- triangles ---------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _area(ax, ay, bx, by, cx, cy):
+    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
+    if ay == by:
+        return vy < ay
+    return vx < ax + (bx - ax) * (vy - ay) // (by - ay)
+
+
+@njit(cache=True, nogil=True)
+def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
+                   buffer_color, update):
+    """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
+
+    ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``). Returns
+    the number of pixels written and the lowest and highest pixel rows written.
+    """
+    bpp = BYTES_PER_PIXEL[fmt]
+    pixels = 0
+    low, high = height, -1
+    primary = np.zeros(4, np.int64)
+    for t in range(tris.shape[0]):
+        i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
+        area = _area(fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2])
+        if cull == 1:  # keep clockwise: turn it round, then drop what is not counter-clockwise
+            i1, i2 = i2, i1
+            area = -area
+        if area <= 0:
+            if cull == 1 or cull == 2:
+                continue
+            i1, i2 = i2, i1
+            area = -area
+            if area == 0:
+                continue
+        x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
+        min_x = max(min(x0, x1, x2) & ~0xF, 0)
+        min_y = max(min(y0, y1, y2) & ~0xF, 0)
+        max_x = min((max(x0, x1, x2) + 0xF) & ~0xF, width << 4)
+        max_y = min((max(y0, y1, y2) + 0xF) & ~0xF, height << 4)
+        bias0 = -1 if _right_or_flat_bottom(x0, y0, x1, y1, x2, y2) else 0
+        bias1 = -1 if _right_or_flat_bottom(x1, y1, x2, y2, x0, y0) else 0
+        bias2 = -1 if _right_or_flat_bottom(x2, y2, x0, y0, x1, y1) else 0
+        for y in range(min_y + 8, max_y, 16):
+            for x in range(min_x + 8, max_x, 16):
+                w0 = bias0 + _area(x1, y1, x2, y2, x, y)
+                w1 = bias1 + _area(x2, y2, x0, y0, x, y)
+                w2 = bias2 + _area(x0, y0, x1, y1, x, y)
+                if w0 < 0 or w1 < 0 or w2 < 0:
+                    continue
+                iw = invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2
+                for ch in range(4):
+                    v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) / iw
+                    primary[ch] = max(0, min(255, np.int64(np.round(v * 255.0))))
+                out = texenv(primary, stages, buffer_color, update)
+                px, py = x >> 4, y >> 4
+                _store(buf, pixel_offset(px, py, width, height, bpp), fmt, out[0], out[1], out[2], out[3], mask)
+                pixels += 1
+                low, high = min(low, py), max(high, py)
+    return pixels, low, high
