@@ -121,6 +121,8 @@ def _arith(prog: Program, op: str, args: list[str]) -> int:
         if len(args) != 4:
             raise AsmError("cmp src1, opx, opy, src2")
         s1, s2 = _source(args[0]), _source(args[3])
+        if s2[0] >= 0x20 or s2[1]:
+            raise AsmError("cmp: the second source cannot be a uniform")
         cmpx, cmpy = COMPARE[args[1].lower()], COMPARE[args[2].lower()]
         desc = prog.opdesc(s1[2] << 5 | int(s1[3]) << 4 | s2[2] << 14 | int(s2[3]) << 13)
         return _format1(0x2E | 0, 0, s1, s2, desc) & ~(0x3F << 21) | 0x17 << 27 | cmpx << 24 | cmpy << 21

@@ -103,12 +103,17 @@ class Pica:
         """Run the list of ``size`` bytes at the process's virtual ``vaddr``. Raises
         :class:`GpuFault` when the list itself cannot be read (nothing was run)."""
         words = np.frombuffer(memory.read_virtual(vaddr, size & ~7, "command list").tobytes(), "<u4")
-        record = CommandList(vaddr, size, frame)
+        return self.run_words(words, memory, CommandList(vaddr, size, frame))
+
+    def run_words(self, words: np.ndarray | list[int], memory: GpuMemory | None = None,
+                  record: CommandList | None = None) -> CommandList:
+        """Run a list given as words; without ``memory`` a draw or jump fails (and is reported)."""
+        record = record or CommandList(0, 4 * len(words))
         self.lists.append(record)
         self.counts["lists"] += 1
         self._memory, self._current = memory, record
         try:
-            self._run_words(words, record)
+            self._run_words(np.asarray(words, np.uint32), record)
             self._flush_immediate()
         finally:
             self._memory = self._current = None
@@ -128,6 +133,8 @@ class Pica:
             if jump is None:
                 return
             try:
+                if self._memory is None:
+                    raise GpuFault("no memory to jump to (a list run without a process)")
                 words = np.frombuffer(self._memory.read(*jump, "command buffer jump").tobytes(), "<u4")
             except GpuFault as fault:
                 record.errors.append(str(fault))
@@ -236,13 +243,15 @@ class Pica:
         self._draw("immediate", attrs)
 
     def _draw(self, kind: str, immediate: np.ndarray | None = None) -> None:
-        assert self._memory is not None and self._current is not None
+        assert self._current is not None
         topology = TOPOLOGIES[(self.regs[R.PRIMITIVE_CONFIG] >> 8) & 3]
         count = len(immediate) if immediate is not None else self.regs[R.NUMVERTICES]
         draw = Draw(kind, count, topology)
         self._current.draws.append(draw)
         self.counts["draws"] += 1
         try:
+            if self._memory is None:
+                raise GpuFault("no memory to draw with (a list run without a process)")
             if immediate is not None:
                 attributes = immediate
             else:
