@@ -209,7 +209,9 @@ def _area(ax, ay, bx, by, cx, cy):
 def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
     if ay == by:
         return vy < ay
-    return vx < ax + (bx - ax) * (vy - ay) // (by - ay)
+    num, den = (bx - ax) * (vy - ay), by - ay
+    q = abs(num) // abs(den)  # C's division, which truncates toward zero (Azahar's code is C++)
+    return vx < ax + (q if (num < 0) == (den < 0) else -q)
 
 
 @njit(cache=True, nogil=True)

@@ -1,0 +1,197 @@
+"""The draw path end to end: command lists built here (tests/gpu/picalist.py) go through GX
+ProcessCommandList in a process's memory on both CPU memory backends, and the colour buffers
+they draw are compared with the reference renderer (tests/gpu/reference.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hlemu.gpu import regs as R
+from hlemu.loaders import Image, Segment
+from hlemu.memory import MemoryPermission
+from kernel.kernel import Kernel
+from kernel.services import gx
+from tests.gpu import reference
+from tests.gpu.picalist import PASSTHROUGH, TRANSFORM, CommandBuilder, pica_asm
+from tests.kernel.asm import assemble
+from tests.services.test_gx import ref_decode
+
+BUF = 0x00200000  # 1 MiB: the command list at +0, the colour buffer at +0x40000, vertices at +0x80000
+LIST, COLOR, VERTS = BUF, BUF + 0x40000, BUF + 0x80000
+W, H = 64, 48
+BACKGROUND = (0x20, 0x40, 0x60, 0xFF)
+BPP = {0: 4, 1: 3, 2: 2, 3: 2, 4: 2}
+FLAT = [(-0.75, -0.5, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (0.5, -0.75, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0),
+        (0.0, 0.8, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0)]
+SMOOTH = [(-0.9, -0.9, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0), (0.9, -0.6, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0),
+          (-0.2, 0.95, 0.5, 1.0, 0.0, 0.0, 1.0, 1.0)]
+
+
+class Env:
+    def __init__(self, backend: str) -> None:
+        self.lines: list[str] = []
+        self.kernel = Kernel(backend=backend, output=lambda _p, line: self.lines.append(line))
+        self.process = self.kernel.spawn(Image("gpu", 0x00100000, [
+            Segment(0x00100000, assemble("b ."), 0x1000, MemoryPermission.RX),
+            Segment(BUF, b"", 0x100000, MemoryPermission.RW)]))
+        table = self.process.space.table
+        frames = table.frame[BUF >> 12 : (BUF + 0x100000) >> 12]
+        assert (np.diff(frames) == 1).all(), "the test buffer is one physical run"
+        self.phys = self.process.space.phys.frame_to_phys(int(frames[0]))
+
+    def pa(self, vaddr: int) -> int:
+        return self.phys + vaddr - BUF
+
+    def put(self, addr: int, data: bytes) -> None:
+        self.process.space.mem.write(addr, data)
+
+    def clear(self, fmt: int) -> None:
+        """A GX MemoryFill of the colour buffer with BACKGROUND, as citro3d clears a target."""
+        value, width = _fill_value(fmt)
+        control = 1 | {4: 0x200, 3: 0x100, 2: 0}[width]
+        assert self.gx(2, COLOR, value, COLOR + W * H * BPP[fmt], 0, 0, 0, control) == [gx.PSC0]
+
+    def gx(self, *words: int) -> list[int]:
+        return self.kernel.gsp.gx.execute(self.process, list(words) + [0] * (8 - len(words)))
+
+    def submit(self, builder: CommandBuilder) -> list[int]:
+        data = builder.data()
+        self.put(LIST, data)
+        return self.gx(1, LIST, len(data))
+
+    def image(self, fmt: int) -> np.ndarray:
+        raw = np.frombuffer(self.process.space.mem.read(COLOR, W * H * BPP[fmt]), np.uint8)
+        px = reference.untile(raw, W, H, BPP[fmt])
+        return ref_decode(px.reshape(-1), reference.FORMATS[fmt]).reshape(H, W, 4)
+
+
+def _fill_value(fmt: int) -> tuple[int, int]:
+    r, g, b, a = BACKGROUND
+    if fmt == 0:
+        return r << 24 | g << 16 | b << 8 | a, 4
+    if fmt == 1:
+        return r << 16 | g << 8 | b, 3
+    if fmt == 3:
+        return (r >> 3) << 11 | (g >> 2) << 5 | b >> 3, 2
+    if fmt == 2:
+        return (r >> 3) << 11 | (g >> 3) << 6 | (b >> 3) << 1 | a >> 7, 2
+    return (r >> 4) << 12 | (g >> 4) << 8 | (b >> 4) << 4 | a >> 4, 2
+
+
+@pytest.fixture(params=["fastmem", "semifastmem"])
+def env(request):
+    made = Env(request.param)
+    yield made
+    made.kernel.close()
+
+
+def scene(env: Env, fmt: int, vertices, program: str = PASSTHROUGH, uniforms=()) -> CommandBuilder:
+    env.put(VERTS, np.array(vertices, np.float32).tobytes())
+    b = CommandBuilder().shader(pica_asm.assemble(program))
+    for index, values in uniforms:
+        b.uniform(index, values)
+    b.framebuffer(env.pa(COLOR), W, H, fmt).viewport(0, 0, W, H).texenv_replace_primary()
+    return b.attributes(env.pa(VERTS), 32, [(3, 4), (3, 4)])
+
+
+def expected(fmt: int, vertices, tris=((0, 1, 2),), positions=None) -> np.ndarray:
+    v = np.array(vertices, np.float64)
+    image = reference.render(v[:, :4] if positions is None else positions, v[:, 4:], tris, (0, 0, W, H), (W, H),
+                             BACKGROUND)
+    # through the colour buffer's format, as the GPU stores it
+    from tests.services.test_gx import ref_encode
+
+    name = reference.FORMATS[fmt]
+    return ref_decode(ref_encode(image.reshape(-1, 4), name), name).reshape(H, W, 4)
+
+
+@pytest.mark.parametrize("fmt", [0, 3])
+def test_a_clear_is_the_background_everywhere(env, fmt):
+    env.clear(fmt)
+    assert (env.image(fmt) == expected(fmt, FLAT, tris=())).all()
+
+
+@pytest.mark.parametrize("fmt", [0, 3])
+def test_a_flat_triangle_matches_the_reference_exactly(env, fmt):
+    env.clear(fmt)
+    assert env.submit(scene(env, fmt, FLAT).draw_arrays(3).finalize()) == [gx.P3D]
+    got, want = env.image(fmt), expected(fmt, FLAT)
+    assert (got != want).any(axis=2).sum() == 0
+    assert (want != expected(fmt, FLAT, tris=())).any(axis=2).sum() > 500  # the triangle is there
+
+
+@pytest.mark.parametrize("fmt", [0, 3])
+def test_an_interpolated_triangle_matches_the_reference(env, fmt):
+    env.clear(fmt)
+    env.submit(scene(env, fmt, SMOOTH).draw_arrays(3).finalize())
+    got, want = env.image(fmt).astype(int), expected(fmt, SMOOTH).astype(int)
+    step = 1 if fmt == 0 else 8  # one 8-bit step, or one step of RGB565's 5-bit channels
+    assert np.abs(got - want).max() <= step
+    assert (got == want).all(axis=2).mean() > 0.98
+    assert len({tuple(p) for p in got.reshape(-1, 4)}) > 200  # a gradient, not a flat fill
+
+
+def test_a_vertex_shader_with_a_matrix_in_uniforms(env):
+    # Scale x by 0.5 and move it right by 0.25: the reference is given the transformed positions.
+    matrix = [(0.5, 0, 0, 0.25), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, SMOOTH, TRANSFORM, uniforms=list(enumerate(matrix))).draw_arrays(3).finalize())
+    v = np.array(SMOOTH, np.float64)
+    moved = v[:, :4] @ np.array(matrix).T
+    got, want = env.image(0).astype(int), expected(0, SMOOTH, positions=moved).astype(int)
+    assert np.abs(got - want).max() <= 1 and (got == want).all(axis=2).mean() > 0.98
+
+
+def test_immediate_mode_draws_what_the_arrays_draw(env):
+    from hlemu.gpu.float24 import pack_vec4
+
+    env.clear(0)
+    b = scene(env, 0, FLAT).write(R.PRIMITIVE_CONFIG, 1).write(R.FIXEDATTRIB_INDEX, 0xF)
+    for v in FLAT:
+        b.write(R.FIXEDATTRIB_DATA[0], *pack_vec4(*v[:4]), *pack_vec4(*v[4:]))
+    env.submit(b.finalize())
+    assert (env.image(0) == expected(0, FLAT)).all()
+    assert env.kernel.gsp.gx.pica.lists[-1].draws[0].kind == "immediate"
+
+
+def test_a_strip_of_two_triangles(env):
+    quad = [(-0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (-0.5, 0.5, 0.5, 1, 1, 1, 1, 1),
+            (0.5, 0.5, 0.5, 1, 1, 1, 1, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, quad).draw_arrays(4, topology=1).finalize())
+    got = env.image(0)
+    assert (got == expected(0, quad, tris=((0, 1, 2), (2, 1, 3)))).all()
+    assert (got[:, :, 0] == 255).sum() == 32 * 24  # the quad covers its pixels once, no gaps
+
+
+def test_a_list_without_finalize_raises_no_p3d(env):
+    env.clear(0)
+    assert env.submit(scene(env, 0, FLAT).draw_arrays(3)) == []
+
+
+def test_a_wild_attribute_pointer_is_reported_and_the_list_goes_on(env):
+    env.clear(0)
+    b = scene(env, 0, FLAT).write(R.ATTRIBBUFFERS_LOC, 0x08000000 >> 3).draw_arrays(3).finalize()
+    assert env.submit(b) == [gx.P3D]
+    record = env.kernel.gsp.gx.pica.lists[-1]
+    assert record.draws[0].error and "attribute buffer 0" in record.draws[0].error
+    assert any("attribute buffer 0" in line for line in env.lines)
+    assert (env.image(0) == expected(0, FLAT, tris=())).all()  # nothing drawn
+
+
+def test_a_wild_command_list_pointer_is_a_refused_gx_command(env):
+    with pytest.raises(gx.GxError, match="command list"):
+        env.gx(1, 0x50000000, 0x100)
+
+
+def test_the_colour_buffer_pages_see_the_write_through_the_memory_path(env):
+    # The display's write tracking marks a framebuffer page dirty when the GPU draws on it.
+    from hlemu.memory import WriteTracker
+
+    tracker = WriteTracker("test")
+    env.process.space.track_writes(COLOR, W * H * 4, tracker)
+    env.clear(0)
+    tracker.rearm()
+    env.submit(scene(env, 0, FLAT).draw_arrays(3).finalize())
+    assert tracker.dirty.get(env.process.pid)
