@@ -165,10 +165,10 @@ class VertexShader:
         """Run a flow-control instruction; the next pc (-1 when this state's vertices are done)."""
         dest, num = (word >> 10) & 0xFFF, word & 0xFF
         if name in ("JMPU", "CALLU", "IFU"):
-            taken = bool(self.setup.bools[(word >> 22) & 0xF])
+            uniform = bool(self.setup.bools[(word >> 22) & 0xF])
             if name == "JMPU":
-                taken = taken == (not num & 1)  # the low bit of num inverts the test
-            return self._branch(name, taken, dest, num, pc, stack)
+                uniform = uniform == (not num & 1)  # the low bit of num inverts the test
+            return self._branch(name, uniform, dest, num, pc, stack)
         if name == "CALL":
             return self._branch("CALLU", True, dest, num, pc, stack)
         if name == "LOOP":
@@ -276,8 +276,15 @@ class VertexShader:
             return np.floor(a)
         if name == "MOV":
             return a
-        scalar = {"RCP": lambda x: one / x, "RSQ": lambda x: one / np.sqrt(x), "EX2": np.exp2,
-                  "LG2": np.log2}.get(name)
-        if scalar is None:
+        x = a[:, :1]
+        if name == "RCP":
+            value = one / x
+        elif name == "RSQ":
+            value = one / np.sqrt(x)
+        elif name == "EX2":
+            value = np.exp2(x)
+        elif name == "LG2":
+            value = np.log2(x)
+        else:
             raise ShaderError(f"{name or 'an unknown opcode'} is not implemented")
-        return np.repeat(scalar(a[:, :1]).astype(np.float32), 4, axis=1)
+        return np.repeat(value.astype(np.float32), 4, axis=1)
