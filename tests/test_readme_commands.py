@@ -60,6 +60,8 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
     "hlemu run cfg_values.3dsx --cfg language=fr --cfg model=N3DS": (0, ["hlemu: all exited"]),
     "hlemu run apt_lifecycle.3dsx --frames 30": (0, ["main loop: running", "apt_lifecycle: running"]),
     "python3 scripts/acceptance.py --help": (0, ["manifest"]),
+    "hlemu run gpu_triangles --screenshot gpu.png": (0, ["[gpu_triangles:32] gpu_triangles: 0 failures",
+                                                         "written to gpu.png"]),
     "hlemu fuzz svc --count 20 --jobs 2": (0, ["svc campaign:", "host crashes"]),
     # docs/guest-programs.md
     "hlemu new hello": (0, ["made hello/"]),

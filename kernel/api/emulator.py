@@ -9,6 +9,7 @@ from hlemu.cpu import Cpu
 from hlemu.loaders import Image
 from hlemu.memory import WatchHit
 from kernel.api.console import ConsoleConfig
+from kernel.api.gpu import GpuView
 from kernel.api.proc import Proc
 from kernel.api.sigint import stop_on_sigint
 from kernel.api.views import ThreadView, read_thread
@@ -188,6 +189,11 @@ class Emulator:
 
     def screenshot(self, path: str) -> None:
         self.kernel.display.screenshot(path)
+
+    @property
+    def gpu(self) -> GpuView:
+        """The PICA200: recent command lists decoded, draw calls, registers (kernel/api/gpu.py)."""
+        return GpuView(self.kernel)
 
     # the console
     @property
