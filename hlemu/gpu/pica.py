@@ -326,7 +326,8 @@ class Pica:
         buffer_color = np.array([(bc >> s) & 0xFF for s in (0, 8, 16, 24)], np.int64)
         pixels, low, high = raster.draw_triangles(
             tris, fx, fy, invw, color * invw[:, None], buf, width, height, fmt, mask,
-            self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER])
+            self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER],
+            raster.stages_needed(stages))
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         if pixels:  # write back the rows of tiles drawn into (memory rows run top down)

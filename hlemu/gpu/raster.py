@@ -21,6 +21,8 @@ black (as with lighting off) and the textures read as black too (texturing is no
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -82,39 +84,49 @@ def _load(buf, off, fmt):
 
 
 # -- TexEnv ------------------------------------------------------------------------------------
+# Rows of the per-fragment source table (no allocation per pixel: the table is the caller's).
+PRIMARY, CONSTANT, PREVIOUS, BUFFER, ZERO = 0, 1, 2, 3, 4
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _channel(src, k):
-    return src[k]
+def _row(sel):
+    """The source table row of TexEnv source ``sel``."""
+    if sel == 0:
+        return PRIMARY
+    if sel == 0xD:
+        return BUFFER
+    if sel == 0xE:
+        return CONSTANT
+    if sel == 0xF:
+        return PREVIOUS
+    return ZERO  # fragment lighting and textures: black for now
 
 
-@njit(cache=True, nogil=True)
-def _rgb_operand(v, operand):
-    """A colour operand of source ``v`` (r, g, b, a): its colour, alpha or one channel, or 255 minus."""
-    kind, inv = operand >> 1, operand & 1
-    if kind == 0:
-        r, g, b = v[0], v[1], v[2]
-    elif kind == 1:
-        r = g = b = v[3]
+@njit(cache=True, nogil=True, inline="always")
+def _rgb_operand(src, row, operand, ch):
+    """Channel ``ch`` of a colour operand: the source's colour, alpha or one channel, or 255 minus."""
+    kind = operand >> 1
+    if kind == 1:
+        v = src[row, 3]
     elif kind == 2:
-        r = g = b = v[0]
+        v = src[row, 0]
     elif kind == 4:
-        r = g = b = v[1]
+        v = src[row, 1]
     elif kind == 6:
-        r = g = b = v[2]
+        v = src[row, 2]
     else:
-        r, g, b = v[0], v[1], v[2]
-    if inv:
-        return 255 - r, 255 - g, 255 - b
-    return r, g, b
+        v = src[row, ch]
+    return 255 - v if operand & 1 else v
 
 
-@njit(cache=True, nogil=True)
-def _alpha_operand(v, operand):
-    c = v[(3, 0, 1, 2)[(operand >> 1) & 3]]
-    return 255 - c if operand & 1 else c
+@njit(cache=True, nogil=True, inline="always")
+def _alpha_operand(src, row, operand):
+    sel = (operand >> 1) & 3
+    v = src[row, 3] if sel == 0 else src[row, sel - 1]
+    return 255 - v if operand & 1 else v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _combine(op, a, b, c):
     if op == 0:
         return a
@@ -135,68 +147,77 @@ def _combine(op, a, b, c):
     return a
 
 
-@njit(cache=True, nogil=True)
-def _source(sel, primary, constant, previous, buffer):
-    if sel == 0:
-        return primary
-    if sel == 0xD:
-        return buffer
-    if sel == 0xE:
-        return constant
-    if sel == 0xF:
-        return previous
-    return np.zeros(4, np.int64)  # fragment lighting and textures: black for now
+def stages_needed(stages: np.ndarray) -> int:
+    """How many leading TexEnv stages decide the output: stages that only pass the previous
+    one on (REPLACE of source 0xF, operand 0, scale 1, colour and alpha) at the end change
+    nothing. 0 when the output is the primary colour itself (stage 0 REPLACE primary, the
+    pass-through citro2d's untextured shapes use).
 
-
-@njit(cache=True, nogil=True)
-def texenv(primary, stages, buffer_color, update):
-    """The combiners' output (r, g, b, a) for a fragment of primary colour ``primary``.
-
-    ``stages`` is (6, 5) uint32: source, operand, combiner, constant colour, scale registers.
+    >>> passthrough = np.array([[0, 0, 0, 0, 0]] + [[0x000F000F, 0, 0, 0, 0]] * 5, np.uint32)
+    >>> stages_needed(passthrough), stages_needed(passthrough[[1, 0, 1, 1, 1, 1]])
+    (0, 2)
     """
-    previous = primary.copy()
-    buffer = buffer_color.copy()
-    next_buffer = buffer_color.copy()
-    out = np.zeros(4, np.int64)
-    for i in range(6):
-        src, opr, comb, const, scale = (np.int64(stages[i, 0]), np.int64(stages[i, 1]), np.int64(stages[i, 2]),
-                                        np.int64(stages[i, 3]), np.int64(stages[i, 4]))
-        constant = np.array([const & 0xFF, (const >> 8) & 0xFF, (const >> 16) & 0xFF, (const >> 24) & 0xFF])
-        rgb = np.zeros((3, 3), np.int64)
-        alpha = np.zeros(3, np.int64)
+    def passes(row: np.ndarray, source: int) -> bool:
+        return (int(row[0]) & 0xF000F == source * 0x10001 and int(row[1]) & 0x7000F == 0
+                and int(row[2]) & 0xF000F == 0 and int(row[4]) & 0x30003 == 0)
+
+    count = 6
+    while count and passes(stages[count - 1], 0xF):
+        count -= 1
+    if count == 1 and passes(stages[0], 0):
+        return 0
+    return count
+
+
+@njit(cache=True, nogil=True)
+def texenv(stages, constants, buffer_color, update, src, args, out, count=6):
+    """Run the first ``count`` combiner stages for one fragment; ``out`` gets (r, g, b, a).
+
+    ``src`` (5, 4) holds the fragment's primary colour in row PRIMARY (the rest is scratch),
+    ``stages`` (6, 5) the source, operand, combiner, constant and scale registers,
+    ``constants`` (6, 4) each stage's constant colour; ``args`` (3, 4) is scratch.
+    """
+    for ch in range(4):
+        src[PREVIOUS, ch] = src[PRIMARY, ch]
+        src[BUFFER, ch] = buffer_color[ch]
+        src[ZERO, ch] = 0
+    nb0, nb1, nb2, nb3 = buffer_color[0], buffer_color[1], buffer_color[2], buffer_color[3]
+    for ch in range(4):
+        out[ch] = src[PRIMARY, ch]
+    for i in range(count):
+        sources, operands, comb, scale = stages[i, 0], stages[i, 1], stages[i, 2], stages[i, 4]
+        for ch in range(4):
+            src[CONSTANT, ch] = constants[i, ch]
         for k in range(3):
-            s = _source((src >> (4 * k)) & 0xF, primary, constant, previous, buffer)
-            r, g, b = _rgb_operand(s, (opr >> (4 * k)) & 0xF)
-            rgb[k, 0], rgb[k, 1], rgb[k, 2] = r, g, b
-            sa = _source((src >> (16 + 4 * k)) & 0xF, primary, constant, previous, buffer)
-            alpha[k] = _alpha_operand(sa, (opr >> (12 + 4 * k)) & 0x7)
+            row = _row((sources >> (4 * k)) & 0xF)
+            operand = (operands >> (4 * k)) & 0xF
+            for ch in range(3):
+                args[k, ch] = _rgb_operand(src, row, operand, ch)
+            args[k, 3] = _alpha_operand(src, _row((sources >> (16 + 4 * k)) & 0xF), (operands >> (12 + 4 * k)) & 7)
         cop, aop = comb & 0xF, (comb >> 16) & 0xF
         if cop == 6 or cop == 7:
             dot = 0
             for ch in range(3):
-                dot += ((rgb[0, ch] * 2 - 255) * (rgb[1, ch] * 2 - 255) + 128) // 256
+                dot += ((args[0, ch] * 2 - 255) * (args[1, ch] * 2 - 255) + 128) // 256
             dot = max(0, min(dot, 255))
             out[0] = out[1] = out[2] = dot
         else:
             for ch in range(3):
-                out[ch] = _combine(cop, rgb[0, ch], rgb[1, ch], rgb[2, ch])
-        if cop == 7:
-            out[3] = out[0]
-        else:
-            out[3] = _combine(aop, alpha[0], alpha[1], alpha[2])
+                out[ch] = _combine(cop, args[0, ch], args[1, ch], args[2, ch])
+        out[3] = out[0] if cop == 7 else _combine(aop, args[0, 3], args[1, 3], args[2, 3])
         cs, als = scale & 3, (scale >> 16) & 3
         cm, am = (1 << cs) if cs < 3 else 1, (1 << als) if als < 3 else 1
         for ch in range(3):
             out[ch] = min(out[ch] * cm, 255)
         out[3] = min(out[3] * am, 255)
-        buffer[:] = next_buffer
+        src[BUFFER, 0], src[BUFFER, 1], src[BUFFER, 2], src[BUFFER, 3] = nb0, nb1, nb2, nb3
         if i < 4:
             if (update >> (8 + i)) & 1:
-                next_buffer[:3] = out[:3]
+                nb0, nb1, nb2 = out[0], out[1], out[2]
             if (update >> (12 + i)) & 1:
-                next_buffer[3] = out[3]
-        previous[:] = out
-    return out
+                nb3 = out[3]
+        for ch in range(4):
+            src[PREVIOUS, ch] = out[ch]
 
 
 # -- triangles ---------------------------------------------------------------------------------
@@ -216,16 +237,24 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
 
 @njit(cache=True, nogil=True)
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
-                   buffer_color, update):
+                   buffer_color, update, count):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
-    ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``). Returns
+    ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
+    the TexEnv stages to run (:func:`stages_needed`). Returns
     the number of pixels written and the lowest and highest pixel rows written.
     """
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
     low, high = height, -1
-    primary = np.zeros(4, np.int64)
+    src = np.zeros((5, 4), np.int64)
+    args = np.zeros((3, 4), np.int64)
+    out = np.zeros(4, np.int64)
+    st = stages.astype(np.int64)
+    constants = np.zeros((6, 4), np.int64)
+    for i in range(6):
+        for ch in range(4):
+            constants[i, ch] = (st[i, 3] >> (8 * ch)) & 0xFF
     for t in range(tris.shape[0]):
         i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
         area = _area(fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2])
@@ -254,11 +283,12 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 w2 = bias2 + _area(x0, y0, x1, y1, x, y)
                 if w0 < 0 or w1 < 0 or w2 < 0:
                     continue
-                iw = invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2
+                scale = 255.0 / (invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2)
                 for ch in range(4):
-                    v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) / iw
-                    primary[ch] = max(0, min(255, np.int64(np.round(v * 255.0))))
-                out = texenv(primary, stages, buffer_color, update)
+                    v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) * scale
+                    # C's round() (Azahar's), for the non-negative values colours are
+                    src[PRIMARY, ch] = max(0, min(255, np.int64(math.floor(v + 0.5))))
+                texenv(st, constants, buffer_color, update, src, args, out, count)
                 px, py = x >> 4, y >> 4
                 _store(buf, pixel_offset(px, py, width, height, bpp), fmt, out[0], out[1], out[2], out[3], mask)
                 pixels += 1
