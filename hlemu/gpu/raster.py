@@ -288,7 +288,10 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                     v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) * scale
                     # C's round() (Azahar's), for the non-negative values colours are
                     src[PRIMARY, ch] = max(0, min(255, np.int64(math.floor(v + 0.5))))
-                texenv(st, constants, buffer_color, update, src, args, out, count)
+                if count:
+                    texenv(st, constants, buffer_color, update, src, args, out, count)
+                else:  # the pass-through: the fragment is its primary colour
+                    out[0], out[1], out[2], out[3] = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
                 px, py = x >> 4, y >> 4
                 _store(buf, pixel_offset(px, py, width, height, bpp), fmt, out[0], out[1], out[2], out[3], mask)
                 pixels += 1
