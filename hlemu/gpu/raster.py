@@ -14,7 +14,8 @@ up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A
 
 TexEnv (GPUREG_TEXENVi_*): six stages, each choosing three sources and an operand for each,
 an operation (replace, modulate, add, add signed, lerp, subtract, dot3 RGB/RGBA, multiply-add,
-add-multiply) and a scale, for colour and alpha apart; the combiner buffer. Sources here:
+add-multiply) and a scale, for colour and alpha apart; the combiner buffer (a stage reads
+what the stage two before it left there: updates reach it a stage late). Sources here:
 primary colour, constant, previous, previous buffer; the fragment lighting colours read as
 black (as with lighting off) and the textures read as black too (texturing is not done yet).
 """
@@ -177,9 +178,9 @@ def texenv(stages, constants, buffer_color, update, src, args, out, count=6):
     ``stages`` (6, 5) the source, operand, combiner, constant and scale registers,
     ``constants`` (6, 4) each stage's constant colour; ``args`` (3, 4) is scratch.
     """
-    for ch in range(4):
+    for ch in range(4):  # stage 0 sees a black buffer, stage 1 TEXENV_BUFFER_COLOR (Azahar)
         src[PREVIOUS, ch] = src[PRIMARY, ch]
-        src[BUFFER, ch] = buffer_color[ch]
+        src[BUFFER, ch] = 0
         src[ZERO, ch] = 0
     nb0, nb1, nb2, nb3 = buffer_color[0], buffer_color[1], buffer_color[2], buffer_color[3]
     for ch in range(4):

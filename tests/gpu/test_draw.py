@@ -195,3 +195,37 @@ def test_the_colour_buffer_pages_see_the_write_through_the_memory_path(env):
     tracker.rearm()
     env.submit(scene(env, 0, FLAT).draw_arrays(3).finalize())
     assert tracker.dirty.get(env.process.pid)
+
+
+def test_texenv_modulate_by_a_constant_and_the_combiner_buffer(env):
+    # Stage 0: primary * constant (MODULATE), written to the combiner buffer (TEXENV_UPDATE_BUFFER
+    # bits 8 and 12); stage 1 REPLACE with black (source 3, a texture, not done); stage 2 REPLACE
+    # with the buffer, which holds stage 0's output from stage 2 on (Azahar): the output is stage 0's.
+    env.clear(0)
+    b = scene(env, 0, FLAT)
+    b.write(R.TEXENV_BASES[0], 0x00E000E0, 0, 0x00010001,  # sources: primary, constant; MODULATE
+            0x80FF4020, 0, consecutive=True)
+    b.write(R.TEXENV_BASES[1], 0x00030003, 0, 0, 0, 0, consecutive=True)
+    b.write(R.TEXENV_BASES[2], 0x000D000D, 0, 0, 0, 0, consecutive=True)
+    b.write(R.TEXENV_UPDATE_BUFFER, 1 << 8 | 1 << 12)
+    env.submit(b.draw_arrays(3).finalize())
+    got = env.image(0)
+    # FLAT's colour (0.8, 0.2, 0.4, 1) -> (204, 51, 102, 255), times (0x20, 0x40, 0xFF, 0x80) / 255
+    inside = (got != expected(0, FLAT, tris=())).any(axis=2)
+    assert inside.sum() > 500
+    assert {tuple(p) for p in got[inside]} == {(204 * 0x20 // 255, 51 * 0x40 // 255, 102, 255 * 0x80 // 255)}
+
+
+def test_draw_elements_with_16_bit_indices_and_a_fan(env):
+    env.clear(0)
+    quad = [(-0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, 0.5, 0.5, 1, 1, 1, 1, 1),
+            (-0.5, 0.5, 0.5, 1, 1, 1, 1, 1)]
+    b = scene(env, 0, quad)
+    env.put(VERTS + 0x1000, np.array([3, 0, 1, 2], "<u2").tobytes())  # a fan around vertex 3
+    b.write(R.INDEXBUFFER_CONFIG, 0x1000 | 1 << 31).write(R.PRIMITIVE_CONFIG, 2 << 8)
+    b.write(R.NUMVERTICES, 4).write(R.DRAWELEMENTS, 1)
+    env.submit(b.finalize())
+    got = env.image(0)
+    assert (got == expected(0, quad, tris=((3, 0, 1), (3, 1, 2)))).all()
+    assert (got[:, :, 0] == 255).sum() == 32 * 24
+    assert env.kernel.gsp.gx.pica.lists[-1].draws[0].kind == "elements"
