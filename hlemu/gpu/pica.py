@@ -43,6 +43,7 @@ from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
 from hlemu.gpu.memory import GpuFault, GpuMemory
 from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader
+from hlemu.memory import MemoryPermission
 
 TOPOLOGIES = ("list", "strip", "fan", "geometry")
 KEEP_LISTS = 64  # command lists kept for the debugger and the API
@@ -63,6 +64,16 @@ class Draw:
     height: int = 0
     format: str = ""
     error: str = ""
+
+
+@dataclass
+class _Target:
+    """A colour buffer held for the draws of one list; bytes ``first:last`` changed."""
+
+    address: int
+    buf: np.ndarray
+    first: int = 1 << 62
+    last: int = -1
 
 
 @dataclass
@@ -97,6 +108,7 @@ class Pica:
         self.counts = {"lists": 0, "draws": 0, "triangles": 0, "pixels": 0}
         self._memory: GpuMemory | None = None
         self._current: CommandList | None = None
+        self._target: _Target | None = None
 
     # -- command lists ---------------------------------------------------------------------
     def run_list(self, memory: GpuMemory, vaddr: int, size: int, frame: int = 0) -> CommandList:
@@ -116,8 +128,29 @@ class Pica:
             self._run_words(np.asarray(words, np.uint32), record)
             self._flush_immediate()
         finally:
+            self._flush_target()
             self._memory = self._current = None
         return record
+
+    def _color_buffer(self, address: int, size: int) -> _Target:
+        """The colour buffer's bytes, read once a list (draws into the same one share them)."""
+        target = self._target
+        if target is None or target.address != address or len(target.buf) != size:
+            self._flush_target()
+            assert self._memory is not None
+            vaddr = self._memory.to_virtual(address, size, MemoryPermission.RW, "colour buffer")
+            target = self._target = _Target(address, self._memory.read_virtual(vaddr, size, "colour buffer").copy())
+        return target
+
+    def _flush_target(self) -> None:
+        """Write back the rows of tiles the list's draws changed (through the memory path)."""
+        target, self._target = self._target, None
+        if target is None or target.last < target.first or self._memory is None:
+            return
+        try:
+            self._memory.write(target.address + target.first, target.buf[target.first : target.last], "colour buffer")
+        except GpuFault as fault:
+            self._error(str(fault))
 
     def _run_words(self, words: np.ndarray, record: CommandList) -> None:
         for _ in range(JUMP_LIMIT):
@@ -320,7 +353,8 @@ class Pica:
         fx = np.nan_to_num(fx, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
         fy = np.nan_to_num(fy, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
         bpp = raster.BYTES_PER_PIXEL[fmt]
-        buf = self._memory.read(address, width * height * bpp, "colour buffer").copy()
+        target = self._color_buffer(address, width * height * bpp)
+        buf = target.buf
         stages = np.array([[self.regs[base + k] for k in range(5)] for base in R.TEXENV_BASES], np.uint32)
         bc = self.regs[R.TEXENV_BUFFER_COLOR]
         buffer_color = np.array([(bc >> s) & 0xFF for s in (0, 8, 16, 24)], np.int64)
@@ -330,10 +364,10 @@ class Pica:
             raster.stages_needed(stages))
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
-        if pixels:  # write back the rows of tiles drawn into (memory rows run top down)
-            first, last = (height - 1 - high) >> 3, (height - 1 - low) >> 3
+        if pixels:  # the bytes of the rows of tiles drawn into (memory rows run top down)
             row = width * 8 * bpp
-            self._memory.write(address + first * row, buf[first * row : (last + 1) * row], "colour buffer")
+            target.first = min(target.first, ((height - 1 - high) >> 3) * row)
+            target.last = max(target.last, (((height - 1 - low) >> 3) + 1) * row)
 
 
 def _signed10(v: int) -> int:
