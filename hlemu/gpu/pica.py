@@ -361,7 +361,8 @@ class Pica:
         pixels, low, high = raster.draw_triangles(
             tris, fx, fy, invw, color * invw[:, None], buf, width, height, fmt, mask,
             self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER],
-            raster.stages_needed(stages))
+            raster.stages_needed(stages), bool(self.regs[R.COLOR_OPERATION] >> 8 & 1), self.regs[R.BLEND_FUNC],
+            self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR])
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         if pixels:  # the bytes of the rows of tiles drawn into (memory rows run top down)

@@ -18,6 +18,10 @@ add-multiply) and a scale, for colour and alpha apart; the combiner buffer (a st
 what the stage two before it left there: updates reach it a stage late). Sources here:
 primary colour, constant, previous, previous buffer; the fragment lighting colours read as
 black (as with lighting off) and the textures read as black too (texturing is not done yet).
+
+The output merger (GPUREG_COLOR_OPERATION, BLEND_FUNC, LOGIC_OP, BLEND_COLOR; Azahar's
+``sw_framebuffer.cpp``): alpha blending with the five equations and fifteen factors, or, with
+blending off, one of the sixteen logic ops; then the colour write mask.
 """
 
 from __future__ import annotations
@@ -221,6 +225,112 @@ def texenv(stages, constants, buffer_color, update, src, args, out, count=6):
             src[PREVIOUS, ch] = out[ch]
 
 
+# -- the output merger ------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _factor(f, ch, out, dst, const):
+    """Blend factor ``f`` (GPUREG_BLEND_FUNC; Azahar's LookupFactor) for channel ``ch``."""
+    if f == 0:
+        return 0
+    if f == 1:
+        return 255
+    if f == 2:
+        return out[ch]
+    if f == 3:
+        return 255 - out[ch]
+    if f == 4:
+        return dst[ch]
+    if f == 5:
+        return 255 - dst[ch]
+    if f == 6:
+        return out[3]
+    if f == 7:
+        return 255 - out[3]
+    if f == 8:
+        return dst[3]
+    if f == 9:
+        return 255 - dst[3]
+    if f == 10:
+        return const[ch]
+    if f == 11:
+        return 255 - const[ch]
+    if f == 12:
+        return const[3]
+    if f == 13:
+        return 255 - const[3]
+    if f == 14:
+        return 255 if ch == 3 else min(out[3], 255 - dst[3])
+    return out[ch]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _equation(eq, s, sf, d, df):
+    a, b = s * sf, d * df
+    if eq == 1:
+        r = (a - b) // 255
+    elif eq == 2:
+        r = (b - a) // 255
+    elif eq == 3:
+        r = min(a, b) // 255
+    elif eq == 4:
+        r = max(a, b) // 255
+    else:
+        r = (a + b) // 255
+    return max(0, min(r, 255))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _logic(op, s, d):
+    """LogicOp ``op`` (GPUREG_LOGIC_OP) on 8-bit values."""
+    if op == 0:
+        r = 0
+    elif op == 1:
+        r = s & d
+    elif op == 2:
+        r = s & ~d
+    elif op == 3:
+        r = s
+    elif op == 4:
+        r = 255
+    elif op == 5:
+        r = ~s
+    elif op == 6:
+        r = d
+    elif op == 7:
+        r = ~d
+    elif op == 8:
+        r = ~(s & d)
+    elif op == 9:
+        r = s | d
+    elif op == 10:
+        r = ~(s | d)
+    elif op == 11:
+        r = s ^ d
+    elif op == 12:
+        r = ~(s ^ d)
+    elif op == 13:
+        r = ~s & d
+    elif op == 14:
+        r = s | ~d
+    else:
+        r = ~s | d
+    return r & 0xFF
+
+
+@njit(cache=True, nogil=True)
+def merge(out, dst, blend, func, logic, const, res):
+    """The colour written for combiner output ``out`` over ``dst``: blended (COLOR_OPERATION
+    bit 8) with BLEND_FUNC's equations and factors, else combined by LOGIC_OP."""
+    if blend:
+        for ch in range(4):
+            shift = 16 if ch < 3 else 24
+            sf = _factor((func >> shift) & 0xF, ch, out, dst, const)
+            df = _factor((func >> (shift + 4)) & 0xF, ch, out, dst, const)
+            res[ch] = _equation(func & 7 if ch < 3 else (func >> 8) & 7, out[ch], sf, dst[ch], df)
+    else:
+        for ch in range(4):
+            res[ch] = _logic(logic, out[ch], dst[ch])
+
+
 # -- triangles ---------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
 def _area(ax, ay, bx, by, cx, cy):
@@ -238,11 +348,12 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
 
 @njit(cache=True, nogil=True)
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
-                   buffer_color, update, count):
+                   buffer_color, update, count, blend, func, logic, blend_color):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
-    the TexEnv stages to run (:func:`stages_needed`). Returns
+    the TexEnv stages to run (:func:`stages_needed`); ``blend``, ``func``, ``logic`` and
+    ``blend_color`` the output merger's registers (see :func:`merge`). Returns
     the number of pixels written and the lowest and highest pixel rows written.
     """
     bpp = BYTES_PER_PIXEL[fmt]
@@ -251,6 +362,12 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     src = np.zeros((5, 4), np.int64)
     args = np.zeros((3, 4), np.int64)
     out = np.zeros(4, np.int64)
+    dst = np.zeros(4, np.int64)
+    res = np.zeros(4, np.int64)
+    const = np.zeros(4, np.int64)
+    for ch in range(4):
+        const[ch] = (blend_color >> (8 * ch)) & 0xFF
+    plain = not blend and logic == 3  # logic op COPY: the output replaces the pixel
     st = stages.astype(np.int64)
     constants = np.zeros((6, 4), np.int64)
     for i in range(6):
@@ -294,7 +411,13 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 else:  # the pass-through: the fragment is its primary colour
                     out[0], out[1], out[2], out[3] = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
                 px, py = x >> 4, y >> 4
-                _store(buf, pixel_offset(px, py, width, height, bpp), fmt, out[0], out[1], out[2], out[3], mask)
+                off = pixel_offset(px, py, width, height, bpp)
+                if plain:
+                    _store(buf, off, fmt, out[0], out[1], out[2], out[3], mask)
+                else:
+                    dst[0], dst[1], dst[2], dst[3] = _load(buf, off, fmt)
+                    merge(out, dst, blend, func, logic, const, res)
+                    _store(buf, off, fmt, res[0], res[1], res[2], res[3], mask)
                 pixels += 1
                 low, high = min(low, py), max(high, py)
     return pixels, low, high

@@ -86,7 +86,7 @@ class CommandBuilder:
         self.write(R.COLORBUFFER_FORMAT, fmt << 16 | (2 if fmt == 0 else 0))
         self.write(R.COLORBUFFER_WRITE, 0xF)
         self.write(R.DEPTH_COLOR_MASK, 0xF << 8)
-        return self
+        return self.write(R.LOGIC_OP, 3)  # COPY: fragments replace pixels (blending off)
 
     def viewport(self, x: int, y: int, width: int, height: int) -> CommandBuilder:
         half_w, half_h = (int(f32_to_f24(v / 2)) for v in (width, height))

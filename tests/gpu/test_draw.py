@@ -229,3 +229,30 @@ def test_draw_elements_with_16_bit_indices_and_a_fan(env):
     assert (got == expected(0, quad, tris=((3, 0, 1), (3, 1, 2)))).all()
     assert (got[:, :, 0] == 255).sum() == 32 * 24
     assert env.kernel.gsp.gx.pica.lists[-1].draws[0].kind == "elements"
+
+
+def _pixels_of(fmt: int, vertices) -> np.ndarray:
+    """Where a triangle of ``vertices`` covers the target (by the reference)."""
+    return (expected(fmt, vertices) != expected(fmt, vertices, tris=())).any(axis=2)
+
+
+def test_alpha_blending_as_citro3d_sets_it_by_default(env):
+    # ADD, ADD; SRC_ALPHA, ONE_MINUS_SRC_ALPHA for colour and alpha (C3D_AlphaBlend's defaults)
+    half = [v[:7] + (0.5,) for v in FLAT]
+    env.clear(0)
+    b = scene(env, 0, half).write(R.COLOR_OPERATION, 0xE40100).write(R.BLEND_FUNC, 0x76760000)
+    env.submit(b.draw_arrays(3).finalize())
+    src = np.array([204, 51, 102, 128])
+    dst = np.array(BACKGROUND)
+    want = np.clip((src * 128 + dst * 127) // 255, 0, 255)
+    got = env.image(0)
+    inside = _pixels_of(0, FLAT)
+    assert inside.sum() > 500 and (got[inside] == want).all() and (got[~inside] == BACKGROUND).all()
+
+
+def test_logic_op_xor_with_blending_off(env):
+    env.clear(0)
+    env.submit(scene(env, 0, FLAT).write(R.LOGIC_OP, 11).draw_arrays(3).finalize())
+    got = env.image(0)
+    inside = _pixels_of(0, FLAT)
+    assert (got[inside] == np.array([204, 51, 102, 255]) ^ np.array(BACKGROUND)).all()

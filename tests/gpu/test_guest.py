@@ -24,7 +24,7 @@ VERTICES = np.array([
 OUTPUT = [
     "gpu_triangles: start", "gsp: gsp::Gpu ready ok", "linear heap: 64 KiB for the list and the vertices ok",
     "clear: MemoryFill of the target, then PSC0 ok", "shader: SHBIN parsed (6 code words, 5 descriptors) ok",
-    "list: 648 bytes ok", "draw: ProcessCommandList, then P3D ok", "flat: its colour at (120, 100): cc3366ff ok",
+    "list: 656 bytes ok", "draw: ProcessCommandList, then P3D ok", "flat: its colour at (120, 100): cc3366ff ok",
     "clear: the corners keep the clear colour ok", "interpolated: a mixture at (150, 260): 666830ff ok",
     "interpolated: x halved, so (60, 240) is outside it ok",
     "present: DisplayTransfer to the framebuffer, then PPF ok", "present: on the top screen, a VBlank later ok",

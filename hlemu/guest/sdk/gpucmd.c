@@ -133,6 +133,7 @@ void gpucmdColorBuffer(GpuCmdList *list, u32 paddr, u32 width, u32 height, u32 f
     gpucmdWrite(list, GPUREG_COLORBUFFER_FORMAT, format << 16 | (format == GPU_RB_RGBA8 ? 2 : 0));
     gpucmdWrite(list, GPUREG_COLORBUFFER_WRITE, 0xF);
     gpucmdWrite(list, GPUREG_DEPTH_COLOR_MASK, 0xF << 8);
+    gpucmdWrite(list, GPUREG_LOGIC_OP, 3); /* COPY, with blending off: fragments replace pixels */
 }
 
 /* A whole number n (0 < n < 65536) divided by 2, as a float24: no floating point needed. */

@@ -35,6 +35,9 @@ extern "C" {
 #define GPUREG_TEXENV3_SOURCE 0x00D8
 #define GPUREG_TEXENV4_SOURCE 0x00F0
 #define GPUREG_TEXENV5_SOURCE 0x00F8
+#define GPUREG_COLOR_OPERATION 0x0100
+#define GPUREG_BLEND_FUNC 0x0101
+#define GPUREG_LOGIC_OP 0x0102
 #define GPUREG_DEPTH_COLOR_MASK 0x0107
 #define GPUREG_COLORBUFFER_WRITE 0x0113
 #define GPUREG_COLORBUFFER_FORMAT 0x0117
@@ -107,7 +110,7 @@ bool gpuShaderParse(GpuShader *out, const u32 *shbin, u32 words);
 void gpucmdShader(GpuCmdList *list, const GpuShader *shader);
 /* A float uniform in float32 mode: value x, y, z, w. */
 void gpucmdUniform(GpuCmdList *list, u8 index, const float value[4]);
-/* Colour buffer at physical `paddr`, `width` x `height`, all channels written. */
+/* Colour buffer at physical `paddr`, `width` x `height`, all channels written, logic op COPY. */
 void gpucmdColorBuffer(GpuCmdList *list, u32 paddr, u32 width, u32 height, u32 format);
 /* The viewport covering (x, y, width, height) (half sizes in float24, the corner). */
 void gpucmdViewport(GpuCmdList *list, u32 x, u32 y, u32 width, u32 height);
