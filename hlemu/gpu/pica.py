@@ -297,6 +297,10 @@ class Pica:
             draw.error = str(error)
             self._current.errors.append(f"{kind} draw: {error}")
 
+    def _scissor(self) -> np.ndarray:
+        """(mode, x1, y1, x2, y2) from SCISSORTEST_MODE/POS/DIM (Azahar: x2, y2 inclusive)."""
+        return _scissor_box(self.regs[R.SCISSORTEST_MODE], self.regs[R.SCISSORTEST_POS], self.regs[R.SCISSORTEST_DIM])
+
     def _indices(self, indexed: bool, count: int) -> np.ndarray:
         if not indexed:
             return np.arange(count, dtype=np.int64) + self.regs[R.VERTEX_OFFSET]
@@ -362,13 +366,17 @@ class Pica:
             tris, fx, fy, invw, color * invw[:, None], buf, width, height, fmt, mask,
             self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER],
             raster.stages_needed(stages), bool(self.regs[R.COLOR_OPERATION] >> 8 & 1), self.regs[R.BLEND_FUNC],
-            self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR])
+            self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], self.regs[R.FRAGOP_ALPHA_TEST], self._scissor())
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         if pixels:  # the bytes of the rows of tiles drawn into (memory rows run top down)
             row = width * 8 * bpp
             target.first = min(target.first, ((height - 1 - high) >> 3) * row)
             target.last = max(target.last, (((height - 1 - low) >> 3) + 1) * row)
+
+
+def _scissor_box(mode: int, pos: int, dim: int) -> np.ndarray:
+    return np.array([mode & 3, pos & 0x3FF, (pos >> 16) & 0x3FF, dim & 0x3FF, (dim >> 16) & 0x3FF], np.int64)
 
 
 def _signed10(v: int) -> int:

@@ -331,6 +331,26 @@ def merge(out, dst, blend, func, logic, const, res):
             res[ch] = _logic(logic, out[ch], dst[ch])
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _compare(func, a, b):
+    """GPU comparison ``func`` (never, always, =, !=, <, <=, >, >=) of ``a`` with ``b``."""
+    if func == 0:
+        return False
+    if func == 1:
+        return True
+    if func == 2:
+        return a == b
+    if func == 3:
+        return a != b
+    if func == 4:
+        return a < b
+    if func == 5:
+        return a <= b
+    if func == 6:
+        return a > b
+    return a >= b
+
+
 # -- triangles ---------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
 def _area(ax, ay, bx, by, cx, cy):
@@ -348,12 +368,15 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
 
 @njit(cache=True, nogil=True)
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
-                   buffer_color, update, count, blend, func, logic, blend_color):
+                   buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
     the TexEnv stages to run (:func:`stages_needed`); ``blend``, ``func``, ``logic`` and
-    ``blend_color`` the output merger's registers (see :func:`merge`). Returns
+    ``blend_color`` the output merger's registers (see :func:`merge`); ``alpha_test`` the
+    GPUREG_FRAGOP_ALPHA_TEST register (bit 0 on, bits 4-6 the comparison: never, always, =,
+    !=, <, <=, >, >= of the fragment's alpha against bits 8-15); ``scissor`` (mode, x1, y1,
+    x2, y2) in pixels, mode 0 off, 1 drop the pixels inside the box, 3 keep only them. Returns
     the number of pixels written and the lowest and highest pixel rows written.
     """
     bpp = BYTES_PER_PIXEL[fmt]
@@ -368,6 +391,7 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     for ch in range(4):
         const[ch] = (blend_color >> (8 * ch)) & 0xFF
     plain = not blend and logic == 3  # logic op COPY: the output replaces the pixel
+    smode, sx1, sy1, sx2, sy2 = scissor[0], scissor[1], scissor[2], scissor[3], scissor[4]
     st = stages.astype(np.int64)
     constants = np.zeros((6, 4), np.int64)
     for i in range(6):
@@ -387,15 +411,22 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
             if area == 0:
                 continue
         x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
-        min_x = max(min(x0, x1, x2) & ~0xF, 0)
-        min_y = max(min(y0, y1, y2) & ~0xF, 0)
-        max_x = min((max(x0, x1, x2) + 0xF) & ~0xF, width << 4)
-        max_y = min((max(y0, y1, y2) + 0xF) & ~0xF, height << 4)
+        min_x, min_y = min(x0, x1, x2), min(y0, y1, y2)
+        max_x, max_y = max(x0, x1, x2), max(y0, y1, y2)
+        if smode == 3:  # include: the box bounds the triangle (x2, y2 cover their whole pixel)
+            min_x, min_y = max(min_x, sx1 << 4), max(min_y, sy1 << 4)
+            max_x, max_y = min(max_x, (sx2 + 1) << 4), min(max_y, (sy2 + 1) << 4)
+        min_x = max(min_x & ~0xF, 0)
+        min_y = max(min_y & ~0xF, 0)
+        max_x = min((max_x + 0xF) & ~0xF, width << 4)
+        max_y = min((max_y + 0xF) & ~0xF, height << 4)
         bias0 = -1 if _right_or_flat_bottom(x0, y0, x1, y1, x2, y2) else 0
         bias1 = -1 if _right_or_flat_bottom(x1, y1, x2, y2, x0, y0) else 0
         bias2 = -1 if _right_or_flat_bottom(x2, y2, x0, y0, x1, y1) else 0
         for y in range(min_y + 8, max_y, 16):
             for x in range(min_x + 8, max_x, 16):
+                if smode == 1 and x >= sx1 << 4 and x < (sx2 + 1) << 4 and y >= sy1 << 4 and y < (sy2 + 1) << 4:
+                    continue
                 w0 = bias0 + _area(x1, y1, x2, y2, x, y)
                 w1 = bias1 + _area(x2, y2, x0, y0, x, y)
                 w2 = bias2 + _area(x0, y0, x1, y1, x, y)
@@ -410,6 +441,8 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                     texenv(st, constants, buffer_color, update, src, args, out, count)
                 else:  # the pass-through: the fragment is its primary colour
                     out[0], out[1], out[2], out[3] = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
+                if alpha_test & 1 and not _compare((alpha_test >> 4) & 7, out[3], (alpha_test >> 8) & 0xFF):
+                    continue
                 px, py = x >> 4, y >> 4
                 off = pixel_offset(px, py, width, height, bpp)
                 if plain:

@@ -256,3 +256,28 @@ def test_logic_op_xor_with_blending_off(env):
     got = env.image(0)
     inside = _pixels_of(0, FLAT)
     assert (got[inside] == np.array([204, 51, 102, 255]) ^ np.array(BACKGROUND)).all()
+
+
+@pytest.mark.parametrize("mode", [1, 3])
+def test_the_scissor_keeps_or_drops_the_box(env, mode):
+    x1, y1, x2, y2 = 16, 10, 31, 29  # inclusive corners, in pixels (GPU y up)
+    env.clear(0)
+    b = scene(env, 0, SMOOTH).write(R.SCISSORTEST_MODE, mode)
+    b.write(R.SCISSORTEST_POS, x1 | y1 << 16).write(R.SCISSORTEST_DIM, x2 | y2 << 16)
+    env.submit(b.draw_arrays(3).finalize())
+    box = np.zeros((H, W), bool)
+    box[y1 : y2 + 1, x1 : x2 + 1] = True
+    keep = box if mode == 3 else ~box
+    full, clear = expected(0, SMOOTH), expected(0, SMOOTH, tris=())
+    got = env.image(0).astype(int)
+    want = np.where(keep[..., None], full, clear).astype(int)
+    assert np.abs(got - want).max() <= 1 and (got[~keep] == clear[~keep]).all()
+
+
+@pytest.mark.parametrize("func, ref, drawn", [(6, 200, False), (7, 128, True), (2, 127, False), (0, 0, False)])
+def test_the_alpha_test_compares_the_fragment_alpha(env, func, ref, drawn):
+    half = [v[:7] + (0.5,) for v in FLAT]  # alpha 128
+    env.clear(0)
+    env.submit(scene(env, 0, half).write(R.FRAGOP_ALPHA_TEST, 1 | func << 4 | ref << 8).draw_arrays(3).finalize())
+    changed = (env.image(0) != expected(0, FLAT, tris=())).any(axis=2).sum()
+    assert (changed > 500) if drawn else changed == 0
