@@ -46,6 +46,7 @@ from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader
 from hlemu.memory import MemoryPermission
 
 TOPOLOGIES = ("list", "strip", "fan", "geometry")
+DEPTH_BYTES = {0: 2, 2: 3, 3: 4}  # D16, D24, D24S8
 KEEP_LISTS = 64  # command lists kept for the debugger and the API
 JUMP_LIMIT = 256  # CMDBUF_JUMPs one list may take (a list that jumps to itself is stopped)
 
@@ -108,7 +109,7 @@ class Pica:
         self.counts = {"lists": 0, "draws": 0, "triangles": 0, "pixels": 0}
         self._memory: GpuMemory | None = None
         self._current: CommandList | None = None
-        self._target: _Target | None = None
+        self._targets: dict[str, _Target] = {}  # "colour buffer", "depth buffer"
 
     # -- command lists ---------------------------------------------------------------------
     def run_list(self, memory: GpuMemory, vaddr: int, size: int, frame: int = 0) -> CommandList:
@@ -132,25 +133,26 @@ class Pica:
             self._memory = self._current = None
         return record
 
-    def _color_buffer(self, address: int, size: int) -> _Target:
-        """The colour buffer's bytes, read once a list (draws into the same one share them)."""
-        target = self._target
+    def _buffer(self, address: int, size: int, what: str) -> _Target:
+        """A colour or depth buffer's bytes, read once a list (draws into it share them)."""
+        target = self._targets.get(what)
         if target is None or target.address != address or len(target.buf) != size:
-            self._flush_target()
+            self._flush_target(what)
             assert self._memory is not None
-            vaddr = self._memory.to_virtual(address, size, MemoryPermission.RW, "colour buffer")
-            target = self._target = _Target(address, self._memory.read_virtual(vaddr, size, "colour buffer").copy())
+            vaddr = self._memory.to_virtual(address, size, MemoryPermission.RW, what)
+            target = self._targets[what] = _Target(address, self._memory.read_virtual(vaddr, size, what).copy())
         return target
 
-    def _flush_target(self) -> None:
+    def _flush_target(self, what: str | None = None) -> None:
         """Write back the rows of tiles the list's draws changed (through the memory path)."""
-        target, self._target = self._target, None
-        if target is None or target.last < target.first or self._memory is None:
-            return
-        try:
-            self._memory.write(target.address + target.first, target.buf[target.first : target.last], "colour buffer")
-        except GpuFault as fault:
-            self._error(str(fault))
+        for name in [what] if what else list(self._targets):
+            target = self._targets.pop(name, None)
+            if target is None or target.last < target.first or self._memory is None:
+                continue
+            try:
+                self._memory.write(target.address + target.first, target.buf[target.first : target.last], name)
+            except GpuFault as fault:
+                self._error(str(fault))
 
     def _run_words(self, words: np.ndarray, record: CommandList) -> None:
         for _ in range(JUMP_LIMIT):
@@ -357,8 +359,9 @@ class Pica:
         fx = np.nan_to_num(fx, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
         fy = np.nan_to_num(fy, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
         bpp = raster.BYTES_PER_PIXEL[fmt]
-        target = self._color_buffer(address, width * height * bpp)
+        target = self._buffer(address, width * height * bpp, "colour buffer")
         buf = target.buf
+        depth, dfmt, dtarget = self._depth(width, height)
         stages = np.array([[self.regs[base + k] for k in range(5)] for base in R.TEXENV_BASES], np.uint32)
         bc = self.regs[R.TEXENV_BUFFER_COLOR]
         buffer_color = np.array([(bc >> s) & 0xFF for s in (0, 8, 16, 24)], np.int64)
@@ -366,13 +369,32 @@ class Pica:
             tris, fx, fy, invw, color * invw[:, None], buf, width, height, fmt, mask,
             self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER],
             raster.stages_needed(stages), bool(self.regs[R.COLOR_OPERATION] >> 8 & 1), self.regs[R.BLEND_FUNC],
-            self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], self.regs[R.FRAGOP_ALPHA_TEST], self._scissor())
+            self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], self.regs[R.FRAGOP_ALPHA_TEST], self._scissor(),
+            (pos[:, 2] * invw), depth, dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt)
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         if pixels:  # the bytes of the rows of tiles drawn into (memory rows run top down)
-            row = width * 8 * bpp
-            target.first = min(target.first, ((height - 1 - high) >> 3) * row)
-            target.last = max(target.last, (((height - 1 - low) >> 3) + 1) * row)
+            for t, size in ((target, bpp), (dtarget, DEPTH_BYTES.get(dfmt, 4))):
+                if t is not None:
+                    row = width * 8 * size
+                    t.first = min(t.first, ((height - 1 - high) >> 3) * row)
+                    t.last = max(t.last, (((height - 1 - low) >> 3) + 1) * row)
+
+    def _depth(self, width: int, height: int) -> tuple[np.ndarray, int, _Target | None]:
+        """The depth test's settings (DEPTH_COLOR_MASK bits 0, 4-6, 12; DEPTHMAP_SCALE/OFFSET;
+        DEPTHMAP_ENABLE) and the depth buffer, when the draw tests or writes depth."""
+        mode = self.regs[R.DEPTH_COLOR_MASK]
+        test, write = bool(mode & 1), bool(mode >> 12 & 1) and bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)
+        settings = np.array([test, (mode >> 4) & 7, write, float(f24_to_f32(self.regs[R.DEPTHMAP_SCALE])),
+                             float(f24_to_f32(self.regs[R.DEPTHMAP_OFFSET])), self.regs[R.DEPTHMAP_ENABLE] & 1],
+                            np.float64)
+        dfmt = self.regs[R.DEPTHBUFFER_FORMAT] & 3
+        if not (test or write):
+            return settings, dfmt, None
+        if dfmt == 1:
+            raise GpuFault("depth buffer format 1 does not exist (0 D16, 2 D24, 3 D24S8)")
+        address = (self.regs[R.DEPTHBUFFER_LOC] & 0x0FFFFFFF) * 8
+        return settings, dfmt, self._buffer(address, width * height * DEPTH_BYTES[dfmt], "depth buffer")
 
 
 def _scissor_box(mode: int, pos: int, dim: int) -> np.ndarray:

@@ -368,7 +368,8 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
 
 @njit(cache=True, nogil=True)
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
-                   buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor):
+                   buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
+                   z, depth, dbuf, dfmt):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
@@ -376,7 +377,10 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     ``blend_color`` the output merger's registers (see :func:`merge`); ``alpha_test`` the
     GPUREG_FRAGOP_ALPHA_TEST register (bit 0 on, bits 4-6 the comparison: never, always, =,
     !=, <, <=, >, >= of the fragment's alpha against bits 8-15); ``scissor`` (mode, x1, y1,
-    x2, y2) in pixels, mode 0 off, 1 drop the pixels inside the box, 3 keep only them. Returns
+    x2, y2) in pixels, mode 0 off, 1 drop the pixels inside the box, 3 keep only them.
+    ``z`` (n,) are the vertices' z / w; ``depth`` (test on, comparison, write on, scale,
+    offset, z-buffering) as floats; ``dbuf`` the depth buffer in format ``dfmt`` (0 D16,
+    2 D24, 3 D24S8), empty when no depth is tested or written. Returns
     the number of pixels written and the lowest and highest pixel rows written.
     """
     bpp = BYTES_PER_PIXEL[fmt]
@@ -392,6 +396,11 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
         const[ch] = (blend_color >> (8 * ch)) & 0xFF
     plain = not blend and logic == 3  # logic op COPY: the output replaces the pixel
     smode, sx1, sy1, sx2, sy2 = scissor[0], scissor[1], scissor[2], scissor[3], scissor[4]
+    dtest, dfunc, dwrite = depth[0] != 0, np.int64(depth[1]), depth[2] != 0
+    dscale, doffset, zbuffer = depth[3], depth[4], depth[5] != 0
+    use_depth = dbuf.shape[0] > 0 and (dtest or dwrite)
+    dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
+    dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
     st = stages.astype(np.int64)
     constants = np.zeros((6, 4), np.int64)
     for i in range(6):
@@ -444,6 +453,24 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 if alpha_test & 1 and not _compare((alpha_test >> 4) & 7, out[3], (alpha_test >> 8) & 0xFF):
                     continue
                 px, py = x >> 4, y >> 4
+                if use_depth:
+                    wsum = w0 + w1 + w2
+                    d = (z[i0] * w0 + z[i1] * w1 + z[i2] * w2) / wsum * dscale + doffset
+                    if not zbuffer:  # W-buffering: times the interpolated w
+                        d *= wsum / (invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2)
+                    zint = np.int64(min(max(d, 0.0), 1.0) * dmax)
+                    doff = pixel_offset(px, py, width, height, dbpp)
+                    if dtest:
+                        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
+                        if dbpp > 2:
+                            stored |= np.int64(dbuf[doff + 2]) << 16
+                        if not _compare(dfunc, zint, stored):
+                            continue
+                    if dwrite:
+                        dbuf[doff] = zint & 0xFF
+                        dbuf[doff + 1] = (zint >> 8) & 0xFF
+                        if dbpp > 2:
+                            dbuf[doff + 2] = (zint >> 16) & 0xFF
                 off = pixel_offset(px, py, width, height, bpp)
                 if plain:
                     _store(buf, off, fmt, out[0], out[1], out[2], out[3], mask)

@@ -281,3 +281,31 @@ def test_the_alpha_test_compares_the_fragment_alpha(env, func, ref, drawn):
     env.submit(scene(env, 0, half).write(R.FRAGOP_ALPHA_TEST, 1 | func << 4 | ref << 8).draw_arrays(3).finalize())
     changed = (env.image(0) != expected(0, FLAT, tris=())).any(axis=2).sum()
     assert (changed > 500) if drawn else changed == 0
+
+
+DEPTH = BUF + 0xA0000  # a D16 depth buffer beside the colour buffer
+
+
+def test_the_depth_test_keeps_the_nearer_triangle_and_writes_d16(env):
+    # B (blue, z 0.6) first, then A (red, z 0.3) with GREATER (citro2d's comparison): where they
+    # overlap B stays, as if B were drawn last; the depth buffer holds z * 0xFFFF (z-buffering,
+    # DEPTHMAP_SCALE 1, OFFSET 0).
+    from hlemu.gpu.float24 import f32_to_f24
+
+    a = [(-0.8, -0.8, 0.3, 1, 1, 0, 0, 1), (0.6, -0.7, 0.3, 1, 1, 0, 0, 1), (-0.1, 0.8, 0.3, 1, 1, 0, 0, 1)]
+    b = [(-0.6, 0.7, 0.6, 1, 0, 0, 1, 1), (0.0, -0.9, 0.6, 1, 0, 0, 1, 1), (0.9, 0.6, 0.6, 1, 0, 0, 1, 1)]
+    env.clear(0)
+    env.put(DEPTH, bytes(W * H * 2))
+    builder = scene(env, 0, b + a).write(R.DEPTHBUFFER_LOC, env.pa(DEPTH) >> 3).write(R.DEPTHBUFFER_FORMAT, 0)
+    builder.write(R.DEPTHBUFFER_WRITE, 0x3).write(R.DEPTHMAP_ENABLE, 1)
+    builder.write(R.DEPTHMAP_SCALE, int(f32_to_f24(1.0))).write(R.DEPTHMAP_OFFSET, 0)
+    builder.write(R.DEPTH_COLOR_MASK, 1 | 6 << 4 | 0xF << 8 | 1 << 12)
+    env.submit(builder.draw_arrays(6).finalize())
+    got = env.image(0)
+    assert (got == expected(0, b + a, tris=((3, 4, 5), (0, 1, 2)))).all()
+    raw = np.frombuffer(env.process.space.mem.read(DEPTH, W * H * 2), np.uint8)
+    depth = reference.untile(raw, W, H, 2).view("<u2")[..., 0]
+    blue, red = (got[..., 2] == 255) & (got[..., 0] == 0), (got[..., 0] == 255) & (got[..., 2] == 0)
+    assert blue.sum() > 300 and red.sum() > 300
+    assert set(depth[blue].tolist()) == {int(np.float32(0.6) * 0xFFFF)}
+    assert set(depth[red].tolist()) == {int(np.float32(0.3) * 0xFFFF)}
