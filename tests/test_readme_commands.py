@@ -64,6 +64,8 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
     "hlemu run apt_lifecycle.3dsx --frames 30": (0, ["main loop: running",
                                                      "hlemu: frames done; apt_lifecycle: running"]),
     "python3 scripts/acceptance.py --help": (0, ["manifest"]),
+    "hlemu run gpu_triangles --screenshot gpu.png": (0, ["[gpu_triangles:32] gpu_triangles: 0 failures",
+                                                         "written to gpu.png"]),
     "hlemu fuzz svc --count 20 --jobs 2": (0, ["svc campaign:", "host crashes"]),
     # docs/guest-programs.md
     "hlemu new hello": (0, ["made hello/"]),

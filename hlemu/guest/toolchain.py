@@ -48,6 +48,7 @@ OPTIONAL_PARTS = {
     "romfs.h": ["romfs.c", "fs.c"],
     "cfg.h": ["cfg.c"],
     "ptm.h": ["ptm.c"],
+    "gpucmd.h": ["gpucmd.c"],
 }
 
 # The archives the link reads (nano.specs turns -lc into -lc_nano, -lg into -lg_nano).

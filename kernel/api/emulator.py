@@ -11,6 +11,7 @@ from hlemu.loaders import Image
 from hlemu.memory import WatchHit
 from hlemu.text import counted
 from kernel.api.console import ConsoleConfig
+from kernel.api.gpu import GpuView
 from kernel.api.proc import Proc
 from kernel.api.sigint import stop_on_sigint
 from kernel.api.views import Breakpoint, ThreadView, read_thread
@@ -229,6 +230,11 @@ class Emulator:
 
     def screenshot(self, path: str) -> None:
         self.kernel.display.screenshot(path)
+
+    @property
+    def gpu(self) -> GpuView:
+        """The PICA200: recent command lists decoded, draw calls, registers (kernel/api/gpu.py)."""
+        return GpuView(self.kernel)
 
     # the console
     @property

@@ -18,8 +18,8 @@ TriggerCmdReqQueue (0x000C) runs the GX command queue at 0x800 + 0x200*t of the
 caller, when it holds the right: RequestDma, MemoryFill, DisplayTransfer,
 TextureCopy and FlushCacheRegions are memory work done at once in the caller's
 address space (:mod:`kernel.services.gx`; pixel loops in
-:mod:`kernel.services.gx_kernels`); ProcessCommandList, the 3D GPU, is not
-emulated: it is logged once per process and raises no P3D.
+:mod:`kernel.services.gx_kernels`); ProcessCommandList runs a list on the 3D GPU
+(:mod:`hlemu.gpu`) and raises P3D when the list writes FINALIZE.
 """
 
 from __future__ import annotations

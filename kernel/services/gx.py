@@ -14,7 +14,7 @@ Commands (word 0 low byte; words 1-7 as 3dbrew "GSP Shared Memory" and libctru `
 id    command             does                                         raises
 ====  ==================  ===========================================  =============
 0x00  RequestDma          copies ``size`` bytes, src -> dst             DMA (6)
-0x01  ProcessCommandList  the 3D GPU (PICA200): not emulated, logged    nothing
+0x01  ProcessCommandList  the 3D GPU (PICA200) runs it: hlemu.gpu      P3D (5)
 0x02  MemoryFill          up to two fills of 16/24/32-bit patterns      PSC0 / PSC1
 0x03  DisplayTransfer     tile/untile, convert formats, flip, downscale  PPF (4)
 0x04  TextureCopy         raw copy in lines with input/output gaps     PPF (4)
@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hlemu.gpu import GpuFault, GpuMemory, Pica
 from hlemu.memory import GuestFault, MemoryPermission, SpecialKind
 from kernel.ipc import has_memory
 from kernel.services import gx_kernels as px
@@ -125,7 +126,7 @@ class GxEngine:
         self.kernel = kernel
         self.counts: Counter[str] = Counter()
         self.errors: list[str] = []  # the most recent refusals, newest last
-        self._warned_3d: set[int] = set()  # pids told ProcessCommandList is not emulated
+        self.pica = Pica()  # the 3D GPU that ProcessCommandList feeds
 
     # -- the queue -------------------------------------------------------------------------
     def run_queue(self, shared: MemoryBlock, index: int, process: Process) -> list[int]:
@@ -179,11 +180,20 @@ class GxEngine:
         return [DMA]
 
     def process_command_list(self, process: Process, w: list[int]) -> list[int]:
-        if process.pid not in self._warned_3d:
-            self._warned_3d.add(process.pid)
-            self.refuse(process, f"GX ProcessCommandList (the 3D GPU) is unimplemented: the list at "
-                                  f"{w[1]:#010x} ({w[2]:#x} bytes) and every later one are skipped, no P3D")
-        return []
+        """Run a PICA200 command list (hlemu.gpu); P3D when it wrote FINALIZE. Problems inside
+        the list (a bad draw, a cut-short command) are reported; the list itself unreadable is
+        refused."""
+        addr, size = w[1], w[2]
+        if not size:
+            return []
+        check(process, addr, size & ~7 or 8, MemoryPermission.R, "command list")
+        try:
+            record = self.pica.run_list(GpuMemory(process.space), addr, size, self.kernel.display.frame)
+        except GpuFault as fault:
+            raise GxError(GX_INVALID_ADDRESS, str(fault)) from None
+        for message in record.errors[:4]:
+            self.refuse(process, f"GX ProcessCommandList at {addr:#010x}: {message}")
+        return [P3D] if record.p3d else []
 
     def memory_fill(self, process: Process, w: list[int]) -> list[int]:
         fills = []

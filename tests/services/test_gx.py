@@ -246,13 +246,13 @@ def test_request_dma_copies_bytes_at_any_alignment(env):
     assert (get(env, BUF + 0x10001, 0x1235) == src).all()
 
 
-def test_flush_raises_nothing_and_the_3d_gpu_is_logged_once(env):
+def test_flush_raises_nothing_and_a_command_list_raises_p3d_when_it_writes_finalize(env):
     kernel, _, lines = env
     assert run(env, 5, BUF, 0x100) == []
-    assert run(env, 1, BUF, 0x100) == [] and run(env, 1, BUF, 0x100) == []
-    assert [line for line in lines if "ProcessCommandList" in line] == [
-        "[hlemu] gsp::Gpu: GX ProcessCommandList (the 3D GPU) is unimplemented: the list at 0x00200000 "
-        "(0x100 bytes) and every later one are skipped, no P3D"]
+    assert run(env, 1, BUF, 0x100) == []  # zeros: writes of nothing to register 0, no FINALIZE
+    put(env, BUF, struct.pack("<4I", 0x12345678, 0x000F0010, 0x12345678, 0x000F0010))
+    assert run(env, 1, BUF, 16) == [gx.P3D]
+    assert not [line for line in lines if "ProcessCommandList" in line]
     assert kernel.gsp.gx.counts["ProcessCommandList"] == 2
 
 
@@ -341,7 +341,9 @@ GX_OUTPUT = [
     "refused: transfer from unmapped memory, no PPF ok", "refused: queue header says failed, 0xE0E02BF5 ok",
     "[hlemu] gsp::Gpu: GX MemoryFill: buffer 0 0x00100000+0x100 is not writable memory of the process",
     "refused: fill over read-only code, no PSC0, code intact ok",
-    "unimplemented: command list, no P3D ok", "gx: 0 failures"]
+    "command list: FINALIZE, then P3D ok",
+    "[hlemu] gsp::Gpu: GX ProcessCommandList: command list 0x50000000+0x100 is not readable memory of the "
+    "process", "command list: at an unmapped address refused, no P3D ok", "gx: 0 failures"]
 
 
 def fb_pattern(width: int, extra_blue: int = 0) -> np.ndarray:
@@ -361,8 +363,6 @@ def test_gx_program_runs_every_command_through_the_queue(backend, tmp_path, snap
     kernel = Kernel(backend=backend, output=lambda _p, line: on_line(line))
 
     def on_line(line: str) -> None:
-        if line.startswith("[hlemu] gsp::Gpu: GX ProcessCommandList"):
-            return  # names a linear-heap address
         lines.append(line)
         if line == "frame: a VBlank later ok":
             screens.update(top=kernel.display.render("top"), bottom=kernel.display.render("bottom"))
@@ -375,7 +375,7 @@ def test_gx_program_runs_every_command_through_the_queue(backend, tmp_path, snap
         assert process.exit_code == 0
         counts = dict(kernel.gsp.gx.counts)
         assert counts == {"MemoryFill": 3, "RequestDma": 1, "DisplayTransfer": 8, "TextureCopy": 1,
-                          "ProcessCommandList": 1}
+                          "ProcessCommandList": 2}
     finally:
         kernel.close()
     assert (screens["top"] == fb_pattern(400)).all()  # RGBA8 -> BGR8 loses nothing

@@ -27,8 +27,9 @@
  *      pattern's plus 0x10) and presented with SetBufferSwap.
  *   9. Refusals: a DisplayTransfer from unmapped memory and a MemoryFill over this program's
  *      own (read-only) code move nothing and raise no PPF / PSC0, and GSP's queue header says
- *      a command failed (byte 2 = 0x80, then the error code 0xE0E02BF5); ProcessCommandList
- *      (the 3D GPU, not emulated) raises no P3D.
+ *      a command failed (byte 2 = 0x80, then the error code 0xE0E02BF5).
+ *  10. ProcessCommandList of a list that only writes FINALIZE (0x12345678 to register 0x10)
+ *      raises P3D; one at an unmapped address is refused and raises none.
  *
  * Expected output: "gx: start", one "... ok" line per check, "gx: 0 failures"; the exit status
  * is the number of failures.
@@ -216,9 +217,18 @@ static void refusals(void)
     check(R_SUCCEEDED(res) && gspWaitForEvent(GSPGPU_EVENT_PSC0, 0) == RESULT_TIMEOUT &&
               *(volatile u32 *)0x00100000 == first_word,
           "refused: fill over read-only code, no PSC0, code intact");
-    res = GX_ProcessCommandList((u32 *)RT_LINEAR, 0x100, 0);
+}
+
+static void command_lists(void)
+{
+    u32 *list = (u32 *)COPY_OUT; /* 16 bytes: FINALIZE twice, as citro3d pads a list */
+    list[0] = list[2] = 0x12345678;
+    list[1] = list[3] = 0x000F0010;
+    Result res = GX_ProcessCommandList(list, 16, 0);
+    check(R_SUCCEEDED(res) && wait_for(GSPGPU_EVENT_P3D), "command list: FINALIZE, then P3D");
+    res = GX_ProcessCommandList((u32 *)0x50000000, 0x100, 0);
     check(R_SUCCEEDED(res) && gspWaitForEvent(GSPGPU_EVENT_P3D, 0) == RESULT_TIMEOUT,
-          "unimplemented: command list, no P3D");
+          "command list: at an unmapped address refused, no P3D");
 }
 
 int main(void)
@@ -241,6 +251,7 @@ int main(void)
     check(build_and_present(GSP_SCREEN_BOTTOM), "frame: bottom built by DisplayTransfer and presented");
     check(R_SUCCEEDED(gspWaitForVBlank0(WAIT_NS)), "frame: a VBlank later");
     refusals();
+    command_lists();
     gspGpuExit();
     printf("gx: %d failures\n", check_failures);
     return check_failures;

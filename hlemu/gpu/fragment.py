@@ -1,0 +1,284 @@
+"""Per-fragment stages, compiled with numba: the TexEnv combiners, the alpha test's
+comparison and the output merger (blending or logic ops). :mod:`hlemu.gpu.raster` calls
+them for each covered pixel.
+
+TexEnv (3dbrew "GPU/Internal Registers", GPUREG_TEXENVi_*; behaviour as Azahar's
+``renderer_software/sw_texturing.cpp`` and ``sw_rasterizer.cpp``): six stages, each choosing
+three sources and an operand for each, an operation (replace, modulate, add, add signed,
+lerp, subtract, dot3 RGB/RGBA, multiply-add, add-multiply) and a scale, for colour and alpha
+apart; the combiner buffer (a stage reads what the stage two before it left there: updates
+reach it a stage late). Sources here: primary colour, constant, previous, previous buffer;
+the fragment lighting colours read as black (as with lighting off) and the textures read as
+black too (texturing is not done yet).
+
+The output merger (GPUREG_COLOR_OPERATION, BLEND_FUNC, LOGIC_OP, BLEND_COLOR; Azahar's
+``sw_framebuffer.cpp``): alpha blending with the five equations and fifteen factors, or, with
+blending off, one of the sixteen logic ops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# -- TexEnv ------------------------------------------------------------------------------------
+# Rows of the per-fragment source table (no allocation per pixel: the table is the caller's).
+PRIMARY, CONSTANT, PREVIOUS, BUFFER, ZERO = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row(sel):
+    """The source table row of TexEnv source ``sel``."""
+    if sel == 0:
+        return PRIMARY
+    if sel == 0xD:
+        return BUFFER
+    if sel == 0xE:
+        return CONSTANT
+    if sel == 0xF:
+        return PREVIOUS
+    return ZERO  # fragment lighting and textures: black for now
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rgb_operand(src, row, operand, ch):
+    """Channel ``ch`` of a colour operand: the source's colour, alpha or one channel, or 255 minus."""
+    kind = operand >> 1
+    if kind == 1:
+        v = src[row, 3]
+    elif kind == 2:
+        v = src[row, 0]
+    elif kind == 4:
+        v = src[row, 1]
+    elif kind == 6:
+        v = src[row, 2]
+    else:
+        v = src[row, ch]
+    return 255 - v if operand & 1 else v
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _alpha_operand(src, row, operand):
+    sel = (operand >> 1) & 3
+    v = src[row, 3] if sel == 0 else src[row, sel - 1]
+    return 255 - v if operand & 1 else v
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _combine(op, a, b, c):
+    if op == 0:
+        return a
+    if op == 1:
+        return a * b // 255
+    if op == 2:
+        return min(a + b, 255)
+    if op == 3:
+        return max(0, min(a + b - 128, 255))
+    if op == 4:
+        return (a * c + b * (255 - c)) // 255
+    if op == 5:
+        return max(a - b, 0)
+    if op == 8:
+        return min((a * b + 255 * c) // 255, 255)
+    if op == 9:
+        return min(a + b, 255) * c // 255
+    return a
+
+
+def stages_needed(stages: np.ndarray) -> int:
+    """How many leading TexEnv stages decide the output: stages that only pass the previous
+    one on (REPLACE of source 0xF, operand 0, scale 1, colour and alpha) at the end change
+    nothing. 0 when the output is the primary colour itself (stage 0 REPLACE primary, the
+    pass-through citro2d's untextured shapes use).
+
+    >>> passthrough = np.array([[0, 0, 0, 0, 0]] + [[0x000F000F, 0, 0, 0, 0]] * 5, np.uint32)
+    >>> stages_needed(passthrough), stages_needed(passthrough[[1, 0, 1, 1, 1, 1]])
+    (0, 2)
+    """
+    def passes(row: np.ndarray, source: int) -> bool:
+        return (int(row[0]) & 0xF000F == source * 0x10001 and int(row[1]) & 0x7000F == 0
+                and int(row[2]) & 0xF000F == 0 and int(row[4]) & 0x30003 == 0)
+
+    count = 6
+    while count and passes(stages[count - 1], 0xF):
+        count -= 1
+    if count == 1 and passes(stages[0], 0):
+        return 0
+    return count
+
+
+@njit(cache=True, nogil=True)
+def texenv(stages, constants, buffer_color, update, src, args, out, count=6):
+    """Run the first ``count`` combiner stages for one fragment; ``out`` gets (r, g, b, a).
+
+    ``src`` (5, 4) holds the fragment's primary colour in row PRIMARY (the rest is scratch),
+    ``stages`` (6, 5) the source, operand, combiner, constant and scale registers,
+    ``constants`` (6, 4) each stage's constant colour; ``args`` (3, 4) is scratch.
+    """
+    for ch in range(4):  # stage 0 sees a black buffer, stage 1 TEXENV_BUFFER_COLOR (Azahar)
+        src[PREVIOUS, ch] = src[PRIMARY, ch]
+        src[BUFFER, ch] = 0
+        src[ZERO, ch] = 0
+    nb0, nb1, nb2, nb3 = buffer_color[0], buffer_color[1], buffer_color[2], buffer_color[3]
+    for ch in range(4):
+        out[ch] = src[PRIMARY, ch]
+    for i in range(count):
+        sources, operands, comb, scale = stages[i, 0], stages[i, 1], stages[i, 2], stages[i, 4]
+        for ch in range(4):
+            src[CONSTANT, ch] = constants[i, ch]
+        for k in range(3):
+            row = _row((sources >> (4 * k)) & 0xF)
+            operand = (operands >> (4 * k)) & 0xF
+            for ch in range(3):
+                args[k, ch] = _rgb_operand(src, row, operand, ch)
+            args[k, 3] = _alpha_operand(src, _row((sources >> (16 + 4 * k)) & 0xF), (operands >> (12 + 4 * k)) & 7)
+        cop, aop = comb & 0xF, (comb >> 16) & 0xF
+        if cop == 6 or cop == 7:
+            dot = 0
+            for ch in range(3):
+                dot += ((args[0, ch] * 2 - 255) * (args[1, ch] * 2 - 255) + 128) // 256
+            dot = max(0, min(dot, 255))
+            out[0] = out[1] = out[2] = dot
+        else:
+            for ch in range(3):
+                out[ch] = _combine(cop, args[0, ch], args[1, ch], args[2, ch])
+        out[3] = out[0] if cop == 7 else _combine(aop, args[0, 3], args[1, 3], args[2, 3])
+        cs, als = scale & 3, (scale >> 16) & 3
+        cm, am = (1 << cs) if cs < 3 else 1, (1 << als) if als < 3 else 1
+        for ch in range(3):
+            out[ch] = min(out[ch] * cm, 255)
+        out[3] = min(out[3] * am, 255)
+        src[BUFFER, 0], src[BUFFER, 1], src[BUFFER, 2], src[BUFFER, 3] = nb0, nb1, nb2, nb3
+        if i < 4:
+            if (update >> (8 + i)) & 1:
+                nb0, nb1, nb2 = out[0], out[1], out[2]
+            if (update >> (12 + i)) & 1:
+                nb3 = out[3]
+        for ch in range(4):
+            src[PREVIOUS, ch] = out[ch]
+
+
+# -- the output merger ------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _factor(f, ch, out, dst, const):
+    """Blend factor ``f`` (GPUREG_BLEND_FUNC; Azahar's LookupFactor) for channel ``ch``."""
+    if f == 0:
+        return 0
+    if f == 1:
+        return 255
+    if f == 2:
+        return out[ch]
+    if f == 3:
+        return 255 - out[ch]
+    if f == 4:
+        return dst[ch]
+    if f == 5:
+        return 255 - dst[ch]
+    if f == 6:
+        return out[3]
+    if f == 7:
+        return 255 - out[3]
+    if f == 8:
+        return dst[3]
+    if f == 9:
+        return 255 - dst[3]
+    if f == 10:
+        return const[ch]
+    if f == 11:
+        return 255 - const[ch]
+    if f == 12:
+        return const[3]
+    if f == 13:
+        return 255 - const[3]
+    if f == 14:
+        return 255 if ch == 3 else min(out[3], 255 - dst[3])
+    return out[ch]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _equation(eq, s, sf, d, df):
+    a, b = s * sf, d * df
+    if eq == 1:
+        r = (a - b) // 255
+    elif eq == 2:
+        r = (b - a) // 255
+    elif eq == 3:
+        r = min(a, b) // 255
+    elif eq == 4:
+        r = max(a, b) // 255
+    else:
+        r = (a + b) // 255
+    return max(0, min(r, 255))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _logic(op, s, d):
+    """LogicOp ``op`` (GPUREG_LOGIC_OP) on 8-bit values."""
+    if op == 0:
+        r = 0
+    elif op == 1:
+        r = s & d
+    elif op == 2:
+        r = s & ~d
+    elif op == 3:
+        r = s
+    elif op == 4:
+        r = 255
+    elif op == 5:
+        r = ~s
+    elif op == 6:
+        r = d
+    elif op == 7:
+        r = ~d
+    elif op == 8:
+        r = ~(s & d)
+    elif op == 9:
+        r = s | d
+    elif op == 10:
+        r = ~(s | d)
+    elif op == 11:
+        r = s ^ d
+    elif op == 12:
+        r = ~(s ^ d)
+    elif op == 13:
+        r = ~s & d
+    elif op == 14:
+        r = s | ~d
+    else:
+        r = ~s | d
+    return r & 0xFF
+
+
+@njit(cache=True, nogil=True)
+def merge(out, dst, blend, func, logic, const, res):
+    """The colour written for combiner output ``out`` over ``dst``: blended (COLOR_OPERATION
+    bit 8) with BLEND_FUNC's equations and factors, else combined by LOGIC_OP."""
+    if blend:
+        for ch in range(4):
+            shift = 16 if ch < 3 else 24
+            sf = _factor((func >> shift) & 0xF, ch, out, dst, const)
+            df = _factor((func >> (shift + 4)) & 0xF, ch, out, dst, const)
+            res[ch] = _equation(func & 7 if ch < 3 else (func >> 8) & 7, out[ch], sf, dst[ch], df)
+    else:
+        for ch in range(4):
+            res[ch] = _logic(logic, out[ch], dst[ch])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def compare(func, a, b):
+    """GPU comparison ``func`` (never, always, =, !=, <, <=, >, >=) of ``a`` with ``b``."""
+    if func == 0:
+        return False
+    if func == 1:
+        return True
+    if func == 2:
+        return a == b
+    if func == 3:
+        return a != b
+    if func == 4:
+        return a < b
+    if func == 5:
+        return a <= b
+    if func == 6:
+        return a > b
+    return a >= b

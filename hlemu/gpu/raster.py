@@ -1,0 +1,216 @@
+"""Triangle rasterisation and the colour and depth buffer writes, compiled with numba.
+
+The rules are Azahar's software rasteriser's (``renderer_software/sw_rasterizer.cpp``), which
+follow the hardware: screen positions in 12.4 fixed point (rounded), pixels sampled at their
+centres, a pixel on a right-hand or flat-bottom edge left to the neighbouring triangle (the
+edge functions of those edges get a bias of -1), both windings drawn when culling is off
+(a clockwise triangle is turned round), colours interpolated perspective-correctly (each
+vertex's colour times 1/w, divided by the interpolated 1/w) and rounded to 8 bits.
+
+The colour buffer (3dbrew "GPU/Internal Registers", GPUREG_COLORBUFFER_FORMAT) is tiled as
+textures are: 8x8 tiles in Morton order, rows of tiles one after another, and stored bottom
+up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A1, 3 RGB565,
+4 RGBA4; components most significant first in a little-endian word.
+
+Per-fragment work (TexEnv, the alpha test's comparison, blending or logic ops) is in
+:mod:`hlemu.gpu.fragment`; then the colour write mask.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from hlemu.gpu.fragment import PRIMARY, compare, merge, stages_needed, texenv
+
+__all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", "stages_needed"]
+
+BYTES_PER_PIXEL = (4, 3, 2, 2, 2)  # by colour buffer format
+FORMAT_NAMES = ("RGBA8", "RGB8", "RGB5A1", "RGB565", "RGBA4")
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _morton(x, y):
+    return ((x & 1) | ((y & 1) << 1) | ((x & 2) << 1) | ((y & 2) << 2)
+            | ((x & 4) << 2) | ((y & 4) << 3))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def pixel_offset(x, y, width, height, bpp):
+    """Byte offset of pixel (x, y) (y up from the bottom) in a tiled buffer."""
+    row = height - 1 - y
+    return (((row >> 3) * (width >> 3) + (x >> 3)) * 64 + _morton(x & 7, row & 7)) * bpp
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _store(buf, off, fmt, r, g, b, a, mask):
+    if mask != 0xF:  # keep the channels the colour mask protects
+        old = _load(buf, off, fmt)
+        r = r if mask & 1 else old[0]
+        g = g if mask & 2 else old[1]
+        b = b if mask & 4 else old[2]
+        a = a if mask & 8 else old[3]
+    if fmt == 0:
+        buf[off], buf[off + 1], buf[off + 2], buf[off + 3] = a, b, g, r
+        return
+    if fmt == 1:
+        buf[off], buf[off + 1], buf[off + 2] = b, g, r
+        return
+    if fmt == 2:
+        w = ((r >> 3) << 11) | ((g >> 3) << 6) | ((b >> 3) << 1) | (a >> 7)
+    elif fmt == 3:
+        w = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)
+    else:
+        w = ((r >> 4) << 12) | ((g >> 4) << 8) | ((b >> 4) << 4) | (a >> 4)
+    buf[off] = w & 0xFF
+    buf[off + 1] = w >> 8
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _load(buf, off, fmt):
+    if fmt == 0:
+        return np.int64(buf[off + 3]), np.int64(buf[off + 2]), np.int64(buf[off + 1]), np.int64(buf[off])
+    if fmt == 1:
+        return np.int64(buf[off + 2]), np.int64(buf[off + 1]), np.int64(buf[off]), np.int64(255)
+    w = np.int64(buf[off]) | (np.int64(buf[off + 1]) << 8)
+    if fmt == 2:
+        r, g, b = (w >> 11) & 0x1F, (w >> 6) & 0x1F, (w >> 1) & 0x1F
+        return (r << 3) | (r >> 2), (g << 3) | (g >> 2), (b << 3) | (b >> 2), (w & 1) * 255
+    if fmt == 3:
+        r, g, b = (w >> 11) & 0x1F, (w >> 5) & 0x3F, w & 0x1F
+        return (r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2), np.int64(255)
+    return ((w >> 12) & 0xF) * 17, ((w >> 8) & 0xF) * 17, ((w >> 4) & 0xF) * 17, (w & 0xF) * 17
+
+
+# -- triangles ---------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _area(ax, ay, bx, by, cx, cy):
+    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
+    if ay == by:
+        return vy < ay
+    num, den = (bx - ax) * (vy - ay), by - ay
+    q = abs(num) // abs(den)  # C's division, which truncates toward zero (Azahar's code is C++)
+    return vx < ax + (q if (num < 0) == (den < 0) else -q)
+
+
+@njit(cache=True, nogil=True)
+def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
+                   buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
+                   z, depth, dbuf, dfmt):
+    """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
+
+    ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
+    the TexEnv stages to run (:func:`stages_needed`); ``blend``, ``func``, ``logic`` and
+    ``blend_color`` the output merger's registers (see :func:`merge`); ``alpha_test`` the
+    GPUREG_FRAGOP_ALPHA_TEST register (bit 0 on, bits 4-6 the comparison: never, always, =,
+    !=, <, <=, >, >= of the fragment's alpha against bits 8-15); ``scissor`` (mode, x1, y1,
+    x2, y2) in pixels, mode 0 off, 1 drop the pixels inside the box, 3 keep only them.
+    ``z`` (n,) are the vertices' z / w; ``depth`` (test on, comparison, write on, scale,
+    offset, z-buffering) as floats; ``dbuf`` the depth buffer in format ``dfmt`` (0 D16,
+    2 D24, 3 D24S8), empty when no depth is tested or written. Returns
+    the number of pixels written and the lowest and highest pixel rows written.
+    """
+    bpp = BYTES_PER_PIXEL[fmt]
+    pixels = 0
+    low, high = height, -1
+    src = np.zeros((5, 4), np.int64)
+    args = np.zeros((3, 4), np.int64)
+    out = np.zeros(4, np.int64)
+    dst = np.zeros(4, np.int64)
+    res = np.zeros(4, np.int64)
+    const = np.zeros(4, np.int64)
+    for ch in range(4):
+        const[ch] = (blend_color >> (8 * ch)) & 0xFF
+    plain = not blend and logic == 3  # logic op COPY: the output replaces the pixel
+    smode, sx1, sy1, sx2, sy2 = scissor[0], scissor[1], scissor[2], scissor[3], scissor[4]
+    dtest, dfunc, dwrite = depth[0] != 0, np.int64(depth[1]), depth[2] != 0
+    dscale, doffset, zbuffer = depth[3], depth[4], depth[5] != 0
+    use_depth = dbuf.shape[0] > 0 and (dtest or dwrite)
+    dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
+    dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
+    st = stages.astype(np.int64)
+    constants = np.zeros((6, 4), np.int64)
+    for i in range(6):
+        for ch in range(4):
+            constants[i, ch] = (st[i, 3] >> (8 * ch)) & 0xFF
+    for t in range(tris.shape[0]):
+        i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
+        area = _area(fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2])
+        if cull == 1:  # keep clockwise: turn it round, then drop what is not counter-clockwise
+            i1, i2 = i2, i1
+            area = -area
+        if area <= 0:
+            if cull == 1 or cull == 2:
+                continue
+            i1, i2 = i2, i1
+            area = -area
+            if area == 0:
+                continue
+        x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
+        min_x, min_y = min(x0, x1, x2), min(y0, y1, y2)
+        max_x, max_y = max(x0, x1, x2), max(y0, y1, y2)
+        if smode == 3:  # include: the box bounds the triangle (x2, y2 cover their whole pixel)
+            min_x, min_y = max(min_x, sx1 << 4), max(min_y, sy1 << 4)
+            max_x, max_y = min(max_x, (sx2 + 1) << 4), min(max_y, (sy2 + 1) << 4)
+        min_x = max(min_x & ~0xF, 0)
+        min_y = max(min_y & ~0xF, 0)
+        max_x = min((max_x + 0xF) & ~0xF, width << 4)
+        max_y = min((max_y + 0xF) & ~0xF, height << 4)
+        bias0 = -1 if _right_or_flat_bottom(x0, y0, x1, y1, x2, y2) else 0
+        bias1 = -1 if _right_or_flat_bottom(x1, y1, x2, y2, x0, y0) else 0
+        bias2 = -1 if _right_or_flat_bottom(x2, y2, x0, y0, x1, y1) else 0
+        for y in range(min_y + 8, max_y, 16):
+            for x in range(min_x + 8, max_x, 16):
+                if smode == 1 and x >= sx1 << 4 and x < (sx2 + 1) << 4 and y >= sy1 << 4 and y < (sy2 + 1) << 4:
+                    continue
+                w0 = bias0 + _area(x1, y1, x2, y2, x, y)
+                w1 = bias1 + _area(x2, y2, x0, y0, x, y)
+                w2 = bias2 + _area(x0, y0, x1, y1, x, y)
+                if w0 < 0 or w1 < 0 or w2 < 0:
+                    continue
+                scale = 255.0 / (invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2)
+                for ch in range(4):
+                    v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) * scale
+                    # C's round() (Azahar's), for the non-negative values colours are
+                    src[PRIMARY, ch] = max(0, min(255, np.int64(math.floor(v + 0.5))))
+                if count:
+                    texenv(st, constants, buffer_color, update, src, args, out, count)
+                else:  # the pass-through: the fragment is its primary colour
+                    out[0], out[1], out[2], out[3] = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
+                if alpha_test & 1 and not compare((alpha_test >> 4) & 7, out[3], (alpha_test >> 8) & 0xFF):
+                    continue
+                px, py = x >> 4, y >> 4
+                if use_depth:
+                    wsum = w0 + w1 + w2
+                    d = (z[i0] * w0 + z[i1] * w1 + z[i2] * w2) / wsum * dscale + doffset
+                    if not zbuffer:  # W-buffering: times the interpolated w
+                        d *= wsum / (invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2)
+                    zint = np.int64(min(max(d, 0.0), 1.0) * dmax)
+                    doff = pixel_offset(px, py, width, height, dbpp)
+                    if dtest:
+                        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
+                        if dbpp > 2:
+                            stored |= np.int64(dbuf[doff + 2]) << 16
+                        if not compare(dfunc, zint, stored):
+                            continue
+                    if dwrite:
+                        dbuf[doff] = zint & 0xFF
+                        dbuf[doff + 1] = (zint >> 8) & 0xFF
+                        if dbpp > 2:
+                            dbuf[doff + 2] = (zint >> 16) & 0xFF
+                off = pixel_offset(px, py, width, height, bpp)
+                if plain:
+                    _store(buf, off, fmt, out[0], out[1], out[2], out[3], mask)
+                else:
+                    dst[0], dst[1], dst[2], dst[3] = _load(buf, off, fmt)
+                    merge(out, dst, blend, func, logic, const, res)
+                    _store(buf, off, fmt, res[0], res[1], res[2], res[3], mask)
+                pixels += 1
+                low, high = min(low, py), max(high, py)
+    return pixels, low, high

@@ -1,0 +1,290 @@
+"""The vertex shader unit: an interpreter of the PICA shader binary a program uploads, over
+numpy arrays of all a draw's vertices at once.
+
+Facts (3dbrew "GPU/Shader Instruction Set"; behaviour checked against Azahar's
+``video_core/shader/shader_interpreter.cpp``): 512 instruction words and 128 operand
+descriptors; registers v0-v15 (inputs, source 0x00-0x0F), r0-r15 (temporaries, 0x10-0x1F),
+c0-c95 (float uniforms, sources 0x20-0x7F), o0-o15 (outputs, destinations 0x00-0x0F), i0-i3
+(integer uniforms: loop count, start, step), b0-b15 (boolean uniforms), a0.xy and aL
+(address registers) and the two comparison flags.
+
+Instruction formats used here (bit ranges inclusive)::
+
+    1  (arithmetic)   opcode 31-26  dest 25-21  idx 20-19  src1 18-12  src2 11-7   desc 6-0
+    1i (inverted)     as 1, but src1 18-14 (5 bits) and src2 13-7 (7 bits)
+    1c (CMP)          opcode 31-27  cmpx 26-24  cmpy 23-21  then as 1
+    2  (flow, cond)   opcode 31-26  refx 25  refy 24  condop 23-22  dest 21-10  num 7-0
+    3  (flow, unif.)  opcode 31-26  bool id 25-22 (LOOP: int id 23-22)  dest 21-10  num 7-0
+
+The operand descriptor: dest mask 3-0 (bit 3 is x), src1 negate 4 and swizzle 12-5 (two bits a
+component, x in 12-11), src2 negate 13 and swizzle 21-14. ``idx`` picks the address register
+added to a float-uniform source (src1; src2 in format 1i): 0 none, 1 a0.x, 2 a0.y, 3 aL;
+an offset outside -128..127 counts as 0, the index wraps at 128 and c96-c127 read as (1,1,1,1).
+
+Every vertex runs the same instruction at the same time, so each instruction is a few numpy
+operations on (vertices, 4) arrays. Uniform flow control (JMPU, CALL, CALLU, IFU, LOOP) is
+the same for all vertices; flow control on the comparison flags (JMPC, CALLC, IFC) splits the
+batch where vertices disagree and runs each part on. Arithmetic is float32 (a float24 fits),
+with the PICA's 0 * inf = 0. Not implemented (an instruction raises :class:`ShaderError`):
+MAD/MADI, LITP, DST/DSTI, BREAK/BREAKC, EMIT/SETEMIT (geometry shaders).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CODE_WORDS, SWIZZLE_WORDS = 512, 128
+STEP_LIMIT = 200_000  # instructions one batch may execute: a looping program is reported, not run forever
+
+OPCODES = {0x00: "ADD", 0x01: "DP3", 0x02: "DP4", 0x03: "DPH", 0x04: "DST", 0x05: "EX2", 0x06: "LG2",
+           0x07: "LITP", 0x08: "MUL", 0x09: "SGE", 0x0A: "SLT", 0x0B: "FLR", 0x0C: "MAX", 0x0D: "MIN",
+           0x0E: "RCP", 0x0F: "RSQ", 0x12: "MOVA", 0x13: "MOV", 0x18: "DPHI", 0x19: "DSTI", 0x1A: "SGEI",
+           0x1B: "SLTI", 0x20: "BREAK", 0x21: "NOP", 0x22: "END", 0x23: "BREAKC", 0x24: "CALL",
+           0x25: "CALLC", 0x26: "CALLU", 0x27: "IFU", 0x28: "IFC", 0x29: "LOOP", 0x2A: "EMIT",
+           0x2B: "SETEMIT", 0x2C: "JMPC", 0x2D: "JMPU", 0x2E: "CMP", 0x2F: "CMP"}
+OPCODES.update({op: "MADI" for op in range(0x30, 0x38)})
+OPCODES.update({op: "MAD" for op in range(0x38, 0x40)})
+INVERTED = {0x18, 0x19, 0x1A, 0x1B}
+
+
+class ShaderError(Exception):
+    """A shader the interpreter cannot run (an unimplemented instruction, a runaway loop)."""
+
+
+@dataclass
+class ShaderSetup:
+    """What a command list uploads for the vertex shader: code, descriptors, uniforms."""
+
+    code: np.ndarray = field(default_factory=lambda: np.zeros(CODE_WORDS, np.uint32))
+    swizzles: np.ndarray = field(default_factory=lambda: np.zeros(SWIZZLE_WORDS, np.uint32))
+    floats: np.ndarray = field(default_factory=lambda: np.zeros((96, 4), np.float32))
+    ints: np.ndarray = field(default_factory=lambda: np.zeros((4, 4), np.int64))  # x count, y start, z step
+    bools: np.ndarray = field(default_factory=lambda: np.zeros(16, np.bool_))
+
+
+@dataclass
+class _Frame:
+    end: int  # the pc at which this call, branch or loop body ends
+    ret: int  # where execution goes on after it
+    loop_start: int = -1  # a loop's first body instruction (-1: not a loop)
+    left: int = 0  # loop iterations still to run after this one
+    step: int = 0
+
+
+class _State:
+    """The registers of a subset ``ids`` of the batch's vertices."""
+
+    def __init__(self, ids: np.ndarray, inputs: np.ndarray) -> None:
+        n = len(ids)
+        self.ids = ids
+        self.regs = np.zeros((48, n, 4), np.float32)  # 0-15 inputs, 16-31 temporaries, 32-47 outputs
+        self.regs[:16] = inputs
+        self.a0 = np.zeros((n, 2), np.int64)
+        self.cmp = np.zeros((n, 2), np.bool_)
+        self.aL = 0
+
+    def take(self, mask: np.ndarray) -> _State:
+        part = object.__new__(_State)
+        part.ids, part.regs, part.a0, part.cmp = self.ids[mask], self.regs[:, mask], self.a0[mask], self.cmp[mask]
+        part.aL = self.aL
+        return part
+
+
+def _swizzle(value: np.ndarray, selectors: int, negate: bool) -> np.ndarray:
+    order = [(selectors >> (2 * (3 - i))) & 3 for i in range(4)]
+    out = value[:, order]
+    return -out if negate else out
+
+
+def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Products with the PICA's rule: 0 times anything (inf included) is 0."""
+    p = a * b
+    return np.where((a == 0) | (b == 0), np.float32(0), p)
+
+
+class VertexShader:
+    """Runs a :class:`ShaderSetup`'s program from an entry point over a batch of vertices."""
+
+    def __init__(self, setup: ShaderSetup) -> None:
+        self.setup = setup
+        self.uniforms = np.ones((128, 4), np.float32)  # c96-c127 read as ones
+        self.uniforms[:96] = setup.floats
+        self.steps = 0
+
+    def run(self, inputs: np.ndarray, entry: int) -> np.ndarray:
+        """``inputs`` (vertices, 16, 4) -> the output registers o0-o15, (vertices, 16, 4)."""
+        n = inputs.shape[0]
+        self.out = np.zeros((n, 16, 4), np.float32)
+        self.steps = 0
+        state = _State(np.arange(n), inputs.transpose(1, 0, 2).astype(np.float32))
+        with np.errstate(all="ignore"):
+            self._execute(state, entry, [])
+        return self.out
+
+    # -- the instruction loop ---------------------------------------------------------------
+    def _execute(self, st: _State, pc: int, stack: list[_Frame]) -> None:
+        code = self.setup.code
+        while True:
+            pc = self._unwind(st, pc, stack)
+            self.steps += 1
+            if self.steps > STEP_LIMIT:
+                raise ShaderError(f"more than {STEP_LIMIT} instructions (a loop that does not end?)")
+            if pc >= CODE_WORDS:
+                raise ShaderError(f"ran past the end of the program ({CODE_WORDS} words) without END")
+            word = int(code[pc])
+            op = word >> 26
+            name = OPCODES.get(op, f"opcode {op:#04x}")
+            if name == "END":
+                self.out[st.ids] = st.regs[32:48].transpose(1, 0, 2)
+                return
+            if op < 0x20 or name == "CMP":
+                self._arithmetic(st, word, op)
+                pc += 1
+            elif name == "NOP":
+                pc += 1
+            else:
+                pc = self._flow(st, word, name, pc, stack)
+                if pc < 0:
+                    return
+
+    def _unwind(self, st: _State, pc: int, stack: list[_Frame]) -> int:
+        """Leave every call, branch and loop body that ends at ``pc`` (looping where one repeats)."""
+        while stack and pc == stack[-1].end:
+            frame = stack[-1]
+            if frame.loop_start >= 0 and frame.left > 0:
+                frame.left -= 1
+                st.aL += frame.step
+                return frame.loop_start
+            stack.pop()
+            pc = frame.ret
+        return pc
+
+    def _flow(self, st: _State, word: int, name: str, pc: int, stack: list[_Frame]) -> int:
+        """Run a flow-control instruction; the next pc (-1 when this state's vertices are done)."""
+        dest, num = (word >> 10) & 0xFFF, word & 0xFF
+        if name in ("JMPU", "CALLU", "IFU"):
+            uniform = bool(self.setup.bools[(word >> 22) & 0xF])
+            if name == "JMPU":
+                uniform = uniform == (not num & 1)  # the low bit of num inverts the test
+            return self._branch(name, uniform, dest, num, pc, stack)
+        if name == "CALL":
+            return self._branch("CALLU", True, dest, num, pc, stack)
+        if name == "LOOP":
+            count, start, step = (int(v) & 0xFF for v in self.setup.ints[(word >> 22) & 3][:3])
+            st.aL = start
+            stack.append(_Frame(dest + 1, dest + 1, pc + 1, count, step))
+            return pc + 1
+        if name in ("JMPC", "CALLC", "IFC"):
+            taken = self._condition(st, word)
+            if taken.all() or not taken.any():
+                return self._branch(name, bool(taken.all()), dest, num, pc, stack)
+            # The vertices disagree: the ones not taking the branch run on in a state of their own.
+            rest = st.take(~taken)
+            rest_stack = [_Frame(f.end, f.ret, f.loop_start, f.left, f.step) for f in stack]
+            self._execute(rest, self._branch(name, False, dest, num, pc, rest_stack), rest_stack)
+            mine = st.take(taken)
+            st.ids, st.regs, st.a0, st.cmp = mine.ids, mine.regs, mine.a0, mine.cmp
+            return self._branch(name, True, dest, num, pc, stack)
+        raise ShaderError(f"{name} at {pc:#05x} ({word:#010x}) is not implemented")
+
+    @staticmethod
+    def _branch(name: str, taken: bool, dest: int, num: int, pc: int, stack: list[_Frame]) -> int:
+        if name.startswith("JMP"):
+            return dest if taken else pc + 1
+        if name.startswith("CALL"):
+            if taken:
+                stack.append(_Frame(dest + num, pc + 1))
+                return dest
+            return pc + 1
+        # IF: the true branch is pc+1 .. dest-1, the else branch dest .. dest+num-1.
+        if taken:
+            stack.append(_Frame(dest, dest + num))
+            return pc + 1
+        stack.append(_Frame(dest + num, dest + num))
+        return dest
+
+    @staticmethod
+    def _condition(st: _State, word: int) -> np.ndarray:
+        refx, refy, op = bool(word >> 25 & 1), bool(word >> 24 & 1), (word >> 22) & 3
+        x, y = st.cmp[:, 0] == refx, st.cmp[:, 1] == refy
+        return (x | y, x & y, x, y)[op]
+
+    # -- arithmetic ---------------------------------------------------------------------------
+    def _source(self, st: _State, index: int, idx: int) -> np.ndarray:
+        if index < 0x20:
+            return st.regs[index]
+        u = index - 0x20
+        if idx == 0:
+            return np.broadcast_to(self.uniforms[u], (len(st.ids), 4))
+        offset = np.full(len(st.ids), st.aL, np.int64) if idx == 3 else st.a0[:, idx - 1]
+        offset = np.where((offset < -128) | (offset > 127), 0, offset)
+        return self.uniforms[(u + offset) & 0x7F]
+
+    def _arithmetic(self, st: _State, word: int, op: int) -> None:
+        name = OPCODES.get(op, "")
+        desc = int(self.setup.swizzles[word & 0x7F])
+        idx = (word >> 19) & 3
+        if op in INVERTED:
+            s1 = self._source(st, (word >> 14) & 0x1F, 0)
+            s2 = self._source(st, (word >> 7) & 0x7F, idx)
+        else:
+            s1 = self._source(st, (word >> 12) & 0x7F, idx)
+            s2 = self._source(st, (word >> 7) & 0x1F, 0)
+        a = _swizzle(s1, (desc >> 5) & 0xFF, bool(desc >> 4 & 1))
+        b = _swizzle(s2, (desc >> 14) & 0xFF, bool(desc >> 13 & 1))
+        if name == "CMP":
+            ops = (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)
+            st.cmp[:, 0] = ops[min((word >> 24) & 7, 5)](a[:, 0], b[:, 0])
+            st.cmp[:, 1] = ops[min((word >> 21) & 7, 5)](a[:, 1], b[:, 1])
+            return
+        if name == "MOVA":
+            for i in range(2):
+                if desc >> (3 - i) & 1:
+                    st.a0[:, i] = np.trunc(a[:, i]).astype(np.int64)
+            return
+        result = self._compute(name, a, b)
+        dest = (word >> 21) & 0x1F
+        reg = st.regs[32 + dest] if dest < 0x10 else st.regs[dest]
+        for i in range(4):
+            if desc >> (3 - i) & 1:
+                reg[:, i] = result[:, i]
+
+    @staticmethod
+    def _compute(name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        one = np.float32(1)
+        if name == "ADD":
+            return a + b
+        if name == "MUL":
+            return _mul(a, b)
+        if name in ("DP3", "DP4", "DPH", "DPHI"):
+            if name.startswith("DPH"):
+                a = a.copy()
+                a[:, 3] = one
+            terms = _mul(a, b)[:, : 3 if name == "DP3" else 4]
+            return np.repeat(terms.sum(axis=1, keepdims=True, dtype=np.float32), 4, axis=1)
+        if name == "MAX":
+            return np.where(a > b, a, b)
+        if name == "MIN":
+            return np.where(a < b, a, b)
+        if name in ("SGE", "SGEI"):
+            return (a >= b).astype(np.float32)
+        if name in ("SLT", "SLTI"):
+            return (a < b).astype(np.float32)
+        if name == "FLR":
+            return np.floor(a)
+        if name == "MOV":
+            return a
+        x = a[:, :1]
+        if name == "RCP":
+            value = one / x
+        elif name == "RSQ":
+            value = one / np.sqrt(x)
+        elif name == "EX2":
+            value = np.exp2(x)
+        elif name == "LG2":
+            value = np.log2(x)
+        else:
+            raise ShaderError(f"{name or 'an unknown opcode'} is not implemented")
+        return np.repeat(value.astype(np.float32), 4, axis=1)

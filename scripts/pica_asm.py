@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""A tiny assembler for PICA200 vertex shaders, writing shader binaries (SHBIN / DVLB).
+
+Written from the documented encodings (3dbrew "GPU/Shader Instruction Set", "SHBIN"; the
+SHBIN reader is libctru's ``DVLB_ParseFile``), for hlemu's guest test programs and tests;
+it is not picasso and knows only what they use::
+
+    ; comment
+    .fvec projection c0          ; a named float uniform (the DVLE's uniform table)
+    .constf c4 (1.0, 0.5, 0.0, 1.0)  ; a constant the loader uploads (the constant table)
+    .out o0 position             ; output semantics (position, color, texcoord0, ...)
+    .out o1 color
+    main:
+        dp4 o0.x, c0, v0         ; dest[.mask], src1 (any register), src2 (v/r only)
+        mov o1, -v1.wzyx         ; swizzles and negation
+        mova a0.x, v2
+        mov r0, c8[a0.x]         ; relative addressing: a0.x, a0.y or aL
+        end
+
+Instructions: add dp3 dp4 dph mul sge slt flr max min rcp rsq ex2 lg2 mova mov cmp nop end.
+A source given as src2 that needs 7 bits (a uniform) is swapped into src1 for the
+commutative ones (add, mul, dp3, dp4, max, min). Registers: v0-v15, r0-r15, c0-c95, o0-o15.
+
+    python scripts/pica_asm.py shader.pica -o shader.shbin      # assemble
+    python scripts/pica_asm.py shader.pica --header name         # a C array of the SHBIN words
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import struct
+import sys
+from dataclasses import dataclass, field
+
+OPS = {"add": 0x00, "dp3": 0x01, "dp4": 0x02, "dph": 0x03, "ex2": 0x05, "lg2": 0x06, "mul": 0x08,
+       "sge": 0x09, "slt": 0x0A, "flr": 0x0B, "max": 0x0C, "min": 0x0D, "rcp": 0x0E, "rsq": 0x0F,
+       "mova": 0x12, "mov": 0x13, "nop": 0x21, "end": 0x22, "cmp": 0x2E}
+UNARY = {"ex2", "lg2", "flr", "rcp", "rsq", "mova", "mov"}
+COMMUTATIVE = {"add", "mul", "dp3", "dp4", "max", "min"}
+COMPARE = {"eq": 0, "ne": 1, "lt": 2, "le": 3, "gt": 4, "ge": 5}
+# DVLE output types (libctru DVLE_outputAttribute_t)
+OUTPUTS = {"position": 0, "normalquat": 1, "color": 2, "texcoord0": 3, "texcoord0w": 4, "texcoord1": 5,
+           "texcoord2": 6, "view": 8}
+INDEX = {"": 0, "a0.x": 1, "a0.y": 2, "al": 3}
+COMPONENTS = "xyzw"
+
+
+class AsmError(ValueError):
+    pass
+
+
+@dataclass
+class Program:
+    code: list[int] = field(default_factory=list)
+    opdescs: list[int] = field(default_factory=list)
+    constants: list[tuple[int, tuple[float, float, float, float]]] = field(default_factory=list)
+    outputs: list[tuple[int, int, int]] = field(default_factory=list)  # (type, register, mask)
+    uniforms: list[tuple[str, int]] = field(default_factory=list)  # (name, first c register)
+    main: int = 0
+
+    def opdesc(self, value: int) -> int:
+        if value not in self.opdescs:
+            if len(self.opdescs) == 128:
+                raise AsmError("more than 128 operand descriptors")
+            self.opdescs.append(value)
+        return self.opdescs.index(value)
+
+    def shbin(self) -> bytes:
+        """The program as a SHBIN: DVLB header, one DVLP, one DVLE (a vertex shader)."""
+        return shbin(self)
+
+
+def _register(text: str) -> tuple[int, str]:
+    """('c5[a0.x]' | 'v1' | ...) -> (source/dest index, address register name)."""
+    m = re.fullmatch(r"([vrco])(\d+)(?:\[(a0\.x|a0\.y|al)\])?", text.lower())
+    if not m:
+        raise AsmError(f"not a register: {text!r}")
+    kind, n, idx = m.group(1), int(m.group(2)), m.group(3) or ""
+    limit = {"v": 16, "r": 16, "c": 96, "o": 16}[kind]
+    if n >= limit:
+        raise AsmError(f"{text}: there are {limit} {kind} registers")
+    base = {"v": 0x00, "r": 0x10, "c": 0x20, "o": 0x00}[kind]
+    if idx and kind != "c":
+        raise AsmError(f"{text}: only float uniforms take an address register")
+    return base + n, idx
+
+
+def _source(text: str) -> tuple[int, str, int, bool]:
+    """A source operand -> (register, address register, 8-bit swizzle, negate)."""
+    text = text.strip()
+    negate = text.startswith("-")
+    body = text[1:] if negate else text
+    m = re.fullmatch(r"(.+?)(?:\.([xyzw]{1,4}))?", body)
+    assert m
+    reg, idx = _register(m.group(1))
+    sel = (m.group(2) or "xyzw").ljust(4, (m.group(2) or "w")[-1])
+    swizzle = 0
+    for c in sel:
+        swizzle = swizzle << 2 | COMPONENTS.index(c)
+    return reg, idx, swizzle, negate
+
+
+def _dest(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"([or]\d+|a0)(?:\.([xyzw]{1,4}))?", text.strip().lower())
+    if not m:
+        raise AsmError(f"not a destination: {text!r}")
+    mask = 0
+    for c in m.group(2) or "xyzw":
+        mask |= 8 >> COMPONENTS.index(c)
+    if m.group(1) == "a0":
+        return 0, mask
+    if m.group(1).startswith("c"):
+        raise AsmError("uniforms cannot be written")
+    reg, _ = _register(m.group(1))
+    return reg, mask
+
+
+def _arith(prog: Program, op: str, args: list[str]) -> int:
+    if op == "cmp":
+        if len(args) != 4:
+            raise AsmError("cmp src1, opx, opy, src2")
+        s1, s2 = _source(args[0]), _source(args[3])
+        if s2[0] >= 0x20 or s2[1]:
+            raise AsmError("cmp: the second source cannot be a uniform")
+        cmpx, cmpy = COMPARE[args[1].lower()], COMPARE[args[2].lower()]
+        desc = prog.opdesc(s1[2] << 5 | int(s1[3]) << 4 | s2[2] << 14 | int(s2[3]) << 13)
+        return _format1(0x2E | 0, 0, s1, s2, desc) & ~(0x3F << 21) | 0x17 << 27 | cmpx << 24 | cmpy << 21
+    need = 2 if op in UNARY else 3
+    if len(args) != need:
+        raise AsmError(f"{op} takes {need} operands")
+    dest, mask = _dest(args[0])
+    s1 = _source(args[1])
+    s2 = _source(args[2]) if need == 3 else (0, "", 0b00011011, False)
+    if s2[0] >= 0x20 or s2[1]:
+        if op not in COMMUTATIVE or s1[0] >= 0x20:
+            raise AsmError(f"{op}: the second source cannot be a uniform")
+        s1, s2 = s2, s1
+    desc = prog.opdesc(mask | int(s1[3]) << 4 | s1[2] << 5 | int(s2[3]) << 13 | s2[2] << 14)
+    return _format1(OPS[op], dest, s1, s2, desc)
+
+
+def _format1(opcode: int, dest: int, s1, s2, desc: int) -> int:
+    return opcode << 26 | dest << 21 | INDEX[s1[1]] << 19 | s1[0] << 12 | s2[0] << 7 | desc
+
+
+def assemble(text: str) -> Program:
+    """Assemble ``text``; :class:`AsmError` names the line of a mistake."""
+    prog = Program()
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split(";")[0].strip()
+        if not line:
+            continue
+        try:
+            _line(prog, line)
+        except (AsmError, KeyError, ValueError) as error:
+            raise AsmError(f"line {number}: {line!r}: {error}") from None
+    if not prog.code or prog.code[-1] >> 26 != OPS["end"]:
+        prog.code.append(OPS["end"] << 26)
+    return prog
+
+
+def _line(prog: Program, line: str) -> None:
+    if line.endswith(":"):
+        if line[:-1] == "main":
+            prog.main = len(prog.code)
+        return
+    head, _, rest = line.partition(" ")
+    head = head.lower()
+    if head == ".fvec":
+        name, reg = rest.split()
+        prog.uniforms.append((name, _register(reg)[0] - 0x20))
+    elif head == ".constf":
+        reg, values = rest.split(None, 1)
+        nums = tuple(float(v) for v in values.strip("() ").split(","))
+        if len(nums) != 4:
+            raise AsmError(".constf needs four values")
+        prog.constants.append((_register(reg)[0] - 0x20, nums))  # type: ignore[arg-type]
+    elif head == ".out":
+        reg, kind = rest.split()
+        dest, mask = _dest(reg)
+        prog.outputs.append((OUTPUTS[kind.lower()], dest, mask))
+    elif head in ("nop", "end"):
+        prog.code.append(OPS[head] << 26)
+    elif head in OPS:
+        prog.code.append(_arith(prog, head, [a.strip() for a in re.split(r",(?![^\[]*\])", rest)]))
+    else:
+        raise AsmError(f"unknown instruction {head!r}")
+
+
+def _f24(value: float) -> int:
+    bits = struct.unpack("<I", struct.pack("<f", value))[0]
+    sign, exp, mant = bits >> 31, (bits >> 23) & 0xFF, (bits >> 7) & 0xFFFF
+    e = exp - 64
+    if exp == 0 or e <= 0:
+        return sign << 23
+    return sign << 23 | min(e, 0x7F) << 16 | mant
+
+
+def shbin(prog: Program) -> bytes:
+    """DVLB (magic, 1 DVLE, its offset), DVLP (code, operand descriptors), DVLE (main, tables)."""
+    symbols = b"".join(name.encode() + b"\0" for name, _ in prog.uniforms)
+    dvlp_at = 12
+    code_at, desc_at = 0x28, 0x28 + 4 * len(prog.code)
+    dvlp = struct.pack("<4sIIIII", b"DVLP", 0, code_at, len(prog.code), desc_at, len(prog.opdescs))
+    dvlp = dvlp.ljust(code_at, b"\0") + struct.pack(f"<{len(prog.code)}I", *prog.code)
+    dvlp += b"".join(struct.pack("<II", d, 0xF) for d in prog.opdescs)
+    dvle_at = dvlp_at + len(dvlp)
+    const_at = 0x40
+    out_at = const_at + 20 * len(prog.constants)
+    uni_at = out_at + 8 * len(prog.outputs)
+    sym_at = uni_at + 8 * len(prog.uniforms)
+    head = struct.pack("<4sHBBII", b"DVLE", 0x1002, 0, 0, prog.main, len(prog.code) - 1)
+    head += struct.pack("<IIIIIIIIIIII", 0, 0, const_at, len(prog.constants), 0, 0, out_at, len(prog.outputs),
+                        uni_at, len(prog.uniforms), sym_at, len(symbols))
+    body = b"".join(struct.pack("<HH4I", 2, reg, *(_f24(v) for v in values)) for reg, values in prog.constants)
+    body += b"".join(struct.pack("<HHB3x", kind, reg, mask) for kind, reg, mask in prog.outputs)
+    offset = 0
+    for name, reg in prog.uniforms:
+        body += struct.pack("<IHH", offset, 0x10 + reg, 0x10 + reg)
+        offset += len(name) + 1
+    dvle = head.ljust(const_at, b"\0") + body + symbols
+    data = struct.pack("<4sII", b"DVLB", 1, dvle_at) + dvlp + dvle
+    return data.ljust((len(data) + 3) & ~3, b"\0")
+
+
+def c_array(name: str, data: bytes) -> str:
+    words = struct.unpack(f"<{len(data) // 4}I", data)
+    lines = [", ".join(f"0x{w:08X}" for w in words[i : i + 6]) for i in range(0, len(words), 6)]
+    body = ",\n    ".join(lines)
+    return (f"/* generated by scripts/pica_asm.py: do not edit */\n"
+            f"static const u32 {name}[{len(words)}] __attribute__((aligned(8))) = {{\n    {body},\n}};\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source")
+    parser.add_argument("-o", "--output", help="the SHBIN file to write")
+    parser.add_argument("--header", metavar="NAME", help="print a C array NAME of the SHBIN's words instead")
+    args = parser.parse_args(argv)
+    try:
+        prog = assemble(open(args.source).read())
+    except AsmError as error:
+        print(f"{args.source}: {error}", file=sys.stderr)
+        return 1
+    data = prog.shbin()
+    if args.header:
+        sys.stdout.write(c_array(args.header, data))
+    elif args.output:
+        open(args.output, "wb").write(data)
+    else:
+        parser.error("give -o FILE or --header NAME")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

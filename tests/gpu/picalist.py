@@ -1,0 +1,126 @@
+"""Command lists for the GPU tests, built word by word from the documented registers (as the
+guest SDK's gpucmd.h does in C), and a shader assembled by scripts/pica_asm.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import struct
+import sys
+from pathlib import Path
+
+from hlemu.gpu import regs as R
+from hlemu.gpu.cmdlist import header
+from hlemu.gpu.float24 import f32_to_f24, pack_vec4
+
+REPO = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("pica_asm", REPO / "scripts" / "pica_asm.py")
+pica_asm = importlib.util.module_from_spec(_spec)
+sys.modules["pica_asm"] = pica_asm  # dataclasses look their module up
+_spec.loader.exec_module(pica_asm)
+
+PASSTHROUGH = """
+.out o0 position
+.out o1 color
+main:
+    mov o0, v0
+    mov o1, v1
+    end
+"""
+# The position through a 4x4 matrix in c0-c3 (rows), the colour as it comes.
+TRANSFORM = """
+.fvec matrix c0
+.out o0 position
+.out o1 color
+main:
+    dp4 o0.x, c0, v0
+    dp4 o0.y, c1, v0
+    dp4 o0.z, c2, v0
+    dp4 o0.w, c3, v0
+    mov o1, v1
+    end
+"""
+SEMANTICS = {0: 0x03020100, 2: 0x0B0A0908}  # DVLE output type -> SH_OUTMAP word (position, color)
+
+
+class CommandBuilder:
+    def __init__(self) -> None:
+        self.words: list[int] = []
+
+    def write(self, reg: int, *values: int, mask: int = 0xF, consecutive: bool = False) -> CommandBuilder:
+        self.words += [values[0] & 0xFFFFFFFF, header(reg, len(values) - 1, mask, consecutive)]
+        self.words += [v & 0xFFFFFFFF for v in values[1:]]
+        if len(self.words) % 2:
+            self.words.append(0)
+        return self
+
+    def shader(self, program) -> CommandBuilder:
+        """Upload ``program`` (pica_asm.Program) and set its output map, as citro3d's
+        shaderProgramUse and libctru's DVLE_GenerateOutmap do."""
+        self.write(R.VSH_CODETRANSFER_CONFIG, 0)
+        for i in range(0, len(program.code), 8):
+            self.write(R.VSH_CODETRANSFER_DATA[0], *program.code[i : i + 8])
+        self.write(R.VSH_OPDESCS_CONFIG, 0)
+        for i in range(0, len(program.opdescs), 8):
+            self.write(R.VSH_OPDESCS_DATA[0], *program.opdescs[i : i + 8])
+        self.write(R.VSH_ENTRYPOINT, 0x7FFF0000 | program.main)
+        mask = 0
+        for _, reg, _ in program.outputs:
+            mask |= 1 << reg
+        self.write(R.VSH_OUTMAP_MASK, mask)
+        self.write(R.SH_OUTMAP_TOTAL, len(program.outputs))
+        for k, (kind, _reg, _) in enumerate(sorted(program.outputs, key=lambda o: o[1])):
+            self.write(R.SH_OUTMAP_O0 + k, SEMANTICS[kind])
+        for reg, values in program.constants:
+            self.uniform(reg, values)
+        return self
+
+    def uniform(self, index: int, values, float32: bool = False) -> CommandBuilder:
+        if float32:
+            words = struct.unpack("<4I", struct.pack("<4f", *values[::-1]))
+            return self.write(R.VSH_FLOATUNIFORM_CONFIG, 1 << 31 | index).write(R.VSH_FLOATUNIFORM_DATA[0], *words)
+        return self.write(R.VSH_FLOATUNIFORM_CONFIG, index).write(R.VSH_FLOATUNIFORM_DATA[0], *pack_vec4(*values))
+
+    def framebuffer(self, paddr: int, width: int, height: int, fmt: int) -> CommandBuilder:
+        self.write(R.COLORBUFFER_LOC, paddr >> 3)
+        self.write(R.FRAMEBUFFER_DIM, width | (height - 1) << 12 | 1 << 24)
+        self.write(R.COLORBUFFER_FORMAT, fmt << 16 | (2 if fmt == 0 else 0))
+        self.write(R.COLORBUFFER_WRITE, 0xF)
+        self.write(R.DEPTH_COLOR_MASK, 0xF << 8)
+        return self.write(R.LOGIC_OP, 3)  # COPY: fragments replace pixels (blending off)
+
+    def viewport(self, x: int, y: int, width: int, height: int) -> CommandBuilder:
+        half_w, half_h = (int(f32_to_f24(v / 2)) for v in (width, height))
+        self.write(R.VIEWPORT_WIDTH, half_w).write(R.VIEWPORT_HEIGHT, half_h)
+        return self.write(R.VIEWPORT_XY, (x & 0x3FF) | (y & 0x3FF) << 16)
+
+    def texenv_replace_primary(self) -> CommandBuilder:
+        """Stage 0: REPLACE with the primary colour (colour and alpha); stages 1-5 pass the previous."""
+        self.write(R.TEXENV_BASES[0], 0x00000000, 0, 0, 0xFFFFFFFF, 0, consecutive=True)
+        for base in R.TEXENV_BASES[1:]:
+            self.write(base, 0x000F000F, 0, 0, 0xFFFFFFFF, 0, consecutive=True)
+        return self
+
+    def attributes(self, paddr: int, stride: int, formats: list[tuple[int, int]]) -> CommandBuilder:
+        """One array of interleaved attributes (type, components) at physical ``paddr``."""
+        low = sum((t | (n - 1) << 2) << (4 * i) for i, (t, n) in enumerate(formats))
+        count = len(formats)
+        self.write(R.ATTRIBBUFFERS_LOC, paddr >> 3)
+        self.write(R.ATTRIBBUFFERS_FORMAT_LOW, low & 0xFFFFFFFF, (count - 1) << 28 | (low >> 32) & 0xFFFF,
+                   consecutive=True)
+        components = sum(i << (4 * i) for i in range(count))
+        self.write(R.ATTRIBBUFFER0_OFFSET, 0, components, stride << 16 | count << 28, consecutive=True)
+        self.write(R.VSH_INPUTBUFFER_CONFIG, 0xA0000000 | (count - 1))
+        self.write(R.VSH_NUM_ATTR, count - 1)
+        self.write(R.VSH_ATTRIBUTES_PERMUTATION_LOW, 0x76543210, 0xFEDCBA98, consecutive=True)
+        return self
+
+    def draw_arrays(self, count: int, first: int = 0, topology: int = 0) -> CommandBuilder:
+        self.write(R.PRIMITIVE_CONFIG, topology << 8 | 1)
+        self.write(R.NUMVERTICES, count).write(R.VERTEX_OFFSET, first)
+        return self.write(R.DRAWARRAYS, 1)
+
+    def finalize(self) -> CommandBuilder:
+        return self.write(R.FINALIZE, 0x12345678)
+
+    def data(self) -> bytes:
+        return struct.pack(f"<{len(self.words)}I", *self.words)

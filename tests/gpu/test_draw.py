@@ -1,0 +1,311 @@
+"""The draw path end to end: command lists built here (tests/gpu/picalist.py) go through GX
+ProcessCommandList in a process's memory on both CPU memory backends, and the colour buffers
+they draw are compared with the reference renderer (tests/gpu/reference.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hlemu.gpu import regs as R
+from hlemu.loaders import Image, Segment
+from hlemu.memory import MemoryPermission
+from kernel.kernel import Kernel
+from kernel.services import gx
+from tests.gpu import reference
+from tests.gpu.picalist import PASSTHROUGH, TRANSFORM, CommandBuilder, pica_asm
+from tests.kernel.asm import assemble
+from tests.services.test_gx import ref_decode
+
+BUF = 0x00200000  # 1 MiB: the command list at +0, the colour buffer at +0x40000, vertices at +0x80000
+LIST, COLOR, VERTS = BUF, BUF + 0x40000, BUF + 0x80000
+W, H = 64, 48
+BACKGROUND = (0x20, 0x40, 0x60, 0xFF)
+BPP = {0: 4, 1: 3, 2: 2, 3: 2, 4: 2}
+FLAT = [(-0.75, -0.5, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (0.5, -0.75, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0),
+        (0.0, 0.8, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0)]
+SMOOTH = [(-0.9, -0.9, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0), (0.9, -0.6, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0),
+          (-0.2, 0.95, 0.5, 1.0, 0.0, 0.0, 1.0, 1.0)]
+
+
+class Env:
+    def __init__(self, backend: str) -> None:
+        self.lines: list[str] = []
+        self.kernel = Kernel(backend=backend, output=lambda _p, line: self.lines.append(line))
+        self.process = self.kernel.spawn(Image("gpu", 0x00100000, [
+            Segment(0x00100000, assemble("b ."), 0x1000, MemoryPermission.RX),
+            Segment(BUF, b"", 0x100000, MemoryPermission.RW)]))
+        table = self.process.space.table
+        frames = table.frame[BUF >> 12 : (BUF + 0x100000) >> 12]
+        assert (np.diff(frames) == 1).all(), "the test buffer is one physical run"
+        self.phys = self.process.space.phys.frame_to_phys(int(frames[0]))
+
+    def pa(self, vaddr: int) -> int:
+        return self.phys + vaddr - BUF
+
+    def put(self, addr: int, data: bytes) -> None:
+        self.process.space.mem.write(addr, data)
+
+    def clear(self, fmt: int) -> None:
+        """A GX MemoryFill of the colour buffer with BACKGROUND, as citro3d clears a target."""
+        value, width = _fill_value(fmt)
+        control = 1 | {4: 0x200, 3: 0x100, 2: 0}[width]
+        assert self.gx(2, COLOR, value, COLOR + W * H * BPP[fmt], 0, 0, 0, control) == [gx.PSC0]
+
+    def gx(self, *words: int) -> list[int]:
+        return self.kernel.gsp.gx.execute(self.process, list(words) + [0] * (8 - len(words)))
+
+    def submit(self, builder: CommandBuilder) -> list[int]:
+        data = builder.data()
+        self.put(LIST, data)
+        return self.gx(1, LIST, len(data))
+
+    def image(self, fmt: int) -> np.ndarray:
+        raw = np.frombuffer(self.process.space.mem.read(COLOR, W * H * BPP[fmt]), np.uint8)
+        px = reference.untile(raw, W, H, BPP[fmt])
+        return ref_decode(px.reshape(-1), reference.FORMATS[fmt]).reshape(H, W, 4)
+
+
+def _fill_value(fmt: int) -> tuple[int, int]:
+    r, g, b, a = BACKGROUND
+    if fmt == 0:
+        return r << 24 | g << 16 | b << 8 | a, 4
+    if fmt == 1:
+        return r << 16 | g << 8 | b, 3
+    if fmt == 3:
+        return (r >> 3) << 11 | (g >> 2) << 5 | b >> 3, 2
+    if fmt == 2:
+        return (r >> 3) << 11 | (g >> 3) << 6 | (b >> 3) << 1 | a >> 7, 2
+    return (r >> 4) << 12 | (g >> 4) << 8 | (b >> 4) << 4 | a >> 4, 2
+
+
+@pytest.fixture(params=["fastmem", "semifastmem"])
+def env(request):
+    made = Env(request.param)
+    yield made
+    made.kernel.close()
+
+
+def scene(env: Env, fmt: int, vertices, program: str = PASSTHROUGH, uniforms=()) -> CommandBuilder:
+    env.put(VERTS, np.array(vertices, np.float32).tobytes())
+    b = CommandBuilder().shader(pica_asm.assemble(program))
+    for index, values in uniforms:
+        b.uniform(index, values)
+    b.framebuffer(env.pa(COLOR), W, H, fmt).viewport(0, 0, W, H).texenv_replace_primary()
+    return b.attributes(env.pa(VERTS), 32, [(3, 4), (3, 4)])
+
+
+def expected(fmt: int, vertices, tris=((0, 1, 2),), positions=None) -> np.ndarray:
+    v = np.array(vertices, np.float64)
+    image = reference.render(v[:, :4] if positions is None else positions, v[:, 4:], tris, (0, 0, W, H), (W, H),
+                             BACKGROUND)
+    # through the colour buffer's format, as the GPU stores it
+    from tests.services.test_gx import ref_encode
+
+    name = reference.FORMATS[fmt]
+    return ref_decode(ref_encode(image.reshape(-1, 4), name), name).reshape(H, W, 4)
+
+
+@pytest.mark.parametrize("fmt", [0, 3])
+def test_a_clear_is_the_background_everywhere(env, fmt):
+    env.clear(fmt)
+    assert (env.image(fmt) == expected(fmt, FLAT, tris=())).all()
+
+
+@pytest.mark.parametrize("fmt", [0, 3])
+def test_a_flat_triangle_matches_the_reference_exactly(env, fmt):
+    env.clear(fmt)
+    assert env.submit(scene(env, fmt, FLAT).draw_arrays(3).finalize()) == [gx.P3D]
+    got, want = env.image(fmt), expected(fmt, FLAT)
+    assert (got != want).any(axis=2).sum() == 0
+    assert (want != expected(fmt, FLAT, tris=())).any(axis=2).sum() > 500  # the triangle is there
+
+
+@pytest.mark.parametrize("fmt", [0, 3])
+def test_an_interpolated_triangle_matches_the_reference(env, fmt):
+    env.clear(fmt)
+    env.submit(scene(env, fmt, SMOOTH).draw_arrays(3).finalize())
+    got, want = env.image(fmt).astype(int), expected(fmt, SMOOTH).astype(int)
+    step = 1 if fmt == 0 else 8  # one 8-bit step, or one step of RGB565's 5-bit channels
+    assert np.abs(got - want).max() <= step
+    assert (got == want).all(axis=2).mean() > 0.98
+    assert len({tuple(p) for p in got.reshape(-1, 4)}) > 200  # a gradient, not a flat fill
+
+
+def test_a_vertex_shader_with_a_matrix_in_uniforms(env):
+    # Scale x by 0.5 and move it right by 0.25: the reference is given the transformed positions.
+    matrix = [(0.5, 0, 0, 0.25), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, SMOOTH, TRANSFORM, uniforms=list(enumerate(matrix))).draw_arrays(3).finalize())
+    v = np.array(SMOOTH, np.float64)
+    moved = v[:, :4] @ np.array(matrix).T
+    got, want = env.image(0).astype(int), expected(0, SMOOTH, positions=moved).astype(int)
+    assert np.abs(got - want).max() <= 1 and (got == want).all(axis=2).mean() > 0.98
+
+
+def test_immediate_mode_draws_what_the_arrays_draw(env):
+    from hlemu.gpu.float24 import pack_vec4
+
+    env.clear(0)
+    b = scene(env, 0, FLAT).write(R.PRIMITIVE_CONFIG, 1).write(R.FIXEDATTRIB_INDEX, 0xF)
+    for v in FLAT:
+        b.write(R.FIXEDATTRIB_DATA[0], *pack_vec4(*v[:4]), *pack_vec4(*v[4:]))
+    env.submit(b.finalize())
+    assert (env.image(0) == expected(0, FLAT)).all()
+    assert env.kernel.gsp.gx.pica.lists[-1].draws[0].kind == "immediate"
+
+
+def test_a_strip_of_two_triangles(env):
+    quad = [(-0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (-0.5, 0.5, 0.5, 1, 1, 1, 1, 1),
+            (0.5, 0.5, 0.5, 1, 1, 1, 1, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, quad).draw_arrays(4, topology=1).finalize())
+    got = env.image(0)
+    assert (got == expected(0, quad, tris=((0, 1, 2), (2, 1, 3)))).all()
+    assert (got[:, :, 0] == 255).sum() == 32 * 24  # the quad covers its pixels once, no gaps
+
+
+def test_a_list_without_finalize_raises_no_p3d(env):
+    env.clear(0)
+    assert env.submit(scene(env, 0, FLAT).draw_arrays(3)) == []
+
+
+def test_a_wild_attribute_pointer_is_reported_and_the_list_goes_on(env):
+    env.clear(0)
+    b = scene(env, 0, FLAT).write(R.ATTRIBBUFFERS_LOC, 0x08000000 >> 3).draw_arrays(3).finalize()
+    assert env.submit(b) == [gx.P3D]
+    record = env.kernel.gsp.gx.pica.lists[-1]
+    assert record.draws[0].error and "attribute buffer 0" in record.draws[0].error
+    assert any("attribute buffer 0" in line for line in env.lines)
+    assert (env.image(0) == expected(0, FLAT, tris=())).all()  # nothing drawn
+
+
+def test_a_wild_command_list_pointer_is_a_refused_gx_command(env):
+    with pytest.raises(gx.GxError, match="command list"):
+        env.gx(1, 0x50000000, 0x100)
+
+
+def test_the_colour_buffer_pages_see_the_write_through_the_memory_path(env):
+    # The display's write tracking marks a framebuffer page dirty when the GPU draws on it.
+    from hlemu.memory import WriteTracker
+
+    tracker = WriteTracker("test")
+    env.process.space.track_writes(COLOR, W * H * 4, tracker)
+    env.clear(0)
+    tracker.rearm()
+    env.submit(scene(env, 0, FLAT).draw_arrays(3).finalize())
+    assert tracker.dirty.get(env.process.pid)
+
+
+def test_texenv_modulate_by_a_constant_and_the_combiner_buffer(env):
+    # Stage 0: primary * constant (MODULATE), written to the combiner buffer (TEXENV_UPDATE_BUFFER
+    # bits 8 and 12); stage 1 REPLACE with black (source 3, a texture, not done); stage 2 REPLACE
+    # with the buffer, which holds stage 0's output from stage 2 on (Azahar): the output is stage 0's.
+    env.clear(0)
+    b = scene(env, 0, FLAT)
+    b.write(R.TEXENV_BASES[0], 0x00E000E0, 0, 0x00010001,  # sources: primary, constant; MODULATE
+            0x80FF4020, 0, consecutive=True)
+    b.write(R.TEXENV_BASES[1], 0x00030003, 0, 0, 0, 0, consecutive=True)
+    b.write(R.TEXENV_BASES[2], 0x000D000D, 0, 0, 0, 0, consecutive=True)
+    b.write(R.TEXENV_UPDATE_BUFFER, 1 << 8 | 1 << 12)
+    env.submit(b.draw_arrays(3).finalize())
+    got = env.image(0)
+    # FLAT's colour (0.8, 0.2, 0.4, 1) -> (204, 51, 102, 255), times (0x20, 0x40, 0xFF, 0x80) / 255
+    inside = (got != expected(0, FLAT, tris=())).any(axis=2)
+    assert inside.sum() > 500
+    assert {tuple(p) for p in got[inside]} == {(204 * 0x20 // 255, 51 * 0x40 // 255, 102, 255 * 0x80 // 255)}
+
+
+def test_draw_elements_with_16_bit_indices_and_a_fan(env):
+    env.clear(0)
+    quad = [(-0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, 0.5, 0.5, 1, 1, 1, 1, 1),
+            (-0.5, 0.5, 0.5, 1, 1, 1, 1, 1)]
+    b = scene(env, 0, quad)
+    env.put(VERTS + 0x1000, np.array([3, 0, 1, 2], "<u2").tobytes())  # a fan around vertex 3
+    b.write(R.INDEXBUFFER_CONFIG, 0x1000 | 1 << 31).write(R.PRIMITIVE_CONFIG, 2 << 8)
+    b.write(R.NUMVERTICES, 4).write(R.DRAWELEMENTS, 1)
+    env.submit(b.finalize())
+    got = env.image(0)
+    assert (got == expected(0, quad, tris=((3, 0, 1), (3, 1, 2)))).all()
+    assert (got[:, :, 0] == 255).sum() == 32 * 24
+    assert env.kernel.gsp.gx.pica.lists[-1].draws[0].kind == "elements"
+
+
+def _pixels_of(fmt: int, vertices) -> np.ndarray:
+    """Where a triangle of ``vertices`` covers the target (by the reference)."""
+    return (expected(fmt, vertices) != expected(fmt, vertices, tris=())).any(axis=2)
+
+
+def test_alpha_blending_as_citro3d_sets_it_by_default(env):
+    # ADD, ADD; SRC_ALPHA, ONE_MINUS_SRC_ALPHA for colour and alpha (C3D_AlphaBlend's defaults)
+    half = [v[:7] + (0.5,) for v in FLAT]
+    env.clear(0)
+    b = scene(env, 0, half).write(R.COLOR_OPERATION, 0xE40100).write(R.BLEND_FUNC, 0x76760000)
+    env.submit(b.draw_arrays(3).finalize())
+    src = np.array([204, 51, 102, 128])
+    dst = np.array(BACKGROUND)
+    want = np.clip((src * 128 + dst * 127) // 255, 0, 255)
+    got = env.image(0)
+    inside = _pixels_of(0, FLAT)
+    assert inside.sum() > 500 and (got[inside] == want).all() and (got[~inside] == BACKGROUND).all()
+
+
+def test_logic_op_xor_with_blending_off(env):
+    env.clear(0)
+    env.submit(scene(env, 0, FLAT).write(R.LOGIC_OP, 11).draw_arrays(3).finalize())
+    got = env.image(0)
+    inside = _pixels_of(0, FLAT)
+    assert (got[inside] == np.array([204, 51, 102, 255]) ^ np.array(BACKGROUND)).all()
+
+
+@pytest.mark.parametrize("mode", [1, 3])
+def test_the_scissor_keeps_or_drops_the_box(env, mode):
+    x1, y1, x2, y2 = 16, 10, 31, 29  # inclusive corners, in pixels (GPU y up)
+    env.clear(0)
+    b = scene(env, 0, SMOOTH).write(R.SCISSORTEST_MODE, mode)
+    b.write(R.SCISSORTEST_POS, x1 | y1 << 16).write(R.SCISSORTEST_DIM, x2 | y2 << 16)
+    env.submit(b.draw_arrays(3).finalize())
+    box = np.zeros((H, W), bool)
+    box[y1 : y2 + 1, x1 : x2 + 1] = True
+    keep = box if mode == 3 else ~box
+    full, clear = expected(0, SMOOTH), expected(0, SMOOTH, tris=())
+    got = env.image(0).astype(int)
+    want = np.where(keep[..., None], full, clear).astype(int)
+    assert np.abs(got - want).max() <= 1 and (got[~keep] == clear[~keep]).all()
+
+
+@pytest.mark.parametrize("func, ref, drawn", [(6, 200, False), (7, 128, True), (2, 127, False), (0, 0, False)])
+def test_the_alpha_test_compares_the_fragment_alpha(env, func, ref, drawn):
+    half = [v[:7] + (0.5,) for v in FLAT]  # alpha 128
+    env.clear(0)
+    env.submit(scene(env, 0, half).write(R.FRAGOP_ALPHA_TEST, 1 | func << 4 | ref << 8).draw_arrays(3).finalize())
+    changed = (env.image(0) != expected(0, FLAT, tris=())).any(axis=2).sum()
+    assert (changed > 500) if drawn else changed == 0
+
+
+DEPTH = BUF + 0xA0000  # a D16 depth buffer beside the colour buffer
+
+
+def test_the_depth_test_keeps_the_nearer_triangle_and_writes_d16(env):
+    # B (blue, z 0.6) first, then A (red, z 0.3) with GREATER (citro2d's comparison): where they
+    # overlap B stays, as if B were drawn last; the depth buffer holds z * 0xFFFF (z-buffering,
+    # DEPTHMAP_SCALE 1, OFFSET 0).
+    from hlemu.gpu.float24 import f32_to_f24
+
+    a = [(-0.8, -0.8, 0.3, 1, 1, 0, 0, 1), (0.6, -0.7, 0.3, 1, 1, 0, 0, 1), (-0.1, 0.8, 0.3, 1, 1, 0, 0, 1)]
+    b = [(-0.6, 0.7, 0.6, 1, 0, 0, 1, 1), (0.0, -0.9, 0.6, 1, 0, 0, 1, 1), (0.9, 0.6, 0.6, 1, 0, 0, 1, 1)]
+    env.clear(0)
+    env.put(DEPTH, bytes(W * H * 2))
+    builder = scene(env, 0, b + a).write(R.DEPTHBUFFER_LOC, env.pa(DEPTH) >> 3).write(R.DEPTHBUFFER_FORMAT, 0)
+    builder.write(R.DEPTHBUFFER_WRITE, 0x3).write(R.DEPTHMAP_ENABLE, 1)
+    builder.write(R.DEPTHMAP_SCALE, int(f32_to_f24(1.0))).write(R.DEPTHMAP_OFFSET, 0)
+    builder.write(R.DEPTH_COLOR_MASK, 1 | 6 << 4 | 0xF << 8 | 1 << 12)
+    env.submit(builder.draw_arrays(6).finalize())
+    got = env.image(0)
+    assert (got == expected(0, b + a, tris=((3, 4, 5), (0, 1, 2)))).all()
+    raw = np.frombuffer(env.process.space.mem.read(DEPTH, W * H * 2), np.uint8)
+    depth = reference.untile(raw, W, H, 2).view("<u2")[..., 0]
+    blue, red = (got[..., 2] == 255) & (got[..., 0] == 0), (got[..., 0] == 255) & (got[..., 2] == 0)
+    assert blue.sum() > 300 and red.sum() > 300
+    assert set(depth[blue].tolist()) == {int(np.float32(0.6) * 0xFFFF)}
+    assert set(depth[red].tolist()) == {int(np.float32(0.3) * 0xFFFF)}

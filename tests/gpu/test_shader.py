@@ -1,0 +1,169 @@
+"""The vertex shader interpreter, instruction by instruction, on programs assembled by
+scripts/pica_asm.py (arithmetic) or encoded here by hand (flow control, from 3dbrew
+"GPU/Shader Instruction Set" formats 2 and 3), against values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hlemu.gpu import regs as R
+from hlemu.gpu.pica import Pica
+from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader
+from tests.gpu.picalist import CommandBuilder, pica_asm
+
+V0 = np.array([[1.0, 2.0, 3.0, 4.0], [-1.0, 0.5, 0.0, 2.0]], np.float32)
+V1 = np.array([[0.5, -2.0, 4.0, 0.25], [3.0, 3.0, -3.0, 1.0]], np.float32)
+
+
+def run(source: str, uniforms: dict[int, tuple] = (), v0=V0, v1=V1, setup: ShaderSetup | None = None):
+    prog = pica_asm.assemble(source)
+    setup = setup or ShaderSetup()
+    setup.code[: len(prog.code)] = prog.code
+    setup.swizzles[: len(prog.opdescs)] = prog.opdescs
+    for reg, values in dict(uniforms).items():
+        setup.floats[reg] = values
+    inputs = np.zeros((len(v0), 16, 4), np.float32)
+    inputs[:, 0], inputs[:, 1] = v0, v1
+    return VertexShader(setup).run(inputs, prog.main)
+
+
+def test_mov_copies_and_the_dest_mask_keeps_other_components():
+    out = run("mov o0, v0\nmov o1.xz, v1\nend")
+    assert out[:, 0].tolist() == V0.tolist()
+    assert out[:, 1].tolist() == [[0.5, 0, 4.0, 0], [3.0, 0, -3.0, 0]]
+
+
+def test_swizzles_and_negation():
+    out = run("mov o0, -v0.wzyx\nmov o1, v0.y\nend")
+    assert out[0, 0].tolist() == [-4, -3, -2, -1]
+    assert out[0, 1].tolist() == [2, 2, 2, 2]
+
+
+def test_add_mul_max_min():
+    out = run("add o0, v0, v1\nmul o1, v0, v1\nmax o2, v0, v1\nmin o3, v0, v1\nend")
+    assert out[:, 0].tolist() == (V0 + V1).tolist()
+    assert out[:, 1].tolist() == (V0 * V1).tolist()
+    assert out[:, 2].tolist() == np.maximum(V0, V1).tolist()
+    assert out[:, 3].tolist() == np.minimum(V0, V1).tolist()
+
+
+def test_zero_times_infinity_is_zero_on_the_pica():
+    v1 = np.array([[np.inf, 1, 1, 1], [np.inf, 1, 1, 1]], np.float32)
+    v0 = np.array([[0, 2, 2, 2], [3, 2, 2, 2]], np.float32)
+    out = run("mul o0, v0, v1\ndp4 o1, v0, v1\nend", v0=v0, v1=v1)
+    assert out[0, 0, 0] == 0 and np.isinf(out[1, 0, 0])
+    assert out[0, 1].tolist() == [6, 6, 6, 6]
+
+
+def test_dot_products_broadcast_to_every_component():
+    out = run("dp3 o0, v0, v1\ndp4 o1, v0, v1\nend")
+    assert out[0, 0].tolist() == [8.5] * 4  # 0.5 - 4 + 12
+    assert out[0, 1].tolist() == [9.5] * 4  # + 1
+    assert out[1, 1].tolist() == [0.5] * 4  # -3 + 1.5 + 0 + 2
+
+
+def test_rcp_and_rsq_take_the_first_selected_component():
+    out = run("rcp o0, v0.w\nrsq o1, v0.w\nrcp o2, v0\nend")
+    assert out[0, 0].tolist() == [0.25] * 4
+    assert out[0, 1].tolist() == [0.5] * 4
+    assert out[0, 2].tolist() == [1.0] * 4
+
+
+def test_float_uniforms_and_the_out_of_range_ones():
+    out = run("mul o0, c5, v0\nend", uniforms={5: (2, 2, 2, 2)})
+    assert out[0, 0].tolist() == [2, 4, 6, 8]
+
+
+def test_mova_and_relative_uniform_addressing():
+    # a0.x = trunc(v1.x): 0 for vertex 0 (0.5), 3 for vertex 1; c10[a0.x] reads c10 or c13.
+    uniforms = {10: (1, 1, 1, 1), 13: (7, 7, 7, 7)}
+    out = run("mova a0.x, v1\nmov o0, c10[a0.x]\nend", uniforms=uniforms)
+    assert out[:, 0].tolist() == [[1] * 4, [7] * 4]
+    # an index past c95 reads ones
+    v1 = np.array([[90, 0, 0, 0], [0, 0, 0, 0]], np.float32)
+    out = run("mova a0.x, v1\nmov o0, c10[a0.x]\nend", uniforms={10: (5, 5, 5, 5)}, v1=v1)
+    assert out[:, 0].tolist() == [[1] * 4, [5] * 4]
+
+
+def test_sge_slt_flr():
+    out = run("sge o0, v0, v1\nslt o1, v0, v1\nflr o2, v1\nend")
+    assert out[0, 0].tolist() == [1, 1, 0, 1]
+    assert out[0, 1].tolist() == [0, 0, 1, 0]
+    assert out[0, 2].tolist() == [0, -2, 4, 0]
+
+
+def flow(opcode: int, dest: int, num: int, bool_id: int = 0) -> int:
+    return opcode << 26 | bool_id << 22 | dest << 10 | num
+
+
+def mov_const(dest_o: int, const: int) -> int:
+    """mov o<dest_o>, c<const> with operand descriptor 0 (see setup below)."""
+    return 0x13 << 26 | dest_o << 21 | (0x20 + const) << 12
+
+
+def flow_setup(words: list[int]) -> ShaderSetup:
+    setup = ShaderSetup()
+    setup.code[: len(words)] = words
+    setup.swizzles[0] = 0xF | 0b00011011 << 5  # mask xyzw, identity swizzle
+    setup.floats[0], setup.floats[1] = (1, 1, 1, 1), (2, 2, 2, 2)
+    return setup
+
+
+def run_words(setup: ShaderSetup, v0=V0) -> np.ndarray:
+    inputs = np.zeros((len(v0), 16, 4), np.float32)
+    inputs[:, 0] = v0
+    return VertexShader(setup).run(inputs, 0)
+
+
+@pytest.mark.parametrize("b0, expected", [(True, 1), (False, 2)])
+def test_ifu_runs_one_branch_by_a_bool_uniform(b0, expected):
+    # 0: ifu b0, else at 2 (1 instruction)  1: mov o0, c0  2: mov o0, c1  3: end
+    setup = flow_setup([flow(0x27, 2, 1), mov_const(0, 0), mov_const(0, 1), 0x22 << 26])
+    setup.bools[0] = b0
+    assert run_words(setup)[:, 0, 0].tolist() == [expected] * 2
+
+
+def test_loop_repeats_count_plus_one_times_with_al_counting():
+    # 0: loop i0, body ends at 1   1: add o0, o0?  -> use r0 += c0: add r0, r0, c0 ; then mov o0, r0
+    add = 0x00 << 26 | 0x10 << 21 | (0x20 + 0) << 12 | 0x10 << 7  # add r0, c0, r0
+    mov = 0x13 << 26 | 0 << 21 | 0x10 << 12  # mov o0, r0
+    setup = flow_setup([flow(0x29, 1, 0), add, mov, 0x22 << 26])
+    setup.ints[0] = (4, 0, 1, 0)  # five iterations
+    assert run_words(setup)[:, 0].tolist() == [[5] * 4] * 2
+
+
+def test_callu_and_jmpu():
+    # 0: callu b1 -> 4 (1 instr)  1: jmpu b2 -> 3  2: mov o1, c0  3: end  4: mov o0, c1
+    setup = flow_setup([flow(0x26, 4, 1, 1), flow(0x2D, 3, 0, 2), mov_const(1, 0), 0x22 << 26, mov_const(0, 1)])
+    setup.bools[1] = setup.bools[2] = True
+    out = run_words(setup)
+    assert out[:, 0, 0].tolist() == [2, 2] and out[:, 1, 0].tolist() == [0, 0]
+
+
+def test_ifc_splits_the_batch_where_vertices_disagree():
+    prog = pica_asm.assemble("cmp c0, lt, lt, v0\nend")  # 1 < x ?
+    cmp = prog.code[0]
+    # 0: cmp  1: ifc (x flag) else at 3 (1 instr)  2: mov o0, c1  3: mov o0, c0  4: end
+    ifc = 0x28 << 26 | 1 << 25 | 2 << 22 | 3 << 10 | 1
+    setup = flow_setup([cmp, ifc, mov_const(0, 1), mov_const(0, 0), 0x22 << 26])
+    setup.swizzles[1] = prog.opdescs[0]
+    setup.code[0] = (cmp & ~0x7F) | 1
+    v0 = np.array([[2, 0, 0, 0], [0, 0, 0, 0], [5, 0, 0, 0]], np.float32)
+    assert run_words(setup, v0)[:, 0, 0].tolist() == [2, 1, 2]
+
+
+def test_an_unimplemented_instruction_and_a_runaway_loop_are_errors():
+    with pytest.raises(ShaderError, match="BREAK"):
+        run_words(flow_setup([0x20 << 26]))
+    with pytest.raises(ShaderError, match="instructions"):
+        run_words(flow_setup([flow(0x2D, 0, 1, 0)]))  # jmpu b0 (false, inverted) -> 0 forever
+
+
+def test_uniform_uploads_through_registers_float24_and_float32():
+    pica = Pica()
+    words = CommandBuilder().uniform(3, (1.0, 2.0, -3.0, 0.5)).uniform(4, (0.25, 8.0, 1.0, -1.0), float32=True).words
+    assert pica.run_words(words).errors == []
+    assert pica.vs.floats[3].tolist() == [1.0, 2.0, -3.0, 0.5]
+    assert pica.vs.floats[4].tolist() == [0.25, 8.0, 1.0, -1.0]
+    assert pica.regs[R.VSH_FLOATUNIFORM_CONFIG] & 0x7F == 5
