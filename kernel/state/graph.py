@@ -48,7 +48,7 @@ _CORE_CLASSES = {
     "hlemu.loaders.smdh:Title",
     "hlemu.cpu.config:CpuFault",
 }
-_ALLOWED_PREFIXES = ("kernel.",)
+_ALLOWED_PREFIXES = ("kernel.", "hlemu.gpu.")  # the GPU is machine state too
 _ENUM_PREFIXES = ("kernel.", "hlemu.")
 
 

@@ -71,8 +71,10 @@ class _Externals:
             return ["cpu", self.cpu(obj)]
         if isinstance(obj, WriteTracker):
             return ["tracker", self.tracker(obj)]
-        if isinstance(obj, (MemorySystem, PhysicalMemory)):
+        if isinstance(obj, MemorySystem):
             return ["memory", 0]
+        if isinstance(obj, PhysicalMemory):  # the shared-code cache holds it
+            return ["memory", 1]
         return None
 
     def space(self, space: AddressSpace) -> int:
@@ -157,7 +159,8 @@ def capture(kernel: Kernel) -> Captured:
     graph = {"root": root, "objects": {str(k): v for k, v in encoder.objects.items()},
              "spaces": externals.spaces, "cpus": externals.cpus, "trackers": externals.trackers,
              "physical": {name: blob(getattr(kernel.memory.phys, attr)) for name, attr in
-                          (("free", "_free"), ("dirty", "_dirty"), ("map_count", "map_count"), ("holds", "holds"))},
+                          (("free", "_free"), ("dirty", "_dirty"), ("map_count", "map_count"), ("holds", "holds"),
+                           ("image", "image"))},
              "own_frames": blob(_cpu_frames(kernel))}
     return Captured(describe(kernel), graph, blobs, frames, data)
 
@@ -321,8 +324,8 @@ class _Rebuilder:
 
     def __call__(self, kind: str, key: Any) -> object:
         table: dict[str, dict[int, Any]] = {"space": self.spaces, "cpu": self.cpus, "tracker": self.trackers}
-        if kind == "memory":
-            return self.kernel.memory
+        if kind == "memory" and key in (0, 1):
+            return self.kernel.memory if key == 0 else self.kernel.memory.phys
         if kind not in table or key not in table[kind]:
             raise StateError(f"the state references {kind} {key!r}, which it does not hold")
         return table[kind][key]
@@ -334,7 +337,7 @@ class _Rebuilder:
         if not isinstance(saved, dict):
             raise StateError("the state has no physical memory table")
         arrays = {"free": ("_free", "|b1"), "dirty": ("_dirty", "|b1"), "map_count": ("map_count", "<i4"),
-                  "holds": ("holds", "<i4")}
+                  "holds": ("holds", "<i4"), "image": ("image", "|b1")}  # image: shared code frames
         loaded = {name: self.blob(saved.get(name), dtype, n) for name, (_, dtype) in arrays.items()}
         frames = self.c.frames
         if len(frames) and (frames.min() < 0 or frames.max() >= n or len(np.unique(frames)) != len(frames)):
