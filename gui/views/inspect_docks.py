@@ -54,6 +54,14 @@ HISTORY = 600  # samples the heap's lines keep
 USED_COLOUR, FREE_COLOUR, HIGH_COLOUR = "#d62728", "#2ca02c", "#1f77b4"
 
 
+def scroll_body(dock: QDockWidget) -> None:
+    """Put the body :func:`stack` gave ``dock`` in a scroll area, so the dock's minimum size
+    (and the window's) is not the sum of its plots' and tables'."""
+    body = dock.widget()
+    assert body is not None
+    dock.setWidget(scrolling(body))
+
+
 class SampledDock(QDockWidget):
     """A dock that samples the emulator as snapshots arrive (see the module's docstring)."""
 
@@ -137,7 +145,7 @@ class HeapDock(SampledDock):
             split.addWidget(part)
         split.setSizes([90, 160, 120])
         stack(self, self.summary, split)
-        self.setWidget(scrolling(self.widget()))  # two plots and a table: scroll rather than hold the window tall
+        scroll_body(self)  # two plots and a table: scroll rather than hold the window tall
 
     def sample_key(self, snap: Snapshot) -> object:
         pid = snap.detail.pid if snap.detail is not None else None
@@ -244,7 +252,7 @@ class FootprintDock(SampledDock):
         split.addWidget(self.physical)
         split.setSizes([120, 150, 190])
         stack(self, split, self.legend_label)
-        self.setWidget(scrolling(self.widget()))  # as the heap's: the window's minimum stays its own
+        scroll_body(self)  # as the heap's: the window's minimum stays its own
 
     def sampler(self, snap: Snapshot):  # noqa: ANN201
         return footprint_sample
@@ -370,7 +378,7 @@ class ScannerDock(QDockWidget):
         for widget in (self.value, self.width_box, self.range, self.scan_button, self.condition, self.rescan_button):
             tools.addWidget(widget)
         stack(self, tools, self.status, self.table)
-        self.setWidget(scrolling(self.widget()))  # its row of fields scrolls rather than widen the window
+        scroll_body(self)  # its row of fields scrolls rather than widen the window
         session.worker.snapshot.connect(self.show_snapshot)
 
     def show_snapshot(self, snap: Snapshot) -> None:
