@@ -232,13 +232,21 @@ def units(steps: list[Step]) -> list[list[Step]]:
     for step in steps:
         words = step.text.split()
         folder = next((f for f in chains if any(w == f or w.startswith(f + "/") for w in words)), None)
-        if folder is not None:
-            chains[folder].append(step)
-            continue
-        out.append([step])
+        if folder is None:
+            out.append([step])
+            unit = out[-1]
+        else:
+            unit = chains[folder]
+            unit.append(step)
         if words[:2] == ["hlemu", "new"]:
-            chains[words[2]] = out[-1]
+            chains[words[2]] = unit
+        for option, made in zip(words, words[1:]):
+            if option in MAKES_FILE:  # later commands that read the file follow this one
+                chains.setdefault(made, unit)
     return out
+
+
+MAKES_FILE = ("--save-state", "--record")  # options whose value is a file the command writes
 
 
 def _cost(unit: list[Step]) -> int:
