@@ -79,7 +79,8 @@ MODULES: dict[str, list[str]] = {
                               "tests/kernel/test_mutants_svc*.py"],
     "kernel/svc/sync.py": ["tests/kernel/test_sync_svcs.py", "tests/kernel/test_mutants_svc*.py"],
     "kernel/svc/thread.py": ["tests/kernel/test_threads.py", "tests/kernel/test_mutants_svc*.py"],
-    "kernel/services/__init__.py": ["tests/services/test_trace_ipc.py", "tests/ipc", "tests/services/test_mutants_*.py"],
+    "kernel/services/__init__.py": ["tests/services/test_trace_ipc.py", "tests/ipc",
+                                    "tests/services/test_mutants_*.py"],
     "kernel/services/ac.py": ["tests/services/test_network.py", "tests/services/test_mutants_*.py"],
     "kernel/services/apt.py": ["tests/services/test_apt.py", "tests/services/test_mutants_*.py"],
     "kernel/services/buffers.py": ["tests/services/test_fs.py", "tests/services/test_mutants_*.py"],
@@ -177,6 +178,9 @@ class _Points:
                     yield from self._expressions(node, [*chain, statement])
             elif isinstance(statement, ast.ClassDef):
                 yield from self._body(statement.body, [*chain, statement])
+            else:  # a module or class statement: only the lambdas in it run after the import
+                for lam in _outer_lambdas(statement):
+                    yield from self._expressions(lam, chain)
 
     def _expressions(self, root: ast.AST, chain: list[ast.AST]):
         # Depth-first, children in field order; annotations, f-strings and pragma'd lines are left.
@@ -210,6 +214,14 @@ class _Points:
             yield node, chain, f"{node.value} -> {not node.value}", _flip_bool
         elif isinstance(node, ast.Constant) and type(node.value) is int:
             yield node, chain, f"{_number(node, self.lines)} -> {node.value + 1}", _plus_one
+
+
+def _outer_lambdas(node: ast.AST):
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Lambda):
+            yield child
+        elif not isinstance(child, (ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
+            yield from _outer_lambdas(child)
 
 
 def _decorator_name(node: ast.expr) -> str:
@@ -317,22 +329,35 @@ def _code_objects(code: types.CodeType):
             yield from _code_objects(const)
 
 
-def _live_functions(filename: str) -> dict[tuple[str, int], list[types.FunctionType]]:
-    live: dict[tuple[str, int], list[types.FunctionType]] = {}
-    for obj in gc.get_objects():
-        if isinstance(obj, types.FunctionType) and obj.__code__.co_filename == filename:
-            live.setdefault((obj.__code__.co_qualname, obj.__code__.co_firstlineno), []).append(obj)
-    return live
+def _live_functions(filename: str) -> list[types.FunctionType]:
+    return [obj for obj in gc.get_objects()
+            if isinstance(obj, types.FunctionType) and obj.__code__.co_filename == filename]
 
 
-def _swap_in(source: str, filename: str, index: int, live) -> bool:
+def _by_key(code: types.CodeType) -> dict[tuple[str, int], list[types.CodeType]]:
+    found: dict[tuple[str, int], list[types.CodeType]] = {}
+    for c in _code_objects(code):
+        found.setdefault((c.co_qualname, c.co_firstlineno), []).append(c)
+    return found
+
+
+def _swap_in(source: str, filename: str, index: int, live: list[types.FunctionType]) -> bool:
+    """Gives every live function the mutant changes (and those enclosing it) its mutated code.
+    Functions are matched by qualified name and first line, then (two lambdas on one line) by
+    which of the unmutated code objects they run."""
     tree, chain = mutated_tree(source, index)
-    compiled = {(c.co_qualname, c.co_firstlineno): c for c in _code_objects(compile(tree, filename, "exec"))}
+    original = _by_key(compile(source, filename, "exec"))
+    mutated = _by_key(compile(tree, filename, "exec"))
     swapped = False
-    for key in chain:
-        for function in live.get(key, []):
-            function.__code__ = compiled[key]
-            swapped = True
+    for function in live:
+        key = (function.__code__.co_qualname, function.__code__.co_firstlineno)
+        if key not in chain:
+            continue
+        for before, after in zip(original[key], mutated[key], strict=True):
+            if function.__code__ == before:
+                function.__code__ = after
+                swapped = True
+                break
     return swapped
 
 
@@ -359,6 +384,7 @@ class _Callers:
         self.filename = filename
         self.current = ""
         self.callers: dict[str, set[str]] = {}
+        self.seconds: dict[str, float] = {}  # each test's duration
 
     def _trace(self, frame, event, arg):
         code = frame.f_code
@@ -370,6 +396,9 @@ class _Callers:
         import threading
         sys.settrace(self._trace)
         threading.settrace(self._trace)
+
+    def pytest_runtest_logreport(self, report):
+        self.seconds[report.nodeid] = self.seconds.get(report.nodeid, 0.0) + report.duration
 
     def pytest_runtest_logfinish(self, nodeid, location):
         import threading
@@ -418,7 +447,10 @@ def _baseline(module: str, filename: str, tests: list[str]) -> tuple[dict[str, l
     def run() -> int:
         callers = _Callers(filename)
         code = int(pytest.main(_pytest_args(tests), plugins=[callers]))
-        out.write_text(json.dumps({k: sorted(v) for k, v in callers.callers.items()}))
+        # Fastest first: pytest -x stops at the first failure, so most mutants die in the quickest test.
+        order = {nodeid: (seconds, nodeid) for nodeid, seconds in callers.seconds.items()}
+        out.write_text(json.dumps({k: sorted(v, key=lambda n: order.get(n, (0.0, n)))
+                                   for k, v in callers.callers.items()}))
         return code
 
     started = time.monotonic()
@@ -430,7 +462,11 @@ def _baseline(module: str, filename: str, tests: list[str]) -> tuple[dict[str, l
     return callers, seconds
 
 
-def run_module(module: str, equivalents: dict[str, str], max_seconds: float | None) -> Report:
+def run_module(module: str, equivalents: dict[str, str], max_seconds: float | None,
+               previous: dict | None = None) -> Report:
+    """Mutates ``module`` and runs its tests on each mutant. With ``previous`` (this module's report
+    from an earlier run of the same source), only its survivors run again: tests were added, so a
+    mutant killed then is killed now."""
     import pytest
 
     started = time.monotonic()
@@ -459,9 +495,19 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
             return 72
         return int(pytest.main(_pytest_args(selected)))
 
+    rerun = None
+    if previous is not None:
+        if previous["mutants"] != len(mutants):
+            raise SystemExit(f"{module}: {len(mutants)} mutants, the earlier report had {previous['mutants']}: "
+                             "the source changed, run it whole")
+        rerun = {_key(s["function"], s["code"], s["change"], s["nth"]) for s in previous["survivors"]}
+        for status in ("killed", "timeout", "skipped"):
+            setattr(report, status, previous[status])
     for mutant in mutants:
+        if rerun is not None and mutant.key not in rerun and mutant.key not in equivalents:
+            continue
         _tree, chain = mutated_tree(source, mutant.index)
-        selected = sorted(set().union(*(callers.get(f"{q}:{line}", ()) for q, line in chain[-1:])))
+        selected = callers.get(f"{chain[-1][0]}:{chain[-1][1]}", [])
         mutant.tests = len(selected)
         if mutant.key in equivalents:
             mutant.status = "equivalent"
@@ -472,6 +518,9 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
         else:
             mutant.status = _fork_run(lambda m=mutant, t=selected: child(m.index, t), timeout)
         setattr(report, mutant.status, getattr(report, mutant.status) + 1)
+        if mutant.index % 50 == 49:
+            print(f"  {module}: {mutant.index + 1}/{len(mutants)} mutants, {report.survived} survived, "
+                  f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         if mutant.status == "survived":
             report.survivors.append(asdict(mutant))
     report.seconds = round(time.monotonic() - started, 1)
@@ -524,11 +573,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the reports as JSON to this file")
     parser.add_argument("--survivors", action="store_true", help="list each surviving mutant")
     parser.add_argument("--max-seconds", type=float, help="per module: leave the rest pending after this long")
+    parser.add_argument("--resume", type=Path, help="an earlier --json report of the same sources: run only "
+                        "its survivors again (after adding tests)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one module in this process
     args = parser.parse_args(argv)
     equivalents = load_equivalents()
     if args.one:
-        report = run_module(args.one, equivalents.get(args.one, {}), args.max_seconds)
+        previous = None
+        if args.resume:
+            previous = {r["module"]: r for r in json.loads(args.resume.read_text())}.get(args.one)
+        report = run_module(args.one, equivalents.get(args.one, {}), args.max_seconds, previous)
         args.json.write_text(json.dumps(asdict(report)))
         return 0
     modules = [pick_today()] if args.today else _expand(args.modules or list(MODULES))
@@ -538,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, __file__, "--one", module, "--json", str(out)]
         if args.max_seconds:
             command += ["--max-seconds", str(args.max_seconds)]
+        if args.resume:
+            command += ["--resume", str(args.resume.resolve())]
         print(f"mutation: {module} ({len(_tests_for(module))} test paths)", flush=True)
         if subprocess.run(command, cwd=ROOT).returncode != 0:
             return 2
