@@ -438,8 +438,9 @@ def _fork_run(run, timeout: float) -> str:
     return {0: "survived", 72: "skipped", 5: "survived"}.get(code, "killed")
 
 
-def _baseline(module: str, filename: str, tests: list[str]) -> tuple[dict[str, list[str]], float]:
-    """Runs the tests on the unmutated module (in a child); returns who calls what, and how long it took."""
+def _baseline(module: str, filename: str, tests: list[str]) -> tuple[dict[str, list[str]], dict[str, float]]:
+    """Runs the tests on the unmutated module (in a child); returns who calls what, and how long each
+    test took."""
     import pytest
 
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"mutation-callers-{os.getpid()}.json"
@@ -449,17 +450,16 @@ def _baseline(module: str, filename: str, tests: list[str]) -> tuple[dict[str, l
         code = int(pytest.main(_pytest_args(tests), plugins=[callers]))
         # Fastest first: pytest -x stops at the first failure, so most mutants die in the quickest test.
         order = {nodeid: (seconds, nodeid) for nodeid, seconds in callers.seconds.items()}
-        out.write_text(json.dumps({k: sorted(v, key=lambda n: order.get(n, (0.0, n)))
-                                   for k, v in callers.callers.items()}))
+        out.write_text(json.dumps({"callers": {k: sorted(v, key=lambda n: order.get(n, (0.0, n)))
+                                               for k, v in callers.callers.items()},
+                                   "seconds": callers.seconds}))
         return code
 
-    started = time.monotonic()
     if _fork_run(run, 3600) != "survived":
         raise SystemExit(f"{module}: the tests fail on the unmutated code: python -m pytest {' '.join(tests)}")
-    seconds = time.monotonic() - started
-    callers = json.loads(out.read_text())
+    found = json.loads(out.read_text())
     out.unlink()
-    return callers, seconds
+    return found["callers"], found["seconds"]
 
 
 def run_module(module: str, equivalents: dict[str, str], max_seconds: float | None,
@@ -476,6 +476,9 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
     source = Path(filename).read_text()
     mutants = find_mutants(source)
     report = Report(module, mutants=len(mutants))
+    stale = set(equivalents) - {m.key for m in mutants}
+    for key in sorted(stale):  # the source changed under an entry of tests/mutation_equivalents.toml
+        print(f"  {module}: no mutant matches the equivalent {key!r}", file=sys.stderr)
     tests = [*_tests_for(module), filename]  # the module's own doctests too
     # Import the module, its tests and their conftests once, in this process; the children inherit them.
     __import__(module.removesuffix(".py").removesuffix("/__init__").replace("/", "."))
@@ -487,7 +490,6 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
         finally:
             sys.stdout = saved
     callers, seconds = _baseline(module, filename, tests)
-    timeout = 3 * seconds + 10
     live = _live_functions(filename)
 
     def child(index: int, selected: list[str]) -> int:
@@ -516,6 +518,8 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
         elif not selected:
             mutant.status = "survived"  # no test calls the function
         else:
+            # A mutant that loops forever (i += 2 made i -= 2) costs this long: the tests' time, doubled.
+            timeout = 2 * sum(seconds.get(n, 1.0) for n in selected) + 15
             mutant.status = _fork_run(lambda m=mutant, t=selected: child(m.index, t), timeout)
         setattr(report, mutant.status, getattr(report, mutant.status) + 1)
         if mutant.index % 50 == 49:
