@@ -309,3 +309,45 @@ def test_an_unknown_memory_state_shows_its_number():
     assert model.data(model.index(0, PageTableModel.STATE)) == "200"
     snap.perm[0x100] = 0xFF  # only r, w and x are letters
     assert model.data(model.index(0, PageTableModel.PERM)) == "rwx"
+
+
+# -- sort keys: what a click on a header orders by ----------------------------------------------------
+
+def sort_keys(model, row: int = 0) -> list:
+    return [model.data(model.index(row, c), SORT_ROLE) for c in range(model.columnCount())]
+
+
+def test_process_sort_keys_are_numbers_where_the_text_has_commas():
+    model = ProcessModel()
+    model.set_rows([ProcessRow(32, "fb", "running", 1234567, 89, 3, {"unmapped": 2, "tlb_fill": 1000}, None)])
+    assert sort_keys(model) == [32, "fb", "", "running", 1234567, 89, 3, 2, 0, 0, 0, 1000]
+
+
+def test_thread_sort_keys():
+    model = ThreadModel()
+    model.set_rows([ThreadRow(32, 5, "main", "waiting", 0x30, 0x00100ABC, "event #17")])
+    assert sort_keys(model) == [32, 5, "main", "waiting", 0x30, 0x00100ABC, "event #17"]
+
+
+def test_region_sort_keys_order_by_address_and_size():
+    model = RegionModel()
+    model.set_rows([Region(0x00100000, 0x4000, P.RX, S.CODE, 0x20000000, [33]),
+                    Region(0x08000000, 0x2000, P.RW, S.PRIVATE, None, [])])
+    assert sort_keys(model, 0) == [0x00100000, 0x00104000, 0x4000, "r-x", "code", 0x20000000, "33"]
+    assert sort_keys(model, 1) == [0x08000000, 0x08002000, 0x2000, "rw-", "private", -1, ""]
+
+
+def test_handle_ipc_and_breakpoint_sort_keys():
+    from gui.models import BreakpointModel, HandleModel
+    from kernel.api import HandleInfo
+
+    handles = HandleModel()
+    handles.set_rows([HandleInfo(0x00010002, "Event", "event #17", 17, [32, 33])])
+    assert sort_keys(handles) == [0x00010002, "Event", "event #17", "32, 33"]
+    ipc = IpcModel()
+    ipc.set_rows([IpcRow(7, 60, 33, -1, "gsp::Gpu", 0x0001, (1,), (), False, None, "WriteHWRegs")])
+    assert sort_keys(ipc) == [7, 60, "request", "33", "gsp::Gpu", "gsp::Gpu", 1, "WriteHWRegs", "00000001", "",
+                              "", ""]
+    breaks = BreakpointModel()
+    breaks.set_rows([(32, 0x00100010)])
+    assert sort_keys(breaks) == [32, 0x00100010]
