@@ -462,6 +462,17 @@ def _baseline(module: str, filename: str, tests: list[str]) -> tuple[dict[str, l
     return found["callers"], found["seconds"]
 
 
+def _quick_hypothesis() -> None:
+    """A mutant only has to fail: Hypothesis need not shrink the failing example (which takes far
+    longer than finding it) nor remember it in its database."""
+    try:
+        from hypothesis import Phase, settings
+    except ImportError:
+        return
+    settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate], database=None)
+    settings.load_profile("mutation")
+
+
 def run_module(module: str, equivalents: dict[str, str], max_seconds: float | None,
                previous: dict | None = None) -> Report:
     """Mutates ``module`` and runs its tests on each mutant. With ``previous`` (this module's report
@@ -480,6 +491,7 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
     for key in sorted(stale):  # the source changed under an entry of tests/mutation_equivalents.toml
         print(f"  {module}: no mutant matches the equivalent {key!r}", file=sys.stderr)
     tests = [*_tests_for(module), filename]  # the module's own doctests too
+    _quick_hypothesis()
     # Import the module, its tests and their conftests once, in this process; the children inherit them.
     __import__(module.removesuffix(".py").removesuffix("/__init__").replace("/", "."))
     with open(os.devnull, "w") as null:
