@@ -116,11 +116,13 @@ def test_read_cmdbuf_reads_what_the_header_announces(pair):
 def test_the_recorded_message_names_both_ends_and_the_normal_words(pair):
     guest, client, server = pair
     guest.kernel.ipc_listeners.append(lambda message: None)
-    words = [hdr(7, 2, 0), 0xAAAA, 0xBBBB]
+    words = [hdr(7, 2, 2), 0xAAAA, 0xBBBB, PID, 0]  # the normal words end where the descriptors begin
     to_server = translate(guest.kernel, client.threads[0], server.threads[0], words, request=True).message
     assert (to_server.sender, to_server.receiver, to_server.command, to_server.normal, to_server.reply) == \
         (client.pid, server.pid, 7, [0xAAAA, 0xBBBB], False)
-    to_hle = translate(guest.kernel, client.threads[0], None, words, request=False, service="hlm:x").message
+    assert [str(d) for d in to_server.descriptors] == [f"pid {client.pid:#x}"]
+    to_hle = translate(guest.kernel, client.threads[0], None, [hdr(7, 2, 0), 1, 2], request=False,
+                       service="hlm:x").message
     assert (to_hle.receiver, to_hle.service, to_hle.reply) == (-1, "hlm:x", True)
 
 
@@ -168,6 +170,7 @@ def declare(server, index: int, capacity: int, address: int) -> None:
 def test_a_static_buffer_lands_in_the_receivers_buffer_of_that_index(pair):
     guest, client, server = pair
     declare(server, 1, 0x10, DATA + 0x44)
+    declare(server, 2, 0x10, DATA + 0x80)  # a neighbour: the descriptor pair is 8 bytes, not more
     client.space.mem.write(DATA + 0x300, b"0123456789abcdef")
     words = [hdr(1, 0, 2), static_buffer(0x10, 1), DATA + 0x300]
     assert dry(pair, words).words == [hdr(1, 0, 2), static_buffer(0x10, 1), DATA + 0x44]
@@ -228,6 +231,19 @@ def test_two_mapped_buffers_get_two_places_in_a_dry_run_and_a_real_one(pair, mem
     assert server.space.query(IPC_WINDOW).perm == P.RW
 
 
+def test_a_dry_run_keeps_the_holes_in_the_servers_window_for_later_buffers(pair, mem):
+    guest, client, server = pair
+    mem(server, IPC_WINDOW)
+    mem(server, IPC_WINDOW + 0x2000)  # a one-page hole at IPC_WINDOW + 0x1000
+    mem(client, 0x08000000, 3, P.RW)
+    words = [hdr(1, 0, 4), mapped_buffer(0x2000, BUFFER_R), 0x08000000, mapped_buffer(0x1000, BUFFER_R),
+             0x08002000]
+    expected = [hdr(1, 0, 4), mapped_buffer(0x2000, BUFFER_R), IPC_WINDOW + 0x3000, mapped_buffer(0x1000, BUFFER_R),
+                IPC_WINDOW + 0x1000]
+    assert dry(pair, words).words == expected
+    assert real(pair, words).words == expected
+
+
 def test_a_write_only_buffer_needs_only_writable_memory(pair, mem):
     guest, client, server = pair
     mem(client, 0x08000000, 1, P.W)
@@ -267,6 +283,20 @@ def test_replies_carry_mapped_buffer_descriptors_back_unchecked(pair, mem):
     assert server.space.query(IPC_WINDOW).state == S.FREE  # the reply unmapped the request's buffer
     assert client.space.query(IPC_WINDOW).state == S.FREE
     assert session.current is None and session.current_delivery is None
+
+
+def test_a_reply_is_not_checked_as_a_request_would_be(pair):
+    guest, client, server = pair
+    session = ServerSession(guest.kernel, "hlm:test")
+    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
+    session.current = client.threads[0]
+    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    # a mapped buffer descriptor in a reply names no memory of the server's: it goes back as it is
+    reply = [hdr(1, 1, 2), 0, mapped_buffer(0x10, BUFFER_W), 0x0DEAD000]
+    write_cmdbuf(server.threads[0], reply)
+    deliver_reply(guest.kernel, server.threads[0], session)
+    assert read_cmdbuf(client.threads[0]) == reply
+    assert client.threads[0].pending_results == {0: SUCCESS}
 
 
 def test_a_reply_that_cannot_be_delivered_ends_the_request_with_its_error(pair):
