@@ -351,3 +351,17 @@ def test_handle_ipc_and_breakpoint_sort_keys():
     breaks = BreakpointModel()
     breaks.set_rows([(32, 0x00100010)])
     assert sort_keys(breaks) == [32, 0x00100010]
+
+
+def test_an_icon_is_read_row_by_row_three_bytes_a_pixel():
+    from gui.models.base import rgb_icon
+
+    rows = bytearray()
+    for y in range(48):
+        for x in range(48):
+            rows += bytes((255, 0, 0)) if y < 24 else bytes((0, x * 5, 0))  # red top half, a green ramp below
+    image = rgb_icon(bytes(rows)).pixmap(48, 48).toImage()
+    assert image.pixelColor(10, 3).getRgb()[:3] == (255, 0, 0)
+    assert image.pixelColor(10, 23).getRgb()[:3] == (255, 0, 0)
+    assert image.pixelColor(10, 24).getRgb()[:3] == (0, 50, 0)
+    assert image.pixelColor(47, 47).getRgb()[:3] == (0, 235, 0)
