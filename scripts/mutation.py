@@ -9,7 +9,8 @@ change makes no difference (an *equivalent* mutant, listed with its reason in
 
     python scripts/mutation.py                        # every module below (hours)
     python scripts/mutation.py kernel/ipc.py kernel/svc   # a file, or every listed file in a folder
-    python scripts/mutation.py --today                # one module, picked by the day of the year (CI)
+    python scripts/mutation.py --today                # one module, picked by the day of the year
+    python scripts/mutation.py --today kernel/ipc.py gui/models   # ... among these (CI)
     python scripts/mutation.py kernel/ipc.py --survivors   # also list each survivor
     python scripts/mutation.py --json out.json        # the table as JSON too
 
@@ -565,9 +566,10 @@ def table(reports: list[Report]) -> str:
     return "\n".join(rows)
 
 
-def pick_today(day: int | None = None) -> str:
+def pick_today(day: int | None = None, modules: list[str] | None = None) -> str:
+    """One of ``modules`` (default: all), by the day of the year: over a year each gets its days."""
     day = day if day is not None else datetime.date.today().timetuple().tm_yday
-    names = sorted(MODULES)
+    names = sorted(modules or MODULES)
     return names[day % len(names)]
 
 
@@ -585,7 +587,8 @@ def _expand(names: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("modules", nargs="*", help="files or folders (default: every module)")
-    parser.add_argument("--today", action="store_true", help="one module, picked by the day of the year")
+    parser.add_argument("--today", action="store_true",
+                        help="one of the modules (default: all), picked by the day of the year")
     parser.add_argument("--json", type=Path, help="write the reports as JSON to this file")
     parser.add_argument("--survivors", action="store_true", help="list each surviving mutant")
     parser.add_argument("--max-seconds", type=float, help="per module: leave the rest pending after this long")
@@ -601,7 +604,9 @@ def main(argv: list[str] | None = None) -> int:
         report = run_module(args.one, equivalents.get(args.one, {}), args.max_seconds, previous)
         args.json.write_text(json.dumps(asdict(report)))
         return 0
-    modules = [pick_today()] if args.today else _expand(args.modules or list(MODULES))
+    modules = _expand(args.modules or list(MODULES))
+    if args.today:
+        modules = [pick_today(modules=modules)]
     reports = []
     for module in modules:
         out = Path(os.environ.get("TMPDIR", "/tmp")) / f"mutation-{os.getpid()}.json"

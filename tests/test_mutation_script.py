@@ -102,6 +102,9 @@ def test_today_cycles_through_the_modules(mutation):
     assert mutation.pick_today(0) == names[0]
     assert mutation.pick_today(len(names) + 3) == names[3]
     assert {mutation.pick_today(d) for d in range(1, 367)} == set(names)
+    some = ["kernel/ipc.py", "gui/models/base.py"]
+    assert [mutation.pick_today(d, some) for d in (0, 1, 2)] == ["gui/models/base.py", "kernel/ipc.py",
+                                                               "gui/models/base.py"]
 
 
 def test_every_module_exists_and_has_tests(mutation):
