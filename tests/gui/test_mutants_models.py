@@ -365,3 +365,12 @@ def test_an_icon_is_read_row_by_row_three_bytes_a_pixel():
     assert image.pixelColor(10, 23).getRgb()[:3] == (255, 0, 0)
     assert image.pixelColor(10, 24).getRgb()[:3] == (0, 50, 0)
     assert image.pixelColor(47, 47).getRgb()[:3] == (0, 235, 0)
+
+
+def test_frame_zero_is_a_mapped_page():
+    snap = page_snapshot()
+    snap.frame[0x200], snap.perm[0x200], snap.state[0x200] = 0, 3, 5  # physical frame 0, RW private
+    model = PageTableModel()
+    model.set_snapshot(snap)
+    assert [model.vpn_at(r) for r in range(model.rowCount())] == [0x100, 0x200, 0x18000, 0x1EC00]
+    assert [model.data(model.index(1, c)) for c in range(5)] == ["00200000", "20000000", "rw-", "private", ""]
