@@ -374,3 +374,19 @@ def test_frame_zero_is_a_mapped_page():
     model.set_snapshot(snap)
     assert [model.vpn_at(r) for r in range(model.rowCount())] == [0x100, 0x200, 0x18000, 0x1EC00]
     assert [model.data(model.index(1, c)) for c in range(5)] == ["00200000", "20000000", "rw-", "private", ""]
+
+
+def test_registers_are_identified_by_name_so_new_values_keep_the_rows():
+    model = RegisterModel()
+    model.set_rows([("r0", "00000000", "0"), ("pc", "00100000", "")])
+    signals = Signals(model)
+    model.set_rows([("r0", "00000007", "7"), ("pc", "00100004", "")])
+    assert signals.log == [("changed", 0, 0, 1, 2)]
+    model.set_rows([("r1", "00000007", "7"), ("pc", "00100004", "")])
+    assert signals.log[1:] == [("reset",)]
+
+
+def test_process_zero_is_a_process_and_negative_pids_are_the_service():
+    model = IpcModel()
+    model.set_rows([IpcRow(1, 1, 0, -1, "srv:", 1, (), (), False, None)])
+    assert [model.data(model.index(0, c)) for c in (IpcModel.FROM, IpcModel.TO)] == ["0", "srv:"]
