@@ -1,0 +1,278 @@
+"""AddressSpace's boundaries and bookkeeping, case by case: what mutants of
+hlemu/memory/space.py (scripts/mutation.py) showed no test pinning down. Expected values follow
+the module's documented invariants: a page is mapped iff its state is not FREE; mapped memory
+pages are counted in map_count; listeners hear exactly (first_vpn, end_vpn) of each change."""
+
+from __future__ import annotations
+
+import pytest
+
+from hlemu.memory import MapError
+from hlemu.memory import MemoryPermission as P
+from hlemu.memory import MemoryState as S
+from hlemu.memory.constants import FAST_READ, FAST_WRITE, NUM_PAGES, SpecialKind
+from hlemu.memory.space import _runs
+
+BASE = 0x08000000
+PG = 0x1000
+TOP = (NUM_PAGES - 1) << 12  # 0xFFFFF000
+
+
+@pytest.fixture
+def frames(memory_system):
+    taken: list[int] = []
+
+    def take(count: int) -> list[int]:
+        got = [int(f) for f in memory_system.phys.allocate("APPLICATION", count)]
+        taken.extend(got)
+        return got
+
+    yield take
+    phys = memory_system.phys
+    phys.free([f for f in taken if not phys._free[f] and not phys.map_count[f]])
+
+
+@pytest.fixture
+def space(spaces):
+    sp = spaces("mut")
+    sp.heard = []
+    sp.listeners.append(lambda lo, hi: sp.heard.append((lo, hi)))
+    return sp
+
+
+def test_path_names(space):
+    assert space.path("slowmem") is space.slow
+    assert space.path("semifastmem") is space.semifast
+    assert space.path("fastmem") is space.fast
+    with pytest.raises(ValueError, match="unknown memory path 'quick'"):
+        space.path("quick")
+
+
+def test_a_space_without_a_slab_has_no_fastmem(memory_system):
+    from hlemu.memory.space import AddressSpace
+
+    sp = AddressSpace(memory_system.phys, 4242, "noslab", slab=None, backend="slowmem")
+    with pytest.raises(MapError, match="noslab has no slab"):
+        sp.path("fastmem")
+    assert sp.mem is sp.slow and sp.fast is None
+    assert repr(sp) == "<AddressSpace pid=4242 'noslab' backend=slowmem>"
+    assert AddressSpace(memory_system.phys, 4243).name == "process 4243"
+
+
+def test_map_counts_frames_sets_entries_and_tells_listeners(space, frames, memory_system):
+    f = frames(2)
+    space.map(BASE + PG, f, P.RW, S.PRIVATE)
+    assert space.heard == [((BASE >> 12) + 1, (BASE >> 12) + 3)]
+    assert [int(memory_system.phys.map_count[x]) for x in f] == [1, 1]
+    vpn = (BASE >> 12) + 1
+    t = space.table
+    assert [int(t.frame[vpn]), int(t.frame[vpn + 1])] == f
+    assert (int(t.perm[vpn]), int(t.state[vpn]), int(t.special[vpn])) == (int(P.RW), int(S.PRIVATE), 0)
+    assert int(t.access[vpn]) == FAST_READ | FAST_WRITE
+    assert int(t.frame[vpn - 1]) == -1 and int(t.frame[vpn + 2]) == -1
+    backed = space.unmap(BASE + PG, 2 * PG)
+    assert sorted(backed.tolist()) == sorted(f)
+    assert [int(memory_system.phys.map_count[x]) for x in f] == [0, 0]
+    assert space.heard[1] == (vpn, vpn + 2)
+    assert (int(t.frame[vpn]), int(t.state[vpn]), int(t.perm[vpn]), int(t.access[vpn])) == (-1, 0, 0, 0)
+
+
+def test_map_checks_its_range(space, frames):
+    f = frames(1)
+    with pytest.raises(MapError, match="page aligned"):
+        space.map(BASE + 1, f, P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="size must be positive"):
+        space.map(BASE, [], P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="leaves the 32-bit"):
+        space.map(-PG, f, P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="leaves the 32-bit"):
+        space.map(TOP, frames(2), P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="FREE"):
+        space.map(BASE, f, P.RW, S.FREE)
+    with pytest.raises(MapError, match="outside physical memory"):
+        space.map(BASE, [-1], P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="outside physical memory"):
+        space.map(BASE, [space.phys.num_frames], P.RW, S.PRIVATE)
+    space.map(TOP, f, P.RW, S.PRIVATE)  # the last page is mappable
+    assert space.peek(TOP + 0xFFC, 4) == bytes(4)
+    space.unmap(TOP, PG)
+    space.map(BASE, [space.phys.num_frames - 1], P.R, S.PRIVATE)  # so is the last frame
+    space.unmap(BASE, PG)
+
+
+def test_map_refuses_overlaps_by_one_page(space, frames):
+    space.map(BASE + PG, frames(1), P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="overlaps mapped pages"):
+        space.map(BASE, frames(2), P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="08001000"):
+        space.map(BASE + PG, frames(1), P.RW, S.PRIVATE)
+    space.map(BASE, frames(1), P.RW, S.PRIVATE)
+    space.map(BASE + 2 * PG, frames(1), P.RW, S.PRIVATE)
+
+
+def test_unmap_and_protect_refuse_partly_unmapped_ranges(space, frames):
+    space.map(BASE, frames(1), P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="unmap of 0x08000000\\+0x2000"):
+        space.unmap(BASE, 2 * PG)
+    with pytest.raises(MapError, match="protect of"):
+        space.protect(BASE, 2 * PG, P.R)
+    with pytest.raises(MapError, match="FREE"):
+        space.protect(BASE, PG, P.R, state=S.FREE)
+    space.protect(BASE, PG, P.R)
+    assert (int(space.table.perm[BASE >> 12]), int(space.table.state[BASE >> 12])) == (int(P.R), int(S.PRIVATE))
+    space.protect(BASE, PG, P.RW, state=S.ALIASED)
+    assert int(space.table.state[BASE >> 12]) == int(S.ALIASED)
+    assert space.heard[-1] == (BASE >> 12, (BASE >> 12) + 1)
+
+
+def test_mmio_pages_have_no_frame_and_leave_with_unmap(space):
+    calls = []
+
+    class Handler:
+        def read(self, space, addr, size):
+            calls.append(("r", addr, size))
+            return 0
+
+        def write(self, space, addr, size, value):
+            calls.append(("w", addr, size, value))
+
+    h = Handler()
+    space.map_mmio(0x1EC00000, 2 * PG, h)
+    vpn = 0x1EC00
+    t = space.table
+    assert (int(t.frame[vpn]), int(t.special[vpn]), int(t.state[vpn]), int(t.perm[vpn])) == \
+        (-1, int(SpecialKind.MMIO), int(S.IO), int(P.RW))
+    assert space.mmio[vpn] is h and space.mmio[vpn + 1] is h and vpn + 2 not in space.mmio
+    assert space.unmap(0x1EC00000, 2 * PG).tolist() == []
+    assert space.mmio == {}
+
+
+def test_write_tracking_needs_memory_and_untrack_clears_only_tracked_pages(space, frames, memory_system):
+    from hlemu.memory.special import WriteTracker
+
+    tracker = WriteTracker()
+    space.map(BASE, frames(2), P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="write tracking needs mapped memory"):
+        space.track_writes(BASE, 3 * PG, tracker)
+    space.track_writes(BASE + PG, PG, tracker)
+    vpn = BASE >> 12
+    assert [int(space.table.special[v]) for v in (vpn, vpn + 1)] == [0, int(SpecialKind.TRACKED)]
+    assert int(space.table.access[vpn + 1]) == FAST_READ  # clean: writes fault
+    assert set(space.trackers) == {vpn + 1}
+    space.note_tracked_write(vpn + 1)
+    assert int(space.table.wdirty[vpn + 1]) == 1
+    assert int(space.table.access[vpn + 1]) == FAST_READ | FAST_WRITE
+    space.rearm_tracked([vpn + 1])
+    assert int(space.table.wdirty[vpn + 1]) == 0 and int(space.table.access[vpn + 1]) == FAST_READ
+    space.rearm_tracked([])
+    space.untrack(BASE, 2 * PG)
+    assert [int(space.table.special[v]) for v in (vpn, vpn + 1)] == [0, 0]
+    assert space.trackers == {}
+    assert int(space.table.access[vpn + 1]) == FAST_READ | FAST_WRITE
+
+
+def test_watch_checks_what_it_watches(space, frames):
+    space.map(BASE, frames(1), P.RW, S.PRIVATE)
+    space.map(BASE + PG, frames(1), P.RX, S.CODE)
+    with pytest.raises(MapError, match="needs a size"):
+        space.watch(BASE, 0, print)
+    with pytest.raises(MapError, match="needs a size"):
+        space.watch(BASE, 4, print, on="x")
+    with pytest.raises(MapError, match="needs a size"):
+        space.watch(BASE, 4, print, on="")
+    with pytest.raises(MapError, match="executable"):
+        space.watch(BASE + PG, 4, print)
+    with pytest.raises(MapError, match="executable"):
+        space.watch(BASE + PG - 2, 4, print)  # straddles into the code page
+    with pytest.raises(MapError, match="07fff000 is not mapped"):
+        space.watch(BASE - 4, 8, print)
+    point = space.watch(BASE + 0xFFC, 4, print, on="w")
+    assert int(space.table.special[BASE >> 12]) == int(SpecialKind.WATCH)
+    assert space.watchpoints == {BASE >> 12: [point]}
+    point.remove()
+    assert int(space.table.special[BASE >> 12]) == 0 and space.watchpoints == {}
+
+
+def test_watchpoints_see_only_overlapping_accesses_of_their_kind(space, frames):
+    space.map(BASE, frames(1), P.RW, S.PRIVATE)
+    hits = []
+    point = space.watch(BASE + 0x10, 8, hits.append, on="w")
+    reads = space.watch(BASE + 0x10, 8, hits.append, on="r")
+    space.watch_access(BASE + 0x0C, b"1234", "write")  # ends where the watch begins
+    space.watch_access(BASE + 0x18, b"1234", "write")  # begins where the watch ends
+    assert hits == []
+    space.watch_access(BASE + 0x0D, b"1234", "write")  # last byte inside
+    space.watch_access(BASE + 0x17, b"1", "write")  # last watched byte
+    assert [(h.address, h.size, h.kind, h.data) for h in hits] == [(BASE + 0x0D, 4, "write", b"1234"),
+                                                                  (BASE + 0x17, 1, "write", b"1")]
+    assert (point.hits, reads.hits) == (2, 0)
+    space.watch_access(BASE + 0x10, b"x", "read")
+    assert (point.hits, reads.hits) == (2, 1) and hits[-1].pid == space.pid
+    space.watch_muted = True
+    space.watch_access(BASE + 0x10, b"x", "read")
+    assert reads.hits == 1
+    space.watch_muted = False
+    point.remove()
+    assert int(space.table.special[BASE >> 12]) == int(SpecialKind.WATCH)  # the read watch stays
+    reads.remove()
+    assert int(space.table.special[BASE >> 12]) == 0
+
+
+def test_peek_and_poke_cross_pages_and_refuse_unmapped(space, frames):
+    f = frames(2)
+    space.map(BASE, [f[1]], P.R, S.PRIVATE)  # frames out of order: the pieces must follow the table
+    space.map(BASE + PG, [f[0]], P.NONE, S.PRIVATE)
+    heard = []
+    space.code_listeners.append(lambda lo, hi: heard.append((lo, hi)))
+    space.poke(BASE + PG - 3, b"abcdef")
+    assert space.peek(BASE + PG - 3, 6) == b"abcdef"
+    assert space.phys.data[(f[1] << 12) + PG - 3 : (f[1] << 12) + PG].tobytes() == b"abc"
+    assert space.phys.data[f[0] << 12 : (f[0] << 12) + 3].tobytes() == b"def"
+    assert heard == [(BASE >> 12, (BASE >> 12) + 2)]
+    space.poke(BASE, b"")
+    assert heard[-1] == (BASE >> 12, (BASE >> 12) + 1)
+    space.poke(BASE + PG - 1, b"z")
+    assert heard[-1] == (BASE >> 12, (BASE >> 12) + 1)
+    assert space.peek(BASE, 0) == b""
+    with pytest.raises(MapError, match="08002000 is not mapped"):
+        space.peek(BASE + 2 * PG - 1, 2)
+    with pytest.raises(MapError, match="leaves the 32-bit"):
+        space.peek(0xFFFFFFFF, 2)
+    with pytest.raises(MapError, match="leaves the 32-bit"):
+        space.peek(-1, 1)
+
+
+def test_translate_and_page_entries(space, frames):
+    f = frames(1)
+    space.map(BASE, f, P.RW, S.PRIVATE)
+    phys = space.phys.frame_to_phys(f[0])
+    assert space.translate(BASE + 0x123) == phys + 0x123
+    assert space.translate(0x1_0000_0000 + BASE + 4) == phys + 4
+    assert space.translate(BASE + PG) is None
+    entry = space.page(BASE + 0xFFF)
+    assert (entry.vaddr, entry.frame, entry.phys_addr, entry.perm, entry.state, entry.special, entry.dirty) == \
+        (BASE, f[0], phys, P.RW, S.PRIVATE, SpecialKind.NONE, False)
+    empty = space.page(BASE + PG)
+    assert (empty.vaddr, empty.frame, empty.phys_addr, empty.state) == (BASE + PG, -1, None, S.FREE)
+
+
+def test_close_releases_map_counts_and_reads_empty(spaces, frames, memory_system):
+    sp = spaces("closing")
+    f = frames(2)
+    sp.map(BASE, f, P.RW, S.PRIVATE)
+    heard = []
+    sp.listeners.append(lambda lo, hi: heard.append((lo, hi)))
+    sp.close()
+    assert heard == [(0, NUM_PAGES)]
+    assert [int(memory_system.phys.map_count[x]) for x in f] == [0, 0]
+    assert sp.regions() == [] and sp.fast is None and sp.slab is None
+    assert sp.mem is sp.semifast
+    sp.close()  # twice is fine
+    assert heard == [(0, NUM_PAGES)]
+
+
+def test_runs_splits_sorted_pages_into_consecutive_runs():
+    import numpy as np
+
+    assert _runs(np.array([3])) == [(3, 4)]
+    assert _runs(np.array([1, 2, 3, 7, 8, 10])) == [(1, 4), (7, 9), (10, 11)]
