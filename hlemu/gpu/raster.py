@@ -24,24 +24,19 @@ import numpy as np
 from numba import njit
 
 from hlemu.gpu.fragment import PRIMARY, compare, merge, stages_needed, texenv
+from hlemu.gpu.tiling import morton
 
 __all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", "stages_needed"]
 
 BYTES_PER_PIXEL = (4, 3, 2, 2, 2)  # by colour buffer format
-FORMAT_NAMES = ("RGBA8", "RGB8", "RGB5A1", "RGB565", "RGBA4")
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _morton(x, y):
-    return ((x & 1) | ((y & 1) << 1) | ((x & 2) << 1) | ((y & 2) << 2)
-            | ((x & 4) << 2) | ((y & 4) << 3))
+FORMAT_NAMES = ("RGBA8", "RGB8", "RGB5A1", "RGB565", "RGBA4")  # GPU_RB_*: not GX's GSP_* order
 
 
 @njit(cache=True, nogil=True, inline="always")
 def pixel_offset(x, y, width, height, bpp):
     """Byte offset of pixel (x, y) (y up from the bottom) in a tiled buffer."""
     row = height - 1 - y
-    return (((row >> 3) * (width >> 3) + (x >> 3)) * 64 + _morton(x & 7, row & 7)) * bpp
+    return (((row >> 3) * (width >> 3) + (x >> 3)) * 64 + morton(x & 7, row & 7)) * bpp
 
 
 @njit(cache=True, nogil=True, inline="always")

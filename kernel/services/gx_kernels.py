@@ -31,15 +31,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from hlemu.gpu.tiling import morton  # one tile order for GX transfers and the PICA
+
 BYTES_PER_PIXEL = (4, 3, 2, 2, 2)  # indexed by format
 FORMAT_NAMES = ("RGBA8", "RGB8", "RGB565", "RGB5A1", "RGBA4")
-
-
-@njit(cache=True, nogil=True, inline="always")
-def morton(x, y):
-    """Index of pixel (x, y) (each 0-7) inside an 8x8 tile: bits y2 x2 y1 x1 y0 x0."""
-    return ((x & 1) | ((y & 1) << 1) | ((x & 2) << 1) | ((y & 2) << 2)
-            | ((x & 4) << 2) | ((y & 4) << 3))
 
 
 @njit(cache=True, nogil=True, inline="always")
