@@ -75,6 +75,8 @@ class ControlsView(QObject):
             return  # still "starting..."
         alive = sum(1 for p in snap.processes if p.status == "running")
         busy = window.session.command_age() >= BUSY_AFTER
+        gdb = getattr(window, "gdb", None)
+        busy = busy or (gdb is not None and gdb[0].client_running)  # a gdb continue: Pause ends it
         now = controls(snap.running, busy, snap.reason, alive, len(snap.processes))
         window.state_label.setText(now.state)
         window.run_action.setEnabled(now.run)

@@ -320,7 +320,8 @@ def sort_keys(model, row: int = 0) -> list:
 def test_process_sort_keys_are_numbers_where_the_text_has_commas():
     model = ProcessModel()
     model.set_rows([ProcessRow(32, "fb", "running", 1234567, 89, 3, {"unmapped": 2, "tlb_fill": 1000}, None)])
-    assert sort_keys(model) == [32, "fb", "", "running", 1234567, 89, 3, 2, 0, 0, 0, 1000]
+    # pid, name, status, instructions, faults (all kinds), title, SVCs, threads, each kind, RSS/PSS/USS
+    assert sort_keys(model) == [32, "fb", "running", 1234567, 1002, "", 89, 3, 2, 0, 0, 0, 1000, -1, -1, -1]
 
 
 def test_thread_sort_keys():
