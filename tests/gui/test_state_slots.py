@@ -8,7 +8,7 @@ def test_save_and_load_a_slot_from_the_window(gui_programs, tmp_path, monkeypatc
     driver = gui_programs(["fb"])
     window = driver.window
     bar = window.statusBar()
-    assert driver.run_frames(3) == "condition met"
+    assert driver.run_frames(3) == "frames done"
     saved = driver.call(lambda emu: (emu.frame, emu.instructions, emu.ticks))
     window.save_state_actions[0].trigger()
     driver.qtbot.waitUntil(lambda: "state 1 saved" in bar.currentMessage())
@@ -18,7 +18,7 @@ def test_save_and_load_a_slot_from_the_window(gui_programs, tmp_path, monkeypatc
     window.load_state_actions[0].trigger()
     driver.qtbot.waitUntil(lambda: "state 1 loaded" in bar.currentMessage())
     assert driver.call(lambda emu: (emu.frame, emu.instructions, emu.ticks)) == saved
-    assert driver.run_frames(1) == "condition met"  # and it runs on from there
+    assert driver.run_frames(1) == "frames done"  # and it runs on from there
     window.load_state_actions[1].trigger()
     driver.qtbot.waitUntil(lambda: "state 2 is empty" in bar.currentMessage())
     assert window.save_state_actions[0].shortcut().toString() == "Shift+F1"
