@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         menus = self.menuBar()
         assert menus is not None
         file_menu = menus.addMenu("&File")
+        assert file_menu is not None
         for act in (self.open_action, self.shot_action):
             file_menu.addAction(act)
         file_menu.addSeparator()
