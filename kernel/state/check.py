@@ -57,6 +57,7 @@ def _check_counts(kernel: Kernel, by_id: dict[int, KernelObject], handles: dict[
         if key[0] not in by_id:
             raise StateError(f"the state records {key[1]!r} holding object {key[0]}, which it does not hold")
         held[key[0]] = held.get(key[0], 0) + count
+    _check_holders(kernel, by_id, holds)
     refs = kernel._refs
     for ident, count in refs.items():
         if ident not in by_id:
@@ -69,6 +70,26 @@ def _check_counts(kernel: Kernel, by_id: dict[int, KernelObject], handles: dict[
             holders = ", ".join(f"{h} {n}" for (i, h), n in sorted(holds.items()) if i == ident) or "none"
             raise StateError(f"{by_id[ident].describe()} has a reference count of {refs.get(ident, 0)}, but "
                              f"{handles.get(ident, 0)} handles and kernel holds ({holders}) make {want}")
+
+
+def _check_holders(kernel: Kernel, by_id: dict[int, KernelObject], holds: Counter) -> None:
+    """The holds of the holders a state can see whole are what those holders hold: the
+    named ports, srv's registrations, the sessions waiting on server ports."""
+    from kernel.objects.port import ServerPort
+
+    seen: dict[str, Counter] = {
+        "named port": Counter(p.object_id for p in kernel.named_ports.values()),
+        "srv registration": Counter(p.object_id for p in kernel.srv.ports.values()),
+        "pending session": Counter(s.object_id for o in by_id.values() if isinstance(o, ServerPort)
+                                   for s in o.pending),
+    }
+    for holder, want in seen.items():
+        got = Counter({i: n for (i, h), n in holds.items() if h == holder})
+        if got != want:
+            ident = next(iter((got - want) + (want - got)))
+            name = by_id[ident].describe() if ident in by_id else f"object {ident}"
+            raise StateError(f"{name} is held by {holder!r} {got.get(ident, 0)} times, but the state's "
+                             f"{holder}s hold it {want.get(ident, 0)} times")
 
 
 def _check_threads(kernel: Kernel) -> None:

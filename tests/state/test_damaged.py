@@ -136,10 +136,20 @@ def test_a_count_off_by_one_is_refused_naming_the_object(running, delta):
 
 def test_a_hold_without_its_count_is_refused(running):
     def extra_hold(root):
-        pair = root["holds"]["$C"][0]
+        pair = next(p for p in root["holds"]["$C"] if p[0]["$t"][1] == "service event")
         pair[1] += 1
 
     assert "reference count of" in refused(_rewritten(running, extra_hold))
+
+
+def test_a_hold_its_holder_does_not_hold_is_refused(running):
+    """Counts that add up, but srv's port held by nobody the state shows (its hold and its
+    count both one less)."""
+    def moved(root):
+        pair = next(p for p in root["holds"]["$C"] if p[0]["$t"][1] == "named port")
+        pair[0]["$t"][1] = "service event"
+
+    assert "is held by 'named port' 0 times" in refused(_rewritten(running, moved))
 
 
 def test_the_rewritten_state_unchanged_loads(running):
