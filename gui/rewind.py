@@ -1,5 +1,5 @@
 """Hold a key to rewind: while it is held, the window pauses the guests and steps them back
-REWIND_STEP frames every REWIND_REPEAT_MS (``emu.rewind``, exact: docs/save-states.md);
+REWIND_STEP frames every REWIND_REPEAT_MS (or as fast as the restores go) (``emu.rewind``, exact: docs/save-states.md);
 let go and they run on if they ran before.
 
 The worker keeps the ring of snapshots (``emu.enable_rewind`` when it builds the emulator:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from kernel.api import Emulator
 
 REWIND_KEY = "R"  # a Qt key name (Backspace is SELECT in the default key map); a key map entry wins
-REWIND_STEP = 10  # frames back per step
+REWIND_STEP = 10  # frames back per step (the first goes back to a multiple of REWIND_EVERY)
 REWIND_REPEAT_MS = 100  # a step this often while the key is held: 100 frames a second back
 REWIND_EVERY = 10  # frames between the worker's snapshots
 REWIND_KEEP = 60  # snapshots kept: 600 frames (10 s) back at most
@@ -64,7 +64,8 @@ class HoldToRewind(QObject):
         def back(emu: Emulator) -> int:
             if self.window.session.worker.movie_active():
                 raise RuntimeError("rewind is off while a movie is recorded or replayed")
-            return emu.rewind(frames=REWIND_STEP)
+            # back to the previous snapshot: a restore, with no frames to run forward again
+            return emu.rewind(frames=emu.frame % REWIND_EVERY or REWIND_STEP)
 
         def done(result: object, error: str | None) -> None:
             self._busy = False

@@ -60,11 +60,12 @@ def test_record_then_replay_in_the_window_are_equal(gui_programs, tmp_path):
 def test_holding_the_rewind_key_goes_back(gui_programs):
     driver = gui_programs(["fb"])
     window = driver.window
-    assert driver.run_frames(35) == "frames done"
+    assert driver.run_frames(45) == "frames done"
     start = driver.call(lambda emu: emu.frame)
+    assert start % REWIND_STEP == 5  # the first step goes back to frame 40, each next one 10 more
     QTest.keyPress(window, Qt.Key.Key_R)
     driver.qtbot.waitUntil(lambda: window.rewinder.steps >= 1)
     QTest.keyRelease(window, Qt.Key.Key_R)
     driver.qtbot.waitUntil(lambda: not window.rewinder._busy)
     steps = window.rewinder.steps
-    assert driver.call(lambda emu: emu.frame) == start - REWIND_STEP * steps
+    assert driver.call(lambda emu: emu.frame) == start - 5 - REWIND_STEP * (steps - 1)
