@@ -602,6 +602,7 @@ class _GdbBridge(QObject):
 def _make_target(emu: Emulator) -> object:
     from hlemu.gdb.target import Target
 
+    emu.disable_rewind()  # gdb's runs and breakpoints are its own: no rewind ring under them
     return Target(emu)  # on the emulation thread: it registers an IPC listener
 
 
