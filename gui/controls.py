@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PyQt6.QtCore import QObject, QTimer
+from PyQt6.QtCore import QObject, Qt, QTimer
 
 # Reasons after which nothing can run again, so neither Run nor Step would do anything.
 FINAL = ("all exited", "deadlock", "nothing can run")
@@ -59,14 +59,18 @@ class ControlsView(QObject):
         self.window = window
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.show)
         window.session.pending_changed.connect(self._requests_changed)
+        window.session.worker.screens.connect(self._screens)
 
     def _requests_changed(self) -> None:
         self.show()
-        age = self.window.session.command_age()
-        if 0 < age < BUSY_AFTER:  # look again when it has run that long
-            self._timer.start(int((BUSY_AFTER - age) * 1000) + 10)
+
+    def _screens(self, _frames: object) -> None:
+        """A gdb continue sends the screens before its first snapshot: Pause must be there at once."""
+        if getattr(self.window, "gdb", None) is not None:
+            self.show()
 
     def show(self) -> None:
         window = self.window
@@ -74,7 +78,10 @@ class ControlsView(QObject):
         if snap is None:
             return  # still "starting..."
         alive = sum(1 for p in snap.processes if p.status == "running")
-        busy = window.session.command_age() >= BUSY_AFTER
+        age = window.session.command_age()
+        if 0 < age < BUSY_AFTER:  # look again when it has run that long (a timer may fire a little early)
+            self._timer.start(int((BUSY_AFTER - age) * 1000) + 10)
+        busy = age >= BUSY_AFTER
         gdb = getattr(window, "gdb", None)
         busy = busy or (gdb is not None and gdb[0].client_running)  # a gdb continue: Pause ends it
         now = controls(snap.running, busy, snap.reason, alive, len(snap.processes))
