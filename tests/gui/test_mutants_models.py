@@ -319,8 +319,12 @@ def sort_keys(model, row: int = 0) -> list:
 
 def test_process_sort_keys_are_numbers_where_the_text_has_commas():
     model = ProcessModel()
-    model.set_rows([ProcessRow(32, "fb", "running", 1234567, 89, 3, {"unmapped": 2, "tlb_fill": 1000}, None)])
-    assert sort_keys(model) == [32, "fb", "", "running", 1234567, 89, 3, 2, 0, 0, 0, 1000]
+    # The glance columns first (pid, name, status, instructions, faults of every kind together),
+    # then title, SVCs, threads, each fault kind, and RSS/PSS/USS (-1: not measured).
+    model.set_rows([ProcessRow(32, "fb", "running", 1234567, 89, 3, {"unmapped": 2, "tlb_fill": 1000}, None),
+                    ProcessRow(33, "gx", "waiting", 7, 1, 1, {}, None, footprint=(0x3000, 0x1800, 0x1000))])
+    assert sort_keys(model) == [32, "fb", "running", 1234567, 1002, "", 89, 3, 2, 0, 0, 0, 1000, -1, -1, -1]
+    assert sort_keys(model, 1) == [33, "gx", "waiting", 7, 0, "", 1, 1, 0, 0, 0, 0, 0, 0x3000, 0x1800, 0x1000]
 
 
 def test_thread_sort_keys():
