@@ -424,3 +424,101 @@ def test_closing_a_space_releases_frame_zero_too(spaces, memory_system):
     sp.map(BASE, [0], P.R, S.PRIVATE)
     sp.close()
     assert int(phys.map_count[0]) == before
+
+
+# -- third pass: survivors of the full run (16:38) ----------------------------------------------------
+
+def test_unmap_and_untrack_leave_no_dirty_bit(space, frames):
+    from hlemu.memory.special import WriteTracker
+
+    space.map(BASE, frames(2), P.RW, S.PRIVATE)
+    space.track_writes(BASE, 2 * PG, WriteTracker())
+    vpn = BASE >> 12
+    space.note_tracked_write(vpn)
+    space.note_tracked_write(vpn + 1)
+    space.untrack(BASE, PG)
+    assert int(space.table.wdirty[vpn]) == 0
+    space.unmap(BASE, 2 * PG)
+    assert int(space.table.wdirty[vpn + 1]) == 0
+
+
+def test_watch_refuses_mmio_as_not_memory_and_accepts_a_reserved_page(space, frames):
+    class Handler:
+        def read(self, space, addr, size):
+            return 0
+
+        def write(self, space, addr, size, value):
+            pass
+
+    space.map_mmio(0x1EC00000, PG, Handler())
+    with pytest.raises(MapError, match="1ec00000 is not mapped memory"):
+        space.watch(0x1EC00000, 4, print)
+    space.map(BASE, frames(1), P.RW, S.RESERVED)  # state 1: mapped memory all the same
+    space.watch(BASE, 4, print).remove()
+
+
+def test_a_closed_spaces_old_arrays_allow_no_access(spaces, frames):
+    sp = spaces("kept")
+    sp.map(BASE, frames(1), P.RW, S.PRIVATE)
+    old = sp.table
+    sp.close()
+    vpn = BASE >> 12
+    assert (int(old.fast[vpn]), int(old.access[vpn])) == (0, 0)
+
+
+def test_load_tracking_needs_mapped_memory_pages(spaces, frames):
+    from hlemu.memory.special import WriteTracker
+
+    sp = spaces("loaded")
+    f = frames(2)
+    vpn = BASE >> 12
+    vpns = np.array([vpn, vpn + 1], np.int64)
+    sp.load_pages(vpns, np.array(f), np.full(2, int(P.RW)), np.full(2, int(S.PRIVATE)), np.zeros(2), np.zeros(2))
+    tracker = WriteTracker()
+    with pytest.raises(MapError, match="write tracking needs mapped memory"):
+        sp.load_tracking(np.array([vpn + 2]), np.zeros(1), tracker)  # a FREE page
+    sp.load_tracking(vpns, np.array([1, 0]), tracker)
+    assert [int(sp.table.special[v]) for v in vpns] == [int(SpecialKind.TRACKED)] * 2
+    assert [int(sp.table.wdirty[v]) for v in vpns] == [1, 0] and set(sp.trackers) == {vpn, vpn + 1}
+    sp.load_tracking(np.array([], np.int64), np.zeros(0), tracker)  # nothing to load is fine
+    mm = spaces("loaded-mmio")
+    mm.load_pages(np.array([vpn]), np.array([-1]), np.array([int(P.RW)]), np.array([int(S.IO)]),
+                  np.array([int(SpecialKind.MMIO)]), np.zeros(1))
+    with pytest.raises(MapError, match="write tracking needs mapped memory"):
+        mm.load_tracking(np.array([vpn]), np.zeros(1), tracker)  # no frame behind it
+    sp.unmap(BASE, 2 * PG)
+
+
+def test_the_slab_is_cut_where_protection_changes(space, frames, monkeypatch):
+    """One change over pages of protections rw, r, rw maps three pieces, each with its own."""
+    from hlemu.memory.slab import PROT_NONE, PROT_READ, PROT_RW
+    from hlemu.memory.special import WriteTracker
+
+    f = frames(3)
+    space.map(BASE, f, P.RW, S.PRIVATE)
+    space.track_writes(BASE + PG, PG, WriteTracker())  # clean tracked: read-only on the host
+    vpn = BASE >> 12
+    calls = _slab_calls(space, monkeypatch)
+    space.protect(BASE, 3 * PG, P.RW)
+    mapped = [c for c in calls if c[0] == "map_frames"]
+    assert mapped == [("map_frames", vpn, f[0], 1, PROT_RW), ("map_frames", vpn + 1, f[1], 1, PROT_READ),
+                      ("map_frames", vpn + 2, f[2], 1, PROT_RW)]
+    # Re-arming pages whose frames are not consecutive protects each piece at its own page.
+    g = frames(2)
+    space.map(BASE + 4 * PG, [g[1], g[0]], P.RW, S.PRIVATE)
+    space.map(BASE + 6 * PG, frames(2)[::-1], P.NONE, S.PRIVATE)
+    tracker = WriteTracker()
+    space.track_writes(BASE + 4 * PG, 4 * PG, tracker)
+    calls.clear()
+    space.rearm_tracked([vpn + 4, vpn + 5, vpn + 6, vpn + 7])
+    assert calls == [("protect", vpn + 4, 1, PROT_READ), ("protect", vpn + 5, 1, PROT_READ),
+                     ("protect", vpn + 6, 1, PROT_NONE), ("protect", vpn + 7, 1, PROT_NONE)]
+
+
+def test_map_takes_any_iterable_of_frames(space, frames):
+    f = frames(2)
+    space.map(BASE, iter(f), P.RW, S.PRIVATE)  # Iterable[int]: a one-shot iterator too
+    space.map(BASE + 2 * PG, np.array(frames(1)), P.RW, S.PRIVATE)
+    vpn = BASE >> 12
+    assert [int(space.table.frame[vpn + i]) for i in range(2)] == f
+    space.unmap(BASE, 3 * PG)
