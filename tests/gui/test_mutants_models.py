@@ -319,9 +319,12 @@ def sort_keys(model, row: int = 0) -> list:
 
 def test_process_sort_keys_are_numbers_where_the_text_has_commas():
     model = ProcessModel()
-    model.set_rows([ProcessRow(32, "fb", "running", 1234567, 89, 3, {"unmapped": 2, "tlb_fill": 1000}, None)])
-    # pid, name, status, instructions, faults (all kinds), title, SVCs, threads, each kind, RSS/PSS/USS
+    # The glance columns first (pid, name, status, instructions, faults of every kind together),
+    # then title, SVCs, threads, each fault kind, and RSS/PSS/USS (-1: not measured).
+    model.set_rows([ProcessRow(32, "fb", "running", 1234567, 89, 3, {"unmapped": 2, "tlb_fill": 1000}, None),
+                    ProcessRow(33, "gx", "waiting", 7, 1, 1, {}, None, footprint=(0x3000, 0x1800, 0x1000))])
     assert sort_keys(model) == [32, "fb", "running", 1234567, 1002, "", 89, 3, 2, 0, 0, 0, 1000, -1, -1, -1]
+    assert sort_keys(model, 1) == [33, "gx", "waiting", 7, 0, "", 1, 1, 0, 0, 0, 0, 0, 0x3000, 0x1800, 0x1000]
 
 
 def test_thread_sort_keys():
@@ -391,3 +394,67 @@ def test_process_zero_is_a_process_and_negative_pids_are_the_service():
     model = IpcModel()
     model.set_rows([IpcRow(1, 1, 0, -1, "srv:", 1, (), (), False, None)])
     assert [model.data(model.index(0, c)) for c in (IpcModel.FROM, IpcModel.TO)] == ["0", "srv:"]
+
+
+# -- the inspection docks' tables (gui/models/inspect.py) ---------------------------------------------
+
+def test_kib_shows_whole_kib_without_a_decimal_and_split_pages_with_one():
+    from gui.models.inspect import kib
+
+    assert kib(0) == "0 KiB"
+    assert kib(2048.0) == "2 KiB"  # the docstring's example
+    assert kib(4096) == "4 KiB"
+    assert kib(1536) == "1.5 KiB"  # not a whole KiB: one decimal
+    assert kib(2048 * 1024) == "2,048 KiB"  # thousands separated
+    assert kib(4096 / 3) == "1.3 KiB"
+
+
+def _footprint(pid, rss=0x3000, pss=0x1800, uss=0x1000, by_state=()):
+    from gui.inspect_state import FootprintRow
+
+    return FootprintRow(pid, "sys" if pid < 0 else f"p{pid}", "running", rss, pss, uss, by_state)
+
+
+def test_footprint_rows_show_kib_pss_by_state_and_the_system_row_last():
+    from gui.models.inspect import FootprintModel
+
+    model = FootprintModel()
+    model.set_rows([_footprint(0, by_state=(("code", 0x2000, 0x800, 0), ("private", 0x1000, 0x1000, 0x1000))),
+                    _footprint(-1, rss=0x5000, pss=0x5000, uss=0x5000)])
+    assert model.columnCount() == 11
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(6, 11)] == [
+        "code PSS", "private PSS", "locked PSS", "continuous PSS", "shared PSS"]
+    assert [model.data(model.index(0, c)) for c in range(model.columnCount())] == [
+        "0", "p0", "running", "12 KiB", "6 KiB", "4 KiB", "2 KiB", "4 KiB", "0 KiB", "0 KiB", "0 KiB"]
+    assert sort_keys(model, 0) == [0, "p0", "running", 0x3000, 0x1800, 0x1000, 0x800, 0x1000, 0, 0, 0]
+    assert model.data(model.index(1, FootprintModel.PID)) == "all"
+    assert model.data(model.index(1, FootprintModel.PID), SORT_ROLE) == 1 << 31  # sorts after every pid
+    assert model.data(model.index(0, 0), BACKGROUND) is None  # process 0 is a process
+    brush = model.data(model.index(1, 0), BACKGROUND)
+    assert brush.color().getRgb()[:3] == (230, 236, 250)
+
+
+def test_scan_rows_show_the_value_in_hex_and_decimal():
+    from gui.inspect_state import ScanRow
+    from gui.models.inspect import ScanModel
+
+    model = ScanModel()
+    model.set_rows([ScanRow(0x08000010, 0x2A, "counter"), ScanRow(0x08000020, 0, "")])
+    assert [model.data(model.index(0, c)) for c in range(4)] == ["08000010", "0x2a", "42", "counter"]
+    assert sort_keys(model, 1) == [0x08000020, 0, 0, ""]
+    model.set_rows([ScanRow(0x08000010, 0x2B, "counter"), ScanRow(0x08000020, 1, "")])
+    assert model.rowCount() == 2 and model.data(model.index(0, ScanModel.DECIMAL)) == "43"
+
+
+def test_heap_blocks_show_size_and_state_coloured_by_use():
+    from gui.inspect_state import HeapBlock
+    from gui.models.inspect import HeapBlockModel
+
+    model = HeapBlockModel()
+    model.set_rows([HeapBlock(0x08000000, 0x1234, True), HeapBlock(0x08001238, 96, False)])
+    assert [model.data(model.index(0, c)) for c in range(3)] == ["08000000", "4,660", "used"]
+    assert [model.data(model.index(1, c)) for c in range(3)] == ["08001238", "96", "free"]
+    assert sort_keys(model, 0) == [0x08000000, 0x1234, "used"]
+    used = model.data(model.index(0, 0), BACKGROUND).color()
+    free = model.data(model.index(1, 0), BACKGROUND).color()
+    assert used == QColor(230, 110, 90).lighter(150) and free == QColor(120, 200, 130).lighter(150)

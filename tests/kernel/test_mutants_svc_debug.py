@@ -28,6 +28,7 @@ def test_break_reports_the_svc_instruction_and_the_reason_in_r0():
         guest.run()
         svc_at = CODE + 12  # prologue, two movs, then the svc
         assert broken.crash_address == svc_at
+        # The crash line names the break once (ecc1b13): "svcBreak(<reason>) at <the svc>"
         assert f"\nsvcBreak(assert) at {svc_at:#010x}\n" in broken.crash
         assert f"\nsvcBreak(reason 9) at {CODE + 8:#010x}\n" in odd.crash
     finally:

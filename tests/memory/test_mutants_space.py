@@ -5,6 +5,7 @@ pages are counted in map_count; listeners hear exactly (first_vpn, end_vpn) of e
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hlemu.memory import MapError
@@ -276,3 +277,248 @@ def test_runs_splits_sorted_pages_into_consecutive_runs():
 
     assert _runs(np.array([3])) == [(3, 4)]
     assert _runs(np.array([1, 2, 3, 7, 8, 10])) == [(1, 4), (7, 9), (10, 11)]
+
+
+# -- second pass (mut18b): the survivors of the full run ---------------------------------------------
+
+def test_the_cpu_dirtying_a_tracked_page_tells_its_tracker_once(space, frames):
+    from hlemu.memory.special import WriteTracker
+
+    tracker = WriteTracker()
+    seen = []
+    tracker.subscribe(lambda t, vaddr: seen.append(vaddr))
+    space.map(BASE, frames(2), P.RW, S.PRIVATE)
+    space.track_writes(BASE, PG, tracker)
+    vpn = BASE >> 12
+    space.dirtied_by_cpu([vpn, vpn + 1])  # vpn + 1 is not tracked: nobody to tell
+    assert tracker.dirty[space.pid] == {vpn} and seen == [BASE] and tracker.faults == 1
+    space.dirtied_by_cpu([vpn])  # already dirty: slowmem would not have told it again
+    assert seen == [BASE] and tracker.faults == 1
+
+
+def _slab_calls(space, monkeypatch):
+    calls = []
+    for name in ("map_frames", "release", "protect"):
+        real = getattr(space.slab, name)
+        monkeypatch.setattr(space.slab, name,
+                            (lambda n, f: lambda *a: (calls.append((n, *a)), f(*a))[1])(name, real))
+    return calls
+
+
+def test_a_tracked_write_and_a_rearm_change_protection_only(space, frames, monkeypatch):
+    """Dirtying or re-arming a tracked page changes its host protection; the frame stays mapped
+    where it was (no remap of the slab), as the docstrings of note_tracked_write and rearm say."""
+    from hlemu.memory.slab import PROT_READ, PROT_RW
+    from hlemu.memory.special import WriteTracker
+
+    tracker = WriteTracker()
+    space.map(BASE, frames(2), P.RW, S.PRIVATE)
+    space.track_writes(BASE, 2 * PG, tracker)
+    vpn = BASE >> 12
+    calls = _slab_calls(space, monkeypatch)
+    space.note_tracked_write(vpn + 1)
+    assert calls == [("protect", vpn + 1, 1, PROT_RW)]
+    assert space.faults.page(BASE + PG)["write_track"] == 1 and space.faults.page(BASE)["write_track"] == 0
+    assert tracker.dirty[space.pid] == {vpn + 1}
+    space.note_tracked_write(vpn)
+    calls.clear()
+    space.rearm_tracked([vpn, vpn + 1])
+    assert calls == [("protect", vpn, 2, PROT_READ)]
+    assert [int(space.table.wdirty[v]) for v in (vpn, vpn + 1)] == [0, 0]
+
+
+def test_a_page_entry_carries_that_pages_fault_counts(space, frames):
+    from hlemu.memory.constants import FaultKind
+
+    space.map(BASE, frames(1), P.RW, S.PRIVATE)
+    space.faults.bump(FaultKind.PERMISSION, BASE + 0x40, 3)
+    space.faults.bump(FaultKind.UNMAPPED, BASE + PG)
+    entry = space.page(BASE + 0x800)
+    assert entry.faults == {"unmapped": 0, "permission": 3, "special": 0, "write_track": 0, "tlb_fill": 0}
+    assert space.page(BASE + PG).faults["unmapped"] == 1
+    assert space.page(0x1_0000_0000 + BASE).faults["permission"] == 3  # the address wraps at 32 bits
+
+
+def test_write_tracking_refuses_mmio_pages(space):
+    from hlemu.memory.special import WriteTracker
+
+    class Handler:
+        def read(self, space, addr, size):
+            return 0
+
+        def write(self, space, addr, size, value):
+            pass
+
+    space.map_mmio(0x1EC00000, PG, Handler())
+    with pytest.raises(MapError, match="write tracking needs mapped memory"):
+        space.track_writes(0x1EC00000, PG, WriteTracker())
+    assert int(space.table.special[0x1EC00]) == int(SpecialKind.MMIO)
+
+
+def test_a_one_byte_watch_at_the_end_of_a_page_covers_that_page_only(space, frames):
+    space.map(BASE, frames(1), P.RW, S.PRIVATE)  # the next page is unmapped: a watch reaching it fails
+    hits = []
+    point = space.watch(BASE + PG - 1, 1, hits.append, on="r")
+    assert space.watchpoints == {BASE >> 12: [point]}
+    space.watch_access(BASE + PG - 2, b"ab", "read")
+    space.watch_access(BASE + PG - 2, b"a", "read")
+    assert [(h.address, h.size) for h in hits] == [(BASE + PG - 2, 2)]
+    point.remove()
+    assert space.watchpoints == {} and int(space.table.special[BASE >> 12]) == 0
+
+
+def test_two_watches_on_one_page_one_removed(space, frames):
+    space.map(BASE, frames(2), P.RW, S.PRIVATE)
+    a = space.watch(BASE, 4, print)
+    b = space.watch(BASE + PG - 4, 8, print)  # into the second page
+    assert space.watchpoints == {BASE >> 12: [a, b], (BASE >> 12) + 1: [b]}
+    b.remove()
+    assert space.watchpoints == {BASE >> 12: [a]}
+    assert [int(space.table.special[(BASE >> 12) + i]) for i in (0, 1)] == [int(SpecialKind.WATCH), 0]
+    a.remove()
+
+
+def test_address_zero_is_an_address(space, frames):
+    """vaddr 0 is the first page of the 32-bit space, not an error (the null page is unmapped by
+    convention, but the kernel may map it)."""
+    f = frames(1)
+    space.map(0, f, P.RW, S.PRIVATE)
+    space.poke(0, b"\x01\x02")
+    assert space.peek(0, 2) == b"\x01\x02" and space.translate(1) == space.phys.frame_to_phys(f[0]) + 1
+    assert space.peek(0, 0) == b""
+    space.unmap(0, PG)
+
+
+def test_physical_frame_zero_is_a_frame(space, memory_system):
+    """Frame 0 (the first page of FCRAM, 0x20000000) is memory like any other: mapped, counted,
+    peeked, poked, watched, tracked and unmapped as such."""
+    from hlemu.memory.special import WriteTracker
+
+    phys = memory_system.phys
+    before = int(phys.map_count[0])
+    saved = phys.data[0:PG].tobytes()
+    try:
+        space.map(BASE, [0], P.RW, S.PRIVATE)
+        assert int(phys.map_count[0]) == before + 1
+        assert space.translate(BASE + 8) == 0x20000008
+        entry = space.page(BASE)
+        assert (entry.frame, entry.phys_addr) == (0, 0x20000000)
+        space.poke(BASE + 4, b"zero")
+        assert space.peek(BASE + 4, 4) == b"zero" and phys.data[4:8].tobytes() == b"zero"
+        point = space.watch(BASE, 4, print)
+        point.remove()
+        space.track_writes(BASE, PG, WriteTracker())
+        space.untrack(BASE, PG)
+        assert space.unmap(BASE, PG).tolist() == [0]
+        assert int(phys.map_count[0]) == before
+    finally:
+        if int(space.table.state[BASE >> 12]):
+            space.unmap(BASE, PG)
+        phys.data[0:PG] = np.frombuffer(saved, np.uint8)
+
+
+def test_closing_a_space_releases_frame_zero_too(spaces, memory_system):
+    phys = memory_system.phys
+    before = int(phys.map_count[0])
+    sp = spaces("frame0")
+    sp.map(BASE, [0], P.R, S.PRIVATE)
+    sp.close()
+    assert int(phys.map_count[0]) == before
+
+
+# -- third pass: survivors of the full run (16:38) ----------------------------------------------------
+
+def test_unmap_and_untrack_leave_no_dirty_bit(space, frames):
+    from hlemu.memory.special import WriteTracker
+
+    space.map(BASE, frames(2), P.RW, S.PRIVATE)
+    space.track_writes(BASE, 2 * PG, WriteTracker())
+    vpn = BASE >> 12
+    space.note_tracked_write(vpn)
+    space.note_tracked_write(vpn + 1)
+    space.untrack(BASE, PG)
+    assert int(space.table.wdirty[vpn]) == 0
+    space.unmap(BASE, 2 * PG)
+    assert int(space.table.wdirty[vpn + 1]) == 0
+
+
+def test_watch_refuses_mmio_as_not_memory_and_accepts_a_reserved_page(space, frames):
+    class Handler:
+        def read(self, space, addr, size):
+            return 0
+
+        def write(self, space, addr, size, value):
+            pass
+
+    space.map_mmio(0x1EC00000, PG, Handler())
+    with pytest.raises(MapError, match="1ec00000 is not mapped memory"):
+        space.watch(0x1EC00000, 4, print)
+    space.map(BASE, frames(1), P.RW, S.RESERVED)  # state 1: mapped memory all the same
+    space.watch(BASE, 4, print).remove()
+
+
+def test_a_closed_spaces_old_arrays_allow_no_access(spaces, frames):
+    sp = spaces("kept")
+    sp.map(BASE, frames(1), P.RW, S.PRIVATE)
+    old = sp.table
+    sp.close()
+    vpn = BASE >> 12
+    assert (int(old.fast[vpn]), int(old.access[vpn])) == (0, 0)
+
+
+def test_load_tracking_needs_mapped_memory_pages(spaces, frames):
+    from hlemu.memory.special import WriteTracker
+
+    sp = spaces("loaded")
+    f = frames(2)
+    vpn = BASE >> 12
+    vpns = np.array([vpn, vpn + 1], np.int64)
+    sp.load_pages(vpns, np.array(f), np.full(2, int(P.RW)), np.full(2, int(S.PRIVATE)), np.zeros(2), np.zeros(2))
+    tracker = WriteTracker()
+    with pytest.raises(MapError, match="write tracking needs mapped memory"):
+        sp.load_tracking(np.array([vpn + 2]), np.zeros(1), tracker)  # a FREE page
+    sp.load_tracking(vpns, np.array([1, 0]), tracker)
+    assert [int(sp.table.special[v]) for v in vpns] == [int(SpecialKind.TRACKED)] * 2
+    assert [int(sp.table.wdirty[v]) for v in vpns] == [1, 0] and set(sp.trackers) == {vpn, vpn + 1}
+    sp.load_tracking(np.array([], np.int64), np.zeros(0), tracker)  # nothing to load is fine
+    mm = spaces("loaded-mmio")
+    mm.load_pages(np.array([vpn]), np.array([-1]), np.array([int(P.RW)]), np.array([int(S.IO)]),
+                  np.array([int(SpecialKind.MMIO)]), np.zeros(1))
+    with pytest.raises(MapError, match="write tracking needs mapped memory"):
+        mm.load_tracking(np.array([vpn]), np.zeros(1), tracker)  # no frame behind it
+    sp.unmap(BASE, 2 * PG)
+
+
+def test_the_slab_is_cut_where_protection_changes(space, frames, monkeypatch):
+    """One change over pages of protections rw, r, rw maps three pieces, each with its own."""
+    from hlemu.memory.slab import PROT_NONE, PROT_READ, PROT_RW
+    from hlemu.memory.special import WriteTracker
+
+    f = frames(3)
+    space.map(BASE, f, P.RW, S.PRIVATE)
+    space.track_writes(BASE + PG, PG, WriteTracker())  # clean tracked: read-only on the host
+    vpn = BASE >> 12
+    calls = _slab_calls(space, monkeypatch)
+    space.protect(BASE, 3 * PG, P.RW)
+    mapped = [c for c in calls if c[0] == "map_frames"]
+    assert mapped == [("map_frames", vpn, f[0], 1, PROT_RW), ("map_frames", vpn + 1, f[1], 1, PROT_READ),
+                      ("map_frames", vpn + 2, f[2], 1, PROT_RW)]
+    # Re-arming pages whose frames are not consecutive protects each piece at its own page.
+    g = frames(2)
+    space.map(BASE + 4 * PG, [g[1], g[0]], P.RW, S.PRIVATE)
+    space.map(BASE + 6 * PG, frames(2)[::-1], P.NONE, S.PRIVATE)
+    tracker = WriteTracker()
+    space.track_writes(BASE + 4 * PG, 4 * PG, tracker)
+    calls.clear()
+    space.rearm_tracked([vpn + 4, vpn + 5, vpn + 6, vpn + 7])
+    assert calls == [("protect", vpn + 4, 1, PROT_READ), ("protect", vpn + 5, 1, PROT_READ),
+                     ("protect", vpn + 6, 1, PROT_NONE), ("protect", vpn + 7, 1, PROT_NONE)]
+
+
+def test_map_takes_any_iterable_of_frames(space, frames):
+    f = frames(2)
+    space.map(BASE, iter(f), P.RW, S.PRIVATE)  # Iterable[int]: a one-shot iterator too
+    space.map(BASE + 2 * PG, np.array(frames(1)), P.RW, S.PRIVATE)
+    vpn = BASE >> 12
+    assert [int(space.table.frame[vpn + i]) for i in range(2)] == f
+    space.unmap(BASE, 3 * PG)
