@@ -58,3 +58,53 @@ def test_svc_names_come_from_the_table_and_unknown_ones_are_numbered():
     assert svc_name(0x3D) == "OutputDebugString"
     assert svc_name(0x7E) == "Unknown7E"
     assert svc_name(0x05) == "SetProcessAffinityMask"
+
+
+class Thread5(FakeThread):
+    tid = 5
+
+
+def held_call(number: int) -> SvcCall:
+    return SvcCall(Thread5(), number, svc_name(number), [0] * 8)  # type: ignore[arg-type]
+
+
+def test_a_holding_listener_makes_the_listeners_hold_until_it_is_removed():
+    listeners = SvcListeners()
+    holder = listeners.add(lambda c: True, hold=True)
+    listeners.add(lambda c: None)  # a plain one after it leaves holding on
+    assert listeners.holds is True
+    listeners.remove(holder)
+    assert listeners.holds is False
+
+
+def test_hold_asks_holding_listeners_of_that_number_and_serves_a_held_svc_next_time():
+    asked: list[tuple[str, int]] = []
+    listeners = SvcListeners()
+    listeners.add(lambda c: asked.append(("plain", c.number)))  # never asked whether to hold
+    listeners.add(lambda c: asked.append(("0x0A", c.number)) or True, number=0x0A, hold=True)
+    assert listeners.hold(held_call(0x0B), pc=0x100010) is False  # not its number: nobody holds
+    assert asked == [] and listeners.released == {}
+    assert listeners.hold(held_call(0x0A), pc=0x100010) is True
+    assert asked == [("0x0A", 0x0A)] and listeners.released == {5: 0x100010}
+    # The same thread at the same svc again: served without asking (a resumed SVC runs once)
+    assert listeners.hold(held_call(0x0A), pc=0x100010) is False
+    assert asked == [("0x0A", 0x0A)] and listeners.released == {}
+    # ...and the next time it comes, it is asked again
+    assert listeners.hold(held_call(0x0A), pc=0x100010) is True
+    assert asked == [("0x0A", 0x0A)] * 2
+
+
+def test_hold_released_at_another_pc_asks_again():
+    listeners = SvcListeners()
+    listeners.add(lambda c: True, hold=True)  # every number
+    assert listeners.hold(held_call(0x24), pc=0x100020) is True
+    assert listeners.hold(held_call(0x01), pc=0x100040) is True  # another svc of that thread: asked
+    assert listeners.released == {5: 0x100040}
+
+
+def test_a_holding_listener_that_answers_false_holds_nothing():
+    asked = []
+    listeners = SvcListeners()
+    listeners.add(lambda c: asked.append(c.number), hold=True)  # returns None: go on
+    assert listeners.hold(held_call(0x24), pc=0x100020) is False
+    assert asked == [0x24] and listeners.released == {}
