@@ -240,7 +240,7 @@ def units(steps: list[Step]) -> list[list[Step]]:
             unit.append(step)
         if words[:2] == ["hlemu", "new"]:
             chains[words[2]] = unit
-        for option, made in zip(words, words[1:]):
+        for option, made in zip(words, words[1:], strict=False):
             if option in MAKES_FILE:  # later commands that read the file follow this one
                 chains.setdefault(made, unit)
     return out
