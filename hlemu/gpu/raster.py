@@ -10,7 +10,7 @@ vertex's colour times 1/w, divided by the interpolated 1/w) and rounded to 8 bit
 The colour buffer (3dbrew "GPU/Internal Registers", GPUREG_COLORBUFFER_FORMAT) is tiled as
 textures are: 8x8 tiles in Morton order, rows of tiles one after another, and stored bottom
 up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A1, 3 RGB565,
-4 RGBA4; components most significant first in a little-endian word.
+4 RGBA4, coded by :mod:`hlemu.gpu.pixels` (which GX's transfers share).
 
 Per-fragment work (TexEnv, the alpha test's comparison, blending or logic ops) is in
 :mod:`hlemu.gpu.fragment`; then the colour write mask.
@@ -24,12 +24,11 @@ import numpy as np
 from numba import njit
 
 from hlemu.gpu.fragment import PRIMARY, compare, merge, stages_needed, texenv
+from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
 from hlemu.gpu.tiling import morton
 
 __all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", "stages_needed"]
 
-BYTES_PER_PIXEL = (4, 3, 2, 2, 2)  # by colour buffer format
-FORMAT_NAMES = ("RGBA8", "RGB8", "RGB5A1", "RGB565", "RGBA4")  # GPU_RB_*: not GX's GSP_* order
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -42,41 +41,12 @@ def pixel_offset(x, y, width, height, bpp):
 @njit(cache=True, nogil=True, inline="always")
 def _store(buf, off, fmt, r, g, b, a, mask):
     if mask != 0xF:  # keep the channels the colour mask protects
-        old = _load(buf, off, fmt)
+        old = decode(buf, off, fmt)
         r = r if mask & 1 else old[0]
         g = g if mask & 2 else old[1]
         b = b if mask & 4 else old[2]
         a = a if mask & 8 else old[3]
-    if fmt == 0:
-        buf[off], buf[off + 1], buf[off + 2], buf[off + 3] = a, b, g, r
-        return
-    if fmt == 1:
-        buf[off], buf[off + 1], buf[off + 2] = b, g, r
-        return
-    if fmt == 2:
-        w = ((r >> 3) << 11) | ((g >> 3) << 6) | ((b >> 3) << 1) | (a >> 7)
-    elif fmt == 3:
-        w = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)
-    else:
-        w = ((r >> 4) << 12) | ((g >> 4) << 8) | ((b >> 4) << 4) | (a >> 4)
-    buf[off] = w & 0xFF
-    buf[off + 1] = w >> 8
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _load(buf, off, fmt):
-    if fmt == 0:
-        return np.int64(buf[off + 3]), np.int64(buf[off + 2]), np.int64(buf[off + 1]), np.int64(buf[off])
-    if fmt == 1:
-        return np.int64(buf[off + 2]), np.int64(buf[off + 1]), np.int64(buf[off]), np.int64(255)
-    w = np.int64(buf[off]) | (np.int64(buf[off + 1]) << 8)
-    if fmt == 2:
-        r, g, b = (w >> 11) & 0x1F, (w >> 6) & 0x1F, (w >> 1) & 0x1F
-        return (r << 3) | (r >> 2), (g << 3) | (g >> 2), (b << 3) | (b >> 2), (w & 1) * 255
-    if fmt == 3:
-        r, g, b = (w >> 11) & 0x1F, (w >> 5) & 0x3F, w & 0x1F
-        return (r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2), np.int64(255)
-    return ((w >> 12) & 0xF) * 17, ((w >> 8) & 0xF) * 17, ((w >> 4) & 0xF) * 17, (w & 0xF) * 17
+    encode(buf, off, fmt, r, g, b, a)
 
 
 # -- triangles ---------------------------------------------------------------------------------
@@ -203,7 +173,7 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 if plain:
                     _store(buf, off, fmt, out[0], out[1], out[2], out[3], mask)
                 else:
-                    dst[0], dst[1], dst[2], dst[3] = _load(buf, off, fmt)
+                    dst[0], dst[1], dst[2], dst[3] = decode(buf, off, fmt)
                     merge(out, dst, blend, func, logic, const, res)
                     _store(buf, off, fmt, res[0], res[1], res[2], res[3], mask)
                 pixels += 1
