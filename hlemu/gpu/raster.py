@@ -23,8 +23,9 @@ import math
 import numpy as np
 from numba import njit
 
-from hlemu.gpu.fragment import PRIMARY, compare, merge, stages_needed, texenv
+from hlemu.gpu.fragment import PRIMARY, SOURCE_ROWS, TEXTURE0, compare, merge, stages_needed, texenv
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
+from hlemu.gpu.texture import FIXED, MAG, MIN, MODE, SAMPLE, sample
 from hlemu.gpu.tiling import morton
 
 __all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", "stages_needed"]
@@ -51,6 +52,14 @@ def _store(buf, off, fmt, r, g, b, a, mask):
 
 # -- triangles ---------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
+def _interpolate(attrs, i0, i1, i2, w0, w1, w2, invw, out):
+    """Perspective-correct attributes at edge weights (w0, w1, w2): ``attrs`` are times 1/w."""
+    denom = invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2
+    for k in range(attrs.shape[1]):
+        out[k] = (attrs[i0, k] * w0 + attrs[i1, k] * w1 + attrs[i2, k] * w2) / denom
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _area(ax, ay, bx, by, cx, cy):
     return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
 
@@ -67,7 +76,7 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
 @njit(cache=True, nogil=True)
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
-                   z, depth, dbuf, dfmt):
+                   z, depth, dbuf, dfmt, uvs, units, tex_data, sampled):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
@@ -78,13 +87,27 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     x2, y2) in pixels, mode 0 off, 1 drop the pixels inside the box, 3 keep only them.
     ``z`` (n,) are the vertices' z / w; ``depth`` (test on, comparison, write on, scale,
     offset, z-buffering) as floats; ``dbuf`` the depth buffer in format ``dfmt`` (0 D16,
-    2 D24, 3 D24S8), empty when no depth is tested or written. Returns
+    2 D24, 3 D24S8), empty when no depth is tested or written. ``uvs`` (n, 7) are the
+    vertices' texture coordinates (u0, v0, u1, v1, u2, v2, w0) times their 1/w, ``units``
+    the texture unit table (:mod:`hlemu.gpu.texture`) over the texels ``tex_data``, and
+    ``sampled`` the units to sample (bit i: unit i; the others read their FIXED colour). Returns
     the number of pixels written and the lowest and highest pixel rows written.
     """
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
     low, high = height, -1
-    src = np.zeros((5, 4), np.int64)
+    src = np.zeros((SOURCE_ROWS, 4), np.int64)
+    for unit in range(3):  # units not sampled read one colour for every fragment
+        for ch in range(4):
+            src[TEXTURE0 + unit, ch] = (units[unit, FIXED] >> (8 * ch)) & 0xFF
+    uv = np.zeros(7, np.float64)
+    uvx = np.zeros(7, np.float64)
+    uvy = np.zeros(7, np.float64)
+    texel_rgba = np.zeros(4, np.int64)
+    derivatives = False  # a unit whose filters differ needs the level of detail
+    for unit in range(3):
+        if sampled >> unit & 1:
+            derivatives |= units[unit, MODE] == SAMPLE and units[unit, MAG] != units[unit, MIN]
     args = np.zeros((3, 4), np.int64)
     out = np.zeros(4, np.int64)
     dst = np.zeros(4, np.int64)
@@ -144,6 +167,16 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                     v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) * scale
                     # C's round() (Azahar's), for the non-negative values colours are
                     src[PRIMARY, ch] = max(0, min(255, np.int64(math.floor(v + 0.5))))
+                if sampled:
+                    _interpolate(uvs, i0, i1, i2, w0, w1, w2, invw, uv)
+                    if derivatives:  # the coordinates one pixel right and one up (edge functions are linear)
+                        _interpolate(uvs, i0, i1, i2, w0 - (y2 - y1) * 16, w1 - (y0 - y2) * 16,
+                                     w2 - (y1 - y0) * 16, invw, uvx)
+                        _interpolate(uvs, i0, i1, i2, w0 + (x2 - x1) * 16, w1 + (x0 - x2) * 16,
+                                     w2 + (x1 - x0) * 16, invw, uvy)
+                    for unit in range(3):
+                        if sampled >> unit & 1:
+                            sample(tex_data, units, unit, uv, uvx, uvy, texel_rgba, src, TEXTURE0 + unit)
                 if count:
                     texenv(st, constants, buffer_color, update, src, args, out, count)
                 else:  # the pass-through: the fragment is its primary colour
