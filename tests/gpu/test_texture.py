@@ -369,3 +369,68 @@ def test_render_to_texture_in_one_list_reads_what_the_list_drew(env):
     inside = (want(quad(), reference.Texture(decoded(0, 16, 16))) != BACKGROUND).any(axis=2)  # the quad
     assert inside.sum() > 900 and (got[inside] == ref[inside]).all()
     assert (ref[inside] != BACKGROUND).any(axis=1).sum() > 300  # draw 1's texels, not only the clear colour
+
+
+# Texture coordinate 0 (u q, v q) and its w (q) from v2 (x, y, z).
+PROJECTED = """
+.out o0 position
+.out o1 color
+.out o2 texcoord0
+.out o3 texcoord0w
+main:
+    mov o0, v0
+    mov o1, v1
+    mov o2, v2
+    mov o3, v2.zzzz
+    end
+"""
+
+
+def test_projection_2d_divides_by_texture_coordinate_0_w(env):
+    # Unit 0's type 3 samples at (u q / q, v q / q) of the interpolated values: projective
+    # mapping, which the reference draws as perspective-correct interpolation with w = 1 / q.
+    q = np.array([1.0, 3.0, 1.0, 3.0])
+    v = quad()
+    projected = np.hstack([v[:, :8], v[:, 8:10] * q[:, None], q[:, None]])
+    env.put(TEX, texture_bytes(0, 16, 16))
+    draw(env, projected, [(0, dict(width=16, height=16, fmt=0, kind=3))], shader=PROJECTED)
+    got = env.image(0)
+    as_w = v.copy()
+    as_w[:, :4] /= q[:, None]
+    ref = want(as_w, reference.Texture(decoded(0, 16, 16)))
+    assert (got != ref).any(axis=2).mean() < 0.005  # texel edges through pixel centres may round apart
+    assert (got != want(v, reference.Texture(decoded(0, 16, 16)))).any(axis=2).sum() > 200
+    draw(env, projected, [(0, dict(width=16, height=16, fmt=0, kind=0))], shader=PROJECTED)  # 2D: no division
+    assert (env.image(0) != got).any(axis=2).sum() > 200
+
+
+@pytest.mark.parametrize(("mode", "inside", "negative", "beyond"), [
+    (4, "texel", "repeat", "clamp"),  # clamp to edge 2: negative coordinates repeat (Azahar)
+    (5, "texel", "repeat", "border"),  # clamp to border 2: beyond the texture the border, negative repeat
+    (6, "texel", "repeat", "repeat"),
+    (7, "texel", "repeat", "repeat"),
+])
+def test_the_undocumented_wrap_modes_4_to_7_as_azahar_reads_them(mode, inside, negative, beyond):
+    # An 8x8 L8 texture whose texel (s, t up) holds s + 8 t; the border 0xFF.
+    size = 8
+    image = np.zeros(size * size, np.uint8)
+    for t in range(size):
+        for s in range(size):
+            m = sum(((s >> k) & 1) << (2 * k) | (((size - 1 - t) >> k) & 1) << (2 * k + 1) for k in range(3))
+            image[m] = s + 8 * t
+    cfg = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
+    cfg[0, [texture.MODE, texture.WIDTH, texture.HEIGHT, texture.FORMAT]] = (texture.SAMPLE, size, size, 7)
+    cfg[0, [texture.WRAP_S, texture.WRAP_T, texture.BORDER]] = (mode, 0, 0xFFFFFFFF)
+    rgba = np.zeros(4, np.int64)
+
+    def at(s: int) -> int:
+        texture.fetch(image, cfg, 0, s, 2, rgba)
+        return int(rgba[0])
+
+    expect = {"texel": 3 + 16, "repeat": (-3 % size) + 16, "clamp": 7 + 16, "border": 0xFF}
+    assert at(3) == expect[inside]
+    assert at(-3) == expect[negative]
+    if beyond == "repeat":
+        assert at(size + 3) == 3 + 16
+    else:
+        assert at(size + 3) == expect[beyond]
