@@ -111,19 +111,28 @@ def stages_needed(stages: np.ndarray) -> int:
     return count
 
 
-def textures_read(stages: np.ndarray, count: int) -> int:
-    """Which texture units (bit i: texture i, of 0-2) the first ``count`` stages read.
+# How many of its three sources each combiner operation reads (replace 1; lerp, multiply-add
+# and add-multiply 3; the others 2).
+OPERANDS = (1, 2, 2, 2, 3, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1)
 
-    >>> textures_read(np.array([[0x00F30003, 0, 0, 0, 0], [0x0005, 0, 0, 0, 0]], np.uint32), 1)
-    1
+
+def textures_read(stages: np.ndarray, count: int) -> int:
+    """Which texture units (bit i: texture i, of 0-2) the first ``count`` stages read: the
+    sources their colour and alpha operations use (a source an operation ignores is not
+    sampled, so a unit left on with a stale address costs nothing and faults nothing).
+
+    >>> stages = np.array([[0x00F30003, 0, 0, 0, 0], [0x0045, 0, 0x1, 0, 0]], np.uint32)
+    >>> textures_read(stages, 1), textures_read(stages, 2)
+    (1, 7)
     """
     used = 0
     for row in stages[:count]:
-        sources = int(row[0])
-        for k in (0, 4, 8, 16, 20, 24):
-            sel = (sources >> k) & 0xF
-            if 3 <= sel <= 5:
-                used |= 1 << (sel - 3)
+        sources, combiner = int(row[0]), int(row[2])
+        for shift, op in ((0, combiner & 0xF), (16, (combiner >> 16) & 0xF)):
+            for k in range(OPERANDS[op]):
+                sel = (sources >> (shift + 4 * k)) & 0xF
+                if 3 <= sel <= 5:
+                    used |= 1 << (sel - 3)
     return used
 
 

@@ -434,3 +434,22 @@ def test_the_undocumented_wrap_modes_4_to_7_as_azahar_reads_them(mode, inside, n
         assert at(size + 3) == 3 + 16
     else:
         assert at(size + 3) == expect[beyond]
+
+
+def test_a_unit_no_stage_reads_is_not_sampled_even_with_a_wild_address(env):
+    # Unit 0 on at an address the process does not have, named as source 2 of a REPLACE of the
+    # primary colour (which reads source 1 only): the draw goes on without touching it.
+    env.clear(0)
+    v = quad()
+    v[:, 4:8] = (1.0, 0.0, 0.0, 1.0)
+    env.put(VERTS, v.astype(np.float32).tobytes())
+    b = CommandBuilder().shader(pica_asm.assemble(TEXTURED)).framebuffer(env.pa(COLOR), W, H, 0)
+    b.viewport(0, 0, W, H).texture(0, 0x08000000, 16, 16, 0).texunits(1)
+    b.write(R.TEXENV_BASES[0], 0x00300030, 0, 0, 0, 0, consecutive=True)  # sources primary, texture 0
+    for base in R.TEXENV_BASES[1:]:
+        b.write(base, 0x000F000F, 0, 0, 0, 0, consecutive=True)
+    b.attributes(env.pa(VERTS), 40, [(3, 4), (3, 4), (3, 2)]).draw_arrays(4, topology=1)
+    env.submit(b.finalize())
+    record = env.kernel.gsp.gx.pica.lists[-1]
+    assert not record.errors and not record.draws[0].textures
+    assert (env.image(0) == (255, 0, 0, 255)).all(axis=2).sum() >= 32 * 32 - 64
