@@ -25,7 +25,7 @@ from numba import njit
 
 from hlemu.gpu.fragment import PRIMARY, SOURCE_ROWS, TEXTURE0, compare, merge, stages_needed, texenv
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
-from hlemu.gpu.texture import FIXED, MAG, MIN, MODE, SAMPLE, sample
+from hlemu.gpu.texture import FIXED, MAG, MAX_LEVEL, MIN, MODE, SAMPLE, sample
 from hlemu.gpu.tiling import morton
 
 __all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", "stages_needed"]
@@ -104,10 +104,11 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     uvx = np.zeros(7, np.float64)
     uvy = np.zeros(7, np.float64)
     texel_rgba = np.zeros(4, np.int64)
-    derivatives = False  # a unit whose filters differ needs the level of detail
+    acc = np.zeros(4, np.float64)
+    derivatives = False  # a unit whose filters differ, or with mipmaps, needs the level of detail
     for unit in range(3):
-        if sampled >> unit & 1:
-            derivatives |= units[unit, MODE] == SAMPLE and units[unit, MAG] != units[unit, MIN]
+        if sampled >> unit & 1 and units[unit, MODE] == SAMPLE:
+            derivatives |= units[unit, MAG] != units[unit, MIN] or units[unit, MAX_LEVEL] > 0
     args = np.zeros((3, 4), np.int64)
     out = np.zeros(4, np.int64)
     dst = np.zeros(4, np.int64)
@@ -176,7 +177,7 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                                      w2 + (x1 - x0) * 16, invw, uvy)
                     for unit in range(3):
                         if sampled >> unit & 1:
-                            sample(tex_data, units, unit, uv, uvx, uvy, texel_rgba, src, TEXTURE0 + unit)
+                            sample(tex_data, units, unit, uv, uvx, uvy, texel_rgba, acc, src, TEXTURE0 + unit)
                 if count:
                     texenv(st, constants, buffer_color, update, src, args, out, count)
                 else:  # the pass-through: the fragment is its primary colour

@@ -30,10 +30,17 @@ floor(s), floor(t) (the hardware's fixed-point coordinates drop their fraction, 
 floor, also for negative ones); linear the four texels around (s - 0.5, t - 0.5), weighted
 by the fractions, each wrapped on its own, rounded to 8 bits. Wraps: clamp to edge, clamp
 to border (outside the texture is BORDER_COLOR), repeat, mirrored repeat; 4 and 5 clamp
-positive coordinates and repeat negative ones, 6 and 7 repeat (Azahar). Which filter: the
-minification one when the level of detail, log2 of the texels a pixel step spans (the
-longer of the x and y steps) plus the LOD bias, is above 0, else the magnification one.
-Mipmap levels past 0 are not read.
+positive coordinates and repeat negative ones, 6 and 7 repeat (Azahar).
+
+Mipmaps and the filters (Azahar's GL renderer, which hands the host GPU the LOD register's
+levels and computes the level of detail itself, ``getLod``): levels 1..max are stored after
+level 0, each half as wide and high (no level narrower than 8). The level of detail is
+log2 of the longest texel step along s or t for one pixel step in x or y, plus the LOD
+bias, clamped to the register's min and max level. Above 0 the texture is minified: the
+minification filter on the nearest level (PARAM bit 24 clear) or on the two levels around
+the level of detail, mixed (bit 24 set); else it is magnified: the magnification filter on
+level 0. So a texture without mipmaps (max level 0) always takes the magnification filter,
+as under Azahar's GL renderer; what the hardware does there is not documented.
 """
 
 from __future__ import annotations
@@ -59,8 +66,9 @@ UNIT_REGS = ((0x081, 0x082, 0x083, 0x084, 0x085, 0x08E), (0x091, 0x092, 0x093, 0
              (0x099, 0x09A, 0x09B, 0x09C, 0x09D, 0x09E))  # border, dim, param, lod, addr, type
 
 # Columns of the per-draw unit table (int64 (3, NCONFIG)) the sampler reads.
-MODE, WIDTH, HEIGHT, FORMAT, WRAP_S, WRAP_T, MAG, MIN, BORDER, OFFSET, COORD, BIAS, PROJECT, FIXED = range(14)
-CONFIG_FIELDS = 14
+(MODE, WIDTH, HEIGHT, FORMAT, WRAP_S, WRAP_T, MAG, MIN, BORDER, OFFSET, COORD, BIAS, PROJECT, FIXED,
+ MIN_LEVEL, MAX_LEVEL, MIP) = range(17)
+CONFIG_FIELDS = 17
 OFF, SAMPLE = 0, 1  # MODE: OFF reads FIXED (a packed r | g << 8 | b << 16 | a << 24) for every fragment
 
 ETC1_MODIFIERS = np.array([[2, 8], [5, 17], [9, 29], [13, 42], [18, 60], [24, 80], [33, 106], [47, 183]],
@@ -77,29 +85,41 @@ class Unit:
         self.enabled = bool(config >> index & 1)
         self.coord = 1 if index == 2 and config >> 13 & 1 else index
         self.border, self.width, self.height = border, (dim >> 16) & 0x7FF, dim & 0x7FF
-        self.mag, self.min = (param >> 1) & 1, (param >> 2) & 1
+        self.mag, self.min, self.mip = (param >> 1) & 1, (param >> 2) & 1, (param >> 24) & 1
         self.wrap_s, self.wrap_t = (param >> 12) & 7, (param >> 8) & 7
         self.type = (param >> 28) & 7 if index == 0 else 0
         bias = lod & 0x1FFF
         self.bias = bias - 0x2000 if bias & 0x1000 else bias  # 1.4.8 fixed point, in 1/256
+        # levels past the last with both sides at least 8 (a whole tile) do not exist
+        levels = 0
+        while levels < 10 and self.width >> (levels + 1) >= 8 and self.height >> (levels + 1) >= 8:
+            levels += 1
+        self.max_level = min((lod >> 16) & 0xF, levels)
+        self.min_level = min((lod >> 24) & 0xF, self.max_level)
         self.address = (addr & 0x0FFFFFFF) * 8
         self.format = kind & 0xF
 
     @property
     def size(self) -> int:
-        """Bytes of level 0."""
-        return self.width * self.height * BITS_PER_TEXEL[self.format] // 8 if self.format < 14 else 0
+        """Bytes of levels 0 to max_level, stored one after another."""
+        if self.format >= 14:
+            return 0
+        return sum((self.width >> k) * (self.height >> k) for k in range(self.max_level + 1)) \
+            * BITS_PER_TEXEL[self.format] // 8
 
     def row(self, offset: int, mode: int, fixed: int = 0) -> list[int]:
         """This unit's row of the unit table, its texels at ``offset`` in the draw's data."""
         return [mode, self.width, self.height, self.format, self.wrap_s, self.wrap_t, self.mag, self.min,
-                self.border, offset, self.coord, self.bias, int(self.type == 3), fixed]
+                self.border, offset, self.coord, self.bias, int(self.type == 3), fixed, self.min_level,
+                self.max_level, self.mip]
 
     def describe(self) -> str:
         fmt = FORMAT_NAMES[self.format] if self.format < 14 else f"format {self.format}"
+        mips = f", levels {self.min_level}-{self.max_level} {'linear' if self.mip else 'nearest'}" \
+            if self.max_level else ""
         return (f"texture {self.index}: {self.width}x{self.height} {fmt} at {self.address:#010x}, "
                 f"wrap {WRAP_NAMES[self.wrap_s]}/{WRAP_NAMES[self.wrap_t]}, "
-                f"{'linear' if self.mag else 'nearest'}/{'linear' if self.min else 'nearest'}")
+                f"{'linear' if self.mag else 'nearest'}/{'linear' if self.min else 'nearest'}{mips}")
 
 
 def units(regs: R.RegisterFile) -> list[Unit]:
@@ -211,9 +231,15 @@ def _border(mode, i, size):
 
 
 @njit(cache=True, nogil=True)
-def fetch(data, cfg, unit, s, t, rgba):
-    """Texel (s, t) (t counted up from the bottom) of ``unit``, wrapped, into ``rgba``."""
+def fetch(data, cfg, unit, level, s, t, rgba):
+    """Texel (s, t) (t counted up from the bottom) of mipmap ``level`` of ``unit``, wrapped,
+    into ``rgba``."""
     width, height = cfg[unit, WIDTH], cfg[unit, HEIGHT]
+    base = cfg[unit, OFFSET]
+    bits = BITS_PER_TEXEL[cfg[unit, FORMAT]]
+    for k in range(level):  # the levels are stored one after another, each a quarter of the last
+        base += (width >> k) * (height >> k) * bits // 8
+    width, height = width >> level, height >> level
     ws, wt = cfg[unit, WRAP_S], cfg[unit, WRAP_T]
     if _border(ws, s, width) or _border(wt, t, height):
         border = cfg[unit, BORDER]
@@ -222,50 +248,72 @@ def fetch(data, cfg, unit, s, t, rgba):
         return
     s = _wrap(ws, s, width)
     t = height - 1 - _wrap(wt, t, height)  # memory's first row is the top
-    rgba[0], rgba[1], rgba[2], rgba[3] = texel(data, cfg[unit, OFFSET], cfg[unit, FORMAT], width, s, t)
+    rgba[0], rgba[1], rgba[2], rgba[3] = texel(data, base, cfg[unit, FORMAT], width, s, t)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _level(cfg, unit, uv, uvx, uvy, c):
-    """The level of detail at the fragment: log2 of the texels one pixel step spans, plus the bias."""
+    """The level of detail at the fragment (Azahar's getLod): log2 of the longest texel step
+    along s or t for one pixel step in x or y, plus the bias."""
     w, h = cfg[unit, WIDTH], cfg[unit, HEIGHT]
-    dx = math.hypot((uvx[c] - uv[c]) * w, (uvx[c + 1] - uv[c + 1]) * h)
-    dy = math.hypot((uvy[c] - uv[c]) * w, (uvy[c + 1] - uv[c + 1]) * h)
-    rho = max(dx, dy)
+    rho = max(abs(uvx[c] - uv[c]) * w, abs(uvy[c] - uv[c]) * w, abs(uvx[c + 1] - uv[c + 1]) * h,
+              abs(uvy[c + 1] - uv[c + 1]) * h)
     return (math.log2(rho) if rho > 0 else -1e9) + cfg[unit, BIAS] / 256.0
 
 
 @njit(cache=True, nogil=True)
-def sample(data, cfg, unit, uv, uvx, uvy, texel_rgba, out, row):
-    """Sample ``unit`` at the fragment's coordinates ``uv`` (u0, v0, u1, v1, u2, v2, w0) into
-    ``out[row]``; ``uvx``/``uvy`` are the coordinates one pixel right and up (read only when
-    the unit's two filters differ). ``texel_rgba`` (4,) is scratch."""
-    c = 2 * cfg[unit, COORD]
-    u, v = uv[c], uv[c + 1]
-    if cfg[unit, PROJECT] and uv[6] != 0:  # projection 2D: divided by texture coordinate 0's w
-        u, v = u / uv[6], v / uv[6]
-    linear = cfg[unit, MAG]
-    if cfg[unit, MAG] != cfg[unit, MIN] and _level(cfg, unit, uv, uvx, uvy, c) > 0:
-        linear = cfg[unit, MIN]
-    fs, ft = u * cfg[unit, WIDTH], v * cfg[unit, HEIGHT]
+def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight):
+    """Add ``weight`` times the colour of ``level`` at (u, v), nearest or linear, to ``acc``."""
+    fs, ft = u * (cfg[unit, WIDTH] >> level), v * (cfg[unit, HEIGHT] >> level)
     if not linear:
-        fetch(data, cfg, unit, np.int64(math.floor(fs)), np.int64(math.floor(ft)), texel_rgba)
+        fetch(data, cfg, unit, level, np.int64(math.floor(fs)), np.int64(math.floor(ft)), texel_rgba)
         for ch in range(4):
-            out[row, ch] = texel_rgba[ch]
+            acc[ch] += weight * texel_rgba[ch]
         return
     fs, ft = fs - 0.5, ft - 0.5
     s0, t0 = math.floor(fs), math.floor(ft)
     a, b = fs - s0, ft - t0
-    acc0 = acc1 = acc2 = acc3 = 0.0
     for k in range(4):
         ds, dt = k & 1, k >> 1
-        weight = (a if ds else 1.0 - a) * (b if dt else 1.0 - b)
-        fetch(data, cfg, unit, np.int64(s0) + ds, np.int64(t0) + dt, texel_rgba)
-        acc0 += weight * texel_rgba[0]
-        acc1 += weight * texel_rgba[1]
-        acc2 += weight * texel_rgba[2]
-        acc3 += weight * texel_rgba[3]
-    out[row, 0] = min(255, np.int64(math.floor(acc0 + 0.5)))
-    out[row, 1] = min(255, np.int64(math.floor(acc1 + 0.5)))
-    out[row, 2] = min(255, np.int64(math.floor(acc2 + 0.5)))
-    out[row, 3] = min(255, np.int64(math.floor(acc3 + 0.5)))
+        w = weight * (a if ds else 1.0 - a) * (b if dt else 1.0 - b)
+        fetch(data, cfg, unit, level, np.int64(s0) + ds, np.int64(t0) + dt, texel_rgba)
+        for ch in range(4):
+            acc[ch] += w * texel_rgba[ch]
+
+
+@njit(cache=True, nogil=True)
+def sample(data, cfg, unit, uv, uvx, uvy, texel_rgba, acc, out, row):
+    """Sample ``unit`` at the fragment's coordinates ``uv`` (u0, v0, u1, v1, u2, v2, w0) into
+    ``out[row]``; ``uvx``/``uvy`` are the coordinates one pixel right and up (read only when
+    the level of detail matters: the unit's two filters differ, or it has mipmaps).
+    ``texel_rgba`` (4,) int64 and ``acc`` (4,) float64 are scratch.
+
+    The level of detail is clamped to the LOD register's min and max level (as Azahar's GL
+    renderer has the host GPU do); above 0 the texture is minified: the minification filter,
+    on level round(lod) (GL's nearest mipmap choice, ceil(lod + 0.5) - 1) or, with the mipmap
+    filter linear, on levels floor(lod) and the next, mixed by lod's fraction; else it is
+    magnified: the magnification filter on level 0.
+    """
+    c = 2 * cfg[unit, COORD]
+    u, v = uv[c], uv[c + 1]
+    if cfg[unit, PROJECT] and uv[6] != 0:  # projection 2D: divided by texture coordinate 0's w
+        u, v = u / uv[6], v / uv[6]
+    for ch in range(4):
+        acc[ch] = 0.0
+    top = cfg[unit, MAX_LEVEL]
+    lod = 0.0
+    if cfg[unit, MAG] != cfg[unit, MIN] or top > 0:
+        lod = min(max(_level(cfg, unit, uv, uvx, uvy, c), float(cfg[unit, MIN_LEVEL])), float(top))
+    if lod <= 0:
+        _filtered(data, cfg, unit, 0, u, v, cfg[unit, MAG], texel_rgba, acc, 1.0)
+    elif cfg[unit, MIP] == 0 or top == 0:
+        level = min(max(np.int64(math.ceil(lod + 0.5)) - 1, 0), top)
+        _filtered(data, cfg, unit, level, u, v, cfg[unit, MIN], texel_rgba, acc, 1.0)
+    else:
+        low = np.int64(math.floor(lod))
+        f = lod - low
+        _filtered(data, cfg, unit, low, u, v, cfg[unit, MIN], texel_rgba, acc, 1.0 - f)
+        if f > 0:
+            _filtered(data, cfg, unit, min(low + 1, top), u, v, cfg[unit, MIN], texel_rgba, acc, f)
+    for ch in range(4):
+        out[row, ch] = min(255, np.int64(math.floor(acc[ch] + 0.5)))

@@ -116,10 +116,10 @@ class CommandBuilder:
 
     def texture(self, unit: int, paddr: int, width: int, height: int, fmt: int, *, wrap_s: int = 0,
                 wrap_t: int = 0, mag: int = 0, min: int = 0, border: int = 0, lod: int = 0,
-                kind: int = 0) -> CommandBuilder:
+                kind: int = 0, mip: int = 0) -> CommandBuilder:
         """Texture unit ``unit``'s registers (3dbrew GPUREG_TEXUNITi_*), as citro3d's C3D_TexBind."""
         base, type_reg = TEXUNIT_REGS[unit]
-        param = mag << 1 | min << 2 | wrap_t << 8 | wrap_s << 12 | kind << 28
+        param = mag << 1 | min << 2 | wrap_t << 8 | wrap_s << 12 | mip << 24 | kind << 28
         self.write(base, border, height | width << 16, param, lod, paddr >> 3, consecutive=True)
         return self.write(type_reg, fmt)
 

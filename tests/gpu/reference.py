@@ -182,15 +182,35 @@ def _tile(tile: np.ndarray, fmt: int, ref_decode) -> np.ndarray:
     return out
 
 
-class Texture:
-    """A decoded texture and its unit's settings (3dbrew GPUREG_TEXUNITi_PARAM and friends):
-    wraps 0 clamp to edge, 1 clamp to border, 2 repeat, 3 mirrored repeat; filters 0 nearest,
-    1 linear; ``bias`` the LOD register's bias in 1/256."""
+def decode_levels(raw, width: int, height: int, fmt: int, levels: int) -> list[np.ndarray]:
+    """Mipmap levels 0..levels-1 stored one after another, each half the size of the last."""
+    out, at = [], 0
+    for k in range(levels):
+        w, h = width >> k, height >> k
+        size = w * h * TEXTURE_BITS[fmt] // 8
+        out.append(decode_texture(np.asarray(raw, np.uint8)[at : at + size], w, h, fmt))
+        at += size
+    return out
 
-    def __init__(self, image, wrap_s=0, wrap_t=0, mag=0, min=0, border=(0, 0, 0, 0), bias=0) -> None:
-        self.image = np.asarray(image, np.int64)  # (height, width, 4), row 0 the bottom
+
+class Texture:
+    """A decoded texture (one image, or a list of mipmap levels) and its unit's settings
+    (3dbrew GPUREG_TEXUNITi_PARAM and _LOD): wraps 0 clamp to edge, 1 clamp to border,
+    2 repeat, 3 mirrored repeat; filters 0 nearest, 1 linear; ``bias`` the LOD bias in 1/256;
+    ``min_level``/``max_level`` and the mipmap filter ``mip``.
+
+    The level of detail (Azahar's getLod): log2 of the largest of |du/dx| w, |du/dy| w,
+    |dv/dx| h, |dv/dy| h, plus the bias, clamped to [min_level, max_level]; minified above 0
+    (GL's rules: the nearest level ceil(lod + 1/2) - 1, or the two levels around lod mixed),
+    magnified at or below it (level 0)."""
+
+    def __init__(self, image, wrap_s=0, wrap_t=0, mag=0, min=0, border=(0, 0, 0, 0), bias=0, min_level=0,
+                 max_level=0, mip=0) -> None:
+        levels = image if isinstance(image, list) else [image]
+        self.levels = [np.asarray(level, np.int64) for level in levels]  # (height, width, 4), row 0 the bottom
         self.wrap_s, self.wrap_t, self.mag, self.min = wrap_s, wrap_t, mag, min
         self.border, self.bias = np.array(border, np.int64), bias
+        self.min_level, self.max_level, self.mip = min_level, max_level, mip
 
     def _wrap(self, i: np.ndarray, size: int, mode: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices wrapped into the texture, and where the border colour is read instead."""
@@ -202,28 +222,47 @@ class Texture:
             return np.where(period < size, period, 2 * size - 1 - period), np.zeros(i.shape, bool)
         return np.clip(i, 0, size - 1), outside if mode == 1 else np.zeros(i.shape, bool)
 
-    def texels(self, s: np.ndarray, t: np.ndarray) -> np.ndarray:
-        height, width = self.image.shape[:2]
+    def texels(self, s: np.ndarray, t: np.ndarray, level: int = 0) -> np.ndarray:
+        image = self.levels[level]
+        height, width = image.shape[:2]
         si, bs = self._wrap(s, width, self.wrap_s)
         ti, bt = self._wrap(t, height, self.wrap_t)
-        return np.where((bs | bt)[..., None], self.border, self.image[ti, si])
+        return np.where((bs | bt)[..., None], self.border, image[ti, si])
 
-    def sample(self, u, v, ux, vx, uy, vy) -> np.ndarray:
-        """Colours at (u, v); (ux, vx) and (uy, vy) are the coordinates one pixel right and up."""
-        height, width = self.image.shape[:2]
-        step = np.maximum(np.hypot((ux - u) * width, (vx - v) * height), np.hypot((uy - u) * width, (vy - v) * height))
-        with np.errstate(divide="ignore"):
-            lod = np.log2(step) + self.bias / 256
-        linear = np.where(lod > 0, self.min, self.mag).astype(bool)
+    def filtered(self, u, v, level: int, linear: bool) -> np.ndarray:
+        """Level ``level`` at (u, v), nearest or linear, not rounded."""
+        height, width = self.levels[level].shape[:2]
         s, t = u * width, v * height
-        nearest = self.texels(np.floor(s).astype(np.int64), np.floor(t).astype(np.int64))
+        if not linear:
+            return self.texels(np.floor(s).astype(np.int64), np.floor(t).astype(np.int64), level).astype(float)
         s, t = s - 0.5, t - 0.5
         s0, t0 = np.floor(s), np.floor(t)
         a, b = (s - s0)[..., None], (t - t0)[..., None]
         s0, t0 = s0.astype(np.int64), t0.astype(np.int64)
-        mixed = ((1 - a) * (1 - b) * self.texels(s0, t0) + a * (1 - b) * self.texels(s0 + 1, t0)
-                 + (1 - a) * b * self.texels(s0, t0 + 1) + a * b * self.texels(s0 + 1, t0 + 1))
-        return np.where(linear[..., None], np.floor(mixed + 0.5).astype(np.int64), nearest)
+        return ((1 - a) * (1 - b) * self.texels(s0, t0, level) + a * (1 - b) * self.texels(s0 + 1, t0, level)
+                + (1 - a) * b * self.texels(s0, t0 + 1, level) + a * b * self.texels(s0 + 1, t0 + 1, level))
+
+    def sample(self, u, v, ux, vx, uy, vy) -> np.ndarray:
+        """Colours at (u, v); (ux, vx) and (uy, vy) are the coordinates one pixel right and up."""
+        height, width = self.levels[0].shape[:2]
+        step = np.maximum.reduce([np.abs(ux - u) * width, np.abs(uy - u) * width, np.abs(vx - v) * height,
+                                  np.abs(vy - v) * height])
+        with np.errstate(divide="ignore"):
+            lod = np.clip(np.log2(step) + self.bias / 256, self.min_level, self.max_level)
+        if self.mag == self.min and not self.max_level:
+            lod = np.zeros_like(u)
+        colour = np.where((lod <= 0)[..., None], self.filtered(u, v, 0, bool(self.mag)), 0.0)
+        top = self.max_level
+        for k in range(top + 1):
+            c = self.filtered(u, v, k, bool(self.min))
+            if self.mip and top:
+                low = np.floor(lod)
+                weight = np.where(low == k, 1 - (lod - low), 0.0) + np.where(np.minimum(low + 1, top) == k,
+                                                                             lod - low, 0.0)
+            else:
+                weight = (np.clip(np.ceil(lod + 0.5) - 1, 0, top) == k).astype(float)
+            colour += np.where((lod > 0)[..., None], weight[..., None] * c, 0.0)
+        return np.floor(colour + 0.5).astype(np.int64)
 
 
 def _texcoords(p, i, inv_w, texcoords, px, py):

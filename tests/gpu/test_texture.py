@@ -219,21 +219,69 @@ def test_linear_magnification_matches_the_reference_within_one_step(env, fmt):
     assert (got != nearest).any(axis=2).sum() > 300  # filtered: not the nearest texels
 
 
-def test_the_level_of_detail_picks_the_minification_or_the_magnification_filter(env):
-    # magnification linear, minification nearest: three quarters of a 64x64 texture over 32x32
-    # pixels is minified (1.5 texels a pixel, LOD 0.58) and reads nearest texels.
+def test_without_mipmaps_the_magnification_filter_is_always_used(env):
+    # Three quarters of a 64x64 texture over 32x32 pixels is minified (LOD 0.58), but with max
+    # level 0 the LOD clamps to 0 (Azahar's GL renderer): magnification linear, not min nearest.
     env.put(TEX, texture_bytes(0, 64, 64))
     v = quad((0.0, 0.0), (0.75, 0.75))
     tex = decoded(0, 64, 64)
     draw(env, v, [(0, dict(width=64, height=64, fmt=0, mag=1, min=0))])
-    assert (env.image(0) == want(v, reference.Texture(tex, mag=1, min=0))).all()
-    assert (env.image(0) == want(v, reference.Texture(tex))).all()  # nearest everywhere
-    # the LOD bias (1.4.8 fixed point): -2 makes it count as magnified, so filtered
-    draw(env, v, [(0, dict(width=64, height=64, fmt=0, mag=1, min=0, lod=(-2 * 256) & 0x1FFF))])
-    got = env.image(0).astype(int)
-    ref = want(v, reference.Texture(tex, mag=1, min=0, bias=-512)).astype(int)
-    assert close(got, ref)
-    assert (got != want(v, reference.Texture(tex))).any(axis=2).sum() > 300
+    got = env.image(0)
+    assert close(got, want(v, reference.Texture(tex, mag=1, min=0)))
+    assert close(got, want(v, reference.Texture(tex, mag=1, min=1)))  # the same as linear both ways
+    assert (got != want(v, reference.Texture(tex))).any(axis=2).sum() > 300  # not nearest
+
+
+def mip_bytes(fmt: int, width: int, height: int, levels: int) -> bytes:
+    return b"".join(texture_bytes(fmt, width >> k, height >> k, seed=20 + k) for k in range(levels))
+
+
+def test_the_level_of_detail_picks_the_filter_and_the_level_with_mipmaps(env):
+    # A 64x64 texture with level 1 (32x32); magnification linear, minification nearest, the
+    # nearest mipmap. Minified by 1.5 (LOD 0.58): level ceil(1.08) - 1 = 1, nearest texels.
+    env.put(TEX, mip_bytes(0, 64, 64, 2))
+    levels = reference.decode_levels(np.frombuffer(mip_bytes(0, 64, 64, 2), np.uint8), 64, 64, 0, 2)
+    v = quad((0.0, 0.0), (0.75, 0.75))
+    kw = dict(width=64, height=64, fmt=0, mag=1, min=0, lod=1 << 16)  # max level 1
+    draw(env, v, [(0, dict(kw))])
+    got = env.image(0)
+    assert (got == want(v, reference.Texture(levels, mag=1, min=0, max_level=1))).all()
+    assert (got == want(v, reference.Texture(levels[1]))).all()  # level 1 itself, nearest
+    assert "levels 0-1 nearest" in env.kernel.gsp.gx.pica.lists[-1].draws[0].textures[0]
+    # a bias of -2 (1.4.8 fixed point): the LOD clamps to 0, magnified: level 0 filtered
+    draw(env, v, [(0, dict(kw, lod=1 << 16 | (-2 * 256) & 0x1FFF))])
+    got = env.image(0)
+    assert close(got, want(v, reference.Texture(levels, mag=1, min=0, bias=-512, max_level=1)))
+    assert close(got, want(v, reference.Texture(levels[0], mag=1)))
+
+
+# Three levels of one colour each, so the level read shows in every pixel.
+LEVEL_COLOURS = [(255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)]
+
+
+def flat_levels() -> bytes:
+    return b"".join(bytes([a, b, g, r]) * ((32 >> k) ** 2) for k, (r, g, b, a) in enumerate(LEVEL_COLOURS))
+
+
+@pytest.mark.parametrize(("span", "lod", "mip", "want_colour"), [
+    (1.0, 0x02 << 16, 0, LEVEL_COLOURS[0]),  # one texel a pixel: LOD 0, magnified, level 0
+    (2.0, 0x02 << 16, 0, LEVEL_COLOURS[1]),  # LOD 1: level ceil(1.5) - 1 = 1
+    (4.0, 0x02 << 16, 0, LEVEL_COLOURS[2]),  # LOD 2: level 2
+    (3.0, 0x02 << 16, 1, (0, 106, 149, 255)),  # LOD log2 3 = 1.585, linear mipmap: levels 1 and 2
+    # mixed 0.415 : 0.585, green 255 * 0.415 = 105.8, blue 255 * 0.585 = 149.2
+    (1.0, 0x0202 << 16, 0, LEVEL_COLOURS[2]),  # min level 2: the LOD clamps up to 2
+    (4.0, 0x01 << 16, 0, LEVEL_COLOURS[1]),  # max level 1: the LOD clamps down to 1
+], ids=["lod0", "lod1", "lod2", "linear-mipmap", "min-level", "max-level"])
+def test_mipmap_levels_of_one_colour_each_worked_out_by_hand(env, span, lod, mip, want_colour):
+    env.put(TEX, flat_levels())
+    v = quad((0.0, 0.0), (span, span))
+    draw(env, v, [(0, dict(width=32, height=32, fmt=0, wrap_s=2, wrap_t=2, lod=lod, mip=mip))])
+    got = env.image(0)
+    inside = (want(quad(), reference.Texture(decoded(0, 16, 16))) != BACKGROUND).any(axis=2)
+    assert (got[inside] == want_colour).all()
+    levels = [np.tile(np.array(c, np.uint8), (32 >> k, 32 >> k, 1)) for k, c in enumerate(LEVEL_COLOURS)]
+    ref = reference.Texture(levels, wrap_s=2, wrap_t=2, min_level=lod >> 24, max_level=(lod >> 16) & 0xF, mip=mip)
+    assert (got == want(v, ref)).all()
 
 
 def test_perspective_correct_texture_coordinates(env):
@@ -424,7 +472,7 @@ def test_the_undocumented_wrap_modes_4_to_7_as_azahar_reads_them(mode, inside, n
     rgba = np.zeros(4, np.int64)
 
     def at(s: int) -> int:
-        texture.fetch(image, cfg, 0, s, 2, rgba)
+        texture.fetch(image, cfg, 0, 0, s, 2, rgba)  # level 0
         return int(rgba[0])
 
     expect = {"texel": 3 + 16, "repeat": (-3 % size) + 16, "clamp": 7 + 16, "border": 0xFF}
