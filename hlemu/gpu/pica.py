@@ -399,8 +399,10 @@ class Pica:
             if used >> unit.index & 1 and unit.enabled and unit.type != 5:
                 fixed = 0xFF000000
                 if unit.type in (1, 2, 4):
-                    self._error(f"{unit.describe()}: type {texture.TYPE_NAMES[unit.type]} is not implemented "
-                                "(read as black)")
+                    message = (f"{unit.describe()}: type {texture.TYPE_NAMES[unit.type]} is not implemented "
+                               "(read as black)")
+                    if self._current is not None and message not in self._current.errors:  # once a list
+                        self._error(message)
                 elif unit.address:
                     parts.append(self._texels(unit))
                     mode, sampled = texture.SAMPLE, sampled | 1 << unit.index
