@@ -65,7 +65,7 @@ TYPE_NAMES = ("2D", "cube map", "shadow 2D", "projection 2D", "shadow cube", "di
 UNIT_REGS = ((0x081, 0x082, 0x083, 0x084, 0x085, 0x08E), (0x091, 0x092, 0x093, 0x094, 0x095, 0x096),
              (0x099, 0x09A, 0x09B, 0x09C, 0x09D, 0x09E))  # border, dim, param, lod, addr, type
 
-# Columns of the per-draw unit table (int64 (3, NCONFIG)) the sampler reads.
+# Columns of the per-draw unit table (int64, (3, CONFIG_FIELDS)) the sampler reads.
 (MODE, WIDTH, HEIGHT, FORMAT, WRAP_S, WRAP_T, MAG, MIN, BORDER, OFFSET, COORD, BIAS, PROJECT, FIXED,
  MIN_LEVEL, MAX_LEVEL, MIP) = range(17)
 CONFIG_FIELDS = 17
