@@ -118,9 +118,11 @@ class GpuView:
         draws = self.draws(frame)
         if not draws:
             return []
-        return [self._texture(text) for text in draws[draw].textures]
+        return [self.texture(text) for text in draws[draw].textures]
 
-    def _texture(self, description: str) -> Texture:
+    def texture(self, description: str) -> Texture:
+        """The texture an entry of ``Draw.textures`` describes, decoded (ValueError when the
+        text does not describe a texture unit)."""
         m = _UNIT.match(description)
         if m is None:
             raise ValueError(f"cannot read the texture unit from {description!r}")
