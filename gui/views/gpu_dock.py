@@ -14,6 +14,7 @@ import numpy as np
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import (
+    QDockWidget,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -44,8 +45,8 @@ TEXTURE_COLUMNS = 3
 def texture_qimage(rgba: np.ndarray) -> QImage:
     """A (height, width, 4) uint8 RGBA array as a QImage that owns its pixels."""
     h, w = rgba.shape[:2]
-    data = np.ascontiguousarray(rgba, np.uint8)
-    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    data = np.ascontiguousarray(rgba, np.uint8).tobytes()
+    return QImage(data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()  # copy: own the pixels
 
 
 def counted(n: int, what: str) -> str:
@@ -156,8 +157,9 @@ class GpuDock(SampledDock):
     def _show_textures(self, textures: list[TextureImage]) -> None:
         while self.texture_grid.count():
             item = self.texture_grid.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()  # type: ignore[union-attr]
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.images = [texture_qimage(t.rgba) for t in textures]
         self.texture_labels = []
         self.texture_note.setVisible(not textures)
@@ -182,10 +184,10 @@ class GpuDock(SampledDock):
                                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
 
-def add_gpu_dock(window: QMainWindow, session: Session, beside: QWidget) -> GpuDock:
+def add_gpu_dock(window: QMainWindow, session: Session, beside: QDockWidget) -> GpuDock:
     """Make the GPU dock and tab it beside ``beside`` (which stays the tab shown)."""
     dock = GpuDock(session)
-    window.tabifyDockWidget(beside, dock)  # type: ignore[arg-type]
+    window.tabifyDockWidget(beside, dock)
     beside.raise_()
     return dock
 

@@ -35,9 +35,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from hlemu.gpu.shader import INVERTED, OPCODES
 
 __all__ = ["Instruction", "disassemble", "instruction", "program_length"]
+
+Words = Sequence[int] | np.ndarray  # the shader unit's memory is uint32 arrays
 
 COMPONENTS = "xyzw"
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "cmp6", "cmp7")  # 6 and 7 act as ge (Azahar)
@@ -100,7 +104,7 @@ def _arithmetic(word: int, op: int, name: str, desc: int) -> str:
     return f"{name.lower()} {dest}, {s1}, {s2}"
 
 
-def _mad(word: int, name: str, descs: Sequence[int]) -> str:
+def _mad(word: int, name: str, descs: Words) -> str:
     desc = int(descs[word & 0x1F]) if (word & 0x1F) < len(descs) else 0
     idx = (word >> 22) & 3
     s1 = _source((word >> 17) & 0x1F, (desc >> 5) & 0xFF, bool(desc >> 4 & 1))
@@ -143,7 +147,7 @@ def _flow(word: int, name: str) -> str:
     return name.lower()
 
 
-def instruction(word: int, descs: Sequence[int], offset: int = 0) -> Instruction:
+def instruction(word: int, descs: Words, offset: int = 0) -> Instruction:
     """The instruction ``word`` (at word ``offset``) with operand descriptors ``descs``."""
     word &= 0xFFFFFFFF
     op = word >> 26
@@ -161,7 +165,7 @@ def instruction(word: int, descs: Sequence[int], offset: int = 0) -> Instruction
     return Instruction(offset, word, text)
 
 
-def program_length(code: Sequence[int]) -> int:
+def program_length(code: Words) -> int:
     """Words up to the last non-zero one (the shader unit's memory is zeros beyond a program:
     an upload always ends with END, which is not zero)."""
     for k in range(len(code) - 1, -1, -1):
@@ -170,7 +174,7 @@ def program_length(code: Sequence[int]) -> int:
     return 0
 
 
-def disassemble(code: Sequence[int], descs: Sequence[int], count: int | None = None) -> list[Instruction]:
+def disassemble(code: Words, descs: Words, count: int | None = None) -> list[Instruction]:
     """The first ``count`` words of ``code`` (default: :func:`program_length`), disassembled."""
     n = program_length(code) if count is None else count
     return [instruction(int(code[k]), descs, k) for k in range(n)]
