@@ -11,7 +11,7 @@ shown: nothing while they run, so it costs the emulation nothing.
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QModelIndex, Qt
 from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import (
     QDockWidget,
@@ -86,7 +86,9 @@ class GpuDock(SampledDock):
         self.filter.setPlaceholderText("filter commands (a register name, DRAW, a value)")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.command_proxy.setFilterFixedString)
-        self.draws, _ = make_table(self.draw_model)
+        self.draws, self.draw_proxy = make_table(self.draw_model)
+        self.draws.setToolTip("Double-click a draw to see the command that triggered it")
+        self.draws.doubleClicked.connect(self._draw_clicked)
         self.texture_note = QLabel("no textures: the frame's draws sampled none")
         self.texture_grid = QGridLayout()
         self.texture_grid.setColumnStretch(TEXTURE_COLUMNS, 1)  # the pictures packed to the left
@@ -130,6 +132,24 @@ class GpuDock(SampledDock):
     def forget(self) -> None:
         super().forget()
         self.show_sample(None)
+
+    def show_draw_command(self, number: int) -> bool:
+        """Select the command that triggered draw ``number`` in the Command lists tab (clearing
+        the filter); False when no command is marked with it (an immediate-mode draw)."""
+        rows = [r for r, c in enumerate(self.command_model.rows) if c.draw == number]
+        if not rows:
+            return False
+        self.filter.clear()
+        index = self.command_proxy.mapFromSource(self.command_model.index(rows[0], CommandModel.DRAW))
+        self.tabs.setCurrentIndex(0)
+        self.commands.selectRow(index.row())
+        self.commands.scrollTo(index)
+        return True
+
+    def _draw_clicked(self, index: QModelIndex) -> None:
+        row = self.draw_proxy.mapToSource(index).row()
+        if 0 <= row < len(self.draw_model.rows):
+            self.show_draw_command(self.draw_model.rows[row].number)
 
     # -- showing ---------------------------------------------------------------------------------
     def show_sample(self, sample: object) -> None:

@@ -61,7 +61,12 @@ def test_gpu_dock_on_gpu_triangles_shows_lists_draws_shader_and_counts(gui_progr
     assert commands.index(marked[0], 0).data(Qt.ItemDataRole.BackgroundRole) is not None
     dock.filter.setText("DRAWARRAYS")
     assert dock.command_proxy.rowCount() == 2
-    dock.filter.setText("")
+    # Double-clicking draw 1 in the Draws tab selects its DRAWARRAYS in the lists (filter cleared).
+    dock.tabs.setCurrentIndex(1)
+    dock._draw_clicked(dock.draw_proxy.index(1, 0))
+    assert dock.tabs.currentIndex() == 0 and dock.filter.text() == ""
+    (selected,) = dock.commands.selectionModel().selectedRows()
+    assert dock.command_proxy.mapToSource(selected).row() == marked[1]
     # The draws table.
     model = dock.draw_model
     assert model.rowCount() == len(draws) == 2
