@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hlemu.gpu import CommandList
 from hlemu.gpu import regs as R
 from kernel.api import Emulator
 
@@ -97,6 +98,37 @@ def _short(description: str) -> str:
     return head.split(" at ")[0]
 
 
+def draw_marks(record: CommandList) -> dict[int, int]:
+    """Which command (by index in ``record.commands``) made which draw (by index in
+    ``record.draws``): DRAWARRAYS / DRAWELEMENTS, and for an immediate-mode batch the last
+    FIXEDATTRIB_DATA command before it was drawn (the PICA draws it at the next write to
+    another register, or at the end of the list). A draw whose kind does not match is left
+    unmarked rather than marked wrongly."""
+    marks: dict[int, int] = {}
+    n, pending, immediate = 0, None, False
+
+    def mark(i: int, kind_immediate: bool) -> None:
+        nonlocal n
+        if n < len(record.draws) and (record.draws[n].kind == "immediate") == kind_immediate:
+            marks[i] = n
+            n += 1
+
+    for i, c in enumerate(record.commands):
+        for reg, value in c.writes():
+            if pending is not None and reg not in R.FIXEDATTRIB_DATA:
+                mark(pending, True)
+                pending = None
+            if reg == R.FIXEDATTRIB_INDEX:
+                immediate = value & 0xF == 0xF
+            elif reg in R.FIXEDATTRIB_DATA and immediate:
+                pending = i
+            elif reg in DRAW_TRIGGERS:
+                mark(i, False)
+    if pending is not None:
+        mark(pending, True)
+    return marks
+
+
 def gpu_sample(emu: Emulator) -> GpuSample:
     """The last frame's lists, draws, textures; the shader and the counts (emulation thread)."""
     gpu = emu.gpu
@@ -121,15 +153,13 @@ def gpu_sample(emu: Emulator) -> GpuSample:
                         continue
                     textures[key] = TextureImage(t.unit, t.address, t.width, t.height, t.format, t.rgba, text)
                 textures[key].draws.append(first + k)
-        triggered = [d for d in record.draws if d.kind != "immediate"]  # the triggers, in order
-        n = 0
-        for c in record.commands:
+        marks = draw_marks(record)
+        for i, c in enumerate(record.commands):
             draw, summary = None, ""
-            if any(reg in DRAW_TRIGGERS for reg, _ in c.writes()) and n < len(triggered):
-                d = triggered[n]
-                draw = first + record.draws.index(d)
+            if i in marks:
+                d = record.draws[marks[i]]
+                draw = first + marks[i]
                 summary = f"draw {draw}: {d.kind}, {d.vertices} vertices, {d.triangles} triangles"
-                n += 1
             commands.append(CommandRow(li, record.address, c.offset * 4, R.name(c.reg), c.mask, c.consecutive,
                                        c.values, draw, summary))
         errors += [f"list {li} at {record.address:#010x}: {e}" for e in record.errors]

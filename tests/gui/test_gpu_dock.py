@@ -11,8 +11,12 @@ import numpy as np
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QImage
 
+from gui.gpu_state import draw_marks
 from gui.models.gpu import CommandModel, DrawModel
 from gui.views.gpu_dock import EMPTY, scale_for
+from hlemu.gpu import Pica
+from hlemu.gpu import regs as R
+from tests.gpu.picalist import CommandBuilder
 from tests.gpu.test_gpu_api import source_lines
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -137,3 +141,18 @@ def test_gpu_dock_without_gpu_work_says_so(gui_programs):
     # While the guests run the dock asks nothing (only Refresh does).
     snap = dataclasses.replace(driver.window.snapshot, running=True)
     assert dock.sample_key(snap) is None
+
+
+def test_draw_marks_name_the_command_of_each_draw_immediate_mode_too():
+    """Immediate mode draws at the next write to another register (or the list's end): the
+    last FIXEDATTRIB_DATA command before it is marked. Run without memory, the draws fail
+    (reported) but are recorded, which is all the marks need."""
+    one = (0x3F0000, 0, 0)  # a float24 vertex attribute's three words
+    b = CommandBuilder().write(R.FIXEDATTRIB_INDEX, 0xF).write(R.FIXEDATTRIB_DATA[0], *one * 3)  # command 1
+    b.write(R.NUMVERTICES, 3).write(R.DRAWARRAYS, 1)  # commands 2, 3: the batch drawn at 2, then arrays
+    b.write(R.FIXEDATTRIB_INDEX, 0xF)
+    for _ in range(3):
+        b.write(R.FIXEDATTRIB_DATA[0], *one)  # commands 5-7: drawn at the end of the list
+    record = Pica().run_words(b.words)
+    assert [d.kind for d in record.draws] == ["immediate", "arrays", "immediate"]
+    assert draw_marks(record) == {1: 0, 3: 1, 7: 2}
