@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor
 
 from gui.gpu_state import CommandRow, DrawRow
-from gui.models.base import Column, RowsModel, hex32
+from gui.models.base import Column, Index, RowsModel, hex32
 
 _DRAW = QColor(255, 236, 180)
 _FAILED = QColor(250, 200, 200)
@@ -41,6 +42,11 @@ class CommandModel(RowsModel):
 
     def highlight(self, row: Any) -> QColor | None:
         return _DRAW if row.draw is not None else None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid() and index.column() == self.VALUES:
+            return _values(self.rows[index.row()])  # the whole of a long upload the column cuts
+        return super().data(index, role)
 
 
 class DrawModel(RowsModel):

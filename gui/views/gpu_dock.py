@@ -40,6 +40,7 @@ EMPTY = ("no command lists yet: no guest has submitted GPU work (GX ProcessComma
          "run a program that draws (gpu_triangles, gpu_textured) and pause")
 SMALLEST_SHOWN = 128  # textures are scaled up (nearest) to at least this many pixels a side
 TEXTURE_COLUMNS = 3
+VALUES_WIDTH = 300  # pixels at most for the values column of the command lists
 
 
 def texture_qimage(rgba: np.ndarray) -> QImage:
@@ -140,7 +141,7 @@ class GpuDock(SampledDock):
         if not rows:
             return False
         self.filter.clear()
-        index = self.command_proxy.mapFromSource(self.command_model.index(rows[0], CommandModel.DRAW))
+        index = self.command_proxy.mapFromSource(self.command_model.index(rows[0], CommandModel.LIST))
         self.tabs.setCurrentIndex(0)
         self.commands.selectRow(index.row())
         self.commands.scrollTo(index)
@@ -171,6 +172,8 @@ class GpuDock(SampledDock):
         self.draw_model.set_rows(sample.draws)
         for view in (self.commands, self.draws):
             view.resizeColumnsToContents()
+        values = CommandModel.VALUES  # a shader upload's hundreds of words: the cell is cut, hover shows all
+        self.commands.setColumnWidth(values, min(self.commands.columnWidth(values), VALUES_WIDTH))
         self._show_textures(sample.textures)
         self.shader.setPlainText("\n".join(sample.shader))
 
