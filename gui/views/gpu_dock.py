@@ -38,6 +38,7 @@ from gui.worker import Session
 
 EMPTY = ("no command lists yet: no guest has submitted GPU work (GX ProcessCommandList); "
          "run a program that draws (gpu_triangles, gpu_textured) and pause")
+WAITING = "not sampled yet: press Refresh, or pause the guests, to see the GPU's last frame"
 SMALLEST_SHOWN = 128  # textures are scaled up (nearest) to at least this many pixels a side
 TEXTURE_COLUMNS = 3
 VALUES_WIDTH = 300  # pixels at most for the values column of the command lists
@@ -76,7 +77,7 @@ class GpuDock(SampledDock):
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Ask the emulation thread for the GPU's last frame now")
         self.refresh_button.clicked.connect(self.refresh)
-        self.summary = QLabel(EMPTY)
+        self.summary = QLabel(WAITING)
         self.summary.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.refresh_button)
@@ -157,7 +158,7 @@ class GpuDock(SampledDock):
         assert sample is None or isinstance(sample, GpuSample)
         self.sample = sample
         if sample is None or sample.empty:
-            self.summary.setText(EMPTY)
+            self.summary.setText(WAITING if sample is None else EMPTY)
             self.setWindowTitle("GPU")
             self.command_model.set_rows([])
             self.draw_model.set_rows([])
@@ -215,4 +216,4 @@ def add_gpu_dock(window: QMainWindow, session: Session, beside: QDockWidget) -> 
     return dock
 
 
-__all__ = ["EMPTY", "GpuDock", "add_gpu_dock", "counts_text", "scale_for", "texture_qimage"]
+__all__ = ["EMPTY", "WAITING", "GpuDock", "add_gpu_dock", "counts_text", "scale_for", "texture_qimage"]

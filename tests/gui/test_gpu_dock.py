@@ -13,7 +13,7 @@ from PyQt6.QtGui import QImage
 
 from gui.gpu_state import draw_marks
 from gui.models.gpu import CommandModel, DrawModel
-from gui.views.gpu_dock import EMPTY, scale_for
+from gui.views.gpu_dock import EMPTY, WAITING, scale_for
 from hlemu.gpu import Pica
 from hlemu.gpu import regs as R
 from tests.gpu.picalist import CommandBuilder
@@ -128,6 +128,7 @@ def test_gpu_dock_shows_gpu_textureds_textures_as_pictures(gui_programs, shots_d
 def test_gpu_dock_without_gpu_work_says_so(gui_programs):
     driver = gui_programs(["hello"])
     dock = driver.window.gpu_dock
+    assert dock.summary.text() == WAITING  # nothing asked yet
     assert dock.toggleViewAction() in driver.window.menuBar().actions()[-2].menu().actions()  # the Debug menu
     dock.show()
     dock.raise_()
