@@ -133,10 +133,14 @@ class GpuView:
 
     def physical(self, address: int, size: int) -> np.ndarray:
         """``size`` bytes of guest physical memory at ``address`` (a copy); ValueError when the
-        range is not one backed region."""
+        range is not inside one region of guest memory (FCRAM's, VRAM)."""
         phys = self._phys
-        first = phys.phys_to_frame(address)
-        if size > 1 and phys.phys_to_frame(address + size - 1) != first + ((address & 0xFFF) + size - 1) // 4096:
+        try:
+            first = phys.phys_to_frame(address)
+            last = phys.phys_to_frame(address + max(size, 1) - 1)
+        except ValueError:
+            raise ValueError(f"physical {address:#010x}+{size:#x} is not all guest memory") from None
+        if last != first + ((address & 0xFFF) + max(size, 1) - 1) // 4096:
             raise ValueError(f"physical {address:#010x}+{size:#x} crosses the end of its region")
         start = first * 4096 + (address & 0xFFF)
         return phys.data[start : start + size].copy()

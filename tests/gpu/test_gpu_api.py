@@ -138,3 +138,32 @@ def test_an_emulator_without_gpu_work_has_nothing_to_show():
         assert gpu.frame_counts() == {"frame": 0, "lists": 0, "draws": 0, "triangles": 0, "pixels": 0}
     finally:
         emu.close()
+
+
+def test_every_sampled_units_description_names_what_textures_decodes():
+    """emu.gpu reads a draw's units back from Draw.textures (texture.Unit.describe()): a guard
+    that the two keep agreeing, for every format and mipmapped units too."""
+    from hlemu.gpu import regs as R
+    from hlemu.gpu.texture import FORMAT_NAMES, UNIT_REGS, Unit
+    from kernel.api.gpu import _UNIT
+
+    for fmt, name in enumerate(FORMAT_NAMES):
+        regs = R.RegisterFile()
+        _, dim, param, lod, addr, kind = UNIT_REGS[1]
+        regs.write(R.TEXUNIT_CONFIG, 0b010, 0xF)
+        regs.write(dim, 64 << 16 | 32, 0xF)
+        regs.write(param, 2 << 12 | 3 << 8 | 1 << 24, 0xF)
+        regs.write(lod, 2 << 16, 0xF)
+        regs.write(addr, 0x18280000 // 8, 0xF)
+        regs.write(kind, fmt, 0xF)
+        m = _UNIT.match(Unit(1, regs).describe())
+        assert m is not None and (int(m[1]), int(m[2]), int(m[3]), m[4], int(m[5], 16)) == (1, 64, 32, name,
+                                                                                            0x18280000)
+
+
+def test_physical_reads_stay_inside_one_region(textured):
+    with pytest.raises(ValueError, match="is not all guest memory"):
+        textured.gpu.physical(0x18600000 - 16, 32)  # VRAM's last 16 bytes and beyond
+    with pytest.raises(ValueError, match="is not all guest memory"):
+        textured.gpu.physical(0x00000000, 4)
+    assert len(textured.gpu.physical(0x18600000 - 16, 16)) == 16
