@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hlemu.gpu import raster, texture, vertex
+from hlemu.gpu import clip, raster, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
@@ -336,9 +336,11 @@ class Pica:
 
     def _rasterize(self, draw: Draw, slots: np.ndarray, topology: str) -> None:
         assert self._memory is not None
-        tris = triangles(len(slots), topology)
-        pos, color = slots[:, 0:4].astype(np.float64), np.clip(np.abs(slots[:, 8:12]), 0, 1).astype(np.float64)
-        tris = tris[(pos[tris, 3] > 0).all(axis=1)]  # no clipping yet: a triangle behind the eye is dropped
+        # position, colour (taken absolute and clamped before clipping mixes it), texture coordinates
+        outputs = np.concatenate([slots[:, 0:4], np.clip(np.abs(slots[:, 8:12]), 0, 1), slots[:, TEXCOORD_SLOTS]],
+                                 axis=1).astype(np.float64)
+        outputs, tris = clip.clip(outputs, triangles(len(slots), topology), self._user_plane())
+        pos, color, coords = outputs[:, 0:4], outputs[:, 4:8], outputs[:, 8:]
         draw.triangles = len(tris)
         self.counts["triangles"] += len(tris)
         fmt = (self.regs[R.COLORBUFFER_FORMAT] >> 16) & 7
@@ -377,7 +379,7 @@ class Pica:
             raster.stages_needed(stages), bool(self.regs[R.COLOR_OPERATION] >> 8 & 1), self.regs[R.BLEND_FUNC],
             self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], self.regs[R.FRAGOP_ALPHA_TEST], self._scissor(),
             (pos[:, 2] * invw), depth, dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt,
-            slots[:, TEXCOORD_SLOTS].astype(np.float64) * invw[:, None], units, tex_data, sampled)
+            coords * invw[:, None], units, tex_data, sampled)
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         if pixels:  # the bytes of the rows of tiles drawn into (memory rows run top down)
@@ -386,6 +388,13 @@ class Pica:
                     row = width * 8 * size
                     t.first = min(t.first, ((height - 1 - high) >> 3) * row)
                     t.last = max(t.last, (((height - 1 - low) >> 3) + 1) * row)
+
+    def _user_plane(self) -> tuple[float, float, float, float] | None:
+        """The user clip plane's coefficients (FRAGOP_CLIP_DATA0-3, float24) when FRAGOP_CLIP
+        bit 0 turns it on."""
+        if not self.regs[R.FRAGOP_CLIP] & 1:
+            return None
+        return tuple(float(f24_to_f32(self.regs[R.FRAGOP_CLIP_DATA0 + k] & 0xFFFFFF)) for k in range(4))
 
     def _textures(self, draw: Draw, used: int) -> tuple[np.ndarray, np.ndarray, int]:
         """The texture unit table, the texels of the units the TexEnv stages read (one array)

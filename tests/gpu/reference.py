@@ -26,7 +26,54 @@ def _excluded(v, a, b) -> bool:
     return v[0] < x_on_edge
 
 
-def render(positions, colors, triangles, viewport, size, background, texcoords=None, texture=None) -> np.ndarray:
+# The view volume in the PICA's clip space (-w <= x, y <= w, -w <= z <= 0, w > 0), each plane a
+# function of the position that is not negative inside, in the order they are applied.
+VIEW_VOLUME = (lambda p: p[3] - p[0], lambda p: p[3] + p[0], lambda p: p[3] - p[1], lambda p: p[3] + p[1],
+               lambda p: -p[2], lambda p: p[3] + p[2], lambda p: p[3] - 1e-5)
+
+
+def clip_polygon(corners, user_plane=None) -> list:
+    """A triangle's ``corners`` (rows of position xyzw then attributes) cut by the view volume
+    and the user plane: the polygon left, each new corner on the edge from the previous corner
+    to the current one, attributes mixed linearly. Points within 1e-8 of a plane are inside."""
+    tests = list(VIEW_VOLUME)
+    if user_plane is not None:
+        tests.append(lambda p: float(np.dot(user_plane, p[:4])))
+    polygon = [np.asarray(c, np.float64) for c in corners]
+    for side in tests:
+        if len(polygon) < 3:
+            return []
+        result = []
+        for k, cur in enumerate(polygon):
+            prev = polygon[k - 1]
+            dc, dp = side(cur), side(prev)
+            if (dc >= -1e-8) != (dp >= -1e-8):
+                f = dp / (dp - dc)  # the crossing, as a weight of the current corner
+                result.append(f * cur + (1 - f) * prev)
+            if dc >= -1e-8:
+                result.append(cur)
+        polygon = result
+    return polygon if len(polygon) >= 3 else []
+
+
+def clipped(positions, attributes, triangles, user_plane=None):
+    """Positions, attributes and fan triangles after clipping every triangle."""
+    pos, att = np.asarray(positions, np.float64), np.asarray(attributes, np.float64)
+    rows = np.concatenate([pos, att], axis=1)
+    out_rows, out_tris = [], []
+    for tri in triangles:
+        polygon = clip_polygon(rows[list(tri)], user_plane)
+        base = len(out_rows)
+        out_rows += polygon
+        out_tris += [(base, base + k, base + k + 1) for k in range(1, len(polygon) - 1)]
+    if not out_rows:
+        return pos[:0], att[:0], []
+    table = np.array(out_rows)
+    return table[:, :4], table[:, 4:], out_tris
+
+
+def render(positions, colors, triangles, viewport, size, background, texcoords=None, texture=None,
+           user_plane=None) -> np.ndarray:
     """Draw ``triangles`` (index triples) of vertices with clip ``positions`` (n, 4) and
     ``colors`` (n, 4, 0..1) over ``background`` (r, g, b, a) into a ``size`` (width, height)
     image; ``viewport`` is (x, y, width, height). With a ``texture`` (:class:`Texture`) and
@@ -35,8 +82,10 @@ def render(positions, colors, triangles, viewport, size, background, texcoords=N
     vx, vy, vw, vh = viewport
     image = np.empty((height, width, 4), np.int64)
     image[:] = background
-    pos = np.asarray(positions, np.float64)
-    col = np.asarray(colors, np.float64)
+    col = np.clip(np.abs(np.asarray(colors, np.float64)), 0, 1)
+    uvs = np.zeros((len(col), 2)) if texcoords is None else np.asarray(texcoords, np.float64)
+    pos, att, triangles = clipped(positions, np.concatenate([col, uvs], axis=1), triangles, user_plane)
+    col, texcoords = att[:, :4], att[:, 4:]
     fx = np.round((pos[:, 0] / pos[:, 3] + 1) * (vw / 2) * 16 + vx * 16).astype(np.int64)
     fy = np.round((pos[:, 1] / pos[:, 3] + 1) * (vh / 2) * 16 + vy * 16).astype(np.int64)
     cy, cx = np.mgrid[0:height, 0:width]

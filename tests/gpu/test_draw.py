@@ -22,10 +22,10 @@ LIST, COLOR, VERTS = BUF, BUF + 0x40000, BUF + 0x80000
 W, H = 64, 48
 BACKGROUND = (0x20, 0x40, 0x60, 0xFF)
 BPP = {0: 4, 1: 3, 2: 2, 3: 2, 4: 2}
-FLAT = [(-0.75, -0.5, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (0.5, -0.75, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0),
-        (0.0, 0.8, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0)]
-SMOOTH = [(-0.9, -0.9, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0), (0.9, -0.6, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0),
-          (-0.2, 0.95, 0.5, 1.0, 0.0, 0.0, 1.0, 1.0)]
+FLAT = [(-0.75, -0.5, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (0.5, -0.75, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0),
+        (0.0, 0.8, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0)]
+SMOOTH = [(-0.9, -0.9, -0.5, 1.0, 1.0, 0.0, 0.0, 1.0), (0.9, -0.6, -0.5, 1.0, 0.0, 1.0, 0.0, 1.0),
+          (-0.2, 0.95, -0.5, 1.0, 0.0, 0.0, 1.0, 1.0)]
 
 
 class Env:
@@ -156,8 +156,8 @@ def test_immediate_mode_draws_what_the_arrays_draw(env):
 
 
 def test_a_strip_of_two_triangles(env):
-    quad = [(-0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (-0.5, 0.5, 0.5, 1, 1, 1, 1, 1),
-            (0.5, 0.5, 0.5, 1, 1, 1, 1, 1)]
+    quad = [(-0.5, -0.5, -0.5, 1, 1, 1, 1, 1), (0.5, -0.5, -0.5, 1, 1, 1, 1, 1), (-0.5, 0.5, -0.5, 1, 1, 1, 1, 1),
+            (0.5, 0.5, -0.5, 1, 1, 1, 1, 1)]
     env.clear(0)
     env.submit(scene(env, 0, quad).draw_arrays(4, topology=1).finalize())
     got = env.image(0)
@@ -218,8 +218,8 @@ def test_texenv_modulate_by_a_constant_and_the_combiner_buffer(env):
 
 def test_draw_elements_with_16_bit_indices_and_a_fan(env):
     env.clear(0)
-    quad = [(-0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, 0.5, 0.5, 1, 1, 1, 1, 1),
-            (-0.5, 0.5, 0.5, 1, 1, 1, 1, 1)]
+    quad = [(-0.5, -0.5, -0.5, 1, 1, 1, 1, 1), (0.5, -0.5, -0.5, 1, 1, 1, 1, 1), (0.5, 0.5, -0.5, 1, 1, 1, 1, 1),
+            (-0.5, 0.5, -0.5, 1, 1, 1, 1, 1)]
     b = scene(env, 0, quad)
     env.put(VERTS + 0x1000, np.array([3, 0, 1, 2], "<u2").tobytes())  # a fan around vertex 3
     b.write(R.INDEXBUFFER_CONFIG, 0x1000 | 1 << 31).write(R.PRIMITIVE_CONFIG, 2 << 8)
@@ -287,18 +287,18 @@ DEPTH = BUF + 0xA0000  # a D16 depth buffer beside the colour buffer
 
 
 def test_the_depth_test_keeps_the_nearer_triangle_and_writes_d16(env):
-    # B (blue, z 0.6) first, then A (red, z 0.3) with GREATER (citro2d's comparison): where they
-    # overlap B stays, as if B were drawn last; the depth buffer holds z * 0xFFFF (z-buffering,
-    # DEPTHMAP_SCALE 1, OFFSET 0).
+    # B (blue, z -0.6) first, then A (red, z -0.3) with GREATER (citro2d's comparison): where they
+    # overlap B stays, as if B were drawn last; the depth buffer holds -z * 0xFFFF (z-buffering,
+    # DEPTHMAP_SCALE -1, OFFSET 0, as citro3d's C3D_DepthMap default).
     from hlemu.gpu.float24 import f32_to_f24
 
-    a = [(-0.8, -0.8, 0.3, 1, 1, 0, 0, 1), (0.6, -0.7, 0.3, 1, 1, 0, 0, 1), (-0.1, 0.8, 0.3, 1, 1, 0, 0, 1)]
-    b = [(-0.6, 0.7, 0.6, 1, 0, 0, 1, 1), (0.0, -0.9, 0.6, 1, 0, 0, 1, 1), (0.9, 0.6, 0.6, 1, 0, 0, 1, 1)]
+    a = [(-0.8, -0.8, -0.3, 1, 1, 0, 0, 1), (0.6, -0.7, -0.3, 1, 1, 0, 0, 1), (-0.1, 0.8, -0.3, 1, 1, 0, 0, 1)]
+    b = [(-0.6, 0.7, -0.6, 1, 0, 0, 1, 1), (0.0, -0.9, -0.6, 1, 0, 0, 1, 1), (0.9, 0.6, -0.6, 1, 0, 0, 1, 1)]
     env.clear(0)
     env.put(DEPTH, bytes(W * H * 2))
     builder = scene(env, 0, b + a).write(R.DEPTHBUFFER_LOC, env.pa(DEPTH) >> 3).write(R.DEPTHBUFFER_FORMAT, 0)
     builder.write(R.DEPTHBUFFER_WRITE, 0x3).write(R.DEPTHMAP_ENABLE, 1)
-    builder.write(R.DEPTHMAP_SCALE, int(f32_to_f24(1.0))).write(R.DEPTHMAP_OFFSET, 0)
+    builder.write(R.DEPTHMAP_SCALE, int(f32_to_f24(-1.0))).write(R.DEPTHMAP_OFFSET, 0)
     builder.write(R.DEPTH_COLOR_MASK, 1 | 6 << 4 | 0xF << 8 | 1 << 12)
     env.submit(builder.draw_arrays(6).finalize())
     got = env.image(0)
@@ -309,3 +309,83 @@ def test_the_depth_test_keeps_the_nearer_triangle_and_writes_d16(env):
     assert blue.sum() > 300 and red.sum() > 300
     assert set(depth[blue].tolist()) == {int(np.float32(0.6) * 0xFFFF)}
     assert set(depth[red].tolist()) == {int(np.float32(0.3) * 0xFFFF)}
+
+
+# -- clipping (the PICA's view volume -w <= x, y <= w, -w <= z <= 0, w > 0; the user plane) ---------
+def _clip_expected(vertices, user_plane=None) -> np.ndarray:
+    v = np.array(vertices, np.float64)
+    return reference.render(v[:, :4], v[:, 4:], [(0, 1, 2)], (0, 0, W, H), (W, H), BACKGROUND, user_plane=user_plane)
+
+
+def _matches(got: np.ndarray, want: np.ndarray) -> None:
+    """Within one 8-bit step; a clipped triangle's new corners round to 1/16 pixel alike in both."""
+    diff = np.abs(got.astype(int) - want.astype(int))
+    assert diff.max() <= 1 and (diff == 0).all(axis=2).mean() > 0.98
+
+
+def test_a_triangle_through_the_near_plane_is_cut_not_dropped(env):
+    # One corner at z = +0.5 (in front of the near plane z = 0): the part with z <= 0 is drawn.
+    tri = [(-0.8, -0.8, -0.5, 1, 1, 0, 0, 1), (0.8, -0.8, -0.5, 1, 0, 1, 0, 1), (0.0, 0.8, 0.5, 1, 0, 0, 1, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, tri).draw_arrays(3).finalize())
+    got, want = env.image(0), _clip_expected(tri)
+    _matches(got, want)
+    drawn = (want != BACKGROUND).any(axis=2)
+    assert 200 < drawn.sum() < (_pixels_of(0, [(*p[:2], -0.5, *p[3:]) for p in tri])).sum()
+    rows = np.nonzero(drawn.any(axis=1))[0]
+    assert rows.max() <= H // 2 + 1  # cut where z = 0: halfway up
+    assert env.kernel.gsp.gx.pica.lists[-1].draws[0].triangles == 2  # a quadrilateral, as a fan
+
+
+def test_a_corner_behind_the_eye_is_clipped_at_w_epsilon(env):
+    # w = -1 at the top corner (behind the eye): hlemu used to drop the triangle; clipped, the part
+    # in front of the eye reaches the top edge of the target (the top corner projects through infinity).
+    tri = [(-0.6, -0.8, -0.5, 1, 1, 1, 0, 1), (0.6, -0.8, -0.5, 1, 0, 1, 1, 1), (0.0, 0.5, -0.5, -1, 1, 0, 1, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, tri).draw_arrays(3).finalize())
+    got, want = env.image(0), _clip_expected(tri)
+    _matches(got, want)
+    assert (want != BACKGROUND).any(axis=2).sum() > 150
+
+
+def test_a_triangle_larger_than_the_view_is_clipped_to_it(env):
+    big = [(-20, -20, -0.5, 1, 1, 0, 0, 1), (20, -20, -0.5, 1, 0, 1, 0, 1), (0, 20, -0.5, 1, 0, 0, 1, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, big).draw_arrays(3).finalize())
+    got, want = env.image(0), _clip_expected(big)
+    _matches(got, want)
+    assert (got != BACKGROUND).any(axis=2).all()  # the whole target, no gaps between the fan's triangles
+
+
+def test_triangles_past_the_far_plane_or_in_front_of_the_near_one_are_not_drawn(env):
+    far = [(p[0], p[1], -1.5, 1.0, *p[4:]) for p in FLAT]
+    near = [(p[0], p[1], 0.25, 1.0, *p[4:]) for p in FLAT]
+    env.clear(0)
+    env.submit(scene(env, 0, far + near).draw_arrays(6).finalize())
+    assert (env.image(0) == expected(0, FLAT, tris=())).all()
+    assert env.kernel.gsp.gx.pica.lists[-1].draws[0].triangles == 0
+
+
+def test_the_user_clip_plane_keeps_the_side_its_dot_product_is_positive(env):
+    from hlemu.gpu.float24 import f32_to_f24
+
+    plane = (1.0, 0.0, 0.0, -0.25)  # keep x >= 0.25 w
+    env.clear(0)
+    b = scene(env, 0, SMOOTH).write(R.FRAGOP_CLIP, 1)
+    b.write(R.FRAGOP_CLIP_DATA0, *(int(f32_to_f24(c)) for c in plane), consecutive=True)
+    env.submit(b.draw_arrays(3).finalize())
+    got, want = env.image(0), _clip_expected(SMOOTH, user_plane=plane)
+    _matches(got, want)
+    drawn = np.nonzero((got != BACKGROUND).any(axis=2))
+    assert len(drawn[1]) > 100 and drawn[1].min() >= int((0.25 + 1) * W / 2) - 1
+    env.clear(0)
+    env.submit(scene(env, 0, SMOOTH).write(R.FRAGOP_CLIP, 0).draw_arrays(3).finalize())  # off: all of it
+    assert (env.image(0) != BACKGROUND).any(axis=2).sum() > len(drawn[1])
+
+
+def test_the_clipper_keeps_whole_triangles_as_they_are():
+    from hlemu.gpu import clip
+
+    v = np.array([p[:4] for p in FLAT] + [(0, 0, 0.5, 1)] * 3, np.float64)
+    out, tris = clip.clip(v, np.array([[0, 1, 2], [3, 4, 5]]))
+    assert tris.tolist() == [[0, 1, 2]] and len(out) == 6  # the second is in front of the near plane
