@@ -349,8 +349,10 @@ class Pica:
         address = (self.regs[R.COLORBUFFER_LOC] & 0x0FFFFFFF) * 8
         draw.color_buffer, draw.width, draw.height = address, width, height
         draw.format = raster.FORMAT_NAMES[fmt] if fmt < 5 else f"format {fmt}"
-        mask = (self.regs[R.DEPTH_COLOR_MASK] >> 8) & 0xF
-        if not len(tris) or not mask or not self.regs[R.COLORBUFFER_WRITE] & 0xF:
+        mask = (self.regs[R.DEPTH_COLOR_MASK] >> 8) & 0xF if self.regs[R.COLORBUFFER_WRITE] & 0xF else 0
+        depth_work = (self.regs[R.DEPTH_COLOR_MASK] >> 12 & 1 or self.regs[R.STENCIL_TEST] & 1) \
+            and self.regs[R.DEPTHBUFFER_WRITE] & 3
+        if not len(tris) or not (mask or depth_work):  # nothing a fragment could change
             return
         if fmt > 4 or width % 8 or height % 8 or not width:
             raise GpuFault(f"colour buffer {width}x{height} in format {fmt} cannot be drawn into")
@@ -373,21 +375,23 @@ class Pica:
         depth, dfmt, dtarget = self._depth(width, height)
         bc = self.regs[R.TEXENV_BUFFER_COLOR]
         buffer_color = np.array([(bc >> s) & 0xFF for s in (0, 8, 16, 24)], np.int64)
-        pixels, low, high = raster.draw_triangles(
+        pixels, low, high, dlow, dhigh = raster.draw_triangles(
             tris, fx, fy, invw, color * invw[:, None], buf, width, height, fmt, mask,
             self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER],
             raster.stages_needed(stages), bool(self.regs[R.COLOR_OPERATION] >> 8 & 1), self.regs[R.BLEND_FUNC],
             self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], self.regs[R.FRAGOP_ALPHA_TEST], self._scissor(),
             (pos[:, 2] * invw), depth, dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt,
-            coords * invw[:, None], units, tex_data, sampled)
+            coords * invw[:, None], units, tex_data, sampled,
+            raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
+                                    bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)))
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
-        if pixels:  # the bytes of the rows of tiles drawn into (memory rows run top down)
-            for t, size in ((target, bpp), (dtarget, DEPTH_BYTES.get(dfmt, 4))):
-                if t is not None:
-                    row = width * 8 * size
-                    t.first = min(t.first, ((height - 1 - high) >> 3) * row)
-                    t.last = max(t.last, (((height - 1 - low) >> 3) + 1) * row)
+        # the bytes of the rows of tiles changed (memory rows run top down)
+        for t, size, lo, hi in ((target, bpp, low, high), (dtarget, DEPTH_BYTES.get(dfmt, 4), dlow, dhigh)):
+            if t is not None and hi >= lo:
+                row = width * 8 * size
+                t.first = min(t.first, ((height - 1 - hi) >> 3) * row)
+                t.last = max(t.last, (((height - 1 - lo) >> 3) + 1) * row)
 
     def _user_plane(self) -> tuple[float, float, float, float] | None:
         """The user clip plane's coefficients (FRAGOP_CLIP_DATA0-3, float24) when FRAGOP_CLIP
@@ -440,11 +444,12 @@ class Pica:
         DEPTHMAP_ENABLE) and the depth buffer, when the draw tests or writes depth."""
         mode = self.regs[R.DEPTH_COLOR_MASK]
         test, write = bool(mode & 1), bool(mode >> 12 & 1) and bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)
+        dfmt = self.regs[R.DEPTHBUFFER_FORMAT] & 3
+        stencil = bool(self.regs[R.STENCIL_TEST] & 1) and dfmt == 3  # only a D24S8 buffer has stencil
         settings = np.array([test, (mode >> 4) & 7, write, float(f24_to_f32(self.regs[R.DEPTHMAP_SCALE])),
                              float(f24_to_f32(self.regs[R.DEPTHMAP_OFFSET])), self.regs[R.DEPTHMAP_ENABLE] & 1],
                             np.float64)
-        dfmt = self.regs[R.DEPTHBUFFER_FORMAT] & 3
-        if not (test or write):
+        if not (test or write or stencil):
             return settings, dfmt, None
         if dfmt == 1:
             raise GpuFault("depth buffer format 1 does not exist (0 D16, 2 D24, 3 D24S8)")

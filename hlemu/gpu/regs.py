@@ -32,6 +32,7 @@ TEXENV_BUFFER_COLOR = 0x0FD
 COLOR_OPERATION = 0x100  # bit 8: alpha blending (else the logic op)
 BLEND_FUNC, LOGIC_OP, BLEND_COLOR = 0x101, 0x102, 0x103
 FRAGOP_ALPHA_TEST = 0x104
+STENCIL_TEST, STENCIL_OP = 0x105, 0x106  # the stencil test and its operations (raster.stencil_settings)
 DEPTH_COLOR_MASK = 0x107
 COLORBUFFER_WRITE = 0x113
 DEPTHBUFFER_WRITE = 0x115

@@ -389,3 +389,120 @@ def test_the_clipper_keeps_whole_triangles_as_they_are():
     v = np.array([p[:4] for p in FLAT] + [(0, 0, 0.5, 1)] * 3, np.float64)
     out, tris = clip.clip(v, np.array([[0, 1, 2], [3, 4, 5]]))
     assert tris.tolist() == [[0, 1, 2]] and len(out) == 6  # the second is in front of the near plane
+
+
+# -- the stencil test and its operations (D24S8's fourth byte) -----------------------------------
+BIG = [(-1, -1, -0.5, 1, 0, 1, 0, 1), (1, -1, -0.5, 1, 0, 1, 0, 1), (-1, 1, -0.5, 1, 0, 1, 0, 1),
+       (1, 1, -0.5, 1, 0, 1, 0, 1)]  # a green quad over the whole target (a strip)
+
+
+def _depth_stencil(env: Env, builder: CommandBuilder, fmt: int = 3, fill: int = 0) -> CommandBuilder:
+    """A depth buffer at DEPTH, every pixel's word ``fill`` (D24S8: stencil in the top byte)."""
+    size = {0: 2, 2: 3, 3: 4}[fmt]
+    env.put(DEPTH, fill.to_bytes(4, "little")[:size] * (W * H))
+    builder.write(R.DEPTHBUFFER_LOC, env.pa(DEPTH) >> 3).write(R.DEPTHBUFFER_FORMAT, fmt)
+    return builder.write(R.DEPTHBUFFER_WRITE, 0x3)
+
+
+def _stencil_of(env: Env) -> np.ndarray:
+    raw = np.frombuffer(env.process.space.mem.read(DEPTH, W * H * 4), np.uint8)
+    return reference.untile(raw, W, H, 4)
+
+
+def _stencil(test_on=1, func=1, write_mask=0xFF, ref=0, input_mask=0xFF) -> int:
+    return test_on | func << 4 | write_mask << 8 | ref << 16 | input_mask << 24
+
+
+def test_a_stencil_mask_limits_a_later_draw_to_the_first_triangle(env):
+    # Draw 1: FLAT with colour writes off, stencil ALWAYS, REPLACE with 1 on pass. Draw 2: the big
+    # quad with stencil EQUAL 1: green only where FLAT was, the background elsewhere.
+    env.clear(0)
+    env.put(VERTS + 0x1000, np.array(BIG, np.float32).tobytes())
+    b = _depth_stencil(env, scene(env, 0, FLAT))
+    b.write(R.DEPTH_COLOR_MASK, 0).write(R.STENCIL_TEST, _stencil(func=1, ref=1)).write(R.STENCIL_OP, 2 << 8)
+    b.draw_arrays(3)
+    b.write(R.ATTRIBBUFFER0_OFFSET, 0x1000).write(R.DEPTH_COLOR_MASK, 0xF << 8)
+    b.write(R.STENCIL_TEST, _stencil(func=2, ref=1)).write(R.STENCIL_OP, 0)
+    env.submit(b.draw_arrays(4, topology=1).finalize())
+    inside = _pixels_of(0, FLAT)
+    got = env.image(0)
+    assert inside.sum() > 500
+    assert (got[inside] == (0, 255, 0, 255)).all() and (got[~inside] == BACKGROUND).all()
+    stored = _stencil_of(env)
+    assert (stored[..., 3][inside] == 1).all() and (stored[..., 3][~inside] == 0).all()
+    assert (stored[..., :3] == 0).all()  # depth writes were off: the depth bytes are as filled
+
+
+@pytest.mark.parametrize("action, old, ref, write_mask, new", [
+    (0, 0x5A, 0, 0xFF, 0x5A),  # keep
+    (1, 0x5A, 0, 0xFF, 0x00),  # zero
+    (2, 0x5A, 0x33, 0xFF, 0x33),  # replace
+    (3, 0xFF, 0, 0xFF, 0xFF), (3, 0x10, 0, 0xFF, 0x11),  # increment, saturating
+    (4, 0x00, 0, 0xFF, 0x00), (4, 0x10, 0, 0xFF, 0x0F),  # decrement, saturating
+    (5, 0x5A, 0, 0xFF, 0xA5),  # invert
+    (6, 0xFF, 0, 0xFF, 0x00),  # increment, wrapping
+    (7, 0x00, 0, 0xFF, 0xFF),  # decrement, wrapping
+    (5, 0x5A, 0, 0x0F, 0x55),  # invert through the write mask: only the low four bits change
+])
+def test_each_stencil_operation_on_pass(env, action, old, ref, write_mask, new):
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fill=old << 24 | 0x123456)
+    b.write(R.STENCIL_TEST, _stencil(func=1, ref=ref, write_mask=write_mask)).write(R.STENCIL_OP, action << 8)
+    env.submit(b.draw_arrays(3).finalize())
+    inside = _pixels_of(0, FLAT)
+    stored = _stencil_of(env)
+    assert set(stored[..., 3][inside].tolist()) == {new} and set(stored[..., 3][~inside].tolist()) == {old}
+    assert (stored[..., 0] == 0x56).all() and (stored[..., 2] == 0x12).all()  # depth kept (no depth write)
+
+
+@pytest.mark.parametrize("func, ref, input_mask, passes", [
+    (2, 0x12, 0xFF, True), (2, 0x13, 0xFF, False), (2, 0x13, 0xF0, True),  # = (through the input mask)
+    (4, 0x11, 0xFF, True), (4, 0x12, 0xFF, False),  # ref < stored
+    (6, 0x13, 0xFF, True), (0, 0, 0, False), (3, 0x12, 0xFF, False)])  # ref > stored, never, !=
+def test_the_stencil_comparison_is_ref_against_stored_through_the_input_mask(env, func, ref, input_mask, passes):
+    # Stored stencil 0x12; fail: REPLACE (ref), pass: INVERT; colour drawn only on pass.
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fill=0x12 << 24)
+    b.write(R.STENCIL_TEST, _stencil(func=func, ref=ref, input_mask=input_mask)).write(R.STENCIL_OP, 2 | 5 << 8)
+    env.submit(b.draw_arrays(3).finalize())
+    inside = _pixels_of(0, FLAT)
+    got, stored = env.image(0), _stencil_of(env)[..., 3]
+    assert (got[inside] != BACKGROUND).any(axis=1).all() == passes
+    assert set(stored[inside].tolist()) == {0xED if passes else ref}
+
+
+def test_a_failing_depth_test_runs_the_depth_fail_operation_and_depth_writes_keep_the_stencil(env):
+    # Depth test LESS against a buffer of depth 0: every fragment fails it (zfail: INCR). Then a
+    # second draw with the depth test GEQUAL and writes on passes: zpass DECR_WRAP, and the depth
+    # bytes hold the fragment's depth while the stencil byte keeps its own value.
+    from hlemu.gpu.float24 import f32_to_f24
+
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fill=0x40 << 24)
+    b.write(R.DEPTHMAP_ENABLE, 1).write(R.DEPTHMAP_SCALE, int(f32_to_f24(-1.0))).write(R.DEPTHMAP_OFFSET, 0)
+    b.write(R.STENCIL_TEST, _stencil(func=1)).write(R.STENCIL_OP, 1 | 3 << 4 | 1 << 8)
+    b.write(R.DEPTH_COLOR_MASK, 1 | 4 << 4 | 0xF << 8 | 1 << 12)
+    b.draw_arrays(3)
+    env.submit(b.finalize())
+    inside = _pixels_of(0, FLAT)
+    stored = _stencil_of(env)
+    assert set(stored[..., 3][inside].tolist()) == {0x41} and (env.image(0) == BACKGROUND).all()
+    b = CommandBuilder().write(R.STENCIL_OP, 7 << 8).write(R.DEPTH_COLOR_MASK, 1 | 7 << 4 | 0xF << 8 | 1 << 12)
+    env.submit(b.draw_arrays(3).finalize())
+    stored = _stencil_of(env)
+    depth = stored[..., 0].astype(int) | stored[..., 1].astype(int) << 8 | stored[..., 2].astype(int) << 16
+    assert set(stored[..., 3][inside].tolist()) == {0x40}
+    assert set(depth[inside].tolist()) == {int(np.float32(0.5) * 0xFFFFFF)} and (depth[~inside] == 0).all()
+
+
+def test_the_stencil_test_needs_a_d24s8_buffer_and_depthbuffer_write(env):
+    # On D24 (no stencil byte) the test is off: the fragments are drawn even with NEVER.
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fmt=2)
+    env.submit(b.write(R.STENCIL_TEST, _stencil(func=0)).draw_arrays(3).finalize())
+    assert (env.image(0) == expected(0, FLAT)).all()
+    # On D24S8 with DEPTHBUFFER_WRITE 0 the test runs but writes nothing.
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fill=0x07 << 24).write(R.DEPTHBUFFER_WRITE, 0)
+    env.submit(b.write(R.STENCIL_TEST, _stencil(func=1)).write(R.STENCIL_OP, 1 << 8).draw_arrays(3).finalize())
+    assert (env.image(0) == expected(0, FLAT)).all() and (_stencil_of(env)[..., 3] == 7).all()
