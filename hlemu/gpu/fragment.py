@@ -28,7 +28,7 @@ PRIMARY, CONSTANT, PREVIOUS, BUFFER, ZERO, TEXTURE0 = 0, 1, 2, 3, 4, 5  # textur
 SOURCE_ROWS = 8
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _row(sel):
     """The source table row of TexEnv source ``sel``."""
     if sel == 0:
@@ -44,7 +44,7 @@ def _row(sel):
     return ZERO  # fragment lighting, procedural texture: black
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _rgb_operand(src, row, operand, ch):
     """Channel ``ch`` of a colour operand: the source's colour, alpha or one channel, or 255 minus."""
     kind = operand >> 1
@@ -61,14 +61,14 @@ def _rgb_operand(src, row, operand, ch):
     return 255 - v if operand & 1 else v
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _alpha_operand(src, row, operand):
     sel = (operand >> 1) & 3
     v = src[row, 3] if sel == 0 else src[row, sel - 1]
     return 255 - v if operand & 1 else v
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _combine(op, a, b, c):
     if op == 0:
         return a
@@ -136,7 +136,7 @@ def textures_read(stages: np.ndarray, count: int) -> int:
     return used
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def texenv(stages, constants, buffer_color, update, src, args, out, count=6):
     """Run the first ``count`` combiner stages for one fragment; ``out`` gets (r, g, b, a).
 
@@ -189,7 +189,7 @@ def texenv(stages, constants, buffer_color, update, src, args, out, count=6):
 
 
 # -- the output merger ------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _factor(f, ch, out, dst, const):
     """Blend factor ``f`` (GPUREG_BLEND_FUNC; Azahar's LookupFactor) for channel ``ch``."""
     if f == 0:
@@ -225,7 +225,7 @@ def _factor(f, ch, out, dst, const):
     return out[ch]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _equation(eq, s, sf, d, df):
     a, b = s * sf, d * df
     if eq == 1:
@@ -241,7 +241,7 @@ def _equation(eq, s, sf, d, df):
     return max(0, min(r, 255))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _logic(op, s, d):
     """LogicOp ``op`` (GPUREG_LOGIC_OP) on 8-bit values."""
     if op == 0:
@@ -279,7 +279,7 @@ def _logic(op, s, d):
     return r & 0xFF
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def merge(out, dst, blend, func, logic, const, res):
     """The colour written for combiner output ``out`` over ``dst``: blended (COLOR_OPERATION
     bit 8) with BLEND_FUNC's equations and factors, else combined by LOGIC_OP."""
@@ -294,7 +294,7 @@ def merge(out, dst, blend, func, logic, const, res):
             res[ch] = _logic(logic, out[ch], dst[ch])
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def compare(func, a, b):
     """GPU comparison ``func`` (never, always, =, !=, <, <=, >, >=) of ``a`` with ``b``."""
     if func == 0:

@@ -32,14 +32,14 @@ __all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", 
 
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def pixel_offset(x, y, width, height, bpp):
     """Byte offset of pixel (x, y) (y up from the bottom) in a tiled buffer."""
     row = height - 1 - y
     return (((row >> 3) * (width >> 3) + (x >> 3)) * 64 + morton(x & 7, row & 7)) * bpp
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _store(buf, off, fmt, r, g, b, a, mask):
     if mask != 0xF:  # keep the channels the colour mask protects
         old = decode(buf, off, fmt)
@@ -50,7 +50,7 @@ def _store(buf, off, fmt, r, g, b, a, mask):
     encode(buf, off, fmt, r, g, b, a)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _stencil_action(action, old, ref):
     """Stencil operation ``action`` (GPUREG_STENCIL_OP; Azahar's PerformStencilAction) on ``old``."""
     if action == 1:
@@ -70,7 +70,7 @@ def _stencil_action(action, old, ref):
     return old
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _update_stencil(dbuf, off, action, old, stencil):
     """Write ``action``'s result into the stencil byte through the write mask (when allowed)."""
     if stencil[STENCIL_ALLOW]:
@@ -93,7 +93,7 @@ def stencil_settings(test: int, op: int, allow: bool) -> np.ndarray:
 
 
 # -- triangles ---------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _interpolate(attrs, i0, i1, i2, w0, w1, w2, invw, out):
     """Perspective-correct attributes at edge weights (w0, w1, w2): ``attrs`` are times 1/w."""
     denom = invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2
@@ -101,12 +101,12 @@ def _interpolate(attrs, i0, i1, i2, w0, w1, w2, invw, out):
         out[k] = (attrs[i0, k] * w0 + attrs[i1, k] * w1 + attrs[i2, k] * w2) / denom
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _area(ax, ay, bx, by, cx, cy):
     return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
     if ay == by:
         return vy < ay
@@ -115,7 +115,7 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
     return vx < ax + (q if (num < 0) == (den < 0) else -q)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
                    z, depth, dbuf, dfmt, uvs, units, tex_data, sampled, stencil):
