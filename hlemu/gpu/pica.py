@@ -105,6 +105,7 @@ class Pica:
         self.regs = R.RegisterFile()
         self.vs = ShaderSetup()
         self.fixed = np.zeros((16, 4), np.float32)
+        self.fog_lut = np.zeros(128, np.uint32)  # FOG_LUT_DATA words, at FOG_LUT_INDEX
         self._uniform_words: list[int] = []
         self._fixed_words: list[int] = []
         self._immediate: list[np.ndarray] = []  # attributes of the vertex being given
@@ -238,6 +239,12 @@ class Pica:
 
     def _int_uniform(self, reg: int, value: int, new: int) -> None:
         self.vs.ints[reg - R.VSH_INTUNIFORM_I0] = [(new >> s) & 0xFF for s in (0, 8, 16, 24)]
+
+    def _fog_data(self, reg: int, value: int, new: int) -> None:
+        """A fog LUT word at FOG_LUT_INDEX (modulo 128), which then counts up (Azahar)."""
+        index = self.regs[R.FOG_LUT_INDEX] & 0xFFFF
+        self.fog_lut[index % 128] = new
+        self.regs.values[R.FOG_LUT_INDEX] = (self.regs[R.FOG_LUT_INDEX] & ~0xFFFF) | ((index + 1) & 0xFFFF)
 
     def _fixed_index(self, reg: int, value: int, new: int) -> None:
         self._fixed_words, self._immediate = [], []
@@ -383,7 +390,8 @@ class Pica:
             (pos[:, 2] * invw), depth, dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt,
             coords * invw[:, None], units, tex_data, sampled,
             raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
-                                    bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)))
+                                    bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)),
+            *raster.fog_settings(self.regs[R.TEXENV_UPDATE_BUFFER], self.regs[R.FOG_COLOR], self.fog_lut))
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         # the bytes of the rows of tiles changed (memory rows run top down)
@@ -496,3 +504,4 @@ _SPECIAL.update({reg: Pica._upload for reg in (*R.VSH_CODETRANSFER_DATA, *R.VSH_
 _SPECIAL.update({reg: Pica._uniform_data for reg in R.VSH_FLOATUNIFORM_DATA})
 _SPECIAL.update({R.VSH_INTUNIFORM_I0 + k: Pica._int_uniform for k in range(4)})
 _SPECIAL.update({reg: Pica._fixed_data for reg in R.FIXEDATTRIB_DATA})
+_SPECIAL.update({reg: Pica._fog_data for reg in R.FOG_LUT_DATA})

@@ -13,7 +13,8 @@ up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A
 4 RGBA4, coded by :mod:`hlemu.gpu.pixels` (which GX's transfers share).
 
 Per-fragment work (TexEnv, the alpha test's comparison, blending or logic ops) is in
-:mod:`hlemu.gpu.fragment`; then the colour write mask.
+:mod:`hlemu.gpu.fragment`; here, in Azahar's order after the alpha test: fog, the stencil and
+depth tests with their writes, then blending and the colour write mask.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
 from hlemu.gpu.texture import FIXED, MAG, MAX_LEVEL, MIN, MODE, SAMPLE, sample
 from hlemu.gpu.tiling import morton
 
-__all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", "stages_needed", "stencil_settings"]
+__all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "fog_settings", "pixel_offset", "stages_needed",
+           "stencil_settings"]
 
 
 
@@ -92,6 +94,31 @@ def stencil_settings(test: int, op: int, allow: bool) -> np.ndarray:
                      op & 7, (op >> 4) & 7, (op >> 8) & 7, int(allow)], np.int64)
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _fog(out, depth, flip, fog, lut):
+    """Mix the fragment's colour with the fog colour by the LUT's factor at ``depth`` (Azahar's
+    WriteFog: index depth * 128, or (1 - depth) * 128 flipped; the entry's value plus its
+    difference times the fraction, clamped to 0..1; the mix truncated to 8 bits)."""
+    index = (1.0 - depth) * 128.0 if flip else depth * 128.0
+    i = min(max(math.floor(index), 0.0), 127.0)
+    k = np.int64(i)
+    factor = min(max(lut[k, 0] + lut[k, 1] * (index - i), 0.0), 1.0)
+    for ch in range(3):
+        out[ch] = np.int64(factor * out[ch] + (1.0 - factor) * fog[2 + ch])
+
+
+def fog_settings(update_buffer: int, color: int, lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TEXENV_UPDATE_BUFFER's fog mode (bits 0-2, 5 is fog) and flip (bit 16), FOG_COLOR
+    (r, g, b in bits 0-23) and the 128 LUT words (value bits 13-23 and a signed difference
+    bits 0-12, both in 2047ths) as :func:`draw_triangles` takes them."""
+    fog = np.array([update_buffer & 7 == 5, update_buffer >> 16 & 1, color & 0xFF, color >> 8 & 0xFF,
+                    color >> 16 & 0xFF], np.int64)
+    words = lut.astype(np.int64)
+    diff = words & 0x1FFF
+    diff = np.where(diff & 0x1000, diff - 0x2000, diff)
+    return fog, np.stack([(words >> 13 & 0x7FF) / 2047.0, diff / 2047.0], axis=1)
+
+
 # -- triangles ---------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _interpolate(attrs, i0, i1, i2, w0, w1, w2, invw, out):
@@ -118,7 +145,7 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
 @njit(cache=True, nogil=True, error_model="numpy")
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
-                   z, depth, dbuf, dfmt, uvs, units, tex_data, sampled, stencil):
+                   z, depth, dbuf, dfmt, uvs, units, tex_data, sampled, stencil, fog, fog_lut):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
@@ -138,7 +165,8 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     compared with ``stored & input mask``; the fail, depth-fail and pass operations written
     through the write mask; the pass operation runs with the depth test off too). Returns the
     number of pixels written, the lowest and highest pixel rows written, and the lowest and
-    highest rows whose depth or stencil changed.
+    highest rows whose depth or stencil changed. ``fog`` (on, flip, r, g, b) and ``fog_lut``
+    (128, 2: value, difference) are the fog (:func:`fog_settings`), applied after the alpha test.
     """
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
@@ -172,6 +200,7 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     sfunc, smask = stencil[STENCIL_FUNC], stencil[STENCIL_INPUT_MASK]
     sref = stencil[STENCIL_REF] & smask
     use_depth = dbuf.shape[0] > 0 and (dtest or dwrite or use_stencil)
+    fog_on, fog_flip = fog[0] != 0, fog[1] != 0
     dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
     dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
     st = stages.astype(np.int64)
@@ -236,12 +265,17 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 if alpha_test & 1 and not compare((alpha_test >> 4) & 7, out[3], (alpha_test >> 8) & 0xFF):
                     continue
                 px, py = x >> 4, y >> 4
-                if use_depth:
+                d = 0.0
+                if use_depth or fog_on:
                     wsum = w0 + w1 + w2
                     d = (z[i0] * w0 + z[i1] * w1 + z[i2] * w2) / wsum * dscale + doffset
                     if not zbuffer:  # W-buffering: times the interpolated w
                         d *= wsum / (invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2)
-                    zint = np.int64(min(max(d, 0.0), 1.0) * dmax)
+                    d = min(max(d, 0.0), 1.0)
+                if fog_on:
+                    _fog(out, d, fog_flip, fog, fog_lut)
+                if use_depth:
+                    zint = np.int64(d * dmax)
                     doff = pixel_offset(px, py, width, height, dbpp)
                     old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
                     if use_stencil:

@@ -506,3 +506,64 @@ def test_the_stencil_test_needs_a_d24s8_buffer_and_depthbuffer_write(env):
     b = _depth_stencil(env, scene(env, 0, FLAT), fill=0x07 << 24).write(R.DEPTHBUFFER_WRITE, 0)
     env.submit(b.write(R.STENCIL_TEST, _stencil(func=1)).write(R.STENCIL_OP, 1 << 8).draw_arrays(3).finalize())
     assert (env.image(0) == expected(0, FLAT)).all() and (_stencil_of(env)[..., 3] == 7).all()
+
+
+# -- fog (TEXENV_UPDATE_BUFFER's fog mode, FOG_COLOR, the 128-entry LUT) ---------------------------
+FOG = (0x10, 0x80, 0xF0)
+
+
+def _fog(builder: CommandBuilder, lut: list[int], flip: bool = False) -> CommandBuilder:
+    from hlemu.gpu.float24 import f32_to_f24
+
+    builder.write(R.DEPTHMAP_ENABLE, 1).write(R.DEPTHMAP_SCALE, int(f32_to_f24(-1.0))).write(R.DEPTHMAP_OFFSET, 0)
+    builder.write(R.TEXENV_UPDATE_BUFFER, 5 | flip << 16).write(R.FOG_COLOR, FOG[0] | FOG[1] << 8 | FOG[2] << 16)
+    return builder.write(R.FOG_LUT_INDEX, 0).write(R.FOG_LUT_DATA[0], *lut)
+
+
+def _entry(value: int, diff: int = 0) -> int:
+    return value << 13 | (diff & 0x1FFF)
+
+
+def _at_depth(depth: float):
+    return [(p[0], p[1], -depth, 1.0, *p[4:]) for p in FLAT]
+
+
+@pytest.mark.parametrize("value, colour", [(2047, (204, 51, 102)), (0, FOG), (1024, (110, 89, 170))])
+def test_fog_mixes_the_fog_colour_by_the_lut_factor(env, value, colour):
+    # factor = value / 2047; colour = trunc(f * (204, 51, 102) + (1 - f) * FOG), worked out by hand
+    env.clear(0)
+    env.submit(_fog(scene(env, 0, FLAT), [_entry(value)] * 128).draw_arrays(3).finalize())
+    inside = _pixels_of(0, FLAT)
+    got = env.image(0)
+    assert {tuple(p) for p in got[inside]} == {(*colour, 255)} and (got[~inside] == BACKGROUND).all()
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_fog_reads_the_lut_entry_of_the_depth(env, flip):
+    # entries 0-63 keep the colour, 64-127 are all fog: depth 0.3 (index 38) is clear, 0.7 (89)
+    # fogged; flipped the index is (1 - depth) * 128, so the other way round.
+    lut = [_entry(2047)] * 64 + [_entry(0)] * 64
+    for depth, near in ((0.3, True), (0.7, False)):
+        env.clear(0)
+        env.submit(_fog(scene(env, 0, _at_depth(depth)), lut, flip).draw_arrays(3).finalize())
+        colours = {tuple(p) for p in env.image(0)[_pixels_of(0, FLAT)]}
+        assert colours == {((204, 51, 102, 255) if near != flip else (*FOG, 255))}
+
+
+@pytest.mark.parametrize("entry, colour", [(_entry(0, 1023), (62, 108, 205)), (_entry(2047, -1023), (157, 70, 136))])
+def test_fog_interpolates_an_entry_by_its_difference(env, entry, colour):
+    # depth 129/256: index 64.5, factor value/2047 + diff/2047 * 0.5 (about 0.2499 and 0.7501)
+    lut = [_entry(2047)] * 128
+    lut[64] = entry
+    env.clear(0)
+    env.submit(_fog(scene(env, 0, _at_depth(129 / 256)), lut).draw_arrays(3).finalize())
+    assert {tuple(p) for p in env.image(0)[_pixels_of(0, FLAT)]} == {(*colour, 255)}
+
+
+def test_the_fog_lut_upload_counts_its_index_up_and_wraps():
+    from hlemu.gpu.pica import Pica
+
+    pica = Pica()
+    words = CommandBuilder().write(R.FOG_LUT_INDEX, 126).write(R.FOG_LUT_DATA[0], 1, 2, 3, 4).words
+    assert pica.run_words(words).errors == []
+    assert pica.fog_lut[[126, 127, 0, 1]].tolist() == [1, 2, 3, 4] and pica.regs[R.FOG_LUT_INDEX] == 130
