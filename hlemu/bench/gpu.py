@@ -137,8 +137,8 @@ def cube_vertices(grid: int = 4) -> np.ndarray:
     for i in range(grid):
         for j in range(grid):
             centre = np.array([(i - (grid - 1) / 2) * 1.2, (j - (grid - 1) / 2) * 0.9, -3.0 - 1.2 * j], np.float64)
-            for k, (n, u, v) in enumerate(faces):
-                n, u, v = np.array(n) * 0.5, np.array(u) * 0.5, np.array(v) * 0.5
+            for k, face in enumerate(faces):
+                n, u, v = (np.array(axis, np.float64) * 0.5 for axis in face)
                 colour = ((k + 1) % 2, (k // 2 + i) % 2 * 0.8 + 0.2, (k + j) % 3 / 2, 1.0)
                 c = [centre + n + su * u + sv * v for su, sv in ((-1, -1), (1, -1), (-1, 1), (1, 1))]
                 for a in (0, 1, 2, 2, 1, 3):

@@ -406,7 +406,8 @@ class Pica:
         bit 0 turns it on."""
         if not self.regs[R.FRAGOP_CLIP] & 1:
             return None
-        return tuple(float(f24_to_f32(self.regs[R.FRAGOP_CLIP_DATA0 + k] & 0xFFFFFF)) for k in range(4))
+        a, b, c, d = (float(f24_to_f32(self.regs[R.FRAGOP_CLIP_DATA0 + k] & 0xFFFFFF)) for k in range(4))
+        return a, b, c, d
 
     def _textures(self, draw: Draw, used: int) -> tuple[np.ndarray, np.ndarray, int]:
         """The texture unit table, the texels of the units the TexEnv stages read (one array)
