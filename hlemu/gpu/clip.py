@@ -12,7 +12,8 @@ dot product with it is not negative.
 Each plane cuts the polygon left by the one before (Sutherland-Hodgman, in Azahar's order,
 walking each edge from the previous vertex); a new vertex has every output attribute mixed
 linearly in clip space; the polygon is drawn as a fan from its first vertex. Triangles wholly
-inside every plane, nearly all of them in a frame, are kept as they are without a loop.
+inside every plane, nearly all of them in a frame, are kept as they are without a loop, and a
+triangle is cut only by the planes one of its corners is outside of (the others cannot cut it).
 """
 
 from __future__ import annotations
@@ -54,12 +55,14 @@ def clip(vertices: np.ndarray, tris: np.ndarray, user=None) -> tuple[np.ndarray,
     extra: list[np.ndarray] = []
     out: list[np.ndarray] = []
     n = len(vertices)
-    for t, tri in enumerate(tris):
-        if whole[t]:
-            out.append(tri[None])
-            continue
+    kept = 0  # whole triangles before t not yet in out (they stay in order, as one slice)
+    for t in np.flatnonzero(~whole):
+        out.append(tris[kept:t])
+        kept = t + 1
+        tri = tris[t]
         polygon = [vertices[i].astype(np.float64) for i in tri]
-        for row in table:
+        # a plane all three corners are inside cannot cut what the others leave of the triangle
+        for row in table[~inside[tri].all(axis=0)]:
             polygon = _cut(polygon, row)
             if len(polygon) < 3:
                 break
@@ -69,6 +72,7 @@ def clip(vertices: np.ndarray, tris: np.ndarray, user=None) -> tuple[np.ndarray,
         ids = np.arange(n + len(extra), n + len(extra) + len(polygon))
         extra.extend(polygon)
         out.append(np.stack([np.full(len(polygon) - 2, ids[0]), ids[1:-1], ids[2:]], axis=1))
+    out.append(tris[kept:])
     if extra:
         vertices = np.concatenate([vertices, np.array(extra, vertices.dtype)])
     return vertices, (np.concatenate(out).astype(np.int64) if out else np.zeros((0, 3), np.int64))
@@ -76,20 +80,17 @@ def clip(vertices: np.ndarray, tris: np.ndarray, user=None) -> tuple[np.ndarray,
 
 def _cut(polygon: list[np.ndarray], row: np.ndarray) -> list[np.ndarray]:
     """One Sutherland-Hodgman step: the part of ``polygon`` inside plane ``row``."""
-    def distance(v: np.ndarray) -> float:
-        return float(v[:4] @ row[:4] + row[4])
-
+    distances = (np.array([v[:4] for v in polygon]) @ row[:4] + row[4]).tolist()  # one numpy call a cut
     out: list[np.ndarray] = []
-    previous = polygon[-1]
-    for vertex in polygon:
-        d, dp = distance(vertex), distance(previous)
+    previous, dp = polygon[-1], distances[-1]
+    for vertex, d in zip(polygon, distances, strict=True):
         if d >= -INSIDE_EPSILON:
             if dp < -INSIDE_EPSILON:
                 out.append(_intersection(vertex, previous, d, dp))
             out.append(vertex)
         elif dp >= -INSIDE_EPSILON:
             out.append(_intersection(vertex, previous, d, dp))
-        previous = vertex
+        previous, dp = vertex, d
     return out
 
 
