@@ -22,8 +22,9 @@ do more when written (3dbrew "GPU/Internal Registers"; behaviour as Azahar's
 A draw: attributes (:mod:`hlemu.gpu.vertex`), the vertex shader (:mod:`hlemu.gpu.shader`),
 the output map (SH_OUTMAP_TOTAL, SH_OUTMAP_O0-6: which output component is position, colour,
 ...), triangles from the topology (PRIMITIVE_CONFIG bits 8-9: list, strip, fan; 3, geometry
-shader output, is taken as a list), the viewport (VIEWPORT_WIDTH/HEIGHT are half sizes in
-float24, VIEWPORT_XY the corner) and the rasteriser (:mod:`hlemu.gpu.raster`) into the colour
+shader output, is taken as a list), clipping (:mod:`hlemu.gpu.clip`), the viewport
+(VIEWPORT_WIDTH/HEIGHT are half sizes in float24, VIEWPORT_XY the corner) and the rasteriser
+(:mod:`hlemu.gpu.raster`) into the colour
 buffer (COLORBUFFER_LOC, FRAMEBUFFER_DIM, COLORBUFFER_FORMAT; channels DEPTH_COLOR_MASK bits
 8-11 allow). A draw that fails (memory the process does not have, a shader the interpreter
 cannot run) is skipped and reported; the list goes on.
