@@ -72,12 +72,36 @@ def clipped(positions, attributes, triangles, user_plane=None):
     return table[:, :4], table[:, 4:], out_tris
 
 
+def fog_lut(words) -> tuple[np.ndarray, np.ndarray]:
+    """The fog LUT's 128 words as (value, signed difference), both in 2047ths: the value in
+    bits 13-23, the difference in bits 0-12 (two's complement)."""
+    w = np.asarray(words, np.int64)
+    diff = w % 8192
+    return (w >> 13) % 2048 / 2047, np.where(diff >= 4096, diff - 8192, diff) / 2047
+
+
+def apply_fog(rgb: np.ndarray, depth: np.ndarray, fog) -> np.ndarray:
+    """Fragments ``rgb`` (..., 3, 0..255 integers) at ``depth`` (0..1) mixed with the fog colour:
+    ``fog`` is (LUT words, (r, g, b), flip). The entry at index = depth * 128 (flipped:
+    (1 - depth) * 128), floored into 0..127, gives value + difference * (index - entry), kept in
+    0..1, the factor of the fragment's colour; the mix is truncated to an integer."""
+    words, colour, flip = fog
+    value, diff = fog_lut(words)
+    index = (1 - depth) * 128 if flip else depth * 128
+    entry = np.clip(np.floor(index), 0, 127)
+    k = entry.astype(np.int64)
+    factor = np.clip(value[k] + diff[k] * (index - entry), 0, 1)[..., None]
+    return np.floor(factor * rgb + (1 - factor) * np.asarray(colour, np.float64)).astype(np.int64)
+
+
 def render(positions, colors, triangles, viewport, size, background, texcoords=None, texture=None,
-           user_plane=None) -> np.ndarray:
+           user_plane=None, fog=None, depth_map=(-1.0, 0.0)) -> np.ndarray:
     """Draw ``triangles`` (index triples) of vertices with clip ``positions`` (n, 4) and
     ``colors`` (n, 4, 0..1) over ``background`` (r, g, b, a) into a ``size`` (width, height)
     image; ``viewport`` is (x, y, width, height). With a ``texture`` (:class:`Texture`) and
-    ``texcoords`` (n, 2) the fragments are the texture's colour (TexEnv REPLACE texture 0)."""
+    ``texcoords`` (n, 2) the fragments are the texture's colour (TexEnv REPLACE texture 0).
+    With ``fog`` (see :func:`apply_fog`) the colours are fogged by the depth: z / w interpolated
+    linearly on the screen, times ``depth_map``'s scale plus its offset, clamped to 0..1."""
     width, height = size
     vx, vy, vw, vh = viewport
     image = np.empty((height, width, 4), np.int64)
@@ -113,9 +137,13 @@ def render(positions, colors, triangles, viewport, size, background, texcoords=N
             colour = texture.sample(*uv)
             image[inside] = colour[inside]
             continue
-        for ch in range(4):
-            value = sum(lam[k] * col[i[k], ch] * inv_w[k] for k in range(3)) / denom
-            image[..., ch] = np.where(inside, np.clip(np.round(value * 255), 0, 255), image[..., ch])
+        rgba = np.stack([np.clip(np.round(sum(lam[k] * col[i[k], ch] * inv_w[k] for k in range(3)) / denom * 255),
+                                 0, 255) for ch in range(4)], axis=-1).astype(np.int64)
+        if fog is not None:
+            z_over_w = sum(lam[k] * pos[i[k], 2] / pos[i[k], 3] for k in range(3))
+            depth = np.clip(z_over_w * depth_map[0] + depth_map[1], 0, 1)
+            rgba[..., :3] = apply_fog(rgba[..., :3], depth, fog)
+        image[inside] = rgba[inside]
     return image.astype(np.uint8)
 
 

@@ -567,3 +567,21 @@ def test_the_fog_lut_upload_counts_its_index_up_and_wraps():
     words = CommandBuilder().write(R.FOG_LUT_INDEX, 126).write(R.FOG_LUT_DATA[0], 1, 2, 3, 4).words
     assert pica.run_words(words).errors == []
     assert pica.fog_lut[[126, 127, 0, 1]].tolist() == [1, 2, 3, 4] and pica.regs[R.FOG_LUT_INDEX] == 130
+
+
+def test_fog_over_a_depth_gradient_matches_the_reference(env):
+    # Depth runs 0.1 to 0.9 across the triangle; a LUT falling from 1 to 0 with its differences,
+    # flipped and not: every pixel's entry and fraction differ, checked against the reference.
+    lut = [_entry(round(2047 * (1 - k / 128)), round(-2047 / 128)) for k in range(128)]
+    tri = [(-0.9, -0.9, -0.1, 1.0, 1.0, 0.6, 0.2, 1.0), (0.9, -0.7, -0.5, 1.0, 0.2, 1.0, 0.6, 1.0),
+           (0.0, 0.9, -0.9, 1.0, 0.6, 0.2, 1.0, 1.0)]
+    for flip in (False, True):
+        env.clear(0)
+        env.submit(_fog(scene(env, 0, tri), lut, flip).draw_arrays(3).finalize())
+        v = np.array(tri, np.float64)
+        want = reference.render(v[:, :4], v[:, 4:], [(0, 1, 2)], (0, 0, W, H), (W, H), BACKGROUND,
+                                fog=(lut, FOG, flip)).astype(int)
+        got = env.image(0).astype(int)
+        diff = np.abs(got - want)
+        assert diff.max() <= 1 and (diff == 0).all(axis=2).mean() > 0.97
+        assert len({tuple(p) for p in got.reshape(-1, 4)}) > 200
