@@ -94,6 +94,25 @@ def apply_fog(rgb: np.ndarray, depth: np.ndarray, fog) -> np.ndarray:
     return np.floor(factor * rgb + (1 - factor) * np.asarray(colour, np.float64)).astype(np.int64)
 
 
+STENCIL_COMPARE = (lambda r, s: np.zeros_like(s, bool), lambda r, s: np.ones_like(s, bool), np.equal, np.not_equal,
+                   np.less, np.less_equal, np.greater, np.greater_equal)
+
+
+def stencil_draw(stored: np.ndarray, covered: np.ndarray, func: int, ref: int, input_mask: int, write_mask: int,
+                 fail: int, zpass: int) -> tuple[np.ndarray, np.ndarray]:
+    """One draw's stencil test (no depth test) over a stencil image: where ``covered``,
+    ``ref & input_mask`` is compared (func: never, always, =, !=, <, <=, >, >=) with
+    ``stored & input_mask``; the fail or pass operation (keep, zero, replace, saturating
+    +1/-1, invert, wrapping +1/-1) is written through ``write_mask``. Returns the new stencil
+    image and where the fragments passed."""
+    old = stored.astype(np.int64)
+    passed = covered & STENCIL_COMPARE[func](np.int64(ref & input_mask), old & input_mask)
+    ops = (lambda o: o, lambda o: 0 * o, lambda o: 0 * o + ref, lambda o: np.minimum(o + 1, 255),
+           lambda o: np.maximum(o - 1, 0), lambda o: 255 - o, lambda o: (o + 1) % 256, lambda o: (o - 1) % 256)
+    new = np.where(passed, ops[zpass](old), np.where(covered, ops[fail](old), old))
+    return (new & write_mask) | (old & ~write_mask & 255), passed
+
+
 def render(positions, colors, triangles, viewport, size, background, texcoords=None, texture=None,
            user_plane=None, fog=None, depth_map=(-1.0, 0.0)) -> np.ndarray:
     """Draw ``triangles`` (index triples) of vertices with clip ``positions`` (n, 4) and

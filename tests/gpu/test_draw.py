@@ -585,3 +585,27 @@ def test_fog_over_a_depth_gradient_matches_the_reference(env):
         diff = np.abs(got - want)
         assert diff.max() <= 1 and (diff == 0).all(axis=2).mean() > 0.97
         assert len({tuple(p) for p in got.reshape(-1, 4)}) > 200
+
+
+def test_stencil_counting_overlaps_matches_the_reference(env):
+    # Three triangles, each INCR_WRAP on pass (ALWAYS) with colour writes off, count how many
+    # cover a pixel; then the big quad with EQUAL 2 through input mask 0x3 (stored 0x40 | count)
+    # and INVERT on fail, write mask 0x0F: the reference's stencil model follows draw by draw.
+    tris = [FLAT, SMOOTH, [(-0.2, -0.95, -0.5, 1, 1, 1, 1, 1), (0.95, 0.3, -0.5, 1, 1, 1, 1, 1),
+                           (-0.6, 0.9, -0.5, 1, 1, 1, 1, 1)]]
+    env.clear(0)
+    env.put(VERTS + 0x1000, np.array(BIG, np.float32).tobytes())
+    b = _depth_stencil(env, scene(env, 0, [v for t in tris for v in t]), fill=0x40 << 24)
+    b.write(R.DEPTH_COLOR_MASK, 0).write(R.STENCIL_TEST, _stencil(func=1)).write(R.STENCIL_OP, 6 << 8)
+    b.draw_arrays(9)
+    b.write(R.ATTRIBBUFFER0_OFFSET, 0x1000).write(R.DEPTH_COLOR_MASK, 0xF << 8)
+    b.write(R.STENCIL_TEST, _stencil(func=2, ref=2, input_mask=0x3, write_mask=0x0F)).write(R.STENCIL_OP, 5)
+    env.submit(b.draw_arrays(4, topology=1).finalize())
+    stencil = np.full((H, W), 0x40, np.int64)
+    for t in tris:
+        stencil, _ = reference.stencil_draw(stencil, _pixels_of(0, t), 1, 0, 0xFF, 0xFF, 0, 6)
+    assert set(np.unique(stencil).tolist()) == {0x40, 0x41, 0x42, 0x43}
+    stencil, passed = reference.stencil_draw(stencil, np.ones((H, W), bool), 2, 2, 0x3, 0x0F, 5, 0)
+    got = env.image(0)
+    assert (_stencil_of(env)[..., 3] == stencil).all()
+    assert passed.sum() > 200 and (got[passed] == (0, 255, 0, 255)).all() and (got[~passed] == BACKGROUND).all()
