@@ -56,7 +56,7 @@ def clip(vertices: np.ndarray, tris: np.ndarray, user=None) -> tuple[np.ndarray,
     out: list[np.ndarray] = []
     n = len(vertices)
     kept = 0  # whole triangles before t not yet in out (they stay in order, as one slice)
-    for t in np.flatnonzero(~whole):
+    for t in np.flatnonzero(~whole).tolist():
         out.append(tris[kept:t])
         kept = t + 1
         tri = tris[t]
