@@ -17,6 +17,16 @@ it is not picasso and knows only what they use::
         mov r0, c8[a0.x]         ; relative addressing: a0.x, a0.y or aL
         end
 
+Flow control, in hlemu.gpu.disasm's syntax, a destination a label or a word offset::
+
+    call fn, 2                 ; CALL: run 2 instructions at fn, then come back
+    callu b0, fn, 2            ; CALLU / CALLC on a bool uniform or the comparison flags
+    ifu b1, else other, 1      ; IFU / IFC: the true branch runs to ``other``, the else branch
+    ifc cmp.x && !cmp.y, else other, 1  ;   1 instruction from there
+    jmpu !b2, away             ; JMPU (``!`` inverts), JMPC cmp.y, away
+    loop i0, to last           ; LOOP: the body runs to ``last`` (inclusive), i0.x + 1 times
+    breakc cmp.x || cmp.y      ; BREAKC; conditions: cmp.x, !cmp.y, X && Y, X || Y
+
 Instructions: add dp3 dp4 dph dst mul sge slt flr max min rcp rsq ex2 lg2 litp mova mov cmp
 mad nop end break. A source given as src2 that needs 7 bits (a uniform) is swapped into src1
 for the commutative ones (add, mul, dp3, dp4, max, min) and takes the inverted form (format
@@ -63,6 +73,8 @@ class Program:
     outputs: list[tuple[int, int, int]] = field(default_factory=list)  # (type, register, mask)
     uniforms: list[tuple[str, int]] = field(default_factory=list)  # (name, first c register)
     main: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    fixups: list[tuple[int, str]] = field(default_factory=list)  # (word, label) to patch into bits 10-21
 
     def opdesc(self, value: int) -> int:
         if value not in self.opdescs:
@@ -186,18 +198,89 @@ def assemble(text: str) -> Program:
             _line(prog, line)
         except (AsmError, KeyError, ValueError) as error:
             raise AsmError(f"line {number}: {line!r}: {error}") from None
+    for at, label in prog.fixups:
+        if label not in prog.labels:
+            raise AsmError(f"no label {label!r}")
+        prog.code[at] |= prog.labels[label] << 10
     if not prog.code or prog.code[-1] >> 26 != OPS["end"]:
         prog.code.append(OPS["end"] << 26)
     return prog
+
+
+FLOW = {"breakc": 0x23, "call": 0x24, "callc": 0x25, "callu": 0x26, "ifu": 0x27, "ifc": 0x28, "loop": 0x29,
+        "jmpc": 0x2C, "jmpu": 0x2D}
+ALIASES = {"madi": "mad", "dphi": "dph", "dsti": "dst", "sgei": "sge", "slti": "slt"}  # the disassembler's names
+
+
+def _condition(text: str) -> int:
+    """``cmp.x``, ``!cmp.y``, ``X && Y``, ``X || Y`` -> refx << 25 | refy << 24 | op << 22."""
+    def flag(part: str, which: str) -> int:
+        part = part.strip()
+        if part.lstrip("!") != f"cmp.{which}":
+            raise AsmError(f"not a condition on cmp.{which}: {part!r}")
+        return int(not part.startswith("!"))
+
+    for op, joiner in ((0, "||"), (1, "&&")):
+        if joiner in text:
+            x, y = text.split(joiner)
+            return flag(x, "x") << 25 | flag(y, "y") << 24 | op << 22
+    if "cmp.x" in text:
+        return flag(text, "x") << 25 | 2 << 22
+    return flag(text, "y") << 24 | 3 << 22
+
+
+def _target(prog: Program, text: str) -> int:
+    """A destination: a word offset (0x.. or decimal), or a label patched in at the end."""
+    text = text.strip()
+    if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", text):
+        return (int(text, 0) & 0xFFF) << 10
+    prog.fixups.append((len(prog.code), text))
+    return 0
+
+
+def _flow(prog: Program, op: str, args: list[str]) -> int:
+    """Formats 2 (conditions) and 3 (uniforms): dest 21-10, num 7-0."""
+    word = FLOW[op] << 26
+    if op == "breakc":
+        return word | _condition(args[0])
+    first = args[0].strip()
+    if op in ("callu", "ifu", "jmpu"):
+        m = re.fullmatch(r"(!?)b(\d+)", first)
+        if not m or int(m.group(2)) > 15:
+            raise AsmError(f"not a bool uniform: {first!r}")
+        word |= int(m.group(2)) << 22 | (1 if op == "jmpu" and m.group(1) else 0)
+    elif op == "loop":
+        m = re.fullmatch(r"i([0-3])", first)
+        if not m or len(args) != 2 or not args[1].strip().startswith("to "):
+            raise AsmError("loop iN, to LABEL")
+        return word | int(m.group(1)) << 22 | _target(prog, args[1].strip()[3:])
+    elif op != "call":
+        word |= _condition(first)
+    rest = args if op == "call" else args[1:]
+    dest = rest[0].strip()
+    if op in ("ifu", "ifc"):
+        if not dest.startswith("else "):
+            raise AsmError(f"{op} COND, else LABEL, COUNT")
+        dest = dest[5:]
+    word |= _target(prog, dest)
+    if op.startswith(("call", "if")):
+        if len(rest) != 2:
+            raise AsmError(f"{op} takes a destination and an instruction count")
+        word |= int(rest[1], 0) & 0xFF
+    return word
 
 
 def _line(prog: Program, line: str) -> None:
     if line.endswith(":"):
         if line[:-1] == "main":
             prog.main = len(prog.code)
+        prog.labels[line[:-1]] = len(prog.code)
         return
     head, _, rest = line.partition(" ")
-    head = head.lower()
+    head = ALIASES.get(head.lower(), head.lower())
+    if head in FLOW:
+        prog.code.append(_flow(prog, head, [a.strip() for a in rest.split(",")]))
+        return
     if head == ".fvec":
         name, reg = rest.split()
         prog.uniforms.append((name, _register(reg)[0] - 0x20))

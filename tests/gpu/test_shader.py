@@ -285,3 +285,48 @@ def test_a_nested_loop_gives_al_back_to_the_outer_one():
     setup.floats[0], setup.floats[1], setup.floats[5] = (1, 1, 1, 1), (10, 10, 10, 10), (100, 100, 100, 100)
     out = run_words(setup)
     assert out[:, 0, 0].tolist() == [200] * 2 and out[:, 1, 0].tolist() == [11] * 2
+
+
+# -- flow control through the assembler (hlemu.gpu.disasm's syntax, labels or offsets) -------------
+def test_the_assembler_encodes_flow_control_as_the_hand_made_words():
+    prog = pica_asm.assemble("""
+        loop i0, to last
+        add r0, c0, r0
+        cmp r0, ge, ge, v0
+    last:
+        breakc cmp.x
+        ifu b1, else other, 1
+        callu b3, fn, 2
+        jmpu !b2, 0x004
+        ifc cmp.x && !cmp.y, else 8, 1
+        call fn, 4
+        jmpc !cmp.x || cmp.y, last
+    other:
+        end
+    fn:
+        nop""")
+    assert prog.code[0] == flow(0x29, 3, 0) and prog.code[3] == breakc(1, 0, 2)
+    assert prog.code[4] == flow(0x27, 10, 1, 1) and prog.code[5] == flow(0x26, 11, 2, 3)
+    assert prog.code[6] == flow(0x2D, 4, 1, 2)  # the low bit of num inverts JMPU
+    assert prog.code[7] == 0x28 << 26 | 1 << 25 | 1 << 22 | 8 << 10 | 1
+    assert prog.code[8] == flow(0x24, 11, 4) and prog.code[9] == 0x2C << 26 | 1 << 24 | 0 << 22 | 3 << 10
+    with pytest.raises(pica_asm.AsmError, match="no label"):
+        pica_asm.assemble("call nowhere, 1\nend")
+
+
+def test_an_assembled_loop_with_breakc_runs_as_the_hand_encoded_one():
+    setup = ShaderSetup()
+    prog = pica_asm.assemble("""
+    main:
+        loop i0, to last
+        add r0, c0, r0
+        cmp r0, ge, ge, v0
+    last:
+        breakc cmp.x
+        mov o0, r0
+        end""")
+    setup.code[: len(prog.code)] = prog.code
+    setup.swizzles[: len(prog.opdescs)] = prog.opdescs
+    setup.floats[0], setup.ints[0] = (1, 1, 1, 1), (10, 0, 1, 0)
+    v0 = np.array([[2, 0, 0, 0], [0, 0, 0, 0], [4, 0, 0, 0], [50, 0, 0, 0]], np.float32)
+    assert run_words(setup, v0)[:, 0, 0].tolist() == [2, 1, 4, 11]
