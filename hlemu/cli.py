@@ -163,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     state_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     state_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
     state_bench.add_argument("--backend", choices=("auto", "fastmem", "semifastmem"), default="auto")
+    gpu_bench = bench_sub.add_parser("gpu", help="PICA200 frames and pixels per second (textured quads, a 3D "
+                                                 "scene) against a numpy fill of the same pixels")
+    gpu_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
+    gpu_bench.add_argument("--quick", action="store_true", help="a small scene and one repeat, for a smoke test")
+    gpu_bench.add_argument("--quads", type=count, default=500, help="textured 32x32 quads a frame (default 500)")
+    gpu_bench.add_argument("--backend", choices=("auto", "fastmem", "semifastmem"), default="auto")
     gui_bench = bench_sub.add_parser("gui", help="debugger refresh costs with 8 processes x 64 MiB mapped")
     gui_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     gui_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
@@ -433,6 +439,13 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return _report(state_bench.run(repeats=2 if args.quick else 5, backend=args.backend,
                                        heap_mib=8 if args.quick else state_bench.HEAP_MIB, progress=_say), args.json)
+    if args.command == "bench" and args.suite == "gpu":
+        from hlemu.bench import gpu as gpu_bench
+
+        if args.quick:
+            return _report(gpu_bench.run(quads=50, grid=2, repeats=1, frames=1, backend=args.backend,
+                                         progress=_say), args.json)
+        return _report(gpu_bench.run(quads=args.quads, backend=args.backend, progress=_say), args.json)
     if args.command == "bench" and args.suite == "gui":
         from gui import bench as gui_bench
 

@@ -17,9 +17,21 @@ it is not picasso and knows only what they use::
         mov r0, c8[a0.x]         ; relative addressing: a0.x, a0.y or aL
         end
 
-Instructions: add dp3 dp4 dph mul sge slt flr max min rcp rsq ex2 lg2 mova mov cmp nop end.
-A source given as src2 that needs 7 bits (a uniform) is swapped into src1 for the
-commutative ones (add, mul, dp3, dp4, max, min). Registers: v0-v15, r0-r15, c0-c95, o0-o15.
+Flow control, in hlemu.gpu.disasm's syntax, a destination a label or a word offset::
+
+    call fn, 2                 ; CALL: run 2 instructions at fn, then come back
+    callu b0, fn, 2            ; CALLU / CALLC on a bool uniform or the comparison flags
+    ifu b1, else other, 1      ; IFU / IFC: the true branch runs to ``other``, the else branch
+    ifc cmp.x && !cmp.y, else other, 1  ;   1 instruction from there
+    jmpu !b2, away             ; JMPU (``!`` inverts), JMPC cmp.y, away
+    loop i0, to last           ; LOOP: the body runs to ``last`` (inclusive), i0.x + 1 times
+    breakc cmp.x || cmp.y      ; BREAKC; conditions: cmp.x, !cmp.y, X && Y, X || Y
+
+Instructions: add dp3 dp4 dph dst mul sge slt flr max min rcp rsq ex2 lg2 litp mova mov cmp
+mad nop end break. A source given as src2 that needs 7 bits (a uniform) is swapped into src1
+for the commutative ones (add, mul, dp3, dp4, max, min) and takes the inverted form (format
+1i) of dph, dst, sge and slt (DPHI, DSTI, SGEI, SLTI); ``mad d, a, b, c`` (d = a * b + c,
+format 5) takes MADI when c is the uniform. Registers: v0-v15, r0-r15, c0-c95, o0-o15.
 
     python scripts/pica_asm.py shader.pica -o shader.shbin      # assemble
     python scripts/pica_asm.py shader.pica --header name         # a C array of the SHBIN words
@@ -33,10 +45,13 @@ import struct
 import sys
 from dataclasses import dataclass, field
 
-OPS = {"add": 0x00, "dp3": 0x01, "dp4": 0x02, "dph": 0x03, "ex2": 0x05, "lg2": 0x06, "mul": 0x08,
-       "sge": 0x09, "slt": 0x0A, "flr": 0x0B, "max": 0x0C, "min": 0x0D, "rcp": 0x0E, "rsq": 0x0F,
-       "mova": 0x12, "mov": 0x13, "nop": 0x21, "end": 0x22, "cmp": 0x2E}
-UNARY = {"ex2", "lg2", "flr", "rcp", "rsq", "mova", "mov"}
+OPS = {"add": 0x00, "dp3": 0x01, "dp4": 0x02, "dph": 0x03, "dst": 0x04, "ex2": 0x05, "lg2": 0x06,
+       "litp": 0x07, "mul": 0x08, "sge": 0x09, "slt": 0x0A, "flr": 0x0B, "max": 0x0C, "min": 0x0D,
+       "rcp": 0x0E, "rsq": 0x0F, "mova": 0x12, "mov": 0x13, "break": 0x20, "nop": 0x21, "end": 0x22,
+       "cmp": 0x2E, "mad": 0x38}
+INVERTIBLE = {"dph": 0x18, "dst": 0x19, "sge": 0x1A, "slt": 0x1B}  # the format 1i opcodes
+MADI = 0x30
+UNARY = {"ex2", "lg2", "flr", "rcp", "rsq", "mova", "mov", "litp"}
 COMMUTATIVE = {"add", "mul", "dp3", "dp4", "max", "min"}
 COMPARE = {"eq": 0, "ne": 1, "lt": 2, "le": 3, "gt": 4, "ge": 5}
 # DVLE output types (libctru DVLE_outputAttribute_t)
@@ -58,6 +73,8 @@ class Program:
     outputs: list[tuple[int, int, int]] = field(default_factory=list)  # (type, register, mask)
     uniforms: list[tuple[str, int]] = field(default_factory=list)  # (name, first c register)
     main: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    fixups: list[tuple[int, str]] = field(default_factory=list)  # (word, label) to patch into bits 10-21
 
     def opdesc(self, value: int) -> int:
         if value not in self.opdescs:
@@ -126,6 +143,8 @@ def _arith(prog: Program, op: str, args: list[str]) -> int:
         cmpx, cmpy = COMPARE[args[1].lower()], COMPARE[args[2].lower()]
         desc = prog.opdesc(s1[2] << 5 | int(s1[3]) << 4 | s2[2] << 14 | int(s2[3]) << 13)
         return _format1(0x2E | 0, 0, s1, s2, desc) & ~(0x3F << 21) | 0x17 << 27 | cmpx << 24 | cmpy << 21
+    if op == "mad":
+        return _mad(prog, args)
     need = 2 if op in UNARY else 3
     if len(args) != need:
         raise AsmError(f"{op} takes {need} operands")
@@ -133,11 +152,35 @@ def _arith(prog: Program, op: str, args: list[str]) -> int:
     s1 = _source(args[1])
     s2 = _source(args[2]) if need == 3 else (0, "", 0b00011011, False)
     if s2[0] >= 0x20 or s2[1]:
-        if op not in COMMUTATIVE or s1[0] >= 0x20:
+        if s1[0] >= 0x20 or op not in COMMUTATIVE | set(INVERTIBLE):
             raise AsmError(f"{op}: the second source cannot be a uniform")
+        if op in INVERTIBLE:  # format 1i: src1 5 bits (14-18), src2 7 bits (7-13), idx on src2
+            desc = prog.opdesc(mask | int(s1[3]) << 4 | s1[2] << 5 | int(s2[3]) << 13 | s2[2] << 14)
+            return INVERTIBLE[op] << 26 | dest << 21 | INDEX[s2[1]] << 19 | s1[0] << 14 | s2[0] << 7 | desc
         s1, s2 = s2, s1
     desc = prog.opdesc(mask | int(s1[3]) << 4 | s1[2] << 5 | int(s2[3]) << 13 | s2[2] << 14)
     return _format1(OPS[op], dest, s1, s2, desc)
+
+
+def _mad(prog: Program, args: list[str]) -> int:
+    """Format 5: opcode 31-29, dest 28-24, idx 23-22, src1 21-17, src2 16-10 (MADI: 16-12),
+    src3 9-5 (MADI: 11-5), desc 4-0 (one of the first 32)."""
+    if len(args) != 4:
+        raise AsmError("mad dest, src1, src2, src3")
+    dest, mask = _dest(args[0])
+    s1, s2, s3 = (_source(a) for a in args[1:])
+    if s1[0] >= 0x20 or s1[1]:
+        raise AsmError("mad: the first source cannot be a uniform")
+    inverted = s3[0] >= 0x20 or bool(s3[1])
+    if inverted and (s2[0] >= 0x20 or s2[1]):
+        raise AsmError("mad: only one source can be a uniform")
+    desc = prog.opdesc(mask | int(s1[3]) << 4 | s1[2] << 5 | int(s2[3]) << 13 | s2[2] << 14
+                       | int(s3[3]) << 22 | s3[2] << 23)
+    if desc >= 32:
+        raise AsmError("mad: its operand descriptor must be one of the first 32")
+    idx = INDEX[(s3 if inverted else s2)[1]]
+    word = (MADI if inverted else OPS["mad"]) << 26 | dest << 24 | idx << 22 | s1[0] << 17 | s3[0] << 5 | desc
+    return word | (s2[0] << 12 if inverted else s2[0] << 10)
 
 
 def _format1(opcode: int, dest: int, s1, s2, desc: int) -> int:
@@ -155,18 +198,89 @@ def assemble(text: str) -> Program:
             _line(prog, line)
         except (AsmError, KeyError, ValueError) as error:
             raise AsmError(f"line {number}: {line!r}: {error}") from None
+    for at, label in prog.fixups:
+        if label not in prog.labels:
+            raise AsmError(f"no label {label!r}")
+        prog.code[at] |= prog.labels[label] << 10
     if not prog.code or prog.code[-1] >> 26 != OPS["end"]:
         prog.code.append(OPS["end"] << 26)
     return prog
+
+
+FLOW = {"breakc": 0x23, "call": 0x24, "callc": 0x25, "callu": 0x26, "ifu": 0x27, "ifc": 0x28, "loop": 0x29,
+        "jmpc": 0x2C, "jmpu": 0x2D}
+ALIASES = {"madi": "mad", "dphi": "dph", "dsti": "dst", "sgei": "sge", "slti": "slt"}  # the disassembler's names
+
+
+def _condition(text: str) -> int:
+    """``cmp.x``, ``!cmp.y``, ``X && Y``, ``X || Y`` -> refx << 25 | refy << 24 | op << 22."""
+    def flag(part: str, which: str) -> int:
+        part = part.strip()
+        if part.lstrip("!") != f"cmp.{which}":
+            raise AsmError(f"not a condition on cmp.{which}: {part!r}")
+        return int(not part.startswith("!"))
+
+    for op, joiner in ((0, "||"), (1, "&&")):
+        if joiner in text:
+            x, y = text.split(joiner)
+            return flag(x, "x") << 25 | flag(y, "y") << 24 | op << 22
+    if "cmp.x" in text:
+        return flag(text, "x") << 25 | 2 << 22
+    return flag(text, "y") << 24 | 3 << 22
+
+
+def _target(prog: Program, text: str) -> int:
+    """A destination: a word offset (0x.. or decimal), or a label patched in at the end."""
+    text = text.strip()
+    if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", text):
+        return (int(text, 0) & 0xFFF) << 10
+    prog.fixups.append((len(prog.code), text))
+    return 0
+
+
+def _flow(prog: Program, op: str, args: list[str]) -> int:
+    """Formats 2 (conditions) and 3 (uniforms): dest 21-10, num 7-0."""
+    word = FLOW[op] << 26
+    if op == "breakc":
+        return word | _condition(args[0])
+    first = args[0].strip()
+    if op in ("callu", "ifu", "jmpu"):
+        m = re.fullmatch(r"(!?)b(\d+)", first)
+        if not m or int(m.group(2)) > 15:
+            raise AsmError(f"not a bool uniform: {first!r}")
+        word |= int(m.group(2)) << 22 | (1 if op == "jmpu" and m.group(1) else 0)
+    elif op == "loop":
+        m = re.fullmatch(r"i([0-3])", first)
+        if not m or len(args) != 2 or not args[1].strip().startswith("to "):
+            raise AsmError("loop iN, to LABEL")
+        return word | int(m.group(1)) << 22 | _target(prog, args[1].strip()[3:])
+    elif op != "call":
+        word |= _condition(first)
+    rest = args if op == "call" else args[1:]
+    dest = rest[0].strip()
+    if op in ("ifu", "ifc"):
+        if not dest.startswith("else "):
+            raise AsmError(f"{op} COND, else LABEL, COUNT")
+        dest = dest[5:]
+    word |= _target(prog, dest)
+    if op.startswith(("call", "if")):
+        if len(rest) != 2:
+            raise AsmError(f"{op} takes a destination and an instruction count")
+        word |= int(rest[1], 0) & 0xFF
+    return word
 
 
 def _line(prog: Program, line: str) -> None:
     if line.endswith(":"):
         if line[:-1] == "main":
             prog.main = len(prog.code)
+        prog.labels[line[:-1]] = len(prog.code)
         return
     head, _, rest = line.partition(" ")
-    head = head.lower()
+    head = ALIASES.get(head.lower(), head.lower())
+    if head in FLOW:
+        prog.code.append(_flow(prog, head, [a.strip() for a in rest.split(",")]))
+        return
     if head == ".fvec":
         name, reg = rest.split()
         prog.uniforms.append((name, _register(reg)[0] - 0x20))
@@ -180,7 +294,7 @@ def _line(prog: Program, line: str) -> None:
         reg, kind = rest.split()
         dest, mask = _dest(reg)
         prog.outputs.append((OUTPUTS[kind.lower()], dest, mask))
-    elif head in ("nop", "end"):
+    elif head in ("nop", "end", "break"):
         prog.code.append(OPS[head] << 26)
     elif head in OPS:
         prog.code.append(_arith(prog, head, [a.strip() for a in re.split(r",(?![^\[]*\])", rest)]))

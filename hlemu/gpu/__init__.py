@@ -4,7 +4,8 @@ One module per stage: :mod:`~hlemu.gpu.cmdlist` (the command list format),
 :mod:`~hlemu.gpu.regs` (the register file and its documented names),
 :mod:`~hlemu.gpu.pica` (the command processor and the draw path),
 :mod:`~hlemu.gpu.vertex` (attribute loading), :mod:`~hlemu.gpu.shader` (the vertex shader
-interpreter), :mod:`~hlemu.gpu.raster` (rasterisation, colour and depth buffers, numba),
+interpreter), :mod:`~hlemu.gpu.clip` (clipping to the view volume and the user plane),
+:mod:`~hlemu.gpu.raster` (rasterisation, fog, stencil and depth tests, the buffers, numba),
 :mod:`~hlemu.gpu.fragment` (TexEnv, alpha test, blending and logic ops, numba),
 :mod:`~hlemu.gpu.texture` (texture units, formats, wrapping and filtering, numba),
 :mod:`~hlemu.gpu.pixels` (the colour pixel codec GX's transfers share) and

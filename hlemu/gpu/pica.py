@@ -22,8 +22,9 @@ do more when written (3dbrew "GPU/Internal Registers"; behaviour as Azahar's
 A draw: attributes (:mod:`hlemu.gpu.vertex`), the vertex shader (:mod:`hlemu.gpu.shader`),
 the output map (SH_OUTMAP_TOTAL, SH_OUTMAP_O0-6: which output component is position, colour,
 ...), triangles from the topology (PRIMITIVE_CONFIG bits 8-9: list, strip, fan; 3, geometry
-shader output, is taken as a list), the viewport (VIEWPORT_WIDTH/HEIGHT are half sizes in
-float24, VIEWPORT_XY the corner) and the rasteriser (:mod:`hlemu.gpu.raster`) into the colour
+shader output, is taken as a list), clipping (:mod:`hlemu.gpu.clip`), the viewport
+(VIEWPORT_WIDTH/HEIGHT are half sizes in float24, VIEWPORT_XY the corner) and the rasteriser
+(:mod:`hlemu.gpu.raster`) into the colour
 buffer (COLORBUFFER_LOC, FRAMEBUFFER_DIM, COLORBUFFER_FORMAT; channels DEPTH_COLOR_MASK bits
 8-11 allow). A draw that fails (memory the process does not have, a shader the interpreter
 cannot run) is skipped and reported; the list goes on.
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hlemu.gpu import raster, texture, vertex
+from hlemu.gpu import clip, raster, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
@@ -105,6 +106,7 @@ class Pica:
         self.regs = R.RegisterFile()
         self.vs = ShaderSetup()
         self.fixed = np.zeros((16, 4), np.float32)
+        self.fog_lut = np.zeros(128, np.uint32)  # FOG_LUT_DATA words, at FOG_LUT_INDEX
         self._uniform_words: list[int] = []
         self._fixed_words: list[int] = []
         self._immediate: list[np.ndarray] = []  # attributes of the vertex being given
@@ -239,6 +241,12 @@ class Pica:
     def _int_uniform(self, reg: int, value: int, new: int) -> None:
         self.vs.ints[reg - R.VSH_INTUNIFORM_I0] = [(new >> s) & 0xFF for s in (0, 8, 16, 24)]
 
+    def _fog_data(self, reg: int, value: int, new: int) -> None:
+        """A fog LUT word at FOG_LUT_INDEX (modulo 128), which then counts up (Azahar)."""
+        index = self.regs[R.FOG_LUT_INDEX] & 0xFFFF
+        self.fog_lut[index % 128] = new
+        self.regs.values[R.FOG_LUT_INDEX] = (self.regs[R.FOG_LUT_INDEX] & ~0xFFFF) | ((index + 1) & 0xFFFF)
+
     def _fixed_index(self, reg: int, value: int, new: int) -> None:
         self._fixed_words, self._immediate = [], []
 
@@ -336,9 +344,11 @@ class Pica:
 
     def _rasterize(self, draw: Draw, slots: np.ndarray, topology: str) -> None:
         assert self._memory is not None
-        tris = triangles(len(slots), topology)
-        pos, color = slots[:, 0:4].astype(np.float64), np.clip(np.abs(slots[:, 8:12]), 0, 1).astype(np.float64)
-        tris = tris[(pos[tris, 3] > 0).all(axis=1)]  # no clipping yet: a triangle behind the eye is dropped
+        # position, colour (taken absolute and clamped before clipping mixes it), texture coordinates
+        outputs = np.concatenate([slots[:, 0:4], np.clip(np.abs(slots[:, 8:12]), 0, 1), slots[:, TEXCOORD_SLOTS]],
+                                 axis=1).astype(np.float64)
+        outputs, tris = clip.clip(outputs, triangles(len(slots), topology), self._user_plane())
+        pos, color, coords = outputs[:, 0:4], outputs[:, 4:8], outputs[:, 8:]
         draw.triangles = len(tris)
         self.counts["triangles"] += len(tris)
         fmt = (self.regs[R.COLORBUFFER_FORMAT] >> 16) & 7
@@ -347,8 +357,10 @@ class Pica:
         address = (self.regs[R.COLORBUFFER_LOC] & 0x0FFFFFFF) * 8
         draw.color_buffer, draw.width, draw.height = address, width, height
         draw.format = raster.FORMAT_NAMES[fmt] if fmt < 5 else f"format {fmt}"
-        mask = (self.regs[R.DEPTH_COLOR_MASK] >> 8) & 0xF
-        if not len(tris) or not mask or not self.regs[R.COLORBUFFER_WRITE] & 0xF:
+        mask = (self.regs[R.DEPTH_COLOR_MASK] >> 8) & 0xF if self.regs[R.COLORBUFFER_WRITE] & 0xF else 0
+        depth_work = (self.regs[R.DEPTH_COLOR_MASK] >> 12 & 1 or self.regs[R.STENCIL_TEST] & 1) \
+            and self.regs[R.DEPTHBUFFER_WRITE] & 3
+        if not len(tris) or not (mask or depth_work):  # nothing a fragment could change
             return
         if fmt > 4 or width % 8 or height % 8 or not width:
             raise GpuFault(f"colour buffer {width}x{height} in format {fmt} cannot be drawn into")
@@ -371,21 +383,32 @@ class Pica:
         depth, dfmt, dtarget = self._depth(width, height)
         bc = self.regs[R.TEXENV_BUFFER_COLOR]
         buffer_color = np.array([(bc >> s) & 0xFF for s in (0, 8, 16, 24)], np.int64)
-        pixels, low, high = raster.draw_triangles(
+        pixels, low, high, dlow, dhigh = raster.draw_triangles(
             tris, fx, fy, invw, color * invw[:, None], buf, width, height, fmt, mask,
             self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER],
             raster.stages_needed(stages), bool(self.regs[R.COLOR_OPERATION] >> 8 & 1), self.regs[R.BLEND_FUNC],
             self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], self.regs[R.FRAGOP_ALPHA_TEST], self._scissor(),
             (pos[:, 2] * invw), depth, dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt,
-            slots[:, TEXCOORD_SLOTS].astype(np.float64) * invw[:, None], units, tex_data, sampled)
+            coords * invw[:, None], units, tex_data, sampled,
+            raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
+                                    bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)),
+            *raster.fog_settings(self.regs[R.TEXENV_UPDATE_BUFFER], self.regs[R.FOG_COLOR], self.fog_lut))
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
-        if pixels:  # the bytes of the rows of tiles drawn into (memory rows run top down)
-            for t, size in ((target, bpp), (dtarget, DEPTH_BYTES.get(dfmt, 4))):
-                if t is not None:
-                    row = width * 8 * size
-                    t.first = min(t.first, ((height - 1 - high) >> 3) * row)
-                    t.last = max(t.last, (((height - 1 - low) >> 3) + 1) * row)
+        # the bytes of the rows of tiles changed (memory rows run top down)
+        for t, size, lo, hi in ((target, bpp, low, high), (dtarget, DEPTH_BYTES.get(dfmt, 4), dlow, dhigh)):
+            if t is not None and hi >= lo:
+                row = width * 8 * size
+                t.first = min(t.first, ((height - 1 - hi) >> 3) * row)
+                t.last = max(t.last, (((height - 1 - lo) >> 3) + 1) * row)
+
+    def _user_plane(self) -> tuple[float, float, float, float] | None:
+        """The user clip plane's coefficients (FRAGOP_CLIP_DATA0-3, float24) when FRAGOP_CLIP
+        bit 0 turns it on."""
+        if not self.regs[R.FRAGOP_CLIP] & 1:
+            return None
+        a, b, c, d = (float(f24_to_f32(self.regs[R.FRAGOP_CLIP_DATA0 + k] & 0xFFFFFF)) for k in range(4))
+        return a, b, c, d
 
     def _textures(self, draw: Draw, used: int) -> tuple[np.ndarray, np.ndarray, int]:
         """The texture unit table, the texels of the units the TexEnv stages read (one array)
@@ -431,11 +454,12 @@ class Pica:
         DEPTHMAP_ENABLE) and the depth buffer, when the draw tests or writes depth."""
         mode = self.regs[R.DEPTH_COLOR_MASK]
         test, write = bool(mode & 1), bool(mode >> 12 & 1) and bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)
+        dfmt = self.regs[R.DEPTHBUFFER_FORMAT] & 3
+        stencil = bool(self.regs[R.STENCIL_TEST] & 1) and dfmt == 3  # only a D24S8 buffer has stencil
         settings = np.array([test, (mode >> 4) & 7, write, float(f24_to_f32(self.regs[R.DEPTHMAP_SCALE])),
                              float(f24_to_f32(self.regs[R.DEPTHMAP_OFFSET])), self.regs[R.DEPTHMAP_ENABLE] & 1],
                             np.float64)
-        dfmt = self.regs[R.DEPTHBUFFER_FORMAT] & 3
-        if not (test or write):
+        if not (test or write or stencil):
             return settings, dfmt, None
         if dfmt == 1:
             raise GpuFault("depth buffer format 1 does not exist (0 D16, 2 D24, 3 D24S8)")
@@ -482,3 +506,4 @@ _SPECIAL.update({reg: Pica._upload for reg in (*R.VSH_CODETRANSFER_DATA, *R.VSH_
 _SPECIAL.update({reg: Pica._uniform_data for reg in R.VSH_FLOATUNIFORM_DATA})
 _SPECIAL.update({R.VSH_INTUNIFORM_I0 + k: Pica._int_uniform for k in range(4)})
 _SPECIAL.update({reg: Pica._fixed_data for reg in R.FIXEDATTRIB_DATA})
+_SPECIAL.update({reg: Pica._fog_data for reg in R.FOG_LUT_DATA})

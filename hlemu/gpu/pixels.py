@@ -39,7 +39,7 @@ GSP_TO_PICA = (RGBA8, RGB8, RGB565, RGB5A1, RGBA4)  # GSP_* number -> PICA numbe
 GSP_FORMAT_NAMES = tuple(FORMAT_NAMES[p] for p in GSP_TO_PICA)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def decode(src, off, fmt):
     """The pixel at ``src[off]`` in PICA format ``fmt`` as (r, g, b, a), 8 bits each.
 
@@ -60,7 +60,7 @@ def decode(src, off, fmt):
     return ((w >> 12) & 0xF) * 17, ((w >> 8) & 0xF) * 17, ((w >> 4) & 0xF) * 17, (w & 0xF) * 17
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def encode(dst, off, fmt, r, g, b, a):
     """Store (r, g, b, a) (each 0-255) at ``dst[off]`` in PICA format ``fmt``."""
     if fmt == RGBA8:

@@ -13,7 +13,8 @@ up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A
 4 RGBA4, coded by :mod:`hlemu.gpu.pixels` (which GX's transfers share).
 
 Per-fragment work (TexEnv, the alpha test's comparison, blending or logic ops) is in
-:mod:`hlemu.gpu.fragment`; then the colour write mask.
+:mod:`hlemu.gpu.fragment`; here, in Azahar's order after the alpha test: fog, the stencil and
+depth tests with their writes, then blending and the colour write mask.
 """
 
 from __future__ import annotations
@@ -28,18 +29,19 @@ from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
 from hlemu.gpu.texture import FIXED, MAG, MAX_LEVEL, MIN, MODE, SAMPLE, sample
 from hlemu.gpu.tiling import morton
 
-__all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", "stages_needed"]
+__all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "fog_settings", "pixel_offset", "stages_needed",
+           "stencil_settings"]
 
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def pixel_offset(x, y, width, height, bpp):
     """Byte offset of pixel (x, y) (y up from the bottom) in a tiled buffer."""
     row = height - 1 - y
     return (((row >> 3) * (width >> 3) + (x >> 3)) * 64 + morton(x & 7, row & 7)) * bpp
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _store(buf, off, fmt, r, g, b, a, mask):
     if mask != 0xF:  # keep the channels the colour mask protects
         old = decode(buf, off, fmt)
@@ -50,8 +52,75 @@ def _store(buf, off, fmt, r, g, b, a, mask):
     encode(buf, off, fmt, r, g, b, a)
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _stencil_action(action, old, ref):
+    """Stencil operation ``action`` (GPUREG_STENCIL_OP; Azahar's PerformStencilAction) on ``old``."""
+    if action == 1:
+        return 0
+    if action == 2:
+        return ref
+    if action == 3:  # saturating
+        return min(old, 254) + 1
+    if action == 4:
+        return max(old, 1) - 1
+    if action == 5:
+        return ~old & 0xFF
+    if action == 6:  # wrapping
+        return (old + 1) & 0xFF
+    if action == 7:
+        return (old - 1) & 0xFF
+    return old
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _update_stencil(dbuf, off, action, old, stencil):
+    """Write ``action``'s result into the stencil byte through the write mask (when allowed)."""
+    if stencil[STENCIL_ALLOW]:
+        new = _stencil_action(action, old, stencil[STENCIL_REF])
+        mask = stencil[STENCIL_WRITE_MASK]
+        dbuf[off + 3] = (new & mask) | (old & ~mask & 0xFF)
+
+
+# The stencil settings draw_triangles takes, in this order.
+STENCIL_ON, STENCIL_FUNC, STENCIL_WRITE_MASK, STENCIL_REF, STENCIL_INPUT_MASK = 0, 1, 2, 3, 4
+STENCIL_FAIL, STENCIL_ZFAIL, STENCIL_ZPASS, STENCIL_ALLOW = 5, 6, 7, 8
+
+
+def stencil_settings(test: int, op: int, allow: bool) -> np.ndarray:
+    """GPUREG_STENCIL_TEST (bit 0 on, 4-6 comparison, 8-15 write mask, 16-23 reference, 24-31
+    input mask) and GPUREG_STENCIL_OP (fail 0-2, depth fail 4-6, depth pass 8-10) as the array
+    :func:`draw_triangles` takes; ``allow`` is DEPTHBUFFER_WRITE (depth and stencil writes on)."""
+    return np.array([test & 1, (test >> 4) & 7, (test >> 8) & 0xFF, (test >> 16) & 0xFF, (test >> 24) & 0xFF,
+                     op & 7, (op >> 4) & 7, (op >> 8) & 7, int(allow)], np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _fog(out, depth, flip, fog, lut):
+    """Mix the fragment's colour with the fog colour by the LUT's factor at ``depth`` (Azahar's
+    WriteFog: index depth * 128, or (1 - depth) * 128 flipped; the entry's value plus its
+    difference times the fraction, clamped to 0..1; the mix truncated to 8 bits)."""
+    index = (1.0 - depth) * 128.0 if flip else depth * 128.0
+    i = min(max(math.floor(index), 0.0), 127.0)
+    k = np.int64(i)
+    factor = min(max(lut[k, 0] + lut[k, 1] * (index - i), 0.0), 1.0)
+    for ch in range(3):
+        out[ch] = np.int64(factor * out[ch] + (1.0 - factor) * fog[2 + ch])
+
+
+def fog_settings(update_buffer: int, color: int, lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TEXENV_UPDATE_BUFFER's fog mode (bits 0-2, 5 is fog) and flip (bit 16), FOG_COLOR
+    (r, g, b in bits 0-23) and the 128 LUT words (value bits 13-23 and a signed difference
+    bits 0-12, both in 2047ths) as :func:`draw_triangles` takes them."""
+    fog = np.array([update_buffer & 7 == 5, update_buffer >> 16 & 1, color & 0xFF, color >> 8 & 0xFF,
+                    color >> 16 & 0xFF], np.int64)
+    words = lut.astype(np.int64)
+    diff = words & 0x1FFF
+    diff = np.where(diff & 0x1000, diff - 0x2000, diff)
+    return fog, np.stack([(words >> 13 & 0x7FF) / 2047.0, diff / 2047.0], axis=1)
+
+
 # -- triangles ---------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _interpolate(attrs, i0, i1, i2, w0, w1, w2, invw, out):
     """Perspective-correct attributes at edge weights (w0, w1, w2): ``attrs`` are times 1/w."""
     denom = invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2
@@ -59,12 +128,12 @@ def _interpolate(attrs, i0, i1, i2, w0, w1, w2, invw, out):
         out[k] = (attrs[i0, k] * w0 + attrs[i1, k] * w1 + attrs[i2, k] * w2) / denom
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _area(ax, ay, bx, by, cx, cy):
     return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
     if ay == by:
         return vy < ay
@@ -73,10 +142,10 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
     return vx < ax + (q if (num < 0) == (den < 0) else -q)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
-                   z, depth, dbuf, dfmt, uvs, units, tex_data, sampled):
+                   z, depth, dbuf, dfmt, uvs, units, tex_data, sampled, stencil, fog, fog_lut):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
@@ -90,12 +159,19 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     2 D24, 3 D24S8), empty when no depth is tested or written. ``uvs`` (n, 7) are the
     vertices' texture coordinates (u0, v0, u1, v1, u2, v2, w0) times their 1/w, ``units``
     the texture unit table (:mod:`hlemu.gpu.texture`) over the texels ``tex_data``, and
-    ``sampled`` the units to sample (bit i: unit i; the others read their FIXED colour). Returns
-    the number of pixels written and the lowest and highest pixel rows written.
+    ``sampled`` the units to sample (bit i: unit i; the others read their FIXED colour).
+    ``stencil`` (:func:`stencil_settings`): the stencil test, which runs only on a D24S8 buffer
+    (its fourth byte), before the depth test (Azahar's DoDepthStencilTest: ``ref & input mask``
+    compared with ``stored & input mask``; the fail, depth-fail and pass operations written
+    through the write mask; the pass operation runs with the depth test off too). Returns the
+    number of pixels written, the lowest and highest pixel rows written, and the lowest and
+    highest rows whose depth or stencil changed. ``fog`` (on, flip, r, g, b) and ``fog_lut``
+    (128, 2: value, difference) are the fog (:func:`fog_settings`), applied after the alpha test.
     """
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
     low, high = height, -1
+    dlow, dhigh = height, -1
     src = np.zeros((SOURCE_ROWS, 4), np.int64)
     for unit in range(3):  # units not sampled read one colour for every fragment
         for ch in range(4):
@@ -120,7 +196,11 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     smode, sx1, sy1, sx2, sy2 = scissor[0], scissor[1], scissor[2], scissor[3], scissor[4]
     dtest, dfunc, dwrite = depth[0] != 0, np.int64(depth[1]), depth[2] != 0
     dscale, doffset, zbuffer = depth[3], depth[4], depth[5] != 0
-    use_depth = dbuf.shape[0] > 0 and (dtest or dwrite)
+    use_stencil = stencil[STENCIL_ON] != 0 and dfmt == 3
+    sfunc, smask = stencil[STENCIL_FUNC], stencil[STENCIL_INPUT_MASK]
+    sref = stencil[STENCIL_REF] & smask
+    use_depth = dbuf.shape[0] > 0 and (dtest or dwrite or use_stencil)
+    fog_on, fog_flip = fog[0] != 0, fog[1] != 0
     dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
     dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
     st = stages.astype(np.int64)
@@ -185,24 +265,40 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 if alpha_test & 1 and not compare((alpha_test >> 4) & 7, out[3], (alpha_test >> 8) & 0xFF):
                     continue
                 px, py = x >> 4, y >> 4
-                if use_depth:
+                d = 0.0
+                if use_depth or fog_on:
                     wsum = w0 + w1 + w2
                     d = (z[i0] * w0 + z[i1] * w1 + z[i2] * w2) / wsum * dscale + doffset
                     if not zbuffer:  # W-buffering: times the interpolated w
                         d *= wsum / (invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2)
-                    zint = np.int64(min(max(d, 0.0), 1.0) * dmax)
+                    d = min(max(d, 0.0), 1.0)
+                if fog_on:
+                    _fog(out, d, fog_flip, fog, fog_lut)
+                if use_depth:
+                    zint = np.int64(d * dmax)
                     doff = pixel_offset(px, py, width, height, dbpp)
+                    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
+                    if use_stencil:
+                        dlow, dhigh = min(dlow, py), max(dhigh, py)
+                        if not compare(sfunc, sref, old_stencil & smask):
+                            _update_stencil(dbuf, doff, stencil[STENCIL_FAIL], old_stencil, stencil)
+                            continue
                     if dtest:
                         stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
                         if dbpp > 2:
                             stored |= np.int64(dbuf[doff + 2]) << 16
                         if not compare(dfunc, zint, stored):
+                            if use_stencil:
+                                _update_stencil(dbuf, doff, stencil[STENCIL_ZFAIL], old_stencil, stencil)
                             continue
                     if dwrite:
                         dbuf[doff] = zint & 0xFF
                         dbuf[doff + 1] = (zint >> 8) & 0xFF
                         if dbpp > 2:
                             dbuf[doff + 2] = (zint >> 16) & 0xFF
+                        dlow, dhigh = min(dlow, py), max(dhigh, py)
+                    if use_stencil:
+                        _update_stencil(dbuf, doff, stencil[STENCIL_ZPASS], old_stencil, stencil)
                 off = pixel_offset(px, py, width, height, bpp)
                 if plain:
                     _store(buf, off, fmt, out[0], out[1], out[2], out[3], mask)
@@ -212,4 +308,4 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                     _store(buf, off, fmt, res[0], res[1], res[2], res[3], mask)
                 pixels += 1
                 low, high = min(low, py), max(high, py)
-    return pixels, low, high
+    return pixels, low, high, dlow, dhigh

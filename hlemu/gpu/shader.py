@@ -13,20 +13,27 @@ Instruction formats used here (bit ranges inclusive)::
     1  (arithmetic)   opcode 31-26  dest 25-21  idx 20-19  src1 18-12  src2 11-7   desc 6-0
     1i (inverted)     as 1, but src1 18-14 (5 bits) and src2 13-7 (7 bits)
     1c (CMP)          opcode 31-27  cmpx 26-24  cmpy 23-21  then as 1
+    5  (MAD)          opcode 31-29  dest 28-24  idx 23-22  src1 21-17  src2 16-10  src3 9-5  desc 4-0
+    5i (MADI)         as 5, but src2 16-12 (5 bits) and src3 11-5 (7 bits)
     2  (flow, cond)   opcode 31-26  refx 25  refy 24  condop 23-22  dest 21-10  num 7-0
     3  (flow, unif.)  opcode 31-26  bool id 25-22 (LOOP: int id 23-22)  dest 21-10  num 7-0
 
 The operand descriptor: dest mask 3-0 (bit 3 is x), src1 negate 4 and swizzle 12-5 (two bits a
-component, x in 12-11), src2 negate 13 and swizzle 21-14. ``idx`` picks the address register
-added to a float-uniform source (src1; src2 in format 1i): 0 none, 1 a0.x, 2 a0.y, 3 aL;
+component, x in 12-11), src2 negate 13 and swizzle 21-14, src3 negate 22 and swizzle 30-23
+(MAD's only; it reaches the first 32 descriptors). ``idx`` picks the address register added to
+a float-uniform source (src1; src2 in formats 1i and 5; src3 in 5i): 0 none, 1 a0.x, 2 a0.y, 3 aL;
 an offset outside -128..127 counts as 0, the index wraps at 128 and c96-c127 read as (1,1,1,1).
 
 Every vertex runs the same instruction at the same time, so each instruction is a few numpy
-operations on (vertices, 4) arrays. Uniform flow control (JMPU, CALL, CALLU, IFU, LOOP) is
-the same for all vertices; flow control on the comparison flags (JMPC, CALLC, IFC) splits the
-batch where vertices disagree and runs each part on. Arithmetic is float32 (a float24 fits),
-with the PICA's 0 * inf = 0. Not implemented (an instruction raises :class:`ShaderError`):
-MAD/MADI, LITP, DST/DSTI, BREAK/BREAKC, EMIT/SETEMIT (geometry shaders).
+operations on (vertices, 4) arrays. Uniform flow control (JMPU, CALL, CALLU, IFU, LOOP, BREAK)
+is the same for all vertices; flow control on the comparison flags (JMPC, CALLC, IFC, BREAKC)
+splits the batch where vertices disagree and runs each part on. A loop's end adds its step to
+aL (its last time too) and, inside an outer loop, gives aL back the value it had before (Azahar);
+BREAK and a taken BREAKC leave the innermost loop at once, with the step added. Arithmetic is
+float32 (a float24 fits), with the PICA's 0 * inf = 0. DST is (1, a.y * b.y, a.z, b.w); LITP
+(which Azahar does not implement; as Panda3DS reads 3dbrew) is (max(a.x, 0), a.y clamped to
++-127.9961, 0, max(a.w, 0)) and sets the flags to a.x >= 0 and a.w >= 0. Not implemented (an
+instruction raises :class:`ShaderError`): EMIT/SETEMIT (geometry shaders).
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ OPCODES = {0x00: "ADD", 0x01: "DP3", 0x02: "DP4", 0x03: "DPH", 0x04: "DST", 0x05
 OPCODES.update({op: "MADI" for op in range(0x30, 0x38)})
 OPCODES.update({op: "MAD" for op in range(0x38, 0x40)})
 INVERTED = {0x18, 0x19, 0x1A, 0x1B}
+LITP_LIMIT = np.float32(127.9961)
 
 
 class ShaderError(Exception):
@@ -71,6 +79,7 @@ class _Frame:
     loop_start: int = -1  # a loop's first body instruction (-1: not a loop)
     left: int = 0  # loop iterations still to run after this one
     step: int = 0
+    outer_aL: int = 0  # aL before the loop (given back at its end inside an outer loop)
 
 
 class _State:
@@ -139,7 +148,10 @@ class VertexShader:
             if name == "END":
                 self.out[st.ids] = st.regs[32:48].transpose(1, 0, 2)
                 return
-            if op < 0x20 or name == "CMP":
+            if op >= 0x30:
+                self._mad(st, word, op)
+                pc += 1
+            elif op < 0x20 or name == "CMP":
                 self._arithmetic(st, word, op)
                 pc += 1
             elif name == "NOP":
@@ -153,13 +165,35 @@ class VertexShader:
         """Leave every call, branch and loop body that ends at ``pc`` (looping where one repeats)."""
         while stack and pc == stack[-1].end:
             frame = stack[-1]
-            if frame.loop_start >= 0 and frame.left > 0:
-                frame.left -= 1
+            if frame.loop_start >= 0:
                 st.aL += frame.step
-                return frame.loop_start
-            stack.pop()
+                if frame.left > 0:
+                    frame.left -= 1
+                    return frame.loop_start
+                self._leave_loop(st, stack, len(stack) - 1)
+            else:
+                stack.pop()
             pc = frame.ret
         return pc
+
+    @staticmethod
+    def _leave_loop(st: _State, stack: list[_Frame], index: int) -> None:
+        """Pop the loop at ``index`` (and what was opened inside it); inside an outer loop aL
+        gets back the value it had before this one."""
+        frame = stack[index]
+        del stack[index:]
+        if any(f.loop_start >= 0 for f in stack):
+            st.aL = frame.outer_aL
+
+    def _break(self, st: _State, pc: int, stack: list[_Frame]) -> int:
+        """BREAK: leave the innermost loop (its step added to aL); outside a loop, go on."""
+        loops = [i for i, f in enumerate(stack) if f.loop_start >= 0]
+        if not loops:
+            return pc + 1
+        frame = stack[loops[-1]]
+        st.aL += frame.step
+        self._leave_loop(st, stack, loops[-1])
+        return frame.ret
 
     def _flow(self, st: _State, word: int, name: str, pc: int, stack: list[_Frame]) -> int:
         """Run a flow-control instruction; the next pc (-1 when this state's vertices are done)."""
@@ -173,21 +207,29 @@ class VertexShader:
             return self._branch("CALLU", True, dest, num, pc, stack)
         if name == "LOOP":
             count, start, step = (int(v) & 0xFF for v in self.setup.ints[(word >> 22) & 3][:3])
+            stack.append(_Frame(dest + 1, dest + 1, pc + 1, count, step, st.aL))
             st.aL = start
-            stack.append(_Frame(dest + 1, dest + 1, pc + 1, count, step))
             return pc + 1
-        if name in ("JMPC", "CALLC", "IFC"):
+        if name == "BREAK":
+            return self._break(st, pc, stack)
+        if name in ("JMPC", "CALLC", "IFC", "BREAKC"):
             taken = self._condition(st, word)
             if taken.all() or not taken.any():
-                return self._branch(name, bool(taken.all()), dest, num, pc, stack)
+                return self._conditional(st, name, bool(taken.all()), dest, num, pc, stack)
             # The vertices disagree: the ones not taking the branch run on in a state of their own.
             rest = st.take(~taken)
-            rest_stack = [_Frame(f.end, f.ret, f.loop_start, f.left, f.step) for f in stack]
-            self._execute(rest, self._branch(name, False, dest, num, pc, rest_stack), rest_stack)
+            rest_stack = [_Frame(f.end, f.ret, f.loop_start, f.left, f.step, f.outer_aL) for f in stack]
+            self._execute(rest, self._conditional(rest, name, False, dest, num, pc, rest_stack), rest_stack)
             mine = st.take(taken)
             st.ids, st.regs, st.a0, st.cmp = mine.ids, mine.regs, mine.a0, mine.cmp
-            return self._branch(name, True, dest, num, pc, stack)
+            return self._conditional(st, name, True, dest, num, pc, stack)
         raise ShaderError(f"{name} at {pc:#05x} ({word:#010x}) is not implemented")
+
+    def _conditional(self, st: _State, name: str, taken: bool, dest: int, num: int, pc: int,
+                     stack: list[_Frame]) -> int:
+        if name == "BREAKC":
+            return self._break(st, pc, stack) if taken else pc + 1
+        return self._branch(name, taken, dest, num, pc, stack)
 
     @staticmethod
     def _branch(name: str, taken: bool, dest: int, num: int, pc: int, stack: list[_Frame]) -> int:
@@ -244,8 +286,27 @@ class VertexShader:
                 if desc >> (3 - i) & 1:
                     st.a0[:, i] = np.trunc(a[:, i]).astype(np.int64)
             return
-        result = self._compute(name, a, b)
-        dest = (word >> 21) & 0x1F
+        if name == "LITP":
+            st.cmp[:, 0], st.cmp[:, 1] = a[:, 0] >= 0, a[:, 3] >= 0
+        self._write(st, (word >> 21) & 0x1F, desc, self._compute(name, a, b))
+
+    def _mad(self, st: _State, word: int, op: int) -> None:
+        """MAD / MADI (format 5): dest = src1 * src2 + src3."""
+        desc = int(self.setup.swizzles[word & 0x1F])
+        idx = (word >> 22) & 3
+        s1 = self._source(st, (word >> 17) & 0x1F, 0)
+        if op < 0x38:  # MADI: the uniform (and the address register) is src3
+            s2, s3 = self._source(st, (word >> 12) & 0x1F, 0), self._source(st, (word >> 5) & 0x7F, idx)
+        else:
+            s2, s3 = self._source(st, (word >> 10) & 0x7F, idx), self._source(st, (word >> 5) & 0x1F, 0)
+        a = _swizzle(s1, (desc >> 5) & 0xFF, bool(desc >> 4 & 1))
+        b = _swizzle(s2, (desc >> 14) & 0xFF, bool(desc >> 13 & 1))
+        c = _swizzle(s3, (desc >> 23) & 0xFF, bool(desc >> 22 & 1))
+        self._write(st, (word >> 24) & 0x1F, desc, _mul(a, b) + c)
+
+    @staticmethod
+    def _write(st: _State, dest: int, desc: int, result: np.ndarray) -> None:
+        """Write the components the descriptor's mask selects (o0-o15 below 0x10, else r0-r15)."""
         reg = st.regs[32 + dest] if dest < 0x10 else st.regs[dest]
         for i in range(4):
             if desc >> (3 - i) & 1:
@@ -276,6 +337,12 @@ class VertexShader:
             return np.floor(a)
         if name == "MOV":
             return a
+        if name in ("DST", "DSTI"):
+            return np.stack([np.ones(len(a), np.float32), _mul(a[:, 1], b[:, 1]), a[:, 2], b[:, 3]], axis=1)
+        if name == "LITP":
+            zero = np.float32(0)
+            return np.stack([np.maximum(a[:, 0], zero), np.clip(a[:, 1], -LITP_LIMIT, LITP_LIMIT),
+                             np.zeros(len(a), np.float32), np.maximum(a[:, 3], zero)], axis=1)
         x = a[:, :1]
         if name == "RCP":
             value = one / x

@@ -128,7 +128,7 @@ def units(regs: R.RegisterFile) -> list[Unit]:
 
 
 # -- texels ------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _word64(data, off):
     """The little-endian 64-bit word at ``data[off]``, as an int64 (bits are masked after shifts)."""
     w = np.int64(0)
@@ -137,19 +137,19 @@ def _word64(data, off):
     return w
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _expand5(v):
     v &= 0x1F  # a differential colour out of 0..31 is not valid ETC1: its low bits are kept
     return (v << 3) | (v >> 2)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _delta(word, shift):
     d = (word >> shift) & 7
     return d - 8 if d & 4 else d
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def etc1_texel(word, x, y):
     """(r, g, b) of texel (x, y) (each 0-3) of the 4x4 ETC1 block ``word``."""
     index = 4 * x + y
@@ -170,7 +170,7 @@ def etc1_texel(word, x, y):
     return max(0, min(255, r + modifier)), max(0, min(255, g + modifier)), max(0, min(255, b + modifier))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def texel(data, base, fmt, width, x, y):
     """(r, g, b, a) of texel (x, y), y counted from the first row in memory (the top), of the
     ``width``-texel-wide texture in format ``fmt`` at ``data[base]``."""
@@ -211,7 +211,7 @@ def texel(data, base, fmt, width, x, y):
 
 
 # -- sampling ----------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _wrap(mode, i, size):
     """Texel index ``i`` wrapped into 0..size-1 (clamp to border's outside is handled before)."""
     if mode == 0 or (mode == 4 and i >= 0):
@@ -224,13 +224,13 @@ def _wrap(mode, i, size):
     return i % size
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _border(mode, i, size):
     """Whether texel index ``i`` reads the border colour."""
     return (mode == 1 and (i < 0 or i >= size)) or (mode == 5 and i >= size)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def fetch(data, cfg, unit, level, s, t, rgba):
     """Texel (s, t) (t counted up from the bottom) of mipmap ``level`` of ``unit``, wrapped,
     into ``rgba``."""
@@ -251,7 +251,7 @@ def fetch(data, cfg, unit, level, s, t, rgba):
     rgba[0], rgba[1], rgba[2], rgba[3] = texel(data, base, cfg[unit, FORMAT], width, s, t)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _level(cfg, unit, uv, uvx, uvy, c):
     """The level of detail at the fragment (Azahar's getLod): log2 of the longest texel step
     along s or t for one pixel step in x or y, plus the bias."""
@@ -261,7 +261,7 @@ def _level(cfg, unit, uv, uvx, uvy, c):
     return (math.log2(rho) if rho > 0 else -1e9) + cfg[unit, BIAS] / 256.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight):
     """Add ``weight`` times the colour of ``level`` at (u, v), nearest or linear, to ``acc``."""
     fs, ft = u * (cfg[unit, WIDTH] >> level), v * (cfg[unit, HEIGHT] >> level)
@@ -281,7 +281,7 @@ def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight):
             acc[ch] += w * texel_rgba[ch]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def sample(data, cfg, unit, uv, uvx, uvy, texel_rgba, acc, out, row):
     """Sample ``unit`` at the fragment's coordinates ``uv`` (u0, v0, u1, v1, u2, v2, w0) into
     ``out[row]``; ``uvx``/``uvy`` are the coordinates one pixel right and up (read only when

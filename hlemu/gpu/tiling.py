@@ -6,7 +6,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def morton(x, y):
     """Index of pixel (x, y) (each 0-7) inside an 8x8 tile: bits y2 x2 y1 x1 y0 x0.
 

@@ -26,17 +26,109 @@ def _excluded(v, a, b) -> bool:
     return v[0] < x_on_edge
 
 
-def render(positions, colors, triangles, viewport, size, background, texcoords=None, texture=None) -> np.ndarray:
+# The view volume in the PICA's clip space (-w <= x, y <= w, -w <= z <= 0, w > 0), each plane a
+# function of the position that is not negative inside, in the order they are applied.
+VIEW_VOLUME = (lambda p: p[3] - p[0], lambda p: p[3] + p[0], lambda p: p[3] - p[1], lambda p: p[3] + p[1],
+               lambda p: -p[2], lambda p: p[3] + p[2], lambda p: p[3] - 1e-5)
+
+
+def clip_polygon(corners, user_plane=None) -> list:
+    """A triangle's ``corners`` (rows of position xyzw then attributes) cut by the view volume
+    and the user plane: the polygon left, each new corner on the edge from the previous corner
+    to the current one, attributes mixed linearly. Points within 1e-8 of a plane are inside."""
+    tests = list(VIEW_VOLUME)
+    if user_plane is not None:
+        tests.append(lambda p: float(np.dot(user_plane, p[:4])))
+    polygon = [np.asarray(c, np.float64) for c in corners]
+    for side in tests:
+        if len(polygon) < 3:
+            return []
+        result = []
+        for k, cur in enumerate(polygon):
+            prev = polygon[k - 1]
+            dc, dp = side(cur), side(prev)
+            if (dc >= -1e-8) != (dp >= -1e-8):
+                f = dp / (dp - dc)  # the crossing, as a weight of the current corner
+                result.append(f * cur + (1 - f) * prev)
+            if dc >= -1e-8:
+                result.append(cur)
+        polygon = result
+    return polygon if len(polygon) >= 3 else []
+
+
+def clipped(positions, attributes, triangles, user_plane=None):
+    """Positions, attributes and fan triangles after clipping every triangle."""
+    pos, att = np.asarray(positions, np.float64), np.asarray(attributes, np.float64)
+    rows = np.concatenate([pos, att], axis=1)
+    out_rows, out_tris = [], []
+    for tri in triangles:
+        polygon = clip_polygon(rows[list(tri)], user_plane)
+        base = len(out_rows)
+        out_rows += polygon
+        out_tris += [(base, base + k, base + k + 1) for k in range(1, len(polygon) - 1)]
+    if not out_rows:
+        return pos[:0], att[:0], []
+    table = np.array(out_rows)
+    return table[:, :4], table[:, 4:], out_tris
+
+
+def fog_lut(words) -> tuple[np.ndarray, np.ndarray]:
+    """The fog LUT's 128 words as (value, signed difference), both in 2047ths: the value in
+    bits 13-23, the difference in bits 0-12 (two's complement)."""
+    w = np.asarray(words, np.int64)
+    diff = w % 8192
+    return (w >> 13) % 2048 / 2047, np.where(diff >= 4096, diff - 8192, diff) / 2047
+
+
+def apply_fog(rgb: np.ndarray, depth: np.ndarray, fog) -> np.ndarray:
+    """Fragments ``rgb`` (..., 3, 0..255 integers) at ``depth`` (0..1) mixed with the fog colour:
+    ``fog`` is (LUT words, (r, g, b), flip). The entry at index = depth * 128 (flipped:
+    (1 - depth) * 128), floored into 0..127, gives value + difference * (index - entry), kept in
+    0..1, the factor of the fragment's colour; the mix is truncated to an integer."""
+    words, colour, flip = fog
+    value, diff = fog_lut(words)
+    index = (1 - depth) * 128 if flip else depth * 128
+    entry = np.clip(np.floor(index), 0, 127)
+    k = entry.astype(np.int64)
+    factor = np.clip(value[k] + diff[k] * (index - entry), 0, 1)[..., None]
+    return np.floor(factor * rgb + (1 - factor) * np.asarray(colour, np.float64)).astype(np.int64)
+
+
+STENCIL_COMPARE = (lambda r, s: np.zeros_like(s, bool), lambda r, s: np.ones_like(s, bool), np.equal, np.not_equal,
+                   np.less, np.less_equal, np.greater, np.greater_equal)
+
+
+def stencil_draw(stored: np.ndarray, covered: np.ndarray, func: int, ref: int, input_mask: int, write_mask: int,
+                 fail: int, zpass: int) -> tuple[np.ndarray, np.ndarray]:
+    """One draw's stencil test (no depth test) over a stencil image: where ``covered``,
+    ``ref & input_mask`` is compared (func: never, always, =, !=, <, <=, >, >=) with
+    ``stored & input_mask``; the fail or pass operation (keep, zero, replace, saturating
+    +1/-1, invert, wrapping +1/-1) is written through ``write_mask``. Returns the new stencil
+    image and where the fragments passed."""
+    old = stored.astype(np.int64)
+    passed = covered & STENCIL_COMPARE[func](np.int64(ref & input_mask), old & input_mask)
+    ops = (lambda o: o, lambda o: 0 * o, lambda o: 0 * o + ref, lambda o: np.minimum(o + 1, 255),
+           lambda o: np.maximum(o - 1, 0), lambda o: 255 - o, lambda o: (o + 1) % 256, lambda o: (o - 1) % 256)
+    new = np.where(passed, ops[zpass](old), np.where(covered, ops[fail](old), old))
+    return (new & write_mask) | (old & ~write_mask & 255), passed
+
+
+def render(positions, colors, triangles, viewport, size, background, texcoords=None, texture=None,
+           user_plane=None, fog=None, depth_map=(-1.0, 0.0)) -> np.ndarray:
     """Draw ``triangles`` (index triples) of vertices with clip ``positions`` (n, 4) and
     ``colors`` (n, 4, 0..1) over ``background`` (r, g, b, a) into a ``size`` (width, height)
     image; ``viewport`` is (x, y, width, height). With a ``texture`` (:class:`Texture`) and
-    ``texcoords`` (n, 2) the fragments are the texture's colour (TexEnv REPLACE texture 0)."""
+    ``texcoords`` (n, 2) the fragments are the texture's colour (TexEnv REPLACE texture 0).
+    With ``fog`` (see :func:`apply_fog`) the colours are fogged by the depth: z / w interpolated
+    linearly on the screen, times ``depth_map``'s scale plus its offset, clamped to 0..1."""
     width, height = size
     vx, vy, vw, vh = viewport
     image = np.empty((height, width, 4), np.int64)
     image[:] = background
-    pos = np.asarray(positions, np.float64)
-    col = np.asarray(colors, np.float64)
+    col = np.clip(np.abs(np.asarray(colors, np.float64)), 0, 1)
+    uvs = np.zeros((len(col), 2)) if texcoords is None else np.asarray(texcoords, np.float64)
+    pos, att, triangles = clipped(positions, np.concatenate([col, uvs], axis=1), triangles, user_plane)
+    col, texcoords = att[:, :4], att[:, 4:]
     fx = np.round((pos[:, 0] / pos[:, 3] + 1) * (vw / 2) * 16 + vx * 16).astype(np.int64)
     fy = np.round((pos[:, 1] / pos[:, 3] + 1) * (vh / 2) * 16 + vy * 16).astype(np.int64)
     cy, cx = np.mgrid[0:height, 0:width]
@@ -64,9 +156,13 @@ def render(positions, colors, triangles, viewport, size, background, texcoords=N
             colour = texture.sample(*uv)
             image[inside] = colour[inside]
             continue
-        for ch in range(4):
-            value = sum(lam[k] * col[i[k], ch] * inv_w[k] for k in range(3)) / denom
-            image[..., ch] = np.where(inside, np.clip(np.round(value * 255), 0, 255), image[..., ch])
+        rgba = np.stack([np.clip(np.round(sum(lam[k] * col[i[k], ch] * inv_w[k] for k in range(3)) / denom * 255),
+                                 0, 255) for ch in range(4)], axis=-1).astype(np.int64)
+        if fog is not None:
+            z_over_w = sum(lam[k] * pos[i[k], 2] / pos[i[k], 3] for k in range(3))
+            depth = np.clip(z_over_w * depth_map[0] + depth_map[1], 0, 1)
+            rgba[..., :3] = apply_fog(rgba[..., :3], depth, fog)
+        image[inside] = rgba[inside]
     return image.astype(np.uint8)
 
 

@@ -22,10 +22,10 @@ LIST, COLOR, VERTS = BUF, BUF + 0x40000, BUF + 0x80000
 W, H = 64, 48
 BACKGROUND = (0x20, 0x40, 0x60, 0xFF)
 BPP = {0: 4, 1: 3, 2: 2, 3: 2, 4: 2}
-FLAT = [(-0.75, -0.5, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (0.5, -0.75, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0),
-        (0.0, 0.8, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0)]
-SMOOTH = [(-0.9, -0.9, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0), (0.9, -0.6, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0),
-          (-0.2, 0.95, 0.5, 1.0, 0.0, 0.0, 1.0, 1.0)]
+FLAT = [(-0.75, -0.5, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (0.5, -0.75, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0),
+        (0.0, 0.8, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0)]
+SMOOTH = [(-0.9, -0.9, -0.5, 1.0, 1.0, 0.0, 0.0, 1.0), (0.9, -0.6, -0.5, 1.0, 0.0, 1.0, 0.0, 1.0),
+          (-0.2, 0.95, -0.5, 1.0, 0.0, 0.0, 1.0, 1.0)]
 
 
 class Env:
@@ -156,8 +156,8 @@ def test_immediate_mode_draws_what_the_arrays_draw(env):
 
 
 def test_a_strip_of_two_triangles(env):
-    quad = [(-0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (-0.5, 0.5, 0.5, 1, 1, 1, 1, 1),
-            (0.5, 0.5, 0.5, 1, 1, 1, 1, 1)]
+    quad = [(-0.5, -0.5, -0.5, 1, 1, 1, 1, 1), (0.5, -0.5, -0.5, 1, 1, 1, 1, 1), (-0.5, 0.5, -0.5, 1, 1, 1, 1, 1),
+            (0.5, 0.5, -0.5, 1, 1, 1, 1, 1)]
     env.clear(0)
     env.submit(scene(env, 0, quad).draw_arrays(4, topology=1).finalize())
     got = env.image(0)
@@ -218,8 +218,8 @@ def test_texenv_modulate_by_a_constant_and_the_combiner_buffer(env):
 
 def test_draw_elements_with_16_bit_indices_and_a_fan(env):
     env.clear(0)
-    quad = [(-0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, -0.5, 0.5, 1, 1, 1, 1, 1), (0.5, 0.5, 0.5, 1, 1, 1, 1, 1),
-            (-0.5, 0.5, 0.5, 1, 1, 1, 1, 1)]
+    quad = [(-0.5, -0.5, -0.5, 1, 1, 1, 1, 1), (0.5, -0.5, -0.5, 1, 1, 1, 1, 1), (0.5, 0.5, -0.5, 1, 1, 1, 1, 1),
+            (-0.5, 0.5, -0.5, 1, 1, 1, 1, 1)]
     b = scene(env, 0, quad)
     env.put(VERTS + 0x1000, np.array([3, 0, 1, 2], "<u2").tobytes())  # a fan around vertex 3
     b.write(R.INDEXBUFFER_CONFIG, 0x1000 | 1 << 31).write(R.PRIMITIVE_CONFIG, 2 << 8)
@@ -287,18 +287,18 @@ DEPTH = BUF + 0xA0000  # a D16 depth buffer beside the colour buffer
 
 
 def test_the_depth_test_keeps_the_nearer_triangle_and_writes_d16(env):
-    # B (blue, z 0.6) first, then A (red, z 0.3) with GREATER (citro2d's comparison): where they
-    # overlap B stays, as if B were drawn last; the depth buffer holds z * 0xFFFF (z-buffering,
-    # DEPTHMAP_SCALE 1, OFFSET 0).
+    # B (blue, z -0.6) first, then A (red, z -0.3) with GREATER (citro2d's comparison): where they
+    # overlap B stays, as if B were drawn last; the depth buffer holds -z * 0xFFFF (z-buffering,
+    # DEPTHMAP_SCALE -1, OFFSET 0, as citro3d's C3D_DepthMap default).
     from hlemu.gpu.float24 import f32_to_f24
 
-    a = [(-0.8, -0.8, 0.3, 1, 1, 0, 0, 1), (0.6, -0.7, 0.3, 1, 1, 0, 0, 1), (-0.1, 0.8, 0.3, 1, 1, 0, 0, 1)]
-    b = [(-0.6, 0.7, 0.6, 1, 0, 0, 1, 1), (0.0, -0.9, 0.6, 1, 0, 0, 1, 1), (0.9, 0.6, 0.6, 1, 0, 0, 1, 1)]
+    a = [(-0.8, -0.8, -0.3, 1, 1, 0, 0, 1), (0.6, -0.7, -0.3, 1, 1, 0, 0, 1), (-0.1, 0.8, -0.3, 1, 1, 0, 0, 1)]
+    b = [(-0.6, 0.7, -0.6, 1, 0, 0, 1, 1), (0.0, -0.9, -0.6, 1, 0, 0, 1, 1), (0.9, 0.6, -0.6, 1, 0, 0, 1, 1)]
     env.clear(0)
     env.put(DEPTH, bytes(W * H * 2))
     builder = scene(env, 0, b + a).write(R.DEPTHBUFFER_LOC, env.pa(DEPTH) >> 3).write(R.DEPTHBUFFER_FORMAT, 0)
     builder.write(R.DEPTHBUFFER_WRITE, 0x3).write(R.DEPTHMAP_ENABLE, 1)
-    builder.write(R.DEPTHMAP_SCALE, int(f32_to_f24(1.0))).write(R.DEPTHMAP_OFFSET, 0)
+    builder.write(R.DEPTHMAP_SCALE, int(f32_to_f24(-1.0))).write(R.DEPTHMAP_OFFSET, 0)
     builder.write(R.DEPTH_COLOR_MASK, 1 | 6 << 4 | 0xF << 8 | 1 << 12)
     env.submit(builder.draw_arrays(6).finalize())
     got = env.image(0)
@@ -309,3 +309,303 @@ def test_the_depth_test_keeps_the_nearer_triangle_and_writes_d16(env):
     assert blue.sum() > 300 and red.sum() > 300
     assert set(depth[blue].tolist()) == {int(np.float32(0.6) * 0xFFFF)}
     assert set(depth[red].tolist()) == {int(np.float32(0.3) * 0xFFFF)}
+
+
+# -- clipping (the PICA's view volume -w <= x, y <= w, -w <= z <= 0, w > 0; the user plane) ---------
+def _clip_expected(vertices, user_plane=None) -> np.ndarray:
+    v = np.array(vertices, np.float64)
+    return reference.render(v[:, :4], v[:, 4:], [(0, 1, 2)], (0, 0, W, H), (W, H), BACKGROUND, user_plane=user_plane)
+
+
+def _matches(got: np.ndarray, want: np.ndarray) -> None:
+    """Within one 8-bit step; a clipped triangle's new corners round to 1/16 pixel alike in both."""
+    diff = np.abs(got.astype(int) - want.astype(int))
+    assert diff.max() <= 1 and (diff == 0).all(axis=2).mean() > 0.98
+
+
+def test_a_triangle_through_the_near_plane_is_cut_not_dropped(env):
+    # One corner at z = +0.5 (in front of the near plane z = 0): the part with z <= 0 is drawn.
+    tri = [(-0.8, -0.8, -0.5, 1, 1, 0, 0, 1), (0.8, -0.8, -0.5, 1, 0, 1, 0, 1), (0.0, 0.8, 0.5, 1, 0, 0, 1, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, tri).draw_arrays(3).finalize())
+    got, want = env.image(0), _clip_expected(tri)
+    _matches(got, want)
+    drawn = (want != BACKGROUND).any(axis=2)
+    assert 200 < drawn.sum() < (_pixels_of(0, [(*p[:2], -0.5, *p[3:]) for p in tri])).sum()
+    rows = np.nonzero(drawn.any(axis=1))[0]
+    assert rows.max() <= H // 2 + 1  # cut where z = 0: halfway up
+    assert env.kernel.gsp.gx.pica.lists[-1].draws[0].triangles == 2  # a quadrilateral, as a fan
+
+
+def test_a_corner_behind_the_eye_is_clipped_at_w_epsilon(env):
+    # w = -1 at the top corner (behind the eye): hlemu used to drop the triangle; clipped, the part
+    # in front of the eye reaches the top edge of the target (the top corner projects through infinity).
+    tri = [(-0.6, -0.8, -0.5, 1, 1, 1, 0, 1), (0.6, -0.8, -0.5, 1, 0, 1, 1, 1), (0.0, 0.5, -0.5, -1, 1, 0, 1, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, tri).draw_arrays(3).finalize())
+    got, want = env.image(0), _clip_expected(tri)
+    _matches(got, want)
+    assert (want != BACKGROUND).any(axis=2).sum() > 150
+
+
+def test_a_triangle_larger_than_the_view_is_clipped_to_it(env):
+    big = [(-20, -20, -0.5, 1, 1, 0, 0, 1), (20, -20, -0.5, 1, 0, 1, 0, 1), (0, 20, -0.5, 1, 0, 0, 1, 1)]
+    env.clear(0)
+    env.submit(scene(env, 0, big).draw_arrays(3).finalize())
+    got, want = env.image(0), _clip_expected(big)
+    _matches(got, want)
+    assert (got != BACKGROUND).any(axis=2).all()  # the whole target, no gaps between the fan's triangles
+
+
+def test_triangles_past_the_far_plane_or_in_front_of_the_near_one_are_not_drawn(env):
+    far = [(p[0], p[1], -1.5, 1.0, *p[4:]) for p in FLAT]
+    near = [(p[0], p[1], 0.25, 1.0, *p[4:]) for p in FLAT]
+    env.clear(0)
+    env.submit(scene(env, 0, far + near).draw_arrays(6).finalize())
+    assert (env.image(0) == expected(0, FLAT, tris=())).all()
+    assert env.kernel.gsp.gx.pica.lists[-1].draws[0].triangles == 0
+
+
+def test_the_user_clip_plane_keeps_the_side_its_dot_product_is_positive(env):
+    from hlemu.gpu.float24 import f32_to_f24
+
+    plane = (1.0, 0.0, 0.0, -0.25)  # keep x >= 0.25 w
+    env.clear(0)
+    b = scene(env, 0, SMOOTH).write(R.FRAGOP_CLIP, 1)
+    b.write(R.FRAGOP_CLIP_DATA0, *(int(f32_to_f24(c)) for c in plane), consecutive=True)
+    env.submit(b.draw_arrays(3).finalize())
+    got, want = env.image(0), _clip_expected(SMOOTH, user_plane=plane)
+    _matches(got, want)
+    drawn = np.nonzero((got != BACKGROUND).any(axis=2))
+    assert len(drawn[1]) > 100 and drawn[1].min() >= int((0.25 + 1) * W / 2) - 1
+    env.clear(0)
+    env.submit(scene(env, 0, SMOOTH).write(R.FRAGOP_CLIP, 0).draw_arrays(3).finalize())  # off: all of it
+    assert (env.image(0) != BACKGROUND).any(axis=2).sum() > len(drawn[1])
+
+
+def test_the_clipper_keeps_whole_triangles_as_they_are():
+    from hlemu.gpu import clip
+
+    v = np.array([p[:4] for p in FLAT] + [(0, 0, 0.5, 1)] * 3, np.float64)
+    out, tris = clip.clip(v, np.array([[0, 1, 2], [3, 4, 5]]))
+    assert tris.tolist() == [[0, 1, 2]] and len(out) == 6  # the second is in front of the near plane
+
+
+# -- the stencil test and its operations (D24S8's fourth byte) -----------------------------------
+BIG = [(-1, -1, -0.5, 1, 0, 1, 0, 1), (1, -1, -0.5, 1, 0, 1, 0, 1), (-1, 1, -0.5, 1, 0, 1, 0, 1),
+       (1, 1, -0.5, 1, 0, 1, 0, 1)]  # a green quad over the whole target (a strip)
+
+
+def _depth_stencil(env: Env, builder: CommandBuilder, fmt: int = 3, fill: int = 0) -> CommandBuilder:
+    """A depth buffer at DEPTH, every pixel's word ``fill`` (D24S8: stencil in the top byte)."""
+    size = {0: 2, 2: 3, 3: 4}[fmt]
+    env.put(DEPTH, fill.to_bytes(4, "little")[:size] * (W * H))
+    builder.write(R.DEPTHBUFFER_LOC, env.pa(DEPTH) >> 3).write(R.DEPTHBUFFER_FORMAT, fmt)
+    return builder.write(R.DEPTHBUFFER_WRITE, 0x3)
+
+
+def _stencil_of(env: Env) -> np.ndarray:
+    raw = np.frombuffer(env.process.space.mem.read(DEPTH, W * H * 4), np.uint8)
+    return reference.untile(raw, W, H, 4)
+
+
+def _stencil(test_on=1, func=1, write_mask=0xFF, ref=0, input_mask=0xFF) -> int:
+    return test_on | func << 4 | write_mask << 8 | ref << 16 | input_mask << 24
+
+
+def test_a_stencil_mask_limits_a_later_draw_to_the_first_triangle(env):
+    # Draw 1: FLAT with colour writes off, stencil ALWAYS, REPLACE with 1 on pass. Draw 2: the big
+    # quad with stencil EQUAL 1: green only where FLAT was, the background elsewhere.
+    env.clear(0)
+    env.put(VERTS + 0x1000, np.array(BIG, np.float32).tobytes())
+    b = _depth_stencil(env, scene(env, 0, FLAT))
+    b.write(R.DEPTH_COLOR_MASK, 0).write(R.STENCIL_TEST, _stencil(func=1, ref=1)).write(R.STENCIL_OP, 2 << 8)
+    b.draw_arrays(3)
+    b.write(R.ATTRIBBUFFER0_OFFSET, 0x1000).write(R.DEPTH_COLOR_MASK, 0xF << 8)
+    b.write(R.STENCIL_TEST, _stencil(func=2, ref=1)).write(R.STENCIL_OP, 0)
+    env.submit(b.draw_arrays(4, topology=1).finalize())
+    inside = _pixels_of(0, FLAT)
+    got = env.image(0)
+    assert inside.sum() > 500
+    assert (got[inside] == (0, 255, 0, 255)).all() and (got[~inside] == BACKGROUND).all()
+    stored = _stencil_of(env)
+    assert (stored[..., 3][inside] == 1).all() and (stored[..., 3][~inside] == 0).all()
+    assert (stored[..., :3] == 0).all()  # depth writes were off: the depth bytes are as filled
+
+
+@pytest.mark.parametrize("action, old, ref, write_mask, new", [
+    (0, 0x5A, 0, 0xFF, 0x5A),  # keep
+    (1, 0x5A, 0, 0xFF, 0x00),  # zero
+    (2, 0x5A, 0x33, 0xFF, 0x33),  # replace
+    (3, 0xFF, 0, 0xFF, 0xFF), (3, 0x10, 0, 0xFF, 0x11),  # increment, saturating
+    (4, 0x00, 0, 0xFF, 0x00), (4, 0x10, 0, 0xFF, 0x0F),  # decrement, saturating
+    (5, 0x5A, 0, 0xFF, 0xA5),  # invert
+    (6, 0xFF, 0, 0xFF, 0x00),  # increment, wrapping
+    (7, 0x00, 0, 0xFF, 0xFF),  # decrement, wrapping
+    (5, 0x5A, 0, 0x0F, 0x55),  # invert through the write mask: only the low four bits change
+])
+def test_each_stencil_operation_on_pass(env, action, old, ref, write_mask, new):
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fill=old << 24 | 0x123456)
+    b.write(R.STENCIL_TEST, _stencil(func=1, ref=ref, write_mask=write_mask)).write(R.STENCIL_OP, action << 8)
+    env.submit(b.draw_arrays(3).finalize())
+    inside = _pixels_of(0, FLAT)
+    stored = _stencil_of(env)
+    assert set(stored[..., 3][inside].tolist()) == {new} and set(stored[..., 3][~inside].tolist()) == {old}
+    assert (stored[..., 0] == 0x56).all() and (stored[..., 2] == 0x12).all()  # depth kept (no depth write)
+
+
+@pytest.mark.parametrize("func, ref, input_mask, passes", [
+    (2, 0x12, 0xFF, True), (2, 0x13, 0xFF, False), (2, 0x13, 0xF0, True),  # = (through the input mask)
+    (4, 0x11, 0xFF, True), (4, 0x12, 0xFF, False),  # ref < stored
+    (6, 0x13, 0xFF, True), (0, 0, 0, False), (3, 0x12, 0xFF, False)])  # ref > stored, never, !=
+def test_the_stencil_comparison_is_ref_against_stored_through_the_input_mask(env, func, ref, input_mask, passes):
+    # Stored stencil 0x12; fail: REPLACE (ref), pass: INVERT; colour drawn only on pass.
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fill=0x12 << 24)
+    b.write(R.STENCIL_TEST, _stencil(func=func, ref=ref, input_mask=input_mask)).write(R.STENCIL_OP, 2 | 5 << 8)
+    env.submit(b.draw_arrays(3).finalize())
+    inside = _pixels_of(0, FLAT)
+    got, stored = env.image(0), _stencil_of(env)[..., 3]
+    assert (got[inside] != BACKGROUND).any(axis=1).all() == passes
+    assert set(stored[inside].tolist()) == {0xED if passes else ref}
+
+
+def test_a_failing_depth_test_runs_the_depth_fail_operation_and_depth_writes_keep_the_stencil(env):
+    # Depth test LESS against a buffer of depth 0: every fragment fails it (zfail: INCR). Then a
+    # second draw with the depth test GEQUAL and writes on passes: zpass DECR_WRAP, and the depth
+    # bytes hold the fragment's depth while the stencil byte keeps its own value.
+    from hlemu.gpu.float24 import f32_to_f24
+
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fill=0x40 << 24)
+    b.write(R.DEPTHMAP_ENABLE, 1).write(R.DEPTHMAP_SCALE, int(f32_to_f24(-1.0))).write(R.DEPTHMAP_OFFSET, 0)
+    b.write(R.STENCIL_TEST, _stencil(func=1)).write(R.STENCIL_OP, 1 | 3 << 4 | 1 << 8)
+    b.write(R.DEPTH_COLOR_MASK, 1 | 4 << 4 | 0xF << 8 | 1 << 12)
+    b.draw_arrays(3)
+    env.submit(b.finalize())
+    inside = _pixels_of(0, FLAT)
+    stored = _stencil_of(env)
+    assert set(stored[..., 3][inside].tolist()) == {0x41} and (env.image(0) == BACKGROUND).all()
+    b = CommandBuilder().write(R.STENCIL_OP, 7 << 8).write(R.DEPTH_COLOR_MASK, 1 | 7 << 4 | 0xF << 8 | 1 << 12)
+    env.submit(b.draw_arrays(3).finalize())
+    stored = _stencil_of(env)
+    depth = stored[..., 0].astype(int) | stored[..., 1].astype(int) << 8 | stored[..., 2].astype(int) << 16
+    assert set(stored[..., 3][inside].tolist()) == {0x40}
+    assert set(depth[inside].tolist()) == {int(np.float32(0.5) * 0xFFFFFF)} and (depth[~inside] == 0).all()
+
+
+def test_the_stencil_test_needs_a_d24s8_buffer_and_depthbuffer_write(env):
+    # On D24 (no stencil byte) the test is off: the fragments are drawn even with NEVER.
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fmt=2)
+    env.submit(b.write(R.STENCIL_TEST, _stencil(func=0)).draw_arrays(3).finalize())
+    assert (env.image(0) == expected(0, FLAT)).all()
+    # On D24S8 with DEPTHBUFFER_WRITE 0 the test runs but writes nothing.
+    env.clear(0)
+    b = _depth_stencil(env, scene(env, 0, FLAT), fill=0x07 << 24).write(R.DEPTHBUFFER_WRITE, 0)
+    env.submit(b.write(R.STENCIL_TEST, _stencil(func=1)).write(R.STENCIL_OP, 1 << 8).draw_arrays(3).finalize())
+    assert (env.image(0) == expected(0, FLAT)).all() and (_stencil_of(env)[..., 3] == 7).all()
+
+
+# -- fog (TEXENV_UPDATE_BUFFER's fog mode, FOG_COLOR, the 128-entry LUT) ---------------------------
+FOG = (0x10, 0x80, 0xF0)
+
+
+def _fog(builder: CommandBuilder, lut: list[int], flip: bool = False) -> CommandBuilder:
+    from hlemu.gpu.float24 import f32_to_f24
+
+    builder.write(R.DEPTHMAP_ENABLE, 1).write(R.DEPTHMAP_SCALE, int(f32_to_f24(-1.0))).write(R.DEPTHMAP_OFFSET, 0)
+    builder.write(R.TEXENV_UPDATE_BUFFER, 5 | flip << 16).write(R.FOG_COLOR, FOG[0] | FOG[1] << 8 | FOG[2] << 16)
+    return builder.write(R.FOG_LUT_INDEX, 0).write(R.FOG_LUT_DATA[0], *lut)
+
+
+def _entry(value: int, diff: int = 0) -> int:
+    return value << 13 | (diff & 0x1FFF)
+
+
+def _at_depth(depth: float):
+    return [(p[0], p[1], -depth, 1.0, *p[4:]) for p in FLAT]
+
+
+@pytest.mark.parametrize("value, colour", [(2047, (204, 51, 102)), (0, FOG), (1024, (110, 89, 170))])
+def test_fog_mixes_the_fog_colour_by_the_lut_factor(env, value, colour):
+    # factor = value / 2047; colour = trunc(f * (204, 51, 102) + (1 - f) * FOG), worked out by hand
+    env.clear(0)
+    env.submit(_fog(scene(env, 0, FLAT), [_entry(value)] * 128).draw_arrays(3).finalize())
+    inside = _pixels_of(0, FLAT)
+    got = env.image(0)
+    assert {tuple(p) for p in got[inside]} == {(*colour, 255)} and (got[~inside] == BACKGROUND).all()
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_fog_reads_the_lut_entry_of_the_depth(env, flip):
+    # entries 0-63 keep the colour, 64-127 are all fog: depth 0.3 (index 38) is clear, 0.7 (89)
+    # fogged; flipped the index is (1 - depth) * 128, so the other way round.
+    lut = [_entry(2047)] * 64 + [_entry(0)] * 64
+    for depth, near in ((0.3, True), (0.7, False)):
+        env.clear(0)
+        env.submit(_fog(scene(env, 0, _at_depth(depth)), lut, flip).draw_arrays(3).finalize())
+        colours = {tuple(p) for p in env.image(0)[_pixels_of(0, FLAT)]}
+        assert colours == {((204, 51, 102, 255) if near != flip else (*FOG, 255))}
+
+
+@pytest.mark.parametrize("entry, colour", [(_entry(0, 1023), (62, 108, 205)), (_entry(2047, -1023), (157, 70, 136))])
+def test_fog_interpolates_an_entry_by_its_difference(env, entry, colour):
+    # depth 129/256: index 64.5, factor value/2047 + diff/2047 * 0.5 (about 0.2499 and 0.7501)
+    lut = [_entry(2047)] * 128
+    lut[64] = entry
+    env.clear(0)
+    env.submit(_fog(scene(env, 0, _at_depth(129 / 256)), lut).draw_arrays(3).finalize())
+    assert {tuple(p) for p in env.image(0)[_pixels_of(0, FLAT)]} == {(*colour, 255)}
+
+
+def test_the_fog_lut_upload_counts_its_index_up_and_wraps():
+    from hlemu.gpu.pica import Pica
+
+    pica = Pica()
+    words = CommandBuilder().write(R.FOG_LUT_INDEX, 126).write(R.FOG_LUT_DATA[0], 1, 2, 3, 4).words
+    assert pica.run_words(words).errors == []
+    assert pica.fog_lut[[126, 127, 0, 1]].tolist() == [1, 2, 3, 4] and pica.regs[R.FOG_LUT_INDEX] == 130
+
+
+def test_fog_over_a_depth_gradient_matches_the_reference(env):
+    # Depth runs 0.1 to 0.9 across the triangle; a LUT falling from 1 to 0 with its differences,
+    # flipped and not: every pixel's entry and fraction differ, checked against the reference.
+    lut = [_entry(round(2047 * (1 - k / 128)), round(-2047 / 128)) for k in range(128)]
+    tri = [(-0.9, -0.9, -0.1, 1.0, 1.0, 0.6, 0.2, 1.0), (0.9, -0.7, -0.5, 1.0, 0.2, 1.0, 0.6, 1.0),
+           (0.0, 0.9, -0.9, 1.0, 0.6, 0.2, 1.0, 1.0)]
+    for flip in (False, True):
+        env.clear(0)
+        env.submit(_fog(scene(env, 0, tri), lut, flip).draw_arrays(3).finalize())
+        v = np.array(tri, np.float64)
+        want = reference.render(v[:, :4], v[:, 4:], [(0, 1, 2)], (0, 0, W, H), (W, H), BACKGROUND,
+                                fog=(lut, FOG, flip)).astype(int)
+        got = env.image(0).astype(int)
+        diff = np.abs(got - want)
+        assert diff.max() <= 1 and (diff == 0).all(axis=2).mean() > 0.97
+        assert len({tuple(p) for p in got.reshape(-1, 4)}) > 200
+
+
+def test_stencil_counting_overlaps_matches_the_reference(env):
+    # Three triangles, each INCR_WRAP on pass (ALWAYS) with colour writes off, count how many
+    # cover a pixel; then the big quad with EQUAL 2 through input mask 0x3 (stored 0x40 | count)
+    # and INVERT on fail, write mask 0x0F: the reference's stencil model follows draw by draw.
+    tris = [FLAT, SMOOTH, [(-0.2, -0.95, -0.5, 1, 1, 1, 1, 1), (0.95, 0.3, -0.5, 1, 1, 1, 1, 1),
+                           (-0.6, 0.9, -0.5, 1, 1, 1, 1, 1)]]
+    env.clear(0)
+    env.put(VERTS + 0x1000, np.array(BIG, np.float32).tobytes())
+    b = _depth_stencil(env, scene(env, 0, [v for t in tris for v in t]), fill=0x40 << 24)
+    b.write(R.DEPTH_COLOR_MASK, 0).write(R.STENCIL_TEST, _stencil(func=1)).write(R.STENCIL_OP, 6 << 8)
+    b.draw_arrays(9)
+    b.write(R.ATTRIBBUFFER0_OFFSET, 0x1000).write(R.DEPTH_COLOR_MASK, 0xF << 8)
+    b.write(R.STENCIL_TEST, _stencil(func=2, ref=2, input_mask=0x3, write_mask=0x0F)).write(R.STENCIL_OP, 5)
+    env.submit(b.draw_arrays(4, topology=1).finalize())
+    stencil = np.full((H, W), 0x40, np.int64)
+    for t in tris:
+        stencil, _ = reference.stencil_draw(stencil, _pixels_of(0, t), 1, 0, 0xFF, 0xFF, 0, 6)
+    assert set(np.unique(stencil).tolist()) == {0x40, 0x41, 0x42, 0x43}
+    stencil, passed = reference.stencil_draw(stencil, np.ones((H, W), bool), 2, 2, 0x3, 0x0F, 5, 0)
+    got = env.image(0)
+    assert (_stencil_of(env)[..., 3] == stencil).all()
+    assert passed.sum() > 200 and (got[passed] == (0, 255, 0, 255)).all() and (got[~passed] == BACKGROUND).all()

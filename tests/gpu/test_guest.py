@@ -18,9 +18,9 @@ TARGET, TW, TH = 0x1F200000, 240, 400
 CLEAR = (0x20, 0x40, 0x60, 0xFF)
 # gpu_triangles.c's vertices (position xyzw, colour rgba) and its two matrices' effect
 VERTICES = np.array([
-    (-0.8, -0.9, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (0.8, -0.9, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0),
-    (0.0, -0.1, 0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (-0.9, 0.1, 0.5, 1.0, 1.0, 0.0, 0.0, 1.0),
-    (0.9, 0.2, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0), (0.0, 0.95, 0.5, 1.0, 0.0, 0.0, 1.0, 1.0)], np.float32)
+    (-0.8, -0.9, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (0.8, -0.9, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0),
+    (0.0, -0.1, -0.5, 1.0, 0.8, 0.2, 0.4, 1.0), (-0.9, 0.1, -0.5, 1.0, 1.0, 0.0, 0.0, 1.0),
+    (0.9, 0.2, -0.5, 1.0, 0.0, 1.0, 0.0, 1.0), (0.0, 0.95, -0.5, 1.0, 0.0, 0.0, 1.0, 1.0)], np.float32)
 OUTPUT = [
     "gpu_triangles: start", "gsp: gsp::Gpu ready ok", "linear heap: 64 KiB for the list and the vertices ok",
     "clear: MemoryFill of the target, then PSC0 ok", "shader: SHBIN parsed (6 code words, 5 descriptors) ok",
@@ -85,7 +85,7 @@ TEX0, TEX1 = 0x1F280000, 0x1F281000
 def textured_quads() -> tuple[np.ndarray, np.ndarray]:
     """gpu_textured.c's two strips: (position xyzw, colour rgba, uv) rows."""
     def strip(y0, y1, t0, t1):
-        return np.array([(x, y, 0.5, 1.0, 1, 1, 1, 1, s, t) for (y, t) in ((y0, t0), (y1, t1))
+        return np.array([(x, y, -0.5, 1.0, 1, 1, 1, 1, s, t) for (y, t) in ((y0, t0), (y1, t1))
                          for (x, s) in ((-0.8, t0), (0.8, t1))], np.float64)
 
     return strip(-0.9, -0.1, 0.0, 2.0), strip(0.1, 0.9, -0.25, 1.25)

@@ -42,7 +42,7 @@ def quad(uv0=(0.0, 0.0), uv1=(1.0, 1.0), w=(1.0, 1.0, 1.0, 1.0)) -> np.ndarray:
     for k, (x, y) in enumerate(CORNERS):
         u = uv1[0] if k & 1 else uv0[0]
         v = uv1[1] if k & 2 else uv0[1]
-        rows.append((x * w[k], y * w[k], 0.5 * w[k], w[k], 1, 1, 1, 1, u, v))
+        rows.append((x * w[k], y * w[k], -0.5 * w[k], w[k], 1, 1, 1, 1, u, v))
     return np.array(rows, np.float64)
 
 

@@ -46,14 +46,14 @@
 
 /* position xyzw, colour rgba, texture coordinate uv: two strips */
 static const float vertices[8][10] = {
-    {-0.8f, -0.9f, 0.5f, 1.0f, 1, 1, 1, 1, 0.0f, 0.0f},
-    {0.8f, -0.9f, 0.5f, 1.0f, 1, 1, 1, 1, 2.0f, 0.0f},
-    {-0.8f, -0.1f, 0.5f, 1.0f, 1, 1, 1, 1, 0.0f, 2.0f},
-    {0.8f, -0.1f, 0.5f, 1.0f, 1, 1, 1, 1, 2.0f, 2.0f},
-    {-0.8f, 0.1f, 0.5f, 1.0f, 1, 1, 1, 1, -0.25f, -0.25f},
-    {0.8f, 0.1f, 0.5f, 1.0f, 1, 1, 1, 1, 1.25f, -0.25f},
-    {-0.8f, 0.9f, 0.5f, 1.0f, 1, 1, 1, 1, -0.25f, 1.25f},
-    {0.8f, 0.9f, 0.5f, 1.0f, 1, 1, 1, 1, 1.25f, 1.25f},
+    {-0.8f, -0.9f, -0.5f, 1.0f, 1, 1, 1, 1, 0.0f, 0.0f},
+    {0.8f, -0.9f, -0.5f, 1.0f, 1, 1, 1, 1, 2.0f, 0.0f},
+    {-0.8f, -0.1f, -0.5f, 1.0f, 1, 1, 1, 1, 0.0f, 2.0f},
+    {0.8f, -0.1f, -0.5f, 1.0f, 1, 1, 1, 1, 2.0f, 2.0f},
+    {-0.8f, 0.1f, -0.5f, 1.0f, 1, 1, 1, 1, -0.25f, -0.25f},
+    {0.8f, 0.1f, -0.5f, 1.0f, 1, 1, 1, 1, 1.25f, -0.25f},
+    {-0.8f, 0.9f, -0.5f, 1.0f, 1, 1, 1, 1, -0.25f, 1.25f},
+    {0.8f, 0.9f, -0.5f, 1.0f, 1, 1, 1, 1, 1.25f, 1.25f},
 };
 /* ETC1 blocks, top left, top right, bottom left, bottom right: individual mode (A), differential
  * and flipped (B), A flipped, B not flipped. Each 64-bit word is stored little-endian. */
