@@ -66,6 +66,7 @@ GPRS = [getattr(arm, f"UC_ARM_REG_R{i}") for i in range(13)] + [
 ARG_REGS = GPRS[:8]
 # What an SVC needs, read in one C call: r0..r7, pc, cpsr.
 _SVC_READ = ARG_REGS + [arm.UC_ARM_REG_PC, arm.UC_ARM_REG_CPSR]
+_SVC_READ_COUNT = len(_SVC_READ)
 # A RegisterFile's slots as Unicorn registers. Written PC first, then CPSR, then the rest:
 # Unicorn takes a PC write with bit 0 clear as a switch to ARM state (so CPSR.T must come
 # after it), and a CPSR write switches register banks (so sp and lr must come after that).
@@ -382,11 +383,7 @@ class Cpu(SpecialPages, CodeHooks):
         """Code in ``[lo, hi)`` changed: the block hook's cached instruction counts for blocks
         starting there are stale (a block cannot start before ``lo`` and reach into it by more
         than a page, so those go too)."""
-        keys = self._count_cache[0::2]
-        starts = keys >> 16
-        stale = (keys != 0) & (starts >= max(0, lo - 0x1000)) & (starts < hi)
-        if stale.any():
-            self._count_cache.reshape(-1, 2)[stale] = 0
+        hooks.forget_counts(self._count_cache, lo, hi)
 
     def _raise_hook_error(self) -> None:
         """An exception in a Python hook (ours, or one the binding caught in a callback such
@@ -462,6 +459,18 @@ class Cpu(SpecialPages, CodeHooks):
 
     def write_results(self, values: dict[int, int] | tuple[int, ...] | list[int]) -> None:
         """Write results to r0, r1, ... (a sequence) or to r<i> (a dict), in one C call."""
+        if type(values) is tuple and values and not self._closed:  # an SVC's answer: the round trip's path
+            vals = self._write_vals  # (item stores, unrolled: a comprehension costs twice as much)
+            count = len(values)
+            vals[0] = values[0] & 0xFFFFFFFF
+            if count > 1:
+                vals[1] = values[1] & 0xFFFFFFFF
+                for i in range(2, count):
+                    vals[i] = values[i] & 0xFFFFFFFF
+            status = lib.reg_write_batch(self._handle, self._write_ids, self._write_ptrs, count)
+            if status:
+                raise UcError(status)
+            return
         if isinstance(values, dict):
             if sorted(values) != list(range(len(values))):
                 for i, v in values.items():
@@ -491,7 +500,16 @@ class Cpu(SpecialPages, CodeHooks):
     # -- hooks (Python only on SVCs and faults) --------------------------------------
     def _interrupt_entry(self, _uc: int, intno: int, _user: int) -> None:
         try:
-            self._on_interrupt(intno)
+            if intno == EXCP_SWI:  # the SVC round trip, inline: each call and attribute here costs
+                self._slots[hooks.CB_BLOCK_SIZE] = 0  # an SVC ends its block: nothing to take back
+                status = lib.reg_read_batch(self._handle, self._read_ids, self._read_ptrs, _SVC_READ_COUNT)
+                if status:
+                    raise UcError(status)
+                state = self._read_vals[:]
+                number = self._svc_numbers.get(state[8])
+                self.on_svc(self, self._svc_number(state[8], state[9]) if number is None else number, state[:8])
+            else:
+                self._on_interrupt(intno)
         except BaseException as exc:  # noqa: BLE001 - carried across the C boundary
             self._hook_error = exc
             lib.emu_stop(self._handle)
