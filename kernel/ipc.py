@@ -340,7 +340,8 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
     try:
         words = read_cmdbuf(server)
-        translate(kernel, server, client, words, request=False, dry_run=True)
+        if words[0] & 0x3F:  # descriptors: check them all before any is carried out
+            translate(kernel, server, client, words, request=False, dry_run=True)
         delivery = translate(kernel, server, client, words, request=False, service=session.name)
     except (KernelError, GuestFault) as exc:
         # The reply cannot be delivered (a handle it moves is gone, the client's receive
