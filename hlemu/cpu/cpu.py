@@ -349,10 +349,12 @@ class Cpu(SpecialPages, CodeHooks):
             self._skip_at = None
             if self._code_stop is not None or self.fault is not None:
                 self._stopped_inside_block()  # a faulting instruction did not complete either
-            self._drain_dirty_log()
+            if control[hooks.CB_DIRTY_COUNT]:  # (tested here: most runs dirty nothing)
+                self._drain_dirty_log()
             while self._pending_code:
                 self._drop_range(*self._pending_code.pop())
-            self._raise_hook_error()
+            if self._hook_error is not None or getattr(self.uc, "_hook_exception", None) is not None:
+                self._raise_hook_error()
         if self.fault is not None:
             return Stop.FAULT
         if self._code_stop is not None:
@@ -472,7 +474,9 @@ class Cpu(SpecialPages, CodeHooks):
                 raise UcError(status)
             return
         if isinstance(values, dict):
-            if sorted(values) != list(range(len(values))):
+            if len(values) == 1 and 0 in values:  # a woken wait's r0 (its r1 comes as {0:, 1:})
+                values = [values[0]]
+            elif sorted(values) != list(range(len(values))):
                 for i, v in values.items():
                     self.uc.reg_write(ARG_REGS[i], v & 0xFFFFFFFF)
                 return
