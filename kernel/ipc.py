@@ -117,6 +117,12 @@ def _tls_bytes(thread: Thread) -> tuple[memoryview, int]:
     return where
 
 
+def read_header(thread: Thread) -> int:
+    """The header word of ``thread``'s command buffer (all a receive or a reply target decides on)."""
+    memory, offset = _tls_bytes(thread)
+    return _WORD.unpack_from(memory, offset + CMDBUF_OFFSET)[0]
+
+
 def read_cmdbuf(thread: Thread) -> list[int]:
     """The message in ``thread``'s command buffer: the header and the words it announces."""
     memory, offset = _tls_bytes(thread)
