@@ -52,6 +52,7 @@ _WORD = struct.Struct("<I")
 IPC_MAP_BASE = 0x04000000  # where servers see mapped buffers (3DS IPC mapping area)
 IPC_MAP_END = 0x08000000
 BUFFER_R, BUFFER_W = 0x2, 0x4
+_IPC_AREA = slice(IPC_MAP_BASE >> 12, IPC_MAP_END >> 12)  # its pages in a page table's arrays
 
 
 def header(command: int, normal: int, translate: int) -> int:
@@ -268,9 +269,8 @@ def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int
     if dry_run and delivery.window is None:
         # Only the IPC area is ever looked at: copy that (16 KiB) into zeros, not the whole
         # table (1 MiB, copied on every mapped-buffer request: a third of its cost).
-        area = slice(IPC_MAP_BASE >> 12, IPC_MAP_END >> 12)
         delivery.window = np.zeros_like(server.table.state)
-        delivery.window[area] = server.table.state[area]
+        delivery.window[_IPC_AREA] = server.table.state[_IPC_AREA]
     target = _free_ipc_range(server.table.state if delivery.window is None else delivery.window, hi - lo)
     if target is None:
         raise KernelError(Result.OUT_OF_MEMORY, "the server's IPC mapping area is full")
@@ -346,7 +346,9 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
     try:
         words = read_cmdbuf(server)
-        if words[0] & 0x3F:  # descriptors: check them all before any is carried out
+        # With descriptors, all are checked before any is carried out (a reply of normal words
+        # only cannot fail, and skips the dry run: the round trip's common case).
+        if words[0] & 0x3F:
             translate(kernel, server, client, words, request=False, dry_run=True)
         delivery = translate(kernel, server, client, words, request=False, service=session.name)
     except (KernelError, GuestFault) as exc:
