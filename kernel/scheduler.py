@@ -172,10 +172,12 @@ class Scheduler:
                 self.kernel.wake(thread, results)
 
     def next_deadline(self) -> int | None:
-        deadlines = [t.deadline for t in self.timers if t.deadline is not None]
-        deadlines += [when[0] for when in self.state.events.values() if when is not None]
-        deadlines += [t.wait.deadline for t in self.timed_waits
-                      if t.state == _WAITING and t.wait and t.wait.deadline is not None]
+        deadlines = [when[0] for when in self.state.events.values() if when is not None]
+        if self.timers:  # (asked at every slice: most have no timers and no timed waits)
+            deadlines += [t.deadline for t in self.timers if t.deadline is not None]
+        if self.timed_waits:
+            deadlines += [t.wait.deadline for t in self.timed_waits
+                          if t.state == _WAITING and t.wait and t.wait.deadline is not None]
         return min(deadlines) if deadlines else None
 
     # -- who runs -----------------------------------------------------------------------------
