@@ -34,6 +34,7 @@ from unicorn import (
     UC_MEM_WRITE_UNMAPPED,
     UC_MODE_ARM,
     UC_PROT_ALL,
+    UC_PROT_EXEC,
     UC_TLB_VIRTUAL,
     Uc,
     UcError,
@@ -47,7 +48,7 @@ from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.codehooks import CodeHooks
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
 from hlemu.cpu.decode import decode_access
-from hlemu.cpu.pagemap import sync_unicorn_map
+from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, sync_unicorn_map
 from hlemu.cpu.registers import CPSR_T, NAMES, SLOTS, RegisterFile
 from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
 from hlemu.memory.constants import (
@@ -128,6 +129,8 @@ class Cpu(SpecialPages, CodeHooks):
         self._break_pc: int | None = None  # where the last run stopped at a breakpoint
         self._entered = False  # the last emulation entered a block (so ran an instruction)
         self._pending_code: list[tuple[int, int]] = []
+        self._deferred_syncs: set[tuple[int, int]] = set()  # fastmem: page ranges Unicorn has not seen yet
+        self._in_svc = False  # inside the SVC hook (map changes may wait for its end)
         self._hook_handles: list[ctypes.c_size_t] = []
         self._handle = ctypes.c_void_p(self.uc._uch.value)
         self._read_ids = (ctypes.c_int * len(_SVC_READ))(*_SVC_READ)
@@ -323,6 +326,8 @@ class Cpu(SpecialPages, CodeHooks):
         ``skip``: a PC whose breakpoint is passed over (resuming from it)."""
         if self._closed:
             raise RuntimeError(_CLOSED)
+        if self._deferred_syncs:
+            self.sync_deferred()
         control = self._slots  # the control block as a memoryview: item access without numpy scalars
         control[hooks.CB_BUDGET] = budget
         control[hooks.CB_INSN_LIMIT] = limit
@@ -499,6 +504,7 @@ class Cpu(SpecialPages, CodeHooks):
 
     def mapped_regions(self) -> list[tuple[int, int, int]]:
         """(first, last, prot) of each region Unicorn maps (fastmem; a test of map merging)."""
+        self.sync_deferred()
         return list(self.uc.mem_regions())
 
     # -- hooks (Python only on SVCs and faults) --------------------------------------
@@ -511,7 +517,14 @@ class Cpu(SpecialPages, CodeHooks):
                     raise UcError(status)
                 state = self._read_vals[:]
                 number = self._svc_numbers.get(state[8])
-                self.on_svc(self, self._svc_number(state[8], state[9]) if number is None else number, state[:8])
+                self._in_svc = True
+                try:
+                    self.on_svc(self, self._svc_number(state[8], state[9]) if number is None else number,
+                                state[:8])
+                finally:
+                    self._in_svc = False
+                if self._deferred_syncs and not self._slots[hooks.CB_HALT]:
+                    self.sync_deferred()  # the thread goes on: Unicorn must see its map now
             else:
                 self._on_interrupt(intno)
         except BaseException as exc:  # noqa: BLE001 - carried across the C boundary
@@ -601,6 +614,14 @@ class Cpu(SpecialPages, CodeHooks):
     def _on_map_change(self, lo: int, hi: int) -> None:
         self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
         if self.config.backend == "fastmem":
+            if (not self._running or self._in_svc) and hi - lo <= SMALL_RANGE:
+                # Unicorn need not see it until guest code runs again (the next emu_start, or
+                # the end of this SVC if the thread goes on): an IPC buffer mapped for a request
+                # and unmapped by the reply, with the server waiting in between, then costs
+                # Unicorn nothing (no mem_protect, no dropped translations).
+                self._deferred_syncs.add((lo, hi))
+                return
+            self.sync_deferred()
             self._sync_fastmem(lo, hi)
             self._drop_pages(lo, hi)
         else:
@@ -610,6 +631,17 @@ class Cpu(SpecialPages, CodeHooks):
             self._assign_mmio_slots(lo, hi)
             self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
             self._forget_svc_numbers_at(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
+
+    def sync_deferred(self) -> None:
+        """Bring Unicorn's map in step with the page-table changes deferred so far. Translations
+        are dropped only where some page was, or becomes, executable in Unicorn: code can be
+        translated from no other page, and pages changed while deferred were never run."""
+        while self._deferred_syncs:
+            lo, hi = self._deferred_syncs.pop()
+            before = self._mapped[lo:hi].tolist()
+            self._sync_fastmem(lo, hi)
+            if any(_may_hold_code(v) for v in before + self._mapped[lo:hi].tolist()):
+                self._drop_pages(lo, hi)
 
     def _on_code_change(self, lo: int, hi: int) -> None:
         self.invalidate(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT)
@@ -658,6 +690,7 @@ class Cpu(SpecialPages, CodeHooks):
             self._trap_frame = None
         self._mapped = self._mmio_slots = np.zeros(0, dtype=np.uint8)
         self._svc_numbers.clear()
+        self._deferred_syncs.clear()
         self._breakpoints.clear()
         self._file_cache.clear()
 
@@ -702,9 +735,15 @@ class Cpu(SpecialPages, CodeHooks):
         cpu.uc = _ClosedUnicorn()
         cpu.fault, cpu._running, cpu._closed, cpu._trap_frame = None, False, True, None
         cpu._svc_numbers, cpu._breakpoints, cpu._file_cache = {}, {}, {}
+        cpu._deferred_syncs, cpu._in_svc = set(), False
         cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
         cpu.restore_counters(saved)
         return cpu
+
+def _may_hold_code(mapped: int) -> bool:
+    """Whether Unicorn may have translated code from a page it maps so (``Cpu._mapped``)."""
+    return mapped == KIND_MMIO or (mapped != 0 and bool((mapped - 1) & UC_PROT_EXEC))
+
 
 def _no_svc(cpu: Cpu, number: int, args: list[int]) -> None:
     raise RuntimeError(_CLOSED)
