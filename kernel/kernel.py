@@ -414,7 +414,7 @@ class Kernel(Waits, Lifetimes):
                 shown = ", ".join(f"{a:#x}" for a in args[: entry.nargs])
                 outcome = "blocked" if results is None else ", ".join(f"{r & 0xFFFFFFFF:#x}" for r in results)
                 self.output(process, f"[svc] thread {thread.tid}: {entry.name}({shown}) -> {outcome}")
-        if results is not None and process.exit_code is None and thread.state is not ThreadState.DEAD:
+        if results is not None and process.exit_code is None and thread.alive:
             cpu.write_results(results)
         else:
             results = None

@@ -24,6 +24,9 @@ class ThreadState(Enum):
     DEAD = "dead"
 
 
+_DEAD = ThreadState.DEAD
+
+
 @dataclass(slots=True)
 class Wait:
     """What a waiting thread waits for; ``deadline`` in guest ticks (None: forever)."""
@@ -84,11 +87,11 @@ class Thread(WaitObject):
         self.pending_svc = None
 
     def should_wait(self, thread: Thread) -> bool:
-        return self.state != ThreadState.DEAD
+        return self.state is not _DEAD
 
     @property
     def alive(self) -> bool:
-        return self.state != ThreadState.DEAD
+        return self.state is not _DEAD  # (a module name: the switch path asks this often)
 
     def describe(self) -> str:
         return f"thread {self.tid} of {self.process.name} (pid {self.process.pid})"

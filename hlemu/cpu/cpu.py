@@ -34,6 +34,7 @@ from unicorn import (
     UC_MEM_WRITE_UNMAPPED,
     UC_MODE_ARM,
     UC_PROT_ALL,
+    UC_PROT_EXEC,
     UC_TLB_VIRTUAL,
     Uc,
     UcError,
@@ -47,7 +48,7 @@ from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.codehooks import CodeHooks
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
 from hlemu.cpu.decode import decode_access
-from hlemu.cpu.pagemap import sync_unicorn_map
+from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, sync_unicorn_map
 from hlemu.cpu.registers import CPSR_T, NAMES, SLOTS, RegisterFile
 from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
 from hlemu.memory.constants import (
@@ -66,6 +67,7 @@ GPRS = [getattr(arm, f"UC_ARM_REG_R{i}") for i in range(13)] + [
 ARG_REGS = GPRS[:8]
 # What an SVC needs, read in one C call: r0..r7, pc, cpsr.
 _SVC_READ = ARG_REGS + [arm.UC_ARM_REG_PC, arm.UC_ARM_REG_CPSR]
+_SVC_READ_COUNT = len(_SVC_READ)
 # A RegisterFile's slots as Unicorn registers. Written PC first, then CPSR, then the rest:
 # Unicorn takes a PC write with bit 0 clear as a switch to ARM state (so CPSR.T must come
 # after it), and a CPSR write switches register banks (so sp and lr must come after that).
@@ -127,6 +129,8 @@ class Cpu(SpecialPages, CodeHooks):
         self._break_pc: int | None = None  # where the last run stopped at a breakpoint
         self._entered = False  # the last emulation entered a block (so ran an instruction)
         self._pending_code: list[tuple[int, int]] = []
+        self._deferred_syncs: set[tuple[int, int]] = set()  # fastmem: page ranges Unicorn has not seen yet
+        self._in_svc = False  # inside the SVC hook (map changes may wait for its end)
         self._hook_handles: list[ctypes.c_size_t] = []
         self._handle = ctypes.c_void_p(self.uc._uch.value)
         self._read_ids = (ctypes.c_int * len(_SVC_READ))(*_SVC_READ)
@@ -322,6 +326,8 @@ class Cpu(SpecialPages, CodeHooks):
         ``skip``: a PC whose breakpoint is passed over (resuming from it)."""
         if self._closed:
             raise RuntimeError(_CLOSED)
+        if self._deferred_syncs:
+            self.sync_deferred()
         control = self._slots  # the control block as a memoryview: item access without numpy scalars
         control[hooks.CB_BUDGET] = budget
         control[hooks.CB_INSN_LIMIT] = limit
@@ -348,10 +354,12 @@ class Cpu(SpecialPages, CodeHooks):
             self._skip_at = None
             if self._code_stop is not None or self.fault is not None:
                 self._stopped_inside_block()  # a faulting instruction did not complete either
-            self._drain_dirty_log()
+            if control[hooks.CB_DIRTY_COUNT]:  # (tested here: most runs dirty nothing)
+                self._drain_dirty_log()
             while self._pending_code:
                 self._drop_range(*self._pending_code.pop())
-            self._raise_hook_error()
+            if self._hook_error is not None or getattr(self.uc, "_hook_exception", None) is not None:
+                self._raise_hook_error()
         if self.fault is not None:
             return Stop.FAULT
         if self._code_stop is not None:
@@ -382,11 +390,7 @@ class Cpu(SpecialPages, CodeHooks):
         """Code in ``[lo, hi)`` changed: the block hook's cached instruction counts for blocks
         starting there are stale (a block cannot start before ``lo`` and reach into it by more
         than a page, so those go too)."""
-        keys = self._count_cache[0::2]
-        starts = keys >> 16
-        stale = (keys != 0) & (starts >= max(0, lo - 0x1000)) & (starts < hi)
-        if stale.any():
-            self._count_cache.reshape(-1, 2)[stale] = 0
+        hooks.forget_counts(self._count_cache, lo, hi)
 
     def _raise_hook_error(self) -> None:
         """An exception in a Python hook (ours, or one the binding caught in a callback such
@@ -462,8 +466,22 @@ class Cpu(SpecialPages, CodeHooks):
 
     def write_results(self, values: dict[int, int] | tuple[int, ...] | list[int]) -> None:
         """Write results to r0, r1, ... (a sequence) or to r<i> (a dict), in one C call."""
+        if type(values) is tuple and values and not self._closed:  # an SVC's answer: the round trip's path
+            vals = self._write_vals  # (item stores, unrolled: a comprehension costs twice as much)
+            count = len(values)
+            vals[0] = values[0] & 0xFFFFFFFF
+            if count > 1:
+                vals[1] = values[1] & 0xFFFFFFFF
+                for i in range(2, count):
+                    vals[i] = values[i] & 0xFFFFFFFF
+            status = lib.reg_write_batch(self._handle, self._write_ids, self._write_ptrs, count)
+            if status:
+                raise UcError(status)
+            return
         if isinstance(values, dict):
-            if sorted(values) != list(range(len(values))):
+            if len(values) == 1 and 0 in values:  # a woken wait's r0 (its r1 comes as {0:, 1:})
+                values = [values[0]]
+            elif sorted(values) != list(range(len(values))):
                 for i, v in values.items():
                     self.uc.reg_write(ARG_REGS[i], v & 0xFFFFFFFF)
                 return
@@ -486,12 +504,29 @@ class Cpu(SpecialPages, CodeHooks):
 
     def mapped_regions(self) -> list[tuple[int, int, int]]:
         """(first, last, prot) of each region Unicorn maps (fastmem; a test of map merging)."""
+        self.sync_deferred()
         return list(self.uc.mem_regions())
 
     # -- hooks (Python only on SVCs and faults) --------------------------------------
     def _interrupt_entry(self, _uc: int, intno: int, _user: int) -> None:
         try:
-            self._on_interrupt(intno)
+            if intno == EXCP_SWI:  # the SVC round trip, inline: each call and attribute here costs
+                self._slots[hooks.CB_BLOCK_SIZE] = 0  # an SVC ends its block: nothing to take back
+                status = lib.reg_read_batch(self._handle, self._read_ids, self._read_ptrs, _SVC_READ_COUNT)
+                if status:
+                    raise UcError(status)
+                state = self._read_vals[:]
+                number = self._svc_numbers.get(state[8])
+                self._in_svc = True
+                try:
+                    self.on_svc(self, self._svc_number(state[8], state[9]) if number is None else number,
+                                state[:8])
+                finally:
+                    self._in_svc = False
+                if self._deferred_syncs and not self._slots[hooks.CB_HALT]:
+                    self.sync_deferred()  # the thread goes on: Unicorn must see its map now
+            else:
+                self._on_interrupt(intno)
         except BaseException as exc:  # noqa: BLE001 - carried across the C boundary
             self._hook_error = exc
             lib.emu_stop(self._handle)
@@ -579,6 +614,14 @@ class Cpu(SpecialPages, CodeHooks):
     def _on_map_change(self, lo: int, hi: int) -> None:
         self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
         if self.config.backend == "fastmem":
+            if (not self._running or self._in_svc) and hi - lo <= SMALL_RANGE:
+                # Unicorn need not see it until guest code runs again (the next emu_start, or
+                # the end of this SVC if the thread goes on): an IPC buffer mapped for a request
+                # and unmapped by the reply, with the server waiting in between, then costs
+                # Unicorn nothing (no mem_protect, no dropped translations).
+                self._deferred_syncs.add((lo, hi))
+                return
+            self.sync_deferred()
             self._sync_fastmem(lo, hi)
             self._drop_pages(lo, hi)
         else:
@@ -588,6 +631,17 @@ class Cpu(SpecialPages, CodeHooks):
             self._assign_mmio_slots(lo, hi)
             self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
             self._forget_svc_numbers_at(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
+
+    def sync_deferred(self) -> None:
+        """Bring Unicorn's map in step with the page-table changes deferred so far. Translations
+        are dropped only where some page was, or becomes, executable in Unicorn: code can be
+        translated from no other page, and pages changed while deferred were never run."""
+        while self._deferred_syncs:
+            lo, hi = self._deferred_syncs.pop()
+            before = self._mapped[lo:hi].tolist()
+            self._sync_fastmem(lo, hi)
+            if any(_may_hold_code(v) for v in before + self._mapped[lo:hi].tolist()):
+                self._drop_pages(lo, hi)
 
     def _on_code_change(self, lo: int, hi: int) -> None:
         self.invalidate(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT)
@@ -636,6 +690,7 @@ class Cpu(SpecialPages, CodeHooks):
             self._trap_frame = None
         self._mapped = self._mmio_slots = np.zeros(0, dtype=np.uint8)
         self._svc_numbers.clear()
+        self._deferred_syncs.clear()
         self._breakpoints.clear()
         self._file_cache.clear()
 
@@ -680,9 +735,15 @@ class Cpu(SpecialPages, CodeHooks):
         cpu.uc = _ClosedUnicorn()
         cpu.fault, cpu._running, cpu._closed, cpu._trap_frame = None, False, True, None
         cpu._svc_numbers, cpu._breakpoints, cpu._file_cache = {}, {}, {}
+        cpu._deferred_syncs, cpu._in_svc = set(), False
         cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
         cpu.restore_counters(saved)
         return cpu
+
+def _may_hold_code(mapped: int) -> bool:
+    """Whether Unicorn may have translated code from a page it maps so (``Cpu._mapped``)."""
+    return mapped == KIND_MMIO or (mapped != 0 and bool((mapped - 1) & UC_PROT_EXEC))
+
 
 def _no_svc(cpu: Cpu, number: int, args: list[int]) -> None:
     raise RuntimeError(_CLOSED)

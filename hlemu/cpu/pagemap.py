@@ -42,9 +42,69 @@ def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
     _sync_range(uc, space, mapped, lo, hi, region_read, region_write)
 
 
+def _want_small(space: AddressSpace, lo: int, hi: int) -> list[int]:
+    """``_sync_range``'s wanted value per page (before the keep-as-no-access rule), for a
+    few pages, in plain Python: each numpy call costs microseconds, and an IPC mapped
+    buffer (one to a few pages) is synced twice per request."""
+    table = space.table
+    out = []
+    for access, perm, special, state in zip(table.access[lo:hi].tolist(), table.perm[lo:hi].tolist(),
+                                            table.special[lo:hi].tolist(), table.state[lo:hi].tolist(),
+                                            strict=True):
+        if (special == SpecialKind.MMIO or special == SpecialKind.WATCH) and state != 0:
+            out.append(KIND_MMIO)
+        elif access:
+            read = access & FAST_READ
+            prot = ((UC_PROT_READ if read else 0) | (UC_PROT_WRITE if access & FAST_WRITE else 0)
+                    | (UC_PROT_EXEC if read and perm & MemoryPermission.X else 0))
+            out.append(prot + 1)
+        else:
+            out.append(0)
+    return out
+
+
+SMALL_RANGE = 16  # pages: below this, a sync that only re-protects memory is done in plain Python
+
+
+def _reprotect_small(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int) -> bool:
+    """The common small change (memory pages that stay memory and change protection, as IPC
+    buffers do): done here, with the same mem_protect calls as the general path. False when
+    the change needs the general path (a page gains or loses its region, or MMIO)."""
+    want = _want_small(space, lo, hi)
+    have = mapped[lo:hi].tolist()
+    changed = []
+    for i, (w, h) in enumerate(zip(want, have, strict=True)):
+        if w == 0 and h != 0 and h != KIND_MMIO:
+            want[i] = w = 1
+        if w != h:
+            if h == 0 or w == 0 or h == KIND_MMIO or w == KIND_MMIO:
+                return False
+            changed.append(i)
+    if not changed:
+        return True
+    tracked = space.table.special[lo:hi].tolist()
+    start = 0
+    while start < len(changed):  # runs of consecutive changed pages of equal protection
+        end = start + 1
+        while (end < len(changed) and changed[end] == changed[end - 1] + 1
+               and want[changed[end]] == want[changed[start]]):
+            end += 1
+        c, d = changed[start], changed[end - 1] + 1
+        if any(t == SpecialKind.TRACKED for t in tracked[c:d]):  # a region of its own: see _sync_range
+            for page in range(c, d):
+                uc.mem_protect((lo + page) << PAGE_SHIFT, 1 << PAGE_SHIFT, want[c] - 1)
+        else:
+            uc.mem_protect((lo + c) << PAGE_SHIFT, (d - c) << PAGE_SHIFT, want[c] - 1)
+        mapped[lo + c : lo + d] = want[c]
+        start = end
+    return True
+
+
 def _sync_range(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int,
                 region_read: Callable[..., int], region_write: Callable[..., None]) -> None:
     assert space.slab is not None
+    if hi - lo <= SMALL_RANGE and _reprotect_small(uc, space, mapped, lo, hi):
+        return
     table = space.table
     access = table.access[lo:hi]
     perm = table.perm[lo:hi]

@@ -70,8 +70,13 @@ class SpecialPages:
     def _assign_mmio_slots(self, lo: int, hi: int) -> None:
         """Give each new MMIO page of ``lo..hi-1`` a page of the MMIO window (semifastmem)."""
         special = self.space.table.special[lo:hi]
-        slow = (special == SpecialKind.MMIO) | (special == SpecialKind.WATCH)  # np.isin sorts: 10x slower
-        for vpn in (np.flatnonzero(slow) + lo).tolist():
+        if hi - lo <= 16:  # a few pages (an IPC buffer, twice a request): plain Python, no numpy calls
+            vpns = [lo + i for i, kind in enumerate(special.tolist())
+                    if kind == SpecialKind.MMIO or kind == SpecialKind.WATCH]
+        else:
+            slow = (special == SpecialKind.MMIO) | (special == SpecialKind.WATCH)  # np.isin sorts: 10x slower
+            vpns = (np.flatnonzero(slow) + lo).tolist()
+        for vpn in vpns:
             if self._mmio_slots[vpn] == 0:
                 if len(self._slot_vpn) >= MMIO_WINDOW_PAGES:
                     raise RuntimeError(f"more than {MMIO_WINDOW_PAGES} MMIO pages in one process")

@@ -36,10 +36,12 @@ class ServerSession(WaitObject):
     def should_wait(self, thread: Thread) -> bool:
         # Requests that cannot be delivered are answered with their error here, so the
         # server only ever receives well-formed ones.
-        from kernel.ipc import deliver_request
+        from kernel.ipc import deliver_request, read_header
 
         while self.queue and self.current is None:
             client = self.queue[0]
+            if not read_header(client) & 0x3F:
+                return False  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
             try:
                 deliver_request(self.kernel, client, thread, dry_run=True)
                 return False

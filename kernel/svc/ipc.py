@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernel.errors import KernelError, Result
-from kernel.ipc import deliver_reply, read_cmdbuf
+from kernel.ipc import deliver_reply, read_header
 from kernel.objects.base import WaitObject
 from kernel.objects.port import ClientPort, ServerPort
 from kernel.objects.session import ClientSession, ServerSession
@@ -110,7 +110,7 @@ def reply_and_receive(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     objects = [t.process.handles.get(int.from_bytes(raw[i : i + 4], "little"), WaitObject, t)
                for i in range(0, len(raw), 4)]
     replied = False
-    if target and (read_cmdbuf(t)[0] >> 16) != 0xFFFF:  # 0xFFFF: "nothing to reply" (sm's idiom)
+    if target and (read_header(t) >> 16) != 0xFFFF:  # 0xFFFF: "nothing to reply" (sm's idiom)
         session = t.process.handles.get(target, ServerSession, t)
         if session.current is None or session.client_closed:
             return (Result.SESSION_CLOSED_BY_REMOTE, 0xFFFFFFFF)

@@ -35,6 +35,7 @@ from tests.ipc.test_ipc_errors import (
     INVALID_BUFFER_DESCRIPTOR,
     INVALID_HANDLE,
     IPC_WINDOW,
+    OUT_OF_MEMORY,
     SUCCESS,
     copy_handles,
     hdr,
@@ -382,6 +383,41 @@ def test_has_memory_wants_a_state_and_a_frame():
     assert has_memory(table, 0x101000, 4, P.RW)
     table.frame[0x102], table.perm[0x102] = 8, int(P.RW)  # a frame but FREE state
     assert not has_memory(table, 0x102000, 4, P.R)
+
+
+def test_the_dry_run_sees_what_the_servers_ipc_area_holds_already(pair):
+    """The dry run plays the window forward on a copy of the server's IPC area (only that part
+    of its state table is copied): buffers mapped there before this request count."""
+    _guest, _client, server = pair
+    words = [hdr(1, 0, 2), mapped_buffer(0x10, BUFFER_R), DATA]  # DATA: mapped in the client
+    assert dry(pair, words).words[2] == IPC_WINDOW
+    state = server.space.table.state
+    area = slice(IPC_WINDOW >> 12, 0x08000000 >> 12)
+    saved = state[area].copy()
+    state[area] = int(S.SHARED)
+    state[(0x08000000 >> 12) - 1] = 0  # the last page is free: the request goes there
+    try:
+        assert dry(pair, words).words[2] == 0x08000000 - 0x1000
+        state[(0x08000000 >> 12) - 1] = int(S.SHARED)
+        assert err(lambda: dry(pair, words)) == OUT_OF_MEMORY
+    finally:
+        state[area] = saved
+
+
+def test_a_reply_with_descriptors_is_checked_whole_before_a_handle_moves(pair):
+    """Whatever its count of normal words (here none: an even count), a reply whose last
+    descriptor is bad moves none of the handles before it."""
+    guest, client, server = pair
+    session = ServerSession(guest.kernel, "hlm:test")
+    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
+    session.current = client.threads[0]
+    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    h = guest.kernel.add_handle(server, server)
+    write_cmdbuf(server.threads[0], [hdr(1, 0, 4), copy_handles(1) | MOVE, h, copy_handles(1), 0x1234])
+    with pytest.raises(KernelError) as info:
+        deliver_reply(guest.kernel, server.threads[0], session)
+    assert info.value.code == INVALID_HANDLE
+    assert server.handles.resolve(h, server.threads[0]) is server  # not moved: the dry run refused first
 
 
 def test_free_ipc_range_takes_the_first_hole_that_fits():
