@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PyQt6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
-from PyQt6.QtWidgets import QMenu, QProxyStyle, QStyle, QWidget
+from PyQt6.QtWidgets import QMenu
 
 if TYPE_CHECKING:
     from gui.window import MainWindow
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 STATE_SLOTS = 4
 ICON_WIDTH = 100  # the thumbnail's own size (the top screen at a quarter): shown as it is
+ICON_HEIGHT = 60
 
 
 def state_slot_path(slot: int) -> Path:
@@ -54,13 +55,16 @@ def slot_summary(path: Path) -> tuple[str, QIcon | None]:
     return text, QIcon(QPixmap.fromImage(image))
 
 
-class _ThumbnailStyle(QProxyStyle):
-    """Menus of slots draw their icons at the thumbnail's size, not 16 pixels."""
-
-    def pixelMetric(self, metric: QStyle.PixelMetric, option: object = None, widget: QWidget | None = None) -> int:
-        if metric == QStyle.PixelMetric.PM_SmallIconSize:
-            return ICON_WIDTH
-        return super().pixelMetric(metric, option, widget)  # type: ignore[arg-type]
+# The slot menus draw their icons at the thumbnail's size through a style sheet, which Qt's own
+# style-sheet style applies. A Python QProxyStyle subclass set on the menus did the same but
+# crashed the process (SIGSEGV building pyqtgraph's menus in a later window, in the full suite's
+# order): a style Python owns and Qt widgets point at is a lifetime we need not have.
+THUMBNAIL_MENU_SHEET = (
+    f"QMenu {{ icon-size: {ICON_WIDTH}px; }}"
+    f" QMenu::item {{ height: {ICON_HEIGHT + 4}px; padding: 2px 16px 2px 4px; }}"
+    " QMenu::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
+    " QMenu::icon { padding-left: 4px; }"
+)
 
 
 class StateSlots:
@@ -73,11 +77,10 @@ class StateSlots:
                              for n in range(1, STATE_SLOTS + 1)]
         self.load_actions = [self._action(f"Ctrl+F{n}", lambda _=False, n=n: self.load(n))
                              for n in range(1, STATE_SLOTS + 1)]
-        self.style = _ThumbnailStyle()
         for title, actions in (("Save state", self.save_actions), ("&Load state", self.load_actions)):
             menu = file_menu.addMenu(title)
             assert menu is not None
-            menu.setStyle(self.style)
+            menu.setStyleSheet(THUMBNAIL_MENU_SHEET)
             for act in actions:
                 menu.addAction(act)
                 window.addAction(act)  # the shortcut works with the menu closed

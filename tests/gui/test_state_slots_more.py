@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QMenu
 
 from gui.rewind import REWIND_STEP
 from hlemu.run import DEMO
@@ -27,6 +28,16 @@ def test_the_slot_menu_shows_the_saved_picture_and_frame(gui_programs, tmp_path,
     colours = {picture.pixel(x, y) for x in range(0, 100, 5) for y in range(0, 60, 5)}
     assert len(colours) > 1  # fb draws a picture, not one colour
     assert window.save_state_actions[1].text() == "Save state 2: empty"
+    # the open menu draws the picture at its own 100x60 size, not as a 16-pixel icon
+    menu = next(m for m in window.findChildren(QMenu) if m.title() == "Save state")
+    menu.popup(window.mapToGlobal(window.rect().center()))
+    driver.qtbot.waitUntil(menu.isVisible)
+    rect = menu.actionGeometry(save)
+    assert rect.height() >= 60
+    shown = menu.grab(rect).toImage()
+    drawn = {shown.pixel(x, y) for x in range(shown.width()) for y in range(shown.height())}
+    assert len(colours & drawn) >= len(colours) // 2  # the thumbnail's colours are on screen
+    menu.hide()
 
 
 def _session_of(driver) -> tuple:
