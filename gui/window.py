@@ -30,6 +30,7 @@ from gui.models.base import MONO, rgb_icon
 from gui.state import Crash, ProcessRow, Snapshot
 from gui.views.console_dock import ConsoleDock
 from gui.views.cpu_docks import BreakpointsDock, DisassemblyDock, HexDock, RegistersDock
+from gui.views.gpu_dock import add_gpu_dock
 from gui.views.inspect_docks import add_inspect_docks
 from gui.views.memory_docks import AddressSpaceDock, FaultPlotDock, MemoryMapDock, PageTableDock
 from gui.views.process_docks import HandleDock, IpcDock, OutputDock, ProcessDock
@@ -165,6 +166,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(bottom, self.space_dock)
         self.splitDockWidget(self.output_dock, self.fault_dock, Qt.Orientation.Horizontal)
         self.heap_dock, self.footprint_dock, self.scanner_dock = add_inspect_docks(self, self.session, self.space_dock)
+        self.gpu_dock = add_gpu_dock(self, self.session, self.space_dock)
         self.map_dock.raise_()
         self.disasm_dock.raise_()
         self.output_dock.raise_()

@@ -66,6 +66,8 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
     "python3 scripts/acceptance.py --help": (0, ["manifest"]),
     "hlemu run gpu_triangles --screenshot gpu.png": (0, ["[gpu_triangles:32] gpu_triangles: 0 failures",
                                                          "written to gpu.png"]),
+    "hlemu run gpu_textured --screenshot textured.png": (0, ["[gpu_textured:32] gpu_textured: 0 failures",
+                                                             "written to textured.png"]),
     "hlemu fuzz svc --count 20 --jobs 2": (0, ["svc campaign:", "host crashes"]),
     # docs/guest-programs.md
     "hlemu new hello": (0, ["made hello/"]),

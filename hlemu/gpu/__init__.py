@@ -5,7 +5,9 @@ One module per stage: :mod:`~hlemu.gpu.cmdlist` (the command list format),
 :mod:`~hlemu.gpu.pica` (the command processor and the draw path),
 :mod:`~hlemu.gpu.vertex` (attribute loading), :mod:`~hlemu.gpu.shader` (the vertex shader
 interpreter), :mod:`~hlemu.gpu.raster` (rasterisation, colour and depth buffers, numba),
-:mod:`~hlemu.gpu.fragment` (TexEnv, alpha test, blending and logic ops, numba) and
+:mod:`~hlemu.gpu.fragment` (TexEnv, alpha test, blending and logic ops, numba),
+:mod:`~hlemu.gpu.texture` (texture units, formats, wrapping and filtering, numba),
+:mod:`~hlemu.gpu.pixels` (the colour pixel codec GX's transfers share) and
 :mod:`~hlemu.gpu.memory` (physical addresses through a process's memory path). The kernel's
 GX ProcessCommandList (kernel/services/gx.py) feeds it. What is and is not implemented:
 docs/gpu.md.

@@ -7,9 +7,10 @@ TexEnv (3dbrew "GPU/Internal Registers", GPUREG_TEXENVi_*; behaviour as Azahar's
 three sources and an operand for each, an operation (replace, modulate, add, add signed,
 lerp, subtract, dot3 RGB/RGBA, multiply-add, add-multiply) and a scale, for colour and alpha
 apart; the combiner buffer (a stage reads what the stage two before it left there: updates
-reach it a stage late). Sources here: primary colour, constant, previous, previous buffer;
-the fragment lighting colours read as black (as with lighting off) and the textures read as
-black too (texturing is not done yet).
+reach it a stage late). Sources here: primary colour, constant, previous, previous buffer and
+textures 0-2 (sampled by :mod:`hlemu.gpu.texture` before the combiners run; a unit that is off
+reads as 0, 0, 0, 0 as in Azahar); the fragment lighting colours and the procedural texture
+(texture 3) read as black.
 
 The output merger (GPUREG_COLOR_OPERATION, BLEND_FUNC, LOGIC_OP, BLEND_COLOR; Azahar's
 ``sw_framebuffer.cpp``): alpha blending with the five equations and fifteen factors, or, with
@@ -23,7 +24,8 @@ from numba import njit
 
 # -- TexEnv ------------------------------------------------------------------------------------
 # Rows of the per-fragment source table (no allocation per pixel: the table is the caller's).
-PRIMARY, CONSTANT, PREVIOUS, BUFFER, ZERO = 0, 1, 2, 3, 4
+PRIMARY, CONSTANT, PREVIOUS, BUFFER, ZERO, TEXTURE0 = 0, 1, 2, 3, 4, 5  # textures 0-2: rows 5-7
+SOURCE_ROWS = 8
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -37,7 +39,9 @@ def _row(sel):
         return CONSTANT
     if sel == 0xF:
         return PREVIOUS
-    return ZERO  # fragment lighting and textures: black for now
+    if sel >= 3 and sel <= 5:
+        return TEXTURE0 + sel - 3
+    return ZERO  # fragment lighting, procedural texture: black
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -107,11 +111,37 @@ def stages_needed(stages: np.ndarray) -> int:
     return count
 
 
+# How many of its three sources each combiner operation reads (replace 1; lerp, multiply-add
+# and add-multiply 3; the others 2).
+OPERANDS = (1, 2, 2, 2, 3, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1)
+
+
+def textures_read(stages: np.ndarray, count: int) -> int:
+    """Which texture units (bit i: texture i, of 0-2) the first ``count`` stages read: the
+    sources their colour and alpha operations use (a source an operation ignores is not
+    sampled, so a unit left on with a stale address costs nothing and faults nothing).
+
+    >>> stages = np.array([[0x00F30003, 0, 0, 0, 0], [0x0045, 0, 0x1, 0, 0]], np.uint32)
+    >>> textures_read(stages, 1), textures_read(stages, 2)
+    (1, 7)
+    """
+    used = 0
+    for row in stages[:count]:
+        sources, combiner = int(row[0]), int(row[2])
+        for shift, op in ((0, combiner & 0xF), (16, (combiner >> 16) & 0xF)):
+            for k in range(OPERANDS[op]):
+                sel = (sources >> (shift + 4 * k)) & 0xF
+                if 3 <= sel <= 5:
+                    used |= 1 << (sel - 3)
+    return used
+
+
 @njit(cache=True, nogil=True)
 def texenv(stages, constants, buffer_color, update, src, args, out, count=6):
     """Run the first ``count`` combiner stages for one fragment; ``out`` gets (r, g, b, a).
 
-    ``src`` (5, 4) holds the fragment's primary colour in row PRIMARY (the rest is scratch),
+    ``src`` (SOURCE_ROWS, 4) holds the fragment's primary colour in row PRIMARY and its texture
+    colours in rows TEXTURE0.. (the rest is scratch),
     ``stages`` (6, 5) the source, operand, combiner, constant and scale registers,
     ``constants`` (6, 4) each stage's constant colour; ``args`` (3, 4) is scratch.
     """

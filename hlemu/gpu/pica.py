@@ -37,15 +37,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hlemu.gpu import raster, vertex
+from hlemu.gpu import raster, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
+from hlemu.gpu.fragment import textures_read
 from hlemu.gpu.memory import GpuFault, GpuMemory
 from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader
 from hlemu.memory import MemoryPermission
 
 TOPOLOGIES = ("list", "strip", "fan", "geometry")
+# output semantics u0, v0, u1, v1, u2, v2, w0 (texture coordinates 0-2 and texture coordinate 0's w)
+TEXCOORD_SLOTS = [12, 13, 14, 15, 22, 23, 16]
 DEPTH_BYTES = {0: 2, 2: 3, 3: 4}  # D16, D24, D24S8
 KEEP_LISTS = 64  # command lists kept for the debugger and the API
 JUMP_LIMIT = 256  # CMDBUF_JUMPs one list may take (a list that jumps to itself is stopped)
@@ -65,6 +68,7 @@ class Draw:
     height: int = 0
     format: str = ""
     error: str = ""
+    textures: list[str] = field(default_factory=list)  # the units the draw sampled, described
 
 
 @dataclass
@@ -358,11 +362,13 @@ class Pica:
             fy = np.round(((pos[:, 1] * invw + 1) * half_h + cy) * 16)
         fx = np.nan_to_num(fx, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
         fy = np.nan_to_num(fy, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
+        stages = np.array([[self.regs[base + k] for k in range(5)] for base in R.TEXENV_BASES], np.uint32)
+        # textures first: reading one may write back a buffer this list drew into
+        units, tex_data, sampled = self._textures(draw, textures_read(stages, raster.stages_needed(stages)))
         bpp = raster.BYTES_PER_PIXEL[fmt]
         target = self._buffer(address, width * height * bpp, "colour buffer")
         buf = target.buf
         depth, dfmt, dtarget = self._depth(width, height)
-        stages = np.array([[self.regs[base + k] for k in range(5)] for base in R.TEXENV_BASES], np.uint32)
         bc = self.regs[R.TEXENV_BUFFER_COLOR]
         buffer_color = np.array([(bc >> s) & 0xFF for s in (0, 8, 16, 24)], np.int64)
         pixels, low, high = raster.draw_triangles(
@@ -370,7 +376,8 @@ class Pica:
             self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER],
             raster.stages_needed(stages), bool(self.regs[R.COLOR_OPERATION] >> 8 & 1), self.regs[R.BLEND_FUNC],
             self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], self.regs[R.FRAGOP_ALPHA_TEST], self._scissor(),
-            (pos[:, 2] * invw), depth, dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt)
+            (pos[:, 2] * invw), depth, dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt,
+            slots[:, TEXCOORD_SLOTS].astype(np.float64) * invw[:, None], units, tex_data, sampled)
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         if pixels:  # the bytes of the rows of tiles drawn into (memory rows run top down)
@@ -379,6 +386,45 @@ class Pica:
                     row = width * 8 * size
                     t.first = min(t.first, ((height - 1 - high) >> 3) * row)
                     t.last = max(t.last, (((height - 1 - low) >> 3) + 1) * row)
+
+    def _textures(self, draw: Draw, used: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """The texture unit table, the texels of the units the TexEnv stages read (one array)
+        and which units to sample. A unit that is off reads 0, 0, 0, 0; one at address 0, or of
+        a type not implemented (cube maps, shadows: reported), black."""
+        table = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
+        parts: list[np.ndarray] = []
+        offset, sampled = 0, 0
+        for unit in texture.units(self.regs):
+            mode, fixed = texture.OFF, 0
+            if used >> unit.index & 1 and unit.enabled and unit.type != 5:
+                fixed = 0xFF000000
+                if unit.type in (1, 2, 4):
+                    message = (f"{unit.describe()}: type {texture.TYPE_NAMES[unit.type]} is not implemented "
+                               "(read as black)")
+                    if self._current is not None and message not in self._current.errors:  # once a list
+                        self._error(message)
+                elif unit.address:
+                    parts.append(self._texels(unit))
+                    mode, sampled = texture.SAMPLE, sampled | 1 << unit.index
+                    draw.textures.append(unit.describe())
+            table[unit.index] = unit.row(offset, mode, fixed)
+            offset += len(parts[-1]) if mode == texture.SAMPLE else 0
+        data = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+        return table, data, sampled
+
+    def _texels(self, unit: texture.Unit) -> np.ndarray:
+        """Level 0 of ``unit``'s texture, read through the memory path (after writing back a
+        colour or depth buffer of this list that it overlaps: render to texture)."""
+        if unit.format >= len(texture.FORMAT_NAMES):
+            raise GpuFault(f"texture {unit.index}: format {unit.format} does not exist (0-13)")
+        if unit.width < 8 or unit.height < 8 or unit.width % 8 or unit.height % 8:
+            raise GpuFault(f"texture {unit.index}: {unit.width}x{unit.height} cannot be sampled "
+                           "(sides are multiples of 8, at least 8)")
+        for name, target in list(self._targets.items()):
+            if target.address < unit.address + unit.size and unit.address < target.address + len(target.buf):
+                self._flush_target(name)
+        assert self._memory is not None
+        return self._memory.read(unit.address, unit.size, f"texture {unit.index}")
 
     def _depth(self, width: int, height: int) -> tuple[np.ndarray, int, _Target | None]:
         """The depth test's settings (DEPTH_COLOR_MASK bits 0, 4-6, 12; DEPTHMAP_SCALE/OFFSET;

@@ -10,7 +10,7 @@ vertex's colour times 1/w, divided by the interpolated 1/w) and rounded to 8 bit
 The colour buffer (3dbrew "GPU/Internal Registers", GPUREG_COLORBUFFER_FORMAT) is tiled as
 textures are: 8x8 tiles in Morton order, rows of tiles one after another, and stored bottom
 up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A1, 3 RGB565,
-4 RGBA4; components most significant first in a little-endian word.
+4 RGBA4, coded by :mod:`hlemu.gpu.pixels` (which GX's transfers share).
 
 Per-fragment work (TexEnv, the alpha test's comparison, blending or logic ops) is in
 :mod:`hlemu.gpu.fragment`; then the colour write mask.
@@ -23,13 +23,13 @@ import math
 import numpy as np
 from numba import njit
 
-from hlemu.gpu.fragment import PRIMARY, compare, merge, stages_needed, texenv
+from hlemu.gpu.fragment import PRIMARY, SOURCE_ROWS, TEXTURE0, compare, merge, stages_needed, texenv
+from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
+from hlemu.gpu.texture import FIXED, MAG, MAX_LEVEL, MIN, MODE, SAMPLE, sample
 from hlemu.gpu.tiling import morton
 
 __all__ = ["BYTES_PER_PIXEL", "FORMAT_NAMES", "draw_triangles", "pixel_offset", "stages_needed"]
 
-BYTES_PER_PIXEL = (4, 3, 2, 2, 2)  # by colour buffer format
-FORMAT_NAMES = ("RGBA8", "RGB8", "RGB5A1", "RGB565", "RGBA4")  # GPU_RB_*: not GX's GSP_* order
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -42,44 +42,23 @@ def pixel_offset(x, y, width, height, bpp):
 @njit(cache=True, nogil=True, inline="always")
 def _store(buf, off, fmt, r, g, b, a, mask):
     if mask != 0xF:  # keep the channels the colour mask protects
-        old = _load(buf, off, fmt)
+        old = decode(buf, off, fmt)
         r = r if mask & 1 else old[0]
         g = g if mask & 2 else old[1]
         b = b if mask & 4 else old[2]
         a = a if mask & 8 else old[3]
-    if fmt == 0:
-        buf[off], buf[off + 1], buf[off + 2], buf[off + 3] = a, b, g, r
-        return
-    if fmt == 1:
-        buf[off], buf[off + 1], buf[off + 2] = b, g, r
-        return
-    if fmt == 2:
-        w = ((r >> 3) << 11) | ((g >> 3) << 6) | ((b >> 3) << 1) | (a >> 7)
-    elif fmt == 3:
-        w = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)
-    else:
-        w = ((r >> 4) << 12) | ((g >> 4) << 8) | ((b >> 4) << 4) | (a >> 4)
-    buf[off] = w & 0xFF
-    buf[off + 1] = w >> 8
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _load(buf, off, fmt):
-    if fmt == 0:
-        return np.int64(buf[off + 3]), np.int64(buf[off + 2]), np.int64(buf[off + 1]), np.int64(buf[off])
-    if fmt == 1:
-        return np.int64(buf[off + 2]), np.int64(buf[off + 1]), np.int64(buf[off]), np.int64(255)
-    w = np.int64(buf[off]) | (np.int64(buf[off + 1]) << 8)
-    if fmt == 2:
-        r, g, b = (w >> 11) & 0x1F, (w >> 6) & 0x1F, (w >> 1) & 0x1F
-        return (r << 3) | (r >> 2), (g << 3) | (g >> 2), (b << 3) | (b >> 2), (w & 1) * 255
-    if fmt == 3:
-        r, g, b = (w >> 11) & 0x1F, (w >> 5) & 0x3F, w & 0x1F
-        return (r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2), np.int64(255)
-    return ((w >> 12) & 0xF) * 17, ((w >> 8) & 0xF) * 17, ((w >> 4) & 0xF) * 17, (w & 0xF) * 17
+    encode(buf, off, fmt, r, g, b, a)
 
 
 # -- triangles ---------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _interpolate(attrs, i0, i1, i2, w0, w1, w2, invw, out):
+    """Perspective-correct attributes at edge weights (w0, w1, w2): ``attrs`` are times 1/w."""
+    denom = invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2
+    for k in range(attrs.shape[1]):
+        out[k] = (attrs[i0, k] * w0 + attrs[i1, k] * w1 + attrs[i2, k] * w2) / denom
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _area(ax, ay, bx, by, cx, cy):
     return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
@@ -97,7 +76,7 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
 @njit(cache=True, nogil=True)
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
-                   z, depth, dbuf, dfmt):
+                   z, depth, dbuf, dfmt, uvs, units, tex_data, sampled):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
@@ -108,13 +87,28 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     x2, y2) in pixels, mode 0 off, 1 drop the pixels inside the box, 3 keep only them.
     ``z`` (n,) are the vertices' z / w; ``depth`` (test on, comparison, write on, scale,
     offset, z-buffering) as floats; ``dbuf`` the depth buffer in format ``dfmt`` (0 D16,
-    2 D24, 3 D24S8), empty when no depth is tested or written. Returns
+    2 D24, 3 D24S8), empty when no depth is tested or written. ``uvs`` (n, 7) are the
+    vertices' texture coordinates (u0, v0, u1, v1, u2, v2, w0) times their 1/w, ``units``
+    the texture unit table (:mod:`hlemu.gpu.texture`) over the texels ``tex_data``, and
+    ``sampled`` the units to sample (bit i: unit i; the others read their FIXED colour). Returns
     the number of pixels written and the lowest and highest pixel rows written.
     """
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
     low, high = height, -1
-    src = np.zeros((5, 4), np.int64)
+    src = np.zeros((SOURCE_ROWS, 4), np.int64)
+    for unit in range(3):  # units not sampled read one colour for every fragment
+        for ch in range(4):
+            src[TEXTURE0 + unit, ch] = (units[unit, FIXED] >> (8 * ch)) & 0xFF
+    uv = np.zeros(7, np.float64)
+    uvx = np.zeros(7, np.float64)
+    uvy = np.zeros(7, np.float64)
+    texel_rgba = np.zeros(4, np.int64)
+    acc = np.zeros(4, np.float64)
+    derivatives = False  # a unit whose filters differ, or with mipmaps, needs the level of detail
+    for unit in range(3):
+        if sampled >> unit & 1 and units[unit, MODE] == SAMPLE:
+            derivatives |= units[unit, MAG] != units[unit, MIN] or units[unit, MAX_LEVEL] > 0
     args = np.zeros((3, 4), np.int64)
     out = np.zeros(4, np.int64)
     dst = np.zeros(4, np.int64)
@@ -174,6 +168,16 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                     v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) * scale
                     # C's round() (Azahar's), for the non-negative values colours are
                     src[PRIMARY, ch] = max(0, min(255, np.int64(math.floor(v + 0.5))))
+                if sampled:
+                    _interpolate(uvs, i0, i1, i2, w0, w1, w2, invw, uv)
+                    if derivatives:  # the coordinates one pixel right and one up (edge functions are linear)
+                        _interpolate(uvs, i0, i1, i2, w0 - (y2 - y1) * 16, w1 - (y0 - y2) * 16,
+                                     w2 - (y1 - y0) * 16, invw, uvx)
+                        _interpolate(uvs, i0, i1, i2, w0 + (x2 - x1) * 16, w1 + (x0 - x2) * 16,
+                                     w2 + (x1 - x0) * 16, invw, uvy)
+                    for unit in range(3):
+                        if sampled >> unit & 1:
+                            sample(tex_data, units, unit, uv, uvx, uvy, texel_rgba, acc, src, TEXTURE0 + unit)
                 if count:
                     texenv(st, constants, buffer_color, update, src, args, out, count)
                 else:  # the pass-through: the fragment is its primary colour
@@ -203,7 +207,7 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 if plain:
                     _store(buf, off, fmt, out[0], out[1], out[2], out[3], mask)
                 else:
-                    dst[0], dst[1], dst[2], dst[3] = _load(buf, off, fmt)
+                    dst[0], dst[1], dst[2], dst[3] = decode(buf, off, fmt)
                     merge(out, dst, blend, func, logic, const, res)
                     _store(buf, off, fmt, res[0], res[1], res[2], res[3], mask)
                 pixels += 1

@@ -24,6 +24,7 @@ SH_OUTMAP_TOTAL = 0x04F
 SH_OUTMAP_O0 = 0x050  # .. 0x056: the semantics of output registers o0-o6
 SCISSORTEST_MODE, SCISSORTEST_POS, SCISSORTEST_DIM = 0x065, 0x066, 0x067
 VIEWPORT_XY = 0x068
+TEXUNIT_CONFIG = 0x080  # units 0-2 on (bits 0-2), unit 2 on coordinate 1 (bit 13); the units: texture.py
 TEXENV_BASES = (0x0C0, 0x0C8, 0x0D0, 0x0D8, 0x0F0, 0x0F8)  # source, operand, combiner, color, scale
 TEXENV_UPDATE_BUFFER = 0x0E0
 TEXENV_BUFFER_COLOR = 0x0FD
@@ -160,8 +161,8 @@ NAMES: dict[int, tuple[str, str]] = {
     0x0A9: ("TEXUNIT3_PROCTEX1", "Unknown."),
     0x0AA: ("TEXUNIT3_PROCTEX2", "Unknown."),
     0x0AB: ("TEXUNIT3_PROCTEX3", "Unknown."),
-    0x00A: ("TEXUNIT3_PROCTEX4", "Unknown."),
-    0x00D: ("TEXUNIT3_PROCTEX5", "Unknown."),
+    0x0AC: ("TEXUNIT3_PROCTEX4", "Unknown."),
+    0x0AD: ("TEXUNIT3_PROCTEX5", "Unknown."),
     0x0AF: ("PROCTEX_LUT", "Unknown."),
     0x0B0: ("PROCTEX_LUT_DATA0", "Unknown."),
     0x0B1: ("PROCTEX_LUT_DATA1", "Unknown."),

@@ -10,18 +10,60 @@
 '0x0000  VSH_CODETRANSFER_CONFIG = 0x00000000'
 >>> emu.gpu.register("FRAMEBUFFER_DIM") == 240 | 399 << 12 | 1 << 24
 True
+>>> emu.gpu.shader()[0]
+'0x000  08020000  dp4 o0.x, c0, v0  ; main'
+>>> emu.gpu.frame_counts()["draws"], emu.gpu.counts["draws"] >= 2
+(2, True)
+>>> emu.gpu.textures()  # gpu_triangles samples no texture
+[]
+>>> emu.close()
+
+Textures come decoded to RGBA (row 0 the top of the texture), read from memory when asked:
+
+>>> emu = Emulator(backend="semifastmem", echo=False)
+>>> _ = emu.spawn("gpu_textured")
+>>> _ = emu.run()
+>>> [(t.unit, hex(t.address), t.width, t.height, t.format, t.rgba.shape) for t in emu.gpu.textures(draw=0)]
+[(0, '0x18280000', 32, 32, 'RGBA4', (32, 32, 4))]
+>>> emu.gpu.textures()[0].format  # the last draw's
+'ETC1'
 >>> emu.close()
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from hlemu.gpu import CommandList, Draw
 from hlemu.gpu import regs as R
+from hlemu.gpu.disasm import Instruction, disassemble
+from hlemu.gpu.texture import FORMAT_NAMES
+from hlemu.gpu.texture_image import decode_texture, texture_bytes
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
+
+
+# What Unit.describe() says of a sampled unit (hlemu/gpu/texture.py), as Draw.textures keeps it.
+_UNIT = re.compile(r"texture (\d): (\d+)x(\d+) (\w+) at (0x[0-9a-fA-F]+)")
+
+
+@dataclass
+class Texture:
+    """A texture a draw sampled: its unit, physical address, size, format and level 0 as
+    RGBA (``rgba``: (height, width, 4) uint8, row 0 the top), decoded when asked for."""
+
+    unit: int
+    address: int
+    width: int
+    height: int
+    format: str
+    rgba: np.ndarray
+    description: str  # the unit's settings (wraps, filters, mipmaps) as the draw saw them
 
 
 class GpuView:
@@ -29,6 +71,7 @@ class GpuView:
 
     def __init__(self, kernel: Kernel) -> None:
         self._pica = kernel.gsp.gx.pica
+        self._phys = kernel.memory.phys
 
     def lists(self, frame: int | None = None) -> list[CommandList]:
         """The command lists submitted in ``frame`` (a display frame number), by default in
@@ -58,5 +101,56 @@ class GpuView:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Lists, draws, triangles and pixels since the start."""
+        """Lists, draws, triangles and pixels since the start (:meth:`frame_counts`: one frame's)."""
         return dict(self._pica.counts)
+
+    def frame_counts(self, frame: int | None = None) -> dict[str, int]:
+        """The frame's (by default the last with lists) lists, draws, triangles and pixels."""
+        lists = self.lists(frame)
+        draws = [d for c in lists for d in c.draws]
+        return {"frame": lists[0].frame if lists else (frame or 0), "lists": len(lists), "draws": len(draws),
+                "triangles": sum(d.triangles for d in draws), "pixels": sum(d.pixels for d in draws)}
+
+    def textures(self, draw: int = -1, frame: int | None = None) -> list[Texture]:
+        """The textures draw number ``draw`` of the frame's draws (default the last) sampled,
+        decoded. The texels are read now, from physical memory: a program that rewrote a
+        texture since the draw shows its new contents. IndexError for a draw that is not there."""
+        draws = self.draws(frame)
+        if not draws:
+            return []
+        return [self.texture(text) for text in draws[draw].textures]
+
+    def texture(self, description: str) -> Texture:
+        """The texture an entry of ``Draw.textures`` describes, decoded (ValueError when the
+        text does not describe a texture unit)."""
+        m = _UNIT.match(description)
+        if m is None:
+            raise ValueError(f"cannot read the texture unit from {description!r}")
+        unit, width, height, name, address = int(m[1]), int(m[2]), int(m[3]), m[4], int(m[5], 16)
+        fmt = FORMAT_NAMES.index(name)
+        data = self.physical(address, texture_bytes(fmt, width, height))
+        return Texture(unit, address, width, height, name, decode_texture(data, fmt, width, height), description)
+
+    def physical(self, address: int, size: int) -> np.ndarray:
+        """``size`` bytes of guest physical memory at ``address`` (a copy); ValueError when the
+        range is not inside one region of guest memory (FCRAM's, VRAM)."""
+        phys = self._phys
+        try:
+            first = phys.phys_to_frame(address)
+            last = phys.phys_to_frame(address + max(size, 1) - 1)
+        except ValueError:
+            raise ValueError(f"physical {address:#010x}+{size:#x} is not all guest memory") from None
+        if last != first + ((address & 0xFFF) + max(size, 1) - 1) // 4096:
+            raise ValueError(f"physical {address:#010x}+{size:#x} crosses the end of its region")
+        start = first * 4096 + (address & 0xFFF)
+        return phys.data[start : start + size].copy()
+
+    def instructions(self) -> list[Instruction]:
+        """The vertex shader unit's program (to its last non-zero word), disassembled."""
+        return disassemble(self._pica.vs.code, self._pica.vs.swizzles)
+
+    def shader(self) -> list[str]:
+        """The vertex shader, one line an instruction: word offset, the word, the instruction
+        in the assembler's syntax (hlemu/gpu/disasm.py); the entry point is marked ``; main``."""
+        entry = self._pica.regs[R.VSH_ENTRYPOINT] & 0xFFFF
+        return [i.line(entry) for i in self.instructions()]

@@ -4,22 +4,9 @@ Each kernel works on numpy byte arrays that :mod:`kernel.services.gx` read from 
 memory in one piece (and writes back in one piece), so no Python runs per pixel and no
 kernel touches guest memory or can fail: the caller has sized and checked every array.
 
-Pixel formats (3dbrew "GPU/External Registers", Citra ``common/color.h``): components are
-stored most significant first in a little-endian word, so in memory
-
-=======  =====  ==========================================================
-format   bytes  layout
-=======  =====  ==========================================================
-RGBA8    4      bytes A, B, G, R (word R << 24 | G << 16 | B << 8 | A)
-RGB8     3      bytes B, G, R
-RGB565   2      R 15-11, G 10-5, B 4-0
-RGB5A1   2      R 15-11, G 10-6, B 5-1, A 0
-RGBA4    2      R 15-12, G 11-8, B 7-4, A 3-0
-=======  =====  ==========================================================
-
-Narrow channels widen by replicating their high bits (5 bits: ``v << 3 | v >> 2``, 6 bits:
-``v << 2 | v >> 4``, 4 bits: ``v * 17``, 1 bit: 0 or 255); wide ones narrow by dropping
-low bits. Formats without alpha read as alpha 255.
+Pixel formats: GX numbers them GSP_* (0 RGBA8, 1 RGB8, 2 RGB565, 3 RGB5A1, 4 RGBA4), the
+PICA GPU_RB_* (RGB565 and RGB5A1 swapped); the codec is the PICA's, :mod:`hlemu.gpu.pixels`
+(layouts, widening and narrowing are documented there), reached through its GSP_TO_PICA map.
 
 Tiled images are 8x8 tiles stored one after another along a row of tiles, rows of tiles
 one after another; inside a tile the 64 pixels are in Morton (Z) order: the bits of x and
@@ -31,10 +18,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from hlemu.gpu.tiling import morton  # one tile order for GX transfers and the PICA
+from hlemu.gpu import pixels  # one pixel codec and one tile order for GX transfers and the PICA
+from hlemu.gpu.pixels import BYTES_PER_PIXEL, GSP_TO_PICA
+from hlemu.gpu.tiling import morton
 
-BYTES_PER_PIXEL = (4, 3, 2, 2, 2)  # indexed by format
-FORMAT_NAMES = ("RGBA8", "RGB8", "RGB565", "RGB5A1", "RGBA4")
+FORMAT_NAMES = pixels.GSP_FORMAT_NAMES  # indexed by GSP_* format
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -46,38 +34,14 @@ def tiled_offset(x, y, width, bpp):
 
 @njit(cache=True, nogil=True, inline="always")
 def decode(src, off, fmt):
-    """The pixel at ``src[off]`` in format ``fmt`` as (r, g, b, a), 8 bits each."""
-    if fmt == 0:
-        return np.int64(src[off + 3]), np.int64(src[off + 2]), np.int64(src[off + 1]), np.int64(src[off])
-    if fmt == 1:
-        return np.int64(src[off + 2]), np.int64(src[off + 1]), np.int64(src[off]), np.int64(255)
-    w = np.int64(src[off]) | (np.int64(src[off + 1]) << 8)
-    if fmt == 2:
-        r, g, b = (w >> 11) & 0x1F, (w >> 5) & 0x3F, w & 0x1F
-        return (r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2), np.int64(255)
-    if fmt == 3:
-        r, g, b = (w >> 11) & 0x1F, (w >> 6) & 0x1F, (w >> 1) & 0x1F
-        return (r << 3) | (r >> 2), (g << 3) | (g >> 2), (b << 3) | (b >> 2), (w & 1) * 255
-    return ((w >> 12) & 0xF) * 17, ((w >> 8) & 0xF) * 17, ((w >> 4) & 0xF) * 17, (w & 0xF) * 17
+    """The pixel at ``src[off]`` in GSP_* format ``fmt`` as (r, g, b, a), 8 bits each."""
+    return pixels.decode(src, off, GSP_TO_PICA[fmt])
 
 
 @njit(cache=True, nogil=True, inline="always")
 def encode(dst, off, fmt, r, g, b, a):
-    """Store (r, g, b, a) at ``dst[off]`` in format ``fmt``."""
-    if fmt == 0:
-        dst[off], dst[off + 1], dst[off + 2], dst[off + 3] = a, b, g, r
-        return
-    if fmt == 1:
-        dst[off], dst[off + 1], dst[off + 2] = b, g, r
-        return
-    if fmt == 2:
-        w = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)
-    elif fmt == 3:
-        w = ((r >> 3) << 11) | ((g >> 3) << 6) | ((b >> 3) << 1) | (a >> 7)
-    else:
-        w = ((r >> 4) << 12) | ((g >> 4) << 8) | ((b >> 4) << 4) | (a >> 4)
-    dst[off] = w & 0xFF
-    dst[off + 1] = w >> 8
+    """Store (r, g, b, a) at ``dst[off]`` in GSP_* format ``fmt``."""
+    pixels.encode(dst, off, GSP_TO_PICA[fmt], r, g, b, a)
 
 
 @njit(cache=True, nogil=True, inline="always")

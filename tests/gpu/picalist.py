@@ -39,7 +39,21 @@ main:
     mov o1, v1
     end
 """
-SEMANTICS = {0: 0x03020100, 2: 0x0B0A0908}  # DVLE output type -> SH_OUTMAP word (position, color)
+# The position and colour, and texture coordinate 0 from v2.
+TEXTURED = """
+.out o0 position
+.out o1 color
+.out o2 texcoord0
+main:
+    mov o0, v0
+    mov o1, v1
+    mov o2, v2
+    end
+"""
+# DVLE output type -> SH_OUTMAP word: position, color, texcoord0, texcoord0w, texcoord1, texcoord2
+# (semantics 0-3, 8-11, 12-13, 16, 14-15, 22-23; 0x1F unused; libctru's DVLE_GenerateOutmap)
+SEMANTICS = {0: 0x03020100, 2: 0x0B0A0908, 3: 0x1F1F0D0C, 4: 0x1F1F1F10, 5: 0x1F1F0F0E, 6: 0x1F1F1716}
+TEXUNIT_REGS = ((0x081, 0x08E), (0x091, 0x096), (0x099, 0x09E))  # BORDER_COLOR (then DIM, PARAM, LOD, ADDR), TYPE
 
 
 class CommandBuilder:
@@ -96,6 +110,27 @@ class CommandBuilder:
     def texenv_replace_primary(self) -> CommandBuilder:
         """Stage 0: REPLACE with the primary colour (colour and alpha); stages 1-5 pass the previous."""
         self.write(R.TEXENV_BASES[0], 0x00000000, 0, 0, 0xFFFFFFFF, 0, consecutive=True)
+        for base in R.TEXENV_BASES[1:]:
+            self.write(base, 0x000F000F, 0, 0, 0xFFFFFFFF, 0, consecutive=True)
+        return self
+
+    def texture(self, unit: int, paddr: int, width: int, height: int, fmt: int, *, wrap_s: int = 0,
+                wrap_t: int = 0, mag: int = 0, min: int = 0, border: int = 0, lod: int = 0,
+                kind: int = 0, mip: int = 0) -> CommandBuilder:
+        """Texture unit ``unit``'s registers (3dbrew GPUREG_TEXUNITi_*), as citro3d's C3D_TexBind."""
+        base, type_reg = TEXUNIT_REGS[unit]
+        param = mag << 1 | min << 2 | wrap_t << 8 | wrap_s << 12 | mip << 24 | kind << 28
+        self.write(base, border, height | width << 16, param, lod, paddr >> 3, consecutive=True)
+        return self.write(type_reg, fmt)
+
+    def texunits(self, mask: int, coord1: bool = False) -> CommandBuilder:
+        """TEXUNIT_CONFIG: units on (bits 0-2), unit 2 on texture coordinate 1 (bit 13)."""
+        return self.write(R.TEXUNIT_CONFIG, mask | coord1 << 13)
+
+    def texenv_replace_texture(self, unit: int = 0) -> CommandBuilder:
+        """Stage 0: REPLACE with texture ``unit`` (colour and alpha); stages 1-5 pass the previous."""
+        source = 3 + unit
+        self.write(R.TEXENV_BASES[0], source | source << 16, 0, 0, 0xFFFFFFFF, 0, consecutive=True)
         for base in R.TEXENV_BASES[1:]:
             self.write(base, 0x000F000F, 0, 0, 0xFFFFFFFF, 0, consecutive=True)
         return self

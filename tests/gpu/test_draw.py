@@ -199,7 +199,7 @@ def test_the_colour_buffer_pages_see_the_write_through_the_memory_path(env):
 
 def test_texenv_modulate_by_a_constant_and_the_combiner_buffer(env):
     # Stage 0: primary * constant (MODULATE), written to the combiner buffer (TEXENV_UPDATE_BUFFER
-    # bits 8 and 12); stage 1 REPLACE with black (source 3, a texture, not done); stage 2 REPLACE
+    # bits 8 and 12); stage 1 REPLACE with texture 0, which is off (0, 0, 0, 0); stage 2 REPLACE
     # with the buffer, which holds stage 0's output from stage 2 on (Azahar): the output is stage 0's.
     env.clear(0)
     b = scene(env, 0, FLAT)

@@ -68,3 +68,96 @@ def test_the_committed_shader_header_is_the_assemblers_output():
     folder = REPO / "hlemu" / "guest" / "programs"
     program = pica_asm.assemble((folder / "gpu_triangles.pica").read_text())
     assert (folder / "gpu_triangles_shbin.h").read_text() == pica_asm.c_array("gpu_triangles_shbin", program.shbin())
+
+
+# -- gpu_textured ---------------------------------------------------------------------------------
+TEXTURED_OUTPUT = [
+    "gpu_textured: start", "gsp: gsp::Gpu ready ok", "linear heap: 64 KiB for the list and the vertices ok",
+    "clear: MemoryFill of the target, then PSC0 ok", "shader: SHBIN parsed (5 code words, 1 descriptors) ok",
+    "list: 688 bytes ok", "draw: ProcessCommandList, then P3D ok",
+    "etc1: block A's first texel at (60, 345): ff028aff ok", "border: around the ETC1 texture ok",
+    "repeat: (40, 60) = (136, 60) = (40, 140): 227c4cff ok", "clear: the corners and the gap keep the clear colour ok",
+    "present: DisplayTransfer to the framebuffer, then PPF ok", "present: on the top screen, a VBlank later ok",
+    "gpu_textured: 0 failures"]
+TEX0, TEX1 = 0x1F280000, 0x1F281000
+
+
+def textured_quads() -> tuple[np.ndarray, np.ndarray]:
+    """gpu_textured.c's two strips: (position xyzw, colour rgba, uv) rows."""
+    def strip(y0, y1, t0, t1):
+        return np.array([(x, y, 0.5, 1.0, 1, 1, 1, 1, s, t) for (y, t) in ((y0, t0), (y1, t1))
+                         for (x, s) in ((-0.8, t0), (0.8, t1))], np.float64)
+
+    return strip(-0.9, -0.1, 0.0, 2.0), strip(0.1, 0.9, -0.25, 1.25)
+
+
+def texture0_bytes() -> bytes:
+    """gpu_textured.c's 32x32 RGBA4 texture, built here from its description."""
+    words = np.zeros(32 * 32, "<u2")
+    for y in range(32):  # from the top
+        for x in range(32):
+            b = 15 if ((x >> 2) ^ (y >> 2)) & 1 else 0
+            m = sum(((x >> k) & 1) << (2 * k) | ((y >> k) & 1) << (2 * k + 1) for k in range(3))
+            words[((y // 8) * 4 + x // 8) * 64 + m] = (x >> 1) << 12 | (y >> 1) << 8 | b << 4 | 15
+    return words.tobytes()
+
+
+def expected_textured(etc1: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The reference picture of the target, and which pixels quad 1 (linear filtering) covers."""
+    a, b = textured_quads()
+    strip = ((0, 1, 2), (2, 1, 3))
+    tex0 = reference.Texture(reference.decode_texture(np.frombuffer(texture0_bytes(), np.uint8), 32, 32, 4),
+                             wrap_s=2, wrap_t=2, mag=1, min=1)
+    tex1 = reference.Texture(reference.decode_texture(np.frombuffer(etc1, np.uint8), 8, 8, 12), wrap_s=1, wrap_t=1,
+                             border=(0x10, 0xE0, 0x30, 0xFF))
+    picture = reference.render(a[:, :4], a[:, 4:8], strip, (0, 0, TW, TH), (TW, TH), CLEAR, a[:, 8:], tex0)
+    second = reference.render(b[:, :4], b[:, 4:8], strip, (0, 0, TW, TH), (TW, TH), CLEAR, b[:, 8:], tex1)
+
+    def covered(v):
+        flat = reference.render(v[:, :4], np.zeros((4, 4)), strip, (0, 0, TW, TH), (TW, TH), (1, 1, 1, 1))
+        return (flat != 1).any(axis=2)
+
+    picture[covered(b)] = second[covered(b)]
+    return picture, covered(a)
+
+
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+def test_gpu_textured_draws_the_reference_picture(backend):
+    from tests.gpu.test_texture import close
+
+    lines: list[str] = []
+    kernel = Kernel(backend=backend, output=lambda _p, line: lines.append(line))
+    try:
+        process = kernel.spawn(program_path("gpu_textured"))
+        grabbed: dict[str, np.ndarray] = {}
+
+        def grab(line: str) -> None:
+            if line.startswith("present: DisplayTransfer"):
+                raw = np.frombuffer(process.space.peek(TARGET, TW * TH * 4), np.uint8)
+                grabbed["image"] = ref_decode(reference.untile(raw, TW, TH, 4).reshape(-1), "RGBA8").reshape(TH, TW, 4)
+                grabbed["tex0"] = np.frombuffer(process.space.peek(TEX0, 32 * 32 * 2), np.uint8)
+                grabbed["tex1"] = np.frombuffer(process.space.peek(TEX1, 32), np.uint8)
+
+        kernel.output = lambda _p, line: (lines.append(line), grab(line))
+        kernel.run(max_instructions=100_000_000)
+        assert lines == TEXTURED_OUTPUT
+        assert process.exit_code == 0
+        record = kernel.gsp.gx.pica.lists[-1]
+        assert [d.textures for d in record.draws] == [
+            [f"texture 0: 32x32 RGBA4 at {0x18280000:#010x}, wrap repeat/repeat, linear/linear"],
+            [f"texture 1: 8x8 ETC1 at {0x18281000:#010x}, wrap clamp to border/clamp to border, nearest/nearest"]]
+    finally:
+        kernel.close()
+    assert grabbed["tex0"].tobytes() == texture0_bytes()  # the program wrote the texture it describes
+    want, linear = expected_textured(grabbed["tex1"].tobytes())
+    got = grabbed["image"]
+    assert (got[~linear] == want[~linear]).all()  # the ETC1 quad, its border and the clear: exact
+    # the linearly filtered quad: within one 8-bit step; its checker's 0 and 255 mixed 0.7 to
+    # 0.3 (every tenth row) give 178.5, which rounds either way (a tenth of the pixels)
+    assert close(got[linear], want[linear], equal=0.85)
+
+
+def test_the_committed_textured_shader_header_is_the_assemblers_output():
+    folder = REPO / "hlemu" / "guest" / "programs"
+    program = pica_asm.assemble((folder / "gpu_textured.pica").read_text())
+    assert (folder / "gpu_textured_shbin.h").read_text() == pica_asm.c_array("gpu_textured_shbin", program.shbin())

@@ -99,6 +99,14 @@ void gpucmdShader(GpuCmdList *list, const GpuShader *shader)
             map[reg] = 0x03020100; /* position x y z w */
         else if (type == 2)
             map[reg] = 0x0B0A0908; /* colour r g b a */
+        else if (type == 3)
+            map[reg] = 0x1F1F0D0C; /* texcoord0 u v */
+        else if (type == 4)
+            map[reg] = 0x1F1F1F10; /* texcoord0 w */
+        else if (type == 5)
+            map[reg] = 0x1F1F0F0E; /* texcoord1 u v */
+        else if (type == 6)
+            map[reg] = 0x1F1F1716; /* texcoord2 u v */
     }
     gpucmdWrite(list, GPUREG_VSH_OUTMAP_MASK, mask);
     u32 total = 0;
@@ -151,15 +159,44 @@ void gpucmdViewport(GpuCmdList *list, u32 x, u32 y, u32 width, u32 height)
     gpucmdWrite(list, GPUREG_VIEWPORT_XY, (x & 0x3FF) | (y & 0x3FF) << 16);
 }
 
-void gpucmdTexEnvPrimary(GpuCmdList *list)
+static void texenv_replace(GpuCmdList *list, u32 source)
 {
     static const u16 stages[6] = {GPUREG_TEXENV0_SOURCE, GPUREG_TEXENV1_SOURCE, GPUREG_TEXENV2_SOURCE,
                                   GPUREG_TEXENV3_SOURCE, GPUREG_TEXENV4_SOURCE, GPUREG_TEXENV5_SOURCE};
     for (int i = 0; i < 6; i++) {
-        /* source (primary colour 0 / previous 0xF), operands, REPLACE, constant, scale 1x */
-        u32 words[5] = {i ? 0x000F000Fu : 0, 0, 0, 0xFFFFFFFFu, 0};
+        /* source (stage 0's / previous 0xF) for colour and alpha, operands, REPLACE, constant, scale 1x */
+        u32 words[5] = {i ? 0x000F000Fu : source | source << 16, 0, 0, 0xFFFFFFFFu, 0};
         gpucmdWriteSeq(list, stages[i], words, 5);
     }
+}
+
+void gpucmdTexEnvPrimary(GpuCmdList *list)
+{
+    texenv_replace(list, 0); /* primary colour */
+}
+
+void gpucmdTexEnvTexture(GpuCmdList *list, u32 unit)
+{
+    texenv_replace(list, 3 + unit); /* texture 0-2 are sources 3-5 */
+}
+
+void gpucmdTexture(GpuCmdList *list, u32 unit, u32 paddr, u32 width, u32 height, u32 format, u32 param,
+                   u32 border)
+{
+    static const u16 bases[3] = {GPUREG_TEXUNIT0_BORDER_COLOR, GPUREG_TEXUNIT1_BORDER_COLOR,
+                                 GPUREG_TEXUNIT2_BORDER_COLOR};
+    static const u16 types[3] = {GPUREG_TEXUNIT0_TYPE, GPUREG_TEXUNIT1_TYPE, GPUREG_TEXUNIT2_TYPE};
+    if (unit > 2)
+        return;
+    /* the border register holds r in bits 0-7: the RGBA8 word's bytes the other way round */
+    u32 words[5] = {__builtin_bswap32(border), height | width << 16, param, 0, paddr >> 3};
+    gpucmdWriteSeq(list, bases[unit], words, 5);
+    gpucmdWrite(list, types[unit], format);
+}
+
+void gpucmdTexUnits(GpuCmdList *list, u32 units)
+{
+    gpucmdWrite(list, GPUREG_TEXUNIT_CONFIG, units & 7);
 }
 
 void gpucmdAttributes(GpuCmdList *list, u32 paddr, u32 stride, u32 count, const u8 *types, const u8 *sizes)

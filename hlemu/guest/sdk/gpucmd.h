@@ -29,6 +29,13 @@ extern "C" {
 #define GPUREG_SH_OUTMAP_TOTAL 0x004F
 #define GPUREG_SH_OUTMAP_O0 0x0050
 #define GPUREG_VIEWPORT_XY 0x0068
+#define GPUREG_TEXUNIT_CONFIG 0x0080
+#define GPUREG_TEXUNIT0_BORDER_COLOR 0x0081 /* then DIM, PARAM, LOD, ADDR1 */
+#define GPUREG_TEXUNIT0_TYPE 0x008E
+#define GPUREG_TEXUNIT1_BORDER_COLOR 0x0091
+#define GPUREG_TEXUNIT1_TYPE 0x0096
+#define GPUREG_TEXUNIT2_BORDER_COLOR 0x0099
+#define GPUREG_TEXUNIT2_TYPE 0x009E
 #define GPUREG_TEXENV0_SOURCE 0x00C0
 #define GPUREG_TEXENV1_SOURCE 0x00C8
 #define GPUREG_TEXENV2_SOURCE 0x00D0
@@ -69,6 +76,34 @@ extern "C" {
 #define GPU_RB_RGB565 3
 #define GPU_RB_RGBA4 4
 
+/* Texture formats (GPUREG_TEXUNITi_TYPE; libctru's GPU_TEXCOLOR). */
+#define GPU_RGBA8 0x0
+#define GPU_RGB8 0x1
+#define GPU_RGBA5551 0x2
+#define GPU_RGB565 0x3
+#define GPU_RGBA4 0x4
+#define GPU_LA8 0x5
+#define GPU_HILO8 0x6
+#define GPU_L8 0x7
+#define GPU_A8 0x8
+#define GPU_LA4 0x9
+#define GPU_L4 0xA
+#define GPU_A4 0xB
+#define GPU_ETC1 0xC
+#define GPU_ETC1A4 0xD
+
+/* GPUREG_TEXUNITi_PARAM fields (libctru's GPU_TEXTURE_* macros). */
+#define GPU_TEXTURE_MAG_FILTER(v) (((v) & 1) << 1) /* 0 nearest, 1 linear */
+#define GPU_TEXTURE_MIN_FILTER(v) (((v) & 1) << 2)
+#define GPU_TEXTURE_WRAP_T(v) (((v) & 7) << 8)
+#define GPU_TEXTURE_WRAP_S(v) (((v) & 7) << 12)
+#define GPU_NEAREST 0
+#define GPU_LINEAR 1
+#define GPU_CLAMP_TO_EDGE 0
+#define GPU_CLAMP_TO_BORDER 1
+#define GPU_REPEAT 2
+#define GPU_MIRRORED_REPEAT 3
+
 /* Vertex attribute types. */
 #define GPU_BYTE 0
 #define GPU_UNSIGNED_BYTE 1
@@ -106,7 +141,7 @@ typedef struct {
 
 bool gpuShaderParse(GpuShader *out, const u32 *shbin, u32 words);
 /* Upload the code and descriptors, the output map (libctru DVLE_GenerateOutmap's rules for
- * position and colour) and the constants. */
+ * position, colour, texcoord0, texcoord0w, texcoord1 and texcoord2) and the constants. */
 void gpucmdShader(GpuCmdList *list, const GpuShader *shader);
 /* A float uniform in float32 mode: value x, y, z, w. */
 void gpucmdUniform(GpuCmdList *list, u8 index, const float value[4]);
@@ -116,6 +151,15 @@ void gpucmdColorBuffer(GpuCmdList *list, u32 paddr, u32 width, u32 height, u32 f
 void gpucmdViewport(GpuCmdList *list, u32 x, u32 y, u32 width, u32 height);
 /* TexEnv stage 0 REPLACE primary colour, stages 1-5 pass the previous stage on. */
 void gpucmdTexEnvPrimary(GpuCmdList *list);
+/* Texture unit `unit` (0-2): the texture at physical `paddr`, `width` x `height` (multiples of
+ * 8) in `format` (GPU_RGBA8 ...), `param` from the GPU_TEXTURE_* macros, the border colour as
+ * an RGBA8 word (R in the top byte, as the colour buffer's words). */
+void gpucmdTexture(GpuCmdList *list, u32 unit, u32 paddr, u32 width, u32 height, u32 format, u32 param,
+                   u32 border);
+/* GPUREG_TEXUNIT_CONFIG: units on (bit i: unit i), as citro3d's C3D_TexBind leaves it. */
+void gpucmdTexUnits(GpuCmdList *list, u32 units);
+/* TexEnv stage 0 REPLACE texture `unit`'s colour and alpha, stages 1-5 pass the previous on. */
+void gpucmdTexEnvTexture(GpuCmdList *list, u32 unit);
 /* One array at physical `paddr` of `count` interleaved attributes of `types`/`sizes`. */
 void gpucmdAttributes(GpuCmdList *list, u32 paddr, u32 stride, u32 count, const u8 *types, const u8 *sizes);
 /* Draw `count` vertices from `first` as a triangle list (topology 0), strip (1) or fan (2). */
