@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
 
+from gui import gc_guard
 from gui.state import Crash, IpcRow, PageTableSnapshot, Snapshot, footprint_totals, process_detail, process_rows
 from hlemu.loaders import LoaderError
 from kernel.api import Emulator
@@ -426,6 +427,7 @@ class Session(QObject):
     def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None,
                  sdmc: str | None = None, cfg: dict[str, object] | None = None) -> None:
         super().__init__()
+        self._collecting = False  # gc_guard acquired for the emulation thread
         self.emu_thread = QThread()
         self.emu_thread.setObjectName("emulation")
         self.worker = EmuWorker(programs, backend, host_page_size, sdmc, cfg)
@@ -463,6 +465,9 @@ class Session(QObject):
         return time.perf_counter() - min(self._commands.values()) if self._commands else 0.0
 
     def start(self) -> None:
+        if not self._collecting:  # cycles are collected on this thread while the other runs
+            gc_guard.acquire()
+            self._collecting = True
         self.emu_thread.start()
 
     def stop(self) -> None:
@@ -472,6 +477,9 @@ class Session(QObject):
             self._interrupt()
             self._shutdown.emit()  # the worker closes the emulator, then quits its thread
             self.emu_thread.wait()
+        if self._collecting:
+            self._collecting = False
+            gc_guard.release()
 
     def resume(self) -> None:
         self._resume.emit()

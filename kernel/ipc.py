@@ -224,7 +224,7 @@ def _translate_handles(kernel: Kernel, src: Thread, dst: Thread | None, handles:
             out.append(h)
             continue
         if dst is None:  # an HLE service gets the object itself (held until the request ends)
-            kernel.retain(obj)
+            kernel.retain(obj, "ipc message")
             delivery.objects.append(obj)
             out.append(len(delivery.objects))
         else:

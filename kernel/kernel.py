@@ -8,7 +8,7 @@ friends hand over to it, so there is one way guest code runs.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,7 +95,9 @@ class Kernel(Waits, Lifetimes):
         self._next_tid = 1
         self._next_object = 1
         self._seq = 0
-        self._refs: dict[int, int] = {}  # object id -> open handles
+        self._refs: dict[int, int] = {}  # object id -> open handles + the kernel's holds
+        # (object id, holder) -> how many holds: what of the count is the kernel's own (retain)
+        self.holds: Counter[tuple[int, str]] = Counter()
         self.ipc_listeners: list[Callable[[Message], None]] = []  # the IPC recorder, REPL hooks
         self.svc_listeners = SvcListeners()  # before/after every SVC: scripts, the debugger, the GDB stub
         # Asked before a guest fault ends its process (a debugger): true leaves the thread at the
@@ -108,7 +110,7 @@ class Kernel(Waits, Lifetimes):
         self.srv = SrvService(self)
         srv_port = ClientPort(self, None, self.srv.max_sessions, service=self.srv, name="srv:")
         self.named_ports["srv:"] = srv_port
-        self.retain(srv_port)
+        self.retain(srv_port, "named port")
         self.gsp = GspGpu(self)
         self.hid = HidUser(self)
         self.apt, self.cfg, self.ptm, self.ac = Apt(self), Config(self), Ptm(self), Ac(self)
@@ -154,16 +156,30 @@ class Kernel(Waits, Lifetimes):
         return handle
 
     def release_reference(self, obj: KernelObject) -> None:
-        """A handle to ``obj`` was closed."""
+        """A handle to ``obj`` was closed (or a hold given back: :meth:`release_hold`)."""
         left = self._refs.get(obj.object_id, 1) - 1
         self._refs[obj.object_id] = left
         if left <= 0:
             self._refs.pop(obj.object_id, None)
             self.destroy_if_unused(obj)
 
-    def retain(self, obj: KernelObject) -> None:
-        """Count a reference the kernel itself holds (srv's ports, a pending IPC message)."""
+    def retain(self, obj: KernelObject, holder: str) -> None:
+        """Count a reference the kernel itself holds, recorded under ``holder`` (what holds
+        it: "named port", "service event", "pending session", "ipc message", ...), so that
+        ``_refs`` is exactly handles plus holds (a loaded state is checked for it)."""
         self._refs[obj.object_id] = self._refs.get(obj.object_id, 0) + 1
+        self.holds[obj.object_id, holder] += 1
+
+    def release_hold(self, obj: KernelObject, holder: str) -> None:
+        """Give back a hold :meth:`retain` counted under ``holder``; at zero the object goes."""
+        key = (obj.object_id, holder)
+        if self.holds[key] <= 0:
+            del self.holds[key]
+            raise ValueError(f"{obj.describe()} is not held by {holder!r}")
+        self.holds[key] -= 1
+        if not self.holds[key]:
+            del self.holds[key]
+        self.release_reference(obj)
 
     def destroy_if_unused(self, obj: KernelObject) -> None:
         """Let an object release what it holds once nothing references it."""

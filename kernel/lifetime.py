@@ -93,8 +93,8 @@ class Lifetimes:
             self.processes.pop(victim.pid, None)
             self.reaped.append(victim)
             self._reaped_count += 1
-            if self._reaped_count % COLLECT_EVERY_REAPS == 0:
-                gc.collect()
+            if self._reaped_count % COLLECT_EVERY_REAPS == 0 and gc.isenabled():
+                gc.collect()  # off: the host collects on a thread of its choosing (gui/gc_guard.py)
         return len(victims)
 
     def _reap_old(self) -> None:

@@ -71,12 +71,21 @@ def write_json(records: list[Record], path: str | Path) -> None:
     Path(path).write_text(json.dumps([r.as_json() for r in records], indent=2) + "\n")
 
 
+def _shown(value: float) -> str:
+    """A value with its significant digits: 0.0482 (seconds), 158.3 (MIPS), 49,032 (bytes)."""
+    if value == 0 or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:,.1f}"
+    return f"{value:.3g}"
+
+
 def format_table(records: list[Record]) -> str:
     ratio_keys = sorted({k for r in records for k in r.extra if k.startswith("vs_")})
     header = ["workload", "variant", "value", "unit", *ratio_keys]
     rows = [header]
     for r in records:
-        value = f"{r.value:,.1f}" if r.value < 1000 else f"{r.value:,.0f}"
+        value = _shown(r.value)
         rows.append([r.workload, r.variant, value, r.unit,
                      *(f"{r.extra[k]:.3f}x" if k in r.extra else "" for k in ratio_keys)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

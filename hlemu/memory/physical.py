@@ -23,6 +23,7 @@ import numpy as np
 from hlemu.memory.constants import PAGE_SHIFT, PAGE_SIZE
 
 MIB = 1 << 20
+_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # <linux/mman.h>; Python 3.11 lacks the name
 
 
 class OutOfMemory(Exception):
@@ -224,6 +225,18 @@ class PhysicalMemory:
         for frame in dirty.tolist():
             self.data[frame * PAGE_SIZE : (frame + 1) * PAGE_SIZE] = 0
         self._dirty[dirty] = False
+
+    def populate(self, first: int, count: int) -> None:
+        """Fault in frames ``first .. first+count-1`` in one call (``MADV_POPULATE_WRITE``),
+        ahead of writing all of them: a load writes whole runs of frames, and faulting a
+        shared-memory page one at a time is most of what such a write costs. A hint only:
+        where the host kernel lacks it (before Linux 5.14) the pages fault in as they are written."""
+        if count <= 0:
+            return
+        try:
+            self._map.madvise(_MADV_POPULATE_WRITE, first * PAGE_SIZE, count * PAGE_SIZE)
+        except (OSError, ValueError):
+            pass
 
     def close(self) -> None:
         """Release the backing. Views taken from ``data`` must be gone first."""

@@ -42,6 +42,7 @@ class Emulator:
         self.echo = echo
         self._output_listeners: list[Callable[[Proc, str], None]] = []
         self._rewind: RewindRing | None = None
+        self.rewind_off: str | None = None  # why rewind turned itself off (a snapshot could not be taken)
         self._recorder: MovieRecorder | None = None
         self.kernel = Kernel(backend=backend, host_page_size=host_page_size, quantum_blocks=quantum_blocks,
                              output=self._output, sdmc_root=sdmc)
@@ -462,10 +463,24 @@ class Emulator:
         from kernel.state.rewind import RewindRing
 
         self._rewind = RewindRing(every_frames, keep, max_bytes)
+        self.rewind_off = None
         self._rewind.push(self.snapshot())  # type: ignore[arg-type]
 
     def disable_rewind(self) -> None:
         self._rewind = None
+
+    def _rewind_snapshot(self, ring: object) -> bool:
+        """Take a rewind mark's snapshot; one that cannot be taken (a debugger's watchpoint or
+        crash hook is set) turns rewind off, and says why, rather than fail the run."""
+        from kernel.state import StateError
+
+        try:
+            ring.push(self.snapshot())  # type: ignore[attr-defined]
+        except StateError as exc:
+            self._rewind = None
+            self.rewind_off = str(exc)
+            return False
+        return True
 
     def rewind(self, frames: int) -> int:
         """Go back ``frames`` frames (needs :meth:`enable_rewind`): restore the newest snapshot
@@ -474,7 +489,9 @@ class Emulator:
         from kernel.state import StateError
 
         if self._rewind is None:
-            raise StateError("rewind is not enabled: call emu.enable_rewind() first")
+            why = self.rewind_off
+            raise StateError(f"rewind turned itself off: {why}" if why else
+                             "rewind is not enabled: call emu.enable_rewind() first")
         target = max(0, self.frame - max(0, frames))
         snap = self._rewind.at_or_before(target)
         if snap is None:
@@ -499,13 +516,15 @@ class Emulator:
             left = None if instructions is None else instructions - (self.instructions - start)
             result = self._run(left, goal - self.frame, until)
             at_mark = self.frame >= mark
-            if at_mark:
-                ring.push(self.snapshot())  # type: ignore[arg-type]
+            taken = not at_mark or self._rewind_snapshot(ring)
             piece_done = result.reason in ("condition met", "frames done")  # this piece's goal, not the run's
             done = (not piece_done or self._paused or (until is not None and until())
                     or (target is not None and self.frame >= target) or not at_mark)
             if done:
                 return result
+            if not taken:  # rewind turned itself off: the rest of the run is a plain one
+                left = None if instructions is None else instructions - (self.instructions - start)
+                return self._run(left, None if target is None else target - self.frame, until)
 
     def close(self) -> None:
         self.kernel.close()

@@ -17,8 +17,9 @@ class KernelObject:
     **Lifetime.** ``kernel._refs[object_id]`` counts what keeps the object alive: each
     open handle to it (``Kernel.add_handle``; ``HandleTable.close`` gives it back through
     ``Kernel.release_reference``) and each reference the kernel holds itself
-    (``Kernel.retain``: srv's registered ports, a service's events, a session waiting on
-    its port, the objects of an IPC message in flight), released the same way. When the
+    (``Kernel.retain(obj, holder)``: srv's registered ports, a service's events, a session
+    waiting on its port, the objects of an IPC message in flight), recorded by holder in
+    ``kernel.holds`` and given back with ``Kernel.release_hold(obj, holder)``. When the
     count reaches zero, :meth:`destroy` releases what the object holds (frames, waiters,
     sessions); :meth:`finished` says whether it is gone or lives on (a memory block
     still mapped). Objects referenced only by other objects' attributes (a thread by its
@@ -37,8 +38,8 @@ class KernelObject:
     * ``after_restore(self)``: rebuilds the transient attributes once the whole graph is
       loaded (reopen the file, drop the extra).
 
-    A loaded graph is checked: every handle resolves, no object has more handles than
-    its count, no count names a missing object (:func:`kernel.state.check.check_graph`).
+    A loaded graph is checked: every handle resolves, every count is exactly its handles
+    plus its holds, no count names a missing object (:func:`kernel.state.check.check_graph`).
     """
 
     type_name = "object"

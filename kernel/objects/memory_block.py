@@ -46,7 +46,7 @@ class MemoryBlock(KernelObject):
         system module's), readable and writable by the service itself."""
         frames = kernel.memory.phys.allocate("BASE", size >> 12)
         block = cls(kernel, frames, MemoryPermission.RW, other_perm, owned=True, creator_pid=0, name=name)
-        kernel.retain(block)
+        kernel.retain(block, "service memory")
         return block
 
     @property

@@ -33,9 +33,9 @@ class ServerPort(WaitObject):
         return self.pending.pop(0)
 
     def destroy(self) -> None:
-        for session in self.pending:
-            session.destroy()
-        self.pending.clear()
+        pending, self.pending = self.pending, []
+        for session in pending:  # the port's holds go: each session with its last reference
+            self.kernel.release_hold(session, "pending session")
         if self.client is not None:
             self.client.server = None
 
@@ -66,7 +66,7 @@ class ClientPort(KernelObject):
                 raise KernelError(Result.SESSION_CLOSED_BY_REMOTE, f"{self.describe()} has no server any more")
             server_session = ServerSession(self.kernel, name=self.name)
             session = ClientSession(self.kernel, server_session, port=self, name=self.name)
-            self.kernel.retain(server_session)  # held by the port until accepted
+            self.kernel.retain(server_session, "pending session")  # held by the port until accepted
             self.server.pending.append(server_session)
             self.server.wake_waiters()
         self.active_sessions += 1

@@ -172,7 +172,7 @@ class Service:
 
     def _release(self, objects: list[KernelObject]) -> None:
         for obj in objects:
-            self.kernel.release_reference(obj)
+            self.kernel.release_hold(obj, "ipc message")
 
     def complete(self, request: Request, reply: Reply) -> None:
         """Answer a request a handler left PENDING; the client thread wakes (with the error,

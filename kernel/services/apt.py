@@ -152,7 +152,7 @@ class Apt:
         state = self.applets.get(process.pid)
         if state is None or state.process is not process:
             lock = Mutex(self.kernel, None, name=f"APT lock (pid {process.pid})")
-            self.kernel.retain(lock)
+            self.kernel.retain(lock, "apt applet")
             state = self.applets[process.pid] = Applet(process, lock)
         return state
 
@@ -162,7 +162,7 @@ class Apt:
                 del self.applets[pid]
                 for obj in (state.lock, state.notification_event, state.parameter_event):
                     if obj is not None:
-                        self.kernel.release_reference(obj)
+                        self.kernel.release_hold(obj, "apt applet")
 
     def send_parameter(self, state: Applet, parameter: Parameter) -> None:
         state.parameters.append(parameter)
@@ -252,8 +252,8 @@ class AptPort(Service):
         kernel = self.kernel
         state.notification_event = Event(kernel, ResetType.ONESHOT, name=f"APT notification (pid {state.process.pid})")
         state.parameter_event = Event(kernel, ResetType.ONESHOT, name=f"APT parameter (pid {state.process.pid})")
-        kernel.retain(state.notification_event)
-        kernel.retain(state.parameter_event)
+        kernel.retain(state.notification_event, "apt applet")
+        kernel.retain(state.parameter_event, "apt applet")
         state.app_id, state.attributes = request.normal
         state.initialized = state.registered = True  # APT enables the first applet itself (Citra)
         state.parameters.clear()
@@ -279,7 +279,7 @@ class AptPort(Service):
         for name in ("notification_event", "parameter_event"):
             obj: KernelObject | None = getattr(state, name)
             if obj is not None:
-                self.kernel.release_reference(obj)
+                self.kernel.release_hold(obj, "apt applet")
                 setattr(state, name, None)
         return Reply()
 

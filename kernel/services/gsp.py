@@ -93,7 +93,7 @@ class GspGpu(Service):
         if not free:
             return Reply(result=0xC8402BFE)  # too many clients (GX "out of resource")
         index = free[0]
-        self.kernel.retain(event)
+        self.kernel.retain(event, "gsp client event")
         self.clients[index] = Client(request.session, request.process, index, event)
         self.shared.write(0x40 * index, bytes(0x40))
         self.kernel.display.start()
@@ -154,7 +154,7 @@ class GspGpu(Service):
         for index, client in list(self.clients.items()):
             if client.session is session:
                 del self.clients[index]
-                self.kernel.release_reference(client.event)
+                self.kernel.release_hold(client.event, "gsp client event")
 
     def _apply(self, screen: str, process: Process, info: list[int]) -> bool:
         """Show a FramebufferInfo (active set (0/1), left address, right address, stride,

@@ -47,7 +47,7 @@ class HidUser(Service):
         self.events = [Event(kernel, ResetType.ONESHOT, name=n)
                        for n in ("PAD0", "PAD1", "accelerometer", "gyroscope", "debug pad")]
         for event in self.events:
-            kernel.retain(event)
+            kernel.retain(event, "service event")
         self.pad = PadState()
         self._previous = 0
         self._index = -1

@@ -32,7 +32,7 @@ class IrRst(Service):
         super().__init__(kernel)
         self.shared = MemoryBlock.for_service(kernel, SHARED_MEMORY_SIZE, MemoryPermission.R, "ir:rst shared memory")
         self.event = Event(kernel, ResetType.ONESHOT, name="ir:rst update")
-        kernel.retain(self.event)
+        kernel.retain(self.event, "service event")
 
     @command(0x0001)
     def get_handles(self, request: Request) -> Reply:

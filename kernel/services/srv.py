@@ -54,7 +54,7 @@ class SrvService(Service):
     def register_hle(self, service: Service) -> None:
         """Make an HLE service reachable by name."""
         port = ClientPort(self.kernel, None, service.max_sessions, service=service, name=service.name)
-        self.kernel.retain(port)
+        self.kernel.retain(port, "srv registration")
         self._publish(service.name, port)
 
     def _publish(self, name: str, port: ClientPort) -> None:
@@ -87,7 +87,7 @@ class SrvService(Service):
             return Reply(result=ALREADY_REGISTERED)
         server = ServerPort(self.kernel, name=name)
         client = ClientPort(self.kernel, server, max(1, request.normal[3]), name=name)
-        self.kernel.retain(client)
+        self.kernel.retain(client, "srv registration")
         self._publish(name, client)
         return Reply(move_handles=[server])
 
@@ -100,7 +100,7 @@ class SrvService(Service):
         port = self.ports.pop(name, None)
         if port is None:
             return Reply(result=NOT_FOUND)
-        self.kernel.release_reference(port)
+        self.kernel.release_hold(port, "srv registration")
         return Reply()
 
     @command(0x0005, normal=4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,10 +17,11 @@ if TYPE_CHECKING:
 
 
 def check_graph(kernel: Kernel, objects: list[object]) -> None:
-    """Every handle resolves to an object of the state; no object has more handles than its
-    reference count (``Kernel._refs``: handles plus the kernel's own holds) and no count
-    names an object the state does not hold; object ids are unique; threads and processes
-    point at each other; every frame's map count is what the page tables map."""
+    """Every handle resolves to an object of the state; every object's reference count
+    (``Kernel._refs``) is exactly its handles plus the kernel's own holds (``Kernel.holds``)
+    and no count or hold names an object the state does not hold; object ids are unique;
+    threads and processes point at each other; every frame's map count is what the page
+    tables map."""
     kernel_objects = [o for o in objects if isinstance(o, KernelObject)]
     by_id: dict[int, KernelObject] = {}
     for obj in kernel_objects:
@@ -35,16 +37,59 @@ def check_graph(kernel: Kernel, objects: list[object]) -> None:
             if not isinstance(obj, KernelObject) or by_id.get(obj.object_id) is not obj:
                 raise StateError(f"handle {handle:#x} of {process.describe()} does not resolve")
             handles[obj.object_id] = handles.get(obj.object_id, 0) + 1
-    refs = kernel._refs
-    for ident, count in handles.items():
-        if refs.get(ident, 0) < count:
-            raise StateError(f"{by_id[ident].describe()} has {count} handles but a reference count of "
-                             f"{refs.get(ident, 0)}")
-    for ident, count in refs.items():
-        if ident not in by_id or not isinstance(count, int) or count <= 0:
-            raise StateError(f"the state counts references to object {ident}, which it does not hold")
+    _check_counts(kernel, by_id, handles)
     _check_threads(kernel)
     _check_map_counts(kernel)
+
+
+def _check_counts(kernel: Kernel, by_id: dict[int, KernelObject], handles: dict[int, int]) -> None:
+    """``_refs`` is exactly each object's handles plus the kernel's holds (``Kernel.holds``,
+    by holder; an IPC message in flight is one): an object counted more would never go,
+    one counted less would go while still in use."""
+    holds = getattr(kernel, "holds", None)
+    if not isinstance(holds, Counter):
+        raise StateError("the state records no kernel holds (saved by an older hlemu?): its counts cannot be checked")
+    held: dict[int, int] = {}
+    for key, count in holds.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], int) and isinstance(key[1], str)) \
+                or not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+            raise StateError(f"bad kernel hold {key!r}: {count!r} in the state")
+        if key[0] not in by_id:
+            raise StateError(f"the state records {key[1]!r} holding object {key[0]}, which it does not hold")
+        held[key[0]] = held.get(key[0], 0) + count
+    _check_holders(kernel, by_id, holds)
+    refs = kernel._refs
+    for ident, count in refs.items():
+        if ident not in by_id:
+            raise StateError(f"the state counts references to object {ident}, which it does not hold")
+        if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+            raise StateError(f"{by_id[ident].describe()} has a reference count of {count!r}")
+    for ident in sorted({*refs, *handles, *held}):
+        want = handles.get(ident, 0) + held.get(ident, 0)
+        if refs.get(ident, 0) != want:
+            holders = ", ".join(f"{h} {n}" for (i, h), n in sorted(holds.items()) if i == ident) or "none"
+            raise StateError(f"{by_id[ident].describe()} has a reference count of {refs.get(ident, 0)}, but "
+                             f"{handles.get(ident, 0)} handles and kernel holds ({holders}) make {want}")
+
+
+def _check_holders(kernel: Kernel, by_id: dict[int, KernelObject], holds: Counter) -> None:
+    """The holds of the holders a state can see whole are what those holders hold: the
+    named ports, srv's registrations, the sessions waiting on server ports."""
+    from kernel.objects.port import ServerPort
+
+    seen: dict[str, Counter] = {
+        "named port": Counter(p.object_id for p in kernel.named_ports.values()),
+        "srv registration": Counter(p.object_id for p in kernel.srv.ports.values()),
+        "pending session": Counter(s.object_id for o in by_id.values() if isinstance(o, ServerPort)
+                                   for s in o.pending),
+    }
+    for holder, want in seen.items():
+        got = Counter({i: n for (i, h), n in holds.items() if h == holder})
+        if got != want:
+            ident = next(iter((got - want) + (want - got)))
+            name = by_id[ident].describe() if ident in by_id else f"object {ident}"
+            raise StateError(f"{name} is held by {holder!r} {got.get(ident, 0)} times, but the state's "
+                             f"{holder}s hold it {want.get(ident, 0)} times")
 
 
 def _check_threads(kernel: Kernel) -> None:

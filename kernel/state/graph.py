@@ -28,6 +28,7 @@ Objects with host resources (a CPU, an address space) have codecs of their own
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 import inspect
 from collections import Counter, deque
@@ -58,6 +59,15 @@ def class_key(cls: type) -> str:
 
 def allowed_class(key: str) -> type:
     """The class a state names, if the codec allows it; StateError otherwise."""
+    if not isinstance(key, str):
+        raise StateError(f"bad class name {key!r} in the state")
+    return _allowed_class(key)
+
+
+@functools.lru_cache(maxsize=512)
+def _allowed_class(key: str) -> type:
+    """allowed_class's lookup, once per class name (a state names a few dozen classes
+    thousands of times; refusals raise and are not cached)."""
     if not isinstance(key, str) or key.count(":") != 1:
         raise StateError(f"bad class name {key!r} in the state")
     module_name, qualname = key.split(":")

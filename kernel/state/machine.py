@@ -265,7 +265,7 @@ def _unpack_blobs(table: Any, raw: bytes) -> list[np.ndarray]:
     return out
 
 
-def _decompress_frames(section: Deferred, frames: np.ndarray, memory: np.ndarray) -> None:
+def _decompress_frames(section: Deferred, frames: np.ndarray, phys: PhysicalMemory) -> None:
     """Decompress the frames section straight into physical memory, run of consecutive
     frames by run (a heap is mostly one run)."""
     cuts = np.flatnonzero(np.diff(frames) != 1) + 1
@@ -274,15 +274,16 @@ def _decompress_frames(section: Deferred, frames: np.ndarray, memory: np.ndarray
     import zstandard
 
     try:
-        _read_runs(section, frames, memory, starts, ends)
+        _read_runs(section, frames, phys.data, starts, ends, phys.populate)
     except zstandard.ZstdError as exc:
         raise StateError(f"section {section.name!r} does not decompress: {exc}") from None
 
 
 def _read_runs(section: Deferred, frames: np.ndarray, memory: np.ndarray, starts: np.ndarray,
-               ends: np.ndarray) -> None:
+               ends: np.ndarray, populate: Callable[[int, int], None]) -> None:
     with section.reader() as reader:
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            populate(int(frames[a]), b - a)
             first = int(frames[a]) * PAGE_SIZE
             view = memoryview(memory[first:first + (b - a) * PAGE_SIZE])  # type: ignore[arg-type]
             got = 0
@@ -355,7 +356,7 @@ class _Rebuilder:
         pages[stale] = 0
         data = self.c.frame_data
         if isinstance(data, Deferred):
-            _decompress_frames(data, frames, phys.data)
+            _decompress_frames(data, frames, phys)
         else:
             pages[frames] = data
 

@@ -54,7 +54,7 @@ def create_port(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     client = ClientPort(k, server, max(1, s32(a[3])), name=name)
     if name:
         k.named_ports[name] = client
-        k.retain(client)
+        k.retain(client, "named port")
     return (Result.SUCCESS, k.add_handle(t.process, server), k.add_handle(t.process, client))
 
 
@@ -82,7 +82,7 @@ def accept_session(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     t.process.handles.ensure_room(1)
     session = port.accept()
     handle = k.add_handle(t.process, session)
-    k.release_reference(session)  # the port's hold passes to the new handle
+    k.release_hold(session, "pending session")  # the port's hold passes to the new handle
     return (Result.SUCCESS, handle)
 
 

@@ -80,3 +80,17 @@ def gui_programs(qtbot):
     yield make
     for driver in opened:
         driver.session.stop()
+
+
+@pytest.fixture(autouse=True)
+def _sessions_give_collection_back():
+    """Every test stops the sessions it starts: automatic garbage collection is back on after
+    it (gui/gc_guard.py), so the suite's later tests run as they would alone."""
+    import gc
+
+    from gui import gc_guard
+
+    enabled = gc.isenabled()
+    yield
+    assert not gc_guard.active(), "a test left an emulation thread running"
+    assert gc.isenabled() == enabled

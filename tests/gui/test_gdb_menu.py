@@ -47,7 +47,10 @@ def test_closing_the_window_ends_a_gdb_continue_under_way(demo):
     c.close()
 
 
-def test_gdb_continue_shows_the_screens_and_the_windows_pause_stops_it(demo):
+def test_gdb_continue_shows_the_screens_and_the_windows_pause_stops_it(gui_programs):
+    # fb and console run for hundreds of frames (the demo's IPC pair ends within 30: under a
+    # loaded machine the continue could outlast it, and gdb was told the process exited)
+    demo = gui_programs(["fb", "console"])
     window = demo.window
     window.toggle_gdb_server(port=0)
     demo.qtbot.waitUntil(lambda: window.gdb is not None, timeout=30_000)

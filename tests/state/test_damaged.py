@@ -93,3 +93,78 @@ def test_cli_save_then_load_continues(tmp_path):
     assert later.stdout.splitlines()[-1] == straight.stdout.splitlines()[-1]
     # what the continued run prints is what the straight run printed after frame 3
     assert straight.stdout.endswith("".join(line + "\n" for line in later.stdout.splitlines()))
+
+
+# -- reference counts: exactly handles plus the kernel's holds -------------------------------
+def _rewritten(emu: Emulator, change) -> bytes:
+    """The emulator's state with its kernel's attributes changed by ``change`` (the
+    checksums made again: a well-formed file that describes another machine)."""
+    from kernel.state import format as state_format
+    from kernel.state.machine import capture, to_sections
+
+    captured = capture(emu.kernel)
+    root = captured.graph["objects"][str(captured.graph["root"])]["a"]
+    change(root)
+    buf = io.BytesIO()
+    state_format.write(buf, to_sections(captured), captured.meta)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def running():
+    emu = make(("hello", "threads"), "semifastmem")
+    emu.run(instructions=150_000)
+    yield emu
+    emu.close()
+
+
+def _held_port(root) -> list:
+    """The ``_refs`` entry of an object the kernel holds (srv's port) that no handle names."""
+    held = {k["$t"][0] for k, _ in root["holds"]["$C"]}
+    entries = root["_refs"]["$d"]
+    return next(e for e in entries if e[0] in held)
+
+
+@pytest.mark.parametrize("delta", [1, -1])
+def test_a_count_off_by_one_is_refused_naming_the_object(running, delta):
+    def off(root):
+        _held_port(root)[1] += delta
+
+    message = refused(_rewritten(running, off))
+    assert "reference count of" in message and "#" in message, message
+
+
+def test_a_hold_without_its_count_is_refused(running):
+    def extra_hold(root):
+        pair = next(p for p in root["holds"]["$C"] if p[0]["$t"][1] == "service event")
+        pair[1] += 1
+
+    assert "reference count of" in refused(_rewritten(running, extra_hold))
+
+
+def test_a_hold_its_holder_does_not_hold_is_refused(running):
+    """Counts that add up, but srv's port held by nobody the state shows (its hold and its
+    count both one less)."""
+    def moved(root):
+        pair = next(p for p in root["holds"]["$C"] if p[0]["$t"][1] == "named port")
+        pair[0]["$t"][1] = "service event"
+
+    assert "is held by 'named port' 0 times" in refused(_rewritten(running, moved))
+
+
+def test_the_rewritten_state_unchanged_loads(running):
+    Emulator.load_state(_rewritten(running, lambda root: None), backend="semifastmem", echo=False).close()
+
+
+def test_counts_add_up_after_every_program_ends():
+    """Every bundled program run to its end (sessions, ports and events closed, processes
+    reaped) saves a state whose counts add up: the load checks each one."""
+    from tests.state.test_roundtrip import PROGRAMS
+
+    for programs in PROGRAMS:
+        emu = make(programs, "semifastmem")
+        emu.run(instructions=3_000_000)
+        buf = io.BytesIO()
+        emu.save_state(buf)
+        emu.close()
+        Emulator.load_state(buf.getvalue(), backend="semifastmem", echo=False).close()

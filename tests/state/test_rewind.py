@@ -37,3 +37,19 @@ def test_rewinding_with_rewind_on_changes_nothing_computed():
     assert len(emu._rewind.snapshots) == 3  # memory-bounded ring
     plain.close()
     emu.close()
+
+
+def test_a_snapshot_that_cannot_be_taken_turns_rewind_off_not_the_run():
+    """A debugger's crash hook is a host callback a state does not keep: at the next mark
+    rewind turns itself off, the run goes on to its frames, and rewind says why."""
+    import pytest
+
+    from kernel.state import StateError
+
+    emu = make(DEMO, "semifastmem")
+    emu.enable_rewind(every_frames=5)
+    emu.on_crash(lambda *args: False)
+    assert emu.run(frames=12).reason == "frames done" and emu.frame == 12
+    with pytest.raises(StateError, match="turned itself off: cannot save"):
+        emu.rewind(frames=3)
+    emu.close()
