@@ -521,7 +521,8 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
             raise SystemExit(f"{module}: {len(mutants)} mutants, the earlier report had {previous['mutants']}: "
                              "the source changed, run it whole")
         rerun = {_key(s["function"], s["code"], s["change"], s["nth"]) for s in previous["survivors"]}
-        for status in ("killed", "timeout", "skipped"):
+        # Mutants the earlier run never reached stay pending (its report does not name them).
+        for status in ("killed", "timeout", "skipped", "pending"):
             setattr(report, status, previous[status])
     for mutant in mutants:
         if rerun is not None and mutant.key not in rerun and mutant.key not in equivalents:
