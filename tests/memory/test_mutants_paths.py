@@ -60,3 +60,19 @@ def test_an_access_past_4_gib_faults_at_address_0(space, path):
     with pytest.raises(GuestFault) as exc:
         space.path(path).read(0xFFFFFFF0, 0x20)
     assert (exc.value.kind, exc.value.fault_address) == ("unmapped", 0)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_read_of_a_watched_page_returns_the_memory_and_tells_the_watchpoint(space, path):
+    hits = []
+    space.slow.write32(BASE + 0x40, 0xFEEDFACE)
+    space.watch(BASE + 0x40, 4, hits.append, on="r")
+    assert space.path(path).read32(BASE + 0x40) == 0xFEEDFACE
+    assert [(hit.address, hit.size, hit.kind) for hit in hits] == [(BASE + 0x40, 4, "read")]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_batch_addresses_are_taken_modulo_2_32_even_past_64_bits(space, path):
+    space.slow.write32(BASE + 8, 0x12345678)
+    values = space.path(path).read_batch([BASE + 8 + (1 << 64), BASE + 8 + (5 << 32)], width=4)
+    assert values.tolist() == [0x12345678, 0x12345678]
