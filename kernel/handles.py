@@ -21,6 +21,8 @@ _FIRST = 0x00010002  # handles look like the 3DS's: a small index and a serial a
 class HandleTable:
     """Handles of one process. ``get(h, Event)`` returns the documented error on misuse."""
 
+    peak = 0  # the most handles open at once (GetProcessInfo type 5); 0 in states saved before it was kept
+
     def __init__(self, process: Process) -> None:
         self.process = process
         self._objects: dict[int, KernelObject] = {}
@@ -37,6 +39,7 @@ class HandleTable:
         handle = self._next
         self._next += 0x8001  # serial in the upper bits, slot in the lower: never reused soon
         self._objects[handle] = obj
+        self.peak = max(self.peak, len(self._objects))
         return handle
 
     def resolve(self, handle: int, current: Thread | None = None) -> KernelObject:

@@ -77,11 +77,14 @@ MODULES: dict[str, list[str]] = {
     "kernel/svc/debug.py": [*_KERNEL_BASE, "tests/kernel/test_mutants_svc*.py"],
     "kernel/svc/ipc.py": ["tests/ipc", "tests/kernel/test_mutants_svc*.py"],
     "kernel/svc/listeners.py": [*_KERNEL_BASE, "tests/kernel/test_run_control.py", "tests/kernel/test_mutants_svc*.py"],
-    "kernel/svc/memory.py": ["tests/kernel/test_memory_svcs.py", "tests/kernel/test_mutants_svc*.py"],
-    "kernel/svc/process.py": ["tests/kernel/test_processes.py", "tests/kernel/test_lifecycle.py",
-                              "tests/kernel/test_mutants_svc*.py"],
-    "kernel/svc/sync.py": ["tests/kernel/test_sync_svcs.py", "tests/kernel/test_mutants_svc*.py"],
-    "kernel/svc/thread.py": ["tests/kernel/test_threads.py", "tests/kernel/test_mutants_svc*.py"],
+    "kernel/svc/memory.py": ["tests/kernel/test_memory_svcs.py", "tests/kernel/test_reliability.py",
+                             "tests/kernel/test_mutants_svc*.py"],
+    "kernel/svc/process.py": [*_KERNEL_BASE, "tests/kernel/test_processes.py", "tests/kernel/test_lifecycle.py",
+                              "tests/kernel/test_threads.py", "tests/kernel/test_mutants_svc*.py"],
+    "kernel/svc/sync.py": ["tests/kernel/test_sync_svcs.py", "tests/kernel/test_threads.py",
+                           "tests/kernel/test_reliability.py", "tests/kernel/test_mutants_svc*.py"],
+    "kernel/svc/thread.py": ["tests/kernel/test_threads.py", "tests/kernel/test_sync_svcs.py",
+                             "tests/kernel/test_reliability.py", "tests/kernel/test_mutants_svc*.py"],
     "kernel/services/__init__.py": ["tests/services/test_trace_ipc.py", "tests/ipc",
                                     "tests/services/test_mutants_*.py"],
     "kernel/services/ac.py": ["tests/services/test_network.py", "tests/services/test_mutants_*.py"],
@@ -518,7 +521,8 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
             raise SystemExit(f"{module}: {len(mutants)} mutants, the earlier report had {previous['mutants']}: "
                              "the source changed, run it whole")
         rerun = {_key(s["function"], s["code"], s["change"], s["nth"]) for s in previous["survivors"]}
-        for status in ("killed", "timeout", "skipped"):
+        # Mutants the earlier run never reached stay pending (its report does not name them).
+        for status in ("killed", "timeout", "skipped", "pending"):
             setattr(report, status, previous[status])
     for mutant in mutants:
         if rerun is not None and mutant.key not in rerun and mutant.key not in equivalents:

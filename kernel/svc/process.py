@@ -68,10 +68,18 @@ def get_process_info(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result GetProcessInfo(s64* out, Handle process, u32 type)"""
     process = t.process.handles.get(a[1], Process, t)
     kind = a[2]
+    # The types as 3dbrew numbers them (Azahar svc.cpp ProcessInfoType).
     if kind in (0, 2):  # memory used (2: excluding shared/IPC mappings, the same here)
         value = used_memory(process)
-    elif kind == 1:  # handles in use, and the maximum ever
+    elif kind in (1, 3, 6, 8):  # 1, 3: kernel stacks and handle tables, which hlemu keeps out of guest
+        # memory; 6 (KProcess+0x234) and 8 (the thread maximum) are always 0 on the 3DS too
+        value = 0
+    elif kind == 4:  # handles in use
         value = len(process.handles)
+    elif kind == 5:  # the most handles open at once
+        value = process.handles.peak
+    elif kind == 7:  # the process's threads
+        value = sum(thread.alive for thread in process.threads)
     elif kind == 20:  # linear heap address minus physical address (old 3DS kernel)
         value = (FCRAM_BASE - LINEAR_BASE) & 0xFFFFFFFF
     elif kind in (21, 22, 23):  # the New 3DS QTM region

@@ -128,7 +128,7 @@ def _wait(k: Kernel, t: Thread, objects: list[WaitObject], wait_all: bool, timeo
     done = k.try_complete(t, wait) if objects else None
     if done is not None:
         index, code = done
-        return (code, index if index >= 0 else 0)
+        return (code, max(index, 0))  # r1: the index of the object that ended a wait-any, 0 for wait-all
     if timeout_ns == 0:
         return (Result.TIMEOUT, 0xFFFFFFFF)
     if timeout_ns > 0:

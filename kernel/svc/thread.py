@@ -20,9 +20,14 @@ APP_PRIORITY_LIMIT = 0x18  # an application's PRIORITY resource limit: it may no
 VALID_PROCESSORS = (-2, -1, 0, 1, 2, 3)
 
 
-def _check_priority(priority: int) -> None:
+# The two checks are apart because SetThreadPriority makes the handle lookup between them
+# (Azahar src/core/hle/kernel/svc.cpp: range, then handle, then the resource limit).
+def _check_range(priority: int) -> None:
     if not 0 <= priority <= LOWEST_PRIORITY:
         raise KernelError(Result.OUT_OF_RANGE, f"priority {priority} is not 0..63")
+
+
+def _check_limit(priority: int) -> None:
     if priority < APP_PRIORITY_LIMIT:
         raise KernelError(Result.NOT_AUTHORIZED, f"priority {priority:#x} is above the limit {APP_PRIORITY_LIMIT:#x}")
 
@@ -34,7 +39,8 @@ def create_thread(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     Registers: r0 = priority, r1 = entry, r2 = arg, r3 = stack top, r4 = processor id.
     """
     priority, entry, arg, stack_top, processor = s32(a[0]), a[1], a[2], a[3], s32(a[4])
-    _check_priority(priority)
+    _check_range(priority)
+    _check_limit(priority)
     if processor not in VALID_PROCESSORS:
         raise KernelError(Result.OUT_OF_RANGE, f"processor id {processor}")
     reserve(t.process, ResourceType.THREAD)
@@ -73,9 +79,10 @@ def get_thread_priority(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
 @svc(0x0C, nargs=2)
 def set_thread_priority(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result SetThreadPriority(Handle thread, s32 priority)"""
-    target = t.process.handles.get(a[0], Thread, t)
     priority = s32(a[1])
-    _check_priority(priority)
+    _check_range(priority)
+    target = t.process.handles.get(a[0], Thread, t)
+    _check_limit(priority)
     target.base_priority = priority
     target.priority = priority
     k.update_priority(target)

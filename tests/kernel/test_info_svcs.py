@@ -69,10 +69,28 @@ def test_get_process_info_other_types(guest):
         process_info(20) + save(0, "r0", "r1", "r2")  # linear address - physical address
         + process_info(19) + save(3, "r0")  # not a type hlemu (or Citra) knows
         + process_info(21) + save(4, "r0")  # New 3DS QTM: not implemented
+        + process_info(22) + save(5, "r0") + process_info(23) + save(6, "r0")
+        + process_info(24) + save(7, "r0")
     )
-    w = guest.words(process, 5)
+    w = guest.words(process, 8)
     assert w[0:3] == [SUCCESS, 0x0C000000, 0]  # 0x14000000 linear base, FCRAM at 0x20000000
-    assert w[3:5] == [INVALID_ENUM_VALUE, NOT_IMPLEMENTED]
+    assert w[3:8] == [INVALID_ENUM_VALUE, NOT_IMPLEMENTED, NOT_IMPLEMENTED, NOT_IMPLEMENTED, INVALID_ENUM_VALUE]
+
+
+def test_get_process_info_counts_handles_and_threads(guest):
+    """3dbrew's types (Azahar svc.cpp ProcessInfoType): 4 handles in use, 5 the most open at once,
+    7 threads; 1, 3 (kernel stacks, handle tables), 6 and 8 are 0 here."""
+    dup = "ldr r1, =0xFFFF8001\nsvc 0x27   @ DuplicateHandle(current process)\n"
+    child = "ldr r0, =0x30\nldr r1, =child\nmov r2, #0\nldr r3, =0x00200800\nldr r4, =0xFFFFFFFE\nsvc 0x08\n"
+    close = "svc 0x23   @ CloseHandle\n"
+    body = dup + dup + "mov r9, r1\n" + dup + "mov r10, r1\n" + "mov r0, r9\n" + close + "mov r0, r10\n" + close
+    body += child  # a thread (not run yet) and its handle: 2 handles now, 3 at most
+    for i, kind in enumerate((4, 5, 7, 1, 3, 6, 8)):
+        body += process_info(kind) + save(3 * i, "r0", "r1", "r2")
+    process = guest.run_one(body + "b done\nchild:\nsvc 0x09\ndone:\n")
+    w = guest.words(process, 21)
+    assert [w[3 * i : 3 * i + 3] for i in range(7)] == [
+        [SUCCESS, 2, 0], [SUCCESS, 3, 0], [SUCCESS, 2, 0]] + [[SUCCESS, 0, 0]] * 4
 
 
 def test_get_system_info_application_memory_used(guest):

@@ -10,6 +10,7 @@ import pytest
 from tests.kernel.asm import (
     BACKENDS,
     DATA,
+    INVALID_HANDLE,
     NOT_AUTHORIZED,
     OUT_OF_RANGE,
     SUCCESS,
@@ -137,6 +138,7 @@ def test_strictly_higher_priority_spinner_is_not_interrupted(make_guest, backend
 @pytest.mark.parametrize(("priority", "processor", "expected"), [
     (0x40, -2, OUT_OF_RANGE),
     (0xFFFFFFFF, -2, OUT_OF_RANGE),  # -1
+    (0, -2, NOT_AUTHORIZED),  # in 0..0x3F (3dbrew), so not out of range: above the limit
     (0x10, -2, NOT_AUTHORIZED),  # above an application's limit (0x18)
     (0x17, -2, NOT_AUTHORIZED),
     (0x30, 4, OUT_OF_RANGE),  # no such processor
@@ -165,8 +167,28 @@ def test_set_thread_priority(guest):
         + set_priority(0x10) + save(1, "r0")
         + set_priority(0x2A) + save(2, "r0")
         + get + save(3, "r0", "r1")
+        + set_priority(0) + save(5, "r0")  # in range (0..0x3F), above the limit
+        + set_priority(0x3F) + save(6, "r0")  # the lowest is allowed
+        + get + save(7, "r0", "r1")
     )
-    assert guest.words(process, 5) == [OUT_OF_RANGE, NOT_AUTHORIZED, SUCCESS, SUCCESS, 0x2A]
+    assert guest.words(process, 9) == [OUT_OF_RANGE, NOT_AUTHORIZED, SUCCESS, SUCCESS, 0x2A,
+                                       NOT_AUTHORIZED, SUCCESS, SUCCESS, 0x3F]
+
+
+def test_set_thread_priority_checks_the_range_then_the_handle_then_the_limit(guest):
+    # Azahar's order (src/core/hle/kernel/svc.cpp SetThreadPriority): a bad priority is reported
+    # before a bad handle, a bad handle before a priority above the resource limit.
+    def set_priority(handle: int, value: int) -> str:
+        return f"ldr r0, ={handle:#x}\nldr r1, ={value:#x}\nsvc 0x0C   @ SetThreadPriority\n"
+
+    process = guest.run_one(
+        set_priority(0x1234, 0x40) + save(0, "r0")  # no such handle, nor such priority
+        + set_priority(0x1234, 0x10) + save(1, "r0")
+        + set_priority(0x1234, 0x30) + save(2, "r0")
+        + "ldr r1, =0xFFFF8001\nsvc 0x27   @ DuplicateHandle(current process)\n" + "mov r8, r1\n"
+        + "mov r0, r8\nmov r1, #0x10\nsvc 0x0C   @ SetThreadPriority(a process handle)\n" + save(3, "r0")
+    )
+    assert guest.words(process, 4) == [OUT_OF_RANGE, INVALID_HANDLE, INVALID_HANDLE, INVALID_HANDLE]
 
 
 def test_lowering_the_running_thread_below_a_ready_one_switches(guest):
