@@ -22,11 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from hlemu.gpu import CommandList
 from hlemu.gpu import regs as R
 from kernel.api import Emulator
+from kernel.api.gpu import Texture
 
 DRAW_TRIGGERS = (R.DRAWARRAYS, R.DRAWELEMENTS)
 
@@ -62,16 +61,9 @@ class DrawRow:
 
 
 @dataclass
-class TextureImage:
-    """A texture the frame's draws sampled, decoded (RGBA, row 0 the top), and which draws."""
+class TextureImage(Texture):
+    """A texture the frame's draws sampled (``emu.gpu``'s Texture), and which draws."""
 
-    unit: int
-    address: int
-    width: int
-    height: int
-    format: str
-    rgba: np.ndarray
-    description: str
     draws: list[int] = field(default_factory=list)
 
 
