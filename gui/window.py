@@ -27,6 +27,7 @@ from gui.controls import ControlsView
 from gui.keymap import KeyMap
 from gui.layout import DEFAULT_SIZE, pin_default_docks, scrolling
 from gui.models.base import MONO, rgb_icon
+from gui.slots import STATE_SLOTS, StateSlots, state_slot_path
 from gui.state import Crash, ProcessRow, Snapshot
 from gui.views.console_dock import ConsoleDock
 from gui.views.cpu_docks import BreakpointsDock, DisassemblyDock, HexDock, RegistersDock
@@ -42,21 +43,6 @@ from kernel.api import Emulator
 SCREENSHOT_FILTER = f"Images ({' '.join('*' + suffix for suffix in FORMATS)})"
 PROGRAM_FILTER = "3DS programs (*.3dsx *.elf);;All files (*)"
 APP_NAME = "hlemu"
-
-
-STATE_SLOTS = 4
-
-
-def state_slot_path(slot: int) -> Path:
-    """Where the window keeps save-state slot ``slot``: ``$HLEMU_STATE_DIR`` or the per-user
-    data folder (``~/.local/share/hlemu/states``)."""
-    import os
-
-    base = os.environ.get("HLEMU_STATE_DIR")
-    if not base:
-        data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-        base = os.path.join(data, "hlemu", "states")
-    return Path(base) / f"slot{slot}.state"
 
 
 def window_title(processes: list[ProcessRow], programs: list[str]) -> tuple[str, ProcessRow | None]:
@@ -207,11 +193,6 @@ class MainWindow(QMainWindow):
         self.power_action.setToolTip("The POWER button, answered \"power off\": aptMainLoop() returns false")
         self.shot_action = action("Save screenshot...", self.save_screenshot, "Ctrl+S")
         quit_action = action("Quit", self.close, "Ctrl+Q")
-        # Save states in numbered slots (docs/save-states.md): Shift+F1..F4 save, Ctrl+F1..F4 load.
-        self.save_state_actions = [action(f"Save state {n}", lambda _=False, n=n: self.save_state(n), f"Shift+F{n}")
-                                   for n in range(1, STATE_SLOTS + 1)]
-        self.load_state_actions = [action(f"Load state {n}", lambda _=False, n=n: self.load_state(n), f"Ctrl+F{n}")
-                                   for n in range(1, STATE_SLOTS + 1)]
         toolbar = self.addToolBar("Emulation")
         assert toolbar is not None
         toolbar.setObjectName("controls")
@@ -223,11 +204,13 @@ class MainWindow(QMainWindow):
         menus = self.menuBar()
         assert menus is not None
         file_menu = menus.addMenu("&File")
+        assert file_menu is not None
         for act in (self.open_action, self.shot_action):
             file_menu.addAction(act)
         file_menu.addSeparator()
-        for act in (*self.save_state_actions, *self.load_state_actions):
-            file_menu.addAction(act)
+        # Save states in numbered slots, with their pictures (gui/slots.py; docs/save-states.md).
+        self.slots = StateSlots(self, file_menu)
+        self.save_state_actions, self.load_state_actions = self.slots.save_actions, self.slots.load_actions
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         emu_menu = menus.addMenu("&Emulation")
@@ -424,45 +407,11 @@ class MainWindow(QMainWindow):
 
         self.session.call(press, done)
 
-    # -- save states in slots ----------------------------------------------------------------
     def save_state(self, slot: int) -> None:
-        """Save the machine to slot ``slot`` (on the emulation thread, between slices)."""
-        path = state_slot_path(slot)
-
-        def save(emu: Emulator) -> tuple[int, int]:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return emu.save_state(path), emu.frame
-
-        def done(result: object, error: str | None) -> None:
-            if error is not None:
-                self.warn(f"Cannot save state {slot}:\n{error.strip().splitlines()[-1]}")
-                return
-            size, frame = result if isinstance(result, tuple) else (0, 0)
-            self.show_message(f"state {slot} saved: frame {frame}, {size:,} bytes ({path})")
-
-        self.session.call(save, done)
+        self.slots.save(slot)
 
     def load_state(self, slot: int) -> None:
-        """Go back to the machine in slot ``slot`` (the emulator restores it in place, so the
-        window's hooks and breakpoints stay)."""
-        path = state_slot_path(slot)
-        if not path.is_file():
-            self.show_message(f"state {slot} is empty: save one first (Shift+F{slot})")
-            return
-
-        def load(emu: Emulator) -> int:
-            from kernel import state
-
-            emu.restore(state.read(path))
-            return emu.frame
-
-        def done(result: object, error: str | None) -> None:
-            if error is not None:
-                self.warn(f"Cannot load state {slot}:\n{error.strip().splitlines()[-1]}")
-            else:
-                self.show_message(f"state {slot} loaded: frame {result}")
-
-        self.session.call(load, done)
+        self.slots.load(slot)
 
     def show_message(self, text: str, ms: int = 5000) -> None:
         bar = self.statusBar()
@@ -668,4 +617,4 @@ def center_on_screen(window: QMainWindow) -> None:
         window.move(geometry.center() - window.rect().center())
 
 
-__all__ = ["CrashDialog", "MainWindow", "QTimer", "center_on_screen"]
+__all__ = ["STATE_SLOTS", "CrashDialog", "MainWindow", "QTimer", "center_on_screen", "state_slot_path"]
