@@ -62,10 +62,10 @@ def run_gui(opts: GuiOptions) -> int:
         print(f"hlemu: {problem}", file=sys.stderr)
         return EXIT_USAGE
     from PyQt6.QtCore import Qt
-    from PyQt6.QtWidgets import QApplication
 
     from gui.keymap import KeyMap, KeyMapError
     from gui.layout import fit_to_screen
+    from gui.qapp import application
     from gui.window import MainWindow, center_on_screen
     from gui.worker import Session
 
@@ -80,7 +80,7 @@ def run_gui(opts: GuiOptions) -> int:
     sys.excepthook = _report_exception  # PyQt aborts on an exception that escapes a slot
     if opts.screenshot:
         _quiet_offscreen_warnings()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application()
     app.setApplicationName("hlemu")
     session = Session(paths, opts.backend, opts.host_page_size, sdmc=opts.sdmc, cfg=opts.cfg)
     headless = bool(opts.screenshot)

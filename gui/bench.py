@@ -21,7 +21,6 @@ a raw-numpy baseline of the same size (copying the page-table arrays):
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -84,14 +83,13 @@ def limiter_seconds(throttle: bool, frames: int = LIMITER_FRAMES) -> float:
 
 def run(repeats: int = 5, progress: Callable[[str], None] | None = None) -> list[Record]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PyQt6.QtWidgets import QApplication
-
     from gui.models import PageTableModel
+    from gui.qapp import application
     from gui.state import PageTableSnapshot, Snapshot, process_detail, process_rows
     from gui.views.memory_docks import AddressStrip, FaultPlot
 
     say = progress or (lambda _msg: None)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application()
     say(f"bench gui: {PROCESSES} processes x {MAPPED >> 20} MiB mapped")
     emu, procs = build_world()
     params = {"processes": PROCESSES, "mapped_mib": MAPPED >> 20, **host_info()}

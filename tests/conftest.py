@@ -82,21 +82,3 @@ def spaces(memory_system):
         still_mapped = [f for f in unique if memory_system.phys.map_count[f]]
         memory_system.phys.free([f for f in unique if f not in still_mapped and not memory_system.phys._free[f]])
 
-
-def pytest_collection_modifyitems(session, config, items):
-    """The window's tests run first, in a process that has not yet run the rest of the suite.
-
-    After tests/api .. tests/guest had run in the same process, building a window crashed the
-    test process now and then (SIGSEGV inside pyqtgraph's widget construction: about one run
-    in three on 2026-12-01, never with the window's tests alone, 60 windows in a row included).
-    Something earlier leaves memory that Qt later trips over; it is not found yet (issue 14's
-    note). Running the window's tests first keeps CI meaningful meanwhile; the bug stays open.
-    """
-    def is_gui(item) -> bool:
-        try:
-            parts = item.path.relative_to(config.rootpath).parts
-        except ValueError:
-            return False
-        return parts[:1] == ("gui",) or parts[:2] == ("tests", "gui") or item.path.name == "test_bench_gui.py"
-
-    items[:] = [i for i in items if is_gui(i)] + [i for i in items if not is_gui(i)]
