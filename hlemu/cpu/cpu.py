@@ -532,11 +532,8 @@ class Cpu(SpecialPages, CodeHooks):
             lib.emu_stop(self._handle)
 
     def _on_interrupt(self, intno: int) -> None:
-        if intno == EXCP_SWI:
-            self.control[hooks.CB_BLOCK_SIZE] = 0  # an SVC ends its block: nothing to take back
-            state = self.read_svc_state()
-            self.on_svc(self, self._svc_number(state[8], state[9]), state[:8])
-        elif intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
+        """Every CPU exception but an SVC (which :meth:`_interrupt_entry` handles itself)."""
+        if intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
             self._abort_from_miss(intno)
             lib.emu_stop(self._handle)
         elif intno == EXCP_UDEF:
