@@ -114,11 +114,12 @@ class FontFile:
 
 
 # -- rendering --------------------------------------------------------------------------------
-def load_font(path: Path = FONT_FILE, pixels: int = PIXELS):
-    """DejaVu Sans at ``pixels`` (Pillow's basic layout: no shaping engine between us and
-    FreeType), or :class:`FontMissing` naming the package to install."""
+def load_font(path: Path | None = None, pixels: int = PIXELS):
+    """DejaVu Sans (``FONT_FILE`` unless ``path``) at ``pixels`` (Pillow's basic layout: no
+    shaping engine between us and FreeType), or :class:`FontMissing` naming the package."""
     from PIL import ImageFont
 
+    path = path if path is not None else FONT_FILE
     if not path.exists():
         raise FontMissing(f"{path} is missing: the system font is made from DejaVu Sans; "
                           f"install Debian's {FONT_PACKAGE} (apt-get install {FONT_PACKAGE})")
