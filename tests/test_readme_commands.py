@@ -70,6 +70,8 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
                                                              "written to textured.png"]),
     "hlemu run system_font --screenshot font.png": (0, ["[system_font:32] system_font: 0 failures",
                                                         "written to font.png"]),
+    "hlemu run gpu_font --screenshot gpu_font.png": (0, ["[gpu_font:32] gpu_font: 0 failures",
+                                                       "written to gpu_font.png"]),
     "hlemu fuzz svc --count 20 --jobs 2": (0, ["svc campaign:", "host crashes"]),
     # docs/guest-programs.md
     "hlemu new hello": (0, ["made hello/"]),

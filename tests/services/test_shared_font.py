@@ -1,7 +1,8 @@
-"""APT GetSharedFont and the bundled program system_font (hlemu/guest/programs/system_font.c)
-on both CPU memory backends: its output, the memory block behind the handle, and the top
+"""APT GetSharedFont and the bundled programs system_font and gpu_font (hlemu/guest/programs/)
+on both CPU memory backends: their output, the memory block behind the handle, and the top
 screen, which must equal the same two lines drawn here in Python from the font's bytes (the
-tests' own BCFNT parser and the reference A4 decoder, tests/font/test_bcfnt.py)."""
+tests' own BCFNT parser and the reference A4 decoder, tests/font/test_bcfnt.py): system_font
+draws them with the CPU, gpu_font with the GPU from the sheets as A4 textures."""
 
 from __future__ import annotations
 
@@ -44,10 +45,10 @@ LINES = [("Hello, 3DS font", 60, (0xFF, 0xFF, 0xFF)), ("Grüße, ½ € … ÿ �
 BACKGROUND = (0x20, 0x30, 0x50)
 
 
-def run(backend: str) -> tuple[list[str], Kernel, object, np.ndarray]:
+def run(backend: str, program: str = "system_font") -> tuple[list[str], Kernel, object, np.ndarray]:
     lines: list[str] = []
     kernel = Kernel(backend=backend, output=lambda _p, line: lines.append(line))
-    process = kernel.spawn(program_path("system_font"))
+    process = kernel.spawn(program_path(program))
     kernel.run(max_instructions=200_000_000)
     return lines, kernel, process, kernel.display.render("top")
 
@@ -131,3 +132,35 @@ def test_without_dejavu_the_program_is_told_which_package_is_missing(tmp_path, m
     assert any("fonts-dejavu-core" in line and "GetSharedFont" in line for line in lines), lines
     assert "GetSharedFont: 0xffffffff, address 0x00000000 FAILED" in lines
     assert process.exit_code == 1
+
+
+# -- gpu_font ------------------------------------------------------------------------------------
+GPU_OUTPUT = [
+    "gpu_font: start", "srvInit, aptInit ok", "GetSharedFont: address 0x18000000 ok",
+    "fontEnsureMapped (MapMemoryBlock at address 0): 0xe0e01bf5",
+    "map: the block at 0x10400000, a moved copy for the lookups ok", "font: ready, A4 sheets ok",
+    "gsp: gsp::Gpu ready ok", "linear heap: 64 KiB for the list and the vertices ok",
+    "clear: MemoryFill of the target, then PSC0 ok", "list: 24 glyph quads, 1968 bytes ok",
+    "draw: ProcessCommandList, then P3D ok", "present: DisplayTransfer to the framebuffer, then PPF ok",
+    "present: on the top screen, a VBlank later ok", "gpu_font: 0 failures",
+]
+SHEETS = (0x24000100, 0x24008100)  # physical: SYSTEM + 0x80 (header) + 0x80 (the font's sheet offset)
+
+
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+def test_the_gpu_draws_the_same_text_from_the_sheets_in_place(backend):
+    lines, kernel, process, top = run(backend, "gpu_font")
+    try:
+        from kernel.api.gpu import GpuView
+
+        draws = GpuView(kernel).draws()
+        textures = [GpuView(kernel).textures(draw=i)[0] for i in range(len(draws))]
+        data = kernel.apt.shared_font.block.read(0x80, len(bcfnt.system_font().data))
+    finally:
+        kernel.close()
+    assert lines == GPU_OUTPUT
+    assert process.exit_code == 0
+    assert len(draws) == 24  # a quad a glyph with ink (the 7 spaces have none)
+    assert {(t.address, t.format, t.width, t.height) for t in textures} == {(a, "A4", 256, 256) for a in SHEETS}
+    # 8-bit alpha blending of the 4-bit levels (x 17) lands on the CPU's (x / 15) exactly
+    assert (top == expected_screen(data, ADDRESS + 0x80)).all()
