@@ -164,3 +164,31 @@ def test_the_gpu_draws_the_same_text_from_the_sheets_in_place(backend):
     assert {(t.address, t.format, t.width, t.height) for t in textures} == {(a, "A4", 256, 256) for a in SHEETS}
     # 8-bit alpha blending of the 4-bit levels (x 17) lands on the CPU's (x / 15) exactly
     assert (top == expected_screen(data, ADDRESS + 0x80)).all()
+
+
+def test_a_save_state_keeps_the_font_block_and_its_mappings():
+    import io
+
+    from kernel import state
+
+    lines: list[str] = []
+    kernel = Kernel(backend="fastmem", output=lambda _p, line: lines.append(line))
+    try:
+        kernel.spawn(program_path("system_font"))
+        kernel.run(max_instructions=300_000)  # past the mappings and the lookups, before the drawing
+        assert "cwdh: 'A' left 0, width 14, advance 14" in lines and OUTPUT[-1] not in lines
+        saved = io.BytesIO()
+        state.save(kernel, saved)
+    finally:
+        kernel.close()
+    rest: list[str] = []
+    restored = Kernel(backend="fastmem", output=lambda _p, line: rest.append(line))
+    try:
+        state.load(saved.getvalue(), restored)
+        font = restored.apt.shared_font
+        assert font is not None and font.address == ADDRESS
+        assert font.block.read(0x80, 4) == b"CFNU"
+        restored.run(max_instructions=200_000_000)
+        assert lines + rest == OUTPUT
+    finally:
+        restored.close()
