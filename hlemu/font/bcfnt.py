@@ -214,57 +214,68 @@ def _aligned(data: bytearray, to: int = 4) -> None:
 
 
 # -- the file ---------------------------------------------------------------------------------
-def build(codes: list[int] | None = None, font=None) -> FontFile:
-    """The BCFNT of ``codes`` (default: ASCII, Latin-1 and EXTRAS) in DejaVu Sans."""
-    codes = list(codes) if codes is not None else [*ASCII, *LATIN1, *EXTRAS]
+@dataclass
+class _Writer:
+    """The file as it grows, and the offsets of the pointer fields written so far."""
+
+    out: bytearray = field(default_factory=bytearray)
+    pointers: list[int] = field(default_factory=list)
+
+    def section(self, magic: bytes, body: bytes, pointer_fields: tuple[int, ...] = ()) -> int:
+        """Append a section (its size covers the padding to 4 bytes); its offset."""
+        at = len(self.out)
+        self.out += magic + bytes(4) + body
+        _aligned(self.out)
+        struct.pack_into("<I", self.out, at + 4, len(self.out) - at)
+        self.pointers += [at + f for f in pointer_fields]
+        return at
+
+
+def _tglp(w: _Writer, glyphs: list[Glyph], cell_width: int, cell_height: int, baseline: int) -> int:
+    """TGLP: its header, padding to SHEET_ALIGN, the sheets (all inside the section)."""
+    sheets, per_row, lines = build_sheets(glyphs, cell_width, cell_height)
+    at = len(w.out)
+    pad = -(at + 0x20) % SHEET_ALIGN
+    header = struct.pack("<4B I HH HH HH I", cell_width, cell_height, baseline, max(g.advance for g in glyphs),
+                         len(sheets[0]), len(sheets), FORMAT_A4, per_row, lines, SHEET_WIDTH, SHEET_HEIGHT,
+                         at + 0x20 + pad)
+    return w.section(b"TGLP", header + bytes(pad) + b"".join(sheets), (0x1C,))
+
+
+def _cwdh(w: _Writer, glyphs: list[Glyph]) -> int:
+    """One CWDH for every glyph (first and last index, no next)."""
+    widths = b"".join(struct.pack("<bBB", g.left, g.width, g.advance) for g in glyphs)
+    return w.section(b"CWDH", struct.pack("<HHI", 0, len(glyphs) - 1, 0) + widths, (0x0C,))
+
+
+def _cmaps(w: _Writer, maps: list[CodeMap]) -> list[int]:
+    """The CMAPs, each pointing at the next (the last at nothing)."""
+    starts = [w.section(b"CMAP", struct.pack("<HHHHI", m.first, m.last, m.method, 0, 0) + m.data, (0x10,))
+              for m in maps]
+    for here, following in zip(starts, starts[1:], strict=False):
+        struct.pack_into("<I", w.out, here + 0x10, following + 8)
+    return starts
+
+
+def build(font=None) -> FontFile:
+    """The BCFNT of ASCII, Latin-1 and EXTRAS in DejaVu Sans (or ``font``, a Pillow font)."""
+    codes = [*ASCII, *LATIN1, *EXTRAS]
     glyphs, baseline, cell_height = render_glyphs(codes, font)
     cell_width = max(g.width for g in glyphs)
-    sheets, per_row, lines = build_sheets(glyphs, cell_width, cell_height)
-    maps = code_maps(codes)
-    alternate = codes.index(REPLACEMENT) if REPLACEMENT in codes else NO_GLYPH
-    default = glyphs[alternate] if alternate != NO_GLYPH else glyphs[0]
-
-    out = bytearray(0x14)  # the CFNT header, filled in at the end
-    pointers: list[int] = []
-    finf = len(out)
-    out += bytes(0x20)
-    tglp = len(out)
-    out += bytes(0x20)
-    _aligned(out, SHEET_ALIGN)
-    sheet_data = len(out)
-    for sheet in sheets:
-        out += sheet
-    _aligned(out)
-    struct.pack_into("<4sI4B I HH HH HH I", out, tglp, b"TGLP", len(out) - tglp, cell_width, cell_height,
-                     baseline, max(g.advance for g in glyphs), len(sheets[0]), len(sheets), FORMAT_A4,
-                     per_row, lines, SHEET_WIDTH, SHEET_HEIGHT, sheet_data)
-    pointers.append(tglp + 0x1C)
-
-    cwdh = len(out)
-    widths = b"".join(struct.pack("<bBB", g.left, g.width, g.advance) for g in glyphs)
-    out += struct.pack("<4sIHHI", b"CWDH", 0, 0, len(glyphs) - 1, 0) + widths
-    _aligned(out)
-    struct.pack_into("<I", out, cwdh + 4, len(out) - cwdh)
-    pointers.append(cwdh + 0x0C)
-
-    cmaps = []
-    for cmap in maps:
-        start = len(out)
-        cmaps.append(start)
-        out += struct.pack("<4sIHHHHI", b"CMAP", 0, cmap.first, cmap.last, cmap.method, 0, 0) + cmap.data
-        _aligned(out)
-        struct.pack_into("<I", out, start + 4, len(out) - start)
-        pointers.append(start + 0x10)
-    for here, following in zip(cmaps, cmaps[1:], strict=False):
-        struct.pack_into("<I", out, here + 0x10, following + 8)
-
-    struct.pack_into("<4sIBBH3BB III BBBB", out, finf, b"FINF", 0x20, FONT_TYPE, cell_height, alternate,
+    alternate = codes.index(REPLACEMENT)
+    default = glyphs[alternate]
+    w = _Writer(bytearray(0x14 + 0x20))  # the CFNT header and FINF, written once the rest is
+    tglp = _tglp(w, glyphs, cell_width, cell_height, baseline)
+    cwdh = _cwdh(w, glyphs)
+    cmaps = _cmaps(w, code_maps(codes))
+    finf = 0x14
+    struct.pack_into("<4sIBBH3BB III BBBB", w.out, finf, b"FINF", 0x20, FONT_TYPE, cell_height, alternate,
                      default.left & 0xFF, default.width, default.advance, ENCODING_UTF16,
                      tglp + 8, cwdh + 8, cmaps[0] + 8, cell_height, cell_width, baseline, 0)
-    pointers += [finf + 0x10, finf + 0x14, finf + 0x18]
-    sections = 3 + len(maps)  # FINF, TGLP, CWDH, the CMAPs
-    struct.pack_into("<4sHHIII", out, 0, b"CFNT", 0xFEFF, 0x14, VERSION, len(out), sections)
-    return FontFile(bytes(out), sorted(pointers), glyphs, cell_width, cell_height, baseline)
+    w.pointers += [finf + 0x10, finf + 0x14, finf + 0x18]
+    sections = 3 + len(cmaps)  # FINF, TGLP, CWDH, the CMAPs
+    struct.pack_into("<4sHHIII", w.out, 0, b"CFNT", 0xFEFF, 0x14, VERSION, len(w.out), sections)
+    return FontFile(bytes(w.out), sorted(w.pointers), glyphs, cell_width, cell_height, baseline)
 
 
 @functools.cache

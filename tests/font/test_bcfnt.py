@@ -240,3 +240,21 @@ def test_a_missing_dejavu_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setattr(bcfnt, "FONT_FILE", tmp_path / "DejaVuSans.ttf")
     with pytest.raises(bcfnt.FontMissing, match="fonts-dejavu-core"):
         bcfnt.build()
+
+
+def test_the_script_writes_the_font_and_its_sheets(tmp_path, font, parsed):
+    import importlib.util
+    from pathlib import Path
+
+    from PIL import Image
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gen_bcfnt.py"
+    spec = importlib.util.spec_from_file_location("gen_bcfnt", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main([str(tmp_path / "system.bcfnt"), "--sheets", str(tmp_path / "sheet")]) == 0
+    assert (tmp_path / "system.bcfnt").read_bytes() == font.data
+    pictures = sheets(font.data, parsed)
+    for number, picture in enumerate(pictures):
+        png = np.asarray(Image.open(tmp_path / f"sheet{number}.png"))
+        assert (np.abs(png.astype(int) - picture.astype(int)) <= 8).all()  # 8-bit coverage vs 4-bit levels
