@@ -68,8 +68,9 @@ def load(kernel: Kernel) -> SharedFont:
 
     font = system_font()  # first: a missing DejaVu must not leave frames behind
     frames = kernel.memory.phys.allocate("SYSTEM", BLOCK_SIZE >> 12, contiguous=True)
+    # RW for its owner, R for everyone else, as Azahar creates it ("APT:SharedFont")
     block = MemoryBlock(kernel, frames, MemoryPermission.RW, MemoryPermission.R, owned=True, creator_pid=0,
-                        other_dontcare=True, name="APT shared font")
+                        name="APT shared font")
     kernel.retain(block, "service memory")
     address = layout.LINEAR_BASE + kernel.memory.phys.frame_to_phys(int(frames[0])) - FCRAM_BASE
     data = font.relocated(address + HEADER_SIZE)
