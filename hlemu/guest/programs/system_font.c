@@ -9,12 +9,12 @@
  *      address), so the program then maps the block at 0x10400000 itself, checks the header
  *      (status 2, region 1, the font's size) and the magic "CFNU", copies the font to its heap
  *      and moves every pointer by the copy's distance from where the font belongs
- *      (fontRebase). Once the kernel maps address 0 there, step 2 succeeds and uses the block
- *      in place.
- *   3. Mapping the block wrongly: at the same address again 0xE0A01BF5 (in use: what libctru
- *      takes as "already mapped"), over the code 0xE0E01BF5 (invalid address), read-write
- *      0xE0E01BEE (the block lets other processes read only); through the second handle at
- *      0x10800000 it maps, with the same bytes as the first mapping.
+ *      (fontRebase). Once the kernel maps address 0 there, step 2 succeeds and the same checks
+ *      run on the block in place, without the mapping line.
+ *   3. Through the second handle at 0x10800000: the same bytes as the first mapping. Then
+ *      wrongly: at 0x10800000 again 0xE0A01BF5 (in use: what libctru takes as "already
+ *      mapped"), over the code 0xE0E01BF5 (invalid address), read-write 0xE0E01BEE (the block
+ *      lets other processes read only).
  *   4. Glyph lookups through the CMAPs: 'A' (direct map), 'e' acute (table), the euro sign
  *      (scan list), U+4E00 (not in the font: the replacement glyph U+FFFD), and the widths.
  *   5. The top framebuffer (BGR8 in VRAM) cleared to BACKGROUND, two lines of text drawn by
@@ -46,6 +46,7 @@
 #define WAIT_NS 1000000000LL
 #define MAPPED 0x10400000u
 #define SECOND 0x10800000u
+#define THIRD 0x10C00000u
 #define VRAM 0x1F000000u
 #define SCREEN_W 400
 #define SCREEN_H 240
@@ -122,20 +123,27 @@ static int draw_text(CFNT_s *font, const char *text, int pen, int baseline, u32 
     return glyphs;
 }
 
+/* The block where it is mapped: its header and the font's magic. */
+static bool check_block(u32 where)
+{
+    const u32 *header = (const u32 *)where;
+    const CFNT_s *font = (const CFNT_s *)(where + 0x80);
+    check(header[0] == 2 && header[1] == 1 && header[2] == font->fileSize,
+          "header: status %lu, region %lu, font size %lu", (unsigned long)header[0], (unsigned long)header[1],
+          (unsigned long)header[2]);
+    bool ok = memcmp(&font->signature, "CFNU", 4) == 0 && font->finf.signature == 0x464E4946u;
+    check(ok, "font: CFNU, then FINF");
+    return ok;
+}
+
 /* fontEnsureMapped failed: map the block ourselves and use a copy moved to where it lies. */
 static CFNT_s *map_and_copy(Handle handle, u32 addr)
 {
     Result res = svcMapMemoryBlock(handle, MAPPED, MEMPERM_READ, MEMPERM_DONTCARE);
     check(R_SUCCEEDED(res), "map: the block at 0x%08lx, read-only", (unsigned long)MAPPED);
-    if (R_FAILED(res))
+    if (R_FAILED(res) || !check_block(MAPPED))
         return NULL;
-    const u32 *header = (const u32 *)MAPPED;
     const CFNT_s *font = (const CFNT_s *)(MAPPED + 0x80);
-    check(header[0] == 2 && header[1] == 1 && header[2] == font->fileSize,
-          "header: status %lu, region %lu, font size %lu", (unsigned long)header[0], (unsigned long)header[1],
-          (unsigned long)header[2]);
-    check(memcmp(&font->signature, "CFNU", 4) == 0 && font->finf.signature == 0x464E4946u,
-          "font: CFNU, then FINF");
     CFNT_s *copy = memalign(0x80, font->fileSize);
     if (copy == NULL)
         return NULL;
@@ -145,20 +153,20 @@ static CFNT_s *map_and_copy(Handle handle, u32 addr)
     return copy;
 }
 
-static void wrong_mappings(Handle second)
+/* The second handle mapped at SECOND (the same bytes as the block at `where`), then wrongly. */
+static void wrong_mappings(Handle second, u32 where)
 {
-    Result res = svcMapMemoryBlock(second, MAPPED, MEMPERM_READ, MEMPERM_DONTCARE);
-    check(res == RESULT_IN_USE, "map again at 0x%08lx: 0x%08lx", (unsigned long)MAPPED, (unsigned long)res);
-    res = svcMapMemoryBlock(second, 0x00100000, MEMPERM_READ, MEMPERM_DONTCARE);
-    check(res == RESULT_INVALID_ADDRESS, "map over the code: 0x%08lx", (unsigned long)res);
-    res = svcMapMemoryBlock(second, SECOND, MEMPERM_READWRITE, MEMPERM_DONTCARE);
-    check(res == RESULT_INVALID_COMBINATION, "map read-write: 0x%08lx", (unsigned long)res);
-    res = svcMapMemoryBlock(second, SECOND, MEMPERM_READ, MEMPERM_DONTCARE);
-    const u32 *first = (const u32 *)MAPPED;
+    Result res = svcMapMemoryBlock(second, SECOND, MEMPERM_READ, MEMPERM_DONTCARE);
+    const u32 *first = (const u32 *)where;
     bool same = R_SUCCEEDED(res) && memcmp((const void *)SECOND, first, 0x80 + first[2]) == 0;
     check(same, "the second handle at 0x%08lx: the same bytes", (unsigned long)SECOND);
-    if (R_SUCCEEDED(res))
-        svcUnmapMemoryBlock(second, SECOND);
+    res = svcMapMemoryBlock(second, SECOND, MEMPERM_READ, MEMPERM_DONTCARE);
+    check(res == RESULT_IN_USE, "map again at 0x%08lx: 0x%08lx", (unsigned long)SECOND, (unsigned long)res);
+    res = svcMapMemoryBlock(second, 0x00100000, MEMPERM_READ, MEMPERM_DONTCARE);
+    check(res == RESULT_INVALID_ADDRESS, "map over the code: 0x%08lx", (unsigned long)res);
+    res = svcMapMemoryBlock(second, THIRD, MEMPERM_READWRITE, MEMPERM_DONTCARE);
+    check(res == RESULT_INVALID_COMBINATION, "map read-write: 0x%08lx", (unsigned long)res);
+    svcUnmapMemoryBlock(second, SECOND);
 }
 
 static void lookups(CFNT_s *font)
@@ -210,11 +218,12 @@ int main(void)
 
     res = fontEnsureMapped();
     printf("fontEnsureMapped (MapMemoryBlock at address 0): 0x%08lx\n", (unsigned long)res);
-    CFNT_s *font = R_SUCCEEDED(res) ? fontGetSystemFont() : map_and_copy(first, addr);
+    bool in_place = R_SUCCEEDED(res) && check_block(addr);
+    CFNT_s *font = in_place ? fontGetSystemFont() : map_and_copy(first, addr);
     check(font != NULL, "font: ready");
     if (font == NULL)
         return 1;
-    wrong_mappings(second);
+    wrong_mappings(second, in_place ? addr : MAPPED);
     lookups(font);
     check(R_SUCCEEDED(gspGpuInit()), "gsp: gsp::Gpu ready");
     draw(font);
