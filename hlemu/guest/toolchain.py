@@ -49,6 +49,7 @@ OPTIONAL_PARTS = {
     "cfg.h": ["cfg.c"],
     "ptm.h": ["ptm.c"],
     "gpucmd.h": ["gpucmd.c"],
+    "swkbd.h": ["swkbd.c", "apt.c"],
 }
 
 # The archives the link reads (nano.specs turns -lc into -lc_nano, -lg into -lg_nano).
