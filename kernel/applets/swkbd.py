@@ -166,7 +166,7 @@ def check_text(text: str, valid_input: int, filter_flags: int, max_digits: int, 
         return f"at most {max_digits} digits"
     for flag, char in ((FILTER_AT, "@"), (FILTER_PERCENT, "%"), (FILTER_BACKSLASH, "\\")):
         if filter_flags & flag and char in text:
-            return f"no {char!r} allowed"
+            return f"no '{char}' allowed"
     return ""
 
 
