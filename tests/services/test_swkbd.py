@@ -247,3 +247,66 @@ def test_a_library_applet_hlemu_lacks_returns_at_once_with_its_parameter():
                          "returns at once with its parameter unchanged"]
     finally:
         kernel.close()
+
+
+# -- APT's library-applet commands, called as the port's handlers --------------------------------
+def apt_call(kernel, thread, command_id: int, normal: list[int]):
+    from kernel.services import Request
+
+    port = kernel.apt.ports[0]
+    return port.commands[command_id](port, Request(None, thread, command_id, normal))  # type: ignore[arg-type]
+
+
+def test_prepare_registers_the_applet_once_and_cancel_wakes_the_application():
+    from kernel.services.apt import ALREADY_EXISTS, INVALID_APPLET_SLOT, NOT_FOUND
+
+    kernel = Kernel(backend="semifastmem", output=lambda _p, _line: None)
+    try:
+        process = kernel.spawn(program_path("hello"))
+        thread = kernel.threads[0]
+        state = kernel.apt.applet(process)
+        state.app_id = 0x300
+        assert apt_call(kernel, thread, 0x0009, [0x401]).normal == [0]  # IsRegistered: not yet
+        assert apt_call(kernel, thread, 0x003B, [0]).result == INVALID_APPLET_SLOT  # nothing to cancel
+        assert apt_call(kernel, thread, 0x001E, [0x401, 0]).result == NOT_FOUND  # start before prepare
+        assert apt_call(kernel, thread, 0x0018, [0x401]).result == 0
+        assert apt_call(kernel, thread, 0x0009, [0x401]).normal == [1]
+        assert apt_call(kernel, thread, 0x0018, [0x402]).result == ALREADY_EXISTS  # one slot
+        assert apt_call(kernel, thread, 0x003B, [0]).result == 0
+        parameter = state.parameters.popleft()
+        assert (parameter.sender, parameter.destination, parameter.command) == (0x401, 0x300, 12)  # WAKEUP_CANCEL
+        assert apt_call(kernel, thread, 0x0009, [0x401]).normal == [0]
+    finally:
+        kernel.close()
+
+
+def test_a_save_state_taken_while_the_keyboard_waits_for_the_callback_resumes():
+    from kernel import state
+
+    lines: list[str] = []
+    kernel = Kernel(backend="semifastmem", output=lambda _p, line: lines.append(line))
+    try:
+        process = kernel.spawn(program_path("swkbd"))
+        for text in ("Ada", "x1", "bad", "good"):
+            kernel.apt.keyboard.queue(KeyboardAnswer.confirm(text))
+        applet = None
+        while applet is None or not applet.started:
+            assert kernel.run(max_instructions=200).reason == "instruction limit", lines
+            applet = kernel.apt.applet(process).library_applet
+        snap = state.snapshot(kernel)
+    finally:
+        kernel.close()
+    lines.clear()
+    restored = Kernel(backend="semifastmem", output=lambda _p, line: lines.append(line))
+    try:
+        state.restore_into(restored, snap)
+        assert restored.run(max_instructions=LIMIT).reason == "all exited"
+    finally:
+        restored.close()
+    assert lines == [  # the restored machine goes on inside the keyboard's MESSAGE round trip
+        'callback: "bad" refused',
+        KB + "the filter callback refused the text: 'No bad words.'",
+        'callback: "good" ok',
+        'word: button 2 (right), result 5, 4 units, "good"',
+        "swkbd: exiting with 0",
+    ]
