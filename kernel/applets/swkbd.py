@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kernel.applets.base import MESSAGE, LibraryApplet
+from kernel.objects.memory_block import MemoryBlock
 
 if TYPE_CHECKING:
     from kernel.objects.base import KernelObject
+    from kernel.services.apt import Applet, Apt
 
 STATE_SIZE = 0x400  # sizeof(SwkbdState)
 
@@ -187,10 +189,10 @@ class SoftwareKeyboard(LibraryApplet):
 
     title = "swkbd"
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, apt: Apt, parent: Applet, app_id: int) -> None:
+        super().__init__(apt, parent, app_id)
         self.state = bytearray(STATE_SIZE)
-        self.block: KernelObject | None = None
+        self.block: MemoryBlock | None = None
         self.request = KeyboardRequest()
 
     # -- reading the application's state -------------------------------------------------------
@@ -210,8 +212,8 @@ class SoftwareKeyboard(LibraryApplet):
         offset = self._field(INITIAL_TEXT_OFFSET)
         if offset >= 0 and self.block is not None:
             units = self._field(MAX_TEXT_LEN, "<H")
-            initial = _utf16(self.block.read(offset, min(2 * (units + 1), self.block.size - offset)),  # type: ignore[attr-defined]
-                             0, units + 1)
+            size = max(0, min(2 * (units + 1), self.block.size - offset))
+            initial = _utf16(self.block.read(offset, size), 0, units + 1)
         return KeyboardRequest(hint=_utf16(state, HINT_TEXT, HINT_TEXT_UNITS), initial_text=initial,
                                max_length=self._field(MAX_TEXT_LEN, "<H"), buttons=labels, button_ids=layout,
                                multiline=bool(state[MULTILINE]), password=self._field(PASSWORD_MODE) != 0,
@@ -220,10 +222,10 @@ class SoftwareKeyboard(LibraryApplet):
     # -- the applet ----------------------------------------------------------------------------
     def start(self, data: bytes, handle: KernelObject | None) -> None:
         self.started = True
-        if len(data) != STATE_SIZE or handle is None or not hasattr(handle, "write"):
-            self.say(f"StartLibraryApplet with a {len(data)}-byte parameter and "
-                     f"{'no memory block' if handle is None or not hasattr(handle, 'write') else 'a block'} "
-                     f"(a SwkbdState is {STATE_SIZE:#x} bytes with a shared memory block): returned unchanged")
+        if len(data) != STATE_SIZE or not isinstance(handle, MemoryBlock):
+            what = "a memory block" if isinstance(handle, MemoryBlock) else "no memory block"
+            self.say(f"StartLibraryApplet with a {len(data)}-byte parameter and {what} (a SwkbdState is "
+                     f"{STATE_SIZE:#x} bytes, with a memory block for the text): returned unchanged")
             self.close(data)
             return
         self.state[:] = data
@@ -283,10 +285,10 @@ class SoftwareKeyboard(LibraryApplet):
             if problem:
                 return problem
         encoded = text.encode("utf-16-le")
-        room = self.block.size  # type: ignore[union-attr]
-        if len(encoded) + 2 > room:
-            return f"the text does not fit the {room}-byte shared memory"
-        self.block.write(0, encoded + b"\0\0")  # type: ignore[union-attr]
+        assert self.block is not None  # start() checked it
+        if len(encoded) + 2 > self.block.size:
+            return f"the text does not fit the {self.block.size}-byte shared memory"
+        self.block.write(0, encoded + b"\0\0")
         self._set(RESULT, result_code(self._field(NUM_BUTTONS_M1), answer.button))
         self._set(TEXT_OFFSET, 0)
         self._set(TEXT_LENGTH, len(encoded) // 2, "<H")

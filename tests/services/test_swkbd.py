@@ -310,3 +310,21 @@ def test_a_save_state_taken_while_the_keyboard_waits_for_the_callback_resumes():
         'word: button 2 (right), result 5, 4 units, "good"',
         "swkbd: exiting with 0",
     ]
+
+
+def test_a_keyboard_started_without_a_state_and_block_returns_its_parameter_unchanged():
+    from kernel.applets import SoftwareKeyboard
+
+    lines: list[str] = []
+    kernel = Kernel(backend="semifastmem", output=lambda _p, line: lines.append(line))
+    try:
+        state = kernel.apt.applet(kernel.spawn(program_path("hello")))
+        state.app_id = 0x300
+        state.library_applet = keyboard = SoftwareKeyboard(kernel.apt, state, 0x401)
+        keyboard.start(b"\x05" * 16, None)
+        parameter = state.parameters.popleft()
+        assert (parameter.sender, parameter.command, parameter.data) == (0x401, 10, b"\x05" * 16)
+        assert lines == [KB + "StartLibraryApplet with a 16-byte parameter and no memory block (a SwkbdState is "
+                              "0x400 bytes, with a memory block for the text): returned unchanged"]
+    finally:
+        kernel.close()
