@@ -328,3 +328,21 @@ def test_a_keyboard_started_without_a_state_and_block_returns_its_parameter_unch
                               "0x400 bytes, with a memory block for the text): returned unchanged"]
     finally:
         kernel.close()
+
+
+def test_starting_an_applet_hlemu_lacks_is_marked_stubbed_for_the_recorder():
+    from kernel.services import Request
+
+    kernel = Kernel(backend="semifastmem", output=lambda _p, _line: None)
+    try:
+        state = kernel.apt.applet(kernel.spawn(program_path("hello")))
+        state.app_id = 0x300
+        thread = kernel.threads[0]
+        assert apt_call(kernel, thread, 0x0018, [0x406]).result == 0
+        port = kernel.apt.ports[0]
+        request = Request(None, thread, 0x001E, [0x406, 4], static_buffers={0: b"abcd"})  # type: ignore[arg-type]
+        assert port.commands[0x001E](port, request).result == 0
+        assert request.status == "stubbed"
+        assert state.parameters.popleft().data == b"abcd"
+    finally:
+        kernel.close()
