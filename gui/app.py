@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType, TracebackType
 
 from hlemu.loaders import LoaderError
@@ -25,6 +26,8 @@ class GuiOptions:
     scale: int = 0
     sdmc: str | None = None  # the SD card's host folder (None: the per-user default)
     cfg: dict[str, object] = field(default_factory=dict)  # console settings, as --cfg gives them
+    record: str | None = None  # write an input movie of the session here (when the window closes)
+    replay: str | None = None  # play this input movie from power-on
 
 
 EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130  # as ``hlemu run`` has them
@@ -57,6 +60,10 @@ def run_gui(opts: GuiOptions) -> int:
     except ValueError as exc:
         print(f"hlemu: --screenshot {exc}", file=sys.stderr)
         return EXIT_USAGE
+    problem = _check_movies(opts)
+    if problem:
+        print(f"hlemu: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     problem = _choose_platform(headless=bool(opts.screenshot))
     if problem:
         print(f"hlemu: {problem}", file=sys.stderr)
@@ -82,7 +89,8 @@ def run_gui(opts: GuiOptions) -> int:
         _quiet_offscreen_warnings()
     app = application()
     app.setApplicationName("hlemu")
-    session = Session(paths, opts.backend, opts.host_page_size, sdmc=opts.sdmc, cfg=opts.cfg)
+    session = Session(paths, opts.backend, opts.host_page_size, sdmc=opts.sdmc, cfg=opts.cfg, record=opts.record,
+                      replay=opts.replay)
     headless = bool(opts.screenshot)
     window = MainWindow(session, keymap, show_crash_dialogs=not headless, headless=headless)
     window.screens.set_scale(opts.scale)
@@ -106,6 +114,24 @@ def run_gui(opts: GuiOptions) -> int:
         app.exec()
     session.stop()
     return status["code"]
+
+
+def _check_movies(opts: GuiOptions) -> str | None:
+    """A movie to replay must be readable (one of other programs: the window says so); one to
+    record, writable."""
+    from kernel.state import StateError
+    from kernel.state.movie import Movie
+
+    if opts.replay:
+        try:
+            Movie.load(opts.replay)
+        except (StateError, OSError, ValueError) as exc:
+            return f"--replay {opts.replay}: {exc}"
+    if opts.record:
+        folder = Path(opts.record).parent
+        if Path(opts.record).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            return f"--record {opts.record}: cannot be written"
+    return None
 
 
 def _choose_platform(headless: bool, libraries: Mapping[str, str] | None = None) -> str | None:

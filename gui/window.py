@@ -27,6 +27,7 @@ from gui.controls import ControlsView
 from gui.keymap import KeyMap
 from gui.layout import DEFAULT_SIZE, pin_default_docks, scrolling
 from gui.models.base import MONO, rgb_icon
+from gui.rewind import REWIND_KEY, HoldToRewind
 from gui.slots import STATE_SLOTS, StateSlots, state_slot_path
 from gui.state import Crash, ProcessRow, Snapshot
 from gui.swkbd import KeyboardDialogs
@@ -215,6 +216,7 @@ class MainWindow(QMainWindow):
         # Save states in numbered slots, with their pictures (gui/slots.py; docs/save-states.md).
         self.slots = StateSlots(self, file_menu)
         self.save_state_actions, self.load_state_actions = self.slots.save_actions, self.slots.load_actions
+        self.rewinder = HoldToRewind(self)  # hold REWIND_KEY (gui/rewind.py)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         emu_menu = menus.addMenu("&Emulation")
@@ -551,6 +553,9 @@ class MainWindow(QMainWindow):
     def _key(self, event: QKeyEvent, down: bool) -> bool:
         name = Qt.Key(event.key()).name.removeprefix("Key_")
         button = self.keymap.button_of(name)
+        if button is None and name == REWIND_KEY:
+            (self.rewinder.press if down else self.rewinder.release)()
+            return True
         if button is None:
             return False
         (self.held.add if down else self.held.discard)(button)
@@ -573,6 +578,7 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event: QEvent | None) -> None:
         """Keys let go while another window had the focus never arrive: release them all."""
         if event is not None and event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            self.rewinder.release()
             if self.held:
                 self.held.clear()
                 self._send_input()
@@ -603,6 +609,7 @@ class _GdbBridge(QObject):
 def _make_target(emu: Emulator) -> object:
     from hlemu.gdb.target import Target
 
+    emu.disable_rewind()  # gdb's runs and breakpoints are its own: no rewind ring under them
     return Target(emu)  # on the emulation thread: it registers an IPC listener
 
 

@@ -120,9 +120,12 @@ class EmuWorker(QObject):
     failed = pyqtSignal(str)  # the emulator could not be (re)built: why
 
     def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None,
-                 sdmc: str | None = None, cfg: dict[str, object] | None = None) -> None:
+                 sdmc: str | None = None, cfg: dict[str, object] | None = None, record: str | None = None,
+                 replay: str | None = None, rewind: bool = True) -> None:
         super().__init__()
         self.programs = programs
+        self.record, self.replay, self.rewind = record, replay, rewind  # movie files; hold-to-rewind's ring
+        self._replaying = False
         self.backend = backend
         self.host_page_size = host_page_size
         self.sdmc = sdmc  # the SD card's host folder and the console settings, for every (re)build
@@ -178,6 +181,7 @@ class EmuWorker(QObject):
             except (LoaderError, OSError) as exc:
                 errors.append(str(exc))
         self.emu = emu
+        errors += self._movies_and_rewind(emu)
         self._ipc_new, self._ipc_seq = [], 0
         self._output_new, self._crashes_seen = [], set()
         self._fb_key = {}
@@ -191,12 +195,42 @@ class EmuWorker(QObject):
         self._emit_screens(full=True)
         self._emit_snapshot()
 
+    def _movies_and_rewind(self, emu: Emulator) -> list[str]:
+        """``--replay`` plays its movie from power-on, ``--record`` records one (written when
+        the window closes or resets); without either, the ring of snapshots hold-to-rewind
+        goes back through (a rewind inside a movie would no longer be what happened)."""
+        from gui.rewind import REWIND_EVERY, REWIND_KEEP, REWIND_MAX_BYTES
+        from kernel.state import StateError
+
+        self._replaying = False
+        try:
+            if self.replay:
+                emu.replay_movie(self.replay)
+                self._replaying = True
+            if self.record:
+                emu.record_movie()
+        except (StateError, OSError, ValueError) as exc:
+            return [f"--replay {self.replay}: {exc}"]
+        if self.rewind and not self.movie_active():
+            emu.enable_rewind(every_frames=REWIND_EVERY, keep=REWIND_KEEP, max_bytes=REWIND_MAX_BYTES)
+        return []
+
+    def movie_active(self) -> bool:
+        """A movie is recorded or replayed (loading a state or rewinding would break it)."""
+        return bool(self.record or self._replaying)
+
+    def _write_movie(self) -> None:
+        if self.emu is not None and self.record and self.emu._recorder is not None:
+            self.emu.stop_movie().save(self.record)
+
     @pyqtSlot()
     @_guarded
     def reset(self) -> None:
-        """Close the emulator and start the same programs again, paused."""
+        """Close the emulator and start the same programs again, paused (a movie recorded so
+        far is written, and a new one begins)."""
         self.running = False
         if self.emu is not None:
+            self._write_movie()
             self.emu.close()
         self._build()
 
@@ -207,8 +241,11 @@ class EmuWorker(QObject):
         if self._timer is not None:
             self._timer.stop()
         if self.emu is not None:
-            self.emu.close()
-            self.emu = None
+            try:
+                self._write_movie()
+            finally:
+                self.emu.close()
+                self.emu = None
         thread = QThread.currentThread()
         if thread is not None:
             thread.quit()
@@ -428,12 +465,13 @@ class Session(QObject):
     pending_changed = pyqtSignal()  # a request was sent or answered: ``busy`` may have changed
 
     def __init__(self, programs: list[str], backend: str = "auto", host_page_size: int | None = None,
-                 sdmc: str | None = None, cfg: dict[str, object] | None = None) -> None:
+                 sdmc: str | None = None, cfg: dict[str, object] | None = None, record: str | None = None,
+                 replay: str | None = None, rewind: bool = True) -> None:
         super().__init__()
         self._collecting = False  # gc_guard acquired for the emulation thread
         self.emu_thread = QThread()
         self.emu_thread.setObjectName("emulation")
-        self.worker = EmuWorker(programs, backend, host_page_size, sdmc, cfg)
+        self.worker = EmuWorker(programs, backend, host_page_size, sdmc, cfg, record, replay, rewind)
         self.worker.moveToThread(self.emu_thread)
         self.emu_thread.started.connect(self.worker.start)
         for signal, slot in ((self._call, self.worker.call), (self._resume, self.worker.resume),

@@ -126,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="headless: run --frames N (default 60) unthrottled, save the whole window to FILE "
                           "(.png, .jpg or .bmp), quit")
     gui.add_argument("--paused", action="store_true", help="open paused (F5 runs)")
+    gui.add_argument("--record", metavar="FILE", help="write an input movie of the session to FILE when the "
+                     "window closes (rewinding and loading states are off meanwhile); docs/save-states.md")
+    gui.add_argument("--replay", metavar="FILE", help="play an input movie (recorded from power-on, with these "
+                     "programs) into the session; an unreadable one exits 2, one of other programs is "
+                     "refused in the window")
     gui.add_argument("--unthrottled", action="store_true", help="do not limit to 60 frames per second")
     gui.add_argument("--scale", type=int, default=0, choices=(0, 1, 2, 3),
                      help="screen scale (0: the largest that fits, the default)")
@@ -418,7 +423,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return run_gui(GuiOptions(args.programs, args.backend, args.host_page_size, args.keymap, args.frames,
                                   args.screenshot, args.paused, args.unthrottled, args.scale, sdmc=args.sdmc,
-                                  cfg=dict(args.cfg)))
+                                  cfg=dict(args.cfg), record=args.record, replay=args.replay))
     if args.command == "new":
         return cmd_new(args)
     if args.command == "build":

@@ -575,8 +575,8 @@ class Cpu(SpecialPages, CodeHooks):
                            _user: object) -> bool:
         vpn = (address & 0xFFFFFFFF) >> PAGE_SHIFT
         table = self.space.table
-        if (access == UC_MEM_WRITE_PROT and table.special[vpn] == SpecialKind.TRACKED
-                and not table.wdirty[vpn] and table.perm[vpn] & MemoryPermission.W):
+        if (access == UC_MEM_WRITE_PROT and table.special.item(vpn) == _TRACKED
+                and not table.wdirty.item(vpn) and table.perm.item(vpn) & _W):
             # fastmem: the first write to a clean write-tracked page. Slowmem marks it dirty
             # (the listener makes it writable in Unicorn) and does this store, which Unicorn
             # does not repeat after the hook.
@@ -619,8 +619,13 @@ class Cpu(SpecialPages, CodeHooks):
                 self._deferred_syncs.add((lo, hi))
                 return
             self.sync_deferred()
+            before = self._mapped[lo:hi].tolist() if hi - lo <= SMALL_RANGE else None
             self._sync_fastmem(lo, hi)
-            self._drop_pages(lo, hi)
+            # Translations go only where some page was, or becomes, executable in Unicorn (as
+            # in sync_deferred): a write-tracked framebuffer page made writable by its first
+            # write drops none.
+            if before is None or any(_may_hold_code(v) for v in before + self._mapped[lo:hi].tolist()):
+                self._drop_pages(lo, hi)
         else:
             # Virtual-TLB mode: translated blocks are found through the TLB (by physical
             # address), so flushing it is enough; removing cached blocks from inside a hook
@@ -736,6 +741,9 @@ class Cpu(SpecialPages, CodeHooks):
         cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
         cpu.restore_counters(saved)
         return cpu
+
+_TRACKED, _W = int(SpecialKind.TRACKED), int(MemoryPermission.W)  # plain ints for the fault hook
+
 
 def _may_hold_code(mapped: int) -> bool:
     """Whether Unicorn may have translated code from a page it maps so (``Cpu._mapped``)."""

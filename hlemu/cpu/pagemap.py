@@ -51,16 +51,20 @@ def _want_small(space: AddressSpace, lo: int, hi: int) -> list[int]:
     for access, perm, special, state in zip(table.access[lo:hi].tolist(), table.perm[lo:hi].tolist(),
                                             table.special[lo:hi].tolist(), table.state[lo:hi].tolist(),
                                             strict=True):
-        if (special == SpecialKind.MMIO or special == SpecialKind.WATCH) and state != 0:
+        if (special == _MMIO or special == _WATCH) and state != 0:
             out.append(KIND_MMIO)
         elif access:
             read = access & FAST_READ
             prot = ((UC_PROT_READ if read else 0) | (UC_PROT_WRITE if access & FAST_WRITE else 0)
-                    | (UC_PROT_EXEC if read and perm & MemoryPermission.X else 0))
+                    | (UC_PROT_EXEC if read and perm & _X else 0))
             out.append(prot + 1)
         else:
             out.append(0)
     return out
+
+
+_MMIO, _WATCH, _TRACKED = int(SpecialKind.MMIO), int(SpecialKind.WATCH), int(SpecialKind.TRACKED)
+_X = int(MemoryPermission.X)  # plain ints: an enum member lookup costs more than these loops
 
 
 SMALL_RANGE = 16  # pages: below this, a sync that only re-protects memory is done in plain Python
@@ -90,7 +94,7 @@ def _reprotect_small(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
                and want[changed[end]] == want[changed[start]]):
             end += 1
         c, d = changed[start], changed[end - 1] + 1
-        if any(t == SpecialKind.TRACKED for t in tracked[c:d]):  # a region of its own: see _sync_range
+        if any(t == _TRACKED for t in tracked[c:d]):  # a region of its own: see _sync_range
             for page in range(c, d):
                 uc.mem_protect((lo + page) << PAGE_SHIFT, 1 << PAGE_SHIFT, want[c] - 1)
         else:

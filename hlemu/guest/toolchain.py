@@ -49,6 +49,7 @@ OPTIONAL_PARTS = {
     "cfg.h": ["cfg.c"],
     "ptm.h": ["ptm.c"],
     "gpucmd.h": ["gpucmd.c"],
+    "font.h": ["font.c", "apt.c"],
     "swkbd.h": ["swkbd.c", "apt.c"],
 }
 

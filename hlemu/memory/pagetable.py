@@ -95,6 +95,9 @@ class PageTable:
 
     def derive(self, lo: int, hi: int) -> None:
         """Recompute ``fast`` and ``access`` for pages ``lo .. hi-1``."""
+        if hi - lo == 1:  # one page (a write-tracked page's first write, an IPC buffer page)
+            self._derive_one(lo)
+            return
         frame = self.frame[lo:hi]
         perm = self.perm[lo:hi]
         special = self.special[lo:hi]
@@ -106,6 +109,19 @@ class PageTable:
         bits = readable * FAST_READ + writable * FAST_WRITE
         self.access[lo:hi] = bits
         self.fast[lo:hi] = ((frame.astype(np.uint32) << PAGE_SHIFT) * memory) | bits | executable * FAST_EXEC
+
+    def _derive_one(self, vpn: int) -> None:
+        """``derive`` for one page in plain ints: the same rules, without the dozen numpy
+        calls on one-element slices that cost more than the rules themselves."""
+        frame, perm, special = int(self.frame[vpn]), int(self.perm[vpn]), int(self.special[vpn])
+        memory = self.state[vpn] != _FREE and frame >= 0 and special != _MMIO
+        readable = memory and perm & _R != 0 and special != _WATCH
+        writable = readable and perm & _W != 0 and (special != _TRACKED or self.wdirty[vpn] != 0)
+        executable = memory and perm & _X != 0 and special != _WATCH
+        bits = (FAST_READ if readable else 0) | (FAST_WRITE if writable else 0)
+        self.access[vpn] = bits
+        self.fast[vpn] = (((frame << PAGE_SHIFT) & 0xFFFFFFFF) if memory else 0) | bits | (FAST_EXEC if executable
+                                                                                           else 0)
 
     def is_free(self, lo: int, hi: int) -> bool:
         return not self.state[lo:hi].any()

@@ -125,6 +125,7 @@ def _check_width(width: int) -> None:
 
 
 _PLAIN_READ = (int(SpecialKind.NONE), int(SpecialKind.TRACKED))  # read as plain memory
+_NONE, _TRACKED = int(SpecialKind.NONE), int(SpecialKind.TRACKED)  # plain ints: enum lookups cost
 
 
 def _addresses(addrs: np.ndarray | list[int]) -> np.ndarray:
@@ -283,8 +284,10 @@ class SlowMem(MemoryPath):
             vpn = vaddr >> PAGE_SHIFT
             t = self.space.table
             special = t.special.item(vpn)
-            if (t.state.item(vpn) and t.perm.item(vpn) & 2
-                    and (special == SpecialKind.NONE or (special == SpecialKind.TRACKED and t.wdirty.item(vpn)))):
+            if t.state.item(vpn) and t.perm.item(vpn) & 2 and (special == _NONE or special == _TRACKED):
+                if special == _TRACKED and not t.wdirty.item(vpn):
+                    # the first write to a clean write-tracked page (fastmem's CPU sends it here)
+                    self.space.note_tracked_write(vpn)
                 p = (t.frame.item(vpn) << PAGE_SHIFT) | off
                 self._phys[p : p + size] = value.to_bytes(size, "little")
                 return

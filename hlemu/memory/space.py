@@ -42,6 +42,8 @@ from hlemu.memory.slab import PROT_NONE, PROT_READ, PROT_RW, Slab
 from hlemu.memory.special import MmioHandler, WriteTracker
 from hlemu.text import record_repr
 
+_WRITE_TRACK = int(FaultKind.WRITE_TRACK)
+
 log = logging.getLogger(__name__)
 
 ChangeListener = Callable[[int, int], None]
@@ -278,7 +280,7 @@ class AddressSpace:
 
     def note_tracked_write(self, vpn: int) -> None:
         """Slowmem saw the first write to a clean tracked page: let writes run fast."""
-        self.faults.bump(FaultKind.WRITE_TRACK, vpn << PAGE_SHIFT)
+        self.faults.bump(_WRITE_TRACK, vpn << PAGE_SHIFT)  # type: ignore[arg-type]  # an int row
         self.table.wdirty[vpn] = 1
         self._changed(vpn, vpn + 1, remap=False)
         self.trackers[vpn].note_write(self, vpn)
@@ -411,6 +413,16 @@ class AddressSpace:
     def _sync_slab(self, lo: int, hi: int, remap: bool) -> None:
         """Make the slab's host mappings of pages ``lo..hi-1`` match the table."""
         assert self.slab is not None
+        if hi - lo == 1:  # one page, in plain ints (as PageTable.derive does)
+            bits = int(self.table.access[lo])
+            p = PROT_RW if bits & FAST_WRITE else PROT_READ if bits & FAST_READ else PROT_NONE
+            if p == PROT_NONE and remap:
+                self.slab.release(lo, 1)
+            elif remap:
+                self.slab.map_frames(lo, int(self.table.frame[lo]), 1, p)
+            else:
+                self.slab.protect(lo, 1, p)
+            return
         access = self.table.access[lo:hi]
         prot = np.where(access & FAST_WRITE, PROT_RW, np.where(access & FAST_READ, PROT_READ, PROT_NONE))
         frame = self.table.frame[lo:hi].astype(np.int64)

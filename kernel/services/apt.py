@@ -40,6 +40,7 @@ from kernel.objects.mutex import Mutex
 from kernel.services import Reply, Request, Service, command
 from kernel.services.buffers import static_room
 from kernel.services.cfg import MODELS
+from kernel.services.shared_font import SHARED_FONT_MISSING, SharedFont, load_shared_font
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -141,6 +142,7 @@ class Apt:
         self.applets: dict[int, Applet] = {}  # by pid
         self._new_3ds: bool | None = None  # None: what the console model (kernel.cfg) says
         self.media_type = 1  # GetAppletInfo: SD card, where homebrew lives
+        self.shared_font: SharedFont | None = None  # made on the first GetSharedFont
         self.ports = [AptPort(kernel, self, name) for name in PORT_NAMES]
         self.keyboard = KeyboardInput()  # the software keyboard's answers (kernel.applets.swkbd)
 
@@ -495,6 +497,17 @@ class AptPort(Service):
     def send_capture_buffer_info(self, request: Request) -> Reply:
         self.stubbed(request)
         return Reply()
+
+    # -- the system font ----------------------------------------------------------------------
+    @command(0x0044)
+    def get_shared_font(self, request: Request) -> Reply:
+        """-> the address to map the font at, a copy of the handle to its memory block
+        (kernel/services/shared_font.py); every call the same block."""
+        if self.apt.shared_font is None:
+            self.apt.shared_font = load_shared_font(self.kernel, request.process)
+            if self.apt.shared_font is None:
+                return Reply(result=SHARED_FONT_MISSING, normal=[0], copy_handles=[None])
+        return Reply(normal=[self.apt.shared_font.address], copy_handles=[self.apt.shared_font.block])
 
     # -- closing ----------------------------------------------------------------------------
     @command(0x0022, normal=1)
