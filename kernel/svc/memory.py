@@ -222,7 +222,11 @@ def map_memory_block(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
         raise KernelError(Result.INVALID_COMBINATION, f"asked {perm!r}, the block allows {allowed!r}")
     if other is not None and block.owner_perm & ~other:
         raise KernelError(Result.WRONG_PERMISSION, f"the creator's {block.owner_perm!r} is not within {other!r}")
-    if not _in(layout.HEAP_BASE, layout.SHARED_END, addr, block.size):
+    linear = addr == 0 and not block.source and len(block.frames) and (np.diff(block.frames) == 1).all()
+    if linear:  # a kernel-allocated block at its place in the linear heap's view (Azahar SharedMemory::Map)
+        from hlemu.memory.physical import FCRAM_BASE
+        addr = layout.LINEAR_BASE + k.memory.phys.frame_to_phys(int(block.frames[0])) - FCRAM_BASE
+    if not linear and not _in(layout.HEAP_BASE, layout.SHARED_END, addr, block.size):
         raise KernelError(Result.INVALID_ADDRESS, f"{addr:#x} is outside the mappable area")
     if _states(process, addr, block.size).any():
         raise KernelError(Result.INVALID_ADDRESS_STATE, f"{addr:#x}+{block.size:#x} is in use")

@@ -275,6 +275,16 @@ def test_memory_block_argument_errors(guest):
     ]
 
 
+def test_a_process_block_is_not_placed_for_address_0(guest):
+    """Address 0 places only a kernel-allocated block (the shared font's), at its linear-heap
+    address (Azahar's SharedMemory::Map); a block made from a process's heap stays refused there."""
+    process = guest.run_one(control(COMMIT, HEAP, 0x1000, RW) + create_block(HEAP, 0x1000, RW, RW)
+                            + save(0, "r0") + "mov r10, r1\n"
+                            + map_block("r10", 0, R, DONTCARE) + save(1, "r0")
+                            + map_block("r10", 0, RW, RW) + save(2, "r0"))
+    assert guest.words(process, 3) == [SUCCESS, INVALID_COMBINATION, INVALID_ADDRESS]
+
+
 MAP, UNMAP = 4, 5
 ST_ALIASED, ST_ALIAS = 8, 9
 

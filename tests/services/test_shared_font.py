@@ -23,9 +23,8 @@ OUTPUT = [
     "srvInit, aptInit ok",
     "GetSharedFont: 0x00000000, address 0x18000000 ok",
     "GetSharedFont again: the same address, another handle ok",
-    # libctru's MapMemoryBlock(handle, 0, ...): hlemu's kernel refuses address 0 (invalid address)
-    "fontEnsureMapped (MapMemoryBlock at address 0): 0xe0e01bf5",
-    "map: the block at 0x10400000, read-only ok",
+    # libctru's MapMemoryBlock(handle, 0, ...): the block at its place in the linear heap's view
+    "fontEnsureMapped (MapMemoryBlock at address 0): 0x00000000",
     "header: status 2, region 1, font size 66564 ok",
     "font: CFNU, then FINF ok",
     "font: ready ok",
@@ -114,8 +113,6 @@ def test_the_screen_is_the_font_drawn_in_python(ran):
     assert (top != BACKGROUND).any(axis=2).sum() > 1000  # the text is there at all
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/svc/memory.py: MapMemoryBlock does not place a block "
-                                      "mapped at address 0 at its linear address yet (0xE0E01BF5)")
 def test_libctru_maps_the_font_where_the_kernel_placed_it(ran):
     lines, *_ = ran
     assert "fontEnsureMapped (MapMemoryBlock at address 0): 0x00000000" in lines
@@ -137,8 +134,7 @@ def test_without_dejavu_the_program_is_told_which_package_is_missing(tmp_path, m
 # -- gpu_font ------------------------------------------------------------------------------------
 GPU_OUTPUT = [
     "gpu_font: start", "srvInit, aptInit ok", "GetSharedFont: address 0x18000000 ok",
-    "fontEnsureMapped (MapMemoryBlock at address 0): 0xe0e01bf5",
-    "map: the block at 0x10400000, a moved copy for the lookups ok", "font: ready, A4 sheets ok",
+    "fontEnsureMapped (MapMemoryBlock at address 0): 0x00000000", "font: ready, A4 sheets ok",
     "gsp: gsp::Gpu ready ok", "linear heap: 64 KiB for the list and the vertices ok",
     "clear: MemoryFill of the target, then PSC0 ok", "list: 24 glyph quads, 1968 bytes ok",
     "draw: ProcessCommandList, then P3D ok", "present: DisplayTransfer to the framebuffer, then PPF ok",
