@@ -30,6 +30,7 @@ from gui.models.base import MONO, rgb_icon
 from gui.rewind import REWIND_KEY, HoldToRewind
 from gui.slots import STATE_SLOTS, StateSlots, state_slot_path
 from gui.state import Crash, ProcessRow, Snapshot
+from gui.swkbd import KeyboardDialogs
 from gui.views.console_dock import ConsoleDock
 from gui.views.cpu_docks import BreakpointsDock, DisassemblyDock, HexDock, RegistersDock
 from gui.views.gpu_dock import add_gpu_dock
@@ -114,6 +115,9 @@ class MainWindow(QMainWindow):
         session.worker.stats.connect(self._show_stats)
         session.worker.failed.connect(self._failed)
         self.controls = ControlsView(self)  # the status bar's state and Run/Pause/Step, together
+        self.keyboard = KeyboardDialogs(self)  # swkbdInputText's dialog; headless: the keyboard's default
+        if not headless:
+            session.worker.keyboard = self.keyboard.ask
         self.screens.touched.connect(self._touched)
         self.screens.released.connect(self._untouched)
         self.setCursor(Qt.CursorShape.BusyCursor)  # until the first snapshot: numba may be compiling
@@ -581,6 +585,7 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
+        self.keyboard.close()  # before the session stops: a keyboard waiting for its dialog lets go
         self.stop_gdb_server()
         self.session.stop()
         super().closeEvent(event)

@@ -24,6 +24,7 @@ from gui import gc_guard
 from gui.state import Crash, IpcRow, PageTableSnapshot, Snapshot, footprint_totals, process_detail, process_rows
 from hlemu.loaders import LoaderError
 from kernel.api import Emulator
+from kernel.applets.swkbd import Frontend
 from kernel.display import SCREEN_WIDTHS, TICKS_PER_FRAME
 from kernel.layout import SYSTEM_TICK_HZ
 
@@ -136,6 +137,7 @@ class EmuWorker(QObject):
         self.reason = "not started"
         self.generation = 0  # counts emulators built (reset); snapshots carry it
         self.interrupted = threading.Event()  # the window asked for a pause while a run was under way
+        self.keyboard: Frontend | None = None  # the software keyboard's dialog (gui.swkbd)
         self._ipc_new: list[IpcRow] = []
         self._ipc_seq = 0
         self._serial = 0
@@ -186,6 +188,7 @@ class EmuWorker(QObject):
         emu.on_ipc(self._record_ipc)
         emu.on_output(lambda proc, line: self._output_new.append((proc.pid, proc.name, line)))
         emu.on_frame(self._on_vblank)
+        emu.on_keyboard(lambda request: self.keyboard(request) if self.keyboard is not None else None)
         self.reason = "ready" if not errors else "load failed"
         if errors:
             self.failed.emit("\n".join(errors))
@@ -512,6 +515,7 @@ class Session(QObject):
         """Close the emulator on its thread and wait for the thread to end (a run or a console
         command under way is interrupted first)."""
         if self.emu_thread.isRunning():
+            self.emu_thread.requestInterruption()  # a keyboard waiting for its dialog lets go (gui.swkbd)
             self._interrupt()
             self._shutdown.emit()  # the worker closes the emulator, then quits its thread
             self.emu_thread.wait()

@@ -84,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_console_options(run)
     run.add_argument("--input", metavar="FILE",
                      help="replay pad presses: lines 'FRAME KEY[+KEY...]' (A B X Y L R START SELECT "
-                          "UP DOWN LEFT RIGHT, CPAD=x,y, none); FILE may name a bundled script (pad.txt)")
+                          "UP DOWN LEFT RIGHT, CPAD=x,y, none), and answer the software keyboard: "
+                          "'FRAME TEXT \"...\" [LEFT|MIDDLE|RIGHT]' (OK by default) or 'FRAME CANCEL', "
+                          "queued at FRAME and taken in order (none queued: the keyboard is cancelled, "
+                          "or a one-button one confirms its initial text); FILE may name a bundled script (pad.txt)")
 
     run.add_argument("--save-state", metavar="FILE",
                      help="write the whole machine to FILE where the run stops (end of --frames, "

@@ -6,11 +6,12 @@ command's glue and is imported only when the command runs.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hlemu.guest import BIN_DIR, input_path, inputs, program_path, programs
 from hlemu.loaders import LoaderError
@@ -74,22 +75,85 @@ def resolve_input(name: str) -> Path:
                          f"({', '.join(inputs())})") from None
 
 
-def load_input_script(name: str) -> list[tuple[int, int, tuple[int, int]]]:
-    """Find, read and parse ``--input``; any problem is a ValueError naming the option and file."""
+def _read_input_script(name: str) -> str:
     path = resolve_input(name)
     try:
-        text = path.read_text()
+        return path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"--input {name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def load_input_script(name: str) -> list[tuple[int, int, tuple[int, int]]]:
+    """Find, read and parse ``--input``'s pad lines; any problem is a ValueError naming the
+    option and file."""
+    return load_input(name)[0]
+
+
+def load_input(name: str) -> tuple[list[tuple[int, int, tuple[int, int]]], list[tuple[int, Any]]]:
+    """``--input``'s pad presses and software-keyboard answers (:func:`parse_keyboard_answers`)."""
+    text = _read_input_script(name)
     try:
-        return parse_input_script(text)
+        return parse_input_script(text), parse_keyboard_answers(text)
     except ValueError as exc:
         raise ValueError(f"--input {name}: {exc}") from None
 
 
+# A keyboard line: a frame, then TEXT or CANCEL (any case), then the rest.
+_KEYBOARD_LINE = re.compile(r"(\S+)\s+(TEXT|CANCEL)(.*)$", re.IGNORECASE)
+
+
+def _keyboard_line(line: str) -> re.Match[str] | None:
+    return _KEYBOARD_LINE.match(line)
+
+
+def parse_keyboard_answers(text: str) -> list[tuple[int, Any]]:
+    r"""Software-keyboard answers by frame: ``FRAME TEXT "..." [LEFT|MIDDLE|RIGHT]`` (the text is
+    a JSON string: ``\"`` and ``\\`` escaped, ``\n``, ``\uXXXX``; it is submitted with the
+    RIGHT (OK) button unless another is named) and ``FRAME CANCEL`` (the left button, no text).
+    Each is queued at the start of its frame; keyboards take queued answers in order. ``#``
+    starts a comment outside the quotes. Sorted by frame (stable).
+
+    >>> [(f, a.text, a.button) for f, a in parse_keyboard_answers('0 TEXT "Ada"\n5 CANCEL # no\n9 TEXT "#1" MIDDLE')]
+    [(0, 'Ada', 2), (5, '', 0), (9, '#1', 1)]
+    """
+    import json
+
+    from kernel.applets.swkbd import LEFT, MIDDLE, RIGHT, KeyboardAnswer
+
+    buttons = {"LEFT": LEFT, "MIDDLE": MIDDLE, "RIGHT": RIGHT}
+    answers = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        match = _keyboard_line(raw.strip())
+        if match is None:
+            continue
+        frame_word, word, rest = match.groups()
+        rest = rest.strip()
+        try:
+            frame = int(frame_word)
+        except ValueError:
+            raise ValueError(f"input script line {number}: {frame_word!r} is not a frame number") from None
+        if word.upper() == "CANCEL":
+            if rest.split("#", 1)[0].strip():
+                raise ValueError(f"input script line {number}: CANCEL takes nothing after it")
+            answers.append((frame, KeyboardAnswer.cancel()))
+            continue
+        try:
+            typed, end = json.JSONDecoder().raw_decode(rest)
+        except json.JSONDecodeError:
+            typed, end = None, 0
+        if not isinstance(typed, str):
+            raise ValueError(f'input script line {number}: TEXT wants a quoted string, e.g. TEXT "hello"')
+        tail = rest[end:].split("#", 1)[0].split()
+        if len(tail) > 1 or (tail and tail[0].upper() not in buttons):
+            raise ValueError(f"input script line {number}: after TEXT's string only LEFT, MIDDLE or RIGHT")
+        answers.append((frame, KeyboardAnswer(typed, buttons[tail[0].upper()] if tail else RIGHT)))
+    return sorted(answers, key=lambda a: a[0])
+
+
 def parse_input_script(text: str) -> list[tuple[int, int, tuple[int, int]]]:
     r"""Pad presses by frame: lines ``FRAME KEY[+KEY...]`` (``none`` releases everything,
-    ``CPAD=x,y`` moves the circle pad), ``#`` comments. Sorted by frame.
+    ``CPAD=x,y`` moves the circle pad), ``#`` comments. Sorted by frame. Keyboard lines
+    (``FRAME TEXT ...``, ``FRAME CANCEL``) are :func:`parse_keyboard_answers`'s and skipped here.
 
     >>> parse_input_script("0 A\n30 RIGHT+B  # run\n60 none")
     [(0, 1, (0, 0)), (30, 18, (0, 0)), (60, 0, (0, 0))]
@@ -98,6 +162,8 @@ def parse_input_script(text: str) -> list[tuple[int, int, tuple[int, int]]]:
 
     events = []
     for number, line in enumerate(text.splitlines(), 1):
+        if _keyboard_line(line.strip()):
+            continue
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -146,21 +212,23 @@ class RunOptions:
     cfg: dict[str, object] = field(default_factory=dict)  # console settings, as --cfg KEY=VALUE gives them
 
 
-def check_files(opts: RunOptions) -> tuple[list[Path], list[tuple[int, int, tuple[int, int]]]]:
+def check_files(opts: RunOptions) -> tuple[list[Path], list[tuple[int, int, tuple[int, int]]],
+                                           list[tuple[int, Any]]]:
     """Everything about files that can fail, before any guest runs: the programs exist, the
-    input script reads and parses, the screenshot can be written. ValueError (LoaderError
+    input script reads and parses (pad presses, keyboard answers), the screenshot can be
+    written. ValueError (LoaderError
     for programs) with a message that names the option."""
     from hlemu.images import check_writable
 
     named = opts.programs or ([] if opts.load_state else list(DEMO))
     paths = [resolve(n) for n in named]
-    events = load_input_script(opts.input_script) if opts.input_script else []
+    events, answers = load_input(opts.input_script) if opts.input_script else ([], [])
     if opts.screenshot:
         try:
             check_writable(opts.screenshot)
         except ValueError as exc:
             raise ValueError(f"--screenshot {exc}") from None
-    return paths, events
+    return paths, events, answers
 
 
 def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
@@ -169,7 +237,7 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
 
     out = out or sys.stdout  # looked up now: a caller (or pytest) may have replaced it
     try:
-        paths, events = check_files(opts)
+        paths, events, answers = check_files(opts)
     except ValueError as exc:
         print(f"hlemu: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -226,6 +294,8 @@ def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
             return EXIT_USAGE
         if events:
             _replay_input(kernel, events)
+        if answers:
+            queue_keyboard_answers(kernel, answers)
         display = kernel.display
         frames = None if opts.frames is None else display.frame + opts.frames  # counted from this run's start
         started = time.perf_counter()
@@ -295,6 +365,19 @@ def _replay_input(kernel: Kernel, events: list[tuple[int, int, tuple[int, int]]]
 
     apply(0)
     kernel.display.vblank_listeners.insert(0, apply)  # before hid samples the pad
+
+
+def queue_keyboard_answers(kernel: Kernel, answers: list[tuple[int, Any]]) -> None:
+    """Queue each software-keyboard answer for the keyboard (``kernel.apt.keyboard``) at the
+    start of the frame it names."""
+    pending = list(answers)
+
+    def apply(frame: int) -> None:
+        while pending and pending[0][0] <= frame:
+            kernel.apt.keyboard.queue(pending.pop(0)[1])
+
+    apply(0)
+    kernel.display.vblank_listeners.insert(0, apply)
 
 
 def exit_status(kernel: Kernel, result: RunResult, out: TextIO) -> int:

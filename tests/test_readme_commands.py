@@ -63,6 +63,8 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
     "hlemu run cfg_values.3dsx --cfg language=fr --cfg model=N3DS": (0, ["hlemu: all exited"]),
     "hlemu run apt_lifecycle.3dsx --frames 30": (0, ["main loop: running",
                                                      "hlemu: frames done; apt_lifecycle: running"]),
+    "hlemu run swkbd --input swkbd.txt": (0, ['[swkbd:32] name: button 2 (right), result 2, 3 units, "Ada"',
+                                              '[swkbd:32] word: button 2 (right), result 5, 4 units, "good"']),
     "python3 scripts/acceptance.py --help": (0, ["manifest"]),
     "hlemu run gpu_triangles --screenshot gpu.png": (0, ["[gpu_triangles:32] gpu_triangles: 0 failures",
                                                          "written to gpu.png"]),

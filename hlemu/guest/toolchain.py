@@ -50,6 +50,7 @@ OPTIONAL_PARTS = {
     "ptm.h": ["ptm.c"],
     "gpucmd.h": ["gpucmd.c"],
     "font.h": ["font.c", "apt.c"],
+    "swkbd.h": ["swkbd.c", "apt.c"],
 }
 
 # The archives the link reads (nano.specs turns -lc into -lc_nano, -lg into -lg_nano).

@@ -15,6 +15,7 @@ from kernel.api.gpu import GpuView
 from kernel.api.proc import Proc
 from kernel.api.sigint import stop_on_sigint
 from kernel.api.views import Breakpoint, ThreadView, read_thread
+from kernel.applets.swkbd import KeyboardAnswer, KeyboardRequest
 from kernel.display import Display
 from kernel.ipc import Message
 from kernel.kernel import Kernel, RunResult
@@ -77,6 +78,12 @@ class Emulator:
         """``callback(proc, line)`` for every line a guest prints and every kernel report
         about a process (crashes, deadlocks, unimplemented SVCs)."""
         self._output_listeners.append(callback)
+
+    def on_keyboard(self, frontend: Callable[[KeyboardRequest], KeyboardAnswer | None] | None) -> None:
+        """``frontend(request)`` answers the software keyboard when no scripted answer is queued
+        (``kernel.apt.keyboard``; None: the keyboard's default). It is called on the emulation
+        thread while the guest waits: no guest time passes until it returns. Kept by :meth:`restore`."""
+        self.kernel.apt.keyboard.frontend = frontend
 
     # processes
     def spawn(self, program: str | Path | Image, name: str | None = None) -> Proc:
@@ -443,6 +450,7 @@ class Emulator:
         from kernel.services import Service
 
         fresh.svc_listeners, fresh.ipc_listeners = old.svc_listeners, old.ipc_listeners
+        fresh.apt.keyboard.frontend = old.apt.keyboard.frontend
         host = [f for f in old.display.vblank_listeners if not isinstance(getattr(f, "__self__", None), Service)]
         fresh.display.vblank_listeners[:0] = host
         self.kernel = fresh

@@ -21,6 +21,9 @@ Behaviour follows 3dbrew "NS and APT Services" and libctru ``source/services/apt
   (libctru's ``APT_Signal``) and signals the notification event; libctru's event thread
   reads it with InquireNotification. ORDERTOCLOSE and SHUTDOWN make ``aptMainLoop()``
   return false.
+- Library applets (PrepareToStartLibraryApplet, StartLibraryApplet, ...): the applet runs in
+  Python (:mod:`kernel.applets`; the software keyboard is ``kernel.applets.swkbd``) and
+  returns to the application with a WAKEUP_EXIT parameter from its app id.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from kernel.applets import KeyboardInput, LibraryApplet, ReturningApplet, library_applet_class
 from kernel.objects.event import Event, ResetType
 from kernel.objects.mutex import Mutex
 from kernel.services import Reply, Request, Service, command
@@ -57,6 +61,7 @@ def _result(description: int, summary: int, level: int) -> int:
 NO_DATA = _result(1007, 5, 25)  # 0xC8A0CFEF: Glance/ReceiveParameter with nothing queued
 NOT_FOUND = _result(1018, 4, 25)  # 0xC880CFFA: an applet id that is not registered
 ALREADY_EXISTS = _result(1020, 5, 25)  # 0xC8A0CFFC: Initialize twice without Finalize
+INVALID_APPLET_SLOT = _result(4, 5, 25)  # 0xC8A0CC04: CancelLibraryApplet with no library applet
 
 
 class AppId(IntEnum):
@@ -65,6 +70,7 @@ class AppId(IntEnum):
     NONE = 0
     HOMEMENU = 0x101
     APPLICATION = 0x300
+    SOFTWARE_KEYBOARD = 0x401  # libctru APPID_SOFTWARE_KEYBOARD
 
 
 class Signal(IntEnum):
@@ -91,8 +97,11 @@ class AptCommand(IntEnum):
     WAKEUP = 1
     REQUEST = 2
     RESPONSE = 3
-    SYSAPPLET_REQUEST = 16
+    MESSAGE = 5
+    WAKEUP_EXIT = 10
     WAKEUP_PAUSE = 11
+    WAKEUP_CANCEL = 12
+    SYSAPPLET_REQUEST = 16
 
 
 @dataclass
@@ -119,6 +128,7 @@ class Applet:
     notifications: deque[int] = field(default_factory=deque)
     power_pending: bool = False
     closing: bool = False  # PrepareToCloseApplication seen
+    library_applet: LibraryApplet | None = None  # prepared or running (kernel.applets)
 
 
 NEW_3DS_MODELS = frozenset({MODELS["New 3DS"], MODELS["New 3DS XL"], MODELS["New 2DS XL"]})
@@ -134,6 +144,7 @@ class Apt:
         self.media_type = 1  # GetAppletInfo: SD card, where homebrew lives
         self.shared_font: SharedFont | None = None  # made on the first GetSharedFont
         self.ports = [AptPort(kernel, self, name) for name in PORT_NAMES]
+        self.keyboard = KeyboardInput()  # the software keyboard's answers (kernel.applets.swkbd)
 
     @property
     def new_3ds(self) -> bool:
@@ -315,7 +326,8 @@ class AptPort(Service):
     def is_registered(self, request: Request) -> Reply:
         app_id = request.normal[0]
         state = self._state(request)
-        registered = app_id == AppId.HOMEMENU or (state.registered and app_id == state.app_id)
+        registered = app_id == AppId.HOMEMENU or (state.registered and app_id == state.app_id) \
+            or (state.library_applet is not None and state.library_applet.app_id == app_id)
         return Reply(normal=[int(registered)])
 
     def _own(self, request: Request, app_id: int) -> Applet | None:
@@ -378,6 +390,10 @@ class AptPort(Service):
         parameter = Parameter(source, destination, cmd, request.static_buffers.get(0, b"")[:size])
         if destination == AppId.HOMEMENU and self.apt.home_menu_receives(state, parameter):
             return Reply()
+        applet = state.library_applet
+        if applet is not None and destination == applet.app_id \
+                and applet.receive(cmd, parameter.data, request.handles[0] if request.handles else None):
+            return Reply()
         self.kernel.output(request.process, f"[hlemu] {self.name}: SendParameter to applet {destination:#x} "
                                             f"(command {cmd}): no such applet (unimplemented)")
         return Reply(result=NOT_FOUND)
@@ -393,6 +409,58 @@ class AptPort(Service):
         if hit:
             state.parameters.popleft()
         return Reply(normal=[int(hit)])
+
+    # -- library applets (kernel.applets) -------------------------------------------------------
+    @command(0x0018, normal=1)
+    def prepare_to_start_library_applet(self, request: Request) -> Reply:
+        """app id: the applet is made and registered (IsRegistered says so) for the capture
+        exchange and StartLibraryApplet; 0xC8A0CFFC while another one is open."""
+        return self._prepare_library_applet(request)
+
+    @command(0x0016, normal=1)
+    def preload_library_applet(self, request: Request) -> Reply:
+        return self._prepare_library_applet(request)
+
+    def _prepare_library_applet(self, request: Request) -> Reply:
+        state = self._state(request)
+        app_id = request.normal[0]
+        if state.library_applet is not None:
+            if state.library_applet.app_id == app_id and not state.library_applet.started:
+                return Reply()  # preloaded, then prepared: the same applet
+            return Reply(result=ALREADY_EXISTS)
+        state.library_applet = library_applet_class(app_id)(self.apt, state, app_id)
+        return Reply()
+
+    @command(0x0017, normal=1)
+    def finish_preloading_library_applet(self, request: Request) -> Reply:
+        return Reply()
+
+    @command(0x001E, normal=2, translate=4)
+    def start_library_applet(self, request: Request) -> Reply:
+        """app id, size, a handle (the applet's memory block), the parameter (static buffer 0):
+        the applet gets them as its WAKEUP parameter and runs; it answers the application with
+        a WAKEUP_EXIT parameter when it is done (the keyboard: before this reply)."""
+        state = self._state(request)
+        app_id, size = request.normal
+        applet = state.library_applet
+        if applet is None or applet.app_id != app_id or applet.started:
+            return Reply(result=NOT_FOUND)
+        handle = request.handles[0] if request.handles else None
+        if isinstance(applet, ReturningApplet):  # the recorder and --trace-ipc say "stubbed"
+            self.stubbed(request, f"({app_id:#05x} returns at once)")
+        applet.start(request.static_buffers.get(0, b"")[:size], handle)
+        return Reply()
+
+    @command(0x003B, normal=1)
+    def cancel_library_applet(self, request: Request) -> Reply:
+        """exiting -> the open applet closes at once, the application woken with WAKEUP_CANCEL
+        and the applet's parameter as it got it."""
+        state = self._state(request)
+        applet = state.library_applet
+        if applet is None:
+            return Reply(result=INVALID_APPLET_SLOT)
+        applet.cancel()
+        return Reply()
 
     # -- utilities, sleep and the HOME menu -----------------------------------------------------
     @command(0x004B, normal=3, translate=2)
@@ -454,4 +522,5 @@ class AptPort(Service):
         state.registered = False
         state.parameters.clear()
         state.notifications.clear()
+        state.library_applet = None
         return Reply()

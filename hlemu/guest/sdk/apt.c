@@ -41,6 +41,8 @@ static u32 apt_parameter[0x1000 / 4];
 static aptHookCookie apt_first_hook;
 static aptSignalFn apt_signal_hook;
 static void *apt_signal_param;
+static aptMessageCb apt_message_callback;
+static void *apt_message_param;
 
 NS_APPID envGetAptAppId(void)
 {
@@ -257,6 +259,19 @@ Result APT_CloseApplication(const void *param, size_t paramSize, Handle handle)
     return apt_send_with_handle(0x27, param, paramSize, handle);
 }
 
+Result APT_PrepareToStartLibraryApplet(NS_APPID appID)
+{
+    u32 cmd[16] = {IPC_MakeHeader(0x18, 1, 0), appID};
+    return aptSendCommand(cmd);
+}
+
+Result APT_StartLibraryApplet(NS_APPID appID, const void *param, size_t paramSize, Handle handle)
+{
+    u32 cmd[16] = {IPC_MakeHeader(0x1E, 2, 4), appID, paramSize, IPC_Desc_SharedHandles(1), handle,
+                   IPC_Desc_StaticBuffer(paramSize, 0), (u32)param};
+    return aptSendCommand(cmd);
+}
+
 Result APT_CheckNew3DS(bool *out)
 {
     u32 cmd[16] = {IPC_MakeHeader(0x102, 0, 0)};
@@ -337,11 +352,18 @@ static bool is_wakeup(APT_Command cmd)
            cmd == APTCMD_WAKEUP_LAUNCHAPP;
 }
 
-/* The next parameter: wait for the parameter event, then ReceiveParameter. */
+/* The next parameter: wait for the parameter event, then ReceiveParameter; a MESSAGE goes to
+ * the message callback (libctru's aptReceiveParameter). */
 static Result apt_receive(APT_Command *cmd, Handle *handle)
 {
     svcWaitSynchronization(apt_events[1], WAIT_FOREVER);
-    return APT_ReceiveParameter(envGetAptAppId(), apt_parameter, sizeof(apt_parameter), NULL, cmd, NULL, handle);
+    NS_APPID sender = APPID_NONE;
+    size_t size = 0;
+    Result res = APT_ReceiveParameter(envGetAptAppId(), apt_parameter, sizeof(apt_parameter), &sender, cmd, &size,
+                                      handle);
+    if (R_SUCCEEDED(res) && *cmd == APTCMD_MESSAGE && apt_message_callback != NULL)
+        apt_message_callback(apt_message_param, sender, apt_parameter, size);
+    return res;
 }
 
 /* libctru's aptWaitForWakeUp: NotifyToWait, then parameters until a WAKEUP command. */
@@ -445,10 +467,14 @@ typedef struct {
     } top, bottom;
 } apt_capture_info;
 
-static void apt_screen_transfer(void)
+/* libctru's aptScreenTransfer: wait until `appId` is registered, send it the capture request
+ * (SYSAPPLET_REQUEST to a system applet, REQUEST to a library applet), wait for its RESPONSE,
+ * then SendCaptureBufferInfo. A library applet's capture block would be filled with the
+ * screens here; hlemu's applets give none. */
+static void apt_screen_transfer(NS_APPID appId, bool sysApplet)
 {
     bool registered = false;
-    while (R_FAILED(APT_IsRegistered(APPID_HOMEMENU, &registered)) || !registered)
+    while (R_FAILED(APT_IsRegistered(appId, &registered)) || !registered)
         svcSleepThread(10000000);
     const u32 bpp = 3;
     apt_capture_info info = {
@@ -457,8 +483,8 @@ static void apt_screen_transfer(void)
         .top = {bpp * 0x14000, bpp * 0x14000, GSP_BGR8_OES},
         .bottom = {0, 0, GSP_BGR8_OES},
     };
-    while (R_FAILED(APT_SendParameter(envGetAptAppId(), APPID_HOMEMENU, APTCMD_SYSAPPLET_REQUEST, &info,
-                                      sizeof(info), 0)))
+    while (R_FAILED(APT_SendParameter(envGetAptAppId(), appId, sysApplet ? APTCMD_SYSAPPLET_REQUEST : APTCMD_REQUEST,
+                                      &info, sizeof(info), 0)))
         svcSleepThread(10000000);
     for (;;) {
         APT_Command cmd = APTCMD_NONE;
@@ -477,12 +503,33 @@ void aptJumpToHomeMenu(void)
     apt_flags &= ~FLAG_SHOULDHOME;
     APT_PrepareToJumpToHomeMenu();
     apt_call_hooks(APTHOOK_ONSUSPEND);
-    apt_screen_transfer();
+    apt_screen_transfer(APPID_HOMEMENU, true);
     if (gspGpuGetSessionHandle() != 0)
         GSPGPU_ReleaseRight();
     APT_JumpToHomeMenu(NULL, 0, 0);
     apt_flags &= ~FLAG_ACTIVE;
     apt_wait_for_wakeup(false);
+}
+
+void aptSetMessageCallback(aptMessageCb callback, void *user)
+{
+    apt_message_callback = callback;
+    apt_message_param = user;
+}
+
+/* libctru's aptLaunchLibraryApplet, less its GSP VRAM save/restore: prepare, the capture
+ * exchange, give up the GPU, start, wait for the applet's wake-up, copy its answer back. */
+void aptLaunchLibraryApplet(NS_APPID appId, void *buf, size_t bufsize, Handle handle)
+{
+    APT_PrepareToStartLibraryApplet(appId);
+    apt_call_hooks(APTHOOK_ONSUSPEND);
+    apt_screen_transfer(appId, false);
+    if (gspGpuGetSessionHandle() != 0)
+        GSPGPU_ReleaseRight();
+    APT_StartLibraryApplet(appId, buf, bufsize, handle);
+    apt_flags &= ~FLAG_ACTIVE;
+    apt_wait_for_wakeup(false);
+    memcpy(buf, apt_parameter, bufsize);
 }
 
 bool aptMainLoop(void)

@@ -25,6 +25,9 @@
  *   AppletUtility               0x004B00C2  [1]=id, [2]=input size, [3]=output size,
  *                                            [4..5]=input (static 1); output in static buffer 0
  *                                            -> [2]=the utility's own result
+ *   PrepareToStartLibraryApplet 0x00180040  [1]=app id
+ *   StartLibraryApplet          0x001E0084  [1]=app id, [2]=size, [3..4]=handle (the applet's
+ *                                            memory block), [5..6]=static buffer 0 (the parameter)
  *   CheckNew3DS                 0x01020000  -> [2]=1 on a New 3DS
  *
  * As libctru's aptSendCommand does, every command takes the APT lock mutex, opens a new
@@ -51,6 +54,7 @@ typedef enum {
     APPID_NONE = 0,
     APPID_HOMEMENU = 0x101,
     APPID_APPLICATION = 0x300,
+    APPID_SOFTWARE_KEYBOARD = 0x401,
 } NS_APPID;
 
 /* Applet position and attributes (libctru aptMakeAppletAttr). */
@@ -147,6 +151,14 @@ bool aptCheckHomePressRejected(void);
 /* The HOME menu round trip libctru makes: capture-buffer request, JumpToHomeMenu, wake-up. */
 void aptJumpToHomeMenu(void);
 
+/* Called with every MESSAGE parameter received while waiting (libctru's aptMessageCb; the
+ * software keyboard's filter callback comes this way). */
+typedef void (*aptMessageCb)(void *user, NS_APPID sender, void *msg, size_t msgsize);
+void aptSetMessageCallback(aptMessageCb callback, void *user);
+/* Start library applet `appId` with `buf` and `handle` and wait until it returns; its answer
+ * is copied over `buf` (libctru's aptLaunchLibraryApplet). */
+void aptLaunchLibraryApplet(NS_APPID appId, void *buf, size_t bufsize, Handle handle);
+
 void aptHook(aptHookCookie *cookie, aptHookFn callback, void *param);
 void aptUnhook(aptHookCookie *cookie);
 
@@ -179,6 +191,8 @@ Result APT_JumpToHomeMenu(const void *param, size_t paramSize, Handle handle);
 Result APT_PrepareToCloseApplication(bool cancelPreload);
 Result APT_CloseApplication(const void *param, size_t paramSize, Handle handle);
 Result APT_CheckNew3DS(bool *out);
+Result APT_PrepareToStartLibraryApplet(NS_APPID appID);
+Result APT_StartLibraryApplet(NS_APPID appID, const void *param, size_t paramSize, Handle handle);
 
 #ifdef __cplusplus
 }
