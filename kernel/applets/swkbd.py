@@ -110,11 +110,21 @@ class KeyboardInput:
     A save state keeps the queued answers, not the frontend (its owner installs it again).
     """
 
-    state_transient = ("frontend",)
+    state_transient = ("frontend", "listeners")
     frontend: Frontend | None = None
 
     def __init__(self) -> None:
         self.answers: deque[KeyboardAnswer] = deque()
+        # told every answer a keyboard took, after the default stood in for none (an input
+        # movie records them: kernel/state/movie.py)
+        self.listeners: list[Callable[[KeyboardAnswer], None]] = []
+
+    def after_restore(self) -> None:
+        self.listeners = []
+
+    def took(self, answer: KeyboardAnswer) -> None:
+        for listener in self.listeners:
+            listener(answer)
 
     def queue(self, answer: KeyboardAnswer) -> None:
         self.answers.append(answer)
@@ -246,6 +256,7 @@ class SoftwareKeyboard(LibraryApplet):
             answer = self.apt.keyboard.next_answer(self.request)
             if answer is None:
                 answer = self._default()
+            self.apt.keyboard.took(answer)
             problem = self._accept(answer)
             if not problem:
                 break

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from kernel.kernel import Kernel
 
 MOVIE_FORMAT = "hlemu-movie"
-MOVIE_VERSION = 1
+MOVIE_VERSION = 2  # 2: the software keyboard's answers ("keyboard"); 1 had none
 PadEntry = tuple[int, int, int, int, int | None, int | None]
 
 
@@ -44,12 +44,16 @@ class Movie:
     pad: list[PadEntry] = field(default_factory=list)
     presses: list[tuple[int, str, int | None]] = field(default_factory=list)
     frames: int = 0
+    # every answer a software keyboard took, in order: (frame, text, button); on replay they
+    # are queued before any other answer, so no dialog is asked and no default stands in
+    keyboard: list[tuple[int, str, int]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps({"format": MOVIE_FORMAT, "version": MOVIE_VERSION, "hlemu": hlemu.__version__,
                            "start": self.start, "programs": [list(p) for p in self.programs],
                            "quantum_blocks": self.quantum_blocks, "pad": [list(p) for p in self.pad],
-                           "presses": [list(p) for p in self.presses], "frames": self.frames}, indent=None)
+                           "presses": [list(p) for p in self.presses], "frames": self.frames,
+                           "keyboard": [list(k) for k in self.keyboard]}, indent=None)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         with open(path, "w") as f:
@@ -86,8 +90,9 @@ class Movie:
         pad = [_pad_entry(e) for e in _list(data.get("pad"), "pad")]
         presses = [_press(e) for e in _list(data.get("presses"), "presses")]
         frames = data.get("frames", 0)
+        keyboard = [_answer(e) for e in _list(data.get("keyboard", []), "keyboard")]
         return cls(start, [(a, b) for a, b in programs], quantum, pad, presses,
-                   frames if isinstance(frames, int) else 0)
+                   frames if isinstance(frames, int) else 0, keyboard)
 
 
 def _list(value: Any, name: str) -> list[Any]:
@@ -111,6 +116,13 @@ def _press(e: Any) -> tuple[int, str, int | None]:
     if not (isinstance(e, list) and len(e) == 3 and _int(e[0]) and e[1] in ("home", "power")
             and (e[2] is None or _int(e[2]))):
         raise StateError(f"bad press {str(e)[:60]} in the movie")
+    return (e[0], e[1], e[2])
+
+
+def _answer(e: Any) -> tuple[int, str, int]:
+    if not (isinstance(e, list) and len(e) == 3 and _int(e[0]) and isinstance(e[1], str) and _int(e[2])
+            and 0 <= e[2] <= 2):
+        raise StateError(f"bad keyboard answer {str(e)[:60]} in the movie")
     return (e[0], e[1], e[2])
 
 
@@ -145,6 +157,10 @@ class MovieRecorder:
         self._last: tuple[int, int, int, int | None, int | None] | None = None
         self._queued: list[tuple[str, int | None]] = []
         kernel.display.vblank_listeners.insert(0, self._on_vblank)
+        kernel.apt.keyboard.listeners.append(self._on_answer)
+
+    def _on_answer(self, answer: Any) -> None:
+        self.movie.keyboard.append((self.kernel.display.frame, answer.text, answer.button))
 
     def press(self, kind: str, pid: int | None) -> None:
         """A HOME or POWER press: delivered, and recorded, at the next VBlank."""
@@ -167,6 +183,9 @@ class MovieRecorder:
         listeners = self.kernel.display.vblank_listeners
         if self._on_vblank in listeners:
             listeners.remove(self._on_vblank)
+        answers = self.kernel.apt.keyboard.listeners
+        if self._on_answer in answers:
+            answers.remove(self._on_answer)
         return self.movie
 
 
@@ -192,6 +211,11 @@ class MoviePlayer:
         for frame, kind, pid in movie.presses:
             self.presses.setdefault(frame, []).append((kind, pid))
         self.last_frame = movie.frames
+        from kernel.applets.swkbd import KeyboardAnswer
+
+        keyboard = kernel.apt.keyboard
+        keyboard.answers.extendleft(reversed([KeyboardAnswer(text, button, "movie")
+                                              for _frame, text, button in movie.keyboard]))
         kernel.display.vblank_listeners.insert(0, self._on_vblank)
 
     def _on_vblank(self, frame: int) -> None:

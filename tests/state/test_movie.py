@@ -91,3 +91,42 @@ def test_damaged_movies_are_refused(tmp_path):
         with pytest.raises(StateError):
             Movie.load(path)
     _ = io
+
+
+def test_the_keyboards_answers_replay_from_the_movie_alone(tmp_path):
+    """Typed answers (one refused by the keyboard's filter) and a default are recorded in the
+    order the keyboards took them; the replay has no --input and no dialog, and prints the same."""
+    from hlemu.run import parse_keyboard_answers, queue_keyboard_answers
+
+    live = make(("swkbd",), "semifastmem")
+    queue_keyboard_answers(live.kernel, parse_keyboard_answers('0 TEXT "Ada"\n0 TEXT "x1"\n0 TEXT "good"\n'))
+    live.record_movie()
+    live.run(frames=120)
+    movie = live.stop_movie()
+    want = fingerprint(live)
+    live.close()
+    assert [(text, button) for _frame, text, button in movie.keyboard][:3] == [("Ada", 2), ("x1", 2), ("good", 2)]
+    path = tmp_path / "kb.json"
+    movie.save(path)
+    loaded = Movie.load(path)
+    assert loaded.keyboard == movie.keyboard
+    again = make(("swkbd",), "fastmem")
+    asked = []
+    again.kernel.apt.keyboard.frontend = lambda request: asked.append(request)  # must never be asked
+    again.replay_movie(loaded)
+    again.run(frames=120)  # the program ends within its first frames, as it did when recorded
+    got = fingerprint(again)
+    again.close()
+    assert asked == []
+    (name, status, output, *_), = want["processes"].values()
+    assert (name, status) == ("swkbd", "exited (0)") and 'name: button 2 (right), result 2, 3 units, "Ada"' in output
+    assert got["processes"] == want["processes"] and got["instructions"] == want["instructions"]
+
+
+@pytest.mark.parametrize("entry", ['[0, "x"]', '[0, 5, 2]', '[0, "x", 7]', '["0", "x", 1]', '{"a": 1}'])
+def test_a_damaged_keyboard_answer_is_refused(tmp_path, entry):
+    path = tmp_path / "bad.json"
+    path.write_text('{"format": "hlemu-movie", "version": 2, "start": {"kind": "power-on"}, "programs": [], '
+                    f'"quantum_blocks": 20000, "pad": [], "presses": [], "keyboard": [{entry}]}}')
+    with pytest.raises(StateError, match="keyboard answer"):
+        Movie.load(path)
