@@ -16,6 +16,9 @@ a raw-numpy baseline of the same size (copying the page-table arrays):
 - ``fault_plot``: adding one refresh of 8 processes to the plot and painting it;
 - ``frame_limiter``: wall time of 30 frames of the fb demo run one frame a slice with the
   window's limiter (``EmuWorker._delay_ms``) on and off; on, it should be ~0.5 s (60 fps).
+- ``window_mips``: the demo's MIPS in the window (offscreen, unthrottled, its screens and
+  snapshots as a user's window has them), with the rewind ring and without it, against the
+  same frames run headless (``emu.run``, as ``hlemu run`` does) in this process: ``vs_headless``.
 """
 
 from __future__ import annotations
@@ -81,7 +84,69 @@ def limiter_seconds(throttle: bool, frames: int = LIMITER_FRAMES) -> float:
         emu.close()
 
 
-def run(repeats: int = 5, progress: Callable[[str], None] | None = None) -> list[Record]:
+WINDOW_FRAMES = 240  # measured after WARM_FRAMES, which compile and fill the caches
+WARM_FRAMES = 30
+
+
+def headless_mips(frames: int = WINDOW_FRAMES) -> float:
+    import time
+
+    from hlemu.run import DEMO
+    from kernel.api import Emulator
+
+    emu = Emulator(backend="auto", echo=False)
+    try:
+        for name in DEMO:
+            emu.spawn(name)
+        emu.run(frames=WARM_FRAMES)
+        i0, t0 = emu.instructions, time.perf_counter()
+        emu.run(frames=frames)
+        return (emu.instructions - i0) / (time.perf_counter() - t0) / 1e6
+    finally:
+        emu.close()
+
+
+def window_mips(rewind: bool, frames: int = WINDOW_FRAMES, timeout: float = 600.0) -> float:
+    """The demo in a window, unthrottled, from its snapshots' frame and instruction counts."""
+    import time
+
+    from gui.qapp import application
+    from gui.state import Snapshot
+    from gui.window import MainWindow
+    from gui.worker import Session
+    from hlemu.run import DEMO, resolve
+
+    app = application()
+    session = Session([str(resolve(p)) for p in DEMO], backend="auto", rewind=rewind)
+    window = MainWindow(session, show_crash_dialogs=False, headless=True)
+    window.show()
+    session.set_throttle(False)
+    session.start()
+    try:
+        def wait(predicate: Callable[[Snapshot], bool]) -> tuple[float, int, int]:
+            end = time.perf_counter() + timeout
+            while time.perf_counter() < end:
+                app.processEvents()
+                snap = window.snapshot
+                if snap is not None and predicate(snap):
+                    return time.perf_counter(), snap.frame, snap.instructions
+                time.sleep(0.002)
+            raise TimeoutError("bench gui: the window did not reach its frame")
+
+        wait(lambda snap: True)
+        session.resume()
+        t0, f0, i0 = wait(lambda snap: snap.running and snap.frame >= WARM_FRAMES)
+        t1, _f1, i1 = wait(lambda snap: snap.frame >= f0 + frames)
+        return (i1 - i0) / (t1 - t0) / 1e6
+    finally:
+        session.stop()
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+
+
+def run(repeats: int = 5, progress: Callable[[str], None] | None = None,
+        window_frames: int = WINDOW_FRAMES) -> list[Record]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gui.models import PageTableModel
     from gui.qapp import application
@@ -162,9 +227,22 @@ def run(repeats: int = 5, progress: Callable[[str], None] | None = None) -> list
             seconds = limiter_seconds(throttle)
             add("frame_limiter", f"{LIMITER_FRAMES} frames, limiter {'on' if throttle else 'off'}", seconds,
                 fps=round(LIMITER_FRAMES / seconds, 1))
+        say("bench gui: the demo's MIPS in the window and headless")
+        headless = [headless_mips(window_frames)]
+        for rewind in (True, False):
+            mips = window_mips(rewind, window_frames)
+            records.append(Record("window_mips", f"window, rewind ring {'on' if rewind else 'off'}", mips, "MIPS",
+                                  {**params, "frames": window_frames}))
+        headless.append(headless_mips(window_frames))  # before and after: the machine's load drifts
+        mean = sum(headless) / len(headless)
+        records.append(Record("window_mips", "headless (baseline)", mean, "MIPS",
+                              {**params, "frames": window_frames, "runs": [round(m, 1) for m in headless]}))
+        for rec in records[-3:]:
+            rec.extra["vs_headless"] = round(rec.value / mean, 3)
         base = next(r for r in records if r.variant == "numpy copy (baseline)").value
         for rec in records:  # every refresh against the cost of copying one page table with numpy
-            rec.extra.setdefault("vs_numpy", round(base / rec.value, 4) if rec.value else 0.0)
+            if rec.unit == "ms":
+                rec.extra.setdefault("vs_numpy", round(base / rec.value, 4) if rec.value else 0.0)
     finally:
         emu.close()
         app.processEvents()

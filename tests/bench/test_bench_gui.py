@@ -32,3 +32,8 @@ def test_quick_gui_benchmark_writes_every_workload(tmp_path):
                 ("fault_plot", "add + paint (full history)"), ("frame_limiter", "30 frames, limiter on"),
                 ("frame_limiter", "30 frames, limiter off")):
         assert records[key]["unit"] == "ms" and records[key]["value"] > 0
+    window = {variant: r for (workload, variant), r in records.items() if workload == "window_mips"}
+    assert sorted(window) == ["headless (baseline)", "window, rewind ring off", "window, rewind ring on"]
+    assert all(r["unit"] == "MIPS" and r["value"] > 0 and r["frames"] == 30 for r in window.values())
+    assert window["headless (baseline)"]["vs_headless"] == 1.0
+    assert len(window["headless (baseline)"]["runs"]) == 2
