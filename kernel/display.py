@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
+from hlemu.gpu.pixels import GSP_TO_PICA, decode
 from hlemu.images import write_image
 from hlemu.memory import SpecialKind, WriteTracker
 from kernel.layout import SYSTEM_TICK_HZ
@@ -192,7 +194,11 @@ class Display:
             raw = fb.process.space.peek(fb.vaddr + first * fb.stride, fb.stride * (end - first))
         except ValueError:
             return image
-        columns = np.frombuffer(raw, dtype=np.uint8).reshape(end - first, fb.stride)[:, : SCREEN_HEIGHT * bpp]
+        data = np.frombuffer(raw, dtype=np.uint8)
+        if fb.format in FORMAT_BYTES:  # compiled: the window renders what changed every frame
+            _columns_to_rgb(data, end - first, fb.stride, GSP_TO_PICA[fb.format], bpp, image)
+            return image
+        columns = data.reshape(end - first, fb.stride)[:, : SCREEN_HEIGHT * bpp]
         pixels = columns.reshape(end - first, SCREEN_HEIGHT, bpp)[:, ::-1, :]  # bottom row first in memory
         image[:] = _to_rgb(pixels, fb.format).transpose(1, 0, 2)
         return image
@@ -226,6 +232,19 @@ class Display:
     def screenshot(self, path: str) -> None:
         """Both screens in one image file, PNG, JPEG or BMP as the suffix says (see :meth:`composite`)."""
         write_image(path, self.composite())
+
+
+@njit(cache=True, nogil=True)
+def _columns_to_rgb(raw, columns, stride, fmt, bpp, image):  # noqa: ANN001, ANN202 - numba
+    """Framebuffer columns (each ``stride`` bytes, the screen's bottom row first) to the RGB
+    image's columns, with the codec the GPU and GX use (PICA numbering ``fmt``)."""
+    for c in range(columns):
+        base = c * stride
+        for y in range(SCREEN_HEIGHT):
+            r, g, b, _a = decode(raw, base + (SCREEN_HEIGHT - 1 - y) * bpp, fmt)
+            image[y, c, 0] = r
+            image[y, c, 1] = g
+            image[y, c, 2] = b
 
 
 def _to_rgb(pixels: np.ndarray, fmt: int) -> np.ndarray:
