@@ -33,21 +33,36 @@ class ServerSession(WaitObject):
         self.current_delivery: Delivery | None = None  # its mapped buffers, unmapped on reply
         self.client_closed = False
 
-    def should_wait(self, thread: Thread) -> bool:
-        # Requests that cannot be delivered are answered with their error here, so the
-        # server only ever receives well-formed ones.
+    def undeliverable(self, client: Thread, thread: Thread) -> int | None:
+        """Deciding, without side effects: the error delivering ``client``'s request to
+        ``thread`` would end with (a dry run of the translation), or None if it would be
+        delivered whole."""
         from kernel.ipc import deliver_request, read_header
 
+        if not read_header(client) & 0x3F:
+            return None  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
+        try:
+            deliver_request(self.kernel, client, thread, dry_run=True)
+        except KernelError as err:
+            return err.code
+        return None
+
+    def settle(self, thread: Thread) -> None:
+        """Doing: answer, with their error, the requests at the head of the queue that cannot
+        be delivered to ``thread``, so that the server only ever receives well-formed ones
+        and :meth:`should_wait` has only to look. Waits call it just before asking."""
         while self.queue and self.current is None:
             client = self.queue[0]
-            if not read_header(client) & 0x3F:
-                return False  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
-            try:
-                deliver_request(self.kernel, client, thread, dry_run=True)
-                return False
-            except KernelError as err:
-                self.queue.pop(0)
-                self.kernel.wake(client, {0: err.code})
+            code = self.undeliverable(client, thread)
+            if code is None:
+                return
+            self.queue.pop(0)
+            self.kernel.wake(client, {0: code})
+
+    def should_wait(self, thread: Thread) -> bool:
+        # A pure look once settle() has run: the request at the head of the queue is deliverable.
+        if self.queue and self.current is None:
+            return False
         return not self.client_closed
 
     def acquire(self, thread: Thread) -> int | None:
