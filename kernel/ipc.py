@@ -138,6 +138,23 @@ def write_cmdbuf(thread: Thread, words: list[int]) -> None:
     struct.pack_into(f"<{len(words)}I", memory, offset + CMDBUF_OFFSET, *(w & 0xFFFFFFFF for w in words))
 
 
+def copy_plain(src: Thread, dst: Thread) -> bool:
+    """Copy a message of normal words only from ``src``'s command buffer into ``dst``'s, as
+    it is (what :func:`translate` makes of it: such a message cannot fail), in one slice
+    copy of the physical memory both live in. False, copying nothing, when it has translate
+    descriptors. The round trip's common case; nobody may be listening (no message is built)."""
+    memory, s = _tls_bytes(src)
+    s += CMDBUF_OFFSET
+    head = _WORD.unpack_from(memory, s)[0]
+    if head & 0x3F:
+        return False
+    target, d = _tls_bytes(dst)
+    d += CMDBUF_OFFSET
+    n = 4 + 4 * ((head >> 6) & 0x3F)  # 1 + normal <= 64 words: always inside the buffer
+    target[d : d + n] = memory[s : s + n]
+    return True
+
+
 def _message_length(words: list[int]) -> tuple[int, int, int]:
     command, normal, translate = parse_header(words[0])
     if 1 + normal + translate > CMDBUF_WORDS:
@@ -310,8 +327,11 @@ def _free_ipc_range(state: np.ndarray, size: int) -> int | None:
 
 
 def deliver_request(kernel: Kernel, client: Thread, server: Thread, dry_run: bool = False,
-                    service: str = "") -> Delivery:
-    """Copy ``client``'s request into ``server``'s command buffer, translated."""
+                    service: str = "") -> Delivery | None:
+    """Copy ``client``'s request into ``server``'s command buffer, translated. None: it was
+    normal words only, copied as they are, with nobody listening (nothing for the reply to undo)."""
+    if not dry_run and not kernel.ipc_listeners and copy_plain(client, server):
+        return None
     try:
         words = read_cmdbuf(client)
         if dry_run and not words[0] & 0x3F:
@@ -344,6 +364,13 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
     client = session.current
     if client is None:
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
+    if not kernel.ipc_listeners and not read_header(server) & 0x3F:  # normal words only: cannot fail
+        finish_request(kernel, session)
+        session.current = None
+        if client.alive:
+            copy_plain(server, client)
+            kernel.wake(client, {0: Result.SUCCESS})
+        return
     try:
         words = read_cmdbuf(server)
         # With descriptors, all are checked before any is carried out (a reply of normal words
