@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from kernel.errors import KernelError, Result
 from kernel.objects.base import KernelObject, WaitObject
-from kernel.thread import Wait
+from kernel.thread import ThreadState, Wait
 
 if TYPE_CHECKING:
     from kernel.ipc import Delivery
@@ -114,10 +114,15 @@ class ClientSession(KernelObject):
             return self.service.handle_request(self, thread)
         if self.server is None or self.server_closed:
             raise KernelError(Result.SESSION_CLOSED_BY_REMOTE, "the server closed the session")
-        self.server.queue.append(thread)
-        self.kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE,
-                                       note=f"a reply on {self.describe()}"))
-        self.server.wake_waiters()
+        server = self.server
+        server.queue.append(thread)
+        kernel = self.kernel
+        kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE,
+                                  note=f"a reply on {self.describe()}"))
+        receiver = server.waiters[0] if len(server.waiters) == 1 else None
+        server.wake_waiters()  # a server thread waiting in ReplyAndReceive receives it now
+        if receiver is not None and receiver.state is ThreadState.READY:
+            kernel.scheduler.hand_off(receiver)  # and runs next, unless the scheduler finds otherwise
         return None
 
     def destroy(self) -> None:
