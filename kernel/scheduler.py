@@ -16,6 +16,10 @@ its budget. :meth:`Scheduler.run` (``Kernel.run``), :meth:`Scheduler.step`
 (``Emulator.step``, the GDB stub) therefore drive the same machine: N steps and a
 run of N instructions charge the same ticks and switch at the same places.
 
+An IPC round trip names the thread its SVC woke (:meth:`Scheduler.hand_off`): the next
+slice opens without the full pass (expire, pick, budget) when that pass is shown, by one
+look at the threads and the next deadline, to choose the same thread with the same budget.
+
 Everything that says where the schedule is sits in :class:`SchedulerState`, plain
 data for save states; device events are *named* (registered once with their
 callback), so the state holds names and ticks, never callables.
