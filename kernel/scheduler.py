@@ -16,6 +16,10 @@ its budget. :meth:`Scheduler.run` (``Kernel.run``), :meth:`Scheduler.step`
 (``Emulator.step``, the GDB stub) therefore drive the same machine: N steps and a
 run of N instructions charge the same ticks and switch at the same places.
 
+An IPC round trip names the thread its SVC woke (:meth:`Scheduler.hand_off`): the next
+slice opens without the full pass (expire, pick, budget) when that pass is shown, by one
+look at the threads and the next deadline, to choose the same thread with the same budget.
+
 Everything that says where the schedule is sits in :class:`SchedulerState`, plain
 data for save states; device events are *named* (registered once with their
 callback), so the state holds names and ticks, never callables.
@@ -103,11 +107,17 @@ class Scheduler:
         self._last_stop: Stop | None = None
         self._halt_pending = False  # halt() between runs: the next run of the slice returns at once
         self._fault_held = False  # the last slice faulted and a crash holder kept the process
+        self._handoff: Thread | None = None  # who an IPC SVC expects to run next (hand_off)
+        self.handoffs = 0  # slices opened by a handoff, without the full pass (a statistic)
 
-    state_transient = ("_running",)  # a state is saved between runs: no CPU runs
+    # A state is saved between runs: no CPU runs. A handoff is only a hint that the next
+    # slice's opening checks (a loaded state takes the full pass once: the same choice).
+    state_transient = ("_running", "_handoff", "handoffs")
 
     def after_restore(self) -> None:
         self._running = None
+        self._handoff = None
+        self.handoffs = 0
 
     # -- guest time and events -------------------------------------------------------------
     @property
@@ -298,10 +308,45 @@ class Scheduler:
             budget = max(1, min(deadline - self.state.ticks, budget))
         return min(budget, MAX_SLICE_BLOCKS)
 
+    def hand_off(self, thread: Thread) -> None:
+        """From an IPC SVC whose thread blocked after making ``thread`` ready (a request
+        received by a waiting server, a reply that wakes its client): ``thread`` should run
+        next. The next slice then opens without the full pass if :meth:`_handoff_budget` shows
+        the full pass would choose the same."""
+        self._handoff = thread
+
+    def _handoff_budget(self, thread: Thread) -> int | None:
+        """The budget the full pass (expire, pick, budget) would give ``thread``, or None if
+        it might do anything else. It would pick ``thread`` and do nothing else when nothing is
+        due (expire has no work: every deadline is later), ``thread`` is ready and no other
+        ready thread has its priority or better (so pick() finds no one before it: a
+        higher-priority or older equal-priority thread still runs first) and the budget is
+        the one without a quantum."""
+        if thread.state is not _READY:
+            return None
+        priority = thread.priority
+        for t in self.kernel.threads:
+            if t.state is _READY and t.priority <= priority and t is not thread:
+                return None
+        deadline = self.next_deadline()
+        if deadline is None:
+            return MAX_SLICE_BLOCKS
+        if deadline <= self.state.ticks:
+            return None
+        return min(deadline - self.state.ticks, MAX_SLICE_BLOCKS)
+
     def _open_slice(self) -> bool | None:
         """Expire what is due, pick a thread and open its slice. True: opened; None: every
         thread waits and time moved on to the next deadline; False: nothing can ever run."""
         st = self.state
+        thread = self._handoff
+        if thread is not None:  # an IPC handoff: the same choice, without the full pass
+            self._handoff = None
+            budget = self._handoff_budget(thread)
+            if budget is not None:
+                self.handoffs += 1
+                self._begin(thread, budget)
+                return True
         self.expire()
         thread = self.pick()
         if thread is None:
@@ -313,14 +358,21 @@ class Scheduler:
                 st.idle_since = st.ticks
             st.ticks = max(st.ticks, deadline)  # idle skipping
             return None
+        self._begin(thread, None)
+        return True
+
+    def _begin(self, thread: Thread, budget: int | None) -> None:
+        """Open ``thread``'s slice with ``budget`` (None: :meth:`_budget`, asked after the switch,
+        as the full pass always has: the switch tells SVC listeners, which may change it)."""
+        st = self.state
         st.idle_since = None
         st.deadlock_reported = False
+        listened = thread.pending_svc is not None
         self._switch_to(thread)
         self._slice = thread
         st.slice_tid = thread.tid
-        st.slice_left = self._budget(thread)
+        st.slice_left = self._budget(thread) if budget is None or listened else budget
         st.switch_requested = False
-        return True
 
     def _close_slice(self, thread: Thread, stop: Stop | None) -> None:
         if stop is Stop.QUANTUM and thread.state is _READY:

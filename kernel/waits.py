@@ -82,17 +82,23 @@ class Waits:
     def try_complete(self, thread: Thread, wait: Wait) -> tuple[int, int] | None:
         """If ``wait`` is satisfied now, take the objects; returns (index or -1 for all, result).
 
+        Each object is settled (:meth:`~kernel.objects.base.WaitObject.settle`) just before
+        it is asked whether to wait, in the order the wait names them.
+
         The result is SUCCESS unless the object that ended the wait says otherwise (a
         server session whose client has gone ends a ReplyAndReceive with SESSION_CLOSED).
         """
         objs = wait.objects
         if wait.wait_all:
-            if any(o.should_wait(thread) for o in objs):
-                return None
+            for o in objs:  # settled one by one, in order, up to the first that waits
+                o.settle(thread)
+                if o.should_wait(thread):
+                    return None
             for o in objs:
                 o.acquire(thread)
             return -1, Result.SUCCESS
         for i, o in enumerate(objs):
+            o.settle(thread)
             if not o.should_wait(thread):
                 code = o.acquire(thread)
                 return i, Result.SUCCESS if code is None else code

@@ -42,7 +42,9 @@ from hlemu.memory.slab import PROT_NONE, PROT_READ, PROT_RW, Slab
 from hlemu.memory.special import MmioHandler, WriteTracker
 from hlemu.text import record_repr
 
-_WRITE_TRACK = int(FaultKind.WRITE_TRACK)
+_SMALL_SYNC = 16  # slab syncs of up to this many pages work on plain lists
+
+_WRITE_TRACK = int(FaultKind.WRITE_TRACK)  # a plain int for the tracked-write fault path
 
 log = logging.getLogger(__name__)
 
@@ -413,22 +415,21 @@ class AddressSpace:
     def _sync_slab(self, lo: int, hi: int, remap: bool) -> None:
         """Make the slab's host mappings of pages ``lo..hi-1`` match the table."""
         assert self.slab is not None
-        if hi - lo == 1:  # one page, in plain ints (as PageTable.derive does)
-            bits = int(self.table.access[lo])
-            p = PROT_RW if bits & FAST_WRITE else PROT_READ if bits & FAST_READ else PROT_NONE
-            if p == PROT_NONE and remap:
-                self.slab.release(lo, 1)
-            elif remap:
-                self.slab.map_frames(lo, int(self.table.frame[lo]), 1, p)
-            else:
-                self.slab.protect(lo, 1, p)
-            return
-        access = self.table.access[lo:hi]
-        prot = np.where(access & FAST_WRITE, PROT_RW, np.where(access & FAST_READ, PROT_READ, PROT_NONE))
-        frame = self.table.frame[lo:hi].astype(np.int64)
-        # Cut wherever protection changes or the frames stop being consecutive.
-        cut = (prot[1:] != prot[:-1]) | (frame[1:] != frame[:-1] + 1)
-        bounds = [0, *(np.flatnonzero(cut) + 1).tolist(), hi - lo]
+        frame: list[int] | np.ndarray
+        prot: list[int] | np.ndarray
+        if hi - lo <= _SMALL_SYNC:  # a few pages (an IPC buffer): plain lists, not numpy calls
+            frame = self.table.frame[lo:hi].tolist()
+            prot = [PROT_RW if a & FAST_WRITE else PROT_READ if a & FAST_READ else PROT_NONE
+                    for a in self.table.access[lo:hi].tolist()]
+            bounds = [0, *(i for i in range(1, hi - lo)
+                           if prot[i] != prot[i - 1] or frame[i] != frame[i - 1] + 1), hi - lo]
+        else:
+            access = self.table.access[lo:hi]
+            prot = np.where(access & FAST_WRITE, PROT_RW, np.where(access & FAST_READ, PROT_READ, PROT_NONE))
+            frame = self.table.frame[lo:hi].astype(np.int64)
+            # Cut wherever protection changes or the frames stop being consecutive.
+            cut = (prot[1:] != prot[:-1]) | (frame[1:] != frame[:-1] + 1)
+            bounds = [0, *(np.flatnonzero(cut) + 1).tolist(), hi - lo]
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             p = int(prot[a])
             if p == PROT_NONE:

@@ -67,7 +67,8 @@ class KernelObject:
 class WaitObject(KernelObject):
     """An object WaitSynchronization can wait on.
 
-    Subclasses say when a thread must wait (:meth:`should_wait`) and what a
+    Subclasses say when a thread must wait (:meth:`should_wait`, a pure question; work
+    that must precede it goes in :meth:`settle`, called just before it) and what a
     completed wait takes from the object (:meth:`acquire`: a mutex's
     ownership, a semaphore's count, a one-shot event's signal). After any
     change that might end waits they call :meth:`wake_waiters`.
@@ -78,7 +79,12 @@ class WaitObject(KernelObject):
         self.waiters: list[Thread] = []
 
     def should_wait(self, thread: Thread) -> bool:
+        """Whether ``thread`` must wait: a question, with no side effects."""
         raise NotImplementedError
+
+    def settle(self, thread: Thread) -> None:
+        """What must be done before :meth:`should_wait` is asked for ``thread`` (a server
+        session answers the requests it can never deliver); nothing for most objects."""
 
     def acquire(self, thread: Thread) -> int | None:
         """A wait on this object completed for ``thread``; may return a result code for it."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from kernel.errors import KernelError, Result
 from kernel.objects.base import KernelObject, WaitObject
-from kernel.thread import Wait
+from kernel.thread import ThreadState, Wait
 
 if TYPE_CHECKING:
     from kernel.ipc import Delivery
@@ -33,21 +33,36 @@ class ServerSession(WaitObject):
         self.current_delivery: Delivery | None = None  # its mapped buffers, unmapped on reply
         self.client_closed = False
 
-    def should_wait(self, thread: Thread) -> bool:
-        # Requests that cannot be delivered are answered with their error here, so the
-        # server only ever receives well-formed ones.
+    def undeliverable(self, client: Thread, thread: Thread) -> int | None:
+        """Deciding, without side effects: the error delivering ``client``'s request to
+        ``thread`` would end with (a dry run of the translation), or None if it would be
+        delivered whole."""
         from kernel.ipc import deliver_request, read_header
 
+        if not read_header(client) & 0x3F:
+            return None  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
+        try:
+            deliver_request(self.kernel, client, thread, dry_run=True)
+        except KernelError as err:
+            return err.code
+        return None
+
+    def settle(self, thread: Thread) -> None:
+        """Doing: answer, with their error, the requests at the head of the queue that cannot
+        be delivered to ``thread``, so that the server only ever receives well-formed ones
+        and :meth:`should_wait` has only to look. Waits call it just before asking."""
         while self.queue and self.current is None:
             client = self.queue[0]
-            if not read_header(client) & 0x3F:
-                return False  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
-            try:
-                deliver_request(self.kernel, client, thread, dry_run=True)
-                return False
-            except KernelError as err:
-                self.queue.pop(0)
-                self.kernel.wake(client, {0: err.code})
+            code = self.undeliverable(client, thread)
+            if code is None:
+                return
+            self.queue.pop(0)
+            self.kernel.wake(client, {0: code})
+
+    def should_wait(self, thread: Thread) -> bool:
+        # A pure look once settle() has run: the request at the head of the queue is deliverable.
+        if self.queue and self.current is None:
+            return False
         return not self.client_closed
 
     def acquire(self, thread: Thread) -> int | None:
@@ -99,10 +114,15 @@ class ClientSession(KernelObject):
             return self.service.handle_request(self, thread)
         if self.server is None or self.server_closed:
             raise KernelError(Result.SESSION_CLOSED_BY_REMOTE, "the server closed the session")
-        self.server.queue.append(thread)
-        self.kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE,
-                                       note=f"a reply on {self.describe()}"))
-        self.server.wake_waiters()
+        server = self.server
+        server.queue.append(thread)
+        kernel = self.kernel
+        kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE,
+                                  note=f"a reply on {self.describe()}"))
+        receiver = server.waiters[0] if len(server.waiters) == 1 else None
+        server.wake_waiters()  # a server thread waiting in ReplyAndReceive receives it now
+        if receiver is not None and receiver.state is ThreadState.READY:
+            kernel.scheduler.hand_off(receiver)  # and runs next, unless the scheduler finds otherwise
         return None
 
     def destroy(self) -> None:

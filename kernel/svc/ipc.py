@@ -12,7 +12,7 @@ from kernel.objects.session import ClientSession, ServerSession
 from kernel.svc import svc
 from kernel.svc._args import s32
 from kernel.svc.sync import MAX_WAIT_HANDLES
-from kernel.thread import Wait
+from kernel.thread import ThreadState, Wait
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -109,13 +109,13 @@ def reply_and_receive(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     raw = t.process.space.mem.read(a[1], 4 * count) if count else b""
     objects = [t.process.handles.get(int.from_bytes(raw[i : i + 4], "little"), WaitObject, t)
                for i in range(0, len(raw), 4)]
-    replied = False
+    replied: Thread | None = None  # the client answered
     if target and (read_header(t) >> 16) != 0xFFFF:  # 0xFFFF: "nothing to reply" (sm's idiom)
         session = t.process.handles.get(target, ServerSession, t)
-        if session.current is None or session.client_closed:
+        replied = session.current
+        if replied is None or session.client_closed:
             return (Result.SESSION_CLOSED_BY_REMOTE, 0xFFFFFFFF)
         deliver_reply(k, t, session)
-        replied = True
     if not objects:
         return (Result.SUCCESS if replied else NO_HANDLES_NO_REPLY, 0)
     wait = Wait("sync", objects=objects)
@@ -123,4 +123,6 @@ def reply_and_receive(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     if done is not None:
         return (done[1], done[0])
     k.block(t, wait)
+    if replied is not None and replied.state is ThreadState.READY:
+        k.scheduler.hand_off(replied)  # the client runs next, unless the scheduler finds otherwise
     return None
