@@ -480,7 +480,7 @@ def _quick_hypothesis() -> None:
 
 
 def run_module(module: str, equivalents: dict[str, str], max_seconds: float | None,
-               previous: dict | None = None) -> Report:
+               previous: dict | None = None, timeout_scale: float = 1.0) -> Report:
     """Mutates ``module`` and runs its tests on each mutant. With ``previous`` (this module's report
     from an earlier run of the same source), only its survivors run again: tests were added, so a
     mutant killed then is killed now."""
@@ -537,8 +537,9 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
         elif not selected:
             mutant.status = "survived"  # no test calls the function
         else:
-            # A mutant that loops forever (i += 2 made i -= 2) costs this long: the tests' time, doubled.
-            timeout = 2 * sum(seconds.get(n, 1.0) for n in selected) + 15
+            # A mutant that loops forever (i += 2 made i -= 2) costs this long: the tests' time, doubled
+            # (times --timeout-scale on a loaded machine, where a slow child is not a hung one).
+            timeout = (2 * sum(seconds.get(n, 1.0) for n in selected) + 15) * timeout_scale
             mutant.status = _fork_run(lambda m=mutant, t=selected: child(m.index, t), timeout)
         setattr(report, mutant.status, getattr(report, mutant.status) + 1)
         if mutant.index % 50 == 49:
@@ -600,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, help="per module: leave the rest pending after this long")
     parser.add_argument("--resume", type=Path, help="an earlier --json report of the same sources: run only "
                         "its survivors again (after adding tests)")
+    parser.add_argument("--timeout-scale", type=float, default=1.0,
+                        help="multiply each mutant's time limit (twice its tests' time + 15 s) by this, on a "
+                        "loaded machine: a timeout counts as killed, so a false one inflates the score")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one module in this process
     args = parser.parse_args(argv)
     equivalents = load_equivalents()
@@ -607,7 +611,8 @@ def main(argv: list[str] | None = None) -> int:
         previous = None
         if args.resume:
             previous = {r["module"]: r for r in json.loads(args.resume.read_text())}.get(args.one)
-        report = run_module(args.one, equivalents.get(args.one, {}), args.max_seconds, previous)
+        report = run_module(args.one, equivalents.get(args.one, {}), args.max_seconds, previous,
+                            args.timeout_scale)
         args.json.write_text(json.dumps(asdict(report)))
         return 0
     modules = _expand(args.modules or list(MODULES))
@@ -621,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
             command += ["--max-seconds", str(args.max_seconds)]
         if args.resume:
             command += ["--resume", str(args.resume.resolve())]
+        if args.timeout_scale != 1.0:
+            command += ["--timeout-scale", str(args.timeout_scale)]
         print(f"mutation: {module} ({len(_tests_for(module))} test paths)", flush=True)
         if subprocess.run(command, cwd=ROOT).returncode != 0:
             return 2
