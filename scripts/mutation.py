@@ -290,7 +290,8 @@ def find_mutants(source: str) -> list[Mutant]:
     seen: dict[str, int] = {}
     for index, (node, chain, change, _apply) in enumerate(_Points(ast.parse(source), lines)):
         mutant = Mutant(index, node.lineno, _qualname(chain), change, lines[node.lineno - 1].strip())
-        mutant.nth = seen[mutant.key] = seen.get(mutant.key, 0) + 1
+        first = mutant.key  # with nth 1: the key the count is kept under (mutant.key changes with nth)
+        mutant.nth = seen[first] = seen.get(first, 0) + 1
         mutants.append(mutant)
     return mutants
 
