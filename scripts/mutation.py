@@ -13,6 +13,8 @@ change makes no difference (an *equivalent* mutant, listed with its reason in
     python scripts/mutation.py --today kernel/ipc.py gui/models   # ... among these (CI)
     python scripts/mutation.py kernel/ipc.py --survivors   # also list each survivor
     python scripts/mutation.py --json out.json        # the table as JSON too
+    python scripts/mutation.py kernel/ipc.py --resume out.json   # only out.json's survivors again
+    nice -n 10 python scripts/mutation.py kernel/ipc.py --timeout-scale 4   # a shared, loaded machine
 
 It prints a table per module: mutants, killed, survived, timeout, equivalent, skipped, pending
 (not reached within --max-seconds), score = (killed + timeout) / (mutants - equivalent - skipped -
