@@ -13,6 +13,8 @@ change makes no difference (an *equivalent* mutant, listed with its reason in
     python scripts/mutation.py --today kernel/ipc.py gui/models   # ... among these (CI)
     python scripts/mutation.py kernel/ipc.py --survivors   # also list each survivor
     python scripts/mutation.py --json out.json        # the table as JSON too
+    python scripts/mutation.py kernel/ipc.py --resume out.json   # only out.json's survivors again
+    nice -n 10 python scripts/mutation.py kernel/ipc.py --timeout-scale 4   # a shared, loaded machine
 
 It prints a table per module: mutants, killed, survived, timeout, equivalent, skipped, pending
 (not reached within --max-seconds), score = (killed + timeout) / (mutants - equivalent - skipped -
@@ -290,7 +292,8 @@ def find_mutants(source: str) -> list[Mutant]:
     seen: dict[str, int] = {}
     for index, (node, chain, change, _apply) in enumerate(_Points(ast.parse(source), lines)):
         mutant = Mutant(index, node.lineno, _qualname(chain), change, lines[node.lineno - 1].strip())
-        mutant.nth = seen[mutant.key] = seen.get(mutant.key, 0) + 1
+        first = mutant.key  # with nth 1: the key the count is kept under (mutant.key changes with nth)
+        mutant.nth = seen[first] = seen.get(first, 0) + 1
         mutants.append(mutant)
     return mutants
 
@@ -480,7 +483,7 @@ def _quick_hypothesis() -> None:
 
 
 def run_module(module: str, equivalents: dict[str, str], max_seconds: float | None,
-               previous: dict | None = None) -> Report:
+               previous: dict | None = None, timeout_scale: float = 1.0) -> Report:
     """Mutates ``module`` and runs its tests on each mutant. With ``previous`` (this module's report
     from an earlier run of the same source), only its survivors run again: tests were added, so a
     mutant killed then is killed now."""
@@ -537,8 +540,9 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
         elif not selected:
             mutant.status = "survived"  # no test calls the function
         else:
-            # A mutant that loops forever (i += 2 made i -= 2) costs this long: the tests' time, doubled.
-            timeout = 2 * sum(seconds.get(n, 1.0) for n in selected) + 15
+            # A mutant that loops forever (i += 2 made i -= 2) costs this long: the tests' time, doubled
+            # (times --timeout-scale on a loaded machine, where a slow child is not a hung one).
+            timeout = (2 * sum(seconds.get(n, 1.0) for n in selected) + 15) * timeout_scale
             mutant.status = _fork_run(lambda m=mutant, t=selected: child(m.index, t), timeout)
         setattr(report, mutant.status, getattr(report, mutant.status) + 1)
         if mutant.index % 50 == 49:
@@ -600,6 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, help="per module: leave the rest pending after this long")
     parser.add_argument("--resume", type=Path, help="an earlier --json report of the same sources: run only "
                         "its survivors again (after adding tests)")
+    parser.add_argument("--timeout-scale", type=float, default=1.0,
+                        help="multiply each mutant's time limit (twice its tests' time + 15 s) by this, on a "
+                        "loaded machine: a timeout counts as killed, so a false one inflates the score")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one module in this process
     args = parser.parse_args(argv)
     equivalents = load_equivalents()
@@ -607,7 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         previous = None
         if args.resume:
             previous = {r["module"]: r for r in json.loads(args.resume.read_text())}.get(args.one)
-        report = run_module(args.one, equivalents.get(args.one, {}), args.max_seconds, previous)
+        report = run_module(args.one, equivalents.get(args.one, {}), args.max_seconds, previous,
+                            args.timeout_scale)
         args.json.write_text(json.dumps(asdict(report)))
         return 0
     modules = _expand(args.modules or list(MODULES))
@@ -621,6 +629,8 @@ def main(argv: list[str] | None = None) -> int:
             command += ["--max-seconds", str(args.max_seconds)]
         if args.resume:
             command += ["--resume", str(args.resume.resolve())]
+        if args.timeout_scale != 1.0:
+            command += ["--timeout-scale", str(args.timeout_scale)]
         print(f"mutation: {module} ({len(_tests_for(module))} test paths)", flush=True)
         if subprocess.run(command, cwd=ROOT).returncode != 0:
             return 2

@@ -74,6 +74,15 @@ def test_the_mutants_of_a_function_body(mutation, target):
     assert [m.nth for m in mutants if m.change == "1 -> 2"] == [1, 1]  # different lines: both first
 
 
+def test_the_same_change_on_one_line_is_numbered_in_order(mutation):
+    """Four 0 -> 1 on one line are #1, #2, #3, #4, each its own key (an entry of
+    tests/mutation_equivalents.toml names one of them, and --resume reruns them by key)."""
+    mutants = mutation.find_mutants("def f(a, b):\n    return a[0] is b[0] and a[0].x != b[0].x\n")
+    zeros = [m for m in mutants if m.change == "0 -> 1"]
+    assert [m.nth for m in zeros] == [1, 2, 3, 4]
+    assert len({m.key for m in zeros}) == 4
+
+
 def test_a_swapped_mutant_changes_the_live_and_registered_functions(mutation, target):
     path, namespace = target
     source = path.read_text()

@@ -29,6 +29,9 @@ NAME_CONTAINS_NUL = 0xD9006407
 ALREADY_REGISTERED = 0xD9001BFC
 NOT_ALLOWED = 0xD8E06406  # GetServiceHandle of a name outside the process's access list (libctru srv.h)
 MAX_NAME = 8
+# The notification semaphore's maximum: Luma3DS sm (processes.c) creates it with svcCreateSemaphore(.., 0, 0x10),
+# Azahar srv.cpp with MAX_PENDING_NOTIFICATIONS = 16.
+MAX_PENDING_NOTIFICATIONS = 16
 
 
 def service_name(words: list[int], length: int) -> str:
@@ -49,7 +52,7 @@ class SrvService(Service):
         super().__init__(kernel)
         self.ports: dict[str, ClientPort] = {}
         self.waiting: dict[str, list[Request]] = {}
-        self.notification = Semaphore(kernel, 0, 64, name="srv notification")
+        self.notification = Semaphore(kernel, 0, MAX_PENDING_NOTIFICATIONS, name="srv notification")
 
     def register_hle(self, service: Service) -> None:
         """Make an HLE service reachable by name."""
