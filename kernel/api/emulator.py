@@ -123,8 +123,9 @@ class Emulator:
         return self._run(instructions, frames, until)
 
     def _run(self, instructions: int | None = None, frames: int | None = None,
-             until: Callable[[], bool] | None = None) -> RunResult:
-        self._paused = False
+             until: Callable[[], bool] | None = None, fresh: bool = True) -> RunResult:
+        if fresh:  # a run's later pieces (between rewind marks) keep a pause asked meanwhile
+            self._paused = False
         target = None if frames is None else self.kernel.display.frame + frames
 
         def stop() -> bool:
@@ -518,21 +519,26 @@ class Emulator:
         assert ring is not None
         start = self.instructions
         target = None if frames is None else self.frame + frames
+        fresh = True
         while True:
             mark = ring.next_mark(self.frame)
             goal = mark if target is None else min(mark, target)
             left = None if instructions is None else instructions - (self.instructions - start)
-            result = self._run(left, goal - self.frame, until)
+            result = self._run(left, goal - self.frame, until, fresh)
+            fresh = False
             at_mark = self.frame >= mark
             taken = not at_mark or self._rewind_snapshot(ring)
             piece_done = result.reason in ("condition met", "frames done")  # this piece's goal, not the run's
-            done = (not piece_done or self._paused or (until is not None and until())
+            if piece_done and self._paused:  # asked from another thread while the piece ended
+                result.reason = "paused"
+                return result
+            done = (not piece_done or (until is not None and until())
                     or (target is not None and self.frame >= target) or not at_mark)
             if done:
                 return result
             if not taken:  # rewind turned itself off: the rest of the run is a plain one
                 left = None if instructions is None else instructions - (self.instructions - start)
-                return self._run(left, None if target is None else target - self.frame, until)
+                return self._run(left, None if target is None else target - self.frame, until, fresh=False)
 
     def close(self) -> None:
         self.kernel.close()

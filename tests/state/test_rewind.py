@@ -53,3 +53,24 @@ def test_a_snapshot_that_cannot_be_taken_turns_rewind_off_not_the_run():
     with pytest.raises(StateError, match="turned itself off: cannot save"):
         emu.rewind(frames=3)
     emu.close()
+
+
+def test_a_pause_asked_while_a_rewind_snapshot_is_taken_stops_the_run():
+    """A window's Pause may arrive between two pieces of a run (while the ring's snapshot is
+    taken): the run stops there and says "paused", not the piece's "frames done", and the pause
+    is not lost to the next piece."""
+    emu = make(("fb",), "semifastmem")
+    emu.enable_rewind(every_frames=10, keep=4)
+    take = emu._rewind_snapshot
+
+    def snapshot_then_pause(ring):
+        taken = take(ring)
+        emu.interrupt()  # as Session.pause does, from the GUI thread
+        return taken
+
+    emu._rewind_snapshot = snapshot_then_pause
+    result = emu.run(frames=10**9)
+    assert (result.reason, emu.frame) == ("paused", 10)
+    emu._rewind_snapshot = take
+    assert emu.run(frames=5).reason == "frames done" and emu.frame == 15  # the next run is not paused
+    emu.close()
