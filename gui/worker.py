@@ -31,6 +31,7 @@ from kernel.layout import SYSTEM_TICK_HZ
 SLICE_INSTRUCTIONS = 2_000_000  # at ~50 MIPS: ~40 ms, the longest the UI waits for a pause
 SNAPSHOT_INTERVAL = 0.1  # seconds between debugger snapshots while running
 SCREENS_INTERVAL = 1 / 60  # seconds between screen patches while gdb runs the guests
+RUN_SCREENS_INTERVAL = 1 / 75  # at least this between screen patches of the window's own runs
 PAGES_INTERVAL = 0.5  # seconds between page-table snapshots (they copy ~7 MiB)
 FAULTS_INTERVAL = 0.5  # seconds between fault totals while running (each sums 20 MiB of counters)
 IPC_KEEP = 100_000  # messages the recorder keeps
@@ -360,7 +361,12 @@ class EmuWorker(QObject):
                 self._select_current()
             else:
                 self.reason = result.reason
-        self._emit_screens()
+        if stopped or now - self._last_screens >= RUN_SCREENS_INTERVAL:
+            # Unthrottled, frames come faster than a screen refreshes: the dirty pages add up
+            # (``_on_vblank``) and go out together, so the GUI thread does not hold the
+            # interpreter for screens nobody sees (with the limiter on, every frame still goes).
+            self._last_screens = now
+            self._emit_screens()
         if stopped or now - self._last_snapshot >= SNAPSHOT_INTERVAL:
             self.stats.emit(self._stats.fps, self._stats.mips)
             self._emit_snapshot(pages=stopped)
