@@ -45,9 +45,28 @@ LUTS, LUT_ENTRIES = 24, 256  # tables: D0 0, D1 1, FR 3, RB 4, RG 5, RR 6, SP 8-
 # The LUT kinds in the order of their four-bit fields in LUTINPUT_ABS/SELECT/SCALE.
 D0, D1, SP, FR, RB, RG, RR = range(7)
 KIND_OFF_BIT = (16, 17, -1, 19, 22, 21, 20)  # CONFIG1's "LUT off" bit of each kind
-# Which kinds each layer config (CONFIG0 bits 4-7) has (Azahar's IsLightingSamplerSupported).
-_LAYERS = {0: (D0, RR, SP), 1: (FR, RR, SP), 2: (D0, D1, RR), 3: (D0, D1, FR), 4: (D0, D1, RR, RG, RB, SP),
-           5: (D0, RR, RG, RB, FR, SP), 6: (D0, D1, RR, FR, SP), 8: (D0, D1, RR, RG, RB, FR, SP)}
+
+
+def layer_has(layer: int, kind: int) -> bool:
+    """Whether layer config ``layer`` (CONFIG0 bits 4-7) has LUT ``kind``, by Azahar's
+    IsLightingSamplerSupported (whose rules also decide the invalid configs 7 and 9-15).
+
+    >>> [layer_has(0, k) for k in (D0, D1, SP, FR, RR, RG)]
+    [True, False, True, False, True, False]
+    """
+    if kind == D0:
+        return layer != 1
+    if kind == D1:
+        return layer not in (0, 1, 5)
+    if kind == SP:
+        return layer not in (2, 3)
+    if kind == FR:
+        return layer not in (0, 2, 4)
+    if kind == RR:
+        return layer != 3
+    return layer in (4, 5, 8)  # RG, RB
+
+
 SCALES = {0: 1.0, 1: 2.0, 2: 4.0, 3: 8.0, 6: 0.25, 7: 0.5}
 
 # The settings array: globals, then four fields a kind, then LIGHT_FIELDS a light slot.
@@ -102,11 +121,10 @@ def settings(regs) -> np.ndarray:
     out[G_CLAMP], out[G_ALPHA1], out[G_ALPHA2] = config0 >> 27 & 1, config0 >> 2 & 1, config0 >> 3 & 1
     layer = config0 >> 4 & 0xF
     out[G_LAYER] = layer
-    present = _LAYERS.get(layer, ())
     for kind in range(7):
         off = KIND_OFF_BIT[kind] >= 0 and config1 >> KIND_OFF_BIT[kind] & 1
         field = G_KINDS + 4 * kind
-        out[field] = kind in present and not off
+        out[field] = layer_has(layer, kind) and not off
         out[field + 1] = regs[LUTINPUT_SELECT] >> (4 * kind) & 7
         out[field + 2] = not regs[LUTINPUT_ABS] >> (4 * kind + 1) & 1
         out[field + 3] = SCALES.get(regs[LUTINPUT_SCALE] >> (4 * kind) & 7, 0.0)

@@ -12,6 +12,8 @@ do more when written (3dbrew "GPU/Internal Registers"; behaviour as Azahar's
 - VSH_FLOATUNIFORM_DATA: three words (float24, four values packed) or four (float32, w first)
   make one uniform, stored at the index in VSH_FLOATUNIFORM_CONFIG, which counts up; writing
   the config register starts a new vector. VSH_BOOLUNIFORM, VSH_INTUNIFORM_I0-3 likewise.
+- LIGHTING_LUT_DATA0-7: a word of lighting LUT LIGHTING_LUT_INDEX bits 8-12 at the entry in its
+  bits 0-7, which then counts up (:mod:`hlemu.gpu.lighting`).
 - FIXEDATTRIB_DATA: three words make an attribute value: the fixed value of attribute
   FIXEDATTRIB_INDEX (which counts up), or in immediate mode (index 0xF) the next attribute
   of a vertex; after VSH_NUM_ATTR + 1 of them the vertex is drawn.

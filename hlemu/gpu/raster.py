@@ -13,8 +13,9 @@ up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A
 4 RGBA4, coded by :mod:`hlemu.gpu.pixels` (which GX's transfers share).
 
 Per-fragment work (TexEnv, the alpha test's comparison, blending or logic ops) is in
-:mod:`hlemu.gpu.fragment`; here, in Azahar's order after the alpha test: fog, the stencil and
-depth tests with their writes, then blending and the colour write mask.
+:mod:`hlemu.gpu.fragment`, fragment lighting in :mod:`hlemu.gpu.lighting`; here, in Azahar's
+order after the alpha test: fog, the stencil and depth tests with their writes, then blending
+and the colour write mask.
 """
 
 from __future__ import annotations
