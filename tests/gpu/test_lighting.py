@@ -45,7 +45,7 @@ def quat_for(normal) -> tuple[float, float, float, float]:
     return (float(x), float(y), float(z), math.cos(angle / 2))
 
 
-def dome(tilt: float = 1.0, flip: bool = True) -> np.ndarray:
+def dome(tilt: float = 1.0, flip: bool = True, size: float = 1.0) -> np.ndarray:
     """A fan: the centre facing the eye, a ring of normals leaning out by ``tilt`` radians, every
     other ring quaternion negated (the same rotation; the GPU turns it back per triangle), w
     from 1 to 2 round the ring (perspective-correct interpolation shows). Rows: position (4),
@@ -61,7 +61,7 @@ def dome(tilt: float = 1.0, flip: bool = True) -> np.ndarray:
             q = tuple(-c for c in q)
         w = 1.0 + (k % RING) / RING if k else 1.0
         view = (-x * 2, -y * 2, 3.0 - (0 if k else 0.5), 0.0)
-        rows.append((x * w, y * w, -0.5 * w, w, *q, *view))
+        rows.append((x * w * size, y * w * size, -0.5 * w, w, *q, *view))
     return np.array(rows, np.float64)
 
 
@@ -279,3 +279,12 @@ def test_signed_and_two_sided_lut_inputs(env):
     light.lut(1, lut_words(lambda x: 0.5 + 0.5 * x, absolute=False), kind=lighting.D1, select=3, absolute=False)
     vertices = dome(tilt=1.4)
     close(draw(env, light, vertices, 2), want(light, vertices, 1))
+
+
+def test_a_lit_dome_cut_by_the_view_volume(env):
+    # 1.6 times as wide as the view: the clipper mixes quaternions and view vectors into new corners
+    light = _specular_env(4, 0)
+    vertices = dome(size=1.6)
+    assert np.abs(vertices[:, 0] / vertices[:, 3]).max() > 1.3
+    close(draw(env, light, vertices, 2), want(light, vertices, 1))
+    close(draw(env, light, vertices, 1), want(light, vertices, 0))
