@@ -70,6 +70,7 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
                                                          "written to gpu.png"]),
     "hlemu run gpu_textured --screenshot textured.png": (0, ["[gpu_textured:32] gpu_textured: 0 failures",
                                                              "written to textured.png"]),
+    "hlemu run gpu_lit --screenshot lit.png": (0, ["[gpu_lit:32] gpu_lit: 0 failures", "written to lit.png"]),
     "hlemu run system_font --screenshot font.png": (0, ["[system_font:32] system_font: 0 failures",
                                                         "written to font.png"]),
     "hlemu run gpu_font --screenshot gpu_font.png": (0, ["[gpu_font:32] gpu_font: 0 failures",

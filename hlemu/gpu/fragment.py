@@ -9,8 +9,9 @@ lerp, subtract, dot3 RGB/RGBA, multiply-add, add-multiply) and a scale, for colo
 apart; the combiner buffer (a stage reads what the stage two before it left there: updates
 reach it a stage late). Sources here: primary colour, constant, previous, previous buffer and
 textures 0-2 (sampled by :mod:`hlemu.gpu.texture` before the combiners run; a unit that is off
-reads as 0, 0, 0, 0 as in Azahar); the fragment lighting colours and the procedural texture
-(texture 3) read as black.
+reads as 0, 0, 0, 0 as in Azahar), the fragment lighting's primary and secondary colours
+(sources 1 and 2, from :mod:`hlemu.gpu.lighting`; 0, 0, 0, 0 with lighting off, as in Azahar);
+the procedural texture (texture 3) reads as black.
 
 The output merger (GPUREG_COLOR_OPERATION, BLEND_FUNC, LOGIC_OP, BLEND_COLOR; Azahar's
 ``sw_framebuffer.cpp``): alpha blending with the five equations and fifteen factors, or, with
@@ -25,7 +26,8 @@ from numba import njit
 # -- TexEnv ------------------------------------------------------------------------------------
 # Rows of the per-fragment source table (no allocation per pixel: the table is the caller's).
 PRIMARY, CONSTANT, PREVIOUS, BUFFER, ZERO, TEXTURE0 = 0, 1, 2, 3, 4, 5  # textures 0-2: rows 5-7
-SOURCE_ROWS = 8
+LIGHT_PRIMARY, LIGHT_SECONDARY = 8, 9  # the fragment lighting's colours (zero when it is off)
+SOURCE_ROWS = 10
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -33,6 +35,10 @@ def _row(sel):
     """The source table row of TexEnv source ``sel``."""
     if sel == 0:
         return PRIMARY
+    if sel == 1:
+        return LIGHT_PRIMARY
+    if sel == 2:
+        return LIGHT_SECONDARY
     if sel == 0xD:
         return BUFFER
     if sel == 0xE:
@@ -41,7 +47,7 @@ def _row(sel):
         return PREVIOUS
     if sel >= 3 and sel <= 5:
         return TEXTURE0 + sel - 3
-    return ZERO  # fragment lighting, procedural texture: black
+    return ZERO  # the procedural texture: black
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -115,6 +121,29 @@ def stages_needed(stages: np.ndarray) -> int:
 OPERANDS = (1, 2, 2, 2, 3, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1)
 
 
+def _sources_read(stages: np.ndarray, count: int) -> set[int]:
+    """The TexEnv sources the first ``count`` stages' colour and alpha operations use."""
+    used = set()
+    for row in stages[:count]:
+        sources, combiner = int(row[0]), int(row[2])
+        for shift, op in ((0, combiner & 0xF), (16, (combiner >> 16) & 0xF)):
+            for k in range(OPERANDS[op]):
+                used.add((sources >> (shift + 4 * k)) & 0xF)
+    return used
+
+
+def lighting_read(stages: np.ndarray, count: int) -> bool:
+    """Whether the first ``count`` stages read a fragment lighting colour (source 1 or 2): only
+    then is lighting computed.
+
+    >>> lighting_read(np.array([[0x00010002, 0, 0, 0, 0]], np.uint32), 1)
+    True
+    >>> lighting_read(np.array([[0x00000020, 0, 0, 0, 0]], np.uint32), 1)  # REPLACE reads one source
+    False
+    """
+    return bool(_sources_read(stages, count) & {1, 2})
+
+
 def textures_read(stages: np.ndarray, count: int) -> int:
     """Which texture units (bit i: texture i, of 0-2) the first ``count`` stages read: the
     sources their colour and alpha operations use (a source an operation ignores is not
@@ -124,15 +153,7 @@ def textures_read(stages: np.ndarray, count: int) -> int:
     >>> textures_read(stages, 1), textures_read(stages, 2)
     (1, 7)
     """
-    used = 0
-    for row in stages[:count]:
-        sources, combiner = int(row[0]), int(row[2])
-        for shift, op in ((0, combiner & 0xF), (16, (combiner >> 16) & 0xF)):
-            for k in range(OPERANDS[op]):
-                sel = (sources >> (shift + 4 * k)) & 0xF
-                if 3 <= sel <= 5:
-                    used |= 1 << (sel - 3)
-    return used
+    return sum(1 << (sel - 3) for sel in _sources_read(stages, count) if 3 <= sel <= 5)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

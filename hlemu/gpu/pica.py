@@ -12,6 +12,8 @@ do more when written (3dbrew "GPU/Internal Registers"; behaviour as Azahar's
 - VSH_FLOATUNIFORM_DATA: three words (float24, four values packed) or four (float32, w first)
   make one uniform, stored at the index in VSH_FLOATUNIFORM_CONFIG, which counts up; writing
   the config register starts a new vector. VSH_BOOLUNIFORM, VSH_INTUNIFORM_I0-3 likewise.
+- LIGHTING_LUT_DATA0-7: a word of lighting LUT LIGHTING_LUT_INDEX bits 8-12 at the entry in its
+  bits 0-7, which then counts up (:mod:`hlemu.gpu.lighting`).
 - FIXEDATTRIB_DATA: three words make an attribute value: the fixed value of attribute
   FIXEDATTRIB_INDEX (which counts up), or in immediate mode (index 0xF) the next attribute
   of a vertex; after VSH_NUM_ATTR + 1 of them the vertex is drawn.
@@ -38,11 +40,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hlemu.gpu import clip, raster, texture, vertex
+from hlemu.gpu import clip, lighting, raster, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
-from hlemu.gpu.fragment import textures_read
+from hlemu.gpu.fragment import lighting_read, textures_read
 from hlemu.gpu.memory import GpuFault, GpuMemory
 from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader
 from hlemu.memory import MemoryPermission
@@ -50,6 +52,7 @@ from hlemu.memory import MemoryPermission
 TOPOLOGIES = ("list", "strip", "fan", "geometry")
 # output semantics u0, v0, u1, v1, u2, v2, w0 (texture coordinates 0-2 and texture coordinate 0's w)
 TEXCOORD_SLOTS = [12, 13, 14, 15, 22, 23, 16]
+LIGHT_SLOTS = [4, 5, 6, 7, 18, 19, 20]  # the quaternion (x, y, z, w) and the view vector (x, y, z)
 DEPTH_BYTES = {0: 2, 2: 3, 3: 4}  # D16, D24, D24S8
 KEEP_LISTS = 64  # command lists kept for the debugger and the API
 JUMP_LIMIT = 256  # CMDBUF_JUMPs one list may take (a list that jumps to itself is stopped)
@@ -107,6 +110,7 @@ class Pica:
         self.vs = ShaderSetup()
         self.fixed = np.zeros((16, 4), np.float32)
         self.fog_lut = np.zeros(128, np.uint32)  # FOG_LUT_DATA words, at FOG_LUT_INDEX
+        self.light_luts = np.zeros((lighting.LUTS, lighting.LUT_ENTRIES), np.uint32)  # LIGHTING_LUT_DATA words
         self._uniform_words: list[int] = []
         self._fixed_words: list[int] = []
         self._immediate: list[np.ndarray] = []  # attributes of the vertex being given
@@ -247,6 +251,17 @@ class Pica:
         self.fog_lut[index % 128] = new
         self.regs.values[R.FOG_LUT_INDEX] = (self.regs[R.FOG_LUT_INDEX] & ~0xFFFF) | ((index + 1) & 0xFFFF)
 
+    def _light_lut_data(self, reg: int, value: int, new: int) -> None:
+        """A lighting LUT word into table LUT_INDEX bits 8-12 at entry bits 0-7, which then
+        counts up, wrapping in its eight bits (Azahar)."""
+        config = self.regs[lighting.LUT_INDEX]
+        table, index = (config >> 8) & 0x1F, config & 0xFF
+        if table < lighting.LUTS:
+            self.light_luts[table, index] = new
+        else:
+            self._error(f"LIGHTING_LUT_INDEX: table {table} does not exist (0-{lighting.LUTS - 1})")
+        self.regs.values[lighting.LUT_INDEX] = (config & ~0xFF) | ((index + 1) & 0xFF)
+
     def _fixed_index(self, reg: int, value: int, new: int) -> None:
         self._fixed_words, self._immediate = [], []
 
@@ -344,11 +359,20 @@ class Pica:
 
     def _rasterize(self, draw: Draw, slots: np.ndarray, topology: str) -> None:
         assert self._memory is not None
-        # position, colour (taken absolute and clamped before clipping mixes it), texture coordinates
-        outputs = np.concatenate([slots[:, 0:4], np.clip(np.abs(slots[:, 8:12]), 0, 1), slots[:, TEXCOORD_SLOTS]],
-                                 axis=1).astype(np.float64)
-        outputs, tris = clip.clip(outputs, triangles(len(slots), topology), self._user_plane())
-        pos, color, coords = outputs[:, 0:4], outputs[:, 4:8], outputs[:, 8:]
+        stages = np.array([[self.regs[base + k] for k in range(5)] for base in R.TEXENV_BASES], np.uint32)
+        lit = lighting.enabled(self.regs) and lighting_read(stages, raster.stages_needed(stages))
+        # position, colour (taken absolute and clamped before clipping mixes it), texture
+        # coordinates, and with lighting the quaternion and view vector
+        columns = [slots[:, 0:4], np.clip(np.abs(slots[:, 8:12]), 0, 1), slots[:, TEXCOORD_SLOTS]]
+        tris = triangles(len(slots), topology)
+        if lit:
+            columns.append(slots[:, LIGHT_SLOTS])
+        outputs = np.concatenate(columns, axis=1).astype(np.float64)
+        if lit:
+            outputs, tris = _flip_quaternions(outputs, tris)
+        outputs, tris = clip.clip(outputs, tris, self._user_plane())
+        pos, color, coords = outputs[:, 0:4], outputs[:, 4:8], outputs[:, 8:15]
+        lights = outputs[:, 15:22] if lit else np.zeros((1, 7))
         draw.triangles = len(tris)
         self.counts["triangles"] += len(tris)
         fmt = (self.regs[R.COLORBUFFER_FORMAT] >> 16) & 7
@@ -374,7 +398,6 @@ class Pica:
             fy = np.round(((pos[:, 1] * invw + 1) * half_h + cy) * 16)
         fx = np.nan_to_num(fx, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
         fy = np.nan_to_num(fy, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
-        stages = np.array([[self.regs[base + k] for k in range(5)] for base in R.TEXENV_BASES], np.uint32)
         # textures first: reading one may write back a buffer this list drew into
         units, tex_data, sampled = self._textures(draw, textures_read(stages, raster.stages_needed(stages)))
         bpp = raster.BYTES_PER_PIXEL[fmt]
@@ -392,7 +415,9 @@ class Pica:
             coords * invw[:, None], units, tex_data, sampled,
             raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
                                     bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)),
-            *raster.fog_settings(self.regs[R.TEXENV_UPDATE_BUFFER], self.regs[R.FOG_COLOR], self.fog_lut))
+            *raster.fog_settings(self.regs[R.TEXENV_UPDATE_BUFFER], self.regs[R.FOG_COLOR], self.fog_lut),
+            lit, lights * invw[:, None], lighting.settings(self.regs) if lit else np.zeros(lighting.SETTINGS),
+            lighting.lut_table(self.light_luts) if lit else np.zeros((1, 1, 2)))
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         # the bytes of the rows of tiles changed (memory rows run top down)
@@ -467,6 +492,18 @@ class Pica:
         return settings, dfmt, self._buffer(address, width * height * DEPTH_BYTES[dfmt], "depth buffer")
 
 
+def _flip_quaternions(outputs: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each triangle's own corners, the second and third quaternion (columns 15-18) negated
+    when it points away from the first's (Azahar's FlipQuaternionIfOpposite, before clipping):
+    q and -q are the same rotation, but mixed they would pass through zero."""
+    corners = outputs[tris.reshape(-1)].reshape(len(tris), 3, -1)
+    q = corners[:, :, 15:19]
+    opposite = (q[:, 1:] * q[:, :1]).sum(axis=2) < 0
+    q[:, 1:] = np.where(opposite[:, :, None], -q[:, 1:], q[:, 1:])
+    corners[:, :, 15:19] = q
+    return corners.reshape(len(tris) * 3, -1), np.arange(len(tris) * 3, dtype=np.int64).reshape(-1, 3)
+
+
 def _scissor_box(mode: int, pos: int, dim: int) -> np.ndarray:
     return np.array([mode & 3, pos & 0x3FF, (pos >> 16) & 0x3FF, dim & 0x3FF, (dim >> 16) & 0x3FF], np.int64)
 
@@ -507,3 +544,4 @@ _SPECIAL.update({reg: Pica._uniform_data for reg in R.VSH_FLOATUNIFORM_DATA})
 _SPECIAL.update({R.VSH_INTUNIFORM_I0 + k: Pica._int_uniform for k in range(4)})
 _SPECIAL.update({reg: Pica._fixed_data for reg in R.FIXEDATTRIB_DATA})
 _SPECIAL.update({reg: Pica._fog_data for reg in R.FOG_LUT_DATA})
+_SPECIAL.update({reg: Pica._light_lut_data for reg in lighting.LUT_DATA})

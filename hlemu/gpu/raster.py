@@ -13,8 +13,9 @@ up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A
 4 RGBA4, coded by :mod:`hlemu.gpu.pixels` (which GX's transfers share).
 
 Per-fragment work (TexEnv, the alpha test's comparison, blending or logic ops) is in
-:mod:`hlemu.gpu.fragment`; here, in Azahar's order after the alpha test: fog, the stencil and
-depth tests with their writes, then blending and the colour write mask.
+:mod:`hlemu.gpu.fragment`, fragment lighting in :mod:`hlemu.gpu.lighting`; here, in Azahar's
+order after the alpha test: fog, the stencil and depth tests with their writes, then blending
+and the colour write mask.
 """
 
 from __future__ import annotations
@@ -24,7 +25,18 @@ import math
 import numpy as np
 from numba import njit
 
-from hlemu.gpu.fragment import PRIMARY, SOURCE_ROWS, TEXTURE0, compare, merge, stages_needed, texenv
+from hlemu.gpu.fragment import (
+    LIGHT_PRIMARY,
+    LIGHT_SECONDARY,
+    PRIMARY,
+    SOURCE_ROWS,
+    TEXTURE0,
+    compare,
+    merge,
+    stages_needed,
+    texenv,
+)
+from hlemu.gpu.lighting import fragment_colors
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
 from hlemu.gpu.texture import FIXED, MAG, MAX_LEVEL, MIN, MODE, SAMPLE, sample
 from hlemu.gpu.tiling import morton
@@ -145,7 +157,8 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
 @njit(cache=True, nogil=True, error_model="numpy")
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
-                   z, depth, dbuf, dfmt, uvs, units, tex_data, sampled, stencil, fog, fog_lut):
+                   z, depth, dbuf, dfmt, uvs, units, tex_data, sampled, stencil, fog, fog_lut, lit, lights,
+                   light_params, light_luts):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
@@ -167,6 +180,9 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     number of pixels written, the lowest and highest pixel rows written, and the lowest and
     highest rows whose depth or stencil changed. ``fog`` (on, flip, r, g, b) and ``fog_lut``
     (128, 2: value, difference) are the fog (:func:`fog_settings`), applied after the alpha test.
+    With ``lit``, ``lights`` (n, 7) are the vertices' quaternions and view vectors times their
+    1/w, and each fragment's lighting colours (TexEnv sources 1 and 2) come from
+    :func:`hlemu.gpu.lighting.fragment_colors` with ``light_params`` and ``light_luts``.
     """
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
@@ -185,6 +201,8 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     for unit in range(3):
         if sampled >> unit & 1 and units[unit, MODE] == SAMPLE:
             derivatives |= units[unit, MAG] != units[unit, MIN] or units[unit, MAX_LEVEL] > 0
+    lv = np.zeros(7, np.float64)
+    factors = np.zeros(7, np.float64)
     args = np.zeros((3, 4), np.int64)
     out = np.zeros(4, np.int64)
     dst = np.zeros(4, np.int64)
@@ -258,6 +276,9 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                     for unit in range(3):
                         if sampled >> unit & 1:
                             sample(tex_data, units, unit, uv, uvx, uvy, texel_rgba, acc, src, TEXTURE0 + unit)
+                if lit:
+                    _interpolate(lights, i0, i1, i2, w0, w1, w2, invw, lv)
+                    fragment_colors(lv, light_params, light_luts, factors, src, LIGHT_PRIMARY, LIGHT_SECONDARY)
                 if count:
                     texenv(st, constants, buffer_color, update, src, args, out, count)
                 else:  # the pass-through: the fragment is its primary colour

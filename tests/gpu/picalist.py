@@ -50,9 +50,22 @@ main:
     mov o2, v2
     end
 """
-# DVLE output type -> SH_OUTMAP word: position, color, texcoord0, texcoord0w, texcoord1, texcoord2
-# (semantics 0-3, 8-11, 12-13, 16, 14-15, 22-23; 0x1F unused; libctru's DVLE_GenerateOutmap)
-SEMANTICS = {0: 0x03020100, 2: 0x0B0A0908, 3: 0x1F1F0D0C, 4: 0x1F1F1F10, 5: 0x1F1F0F0E, 6: 0x1F1F1716}
+# The position, the normal quaternion from v1 and the view vector from v2 (fragment lighting).
+LIT = """
+.out o0 position
+.out o1 normalquat
+.out o2 view
+main:
+    mov o0, v0
+    mov o1, v1
+    mov o2, v2
+    end
+"""
+# DVLE output type -> SH_OUTMAP word: position, normalquat, color, texcoord0, texcoord0w, texcoord1,
+# texcoord2, view (semantics 0-3, 4-7, 8-11, 12-13, 16, 14-15, 22-23, 18-20; 0x1F unused; libctru's
+# DVLE_GenerateOutmap)
+SEMANTICS = {0: 0x03020100, 1: 0x07060504, 2: 0x0B0A0908, 3: 0x1F1F0D0C, 4: 0x1F1F1F10, 5: 0x1F1F0F0E,
+             6: 0x1F1F1716, 8: 0x1F141312}
 TEXUNIT_REGS = ((0x081, 0x08E), (0x091, 0x096), (0x099, 0x09E))  # BORDER_COLOR (then DIM, PARAM, LOD, ADDR), TYPE
 
 
@@ -126,6 +139,13 @@ class CommandBuilder:
     def texunits(self, mask: int, coord1: bool = False) -> CommandBuilder:
         """TEXUNIT_CONFIG: units on (bits 0-2), unit 2 on texture coordinate 1 (bit 13)."""
         return self.write(R.TEXUNIT_CONFIG, mask | coord1 << 13)
+
+    def texenv_replace(self, source: int) -> CommandBuilder:
+        """Stage 0: REPLACE with TexEnv ``source`` (colour and alpha); stages 1-5 pass the previous."""
+        self.write(R.TEXENV_BASES[0], source | source << 16, 0, 0, 0xFFFFFFFF, 0, consecutive=True)
+        for base in R.TEXENV_BASES[1:]:
+            self.write(base, 0x000F000F, 0, 0, 0xFFFFFFFF, 0, consecutive=True)
+        return self
 
     def texenv_replace_texture(self, unit: int = 0) -> CommandBuilder:
         """Stage 0: REPLACE with texture ``unit`` (colour and alpha); stages 1-5 pass the previous."""

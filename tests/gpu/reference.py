@@ -114,21 +114,40 @@ def stencil_draw(stored: np.ndarray, covered: np.ndarray, func: int, ref: int, i
 
 
 def render(positions, colors, triangles, viewport, size, background, texcoords=None, texture=None,
-           user_plane=None, fog=None, depth_map=(-1.0, 0.0)) -> np.ndarray:
+           user_plane=None, fog=None, depth_map=(-1.0, 0.0), lighting=None) -> np.ndarray:
     """Draw ``triangles`` (index triples) of vertices with clip ``positions`` (n, 4) and
     ``colors`` (n, 4, 0..1) over ``background`` (r, g, b, a) into a ``size`` (width, height)
     image; ``viewport`` is (x, y, width, height). With a ``texture`` (:class:`Texture`) and
     ``texcoords`` (n, 2) the fragments are the texture's colour (TexEnv REPLACE texture 0).
     With ``fog`` (see :func:`apply_fog`) the colours are fogged by the depth: z / w interpolated
-    linearly on the screen, times ``depth_map``'s scale plus its offset, clamped to 0..1."""
+    linearly on the screen, times ``depth_map``'s scale plus its offset, clamped to 0..1.
+    With ``lighting`` (quaternions (n, 4), view vectors (n, 3), a
+    :class:`tests.gpu.reference_lighting.Lighting` and 0 or 1: the primary or the secondary
+    colour) the fragments are that lighting colour (TexEnv REPLACE source 1 or 2): each
+    triangle's second and third quaternion negated when opposite its first, both vectors
+    interpolated perspective-correctly."""
     width, height = size
     vx, vy, vw, vh = viewport
     image = np.empty((height, width, 4), np.int64)
     image[:] = background
     col = np.clip(np.abs(np.asarray(colors, np.float64)), 0, 1)
     uvs = np.zeros((len(col), 2)) if texcoords is None else np.asarray(texcoords, np.float64)
-    pos, att, triangles = clipped(positions, np.concatenate([col, uvs], axis=1), triangles, user_plane)
-    col, texcoords = att[:, :4], att[:, 4:]
+    att = np.concatenate([col, uvs], axis=1)
+    positions = np.asarray(positions, np.float64)
+    if lighting is not None:
+        quats, views, shade, which = lighting
+        rows, pos_rows = [], []
+        for tri in triangles:
+            q = np.asarray(quats, np.float64)[list(tri)].copy()
+            for k in (1, 2):
+                if np.dot(q[k], q[0]) < 0:
+                    q[k] = -q[k]
+            rows += [np.concatenate([att[i], q[j], np.asarray(views[i], np.float64)]) for j, i in enumerate(tri)]
+            pos_rows += [positions[i] for i in tri]
+        triangles = [(3 * t, 3 * t + 1, 3 * t + 2) for t in range(len(triangles))]
+        att, positions = np.array(rows).reshape(-1, 13), np.array(pos_rows).reshape(-1, 4)
+    pos, att, triangles = clipped(positions, att, triangles, user_plane)
+    col, texcoords, lit = att[:, :4], att[:, 4:6], att[:, 6:]
     fx = np.round((pos[:, 0] / pos[:, 3] + 1) * (vw / 2) * 16 + vx * 16).astype(np.int64)
     fy = np.round((pos[:, 1] / pos[:, 3] + 1) * (vh / 2) * 16 + vy * 16).astype(np.int64)
     cy, cx = np.mgrid[0:height, 0:width]
@@ -151,6 +170,11 @@ def render(positions, colors, triangles, viewport, size, background, texcoords=N
         lam = np.stack(weights) / sum(weights)
         inv_w = 1 / pos[i, 3]
         denom = sum(lam[k] * inv_w[k] for k in range(3))
+        if lighting is not None:
+            vectors = np.stack([sum(lam[k] * lit[i[k], c] * inv_w[k] for k in range(3)) / denom
+                                for c in range(7)], axis=-1)
+            image[inside] = shade(vectors[inside][:, :4], vectors[inside][:, 4:])[which]
+            continue
         if texture is not None:
             uv = _texcoords(p, i, inv_w, np.asarray(texcoords, np.float64), px, py)
             colour = texture.sample(*uv)

@@ -161,3 +161,75 @@ def test_the_committed_textured_shader_header_is_the_assemblers_output():
     folder = REPO / "hlemu" / "guest" / "programs"
     program = pica_asm.assemble((folder / "gpu_textured.pica").read_text())
     assert (folder / "gpu_textured_shbin.h").read_text() == pica_asm.c_array("gpu_textured_shbin", program.shbin())
+
+
+# -- gpu_lit ---------------------------------------------------------------------------------------
+LIT_OUTPUT_END = ["clear: the corners keep the clear colour ok", "highlight: the brightest pixel sums 765 ok",
+                  "present: DisplayTransfer to the framebuffer, then PPF ok",
+                  "present: on the top screen, a VBlank later ok", "gpu_lit: 0 failures"]
+
+
+def lit_registers() -> dict[int, int]:
+    """gpu_lit.c's light environment, from its description (two lights, layer config 0 with
+    clamped highlights, only D0, on N.H, absolute; no spot or distance attenuation)."""
+    from tests.gpu.test_lighting import color10, f16
+
+    regs = {0x08F: 1, 0x1C6: 0, 0x1C0: color10(12, 10, 24), 0x1C2: 1, 0x1C3: 1 << 27,
+            0x1C4: 0xFFFFFFFF & ~(1 << 16), 0x1D0: 0, 0x1D1: 0, 0x1D2: 0, 0x1D9: 0 | 1 << 4}
+    lights = [(color10(255, 250, 230), color10(210, 130, 60), color10(20, 10, 5), (-1.0, 1.5, 1.0), 0),
+              (color10(90, 100, 140), color10(40, 60, 170), 0, (0.8, -0.3, 0.5), 1)]
+    for num, (spec0, diffuse, ambient, (x, y, z), directional) in enumerate(lights):
+        base = 0x140 + 16 * num
+        regs.update({base: spec0, base + 1: 0, base + 2: diffuse, base + 3: ambient, base + 4: f16(x) | f16(y) << 16,
+                     base + 5: f16(z), base + 9: directional})
+    return regs
+
+
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+def test_gpu_lit_draws_the_reference_lighting(backend):
+    from tests.gpu.reference_lighting import Lighting
+    from tests.gpu.test_lighting import close
+
+    lines: list[str] = []
+    kernel = Kernel(backend=backend, output=lambda _p, line: lines.append(line))
+    try:
+        process = kernel.spawn(program_path("gpu_lit"))
+        grabbed: dict[str, np.ndarray] = {}
+
+        def grab(line: str) -> None:
+            if line.startswith("present: DisplayTransfer"):
+                raw = np.frombuffer(process.space.peek(TARGET, TW * TH * 4), np.uint8)
+                grabbed["image"] = ref_decode(reference.untile(raw, TW, TH, 4).reshape(-1), "RGBA8").reshape(TH, TW, 4)
+                heap = kernel.gsp.gx.pica.lists[-1].address  # the list opens the 64 KiB of linear heap
+                grabbed["vbo"] = np.frombuffer(process.space.peek(heap + 0x8000, 18 * 48), "<f4").reshape(18, 12)
+                grabbed["lut"] = np.frombuffer(process.space.peek(heap + 0x9000, 256 * 4), "<u4")
+
+        kernel.output = lambda _p, line: (lines.append(line), grab(line))
+        kernel.run(max_instructions=100_000_000)
+        assert lines[0] == "gpu_lit: start" and lines[-5:] == LIT_OUTPUT_END and process.exit_code == 0
+    finally:
+        kernel.close()
+    v = grabbed["vbo"].astype(np.float64)
+    ring = np.linalg.norm(v[1:, :2], axis=1)
+    assert np.allclose(ring, 0.85, atol=1e-6) and np.allclose(np.linalg.norm(v[:, 4:8], axis=1), 1, atol=1e-6)
+    luts = np.zeros((24, 256), np.int64)
+    luts[0] = grabbed["lut"]
+    assert luts[0, 255] & 0xFFF > 3500 and luts[0, 128] & 0xFFF == 0  # (k/256)^16: 0 by the middle
+    shade = Lighting(lit_registers(), luts)
+
+    def added(quats, views):  # TexEnv: colour primary + secondary (saturating), alpha primary's
+        primary, secondary = shade(quats, views)
+        out = np.minimum(primary.astype(int) + secondary.astype(int), 255)
+        out[:, 3] = primary[:, 3]
+        return (out,)
+
+    fan = [(0, k, k + 1) for k in range(1, 17)]
+    want = reference.render(v[:, :4], np.ones((18, 4)), fan, (0, 0, TW, TH), (TW, TH), CLEAR,
+                            lighting=(v[:, 4:8], v[:, 8:11], added, 0)).astype(int)
+    close(grabbed["image"].astype(int), want, variety=500)
+
+
+def test_the_committed_lit_shader_header_is_the_assemblers_output():
+    folder = REPO / "hlemu" / "guest" / "programs"
+    program = pica_asm.assemble((folder / "gpu_lit.pica").read_text())
+    assert (folder / "gpu_lit_shbin.h").read_text() == pica_asm.c_array("gpu_lit_shbin", program.shbin())
