@@ -75,8 +75,8 @@ EXPECT: dict[str, tuple[int, list[str]]] = {
                                                         "written to font.png"]),
     "hlemu run gpu_font --screenshot gpu_font.png": (0, ["[gpu_font:32] gpu_font: 0 failures",
                                                        "written to gpu_font.png"]),
-    "python scripts/gen_bcfnt.py /tmp/system.bcfnt --sheets /tmp/sheet": (0, ["/tmp/system.bcfnt: 66564 bytes",
-                                                                             "/tmp/sheet1.png: sheet 1"]),
+    "python scripts/gen_bcfnt.py /tmp/system.bcfnt --sheets /tmp/sheet": (0, ["system.bcfnt: 66564 bytes",
+                                                                             "sheet1.png: sheet 1"]),
     "hlemu fuzz svc --count 20 --jobs 2": (0, ["svc campaign:", "host crashes"]),
     # docs/guest-programs.md
     "hlemu new hello": (0, ["made hello/"]),
