@@ -168,3 +168,47 @@ def test_a_block_mapped_twice_stays_mapped_by_the_process_until_both_are_unmappe
     assert guest.run().reason == "all exited"
     kernel.reap(process)
     assert kernel.memory.phys.is_free(frames).all()
+
+
+def _kernel_block(guest, pages: int, contiguous: bool = True) -> MemoryBlock:
+    """A block the kernel allocated, as APT's shared font is (no source address)."""
+    from hlemu.memory import MemoryPermission
+
+    k = guest.kernel
+    if contiguous:
+        frames = k.memory.phys.allocate("SYSTEM", pages, contiguous=True)
+    else:  # every other frame of a run: not one linear range
+        run = k.memory.phys.allocate("SYSTEM", 2 * pages, contiguous=True)
+        frames, spare = run[::2].copy(), run[1::2].copy()
+        k.memory.phys.collect(spare)
+    block = MemoryBlock(k, frames, MemoryPermission.RW, MemoryPermission.R, owned=True, creator_pid=0,
+                        name="test block")
+    block.write(0, bytes(range(256)) * (pages * 16))
+    return block
+
+
+def test_a_kernel_block_mapped_at_address_0_lands_at_its_linear_address(make_guest):
+    """MapMemoryBlock(handle, 0, ...) of a kernel-allocated block maps it where the linear heap's
+    view shows its frames (Azahar SharedMemory::Map), as libctru's fontEnsureMapped expects; the
+    same block at an address of the caller's choice goes there; a block whose frames are not one
+    run has no such place (INVALID_ADDRESS)."""
+    from hlemu.memory.physical import FCRAM_BASE
+    from kernel import layout
+    from tests.kernel.asm import DATA
+
+    guest = make_guest("semifastmem")
+    linear, scattered, placed = _kernel_block(guest, 2), _kernel_block(guest, 2, contiguous=False), \
+        _kernel_block(guest, 1)
+    body = "".join(f"ldr r10, ={DATA + 0x100 + 4 * i:#x}\nldr r10, [r10]\n" + mapping + save(i, "r0")
+                   for i, mapping in enumerate([map_block("r10", 0, R, 0x10000000),
+                                                map_block("r10", 0, R, 0x10000000),
+                                                map_block("r10", 0x10000000, R, 0x10000000)]))
+    process = guest.spawn(body)
+    for i, block in enumerate((linear, scattered, placed)):
+        process.space.poke(DATA + 0x100 + 4 * i, process.handles.add(block).to_bytes(4, "little"))
+    assert guest.run().reason == "all exited" and process.crash is None, guest.text()
+    assert guest.words(process, 3) == [SUCCESS, INVALID_ADDRESS, SUCCESS]
+    at = layout.LINEAR_BASE + guest.kernel.memory.phys.frame_to_phys(int(linear.frames[0])) - FCRAM_BASE
+    assert process.space.peek(at, 0x2000) == bytes(range(256)) * 32
+    assert process.space.query(at).size == 0x2000 and process.space.query(at - 0x1000).state == ST_FREE
+    assert process.space.peek(0x10000000, 0x1000) == bytes(range(256)) * 16
