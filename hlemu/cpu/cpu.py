@@ -21,7 +21,6 @@ import ctypes
 
 import numpy as np
 from unicorn import (
-    UC_ARCH_ARM,
     UC_HOOK_BLOCK,
     UC_HOOK_INTR,
     UC_HOOK_MEM_INVALID,
@@ -32,7 +31,6 @@ from unicorn import (
     UC_MEM_READ_UNMAPPED,
     UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED,
-    UC_MODE_ARM,
     UC_PROT_ALL,
     UC_PROT_EXEC,
     UC_TLB_VIRTUAL,
@@ -48,6 +46,7 @@ from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.codehooks import CodeHooks
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
 from hlemu.cpu.decode import decode_access
+from hlemu.cpu.engines import new_engine
 from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, sync_unicorn_map
 from hlemu.cpu.registers import CPSR_T, NAMES, SLOTS, RegisterFile
 from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
@@ -75,7 +74,6 @@ _UC_OF_SLOT = {**{name: GPRS[i] for i, name in enumerate(NAMES[:16])}, "cpsr": a
                **{f"d{i}": getattr(arm, f"UC_ARM_REG_D{i}") for i in range(16)},
                "fpscr": arm.UC_ARM_REG_FPSCR, "fpexc": arm.UC_ARM_REG_FPEXC, "tpidruro": arm.UC_ARM_REG_C13_C0_3}
 _FILE_ORDER = [15, 16] + [i for i in range(SLOTS) if i not in (15, 16)]
-_CPACR_VFP = 0x00F00000  # cp10/cp11 (VFP) full access, granted once for every thread
 NO_LIMIT = 1 << 62
 NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
 UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
@@ -108,9 +106,7 @@ class Cpu(SpecialPages, CodeHooks):
         self.config = config
         self.on_svc = on_svc
         self.on_breakpoint = on_breakpoint
-        self.uc = Uc(UC_ARCH_ARM, UC_MODE_ARM)
-        self.uc.ctl_set_cpu_model(arm.UC_CPU_ARM_11MPCORE)
-        self.uc.reg_write(arm.UC_ARM_REG_C1_C0_2, _CPACR_VFP)
+        self.uc = new_engine()
         self.control = np.zeros(hooks.CB_SIZE, dtype=np.int64)
         self.control[hooks.CB_FAST_TABLE] = space.table.fast.ctypes.data
         self.control[hooks.CB_FILL_COUNTS] = space.faults.array[FaultKind.TLB_FILL].ctypes.data
