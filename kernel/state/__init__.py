@@ -10,6 +10,7 @@ page tables, CPUs) are :mod:`kernel.state.machine`.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -105,13 +106,18 @@ def read_header(source: str | os.PathLike[str] | bytes) -> dict[str, Any]:
 def restore_into(kernel: Kernel, captured: Captured) -> None:
     """Make a fresh ``kernel`` the machine ``captured`` holds, then check its object graph.
     Any failure is a StateError (the caller closes the kernel: nothing half-loaded runs)."""
+    collecting = gc.isenabled()
+    gc.disable()  # the graph makes thousands of objects, none of them garbage: no collections meanwhile
     try:
         objects = rebuild(kernel, captured)
+        check_graph(kernel, objects)
     except StateError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError) as exc:
         raise StateError(f"the state does not describe a machine: {type(exc).__name__}: {exc}") from None
-    check_graph(kernel, objects)
+    finally:
+        if collecting:  # off already (the window's emulation thread): left off
+            gc.enable()
 
 
 def load(source: str | os.PathLike[str] | BinaryIO | bytes, kernel: Kernel) -> Captured:
