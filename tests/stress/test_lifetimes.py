@@ -21,8 +21,11 @@ MAPS_SLACK = 4  # mappings a Python heap may add or drop on its own
 
 
 @pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
-def test_300_processes_spawned_and_reaped_keep_the_host_flat(backend):
-    result = call_isolated("hlemu.fuzz.soak:spawn_exit_loop", 600, count=300, backend=backend, warmup=100)
+def test_600_processes_spawned_and_reaped_keep_the_host_flat(backend):
+    # 500 measured after the warm-up: the allocator moves private memory by 1-3 MiB on its own
+    # (measured: 0.16-1.36 MiB per 100 over 200 processes, 0.06-0.36 over 800, no trend), which
+    # 200 processes made look like a leak of 1 MiB per 100 now and then (CI, semifastmem)
+    result = call_isolated("hlemu.fuzz.soak:spawn_exit_loop", 600, count=600, backend=backend, warmup=100)
     print(result)
     assert "crash" not in result and "hang" not in result, result
     assert not result["problems"], result["problems"]
