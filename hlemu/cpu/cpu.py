@@ -54,9 +54,9 @@ from hlemu.memory.constants import (
     NUM_PAGES,
     PAGE_SHIFT,
     FaultKind,
-    MemoryPermission,
-    SpecialKind,
 )
+from hlemu.memory.constants import PERM_W as _W
+from hlemu.memory.constants import SPECIAL_TRACKED as _TRACKED
 from hlemu.memory.lazy import lazy_zeros
 from hlemu.memory.space import AddressSpace
 
@@ -737,9 +737,6 @@ class Cpu(SpecialPages, CodeHooks):
         cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
         cpu.restore_counters(saved)
         return cpu
-
-_TRACKED, _W = int(SpecialKind.TRACKED), int(MemoryPermission.W)  # plain ints for the fault hook
-
 
 def _may_hold_code(mapped: int) -> bool:
     """Whether Unicorn may have translated code from a page it maps so (``Cpu._mapped``)."""

@@ -13,6 +13,10 @@ import numpy as np
 from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc
 
 from hlemu.memory.constants import FAST_READ, FAST_WRITE, PAGE_SHIFT, MemoryPermission, SpecialKind
+from hlemu.memory.constants import PERM_X as _X
+from hlemu.memory.constants import SPECIAL_MMIO as _MMIO
+from hlemu.memory.constants import SPECIAL_TRACKED as _TRACKED
+from hlemu.memory.constants import SPECIAL_WATCH as _WATCH
 from hlemu.memory.space import AddressSpace
 
 KIND_MMIO = 0xFF
@@ -61,10 +65,6 @@ def _want_small(space: AddressSpace, lo: int, hi: int) -> list[int]:
         else:
             out.append(0)
     return out
-
-
-_MMIO, _WATCH, _TRACKED = int(SpecialKind.MMIO), int(SpecialKind.WATCH), int(SpecialKind.TRACKED)
-_X = int(MemoryPermission.X)  # plain ints: an enum member lookup costs more than these loops
 
 
 SMALL_RANGE = 16  # pages: below this, a sync that only re-protects memory is done in plain Python

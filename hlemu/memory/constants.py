@@ -74,6 +74,14 @@ class FaultKind(IntEnum):
 
 NUM_FAULT_KINDS = len(FaultKind)
 
+# The same numbers as plain ints, for Python that tests them page by page (fault hooks, a few
+# pages' map changes): on Python 3.11 looking up an enum member costs more than the test.
+STATE_FREE = int(MemoryState.FREE)
+PERM_R, PERM_W, PERM_X = int(MemoryPermission.R), int(MemoryPermission.W), int(MemoryPermission.X)
+SPECIAL_NONE, SPECIAL_MMIO = int(SpecialKind.NONE), int(SpecialKind.MMIO)
+SPECIAL_TRACKED, SPECIAL_WATCH = int(SpecialKind.TRACKED), int(SpecialKind.WATCH)
+FAULT_WRITE_TRACK = int(FaultKind.WRITE_TRACK)
+
 # Bits of the compiled paths' per-page entries. A page gets a bit only when
 # that access may run with no Python at all.
 FAST_READ = 1

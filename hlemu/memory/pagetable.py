@@ -36,15 +36,18 @@ from hlemu.memory.constants import (
     PAGE_SHIFT,
     MemoryPermission,
     MemoryState,
-    SpecialKind,
 )
+from hlemu.memory.constants import PERM_R as _R
+from hlemu.memory.constants import PERM_W as _W
+from hlemu.memory.constants import PERM_X as _X
+from hlemu.memory.constants import SPECIAL_MMIO as _MMIO
+from hlemu.memory.constants import SPECIAL_TRACKED as _TRACKED
+from hlemu.memory.constants import SPECIAL_WATCH as _WATCH
+from hlemu.memory.constants import STATE_FREE as _FREE
 from hlemu.memory.lazy import lazy_zeros
 from hlemu.text import record_repr
 
-_FREE, _MMIO, _TRACKED = int(MemoryState.FREE), int(SpecialKind.MMIO), int(SpecialKind.TRACKED)
-_WATCH = int(SpecialKind.WATCH)
 _SCALAR_PAGES = 4  # derive() ranges up to this many pages go page by page in plain ints
-_R, _W, _X = int(MemoryPermission.R), int(MemoryPermission.W), int(MemoryPermission.X)
 
 
 @dataclass(frozen=True)

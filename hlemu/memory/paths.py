@@ -23,6 +23,8 @@ import numpy as np
 
 from hlemu.memory import kernels
 from hlemu.memory.constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, FaultKind, MemoryPermission, SpecialKind
+from hlemu.memory.constants import SPECIAL_NONE as _NONE
+from hlemu.memory.constants import SPECIAL_TRACKED as _TRACKED
 from hlemu.memory.faults import GuestFault
 
 if TYPE_CHECKING:
@@ -124,8 +126,7 @@ def _check_width(width: int) -> None:
         raise ValueError(f"access width must be 1, 2, 4 or 8, not {width}")
 
 
-_PLAIN_READ = (int(SpecialKind.NONE), int(SpecialKind.TRACKED))  # read as plain memory
-_NONE, _TRACKED = int(SpecialKind.NONE), int(SpecialKind.TRACKED)  # plain ints: enum lookups cost
+_PLAIN_READ = (_NONE, _TRACKED)  # read as plain memory
 
 
 def _addresses(addrs: np.ndarray | list[int]) -> np.ndarray:

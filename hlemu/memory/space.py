@@ -29,11 +29,11 @@ from hlemu.memory.constants import (
     NUM_PAGES,
     PAGE_MASK,
     PAGE_SHIFT,
-    FaultKind,
     MemoryPermission,
     MemoryState,
     SpecialKind,
 )
+from hlemu.memory.constants import FAULT_WRITE_TRACK as _WRITE_TRACK
 from hlemu.memory.faults import FaultCounters
 from hlemu.memory.pagetable import MemoryInfo, PageTable
 from hlemu.memory.paths import FastMem, MemoryPath, SemiFastMem, SlowMem
@@ -43,8 +43,6 @@ from hlemu.memory.special import MmioHandler, WriteTracker
 from hlemu.text import record_repr
 
 _SMALL_SYNC = 16  # slab syncs of up to this many pages work on plain lists
-
-_WRITE_TRACK = int(FaultKind.WRITE_TRACK)  # a plain int for the tracked-write fault path
 
 log = logging.getLogger(__name__)
 
