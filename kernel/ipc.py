@@ -29,6 +29,7 @@ Requests go client -> server (mapping buffers); replies go back
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -317,11 +318,6 @@ def has_memory(table: PageTable, address: int, size: int, need: MemoryPermission
                 and ((table.perm[pages] & int(need)) == int(need)).all())
 
 
-def _free_ipc_range(state: np.ndarray, size: int) -> int | None:
-    """The first address of ``size`` free bytes in the IPC area of a page table's ``state``."""
-    return _free_in_area(state[_IPC_AREA], size)
-
-
 def _free_in_area(area: np.ndarray, size: int) -> int | None:
     """The first address of ``size`` free bytes in the IPC area whose page states are ``area``."""
     pages = size >> 12
@@ -374,11 +370,7 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
     if client is None:
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
     if not kernel.ipc_listeners and not read_header(server) & 0x3F:  # normal words only: cannot fail
-        finish_request(kernel, session)
-        session.current = None
-        if client.alive:
-            copy_plain(server, client)
-            kernel.wake(client, {0: Result.SUCCESS})
+        _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_plain(server, client))
         return
     try:
         words = read_cmdbuf(server)
@@ -392,17 +384,26 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
         # buffer is not writable...): the request ends with that error for the client, which
         # must not wait forever, and the server hears it too.
         code = exc.code if isinstance(exc, KernelError) else Result.INVALID_BUFFER_DESCRIPTOR
-        finish_request(kernel, session)
-        session.current = None
-        if client.alive:
-            kernel.wake(client, {0: code})
+        _end_request(kernel, session, client, code)
         raise KernelError(code, str(exc)) from None
     if delivery.message is not None and session.current_delivery is not None:
         delivery.message.request = session.current_delivery.message
         delivery.message.result = delivery.words[1] if len(delivery.words) > 1 else None
+
+    def answer() -> None:
+        write_cmdbuf(client, delivery.words)
+        kernel.record_ipc(delivery.message)
+
+    _end_request(kernel, session, client, Result.SUCCESS, answer)
+
+
+def _end_request(kernel: Kernel, session: ServerSession, client: Thread, code: int,
+                 answer: Callable[[], object] | None = None) -> None:
+    """The request ``session`` serves is over: its mappings go, and a client still alive gets
+    ``answer()`` (the reply into its command buffer) and wakes with ``code``."""
     finish_request(kernel, session)
     session.current = None
     if client.alive:
-        write_cmdbuf(client, delivery.words)
-        kernel.record_ipc(delivery.message)
-        kernel.wake(client, {0: Result.SUCCESS})
+        if answer is not None:
+            answer()
+        kernel.wake(client, {0: code})
