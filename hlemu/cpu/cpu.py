@@ -33,7 +33,6 @@ from unicorn import (
     UC_MEM_WRITE_UNMAPPED,
     UC_PROT_ALL,
     UC_PROT_EXEC,
-    UC_TLB_VIRTUAL,
     Uc,
     UcError,
 )
@@ -46,8 +45,8 @@ from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.codehooks import CodeHooks
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
 from hlemu.cpu.decode import decode_access
-from hlemu.cpu.engines import new_engine
-from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, sync_unicorn_map
+from hlemu.cpu.engines import dead_handle, new_engine, retire_engine
+from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, map_new, sync_unicorn_map
 from hlemu.cpu.registers import CPSR_T, NAMES, SLOTS, RegisterFile
 from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
 from hlemu.memory.constants import (
@@ -106,7 +105,7 @@ class Cpu(SpecialPages, CodeHooks):
         self.config = config
         self.on_svc = on_svc
         self.on_breakpoint = on_breakpoint
-        self.uc = new_engine()
+        self.uc = new_engine(virtual_tlb=config.backend != "fastmem")
         self.control = np.zeros(hooks.CB_SIZE, dtype=np.int64)
         self.control[hooks.CB_FAST_TABLE] = space.table.fast.ctypes.data
         self.control[hooks.CB_FILL_COUNTS] = space.faults.array[FaultKind.TLB_FILL].ctypes.data
@@ -153,13 +152,12 @@ class Cpu(SpecialPages, CodeHooks):
         self.control[hooks.CB_DIRTY_CAPACITY] = DIRTY_LOG_SIZE
         self.control[hooks.CB_MMIO_WINDOW] = MMIO_WINDOW
         if config.backend == "fastmem":
-            self._sync_fastmem(0, NUM_PAGES)
+            map_new(self.uc, space, self._mapped, self._region_read, self._region_write)
         else:
             self._trap_frame = space.phys.allocate("BASE", 1)
             trap = int(self._trap_frame[0]) << PAGE_SHIFT
             space.phys.data[trap : trap + 0x1000].view(np.uint32)[:] = UDF_INSTRUCTION
             self.control[hooks.CB_TRAP_PADDR] = trap
-            self.uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
             self.uc.mem_map_ptr(0, space.phys.size, UC_PROT_ALL, space.phys.data.ctypes.data)
             self.uc.mmio_map(MMIO_WINDOW, MMIO_WINDOW_PAGES << PAGE_SHIFT, self._window_read, None,
                              self._window_write, None)
@@ -679,9 +677,11 @@ class Cpu(SpecialPages, CodeHooks):
             self.space.listeners.remove(self._on_map_change)
         if self._on_code_change in self.space.code_listeners:
             self.space.code_listeners.remove(self._on_code_change)
-        finalizer = getattr(self.uc, "_Uc__finalizer", None)  # the binding's uc_close, run once
-        if finalizer is not None:
-            finalizer()
+        raw = [*self._hook_handles, *self._breakpoints.values(), *(h for _a, h in self._step_hooks)]
+        retire_engine(self.uc, self.config.backend != "fastmem", raw)  # emptied, then reused or closed
+        self._handle = dead_handle()
+        self._hook_handles.clear()
+        self._step_hooks.clear()
         self.uc = _ClosedUnicorn()
         if self._trap_frame is not None:
             self.space.phys.collect(self._trap_frame)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc
 
-from hlemu.memory.constants import FAST_READ, FAST_WRITE, PAGE_SHIFT, MemoryPermission, SpecialKind
+from hlemu.memory.constants import FAST_READ, FAST_WRITE, PAGE_SHIFT
 from hlemu.memory.constants import PERM_X as _X
 from hlemu.memory.constants import SPECIAL_MMIO as _MMIO
 from hlemu.memory.constants import SPECIAL_TRACKED as _TRACKED
@@ -44,6 +44,53 @@ def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
             _sync_range(uc, space, mapped, lo + a * SPARSE_CHUNK, lo + b * SPARSE_CHUNK, region_read, region_write)
         return
     _sync_range(uc, space, mapped, lo, hi, region_read, region_write)
+
+
+def _wanted(space: AddressSpace, lo: int, hi: int) -> np.ndarray:
+    """What Unicorn should have at each page of ``lo..hi-1`` (``mapped``'s values), before
+    the keep-as-no-access rule: protection + 1 for memory, KIND_MMIO, or 0."""
+    table = space.table
+    access = table.access[lo:hi]
+    read = (access & FAST_READ) != 0
+    want = np.where(read, UC_PROT_READ + 1, 1).astype(np.uint8)
+    want[(access & FAST_WRITE) != 0] += UC_PROT_WRITE
+    want[read & ((table.perm[lo:hi] & _X) != 0)] += UC_PROT_EXEC
+    want[access == 0] = 0
+    # MMIO and watched pages reach slowmem through Unicorn MMIO regions.
+    special = table.special[lo:hi]
+    want[((special == _MMIO) | (special == _WATCH)) & (table.state[lo:hi] != 0)] = KIND_MMIO
+    return want
+
+
+def map_new(uc: Uc, space: AddressSpace, mapped: np.ndarray,
+            region_read: Callable[..., int], region_write: Callable[..., None]) -> None:
+    """A new CPU's whole map (``mapped`` all zero, Unicorn empty): each run of pages of equal
+    protection one region, each write-tracked page one of its own, each MMIO run one MMIO
+    region. What :func:`sync_unicorn_map` over the whole space makes, without its merge
+    searches and unmaps (there is nothing to merge with or unmap yet): a state load builds
+    every live process's CPU, and the framebuffers' tracked pages made that hundreds of
+    merge searches."""
+    assert space.slab is not None
+    table = space.table
+    regions: list[tuple[int, int, int]] = []
+    busy = table.state.reshape(-1, SPARSE_CHUNK).any(axis=1)
+    for a, b in _runs(np.flatnonzero(busy)) if busy.any() else []:
+        lo, hi = a * SPARSE_CHUNK, b * SPARSE_CHUNK
+        want = _wanted(space, lo, hi)
+        tracked = table.special[lo:hi] == _TRACKED
+        # a run starts where the value changes, and at and after every tracked page
+        starts = np.flatnonzero(np.concatenate(([True], (want[1:] != want[:-1]) | tracked[1:] | tracked[:-1])))
+        ends = np.append(starts[1:], hi - lo)
+        keep = want[starts] != 0
+        regions += zip((starts[keep] + lo).tolist(), (ends[keep] + lo).tolist(), want[starts[keep]].tolist(),
+                       strict=True)
+        mapped[lo:hi] = want
+    for c, d, value in regions:
+        base, size = c << PAGE_SHIFT, (d - c) << PAGE_SHIFT
+        if value == KIND_MMIO:
+            uc.mmio_map(base, size, region_read, base, region_write, base)
+        else:
+            uc.mem_map_ptr(base, size, value - 1, space.slab.base + base)
 
 
 def _want_small(space: AddressSpace, lo: int, hi: int) -> list[int]:
@@ -110,14 +157,7 @@ def _sync_range(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: in
     if hi - lo <= SMALL_RANGE and _reprotect_small(uc, space, mapped, lo, hi):
         return
     table = space.table
-    access = table.access[lo:hi]
-    perm = table.perm[lo:hi]
-    prot = (np.where(access & FAST_READ, UC_PROT_READ, 0) | np.where(access & FAST_WRITE, UC_PROT_WRITE, 0)
-            | np.where((access & FAST_READ) & ((perm & MemoryPermission.X) != 0), UC_PROT_EXEC, 0))
-    want = (prot + 1).astype(np.uint8) * (access != 0)
-    # MMIO and watched pages reach slowmem through Unicorn MMIO regions.
-    mmio = np.isin(table.special[lo:hi], (SpecialKind.MMIO, SpecialKind.WATCH)) & (table.state[lo:hi] != 0)
-    want[mmio] = KIND_MMIO
+    want = _wanted(space, lo, hi)
     have = mapped[lo:hi]
     # A page Unicorn has as memory stays a region when it loses all access (unmapped,
     # protected to nothing): "no access" (1) costs a mem_protect, where mem_unmap and a
@@ -131,7 +171,7 @@ def _sync_range(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: in
     # unmap): mem_protect, which is also safe from inside a memory hook.
     memory_both = (have != 0) & (want != 0) & (have != KIND_MMIO) & (want != KIND_MMIO)
     reprotect = changed[memory_both[changed]]
-    tracked = table.special[lo:hi] == SpecialKind.TRACKED
+    tracked = table.special[lo:hi] == _TRACKED
     for a, b in _runs(reprotect) if len(reprotect) else []:
         for c, d in _runs_of_equal(want, a, b):
             if tracked[c:d].any():
