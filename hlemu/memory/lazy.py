@@ -16,8 +16,13 @@ come from an anonymous mapping marked MADV_NOHUGEPAGE instead.
 from __future__ import annotations
 
 import mmap
+import os
+import threading
 
 import numpy as np
+
+_templates: dict[tuple[int, int], int] = {}  # (size, byte) -> a memfd holding size bytes of byte
+_templates_lock = threading.Lock()
 
 
 def lazy_zeros(shape: int | tuple[int, ...], dtype: type | np.dtype) -> np.ndarray:
@@ -27,6 +32,28 @@ def lazy_zeros(shape: int | tuple[int, ...], dtype: type | np.dtype) -> np.ndarr
     count = int(np.prod(shape))
     size = max(count * dt.itemsize, 1)
     region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(region, "madvise") and hasattr(mmap, "MADV_NOHUGEPAGE"):
+        region.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(region, dtype=dt, count=count).reshape(shape)
+
+
+def lazy_filled(shape: int | tuple[int, ...], dtype: type | np.dtype, byte: int) -> np.ndarray:
+    """A writable array with every byte ``byte`` (0xFF: -1 in every signed integer), costing
+    no memory until written: a private copy-on-write mapping of one shared file of those bytes
+    (made once per size). Each page table's frame column is 4 MiB of -1; ``np.full`` wrote
+    all of it for every process and every state load (about 0.5 ms and 4 MiB each)."""
+    dt = np.dtype(dtype)
+    count = int(np.prod(shape))
+    size = max(count * dt.itemsize, 1)
+    with _templates_lock:
+        fd = _templates.get((size, byte))
+        if fd is None:
+            fd = os.memfd_create(f"hlemu-fill-{byte:02x}", os.MFD_CLOEXEC)
+            os.ftruncate(fd, size)
+            with mmap.mmap(fd, size) as out:
+                out.write(bytes([byte]) * size)
+            _templates[(size, byte)] = fd
+    region = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
     if hasattr(region, "madvise") and hasattr(mmap, "MADV_NOHUGEPAGE"):
         region.madvise(mmap.MADV_NOHUGEPAGE)
     return np.frombuffer(region, dtype=dt, count=count).reshape(shape)

@@ -44,7 +44,7 @@ from hlemu.memory.constants import SPECIAL_MMIO as _MMIO
 from hlemu.memory.constants import SPECIAL_TRACKED as _TRACKED
 from hlemu.memory.constants import SPECIAL_WATCH as _WATCH
 from hlemu.memory.constants import STATE_FREE as _FREE
-from hlemu.memory.lazy import lazy_zeros
+from hlemu.memory.lazy import lazy_filled, lazy_zeros
 from hlemu.text import record_repr
 
 _SCALAR_PAGES = 4  # derive() ranges up to this many pages go page by page in plain ints
@@ -89,7 +89,7 @@ class PageTable:
         return cls._closed
 
     def __init__(self) -> None:
-        self.frame = np.full(NUM_PAGES, -1, dtype=np.int32)
+        self.frame = lazy_filled(NUM_PAGES, np.int32, 0xFF)  # -1 everywhere, committed when written
         self.perm = lazy_zeros(NUM_PAGES, np.uint8)
         self.state = lazy_zeros(NUM_PAGES, np.uint8)
         self.special = lazy_zeros(NUM_PAGES, np.uint8)

@@ -473,7 +473,7 @@ class AddressSpace:
         """Set the entries of pages ``vpns`` of an empty space at once (a save state's), then
         derive, map the slab and tell the listeners, run by run. Frames' map counts are the
         caller's (a state restores physical memory's counts whole); write trackers too."""
-        if self.table.mapped_pages().size:
+        if self.table.state.any():
             raise MapError(f"{self.name}: pages load into an empty address space only")
         t = self.table
         for name, values in (("frame", frame), ("perm", perm), ("state", state), ("special", special),
