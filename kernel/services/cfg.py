@@ -28,13 +28,10 @@ if TYPE_CHECKING:
     from kernel.kernel import Kernel
 
 
-def _result(description: int, summary: int, level: int) -> int:
-    return description | 64 << 10 | summary << 21 | level << 27
-
-
-NOT_FOUND = _result(1018, 8, 27)  # 0xD90103FA: no such block / country
-NOT_AUTHORIZED = _result(1002, 8, 27)  # 0xD90103EA: the block is not readable through this command
-INVALID_SIZE = _result(1004, 8, 27)  # 0xD90103EC: the size is not the block's
+# Module CFG (64), summary WrongArgument (8), level Permanent (27); the description in brackets.
+NOT_FOUND = 0xD90103FA  # (1018 NotFound) no such block / country
+NOT_AUTHORIZED = 0xD90103EA  # (1002 NotAuthorized) the block is not readable through this command
+INVALID_SIZE = 0xD90103EC  # (1004 InvalidSize) the size is not the block's
 
 USER_READ, SYSTEM_WRITE, SYSTEM_READ = 0x2, 0x4, 0x8
 GLOBAL, SYSTEM = USER_READ | SYSTEM_READ | SYSTEM_WRITE, SYSTEM_READ | SYSTEM_WRITE
@@ -81,7 +78,8 @@ def config_blocks(s: ConsoleSettings) -> dict[int, tuple[int, bytes]]:
         0x00070001: (GLOBAL, bytes([s.sound_output])),
         0x00090000: (GLOBAL, struct.pack("<Q", s.console_id)),
         0x00090001: (GLOBAL, struct.pack("<Q", s.console_id)),
-        0x00090002: (GLOBAL, struct.pack("<I", s.console_id & 0xFFFFFFFF)),
+        # The random number the id was made from, its top 16 bits (Azahar cfg.cpp GenerateConsoleUniqueId).
+        0x00090002: (GLOBAL, struct.pack("<I", s.console_id >> 48)),
         0x000A0000: (GLOBAL, name + bytes(8)),  # name, a zero word, the NG-word flag
         0x000A0001: (GLOBAL, bytes(s.birthday)),
         0x000A0002: (GLOBAL, bytes([s.language])),
@@ -246,7 +244,7 @@ def _language(text: str) -> int:
 
 
 def _username(text: str) -> str:
-    if len(text.encode("utf-16-le")) > 20:  # block 0xA0000 holds 10 UTF-16 units
+    if len(text.encode("utf-16-le")) // 2 > 10:  # block 0xA0000 holds 10 UTF-16 units
         raise ValueError(f"username: {text!r} is longer than 10 characters")
     return text
 

@@ -78,8 +78,8 @@ class NdmU(Service):
 
     @command(0x000D, normal=1)
     def query_status(self, request: Request) -> Reply:
-        daemon = request.normal[0]
-        return Reply(normal=[SUSPENDED if daemon < 4 and self.suspended >> daemon & 1 else IDLE])
+        daemon = request.normal[0] & 0xFF  # a u8 (Azahar ndm_u.cpp QueryStatus: rp.Pop<u8>())
+        return Reply(normal=[SUSPENDED if self.suspended >> daemon & 1 else IDLE])
 
     @command(0x0010, normal=1)
     def set_scan_interval(self, request: Request) -> Reply:

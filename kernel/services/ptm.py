@@ -67,7 +67,8 @@ class PtmU(Service):
     def get_step_history(self, request: Request) -> Reply:
         """hours, start time (2 words), a writable buffer -> a u16 step count per hour in it."""
         hours = request.normal[0]
-        steps = struct.pack("<H", self.state.steps_per_hour & 0xFFFF) * min(hours, 0x10000)
+        room = request.mapped_buffers[0][1] if request.mapped_buffers else 0  # write_mapped cuts to it
+        steps = struct.pack("<H", self.state.steps_per_hour & 0xFFFF) * min(hours, room)
         return Reply(result=write_mapped(request, 0, steps), mapped_buffers=request.mapped_buffers)
 
     @command(0x000C)

@@ -23,7 +23,9 @@ NO_HANDLES_NO_REPLY = 0xE7E3FFFF  # what the kernel answers a ReplyAndReceive wi
 
 
 def _port_name(t: Thread, address: int) -> str:
-    raw = t.process.space.mem.read_string(address, MAX_PORT_NAME + 2).encode()
+    # One byte past the longest name tells a name too long (Azahar svc.cpp: ReadCString(address,
+    # PortNameMaxLength + 1)); reading two went past the end of memory for 12 letters ending there.
+    raw = t.process.space.mem.read_string(address, MAX_PORT_NAME + 1).encode()
     if len(raw) > MAX_PORT_NAME:
         raise KernelError(Result.PORT_NAME_TOO_LONG, f"port name {raw[:16]!r}...")
     return raw.decode("ascii", errors="replace")
