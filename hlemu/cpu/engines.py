@@ -1,8 +1,7 @@
 """The Unicorn engines every :class:`~hlemu.cpu.Cpu` runs on: made one way, and reused.
 
-Making one costs about 3 ms, nearly all of it Unicorn's lazy machine set-up on the first
-register write (measured on the 2-core machine; the size of the translation buffer makes no
-difference). Every spawn, every state load and every rewind step built its CPUs from
+Making one costs 3-6 ms, nearly all of it Unicorn's lazy machine set-up on the first
+register write (measured on the 2-core machine, with the translation buffer below). Every spawn, every state load and every rewind step built its CPUs from
 nothing: the demo's four were a third of its load time. So a closed CPU's engine is
 emptied and kept (at most :data:`POOL_LIMIT` of them) for the next CPU.
 
@@ -27,6 +26,10 @@ from hlemu.cpu import libunicorn as lib
 
 CPACR_VFP = 0x00F00000  # cp10/cp11 (VFP) full access, granted once for every thread
 POOL_LIMIT = 8  # engines kept per TLB kind: a restore builds its machine before closing the old one
+# Translated code per engine. Unicorn's default is 1 GiB, and setting an engine up costs more the
+# bigger it is (measured in a fresh process: 6-26 ms an engine at 1 GiB, 3.4-5.9 ms at 32 MiB).
+# A 3DS program's code is a few MiB at most; a full buffer is flushed and retranslated, not lost.
+TCG_BUFFER = 32 << 20
 
 _lock = threading.Lock()
 _pools: dict[bool, list[Uc]] = {False: [], True: []}  # keyed by "Unicorn's virtual TLB" (semifastmem)
@@ -42,6 +45,7 @@ def new_engine(virtual_tlb: bool = False) -> Uc:
             return pool.pop()
     uc = Uc(UC_ARCH_ARM, UC_MODE_ARM)
     uc.ctl_set_cpu_model(arm.UC_CPU_ARM_11MPCORE)
+    uc.ctl_set_tcg_buffer_size(TCG_BUFFER)
     if virtual_tlb:
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
     uc.reg_write(arm.UC_ARM_REG_C1_C0_2, CPACR_VFP)
