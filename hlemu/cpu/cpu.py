@@ -124,7 +124,7 @@ class Cpu(SpecialPages, CodeHooks):
         self._break_pc: int | None = None  # where the last run stopped at a breakpoint
         self._entered = False  # the last emulation entered a block (so ran an instruction)
         self._pending_code: list[tuple[int, int]] = []
-        self._deferred_syncs: set[tuple[int, int]] = set()  # fastmem: page ranges Unicorn has not seen yet
+        self._deferred_syncs: set[tuple[int, int]] = set()  # page ranges Unicorn has not seen yet, or _FLUSH_TLB
         self._in_svc = False  # inside the SVC hook (map changes may wait for its end)
         self._hook_handles: list[ctypes.c_size_t] = []
         self._handle = ctypes.c_void_p(self.uc._uch.value)
@@ -625,8 +625,14 @@ class Cpu(SpecialPages, CodeHooks):
             # address), so flushing it is enough; removing cached blocks from inside a hook
             # in this mode derails Unicorn (seen: a fault on the next instruction).
             self._assign_mmio_slots(lo, hi)
-            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
             self._forget_svc_numbers_at(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
+            if not self._running or self._in_svc:
+                # As fastmem's syncs: one flush before guest code runs again covers every
+                # change until then (an IPC buffer mapped for a request and unmapped by the
+                # reply, the server waiting in between, cost two).
+                self._deferred_syncs.add(_FLUSH_TLB)
+            else:
+                self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def sync_deferred(self) -> None:
         """Bring Unicorn's map in step with the page-table changes deferred so far. Translations
@@ -634,6 +640,9 @@ class Cpu(SpecialPages, CodeHooks):
         translated from no other page, and pages changed while deferred were never run."""
         while self._deferred_syncs:
             lo, hi = self._deferred_syncs.pop()
+            if lo < 0:  # semifastmem: the TLB is stale
+                self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+                continue
             before = self._mapped[lo:hi].tolist()
             self._sync_fastmem(lo, hi)
             if any(_may_hold_code(v) for v in before + self._mapped[lo:hi].tolist()):
@@ -737,6 +746,9 @@ class Cpu(SpecialPages, CodeHooks):
         cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
         cpu.restore_counters(saved)
         return cpu
+
+_FLUSH_TLB = (-1, -1)  # in Cpu._deferred_syncs (semifastmem): flush Unicorn's TLB before guest code runs
+
 
 def _may_hold_code(mapped: int) -> bool:
     """Whether Unicorn may have translated code from a page it maps so (``Cpu._mapped``)."""

@@ -1,8 +1,9 @@
 """The Unicorn engines every :class:`~hlemu.cpu.Cpu` runs on: made one way, and reused.
 
 Making one costs 3-6 ms, nearly all of it Unicorn's lazy machine set-up on the first
-register write (measured on the 2-core machine, with the translation buffer below). Every spawn, every state load and every rewind step built its CPUs from
-nothing: the demo's four were a third of its load time. So a closed CPU's engine is
+register write (measured on the 2-core machine, with the translation buffer below).
+Every spawn, every state load and every rewind step built its CPUs from nothing: the
+demo's four were a third of its load time. So a closed CPU's engine is
 emptied and kept (at most :data:`POOL_LIMIT` of them) for the next CPU.
 
 Emptied means nothing of the old process is left in it: every hook deleted (the callbacks
