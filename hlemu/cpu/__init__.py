@@ -38,7 +38,8 @@ leave the same machine.
 from __future__ import annotations
 
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
-from hlemu.cpu.cpu import ARG_REGS, GPRS, NEVER, NO_LIMIT, UDF_INSTRUCTION, Cpu
+from hlemu.cpu.cpu import NEVER, NO_LIMIT, UDF_INSTRUCTION, Cpu
+from hlemu.cpu.regaccess import ARG_REGS, GPRS
 from hlemu.cpu.registers import CPSR_T, USER_MODE, RegisterFile
 
 __all__ = [
