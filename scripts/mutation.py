@@ -13,7 +13,7 @@ change makes no difference (an *equivalent* mutant, listed with its reason in
     python scripts/mutation.py --today kernel/ipc.py gui/models   # ... among these (CI)
     python scripts/mutation.py kernel/ipc.py --survivors   # also list each survivor
     python scripts/mutation.py --json out.json        # the table as JSON too
-    python scripts/mutation.py kernel/ipc.py --resume out.json   # only out.json's survivors again
+    python scripts/mutation.py kernel/ipc.py --resume out.json   # out.json's survivors and pending again
     nice -n 10 python scripts/mutation.py kernel/ipc.py --timeout-scale 4   # a shared, loaded machine
 
 It prints a table per module: mutants, killed, survived, timeout, equivalent, skipped, pending
@@ -54,6 +54,7 @@ import sys
 import time
 import tomllib
 import types
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -523,9 +524,8 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
         if previous["mutants"] != len(mutants):
             raise SystemExit(f"{module}: {len(mutants)} mutants, the earlier report had {previous['mutants']}: "
                              "the source changed, run it whole")
-        rerun = {_key(s["function"], s["code"], s["change"], s["nth"]) for s in previous["survivors"]}
-        # Mutants the earlier run never reached stay pending (its report does not name them).
-        for status in ("killed", "timeout", "skipped", "pending"):
+        rerun = rerun_keys(previous, mutants, equivalents)
+        for status in ("killed", "timeout", "skipped"):
             setattr(report, status, previous[status])
     for mutant in mutants:
         if rerun is not None and mutant.key not in rerun and mutant.key not in equivalents:
@@ -555,6 +555,18 @@ def run_module(module: str, equivalents: dict[str, str], max_seconds: float | No
 
 
 # -- the table ---------------------------------------------------------------------------------
+
+def rerun_keys(previous: dict, mutants: list[Mutant], equivalents: Collection[str]) -> set[str]:
+    """What ``--resume`` runs again: the earlier report's survivors and the mutants it never
+    reached. Those are its last ``pending`` mutants that are not equivalent: a run that hits
+    ``--max-seconds`` leaves every later one pending (equivalents are still counted as such),
+    so a long module can be finished in more than one sitting."""
+    keys = {_key(s["function"], s["code"], s["change"], s["nth"]) for s in previous["survivors"]}
+    if previous.get("pending"):
+        reachable = [m.key for m in mutants if m.key not in equivalents]
+        keys.update(reachable[-previous["pending"]:])
+    return keys
+
 
 def load_equivalents() -> dict[str, dict[str, str]]:
     """{module: {mutant key: reason}} from tests/mutation_equivalents.toml."""
@@ -603,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true", help="list each surviving mutant")
     parser.add_argument("--max-seconds", type=float, help="per module: leave the rest pending after this long")
     parser.add_argument("--resume", type=Path, help="an earlier --json report of the same sources: run only "
-                        "its survivors again (after adding tests)")
+                        "its survivors (after adding tests) and the mutants it did not reach")
     parser.add_argument("--timeout-scale", type=float, default=1.0,
                         help="multiply each mutant's time limit (twice its tests' time + 15 s) by this, on a "
                         "loaded machine: a timeout counts as killed, so a false one inflates the score")

@@ -106,6 +106,17 @@ def test_score_leaves_out_equivalent_skipped_and_pending(mutation):
     assert mutation.Report("m").score == 1.0
 
 
+def test_resume_runs_the_survivors_and_the_mutants_never_reached(mutation):
+    """A run cut short by --max-seconds leaves its last mutants pending; --resume runs them and
+    the survivors, not the killed ones (equivalents are counted, never run)."""
+    mutants = [mutation.Mutant(i, i, "f", f"change {i}", f"line {i}") for i in range(10)]
+    equivalents = {mutants[8].key}  # among the tail: still counted as equivalent, so not pending
+    previous = {"survivors": [mutation.asdict(mutants[2])], "pending": 3}
+    keys = mutation.rerun_keys(previous, mutants, equivalents)
+    assert keys == {mutants[i].key for i in (2, 6, 7, 9)}
+    assert mutation.rerun_keys({"survivors": [], "pending": 0}, mutants, equivalents) == set()
+
+
 def test_today_cycles_through_the_modules(mutation):
     names = sorted(mutation.MODULES)
     assert mutation.pick_today(0) == names[0]
