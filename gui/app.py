@@ -73,8 +73,8 @@ def run_gui(opts: GuiOptions) -> int:
     from gui.keymap import KeyMap, KeyMapError
     from gui.layout import fit_to_screen
     from gui.qapp import application
+    from gui.session import Session
     from gui.window import MainWindow, center_on_screen
-    from gui.worker import Session
 
     try:
         keymap = KeyMap.load(opts.keymap)

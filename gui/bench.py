@@ -111,9 +111,9 @@ def window_mips(rewind: bool, frames: int = WINDOW_FRAMES, timeout: float = 600.
     import time
 
     from gui.qapp import application
+    from gui.session import Session
     from gui.state import Snapshot
     from gui.window import MainWindow
-    from gui.worker import Session
     from hlemu.run import DEMO, resolve
 
     app = application()

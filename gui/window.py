@@ -28,6 +28,7 @@ from gui.keymap import KeyMap
 from gui.layout import DEFAULT_SIZE, pin_default_docks, scrolling
 from gui.models.base import MONO, rgb_icon
 from gui.rewind import REWIND_KEY, HoldToRewind
+from gui.session import Session
 from gui.slots import STATE_SLOTS, StateSlots, state_slot_path
 from gui.state import Crash, ProcessRow, Snapshot
 from gui.swkbd import KeyboardDialogs
@@ -38,7 +39,6 @@ from gui.views.inspect_docks import add_inspect_docks
 from gui.views.memory_docks import AddressSpaceDock, FaultPlotDock, MemoryMapDock, PageTableDock
 from gui.views.process_docks import HandleDock, IpcDock, OutputDock, ProcessDock
 from gui.views.screens import ScreenView
-from gui.worker import Session
 from hlemu.images import FORMATS, image_format
 from kernel.api import Emulator
 

@@ -10,8 +10,8 @@ from PyQt6.QtWidgets import QDockWidget, QLineEdit, QPlainTextEdit
 
 from gui.console import BANNER, ConsoleInterpreter
 from gui.models.base import MONO
+from gui.session import Session
 from gui.views.tables import stack
-from gui.worker import Session
 
 
 class ConsoleDock(QDockWidget):

@@ -31,10 +31,10 @@ from gui.gpu_state import GpuSample, TextureImage, gpu_sample
 from gui.layout import scrolling
 from gui.models.base import MONO
 from gui.models.gpu import CommandModel, DrawModel
+from gui.session import Session
 from gui.state import Snapshot
 from gui.views.inspect_docks import SampledDock
 from gui.views.tables import make_table, stack
-from gui.worker import Session
 
 EMPTY = ("no command lists yet: no guest has submitted GPU work (GX ProcessCommandList); "
          "run a program that draws (gpu_triangles, gpu_textured) and pause")

@@ -41,11 +41,11 @@ from gui.inspect_state import (
 )
 from gui.layout import scrolling
 from gui.models.inspect import FootprintModel, HeapBlockModel, ScanModel, kib
+from gui.session import Session
 from gui.state import Snapshot
 from gui.views.memory_docks import parse_address
 from gui.views.plots import COLOURS, Plot
 from gui.views.tables import make_table, stack
-from gui.worker import Session
 from hlemu.inspect.footprint import FREE, HELD, SHARED
 from hlemu.inspect.scan import CONDITIONS
 

@@ -47,8 +47,8 @@ class Driver:
 
 def open_window(qtbot, programs, crash_dialogs: bool = True, **session_options) -> Driver:
     """``session_options``: what else Session takes (``sdmc=``, ``cfg=``)."""
+    from gui.session import Session
     from gui.window import MainWindow
-    from gui.worker import Session
 
     session = Session([str(resolve(p)) for p in programs], backend="auto", **session_options)
     window = MainWindow(session, show_crash_dialogs=crash_dialogs)
