@@ -437,8 +437,8 @@ class Pica:
 
     def _textures(self, draw: Draw, used: int) -> tuple[np.ndarray, np.ndarray, int]:
         """The texture unit table, the texels of the units the TexEnv stages read (one array)
-        and which units to sample. A unit that is off reads 0, 0, 0, 0; one at address 0, or of
-        a type not implemented (cube maps, shadows: reported), black."""
+        and which units to sample (a cube map's six faces one after another). A unit that is off
+        reads 0, 0, 0, 0; one at address 0, or of a type not implemented (shadows: reported), black."""
         table = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
         parts: list[np.ndarray] = []
         offset, sampled = 0, 0
@@ -446,13 +446,14 @@ class Pica:
             mode, fixed = texture.OFF, 0
             if used >> unit.index & 1 and unit.enabled and unit.type != 5:
                 fixed = 0xFF000000
-                if unit.type in (1, 2, 4):
+                if unit.type in (2, 4):
                     message = (f"{unit.describe()}: type {texture.TYPE_NAMES[unit.type]} is not implemented "
                                "(read as black)")
                     if self._current is not None and message not in self._current.errors:  # once a list
                         self._error(message)
                 elif unit.address:
-                    parts.append(self._texels(unit))
+                    faces = unit.faces or [unit.address]
+                    parts.append(np.concatenate([self._texels(unit, at) for at in faces]))
                     mode, sampled = texture.SAMPLE, sampled | 1 << unit.index
                     draw.textures.append(unit.describe())
             table[unit.index] = unit.row(offset, mode, fixed)
@@ -460,19 +461,19 @@ class Pica:
         data = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
         return table, data, sampled
 
-    def _texels(self, unit: texture.Unit) -> np.ndarray:
-        """Level 0 of ``unit``'s texture, read through the memory path (after writing back a
-        colour or depth buffer of this list that it overlaps: render to texture)."""
+    def _texels(self, unit: texture.Unit, address: int) -> np.ndarray:
+        """``unit``'s texture (all its levels) at ``address``, read through the memory path (after
+        writing back a colour or depth buffer of this list that it overlaps: render to texture)."""
         if unit.format >= len(texture.FORMAT_NAMES):
             raise GpuFault(f"texture {unit.index}: format {unit.format} does not exist (0-13)")
         if unit.width < 8 or unit.height < 8 or unit.width % 8 or unit.height % 8:
             raise GpuFault(f"texture {unit.index}: {unit.width}x{unit.height} cannot be sampled "
                            "(sides are multiples of 8, at least 8)")
         for name, target in list(self._targets.items()):
-            if target.address < unit.address + unit.size and unit.address < target.address + len(target.buf):
+            if target.address < address + unit.size and address < target.address + len(target.buf):
                 self._flush_target(name)
         assert self._memory is not None
-        return self._memory.read(unit.address, unit.size, f"texture {unit.index}")
+        return self._memory.read(address, unit.size, f"texture {unit.index}")
 
     def _depth(self, width: int, height: int) -> tuple[np.ndarray, int, _Target | None]:
         """The depth test's settings (DEPTH_COLOR_MASK bits 0, 4-6, 12; DEPTHMAP_SCALE/OFFSET;

@@ -67,8 +67,9 @@ UNIT_REGS = ((0x081, 0x082, 0x083, 0x084, 0x085, 0x08E), (0x091, 0x092, 0x093, 0
 
 # Columns of the per-draw unit table (int64, (3, CONFIG_FIELDS)) the sampler reads.
 (MODE, WIDTH, HEIGHT, FORMAT, WRAP_S, WRAP_T, MAG, MIN, BORDER, OFFSET, COORD, BIAS, PROJECT, FIXED,
- MIN_LEVEL, MAX_LEVEL, MIP) = range(17)
-CONFIG_FIELDS = 17
+ MIN_LEVEL, MAX_LEVEL, MIP, CUBE, FACE_BYTES) = range(19)
+CONFIG_FIELDS = 19
+CUBE_ADDRESS = 0x086  # TEXUNIT0_ADDR2..6: the cube map's faces -X, +Y, -Y, +Z, -Z (ADDR1 is +X)
 OFF, SAMPLE = 0, 1  # MODE: OFF reads FIXED (a packed r | g << 8 | b << 16 | a << 24) for every fragment
 
 ETC1_MODIFIERS = np.array([[2, 8], [5, 17], [9, 29], [13, 42], [18, 60], [24, 80], [33, 106], [47, 183]],
@@ -98,6 +99,10 @@ class Unit:
         self.min_level = min((lod >> 24) & 0xF, self.max_level)
         self.address = (addr & 0x0FFFFFFF) * 8
         self.format = kind & 0xF
+        # A cube map's faces +X, -X, +Y, -Y, +Z, -Z: ADDR1, then ADDR2-6, each replacing the low
+        # 22 bits of ADDR1 (Azahar's GetCubePhysicalAddress: the bits above are shared).
+        self.faces = [self.address] + [((addr & 0x0FFFFFFF & ~0x3FFFFF) | (regs[CUBE_ADDRESS + k] & 0x3FFFFF)) * 8
+                                       for k in range(5)] if index == 0 and self.type == 1 else []
 
     @property
     def size(self) -> int:
@@ -111,13 +116,14 @@ class Unit:
         """This unit's row of the unit table, its texels at ``offset`` in the draw's data."""
         return [mode, self.width, self.height, self.format, self.wrap_s, self.wrap_t, self.mag, self.min,
                 self.border, offset, self.coord, self.bias, int(self.type == 3), fixed, self.min_level,
-                self.max_level, self.mip]
+                self.max_level, self.mip, int(bool(self.faces)), self.size]
 
     def describe(self) -> str:
         fmt = FORMAT_NAMES[self.format] if self.format < 14 else f"format {self.format}"
         mips = f", levels {self.min_level}-{self.max_level} {'linear' if self.mip else 'nearest'}" \
             if self.max_level else ""
-        return (f"texture {self.index}: {self.width}x{self.height} {fmt} at {self.address:#010x}, "
+        at = ("faces at " + ", ".join(f"{a:#010x}" for a in self.faces)) if self.faces else f"at {self.address:#010x}"
+        return (f"texture {self.index}: {self.width}x{self.height} {fmt}{' cube map' if self.faces else ''} {at}, "
                 f"wrap {WRAP_NAMES[self.wrap_s]}/{WRAP_NAMES[self.wrap_t]}, "
                 f"{'linear' if self.mag else 'nearest'}/{'linear' if self.min else 'nearest'}{mips}")
 
@@ -231,11 +237,11 @@ def _border(mode, i, size):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fetch(data, cfg, unit, level, s, t, rgba):
-    """Texel (s, t) (t counted up from the bottom) of mipmap ``level`` of ``unit``, wrapped,
-    into ``rgba``."""
+def fetch(data, cfg, unit, level, s, t, rgba, face=0):
+    """Texel (s, t) (t counted up from the bottom) of mipmap ``level`` of ``unit`` (of cube face
+    ``face``: the faces lie one after another), wrapped, into ``rgba``."""
     width, height = cfg[unit, WIDTH], cfg[unit, HEIGHT]
-    base = cfg[unit, OFFSET]
+    base = cfg[unit, OFFSET] + face * cfg[unit, FACE_BYTES]
     bits = BITS_PER_TEXEL[cfg[unit, FORMAT]]
     for k in range(level):  # the levels are stored one after another, each a quarter of the last
         base += (width >> k) * (height >> k) * bits // 8
@@ -252,21 +258,48 @@ def fetch(data, cfg, unit, level, s, t, rgba):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _level(cfg, unit, uv, uvx, uvy, c):
+def _level(cfg, unit, u, v, ux, vx, uy, vy):
     """The level of detail at the fragment (Azahar's getLod): log2 of the longest texel step
-    along s or t for one pixel step in x or y, plus the bias."""
+    along s or t for one pixel step in x or y (to (ux, vx) and (uy, vy)), plus the bias."""
     w, h = cfg[unit, WIDTH], cfg[unit, HEIGHT]
-    rho = max(abs(uvx[c] - uv[c]) * w, abs(uvy[c] - uv[c]) * w, abs(uvx[c + 1] - uv[c + 1]) * h,
-              abs(uvy[c + 1] - uv[c + 1]) * h)
+    rho = max(abs(ux - u) * w, abs(uy - u) * w, abs(vx - v) * h, abs(vy - v) * h)
     return (math.log2(rho) if rho > 0 else -1e9) + cfg[unit, BIAS] / 256.0
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def cube_face(u, v, w):
+    """The cube face (0-5: +X, -X, +Y, -Y, +Z, -Z) the direction (u, v, w) points at: its
+    longest component, ties going to the later axis (Azahar's ConvertCubeCoord)."""
+    au, av, aw = abs(u), abs(v), abs(w)
+    if au > av and au > aw:
+        return 0 if u > 0 else 1
+    if av > aw:
+        return 2 if v > 0 else 3
+    return 4 if w > 0 else 5
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def cube_coords(face, u, v, w):
+    """(u, v) on ``face`` of the direction (u, v, w): the two other components over the major
+    one, halved and moved to 0..1, signs as Azahar's ConvertCubeCoord has them."""
+    if face <= 1:
+        x, y, z = -w, (-v if face == 0 else v), u
+    elif face <= 3:
+        x, y, z = (u if face == 2 else -u), w, v
+    else:
+        x, y, z = u, (-v if face == 4 else v), w
+    if z == 0:
+        return 0.5, 0.5
+    return x / z * 0.5 + 0.5, y / z * 0.5 + 0.5
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight):
-    """Add ``weight`` times the colour of ``level`` at (u, v), nearest or linear, to ``acc``."""
+def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight, face):
+    """Add ``weight`` times the colour of ``level`` (of cube face ``face``) at (u, v), nearest or
+    linear, to ``acc``."""
     fs, ft = u * (cfg[unit, WIDTH] >> level), v * (cfg[unit, HEIGHT] >> level)
     if not linear:
-        fetch(data, cfg, unit, level, np.int64(math.floor(fs)), np.int64(math.floor(ft)), texel_rgba)
+        fetch(data, cfg, unit, level, np.int64(math.floor(fs)), np.int64(math.floor(ft)), texel_rgba, face)
         for ch in range(4):
             acc[ch] += weight * texel_rgba[ch]
         return
@@ -276,7 +309,7 @@ def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight):
     for k in range(4):
         ds, dt = k & 1, k >> 1
         w = weight * (a if ds else 1.0 - a) * (b if dt else 1.0 - b)
-        fetch(data, cfg, unit, level, np.int64(s0) + ds, np.int64(t0) + dt, texel_rgba)
+        fetch(data, cfg, unit, level, np.int64(s0) + ds, np.int64(t0) + dt, texel_rgba, face)
         for ch in range(4):
             acc[ch] += w * texel_rgba[ch]
 
@@ -296,24 +329,31 @@ def sample(data, cfg, unit, uv, uvx, uvy, texel_rgba, acc, out, row):
     """
     c = 2 * cfg[unit, COORD]
     u, v = uv[c], uv[c + 1]
-    if cfg[unit, PROJECT] and uv[6] != 0:  # projection 2D: divided by texture coordinate 0's w
+    ux, vx, uy, vy = uvx[c], uvx[c + 1], uvy[c], uvy[c + 1]
+    face = 0
+    if cfg[unit, CUBE]:  # (u, v, w0) is a direction: its face, and the point on it (the
+        face = cube_face(u, v, uv[6])  # neighbours' points on the same face, for the level of detail)
+        ux, vx = cube_coords(face, ux, vx, uvx[6])
+        uy, vy = cube_coords(face, uy, vy, uvy[6])
+        u, v = cube_coords(face, u, v, uv[6])
+    elif cfg[unit, PROJECT] and uv[6] != 0:  # projection 2D: divided by texture coordinate 0's w
         u, v = u / uv[6], v / uv[6]
     for ch in range(4):
         acc[ch] = 0.0
     top = cfg[unit, MAX_LEVEL]
     lod = 0.0
     if cfg[unit, MAG] != cfg[unit, MIN] or top > 0:
-        lod = min(max(_level(cfg, unit, uv, uvx, uvy, c), float(cfg[unit, MIN_LEVEL])), float(top))
+        lod = min(max(_level(cfg, unit, u, v, ux, vx, uy, vy), float(cfg[unit, MIN_LEVEL])), float(top))
     if lod <= 0:
-        _filtered(data, cfg, unit, 0, u, v, cfg[unit, MAG], texel_rgba, acc, 1.0)
+        _filtered(data, cfg, unit, 0, u, v, cfg[unit, MAG], texel_rgba, acc, 1.0, face)
     elif cfg[unit, MIP] == 0 or top == 0:
         level = min(max(np.int64(math.ceil(lod + 0.5)) - 1, 0), top)
-        _filtered(data, cfg, unit, level, u, v, cfg[unit, MIN], texel_rgba, acc, 1.0)
+        _filtered(data, cfg, unit, level, u, v, cfg[unit, MIN], texel_rgba, acc, 1.0, face)
     else:
         low = np.int64(math.floor(lod))
         f = lod - low
-        _filtered(data, cfg, unit, low, u, v, cfg[unit, MIN], texel_rgba, acc, 1.0 - f)
+        _filtered(data, cfg, unit, low, u, v, cfg[unit, MIN], texel_rgba, acc, 1.0 - f, face)
         if f > 0:
-            _filtered(data, cfg, unit, min(low + 1, top), u, v, cfg[unit, MIN], texel_rgba, acc, f)
+            _filtered(data, cfg, unit, min(low + 1, top), u, v, cfg[unit, MIN], texel_rgba, acc, f, face)
     for ch in range(4):
         out[row, ch] = min(255, np.int64(math.floor(acc[ch] + 0.5)))

@@ -136,6 +136,11 @@ class CommandBuilder:
         self.write(base, border, height | width << 16, param, lod, paddr >> 3, consecutive=True)
         return self.write(type_reg, fmt)
 
+    def cube_faces(self, paddrs: list[int], high: int = 0) -> CommandBuilder:
+        """TEXUNIT0_ADDR2-6 (0x086-0x08A): cube faces -X, +Y, -Y, +Z, -Z, each address / 8 in
+        bits 0-21 (``high``: what a careless writer leaves above them, which the GPU ignores)."""
+        return self.write(0x086, *((pa >> 3) & 0x3FFFFF | high << 22 for pa in paddrs), consecutive=True)
+
     def texunits(self, mask: int, coord1: bool = False) -> CommandBuilder:
         """TEXUNIT_CONFIG: units on (bits 0-2), unit 2 on texture coordinate 1 (bit 13)."""
         return self.write(R.TEXUNIT_CONFIG, mask | coord1 << 13)

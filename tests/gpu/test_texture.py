@@ -503,14 +503,95 @@ def test_a_unit_no_stage_reads_is_not_sampled_even_with_a_wild_address(env):
     assert (env.image(0) == (255, 0, 0, 255)).all(axis=2).sum() >= 32 * 32 - 64
 
 
-def test_a_cube_map_is_reported_once_a_list_and_reads_black(env):
+def test_a_shadow_texture_is_reported_once_a_list_and_reads_black(env):
     env.clear(0)
     env.put(VERTS, quad().astype(np.float32).tobytes())
     b = CommandBuilder().shader(pica_asm.assemble(TEXTURED)).framebuffer(env.pa(COLOR), W, H, 0)
-    b.viewport(0, 0, W, H).texture(0, env.pa(TEX), 16, 16, 0, kind=1).texunits(1).texenv_replace_texture(0)
+    b.viewport(0, 0, W, H).texture(0, env.pa(TEX), 16, 16, 0, kind=2).texunits(1).texenv_replace_texture(0)
     b.attributes(env.pa(VERTS), 40, [(3, 4), (3, 4), (3, 2)]).draw_arrays(4, topology=1).draw_arrays(4, topology=1)
     env.submit(b.finalize())
     record = env.kernel.gsp.gx.pica.lists[-1]
-    assert len(record.draws) == 2 and len(record.errors) == 1 and "cube map is not implemented" in record.errors[0]
+    assert len(record.draws) == 2 and len(record.errors) == 1 and "shadow 2D is not implemented" in record.errors[0]
     inside = (want(quad(), reference.Texture(decoded(0, 16, 16))) != BACKGROUND).any(axis=2)
     assert (env.image(0)[inside] == (0, 0, 0, 255)).all()
+
+
+# -- cube maps ----------------------------------------------------------------------------------
+def azahar_cube(u: float, v: float, w: float) -> tuple[int, float, float]:
+    """Azahar's ConvertCubeCoord (renderer_software/sw_clipper.cpp), as it reads: the face
+    (0-5: +X, -X, +Y, -Y, +Z, -Z) and the point on it."""
+    if abs(u) > abs(v) and abs(u) > abs(w):
+        face, x, y, z = (0, -w, -v, u) if u > 0 else (1, -w, v, u)
+    elif abs(v) > abs(w):
+        face, x, y, z = (2, u, w, v) if v > 0 else (3, -u, w, v)
+    else:
+        face, x, y, z = (4, u, -v, w) if w > 0 else (5, u, v, w)
+    return face, x / z * 0.5 + 0.5, y / z * 0.5 + 0.5
+
+
+def gradient_faces(size: int = 16) -> np.ndarray:
+    """Six LA8 faces; texel (s, t up) of face f has L = s + 16 t and A = 40 f."""
+    faces = np.zeros((6, size * size * 2), np.uint8)
+    for f in range(6):
+        for t in range(size):
+            for s in range(size):
+                y = size - 1 - t  # memory's first row is the top
+                tile = (y >> 3) * (size >> 3) + (s >> 3)
+                m = sum(((s >> k) & 1) << (2 * k) | ((y >> k) & 1) << (2 * k + 1) for k in range(3))
+                at = 2 * (64 * tile + m)
+                faces[f, at], faces[f, at + 1] = 40 * f, s + 16 * t  # LA8: A, then L
+    return faces
+
+
+@pytest.mark.parametrize("direction", [
+    (1.0, 0.5, -0.25),  # +X: y = -v, x = -w, z = u: (0.625, 0.25), texel (10, 4)
+    (-1.0, 0.5, -0.25),  # -X: y = v, x = -w, z = u = -1: (0.375, 0.25), texel (6, 4)
+    (0.3, 0.9, 0.2), (-0.3, -0.9, 0.6), (0.1, -0.4, 0.8), (0.7, 0.2, -0.75), (0.5, 0.5, 0.5),
+])
+def test_a_cube_map_direction_reads_the_face_and_texel_azahar_converts_it_to(direction):
+    size = 16
+    faces = gradient_faces(size)
+    cfg = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
+    cfg[0, [texture.MODE, texture.WIDTH, texture.HEIGHT, texture.FORMAT]] = (texture.SAMPLE, size, size, 5)
+    cfg[0, [texture.CUBE, texture.FACE_BYTES]] = (1, faces.shape[1])
+    uv = np.array([direction[0], direction[1], 0, 0, 0, 0, direction[2]], np.float64)
+    out = np.zeros((4, 4), np.int64)
+    texture.sample(faces.reshape(-1), cfg, 0, uv, uv.copy(), uv.copy(), np.zeros(4, np.int64),
+                   np.zeros(4, np.float64), out, 3)
+    face, fu, fv = azahar_cube(*direction)
+    s, t = int(np.floor(fu * size)), int(np.floor(fv * size))
+    assert (int(out[3, 3]) // 40, int(out[3, 0])) == (face, min(s, size - 1) + 16 * min(t, size - 1))
+    if direction[:2] == (1.0, 0.5):
+        assert int(out[3, 0]) == 10 + 16 * 4  # worked out by hand above
+    if direction[:2] == (-1.0, 0.5):
+        assert int(out[3, 0]) == 6 + 16 * 4
+
+
+CUBE_COLOURS = [(200, 0, 0, 255), (0, 200, 0, 255), (0, 0, 200, 255), (200, 200, 0, 255), (0, 200, 200, 255),
+                (200, 0, 200, 255)]
+
+
+def test_a_drawn_cube_map_shows_the_face_each_direction_points_at(env):
+    # Six one-colour 8x8 RGBA8 faces at TEX + 0x100 * f; ADDR2-6 carry junk above bit 21, which
+    # the GPU ignores (those bits come from ADDR1). A quad whose four corners share one
+    # direction is that face's colour throughout.
+    for f, colour in enumerate(CUBE_COLOURS):
+        env.put(TEX + 0x100 * f, bytes(colour[::-1]) * 64)  # RGBA8 is stored A, B, G, R
+    directions = [(1, 0.2, 0.1), (-1, 0.2, 0.1), (0.2, 1, 0.1), (0.2, -1, 0.1), (0.2, 0.1, 1), (0.2, 0.1, -1)]
+    for f, d in enumerate(directions):
+        v = quad()
+        cube = np.hstack([v[:, :8], np.tile([d[0], d[1]], (4, 1)), np.full((4, 1), d[2])])
+        env.clear(0)
+        env.put(VERTS, cube.astype(np.float32).tobytes())
+        b = CommandBuilder().shader(pica_asm.assemble(PROJECTED))
+        b.framebuffer(env.pa(COLOR), W, H, 0).viewport(0, 0, W, H)
+        b.texture(0, env.pa(TEX), width=8, height=8, fmt=0, kind=1)
+        b.cube_faces([env.pa(TEX + 0x100 * k) for k in range(1, 6)], high=0xF)
+        b.texunits(1).texenv_replace_texture(0)
+        b.attributes(env.pa(VERTS), cube.shape[1] * 4, [(3, 4), (3, 4), (3, 3)])
+        env.submit(b.draw_arrays(4, topology=1).finalize())
+        assert env.kernel.gsp.gx.pica.lists[-1].errors == []
+        image = env.image(0)
+        assert tuple(image[24, 32]) == CUBE_COLOURS[f], f  # the quad's middle
+        inside = image[10:38, 18:46].reshape(-1, 4)
+        assert (inside == CUBE_COLOURS[f]).all(), f
