@@ -7,3 +7,7 @@ neither.
 """
 
 __version__ = "0.1.0"
+
+from hlemu import numba_cache as _numba_cache
+
+_numba_cache.check()  # before any compiled module loads its cache (see hlemu.numba_cache)
