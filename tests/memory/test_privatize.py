@@ -57,3 +57,22 @@ def test_ordinary_shared_frames_are_written_in_place(system):
     assert a.privatize(0x10000000, 0x1000) == 0
     a.poke(0x10000000, b"\x05")
     assert b.peek(0x10000000, 1) == b"\x05"
+
+
+def test_a_poke_across_a_page_boundary_copies_both_pages_and_takes_one_frame_each(system):
+    a, b, image = two_sharing(system)
+    before = system.phys.in_use()
+    a.poke(0x00100FFE, b"\xaa\xbb\xcc\xdd")  # the last two bytes of page 0, the first two of page 1
+    assert b.peek(0x00100FFE, 4) == bytes(system.phys.data[(image[0] << 12) + 0xFFE : (image[0] << 12) + 0x1000]) \
+        + bytes(system.phys.data[image[1] << 12 : (image[1] << 12) + 2])  # b still reads the image
+    assert a.peek(0x00100FFE, 4) == b"\xaa\xbb\xcc\xdd"
+    assert not np.isin(a.table.frame[0x100:0x102], image).any() and (b.table.frame[0x100:0x102] == image).all()
+    assert system.phys.in_use() == before + 2  # one new frame a copied page, no more
+
+
+def test_protect_to_writable_copies_only_the_pages_it_covers(system):
+    a, b, image = two_sharing(system)
+    before = system.phys.in_use()
+    a.protect(0x00100000, 0x1000, MemoryPermission.RW)  # page 0 only
+    assert a.table.frame[0x100] != image[0] and a.table.frame[0x101] == image[1]
+    assert system.phys.in_use() == before + 1

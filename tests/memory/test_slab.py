@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 
+import numpy as np
 import pytest
 
 from hlemu.memory import MemoryPermission as P
@@ -84,3 +85,32 @@ def test_closed_slab_refuses_work(memory_system):
     assert sp.slab is None and sp.fast is None
     with pytest.raises(Exception, match="no slab"):
         sp.path("fastmem")
+
+
+def test_a_long_sync_keeps_each_page_on_its_frame_and_its_protection(spaces, memory_system):
+    # One change over more pages than the plain-list path takes (space._SMALL_SYNC), on frames
+    # out of order and with protections changing in runs (a save state's pages load so): each
+    # page must show its own frame's bytes through the slab, with the host protection its
+    # permission gives.
+    from hlemu.memory.space import _SMALL_SYNC
+
+    count = 2 * _SMALL_SYNC + 8
+    sp = spaces()
+    frames = memory_system.phys.allocate("APPLICATION", count)
+    turn = _SMALL_SYNC + 1  # not at a change of protection (those come every 5 pages)
+    order = np.concatenate([frames[:turn][::-1], frames[turn:]])  # the first pages reversed, then in order
+    for k, f in enumerate(order):
+        memory_system.phys.data[int(f) << 12 : (int(f) << 12) + 4] = [k, 0xA5, k, 0x5A]
+    perms = [P.R if (k // 5) % 3 == 0 else P.NONE if (k // 5) % 3 == 1 else P.RW for k in range(count)]
+    base = 0x08000000
+    vpns = np.arange(base >> 12, (base >> 12) + count)
+    memory_system.phys.map_count[order] += 1  # load_pages leaves map counts to its caller
+    sp.load_pages(vpns, frame=order.astype(np.int32), perm=np.array([int(p) for p in perms], np.uint8),
+                  state=np.full(count, int(S.PRIVATE), np.uint8), special=np.zeros(count, np.uint8),
+                  wdirty=np.zeros(count, np.uint8))
+    want = {P.R: "r-", P.NONE: "--", P.RW: "rw"}
+    assert [host_prot(sp, base + (k << 12)) for k in range(count)] == [want[p] for p in perms]
+    for k in range(count):
+        if perms[k] != P.NONE:  # (a page with no access cannot be read from the host)
+            assert sp.slab.view[base + (k << 12) : base + (k << 12) + 4].tolist() == [k, 0xA5, k, 0x5A], k
+    sp.unmap(base, count << 12)
