@@ -1,0 +1,157 @@
+"""The HLE service framework (kernel/services/__init__.py) at the IPC boundary: what a handler is
+given for each kind of translate descriptor and what the client's command buffer holds after a
+reply with every kind of descriptor, as 3dbrew "IPC" lays them out (libctru ipc.h:
+IPC_Desc_SharedHandles / _MoveHandles / _CurProcessHandle, IPC_Desc_StaticBuffer,
+IPC_Desc_Buffer). A probe service registered with srv: records the requests it gets and answers
+with the reply a test gives it. Written for mutants of kernel/services/__init__.py
+(scripts/mutation.py)."""
+
+from __future__ import annotations
+
+from kernel.objects.event import Event, ResetType
+from kernel.services import Reply, Request, Service, command
+from tests.kernel.asm import SUCCESS
+from tests.services.script import HEAP, Script, header
+
+INVALID_BUFFER_DESCRIPTOR = 0xD9001830  # a static buffer the client did not set up, or too small
+STATIC_OUT = HEAP + 0x200  # where the guest receives static buffer 1
+
+
+def copy_handles(n: int) -> int:
+    return (n - 1) << 26  # IPC_Desc_SharedHandles(n)
+
+
+def move_handles(n: int) -> int:
+    return (n - 1) << 26 | 0x10  # IPC_Desc_MoveHandles(n)
+
+
+def static_buffer(size: int, sid: int) -> int:
+    return size << 14 | sid << 10 | 0x2  # IPC_Desc_StaticBuffer(size, id)
+
+
+def mapped_buffer(size: int, perm: int) -> int:
+    return size << 4 | 0x8 | perm  # IPC_Desc_Buffer(size, perm): 2 read, 4 write
+
+
+class Probe(Service):
+    """Keeps each request; answers with ``self.reply`` (a Reply, or a function of the request)."""
+
+    name = "hlm:prb"
+
+    def __init__(self, kernel) -> None:
+        super().__init__(kernel)
+        self.requests: list[Request] = []
+        self.reply = Reply()
+
+    def _answer(self, request: Request) -> Reply:
+        self.requests.append(request)
+        return self.reply(request) if callable(self.reply) else self.reply
+
+    @command(0x0001, normal=2, translate=11)
+    def everything(self, request: Request) -> Reply:
+        return self._answer(request)
+
+    @command(0x0002)
+    def answer(self, request: Request) -> Reply:
+        return self._answer(request)
+
+    @command(0x0003, translate=5)
+    def two_handle_lists(self, request: Request) -> Reply:
+        return self._answer(request)
+
+
+def probe(make_guest, backend: str = "semifastmem"):
+    guest = make_guest(backend)
+    service = Probe(guest.kernel)
+    guest.kernel.srv.register_hle(service)
+    s = Script().connect_srv().heap()
+    s.get_service("srv_probe", Probe.name)
+    return guest, service, s
+
+
+def test_a_handler_gets_each_descriptor_decoded(make_guest):
+    """Normal words as sent; the calling process id (IPC_Desc_CurProcessHandle, the kernel writes
+    the pid); two shared handles, one of them null; a static buffer's bytes by its id; a mapped
+    buffer as (client address, size, permission)."""
+    guest, service, s = probe(make_guest)
+    s.asm(f"ldr r1, ={HEAP:#x}\nldr r0, =0x6c6c6568\nstr r0, [r1]\nmov r0, #0x6f\nstrb r0, [r1, #4]\n")  # "hello"
+    words = [header(0x1, 2, 11), 0xFFFFFFFF, 0x12345678,
+             0x20, 0,  # the calling process id
+             copy_handles(2), "r8", 0,
+             static_buffer(5, 3), HEAP,
+             mapped_buffer(0x100, 4), HEAP + 0x1000 - 0x100,
+             mapped_buffer(0x30, 2), HEAP + 0x10]
+    before = len(s.body)
+    s.call("everything", "r8", [w if isinstance(w, int) else 0 for w in words], replies=2)
+    # the probe session's own handle (r8) as the first shared handle, cmdbuf[6]
+    tail = s.body[before:].replace("ldr r0, =0x0\nstr r0, [r12, #24]\n", "str r8, [r12, #24]\n", 1)
+    assert tail != s.body[before:]
+    s.body = s.body[:before] + tail
+    process = s.run(guest)
+    assert s.results(guest, process, "everything") == [SUCCESS, header(0x1, 1, 0), SUCCESS]
+    [request] = service.requests
+    assert request.command == 0x1
+    assert request.normal == [0xFFFFFFFF, 0x12345678]
+    assert request.pid == process.pid
+    assert len(request.handles) == 2 and request.handles[0] is request.session and request.handles[1] is None
+    assert request.static_buffers == {3: b"hello"}
+    assert request.mapped_buffers == [(HEAP + 0xF00, 0x100, 4), (HEAP + 0x10, 0x30, 2)]
+
+
+def test_handle_lists_one_after_another_are_all_decoded(make_guest):
+    guest, service, s = probe(make_guest)
+    s.call("two", "r8", [header(0x3, 0, 5), copy_handles(1), 0, copy_handles(2), 0, 0], replies=2)
+    s.call("session", "r8", [header(0x3, 0, 5), copy_handles(2), 0, 0, copy_handles(1), 0], replies=2)
+    process = s.run(guest)
+    assert s.results(guest, process, "two") == [SUCCESS, header(0x3, 1, 0), SUCCESS]
+    assert s.results(guest, process, "session") == [SUCCESS, header(0x3, 1, 0), SUCCESS]
+    assert [r.handles for r in service.requests] == [[None, None, None], [None, None, None]]
+    assert all(r.pid is None and not r.static_buffers and not r.mapped_buffers for r in service.requests)
+
+
+def test_a_reply_with_every_descriptor_reaches_the_client_as_3dbrew_lays_it_out(make_guest):
+    guest, service, s = probe(make_guest)
+    event = Event(guest.kernel, ResetType.ONESHOT, name="probe event")
+    service.reply = lambda request: Reply(normal=[0x11, 0xFFFFFFFF], copy_handles=[request.session, None],
+                                          move_handles=[event], static_buffers=[(1, b"abcdef")],
+                                          mapped_buffers=[(HEAP + 0x40, 0x100, 4)])
+    s.statics({1: (0x20, STATIC_OUT)})
+    s.call("reply", "r8", [header(0x2, 0, 0)], replies=13)
+    first = s.slot("static", 2)
+    s.asm(f"ldr r1, ={STATIC_OUT:#x}\nldr r0, [r1]\nstr r0, [r11, #{4 * first}]\n"
+          f"ldr r0, [r1, #4]\nstr r0, [r11, #{4 * first + 4}]\n")
+    process = s.run(guest)
+    r = s.results(guest, process, "reply")
+    assert r[:5] == [SUCCESS, header(0x2, 3, 9), SUCCESS, 0x11, 0xFFFFFFFF]
+    assert r[5] == copy_handles(2) and r[6] != 0 and r[7] == 0
+    assert r[8] == move_handles(1) and r[9] not in (0, r[6])
+    assert r[10:] == [static_buffer(6, 1), STATIC_OUT, mapped_buffer(0x100, 4), HEAP + 0x40]
+    assert s.results(guest, process, "static") == [int.from_bytes(b"abcd", "little"), int.from_bytes(b"ef\0\0",
+                                                                                                   "little")]
+
+
+def test_a_reply_may_name_another_command_in_its_header(make_guest):
+    guest, service, s = probe(make_guest)
+    service.reply = Reply(result=0xC8A0CFEF, normal=[7], command=0x55)
+    s.call("other", "r8", [header(0x2, 0, 0)], replies=3)
+    process = s.run(guest)
+    assert s.results(guest, process, "other") == [SUCCESS, header(0x55, 2, 0), 0xC8A0CFEF, 7]
+
+
+def test_a_static_reply_fits_the_client_buffer_exactly_or_is_refused(make_guest):
+    """The reply's static buffer goes where the client's receive descriptor at TLS + 0x180 + 8 * id
+    says, if it is a static buffer descriptor no smaller than the data."""
+    guest, service, s = probe(make_guest)
+    sizes = iter([0x20, 0x21, 4])
+    service.reply = lambda request: Reply(static_buffers=[(1 if request.command == 2 else 2, b"\x5A" * next(sizes))])
+    s.statics({1: (0x20, STATIC_OUT)})
+    s.call("exact", "r8", [header(0x2, 0, 0)], replies=4)
+    s.call("too_big", "r8", [header(0x2, 0, 0)], replies=1)
+    s.asm("mov r0, #0\n" + "mrc p15, 0, r12, c13, c0, 3\nadd r12, r12, #0x180\nstr r0, [r12, #16]\n")  # no id 2
+    s.call("no_descriptor", "r8", [header(0x3, 0, 5), copy_handles(1), 0, copy_handles(2), 0, 0], replies=1)
+    process = s.run(guest)
+    assert s.results(guest, process, "exact") == [SUCCESS, header(0x2, 1, 2), SUCCESS, static_buffer(0x20, 1),
+                                                  STATIC_OUT]
+    assert s.results(guest, process, "too_big")[0] == INVALID_BUFFER_DESCRIPTOR
+    assert s.results(guest, process, "no_descriptor")[0] == INVALID_BUFFER_DESCRIPTOR
+    assert process.space.mem.read(STATIC_OUT, 0x21) == b"\x5A" * 0x20 + b"\0"
