@@ -155,3 +155,40 @@ def test_a_static_reply_fits_the_client_buffer_exactly_or_is_refused(make_guest)
     assert s.results(guest, process, "too_big")[0] == INVALID_BUFFER_DESCRIPTOR
     assert s.results(guest, process, "no_descriptor")[0] == INVALID_BUFFER_DESCRIPTOR
     assert process.space.mem.read(STATIC_OUT, 0x21) == b"\x5A" * 0x20 + b"\0"
+
+
+def test_a_reply_made_later_wakes_the_client_with_success_and_its_words(make_guest):
+    """A handler may answer later (srv:'s GetServiceHandle for a name not registered yet): the
+    client stays in SendSyncRequest until then, and then gets r0 = 0 and the reply."""
+    guest = make_guest("semifastmem")
+    s = Script().connect_srv()
+    s.get_service("late", Probe.name)
+    s.call("probe", "r8", [header(0x2, 0, 0)], replies=2)
+    process = s.spawn(guest)
+    assert guest.run().reason == "deadlock"
+    assert process.threads[0].wait is not None
+    guest.kernel.srv.register_hle(Probe(guest.kernel))
+    assert guest.run().reason == "all exited", guest.text()
+    late = s.results(guest, process, "late")
+    assert late[:4] == [SUCCESS, header(0x5, 1, 2), SUCCESS, move_handles(1)] and late[4] != 0
+    assert s.results(guest, process, "probe") == [SUCCESS, header(0x2, 1, 0), SUCCESS]
+
+
+def test_the_recorder_sees_the_request_and_the_reply_of_an_hle_service(make_guest):
+    """An HLE service has no process: the request goes to receiver -1 and the reply comes from
+    sender -1; the reply carries the result first, then its words, its descriptors, the
+    command's name (the handler's, in CamelCase, for a service with no documented names) and
+    the request it answers."""
+    guest, service, s = probe(make_guest)
+    messages = []
+    guest.kernel.ipc_listeners.append(messages.append)
+    service.reply = lambda request: Reply(normal=[5], copy_handles=[request.session])
+    s.call("answer", "r8", [header(0x2, 0, 0)], replies=2)
+    process = s.run(guest)
+    [reply] = [m for m in messages if m.service == Probe.name and m.reply]
+    [request] = [m for m in messages if m.service == Probe.name and not m.reply]
+    assert (request.sender, request.receiver, request.command, request.name) == (process.pid, -1, 0x2, "Answer")
+    assert (reply.sender, reply.receiver, reply.command, reply.name) == (-1, process.pid, 0x2, "Answer")
+    assert (reply.normal, reply.result, reply.status) == ([SUCCESS, 5], SUCCESS, "")
+    assert [d.kind for d in reply.descriptors] == ["copy handles"]
+    assert reply.request is request
