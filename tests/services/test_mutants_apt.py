@@ -205,3 +205,31 @@ def test_a_library_applet_hlemu_lacks_is_registered_answers_the_capture_request_
     assert r("registered_after")[2:] == [SUCCESS, 0]
     assert r("prepare_again")[2] == SUCCESS and r("cancel")[2] == SUCCESS
     assert r("cancelled")[2:6] == [SUCCESS, APPLET, WAKEUP_CANCEL, 0]
+
+
+def test_apt_lets_go_of_a_finalized_applet_s_events_and_an_ended_process_s_objects(make_guest):
+    """What APT holds (kernel.holds under "apt applet", the objects table's holders): Finalize
+    gives back the two events, and an ended process's lock and events go when APT next looks."""
+    guest = make_guest("semifastmem")
+    kernel = guest.kernel
+    s = apt()
+    s.call("init", "r8", [header(0x2, 2, 0), APP, 0], replies=2)
+    s.sleep(5_000_000)  # the test looks at APT's state here
+    s.call("finalize", "r8", [header(0x4, 1, 0), APP], replies=2)
+    s.call("init_again", "r8", [header(0x2, 2, 0), APP, 0], replies=2)
+    process = s.spawn(guest)
+    held = lambda obj: kernel.holds.get((obj.object_id, "apt applet"), 0)  # noqa: E731
+    initialized = lambda: s.results(guest, process, "init")[1] == header(0x2, 1, 3)  # noqa: E731
+    assert kernel.run(until=initialized).reason == "condition met"
+    state = kernel.apt.applets[process.pid]
+    first = [state.notification_event, state.parameter_event]
+    assert [held(obj) for obj in first] == [1, 1]
+    assert guest.run().reason == "all exited"
+    assert s.results(guest, process, "finalize")[2] == SUCCESS and s.results(guest, process, "init_again")[2] == SUCCESS
+    assert [held(obj) for obj in first] == [0, 0]
+    objects = [state.lock, state.notification_event, state.parameter_event]
+    assert [held(obj) for obj in objects] == [1, 1, 1]
+    kernel.reap()
+    assert kernel.apt.request_close() == 0
+    assert process.pid not in kernel.apt.applets
+    assert [held(obj) for obj in objects] == [0, 0, 0]
