@@ -9,11 +9,12 @@ with the reply a test gives it. Written for mutants of kernel/services/__init__.
 from __future__ import annotations
 
 from kernel.objects.event import Event, ResetType
-from kernel.services import Reply, Request, Service, command
+from kernel.services import PENDING, Reply, Request, Service, command
 from tests.kernel.asm import SUCCESS
 from tests.services.script import HEAP, Script, header
 
 INVALID_BUFFER_DESCRIPTOR = 0xD9001830  # a static buffer the client did not set up, or too small
+INVALID_COMMAND, INVALID_HEADER = 0xD900182F, 0xD9001830  # Luma3DS sysmodules: unknown command, wrong header
 STATIC_OUT = HEAP + 0x200  # where the guest receives static buffer 1
 
 
@@ -57,6 +58,15 @@ class Probe(Service):
 
     @command(0x0003, translate=5)
     def two_handle_lists(self, request: Request) -> Reply:
+        return self._answer(request)
+
+    @command(0x0004)
+    def later(self, request: Request) -> None:
+        self.requests.append(request)
+        return PENDING
+
+    @command(0x0005, translate=4)
+    def handles(self, request: Request) -> Reply:
         return self._answer(request)
 
 
@@ -192,3 +202,54 @@ def test_the_recorder_sees_the_request_and_the_reply_of_an_hle_service(make_gues
     assert (reply.normal, reply.result, reply.status) == ([SUCCESS, 5], SUCCESS, "")
     assert [d.kind for d in reply.descriptors] == ["copy handles"]
     assert reply.request is request
+
+
+def test_unknown_commands_and_wrong_headers_are_answered_without_the_handler(make_guest):
+    """An unknown command gets INVALID_COMMAND under its own id; a known one with another header
+    INVALID_HEADER under the reply header 0x40 (command 0, one word), as Luma3DS's system modules
+    answer; neither reaches the handler, and neither keeps the handles it carried."""
+    guest, service, s = probe(make_guest)
+    s.call("unknown", "r8", [header(0x9, 0, 2), copy_handles(1), 0], replies=2)
+    s.call("wrong", "r8", [header(0x2, 0, 2), copy_handles(1), 0], replies=2)
+    before = len(s.body)
+    s.call("unknown_with_session", "r8", [header(0x9, 0, 2), copy_handles(1), 0], replies=2)
+    s.call("wrong_with_session", "r8", [header(0x2, 0, 2), copy_handles(1), 0], replies=2)
+    s.body = s.body[:before] + s.body[before:].replace("ldr r0, =0x0\nstr r0, [r12, #8]\n", "str r8, [r12, #8]\n")
+    process = s.run(guest)
+    assert s.results(guest, process, "unknown") == [SUCCESS, header(0x9, 1, 0), INVALID_COMMAND]
+    assert s.results(guest, process, "wrong") == [SUCCESS, 0x40, INVALID_HEADER]
+    assert s.results(guest, process, "unknown_with_session") == [SUCCESS, header(0x9, 1, 0), INVALID_COMMAND]
+    assert s.results(guest, process, "wrong_with_session") == [SUCCESS, 0x40, INVALID_HEADER]
+    assert service.requests == []
+    assert not [key for key, count in guest.kernel.holds.items() if key[1] == "ipc message" and count]
+
+
+def test_a_request_with_a_bad_descriptor_moves_nothing(make_guest):
+    """Every descriptor is checked before any is acted on: a moved handle ahead of a descriptor
+    the kernel refuses (type 0x4, a PXI buffer) stays the client's."""
+    guest, service, s = probe(make_guest)
+    first = s.slot("event", 4)
+    s.asm("mov r1, #0\nsvc 0x17   @ CreateEvent(ONESHOT)\n" + f"str r1, [r11, #{4 * first}]\n")
+    before = len(s.body)
+    s.call("bad", "r8", [header(0x5, 0, 4), move_handles(1), 0, 0x4, HEAP], replies=1)
+    s.body = s.body[:before] + s.body[before:].replace(
+        "ldr r0, =0x0\nstr r0, [r12, #8]\n", f"ldr r0, [r11, #{4 * first}]\nstr r0, [r12, #8]\n", 1)
+    s.asm(f"ldr r0, [r11, #{4 * first}]\nsvc 0x18   @ SignalEvent\nstr r0, [r11, #{4 * (first + 1)}]\n"
+          f"ldr r0, [r11, #{4 * first}]\nsvc 0x23   @ CloseHandle\nstr r0, [r11, #{4 * (first + 2)}]\n")
+    process = s.run(guest)
+    assert s.results(guest, process, "bad")[0] == INVALID_BUFFER_DESCRIPTOR
+    assert s.results(guest, process, "event")[1:3] == [SUCCESS, SUCCESS]  # the handle is still there
+    assert service.requests == []
+    assert not [key for key, count in guest.kernel.holds.items() if key[1] == "ipc message" and count]
+
+
+def test_a_later_reply_that_cannot_reach_the_client_wakes_it_with_the_error(make_guest):
+    guest, service, s = probe(make_guest)
+    s.call("later", "r8", [header(0x4, 0, 0)], replies=1)
+    process = s.spawn(guest)
+    assert guest.run().reason == "deadlock"
+    [request] = service.requests
+    service.complete(request, Reply(static_buffers=[(5, b"xyz")]))  # the client set up no static buffer 5
+    assert guest.run().reason == "all exited", guest.text()
+    assert s.results(guest, process, "later")[0] == INVALID_BUFFER_DESCRIPTOR
+
