@@ -31,7 +31,7 @@ def static_buffer(size: int, sid: int) -> int:
 
 
 def mapped_buffer(size: int, perm: int) -> int:
-    return size << 4 | 0x8 | perm  # IPC_Desc_Buffer(size, perm): 2 read, 4 write
+    return size << 4 | 0x8 | perm  # IPC_Desc_Buffer(size, rights): IPC_BUFFER_R 2, IPC_BUFFER_W 4
 
 
 class Probe(Service):
@@ -67,6 +67,10 @@ class Probe(Service):
 
     @command(0x0005, translate=4)
     def handles(self, request: Request) -> Reply:
+        return self._answer(request)
+
+    @command(0x0006, translate=2)
+    def one_buffer(self, request: Request) -> Reply:
         return self._answer(request)
 
 
@@ -253,3 +257,13 @@ def test_a_later_reply_that_cannot_reach_the_client_wakes_it_with_the_error(make
     assert guest.run().reason == "all exited", guest.text()
     assert s.results(guest, process, "later")[0] == INVALID_BUFFER_DESCRIPTOR
 
+
+
+def test_a_mapped_buffer_s_permission_is_bits_1_and_2_of_its_descriptor(make_guest):
+    """libctru ipc.h: IPC_Desc_Buffer(size, rights) = size << 4 | 8 | rights, the rights
+    IPC_BUFFER_R = BIT(1) and IPC_BUFFER_W = BIT(2); bit 0 is none of them."""
+    guest, service, s = probe(make_guest)
+    s.call("odd", "r8", [header(0x6, 0, 2), mapped_buffer(0x20, 2) | 1, HEAP], replies=2)
+    process = s.run(guest)
+    assert s.results(guest, process, "odd")[2] == SUCCESS
+    assert service.requests[0].mapped_buffers == [(HEAP, 0x20, 2)]
