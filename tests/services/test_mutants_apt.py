@@ -16,6 +16,7 @@ from tests.services.script import HEAP, Script, header
 APP, HOME, NONE = 0x300, 0x101, 0
 NO_DATA, NOT_FOUND, ALREADY_EXISTS, INVALID_APPLET_SLOT = 0xC8A0CFEF, 0xC880CFFA, 0xC8A0CFFC, 0xC8A0CC04
 WAKEUP, REQUEST, RESPONSE, WAKEUP_EXIT, WAKEUP_PAUSE, WAKEUP_CANCEL = 1, 2, 3, 10, 11, 12
+HOMEBUTTON, POWERBUTTON = 1, 8  # libctru APT_Signal
 ATTR = 0x18  # aptMakeAppletAttr(APTPOS_APP, true, true): position 0, manual GPU (bit 3) and DSP (bit 4) rights
 PARAM = HEAP  # the parameter receive buffer
 APPLET = 0x402  # appletEd: hlemu's stand-in, which returns at once
@@ -178,6 +179,7 @@ def test_a_library_applet_hlemu_lacks_is_registered_answers_the_capture_request_
     c("prepare_other", [header(0x18, 1, 0), 0x406])
     c("request_other", [header(0xC, 4, 4), APP, 0x406, REQUEST, 0, 0, 0, 0 << 14 | 2, 0])
     c("message", [header(0xC, 4, 4), APP, APPLET, 5, 0, 0, 0, 0 << 14 | 2, 0])
+    c("home_message", [header(0xC, 4, 4), APP, HOME, 5, 0, 0, 0, 0 << 14 | 2, 0])  # the stand-in takes requests only
     c("request", [header(0xC, 4, 4), APP, APPLET, REQUEST, 0, 0, 0, 0 << 14 | 2, 0])
     receive(s, "response")
     c("start_other", [header(0x1E, 2, 4), 0x406, 0, 0, 0, 0 << 14 | 2, 0])
@@ -196,7 +198,7 @@ def test_a_library_applet_hlemu_lacks_is_registered_answers_the_capture_request_
     assert r("cancel_none")[2] == INVALID_APPLET_SLOT and r("start_none")[2] == NOT_FOUND
     assert r("prepare")[2] == SUCCESS and r("registered")[2:] == [SUCCESS, 1]
     assert r("prepare_same")[2] == SUCCESS and r("prepare_other")[2] == ALREADY_EXISTS
-    assert r("request_other")[2] == NOT_FOUND and r("message")[2] == NOT_FOUND
+    assert r("request_other")[2] == NOT_FOUND and r("message")[2] == NOT_FOUND and r("home_message")[2] == NOT_FOUND
     assert r("request")[2] == SUCCESS
     assert r("response")[2:6] == [SUCCESS, APPLET, RESPONSE, 0]
     assert r("start_other")[2] == NOT_FOUND and r("start")[2] == SUCCESS
@@ -233,3 +235,26 @@ def test_apt_lets_go_of_a_finalized_applet_s_events_and_an_ended_process_s_objec
     assert kernel.apt.request_close() == 0
     assert process.pid not in kernel.apt.applets
     assert [held(obj) for obj in objects] == [0, 0, 0]
+
+
+def test_buttons_reach_registered_applications_only_and_power_the_one_pressed_for(make_guest):
+    """HOME goes to every registered application (not one that only took the lock, nor one that
+    finalized); POWER for one process leaves the others alone."""
+    guest = make_guest("semifastmem")
+    kernel = guest.kernel
+    scripts = [apt(), apt(), apt(), apt()]
+    for i, s in enumerate(scripts):
+        s.call("lock", "r8", [header(0x1, 1, 0), 0], replies=2)
+        if i != 2:  # the third only takes the lock
+            s.call("init", "r8", [header(0x2, 2, 0), APP, 0], replies=2)
+        if i == 3:  # the fourth finalizes
+            s.call("finalize", "r8", [header(0x4, 1, 0), APP], replies=2)
+        s.asm(f"ldr r0, =1\nstr r0, [r11, #{4 * 0x1FF}]\n").sleep(20_000_000)
+    processes = [s.spawn(guest, f"p{i}") for i, s in enumerate(scripts)]
+    ready = lambda: all(guest.words(p, 1, 0x1FF) == [1] for p in processes)  # noqa: E731
+    assert kernel.run(until=ready).reason == "condition met"
+    assert kernel.apt.press_home() == 2
+    assert kernel.apt.press_power(processes[1]) == 1
+    assert [kernel.apt.applet(p).power_pending for p in processes] == [False, True, False, False]
+    queued = [list(kernel.apt.applet(p).notifications) for p in processes]
+    assert queued == [[HOMEBUTTON], [HOMEBUTTON, POWERBUTTON], [], []]
