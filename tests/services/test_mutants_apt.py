@@ -258,3 +258,35 @@ def test_buttons_reach_registered_applications_only_and_power_the_one_pressed_fo
     assert [kernel.apt.applet(p).power_pending for p in processes] == [False, True, False, False]
     queued = [list(kernel.apt.applet(p).notifications) for p in processes]
     assert queued == [[HOMEBUTTON], [HOMEBUTTON, POWERBUTTON], [], []]
+
+
+def test_get_shared_font_makes_the_block_once_and_hands_out_the_same_one(make_guest, monkeypatch):
+    """GetSharedFont: the address to map the font at and a copy of its memory block's handle; every
+    call the same block (the font itself is kernel/services/shared_font.py's, stubbed here)."""
+    from hlemu.memory import MemoryPermission
+    from kernel.objects.memory_block import MemoryBlock
+    from kernel.services import apt as apt_module
+    from kernel.services.shared_font import SharedFont
+
+    guest = make_guest("semifastmem")
+    kernel = guest.kernel
+    made = []
+
+    def fake_font(kernel_, process):
+        frames = kernel.memory.phys.allocate("SYSTEM", 1, contiguous=True)
+        block = MemoryBlock(kernel, frames, MemoryPermission.RW, MemoryPermission.R, owned=True, creator_pid=0,
+                            name="test font")
+        kernel.retain(block, "service memory")
+        made.append(SharedFont(block, 0x18000000))
+        return made[-1]
+
+    monkeypatch.setattr(apt_module, "load_shared_font", fake_font)
+    s = apt()
+    s.call("first", "r8", [header(0x44, 0, 0)], replies=5)
+    s.call("second", "r8", [header(0x44, 0, 0)], replies=5)
+    process = s.spawn(guest)
+    assert guest.run().reason == "all exited"
+    first, second = s.results(guest, process, "first"), s.results(guest, process, "second")
+    assert first[1:5] == [header(0x44, 2, 2), SUCCESS, 0x18000000, 0] and first[5] != 0
+    assert second[1:5] == [header(0x44, 2, 2), SUCCESS, 0x18000000, 0] and second[5] not in (0, first[5])
+    assert len(made) == 1
