@@ -15,7 +15,7 @@ from tests.services.script import HEAP, Script, header
 
 INVALID_BUFFER_DESCRIPTOR = 0xD9001830  # a static buffer the client did not set up, or too small
 INVALID_COMMAND, INVALID_HEADER = 0xD900182F, 0xD9001830  # Luma3DS sysmodules: unknown command, wrong header
-STATIC_OUT = HEAP + 0x200  # where the guest receives static buffer 1
+STATIC_OUT = HEAP + 0x210  # where the guest receives static buffer 1 (an address whose low byte is not 0)
 
 
 def copy_handles(n: int) -> int:
@@ -129,7 +129,7 @@ def test_a_reply_with_every_descriptor_reaches_the_client_as_3dbrew_lays_it_out(
     service.reply = lambda request: Reply(normal=[0x11, 0xFFFFFFFF], copy_handles=[request.session, None],
                                           move_handles=[event], static_buffers=[(1, b"abcdef")],
                                           mapped_buffers=[(HEAP + 0x40, 0x100, 4)])
-    s.statics({1: (0x20, STATIC_OUT)})
+    s.statics({1: (0x20, STATIC_OUT), 2: (0x20, HEAP + 0x300)})  # the one after it set up too
     s.call("reply", "r8", [header(0x2, 0, 0)], replies=13)
     first = s.slot("static", 2)
     s.asm(f"ldr r1, ={STATIC_OUT:#x}\nldr r0, [r1]\nstr r0, [r11, #{4 * first}]\n"
@@ -267,3 +267,16 @@ def test_a_mapped_buffer_s_permission_is_bits_1_and_2_of_its_descriptor(make_gue
     process = s.run(guest)
     assert s.results(guest, process, "odd")[2] == SUCCESS
     assert service.requests[0].mapped_buffers == [(HEAP, 0x20, 2)]
+
+
+def test_each_handle_is_the_object_it_names(make_guest):
+    guest, service, s = probe(make_guest)
+    before = len(s.body)
+    s.call("two", "r8", [header(0x5, 0, 4), copy_handles(1), 0, copy_handles(1), 0], replies=2)
+    tail = s.body[before:].replace("ldr r0, =0x0\nstr r0, [r12, #8]\n", "str r9, [r12, #8]\n", 1)
+    s.body = s.body[:before] + tail.replace("ldr r0, =0x0\nstr r0, [r12, #16]\n", "str r8, [r12, #16]\n", 1)
+    process = s.run(guest)
+    assert s.results(guest, process, "two")[2] == SUCCESS
+    [request] = service.requests
+    assert request.handles[1] is request.session  # r8, the probe's session
+    assert request.handles[0] is not request.session and request.handles[0] is not None  # r9, srv:'s
