@@ -10,6 +10,7 @@ kernel/services/apt.py (scripts/mutation.py)."""
 
 from __future__ import annotations
 
+from kernel.services.apt import _result
 from tests.kernel.asm import SUCCESS, TIMEOUT
 from tests.services.script import HEAP, Script, header
 
@@ -21,6 +22,14 @@ ATTR = 0x18  # aptMakeAppletAttr(APTPOS_APP, true, true): position 0, manual GPU
 PARAM = HEAP  # the parameter receive buffer
 APPLET = 0x402  # appletEd: hlemu's stand-in, which returns at once
 EVENTS = 0x1F0  # result words the notification and parameter event handles are kept in
+
+
+def test_apt_result_words_are_built_as_the_3ds_lays_them_out():
+    """description | module << 10 | summary << 21 | level << 27, module 51 (Applet): Azahar result.h
+    and applet_manager.cpp's NoData (1007, InvalidState 5, Status 25) and NotFound (1018, NotFound 4)."""
+    assert _result(1007, 5, 25) == NO_DATA == 0xC8A0CFEF
+    assert _result(1018, 4, 25) == NOT_FOUND == 0xC880CFFA
+    assert _result(0, 0, 0) == 51 << 10
 
 
 def apt() -> Script:
