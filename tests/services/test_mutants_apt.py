@@ -299,3 +299,27 @@ def test_get_shared_font_makes_the_block_once_and_hands_out_the_same_one(make_gu
     assert first[1:5] == [header(0x44, 2, 2), SUCCESS, 0x18000000, 0] and first[5] != 0
     assert second[1:5] == [header(0x44, 2, 2), SUCCESS, 0x18000000, 0] and second[5] not in (0, first[5])
     assert len(made) == 1
+
+
+def test_the_power_off_dialog_answers_once_and_a_closed_application_is_unregistered(make_guest):
+    """POWER: the next JumpToHomeMenu brings POWERBUTTON2 and SHUTDOWN, a later one nothing more;
+    after CloseApplication the application is no longer registered."""
+    guest = make_guest("semifastmem")
+    kernel = guest.kernel
+    s = apt()
+    s.call("init", "r8", [header(0x2, 2, 0), APP, 0], replies=2)
+    s.asm(f"ldr r0, =1\nstr r0, [r11, #{4 * 0x1FF}]\n").sleep(5_000_000)
+    jump_home(s, "jump1")
+    jump_home(s, "jump2")
+    for i in range(4):
+        s.call(f"signal{i}", "r8", [header(0xB, 1, 0), APP], replies=3)
+    s.call("close", "r8", [header(0x27, 1, 4), 0, 0, 0, 0 << 14 | 2, 0], replies=2)
+    s.call("registered", "r8", [header(0x9, 1, 0), APP], replies=3)
+    process = s.spawn(guest)
+    assert kernel.run(until=lambda: guest.words(process, 1, 0x1FF) == [1]).reason == "condition met"
+    assert kernel.apt.press_power(process) == 1
+    assert guest.run().reason == "all exited"
+    assert s.results(guest, process, "close")[2] == SUCCESS
+    assert s.results(guest, process, "registered")[2:] == [SUCCESS, 0]
+    signals = [s.results(guest, process, f"signal{i}")[3] for i in range(4)]
+    assert signals == [POWERBUTTON, 9, 7, 0]  # POWERBUTTON2, SHUTDOWN, then none
