@@ -94,22 +94,26 @@ def test_a_long_sync_keeps_each_page_on_its_frame_and_its_protection(spaces, mem
     # permission gives.
     from hlemu.memory.space import _SMALL_SYNC
 
-    count = 2 * _SMALL_SYNC + 8
+    count = 2 * _SMALL_SYNC + 11  # the last run readable and writable (a run with no access is only released)
     sp = spaces()
-    frames = memory_system.phys.allocate("APPLICATION", count)
+    frames = memory_system.phys.allocate("APPLICATION", count + 1, contiguous=True)
     turn = _SMALL_SYNC + 1  # not at a change of protection (those come every 5 pages)
-    order = np.concatenate([frames[:turn][::-1], frames[turn:]])  # the first pages reversed, then in order
+    # the first pages reversed, then in order, but one frame passed over inside a run (frames
+    # two apart are not consecutive either)
+    order = np.concatenate([frames[:turn][::-1], frames[turn:31], frames[32:]])
     for k, f in enumerate(order):
         memory_system.phys.data[int(f) << 12 : (int(f) << 12) + 4] = [k, 0xA5, k, 0x5A]
     perms = [P.R if (k // 5) % 3 == 0 else P.NONE if (k // 5) % 3 == 1 else P.RW for k in range(count)]
     base = 0x08000000
     vpns = np.arange(base >> 12, (base >> 12) + count)
     memory_system.phys.map_count[order] += 1  # load_pages leaves map counts to its caller
+    memory_system.phys.free([int(frames[31])])
     sp.load_pages(vpns, frame=order.astype(np.int32), perm=np.array([int(p) for p in perms], np.uint8),
                   state=np.full(count, int(S.PRIVATE), np.uint8), special=np.zeros(count, np.uint8),
                   wdirty=np.zeros(count, np.uint8))
     want = {P.R: "r-", P.NONE: "--", P.RW: "rw"}
     assert [host_prot(sp, base + (k << 12)) for k in range(count)] == [want[p] for p in perms]
+    assert host_prot(sp, base + (count << 12)) == "--"  # nothing past the range
     for k in range(count):
         if perms[k] != P.NONE:  # (a page with no access cannot be read from the host)
             assert sp.slab.view[base + (k << 12) : base + (k << 12) + 4].tolist() == [k, 0xA5, k, 0x5A], k
