@@ -412,7 +412,8 @@ class EmuWorker(QObject):
         patches = []
         for name, screen in display.screens.items():
             fb = screen.framebuffer
-            key = None if fb is None else (fb.process.pid, fb.vaddr, fb.format, fb.stride)
+            black = display.kernel.gsp.lcd_black  # SetLcdForceBlack on or off: the whole screen changes
+            key = None if fb is None else (fb.process.pid, fb.vaddr, fb.format, fb.stride, black)
             if full or key != self._fb_key.get(name):
                 self._fb_key[name] = key
                 spans = [(0, screen.width)]

@@ -172,7 +172,8 @@ class Display:
 
     # -- pictures ---------------------------------------------------------------------------
     def render(self, screen: str) -> np.ndarray:
-        """The screen as an (240, width, 3) RGB image (black when nothing is shown)."""
+        """The screen as an (240, width, 3) RGB image (black when nothing is shown, or while GSP's
+        SetLcdForceBlack holds the LCDs black)."""
         return self.render_columns(screen, 0, self.screens[screen].width)
 
     def render_columns(self, screen: str, first: int, end: int) -> np.ndarray:
@@ -186,6 +187,8 @@ class Display:
         image = np.zeros((SCREEN_HEIGHT, max(0, end - first), 3), dtype=np.uint8)
         fb = target.framebuffer
         if fb is None or end <= first or not fb.process.alive and fb.process.pid not in self.kernel.processes:
+            return image
+        if self.kernel.gsp.lcd_black:  # SetLcdForceBlack: both LCDs filled black (Azahar SetColorFill)
             return image
         bpp = FORMAT_BYTES.get(fb.format, 3)
         if fb.stride < SCREEN_HEIGHT * bpp:  # a column would not hold the screen's height: show nothing

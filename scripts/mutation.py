@@ -106,6 +106,7 @@ MODULES: dict[str, list[str]] = {
     "kernel/services/ndm.py": ["tests/services/test_network.py", "tests/services/test_mutants_*.py"],
     "kernel/services/ptm.py": ["tests/services/test_ptm.py", "tests/services/test_mutants_*.py"],
     "kernel/services/srv.py": ["tests/ipc", "tests/services/test_mutants_*.py"],
+    "kernel/services/shared_font.py": ["tests/services/test_shared_font.py", "tests/services/test_mutants_*.py"],
 }
 
 _SWAPS: dict[type, type] = {

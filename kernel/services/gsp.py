@@ -89,11 +89,15 @@ class GspGpu(Service):
         event = request.handles[0] if request.handles else None
         if not isinstance(event, Event):
             return Reply(result=0xD8E007F7)  # invalid handle
-        free = [i for i in range(MAX_THREADS) if i not in self.clients]
+        # A session keeps its thread index (Azahar gives each session one for its life): registering
+        # again replaces the event, and takes no second queue.
+        again = [i for i, c in self.clients.items() if c.session is request.session]
+        free = again or [i for i in range(MAX_THREADS) if i not in self.clients]
         if not free:
             return Reply(result=0xC8402BFE)  # too many clients (GX "out of resource")
         index = free[0]
-        self.kernel.retain(event, "gsp client event")
+        self.kernel.retain(event, "gsp client event")  # before the old one goes: it may be the same event
+        self._drop(request.session)
         self.clients[index] = Client(request.session, request.process, index, event)
         self.shared.write(0x40 * index, bytes(0x40))
         self.kernel.display.start()

@@ -76,3 +76,82 @@ def test_batch_addresses_are_taken_modulo_2_32_even_past_64_bits(space, path):
     space.slow.write32(BASE + 8, 0x12345678)
     values = space.path(path).read_batch([BASE + 8 + (1 << 64), BASE + 8 + (5 << 32)], width=4)
     assert values.tolist() == [0x12345678, 0x12345678]
+
+
+# -- search ------------------------------------------------------------------------------------
+# What a search must return is written out here from its contract (MemoryPath.search: the
+# addresses of ``pattern`` in readable memory within [start, end), each a multiple of ``align``,
+# at most ``limit`` of them, lowest first), not taken from any path.
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_search_finds_a_match_at_address_0_and_at_the_first_byte_of_a_region(spaces, memory_system, path):
+    sp = spaces("zero")
+    sp.map(0, memory_system.phys.allocate("APPLICATION", 1), P.RW, S.PRIVATE)
+    sp.map(BASE, memory_system.phys.allocate("APPLICATION", 1), P.RW, S.PRIVATE)
+    sp.slow.write(0, b"KEY!")
+    sp.slow.write(BASE, b"KEY!")
+    mem = sp.path(path)
+    assert mem.search(b"KEY!") == [0, BASE]
+    assert mem.search(b"KEY!", start=0, end=4) == [0]
+    assert mem.search(b"KEY!", start=-8) == [0, BASE]
+    assert mem.search(b"KEY!", start=1) == [BASE]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_an_unaligned_match_does_not_hide_an_aligned_one_a_byte_later(space, path):
+    space.slow.write(BASE + 0x103, b"AAA")  # "AA" at 0x103 (unaligned) and at 0x104
+    assert space.path(path).search(b"AA", start=BASE, end=BASE + 0x200, align=4) == [BASE + 0x104]
+    assert space.path(path).search(b"AA", start=BASE, end=BASE + 0x200, align=2) == [BASE + 0x104]
+    assert space.path(path).search(b"AA", start=BASE, end=BASE + 0x200) == [BASE + 0x103, BASE + 0x104]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_search_with_more_than_65536_matches_returns_each_once_up_to_the_limit(spaces, memory_system, path):
+    """0x20000 zero bytes: 0x20000 matches of one zero byte (the compiled paths search in chunks of
+    65536 results; the answer must not show where a chunk ended)."""
+    sp = spaces("zeros")
+    sp.map(BASE, memory_system.phys.allocate("APPLICATION", 32), P.RW, S.PRIVATE)
+    mem = sp.path(path)
+    assert mem.search(b"\0", limit=70000) == list(range(BASE, BASE + 70000))
+    assert mem.search(b"\0", limit=1 << 20) == list(range(BASE, BASE + 0x20000))
+    assert mem.search(b"\0\0", align=2, limit=1 << 20) == list(range(BASE, BASE + 0x20000, 2))
+
+
+# -- widths, sizes and batches -------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", PATHS)
+def test_written_values_are_taken_modulo_their_width(space, path):
+    mem = space.path(path)
+    cases = [(1, -1, 0xFF), (2, -2, 0xFFFE), (2, 0x12345, 0x2345), (4, (1 << 32) | 7, 7), (4, 0x89ABCDEF, 0x89ABCDEF),
+             (8, (1 << 64) + 5, 5), (8, -1, (1 << 64) - 1), (8, 0x0123456789ABCDEF, 0x0123456789ABCDEF)]
+    for width, value, stored in cases:
+        space.slow.write(BASE + 0x30, b"\xEE" * 16)
+        mem.write_int(BASE + 0x34, width, value)
+        assert space.slow.read(BASE + 0x30, 16) == b"\xEE" * 4 + stored.to_bytes(width, "little") \
+            + b"\xEE" * (12 - width), (width, value)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_zero_byte_reads_and_copies_are_empty(space, path):
+    space.slow.write(BASE, b"abcd")
+    mem = space.path(path)
+    assert mem.read(BASE, 0) == b""
+    mem.copy_from(space, BASE, BASE + 8, 0)
+    assert space.slow.read(BASE, 12) == b"abcd" + bytes(8)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_batch_whose_first_address_needs_slowmem_is_read_and_written_whole(space, path):
+    """A watched page goes through slowmem (AddressSpace.watch): the batch's first entry here, then
+    plain memory; every entry read, every entry written, the watchpoint told of its one word."""
+    hits = []
+    space.slow.write(BASE + 0x1000, bytes(range(1, 17)))
+    space.slow.write32(BASE + 0x10, 0xA5A5A5A5)
+    space.watch(BASE + 0x10, 4, hits.append, on="rw")
+    mem = space.path(path)
+    addrs = np.array([BASE + 0x10, BASE + 0x1000, BASE + 0x1004, BASE + 0x1008], dtype=np.uint32)
+    assert mem.read_batch(addrs, width=4).tolist() == [0xA5A5A5A5, 0x04030201, 0x08070605, 0x0C0B0A09]
+    mem.write_batch(addrs, [0x11111111, 0x22222222, 0x33333333, 0x44444444], width=4)
+    assert [space.slow.read32(int(a)) for a in addrs] == [0x11111111, 0x22222222, 0x33333333, 0x44444444]
+    assert [(hit.address, hit.kind) for hit in hits] == [(BASE + 0x10, "read"), (BASE + 0x10, "write"),
+                                                         (BASE + 0x10, "read")]
