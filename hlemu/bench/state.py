@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hlemu.bench.records import Record
+from hlemu.memory.lazy import lazy_zeros
 
 HEAP = 0x08000000
 HEAP_MIB = 64
@@ -98,9 +99,12 @@ def measure(case: str, emu: object, repeats: int) -> list[Record]:
     import zstandard
 
     def decompress_copy() -> None:
-        # into fresh memory, as a loaded machine's physical memory is (its pages fault in)
+        # into fresh memory of 4 KiB pages, as a loaded machine's physical memory is (its pages
+        # fault in). np.empty's 64 MiB would ask for transparent huge pages, which the shared
+        # physical memory never gets: with them the baseline swung from 0.15 to 0.33 s between
+        # runs on the same machine, as huge pages were to be had or not.
         raw = zstandard.ZstdDecompressor().decompress(packed, max_output_size=len(frames) * 4096)
-        target = np.empty((len(frames), 4096), np.uint8)
+        target = lazy_zeros((len(frames), 4096), np.uint8)
         target[:] = np.frombuffer(raw, np.uint8).reshape(-1, 4096)
 
     base_load, _ = _best(repeats, decompress_copy)
