@@ -75,6 +75,7 @@ MODULES: dict[str, list[str]] = {
     "gui/models/pages.py": ["tests/gui/test_models.py", "tests/gui/test_mutants_models.py"],
     "gui/models/tables.py": ["tests/gui/test_models.py", "tests/gui/test_mutants_models.py"],
     "gui/models/inspect.py": ["tests/gui/test_models.py", "tests/gui/test_mutants_models.py"],
+    "gui/models/gpu.py": ["tests/gui/test_gpu_dock.py", "tests/gui/test_models.py", "tests/gui/test_mutants_models.py"],
     "kernel/svc/__init__.py": [*_KERNEL_BASE, "tests/kernel/test_mutants_svc*.py"],
     "kernel/svc/_args.py": [*_KERNEL_BASE, "tests/kernel/test_sync_svcs.py", "tests/kernel/test_mutants_svc*.py"],
     "kernel/svc/debug.py": [*_KERNEL_BASE, "tests/kernel/test_mutants_svc*.py"],

@@ -458,3 +458,32 @@ def test_heap_blocks_show_size_and_state_coloured_by_use():
     used = model.data(model.index(0, 0), BACKGROUND).color()
     free = model.data(model.index(1, 0), BACKGROUND).color()
     assert used == QColor(230, 110, 90).lighter(150) and free == QColor(120, 200, 130).lighter(150)
+
+
+# -- the GPU dock's command list (gui/models/gpu.py) -------------------------------------------
+def _command(offset: int, draw: int | None, values: tuple[int, ...] = (1,)) -> object:
+    from gui.gpu_state import CommandRow
+
+    return CommandRow(0, 0x20000000, offset, "GPUREG_X", 0xF, False, values, draw,
+                      "" if draw is None else f"draw {draw}")
+
+
+def test_the_command_list_sorts_commands_without_a_draw_before_draw_0():
+    from gui.models.gpu import CommandModel
+
+    model = CommandModel()
+    model.set_rows([_command(0, 1), _command(4, None), _command(8, 0)])
+    keys = [model.index(r, CommandModel.DRAW).data(SORT_ROLE) for r in range(3)]
+    assert keys == [1, -1, 0]  # no draw sorts as -1: before draw 0, not with it
+
+
+def test_the_command_list_tooltip_shows_all_values_on_the_values_column_only():
+    from gui.models.gpu import CommandModel, _values
+
+    model = CommandModel()
+    row = _command(0, None, tuple(range(40)))  # a long upload: the column shows it cut
+    model.set_rows([row])
+    tip = model.index(0, CommandModel.VALUES).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == _values(row) and "0x00000027" in tip
+    assert model.index(0, CommandModel.REGISTER).data(Qt.ItemDataRole.ToolTipRole) != tip
+    assert model.index(0, CommandModel.VALUES).data(Qt.ItemDataRole.DisplayRole) == _values(row)
