@@ -37,6 +37,19 @@ import numpy as np
 
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, PageTable
 from kernel.errors import KernelError, Result
+from kernel.ipc_codec import (
+    BUFFER_R,
+    BUFFER_W,
+    CMDBUF_OFFSET,
+    CMDBUF_WORDS,
+    MAPPED_BUFFER,
+    MOVE_HANDLES,
+    PID,
+    STATIC_BUFFER,
+    STATIC_BUFFERS_OFFSET,
+    descriptors,
+    message_length,
+)
 from kernel.layout import CURRENT_PROCESS, CURRENT_THREAD
 from kernel.service_names import command_names
 
@@ -46,22 +59,10 @@ if TYPE_CHECKING:
     from kernel.objects.session import ServerSession
     from kernel.thread import Thread
 
-CMDBUF_OFFSET = 0x80
-STATIC_BUFFERS_OFFSET = 0x180
-CMDBUF_WORDS = 64
 _WORD = struct.Struct("<I")
 IPC_MAP_BASE = 0x04000000  # where servers see mapped buffers (3DS IPC mapping area)
 IPC_MAP_END = 0x08000000
-BUFFER_R, BUFFER_W = 0x2, 0x4
 _IPC_AREA = slice(IPC_MAP_BASE >> 12, IPC_MAP_END >> 12)  # its pages in a page table's arrays
-
-
-def header(command: int, normal: int, translate: int) -> int:
-    return ((command & 0xFFFF) << 16) | ((normal & 0x3F) << 6) | (translate & 0x3F)
-
-
-def parse_header(word: int) -> tuple[int, int, int]:
-    return word >> 16, (word >> 6) & 0x3F, word & 0x3F
 
 
 @dataclass
@@ -156,20 +157,13 @@ def copy_plain(src: Thread, dst: Thread) -> bool:
     return True
 
 
-def _message_length(words: list[int]) -> tuple[int, int, int]:
-    command, normal, translate = parse_header(words[0])
-    if 1 + normal + translate > CMDBUF_WORDS:
-        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"{normal}+{translate} words overflow the buffer")
-    return command, normal, translate
-
-
 def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int], request: bool,
               dry_run: bool = False, service: str = "") -> Delivery:
     """Translate ``src``'s message for ``dst`` (None: an HLE service, which gets objects).
 
     With ``dry_run`` everything is checked and nothing changes.
     """
-    command, normal, count = _message_length(words)
+    command, normal, count = message_length(words)
     out = list(words[: 1 + normal])
     delivery = Delivery(out)
     message = Message(src.process.pid, dst.process.pid if dst else -1, service, command,
@@ -180,47 +174,23 @@ def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int],
         return delivery
     if message is None:  # still decoded: HLE services and errors read it
         message = Message(src.process.pid, -1, service, command, [], [])
-    i = 1 + normal
-    end = 1 + normal + count
-    src_proc = src.process
-    while i < end:
-        desc = words[i] & 0xFFFFFFFF
-        kind = desc & 0xF
-        if kind == 0:  # handles, or the calling process id
-            n = (desc >> 26) + 1
-            if i + n >= end:  # its n handles are words i+1 .. i+n
-                raise KernelError(Result.COMMAND_TOO_LARGE, "handle descriptor runs past the message")
-            params = [w & 0xFFFFFFFF for w in words[i + 1 : i + 1 + n]]
-            if desc & 0x20:
-                out += [desc] + [src_proc.pid] * n
-                message.descriptors.append(Descriptor("pid", [src_proc.pid]))
-            elif desc & ~0xFC000010:
-                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"descriptor {desc:#010x}")
-            else:
-                move = bool(desc & 0x10)
-                out += [desc] + _translate_handles(kernel, src, dst, params, move, dry_run, delivery)
-                message.descriptors.append(Descriptor("move handles" if move else "copy handles", params))
-            i += 1 + n
-        elif kind == 0x2:  # static buffer
-            if i + 1 >= end:
-                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, "static buffer without an address")
-            size, sid, address = desc >> 14, (desc >> 10) & 0xF, words[i + 1] & 0xFFFFFFFF
-            out += _static_buffer(src, dst, size, sid, address, dry_run)
-            message.descriptors.append(Descriptor("static buffer", [address, size, sid]))
-            i += 2
-        elif kind & 0x8:  # mapped buffer
-            if i + 1 >= end:
-                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, "mapped buffer without an address")
-            size, perm, address = desc >> 4, desc & 0x6, words[i + 1] & 0xFFFFFFFF
-            if perm == 0:
-                raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"mapped buffer {desc:#010x} grants nothing")
-            target = _mapped_buffer(kernel, src, dst, address, size, perm, request, dry_run, delivery)
-            out += [desc, target]
-            message.descriptors.append(Descriptor("mapped buffer", [address, size, perm]))
-            i += 2
+    pid = src.process.pid
+    for item in descriptors(words, normal, count):
+        kind = item.kind
+        if kind is PID:
+            out += [item.word] + [pid] * len(item.params)
+            message.descriptors.append(Descriptor(PID, [pid]))
+        elif kind is STATIC_BUFFER:
+            out += _static_buffer(src, dst, item.size, item.sid, item.address, dry_run)
+            message.descriptors.append(Descriptor(STATIC_BUFFER, [item.address, item.size, item.sid]))
+        elif kind is MAPPED_BUFFER:
+            target = _mapped_buffer(kernel, src, dst, item.address, item.size, item.perm, request, dry_run, delivery)
+            out += [item.word, target]
+            message.descriptors.append(Descriptor(MAPPED_BUFFER, [item.address, item.size, item.perm]))
         else:
-            raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
-                              f"descriptor {desc:#010x} (PXI buffers are unsupported)")
+            move = kind is MOVE_HANDLES
+            out += [item.word] + _translate_handles(kernel, src, dst, item.params, move, dry_run, delivery)
+            message.descriptors.append(Descriptor(kind, item.params))
     if kernel.ipc_listeners:
         delivery.message = message
     return delivery

@@ -20,7 +20,7 @@ from hlemu.fuzz.driver import Case, CaseResult, Op
 from hlemu.fuzz.guest import CODE, SCRATCH
 from hlemu.fuzz.svc import SvcGenerator, _r
 from hlemu.fuzz.values import name_words, write_command, write_static_buffers
-from kernel.ipc import header
+from kernel.ipc_codec import header
 from kernel.objects.port import ServerPort
 from kernel.objects.session import ClientSession, ServerSession
 from kernel.process import Process

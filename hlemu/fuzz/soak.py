@@ -21,7 +21,7 @@ from hlemu.fuzz.guest import CODE, SCRATCH, bystander_image, bystander_problem
 from hlemu.fuzz.runner import rss_mb
 from hlemu.fuzz.values import Pools, name_words, write_command
 from kernel import layout
-from kernel.ipc import header
+from kernel.ipc_codec import header
 from kernel.kernel import Kernel
 from kernel.process import Process
 from kernel.thread import Thread

@@ -18,7 +18,7 @@ from hlemu.fuzz.driver import Case, CaseResult, Op
 from hlemu.fuzz.guest import CODE, CODE_SIZE, SCRATCH
 from hlemu.fuzz.values import CommandBuffers, Pools, name_words, write_command, write_static_buffers
 from kernel import layout
-from kernel.ipc import header
+from kernel.ipc_codec import header
 from kernel.objects.memory_block import MemoryBlock
 from kernel.objects.port import ServerPort
 from kernel.objects.session import ClientSession, ServerSession

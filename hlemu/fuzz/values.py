@@ -13,7 +13,7 @@ import random
 from typing import TYPE_CHECKING
 
 from kernel import layout
-from kernel.ipc import header
+from kernel.ipc_codec import header
 from kernel.objects.session import ClientSession
 
 if TYPE_CHECKING:

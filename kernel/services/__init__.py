@@ -23,14 +23,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kernel.errors import KernelError, Result
-from kernel.ipc import (
+from kernel.ipc import Descriptor, Message, read_cmdbuf, translate, write_cmdbuf
+from kernel.ipc_codec import (
+    COPY_HANDLES,
+    MAPPED_BUFFER,
+    MOVE_HANDLES,
+    PID,
+    STATIC_BUFFER,
     STATIC_BUFFERS_OFFSET,
-    Descriptor,
-    Message,
+    copy_handles,
+    descriptors,
     header,
-    read_cmdbuf,
-    translate,
-    write_cmdbuf,
+    mapped_buffer,
+    move_handles,
+    parse_header,
+    static_buffer,
 )
 from kernel.service_names import command_names
 from kernel.thread import Wait
@@ -191,25 +198,18 @@ class Service:
     # -- decoding and encoding ------------------------------------------------------------
     def _decode(self, session: ClientSession, thread: Thread, raw: list[int], words: list[int],
                 objects: list[KernelObject]) -> Request:
-        command_id, normal, translate_count = raw[0] >> 16, (raw[0] >> 6) & 0x3F, raw[0] & 0x3F
+        command_id, normal, translate_count = parse_header(raw[0])
         request = Request(session, thread, command_id, [w & 0xFFFFFFFF for w in raw[1 : 1 + normal]])
-        i = 1 + normal
-        while i < 1 + normal + translate_count:
-            desc = words[i] & 0xFFFFFFFF
-            if desc & 0xF == 0:
-                n = (desc >> 26) + 1
-                if desc & 0x20:
-                    request.pid = words[i + 1]
-                else:
-                    request.handles += [objects[w - 1] if w else None for w in words[i + 1 : i + 1 + n]]
-                i += 1 + n
-            elif desc & 0xF == 0x2:
-                size, sid, address = desc >> 14, (desc >> 10) & 0xF, words[i + 1] & 0xFFFFFFFF
-                request.static_buffers[sid] = thread.process.space.mem.read(address, size) if size else b""
-                i += 2
+        for item in descriptors(words, normal, translate_count):  # already checked by translate
+            if item.kind is PID:
+                request.pid = item.params[0]
+            elif item.kind is STATIC_BUFFER:
+                size = item.size
+                request.static_buffers[item.sid] = thread.process.space.mem.read(item.address, size) if size else b""
+            elif item.kind is COPY_HANDLES or item.kind is MOVE_HANDLES:
+                request.handles += [objects[w - 1] if w else None for w in item.params]  # 1-based: translate's
             else:
-                request.mapped_buffers.append((words[i + 1] & 0xFFFFFFFF, desc >> 4, desc & 0x6))
-                i += 2
+                request.mapped_buffers.append((item.address, item.size, item.perm))
         return request
 
     def _write_reply(self, request: Request, reply: Reply) -> None:
@@ -223,30 +223,30 @@ class Service:
                 if obj is not None:
                     kernel.destroy_if_unused(obj)
             raise
-        descriptors: list[Descriptor] = []
-        for handles, kind, flag in ((reply.copy_handles, "copy handles", 0),
-                                    (reply.move_handles, "move handles", 0x10)):
+        recorded: list[Descriptor] = []
+        for handles, kind, encode in ((reply.copy_handles, COPY_HANDLES, copy_handles),
+                                      (reply.move_handles, MOVE_HANDLES, move_handles)):
             if handles:
                 values = [kernel.add_handle(client.process, o) if o is not None else 0 for o in handles]
-                words += [((len(handles) - 1) << 26) | flag, *values]
-                descriptors.append(Descriptor(kind, values))
+                words += [encode(len(handles)), *values]
+                recorded.append(Descriptor(kind, values))
         for sid, data in reply.static_buffers:
             pair = client.process.space.mem.read(client.tls + STATIC_BUFFERS_OFFSET + 8 * sid, 8)
             rdesc, raddr = int.from_bytes(pair[:4], "little"), int.from_bytes(pair[4:], "little")
             if (rdesc & 0xF) != 0x2 or len(data) > rdesc >> 14:
                 raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"static buffer {sid} is too small")
             client.process.space.mem.write(raddr, data)
-            words += [(len(data) << 14) | (sid << 10) | 0x2, raddr]
-            descriptors.append(Descriptor("static buffer", [raddr, len(data), sid]))
+            words += [static_buffer(len(data), sid), raddr]
+            recorded.append(Descriptor(STATIC_BUFFER, [raddr, len(data), sid]))
         for address, size, perm in reply.mapped_buffers:  # the kernel unmaps them from the server
-            words += [(size << 4) | 0x8 | perm, address]
-            descriptors.append(Descriptor("mapped buffer", [address, size, perm]))
+            words += [mapped_buffer(size, perm), address]
+            recorded.append(Descriptor(MAPPED_BUFFER, [address, size, perm]))
         normal = 1 + len(reply.normal)
         command_id = request.command if reply.command is None else reply.command
         words[0] = header(command_id, normal, len(words) - 1 - normal)
         write_cmdbuf(client, words)
         if kernel.ipc_listeners:
             kernel.record_ipc(Message(-1, client.process.pid, self.name, request.command,
-                                      [reply.result, *reply.normal], descriptors, reply=True, result=reply.result,
+                                      [reply.result, *reply.normal], recorded, reply=True, result=reply.result,
                                       name=self.command_name(request.command), status=request.status,
                                       request=request.message))

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from hlemu.memory import MemoryPermission
 from kernel.errors import Result
-from kernel.ipc import BUFFER_W, STATIC_BUFFERS_OFFSET, has_memory
+from kernel.ipc import has_memory
+from kernel.ipc_codec import BUFFER_W, STATIC_BUFFERS_OFFSET
 
 if TYPE_CHECKING:
     from kernel.services import Request

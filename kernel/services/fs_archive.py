@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from hlemu.memory import GuestFault, MemoryPermission
 from kernel.errors import Result
-from kernel.ipc import BUFFER_R, has_memory
+from kernel.ipc import has_memory
+from kernel.ipc_codec import BUFFER_R
 from kernel.services import Reply, Request, Service, command
 from kernel.services.buffers import write_mapped
 from kernel.services.fs_paths import (

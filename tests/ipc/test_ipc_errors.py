@@ -12,8 +12,10 @@ import pytest
 
 from hlemu.memory import MemoryPermission as P
 from hlemu.memory import MemoryState as S
+from kernel import ipc_codec as codec
 from kernel.errors import KernelError
 from kernel.ipc import translate
+from kernel.ipc_codec import header
 from tests.kernel.asm import BACKENDS, CODE, DATA, INPUT, Guest, create_thread, save
 
 INVALID_BUFFER_DESCRIPTOR = 0xD9001830  # Citra errors.h ErrCodes 48, OS, WrongArgument, Permanent
@@ -31,22 +33,17 @@ IPC_WINDOW = 0x04000000  # 0x04000000-0x08000000: where servers see mapped buffe
 
 
 def hdr(command: int, normal: int, translate_words: int) -> int:
-    return (command << 16) | (normal << 6) | translate_words
-
-
-def copy_handles(count: int) -> int:
-    return (count - 1) << 26  # libctru IPC_Desc_SharedHandles
+    return header(command, normal, translate_words)
 
 
 def static_buffer(size: int, index: int = 0) -> int:
-    return (size << 14) | (index << 10) | 0x2  # libctru IPC_Desc_StaticBuffer
+    return codec.static_buffer(size, index)
 
 
-def mapped_buffer(size: int, perm: int) -> int:
-    return (size << 4) | 0x8 | perm  # libctru IPC_Desc_Buffer (perm: R 0x2, W 0x4)
-
-
-BUFFER_R, BUFFER_W = 0x2, 0x4
+# The messages are built with the kernel's own codec; tests/ipc/test_codec.py checks it
+# against libctru's ipc.h formulas.
+copy_handles, mapped_buffer = codec.copy_handles, codec.mapped_buffer
+BUFFER_R, BUFFER_W = codec.BUFFER_R, codec.BUFFER_W
 
 
 @pytest.fixture

@@ -22,12 +22,11 @@ from kernel.ipc import (
     deliver_request,
     finish_request,
     has_memory,
-    header,
-    parse_header,
     read_cmdbuf,
     translate,
     write_cmdbuf,
 )
+from kernel.ipc_codec import header, parse_header
 from kernel.objects.session import ServerSession
 from tests.ipc import test_ipc_errors
 from tests.ipc.test_ipc_errors import (
