@@ -193,8 +193,9 @@ def disassemble(proc: Proc, view: ThreadView | None, around: int | None, count: 
 
 
 def process_detail(emu: Emulator, pid: int, tid: int | None, memory_at: int, code_at: int | None,
-                   memory_size: int = 256) -> ProcessDetail | None:
-    """The selected process's regions, handles, a thread's registers, code and memory."""
+                   memory_size: int = 256, regions: list[Region] | None = None) -> ProcessDetail | None:
+    """The selected process's regions, handles, a thread's registers, code and memory
+    (``regions``: its memory map as taken a moment ago, instead of a new one)."""
     try:
         proc = emu.process(pid)
     except KeyError:
@@ -205,5 +206,5 @@ def process_detail(emu: Emulator, pid: int, tid: int | None, memory_at: int, cod
         memory = proc.peek(memory_at, memory_size) if proc.alive else None
     except ValueError:
         memory = None
-    return ProcessDetail(pid, proc.maps(), proc.handle_info(), view,
+    return ProcessDetail(pid, proc.maps() if regions is None else regions, proc.handle_info(), view,
                          disassemble(proc, view, code_at) if proc.alive else [], memory_at, memory)

@@ -151,6 +151,7 @@ class EmuWorker(QObject):
         self._last_faults = 0.0
         self._faults: dict[int, dict[str, int]] = {}
         self._footprints: dict[int, tuple[int, int, int]] = {}
+        self._regions: tuple[int, list] | None = None  # (pid, its memory map) as of the last fresh snapshot
         self._clock: tuple[float, int] = (0.0, 0)  # (wall time, guest ticks) when running began
         self._stats = Stats()
         self._timer: QTimer | None = None
@@ -444,7 +445,12 @@ class EmuWorker(QObject):
                         self.running, self.reason, procs, threads,
                         breakpoints=[(b.pid, b.address) for b in emu.breakpoints], generation=self.generation)
         if sel.pid is not None:
-            snap.detail = process_detail(emu, sel.pid, sel.tid, sel.memory_at, sel.code_at)
+            # The memory map (with each region's sharers: ~4 ms, most of a snapshot) is as
+            # fresh as the fault totals while the guests run; stopped, every snapshot has it.
+            kept = None if fresh or self._regions is None or self._regions[0] != sel.pid else self._regions[1]
+            snap.detail = process_detail(emu, sel.pid, sel.tid, sel.memory_at, sel.code_at, regions=kept)
+            if snap.detail is not None:
+                self._regions = (sel.pid, snap.detail.regions)
             if sel.want_pages and (pages or now - self._last_pages >= PAGES_INTERVAL):
                 self._last_pages = now
                 snap.pages = PageTableSnapshot.of(emu.process(sel.pid))

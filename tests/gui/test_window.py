@@ -214,3 +214,37 @@ def test_the_frame_limiter_waits_for_wall_time_to_catch_up_with_guest_time():
     assert behind._clock == (101.5, one_second)  # ...the limiter starts afresh from now
     slightly = _limiter(True, one_second, (100.0, 0))
     assert EmuWorker._delay_ms(slightly, 101.125) == 0 and slightly._clock == (100.0, 0)
+
+
+def test_a_running_snapshot_keeps_the_memory_map_until_the_faults_refresh(qtbot):
+    """While the guests run, the memory map (its sharers cost most of a snapshot) is taken as
+    often as the fault totals; a stopped emulator's every snapshot has the map as it is."""
+    from gui.worker import EmuWorker
+    from hlemu.memory import MemoryPermission, MemoryState
+
+    worker = EmuWorker(["hello"], backend="semifastmem", rewind=False)
+    snaps = []
+    worker.snapshot.connect(snaps.append)
+    worker._build()
+    try:
+        emu = worker.emu
+        pid = emu.processes[0].pid
+        worker.selection.update(pid=pid, auto=False)
+        worker._emit_snapshot()  # stopped: the map as it is, kept for the running ones
+        frames = emu.kernel.allocate("SYSTEM", 1)
+        emu.process(pid).process.space.map(0x30000000, frames, MemoryPermission.RW, MemoryState.SHARED)
+        bases = lambda: [r.base for r in snaps[-1].detail.regions]  # noqa: E731
+        worker.running = True
+        worker._last_faults = 1e18  # the fault totals were just taken: the map is kept
+        worker._emit_snapshot()
+        assert 0x30000000 not in bases()
+        worker._last_faults = 0.0  # their interval is over: both are taken anew
+        worker._emit_snapshot()
+        assert 0x30000000 in bases()
+        emu.process(pid).process.space.unmap(0x30000000, 0x1000)
+        worker.running = False  # stopped: always the map as it is
+        worker._last_faults = 1e18
+        worker._emit_snapshot()
+        assert 0x30000000 not in bases()
+    finally:
+        worker.emu.close()
