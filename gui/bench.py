@@ -19,6 +19,11 @@ a raw-numpy baseline of the same size (copying the page-table arrays):
 - ``window_mips``: the demo's MIPS in the window (offscreen, unthrottled, its screens and
   snapshots as a user's window has them), with the rewind ring and without it, against the
   same frames run headless (``emu.run``, as ``hlemu run`` does) in this process: ``vs_headless``.
+  Each window record also says where the CPU went over its frames, as shares of the wall
+  time: ``cpu_guest`` (the emulation thread in ``emu.run``, the rewind ring's snapshots
+  included), ``cpu_screens`` and ``cpu_snapshots`` (the same thread building what the
+  window shows) and ``cpu_gui_thread`` (events, models, painting; it holds the interpreter
+  lock the emulation thread's hooks need while it runs Python).
 """
 
 from __future__ import annotations
@@ -106,8 +111,11 @@ def headless_mips(frames: int = WINDOW_FRAMES) -> float:
         emu.close()
 
 
-def window_mips(rewind: bool, frames: int = WINDOW_FRAMES, timeout: float = 600.0) -> float:
-    """The demo in a window, unthrottled, from its snapshots' frame and instruction counts."""
+def window_mips(rewind: bool, frames: int = WINDOW_FRAMES, timeout: float = 600.0) -> tuple[float, dict[str, float]]:
+    """The demo in a window, unthrottled, from its snapshots' frame and instruction counts; and
+    where the CPU went over the same frames: the emulation thread's seconds on guest time,
+    screens and snapshots, and the GUI thread's (events, models, painting), each a share of
+    the wall time."""
     import time
 
     from gui.qapp import application
@@ -136,8 +144,13 @@ def window_mips(rewind: bool, frames: int = WINDOW_FRAMES, timeout: float = 600.
         wait(lambda snap: True)
         session.resume()
         t0, f0, i0 = wait(lambda snap: snap.running and snap.frame >= WARM_FRAMES)
+        spent0, gui0 = dict(session.worker.cpu_seconds), time.thread_time()
         t1, _f1, i1 = wait(lambda snap: snap.frame >= f0 + frames)
-        return (i1 - i0) / (t1 - t0) / 1e6
+        wall = t1 - t0
+        shares = {f"cpu_{part}": round((seconds - spent0[part]) / wall, 3)
+                  for part, seconds in session.worker.cpu_seconds.items()}
+        shares["cpu_gui_thread"] = round((time.thread_time() - gui0) / wall, 3)
+        return (i1 - i0) / wall / 1e6, shares
     finally:
         session.stop()
         window.close()
@@ -230,9 +243,9 @@ def run(repeats: int = 5, progress: Callable[[str], None] | None = None,
         say("bench gui: the demo's MIPS in the window and headless")
         headless = [headless_mips(window_frames)]
         for rewind in (True, False):
-            mips = window_mips(rewind, window_frames)
+            mips, shares = window_mips(rewind, window_frames)
             records.append(Record("window_mips", f"window, rewind ring {'on' if rewind else 'off'}", mips, "MIPS",
-                                  {**params, "frames": window_frames}))
+                                  {**params, "frames": window_frames, **shares}))
         headless.append(headless_mips(window_frames))  # before and after: the machine's load drifts
         mean = sum(headless) / len(headless)
         records.append(Record("window_mips", "headless (baseline)", mean, "MIPS",

@@ -36,4 +36,8 @@ def test_quick_gui_benchmark_writes_every_workload(tmp_path):
     assert sorted(window) == ["headless (baseline)", "window, rewind ring off", "window, rewind ring on"]
     assert all(r["unit"] == "MIPS" and r["value"] > 0 and r["frames"] == 30 for r in window.values())
     assert window["headless (baseline)"]["vs_headless"] == 1.0
+    for variant in ("window, rewind ring off", "window, rewind ring on"):
+        shares = {k: v for k, v in window[variant].items() if k.startswith("cpu_")}
+        assert sorted(shares) == ["cpu_guest", "cpu_gui_thread", "cpu_screens", "cpu_snapshots"]
+        assert 0 < shares["cpu_guest"] <= 1.05 and all(0 <= v <= 1.05 for v in shares.values())
     assert len(window["headless (baseline)"]["runs"]) == 2
