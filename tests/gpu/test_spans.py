@@ -183,3 +183,30 @@ def test_the_bench_frame_is_the_same_through_both_rasterisers(backend):
         assert frames[0][1] == frames[1][1]
     finally:
         machine.close()
+
+
+@pytest.mark.parametrize("value, flat", [(0.75, True), (127.5 / 255, False), (1.0, True), (0.0, True)])
+def test_one_colour_a_triangle_only_away_from_a_rounding_boundary(value, flat):
+    """A flat triangle's colour is computed once only when 255 c / j is clear of a .5 (127.5
+    is on one: each pixel is computed); either way the bytes are the general path's."""
+    colors = np.full((3, 4), value)
+    src = np.zeros((spans.ROWS, 4), np.int64)
+    assert spans._flat_color(colors, 0, 1, 2, 1.0, 1.0, 1.0, 1000, src) is flat
+    if flat:
+        assert (src[0] == int(np.floor(255 * value + 0.5))).all()
+    s = _state(1)
+    s.update(tris=np.array([[0, 1, 2]], np.int64), fx=np.array([8, 700, 40], np.int64),
+             fy=np.array([4, 90, 600], np.int64), invw=np.ones(3), colors=colors, cull=0, count=0, blend=False,
+             logic=3, sampled=0, alpha_test=0, mask=0xF, scissor=np.zeros(5, np.int64), uvs=np.zeros((3, 7)))
+    want, counts = _general(s)
+    got, (pixels, _low, _high) = _spans(s)
+    assert pixels == counts[0] > 500 and np.array_equal(got, want)
+
+
+def test_a_weight_sum_of_zero_or_unequal_corners_computes_each_pixel():
+    colors = np.full((3, 4), 0.75)
+    src = np.zeros((spans.ROWS, 4), np.int64)
+    assert not spans._flat_color(colors, 0, 1, 2, 1.0, 1.0, 1.0, 0, src)
+    assert not spans._flat_color(colors, 0, 1, 2, 1.0, 0.5, 1.0, 1000, src)
+    colors[2, 1] = 0.5
+    assert not spans._flat_color(colors, 0, 1, 2, 1.0, 1.0, 1.0, 1000, src)
