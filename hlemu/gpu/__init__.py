@@ -6,6 +6,7 @@ One module per stage: :mod:`~hlemu.gpu.cmdlist` (the command list format),
 :mod:`~hlemu.gpu.vertex` (attribute loading), :mod:`~hlemu.gpu.shader` (the vertex shader
 interpreter), :mod:`~hlemu.gpu.clip` (clipping to the view volume and the user plane),
 :mod:`~hlemu.gpu.raster` (rasterisation, fog, stencil and depth tests, the buffers, numba),
+:mod:`~hlemu.gpu.spans` (the same pixels for citro2d's common state, by row spans, faster),
 :mod:`~hlemu.gpu.fragment` (TexEnv, alpha test, blending and logic ops, numba),
 :mod:`~hlemu.gpu.texture` (texture units, formats, wrapping and filtering, numba),
 :mod:`~hlemu.gpu.pixels` (the colour pixel codec GX's transfers share) and

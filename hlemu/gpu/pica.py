@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hlemu.gpu import clip, lighting, raster, texture, vertex
+from hlemu.gpu import clip, lighting, raster, spans, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
@@ -120,6 +120,9 @@ class Pica:
         self._memory: GpuMemory | None = None
         self._current: CommandList | None = None
         self._targets: dict[str, _Target] = {}  # "colour buffer", "depth buffer"
+        # Draws whose state hlemu.gpu.spans handles take it (the same pixels, faster); False
+        # sends every draw through raster.draw_triangles (the tests compare the two).
+        self.span_rasteriser = True
 
     # -- command lists ---------------------------------------------------------------------
     def run_list(self, memory: GpuMemory, vaddr: int, size: int, frame: int = 0) -> CommandList:
@@ -406,18 +409,26 @@ class Pica:
         depth, dfmt, dtarget = self._depth(width, height)
         bc = self.regs[R.TEXENV_BUFFER_COLOR]
         buffer_color = np.array([(bc >> s) & 0xFF for s in (0, 8, 16, 24)], np.int64)
-        pixels, low, high, dlow, dhigh = raster.draw_triangles(
-            tris, fx, fy, invw, color * invw[:, None], buf, width, height, fmt, mask,
-            self.regs[R.FACECULLING_CONFIG] & 3, stages, buffer_color, self.regs[R.TEXENV_UPDATE_BUFFER],
-            raster.stages_needed(stages), bool(self.regs[R.COLOR_OPERATION] >> 8 & 1), self.regs[R.BLEND_FUNC],
-            self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], self.regs[R.FRAGOP_ALPHA_TEST], self._scissor(),
-            (pos[:, 2] * invw), depth, dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt,
-            coords * invw[:, None], units, tex_data, sampled,
-            raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
-                                    bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)),
-            *raster.fog_settings(self.regs[R.TEXENV_UPDATE_BUFFER], self.regs[R.FOG_COLOR], self.fog_lut),
-            lit, lights * invw[:, None], lighting.settings(self.regs) if lit else np.zeros(lighting.SETTINGS),
-            lighting.lut_table(self.light_luts) if lit else np.zeros((1, 1, 2)))
+        scissor, update, count = self._scissor(), self.regs[R.TEXENV_UPDATE_BUFFER], raster.stages_needed(stages)
+        colors, uvs = color * invw[:, None], coords * invw[:, None]
+        cull, blend = self.regs[R.FACECULLING_CONFIG] & 3, bool(self.regs[R.COLOR_OPERATION] >> 8 & 1)
+        dlow, dhigh = height, -1
+        if self.span_rasteriser and spans.handles(lit, dtarget is not None, update, int(scissor[0]), units, sampled):
+            pixels, low, high = spans.draw(
+                tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor,
+                self.regs[R.FRAGOP_ALPHA_TEST], stages, count, buffer_color, update, blend, self.regs[R.BLEND_FUNC],
+                self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], uvs, units, tex_data, sampled)
+        else:
+            pixels, low, high, dlow, dhigh = raster.draw_triangles(
+                tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages, buffer_color, update, count,
+                blend, self.regs[R.BLEND_FUNC], self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR],
+                self.regs[R.FRAGOP_ALPHA_TEST], scissor, (pos[:, 2] * invw), depth,
+                dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt, uvs, units, tex_data, sampled,
+                raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
+                                        bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)),
+                *raster.fog_settings(update, self.regs[R.FOG_COLOR], self.fog_lut),
+                lit, lights * invw[:, None], lighting.settings(self.regs) if lit else np.zeros(lighting.SETTINGS),
+                lighting.lut_table(self.light_luts) if lit else np.zeros((1, 1, 2)))
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         # the bytes of the rows of tiles changed (memory rows run top down)

@@ -154,6 +154,39 @@ def _right_or_flat_bottom(vx, vy, ax, ay, bx, by):
     return vx < ax + (q if (num < 0) == (den < 0) else -q)
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def triangle_setup(tris, t, fx, fy, cull, smode, sx1, sy1, sx2, sy2, width, height):
+    """Triangle ``t``'s winding, culling, pixel bounds and edge biases, shared by both
+    rasterisers: (drawn, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2), the
+    corners counter-clockwise, the bounds in 12.4 fixed point on pixel boundaries."""
+    i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
+    area = _area(fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2])
+    if cull == 1:  # keep clockwise: turn it round, then drop what is not counter-clockwise
+        i1, i2 = i2, i1
+        area = -area
+    if area <= 0:
+        if cull == 1 or cull == 2:
+            return False, i0, i1, i2, 0, 0, 0, 0, 0, 0, 0
+        i1, i2 = i2, i1
+        area = -area
+        if area == 0:
+            return False, i0, i1, i2, 0, 0, 0, 0, 0, 0, 0
+    x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
+    min_x, min_y = min(x0, x1, x2), min(y0, y1, y2)
+    max_x, max_y = max(x0, x1, x2), max(y0, y1, y2)
+    if smode == 3:  # include: the box bounds the triangle (x2, y2 cover their whole pixel)
+        min_x, min_y = max(min_x, sx1 << 4), max(min_y, sy1 << 4)
+        max_x, max_y = min(max_x, (sx2 + 1) << 4), min(max_y, (sy2 + 1) << 4)
+    min_x = max(min_x & ~0xF, 0)
+    min_y = max(min_y & ~0xF, 0)
+    max_x = min((max_x + 0xF) & ~0xF, width << 4)
+    max_y = min((max_y + 0xF) & ~0xF, height << 4)
+    bias0 = -1 if _right_or_flat_bottom(x0, y0, x1, y1, x2, y2) else 0
+    bias1 = -1 if _right_or_flat_bottom(x1, y1, x2, y2, x0, y0) else 0
+    bias2 = -1 if _right_or_flat_bottom(x2, y2, x0, y0, x1, y1) else 0
+    return True, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
@@ -227,31 +260,11 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
         for ch in range(4):
             constants[i, ch] = (st[i, 3] >> (8 * ch)) & 0xFF
     for t in range(tris.shape[0]):
-        i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
-        area = _area(fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2])
-        if cull == 1:  # keep clockwise: turn it round, then drop what is not counter-clockwise
-            i1, i2 = i2, i1
-            area = -area
-        if area <= 0:
-            if cull == 1 or cull == 2:
-                continue
-            i1, i2 = i2, i1
-            area = -area
-            if area == 0:
-                continue
+        keep, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2 = triangle_setup(
+            tris, t, fx, fy, cull, smode, sx1, sy1, sx2, sy2, width, height)
+        if not keep:
+            continue
         x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
-        min_x, min_y = min(x0, x1, x2), min(y0, y1, y2)
-        max_x, max_y = max(x0, x1, x2), max(y0, y1, y2)
-        if smode == 3:  # include: the box bounds the triangle (x2, y2 cover their whole pixel)
-            min_x, min_y = max(min_x, sx1 << 4), max(min_y, sy1 << 4)
-            max_x, max_y = min(max_x, (sx2 + 1) << 4), min(max_y, (sy2 + 1) << 4)
-        min_x = max(min_x & ~0xF, 0)
-        min_y = max(min_y & ~0xF, 0)
-        max_x = min((max_x + 0xF) & ~0xF, width << 4)
-        max_y = min((max_y + 0xF) & ~0xF, height << 4)
-        bias0 = -1 if _right_or_flat_bottom(x0, y0, x1, y1, x2, y2) else 0
-        bias1 = -1 if _right_or_flat_bottom(x1, y1, x2, y2, x0, y0) else 0
-        bias2 = -1 if _right_or_flat_bottom(x2, y2, x0, y0, x1, y1) else 0
         for y in range(min_y + 8, max_y, 16):
             for x in range(min_x + 8, max_x, 16):
                 if smode == 1 and x >= sx1 << 4 and x < (sx2 + 1) << 4 and y >= sy1 << 4 and y < (sy2 + 1) << 4:

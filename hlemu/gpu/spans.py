@@ -1,0 +1,402 @@
+"""The span rasteriser: the state a citro2d frame draws with, pixel for pixel what
+:func:`hlemu.gpu.raster.draw_triangles` draws, several times faster.
+
+:func:`draw_triangles` decides everything per fragment: which TexEnv source each operand reads
+(decoded from the registers' nibbles), which texture format and tiling a texel has (through
+four nested calls, each handing arrays on, which numba reference-counts), and it tests every
+pixel of a triangle's bounding box (a quad's two triangles test twice the pixels they cover).
+Here the draw's state is decoded once, into flat tables, and the per-fragment work is scalar:
+
+- each row of a triangle is a span: the first and last pixel centre all three edge functions
+  cover, solved exactly in integers (an edge function is linear along the row), so only
+  covered pixels are visited and each gets the same integer weights;
+- the textures' level 0 is decoded once a draw by :func:`hlemu.gpu.texture.texel` itself into
+  packed RGBA words (so a fetch is one load), sampled nearest or linear as
+  :func:`hlemu.gpu.texture.sample` does, with its wraps and border;
+- the TexEnv stages come pre-decoded: each operand's source row (each stage's constant colour
+  its own row of the source table), operand, operation and scale.
+
+The arithmetic is the general path's, expression for expression (the same float operations
+in the same order, the same integer rounding), so the pixels are bit-identical;
+tests/gpu/test_spans.py draws random states both ways and compares every byte.
+
+:func:`handles` says which draws take this path: no fragment lighting, no depth or stencil
+buffer in use, no fog, the scissor off or including (not excluding), and textures without a
+level of detail to work out (one filter for magnification and minification, no mipmaps) and
+not cube maps. Everything else takes the general path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from hlemu.gpu import texture
+from hlemu.gpu.fragment import (
+    BUFFER,
+    CONSTANT,
+    PREVIOUS,
+    PRIMARY,
+    SOURCE_ROWS,
+    TEXTURE0,
+    _alpha_operand,
+    _combine,
+    _equation,
+    _factor,
+    _logic,
+    _rgb_operand,
+    _row,
+    compare,
+)
+from hlemu.gpu.pixels import BYTES_PER_PIXEL, decode, encode
+from hlemu.gpu.raster import _area, pixel_offset, triangle_setup
+from hlemu.gpu.texture import _border, _wrap, texel
+
+__all__ = ["decode_textures", "draw", "draw_spans", "handles", "source_rows", "texenv_table", "texture_table"]
+
+ROWS = SOURCE_ROWS + 6  # the source table with each stage's constant colour in a row of its own
+# Columns of the per-draw texture table (int64, (3, TEX_FIELDS)).
+T_START, T_WIDTH, T_HEIGHT, T_WRAP_S, T_WRAP_T, T_LINEAR, T_BORDER, T_COORD, T_PROJECT = range(9)
+TEX_FIELDS = 9
+OVER = 0x76760000  # BLEND_FUNC: add, source alpha and one minus source alpha (citro2d's and citro3d's default)
+
+
+def handles(lit: bool, depth_buffer: bool, update_buffer: int, scissor_mode: int, units: np.ndarray,
+            sampled: int) -> bool:
+    """Whether a draw with this state takes the span rasteriser (see the module's docstring).
+
+    >>> table = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
+    >>> handles(False, False, 0, 0, table, 0), handles(False, True, 0, 0, table, 0)
+    (True, False)
+    """
+    if lit or depth_buffer or update_buffer & 7 == 5 or scissor_mode == 1:
+        return False
+    for unit in range(3):
+        if sampled >> unit & 1:
+            row = units[unit]
+            if row[texture.CUBE] or row[texture.MAG] != row[texture.MIN] or row[texture.MAX_LEVEL] > 0:
+                return False
+    return True
+
+
+def texenv_table(stages: np.ndarray) -> np.ndarray:
+    """The six TexEnv stages (rows of source, operand, combiner, constant and scale registers)
+    decoded as (6, 17) int64: the colour operands' source rows and operands, the alpha
+    operands' source rows and operands, the colour and alpha operations, their multipliers,
+    and whether the stage is a plain REPLACE or MODULATE (column 16)."""
+    table = np.zeros((6, 17), np.int64)
+    for i, row in enumerate(stages):
+        sources, operands, comb, scale = int(row[0]), int(row[1]), int(row[2]), int(row[4])
+        for k in range(3):
+            table[i, k] = _source_row((sources >> (4 * k)) & 0xF, i)
+            table[i, 3 + k] = (operands >> (4 * k)) & 0xF
+            table[i, 6 + k] = _source_row((sources >> (16 + 4 * k)) & 0xF, i)
+            table[i, 9 + k] = (operands >> (12 + 4 * k)) & 7
+        table[i, 12], table[i, 13] = comb & 0xF, (comb >> 16) & 0xF
+        cs, als = scale & 3, (scale >> 16) & 3
+        table[i, 14], table[i, 15] = (1 << cs) if cs < 3 else 1, (1 << als) if als < 3 else 1
+        # the colour operands read own channels, the alpha ones alpha (operand 0), the operations
+        # REPLACE or MODULATE (0, 1), the scales 1: the common stage, computed without the tables
+        table[i, 16] = int(operands & 0xFF == 0 and operands >> 12 & 0x77 == 0 and comb & 0xF < 2
+                           and (comb >> 16) & 0xF < 2 and scale & 0x30003 == 0)
+    return table
+
+
+def _source_row(sel: int, stage: int) -> int:
+    row = _row(sel)
+    return SOURCE_ROWS + stage if row == CONSTANT else row
+
+
+def source_rows(stages: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """The source table a draw starts from: the stages' constant colours (rows SOURCE_ROWS..)
+    and the fixed colour of every unit (a sampled one's row is overwritten per fragment)."""
+    rows = np.zeros((ROWS, 4), np.int64)
+    for i in range(6):
+        rows[SOURCE_ROWS + i] = [(int(stages[i, 3]) >> (8 * ch)) & 0xFF for ch in range(4)]
+    for unit in range(3):
+        rows[TEXTURE0 + unit] = [(int(units[unit, texture.FIXED]) >> (8 * ch)) & 0xFF for ch in range(4)]
+    return rows
+
+
+def texture_table(units: np.ndarray, sampled: int) -> np.ndarray:
+    """Where each sampled unit's decoded level 0 starts in :func:`decode_textures`' words,
+    its size, wraps, filter, border colour, coordinate column and projection."""
+    table = np.zeros((3, TEX_FIELDS), np.int64)
+    start = 0
+    for unit in range(3):
+        if sampled >> unit & 1:
+            row = units[unit]
+            table[unit] = [start, row[texture.WIDTH], row[texture.HEIGHT], row[texture.WRAP_S], row[texture.WRAP_T],
+                           row[texture.MAG], row[texture.BORDER], 2 * row[texture.COORD], row[texture.PROJECT]]
+            start += int(row[texture.WIDTH] * row[texture.HEIGHT])
+    return table
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def decode_textures(data, units, table, sampled):
+    """Level 0 of each sampled unit as packed words r | g << 8 | b << 16 | a << 24, row by
+    row in memory order (the top first), decoded by :func:`texel` (so exactly its colours)."""
+    total = 0
+    for unit in range(3):
+        if sampled >> unit & 1:
+            total += table[unit, T_WIDTH] * table[unit, T_HEIGHT]
+    out = np.zeros(total, np.uint32)
+    for unit in range(3):
+        if sampled >> unit & 1:
+            start, w, h = table[unit, T_START], table[unit, T_WIDTH], table[unit, T_HEIGHT]
+            base, fmt = units[unit, texture.OFFSET], units[unit, texture.FORMAT]
+            for y in range(h):
+                for x in range(w):
+                    r, g, b, a = texel(data, base, fmt, w, x, y)
+                    out[start + y * w + x] = r | (g << 8) | (b << 16) | (a << 24)
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _first_last(d, e, lo, hi):
+    """Narrow columns lo..hi to those k where the edge function d + e * k is not negative."""
+    if e > 0:
+        return max(lo, -(d // e)), hi
+    if e < 0:
+        return lo, min(hi, d // -e)
+    return (lo, hi) if d >= 0 else (1, 0)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _flat_color(colors, i0, i1, i2, iw0, iw1, iw2, weights, src):
+    """Whether every pixel of the triangle gets one primary colour, which is then in
+    ``src[PRIMARY]``: when its corners have the same colour c (times 1/w) and the same 1/w j.
+
+    A pixel's colour is round(255 (c w0 + c w1 + c w2) / (j w0 + j w1 + j w2)) computed in
+    float64: over non-negative edge weights whose sum (``weights``, the same at every pixel)
+    is positive, each sum of three products is within 3 ulps of c (w0 + w1 + w2) or
+    j (w0 + w1 + w2), so the quotient times 255 is within 8 ulps of 255 c / j whatever the
+    weights. When 255 c / j + 0.5 is further than 1e-9 (relative, millions of ulps) from an
+    integer, every pixel rounds to the same colour; otherwise each pixel is computed."""
+    if not (iw0 == iw1 and iw1 == iw2 and iw0 > 0 and weights > 0 and iw0 < math.inf):
+        return False
+    for ch in range(4):
+        c = colors[i0, ch]
+        if not (c == colors[i1, ch] and c == colors[i2, ch] and c >= 0):
+            return False
+        x = 255.0 * c / iw0 + 0.5
+        if not x < 1e15 or abs(x - math.floor(x + 0.5)) <= 1e-9 * (x + 1.0):
+            return False
+    for ch in range(4):
+        src[PRIMARY, ch] = max(0, min(255, np.int64(math.floor(255.0 * colors[i0, ch] / iw0 + 0.5))))
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _texel_at(texels, start, width, height, ws, wt, border, s, t):
+    """The packed texel (s, t) (t up from the bottom) of a unit's decoded words, wrapped, or
+    its border colour (texture.fetch's rules)."""
+    if _border(ws, s, width) or _border(wt, t, height):
+        return np.int64(border) & 0xFFFFFFFF
+    s = _wrap(ws, s, width)
+    t = height - 1 - _wrap(wt, t, height)
+    return np.int64(texels[start + t * width + s])
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _sample(texels, start, width, height, ws, wt, linear, border, fs, ft):
+    """(r, g, b, a) at texel coordinates (fs, ft) = (u * width, v * height), nearest or linear,
+    as texture.sample computes them on level 0 (its weights, summed in its order)."""
+    if not linear:
+        word = _texel_at(texels, start, width, height, ws, wt, border, np.int64(math.floor(fs)),
+                         np.int64(math.floor(ft)))
+        return word & 0xFF, (word >> 8) & 0xFF, (word >> 16) & 0xFF, (word >> 24) & 0xFF
+    fs, ft = fs - 0.5, ft - 0.5
+    s0, t0 = math.floor(fs), math.floor(ft)
+    a, b = fs - s0, ft - t0
+    acc0 = acc1 = acc2 = acc3 = 0.0
+    for n in range(4):
+        ds, dt = n & 1, n >> 1
+        weight = 1.0 * (a if ds else 1.0 - a) * (b if dt else 1.0 - b)
+        word = _texel_at(texels, start, width, height, ws, wt, border, np.int64(s0) + ds, np.int64(t0) + dt)
+        acc0 += weight * (word & 0xFF)
+        acc1 += weight * ((word >> 8) & 0xFF)
+        acc2 += weight * ((word >> 16) & 0xFF)
+        acc3 += weight * ((word >> 24) & 0xFF)
+    return (min(255, np.int64(math.floor(acc0 + 0.5))), min(255, np.int64(math.floor(acc1 + 0.5))),
+            min(255, np.int64(math.floor(acc2 + 0.5))), min(255, np.int64(math.floor(acc3 + 0.5))))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test, env, count,
+               rows, buffer_color, update, blend, func, logic, blend_color, uvs, texels, tex, sampled):
+    """Rasterise triangles as :func:`hlemu.gpu.raster.draw_triangles` does, for the state
+    :func:`handles` accepts: ``env`` (:func:`texenv_table`), ``rows`` (:func:`source_rows`),
+    ``texels`` (:func:`decode_textures`) and ``tex`` (:func:`texture_table`) in place of the
+    registers; the other arguments are draw_triangles'. Returns the pixels written and the
+    lowest and highest rows written."""
+    bpp = BYTES_PER_PIXEL[fmt]
+    pixels = 0
+    low, high = height, -1
+    src = rows.copy()
+    args = np.zeros((3, 4), np.int64)
+    nb0, nb1, nb2, nb3 = buffer_color[0], buffer_color[1], buffer_color[2], buffer_color[3]
+    c0, c1, c2, c3 = (blend_color & 0xFF, (blend_color >> 8) & 0xFF, (blend_color >> 16) & 0xFF,
+                      (blend_color >> 24) & 0xFF)
+    sf_rgb, df_rgb, sf_a, df_a = (func >> 16) & 0xF, (func >> 20) & 0xF, (func >> 24) & 0xF, (func >> 28) & 0xF
+    eq_rgb, eq_a = func & 7, (func >> 8) & 7
+    plain = not blend and logic == 3
+    over = blend and func == OVER
+    test_alpha, alpha_func, alpha_ref = alpha_test & 1, (alpha_test >> 4) & 7, (alpha_test >> 8) & 0xFF
+    start0, width0, height0, ws0, wt0 = tex[0, T_START], tex[0, T_WIDTH], tex[0, T_HEIGHT], tex[0, T_WRAP_S], \
+        tex[0, T_WRAP_T]
+    linear0, border0, project0 = tex[0, T_LINEAR], tex[0, T_BORDER], tex[0, T_PROJECT]
+    for t in range(tris.shape[0]):
+        keep, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2 = triangle_setup(
+            tris, t, fx, fy, cull, scissor[0], scissor[1], scissor[2], scissor[3], scissor[4], width, height)
+        if not keep:
+            continue
+        x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
+        iw0, iw1, iw2 = invw[i0], invw[i1], invw[i2]
+        c = tex[0, T_COORD]
+        ua0, ua1, ua2, va0, va1, va2 = uvs[i0, c], uvs[i1, c], uvs[i2, c], uvs[i0, c + 1], uvs[i1, c + 1], \
+            uvs[i2, c + 1]
+        qa0, qa1, qa2 = uvs[i0, 6], uvs[i1, 6], uvs[i2, 6]
+        flat = _flat_color(colors, i0, i1, i2, iw0, iw1, iw2, bias0 + bias1 + bias2 + _area(x0, y0, x1, y1, x2, y2),
+                           src)
+        xs = min_x + 8
+        columns = (max_x - xs + 15) // 16
+        # along a row each edge function steps by -16 * (its edge's dy) a pixel
+        e0, e1, e2 = -16 * (y2 - y1), -16 * (y0 - y2), -16 * (y1 - y0)
+        for y in range(min_y + 8, max_y, 16):
+            d0 = bias0 + (x2 - x1) * (y - y1) - (y2 - y1) * (xs - x1)
+            d1 = bias1 + (x0 - x2) * (y - y2) - (y0 - y2) * (xs - x2)
+            d2 = bias2 + (x1 - x0) * (y - y0) - (y1 - y0) * (xs - x0)
+            first, last = _first_last(d0, e0, 0, columns - 1)
+            first, last = _first_last(d1, e1, first, last)
+            first, last = _first_last(d2, e2, first, last)
+            py = y >> 4
+            for k in range(first, last + 1):
+                w0, w1, w2 = d0 + e0 * k, d1 + e1 * k, d2 + e2 * k
+                denom = iw0 * w0 + iw1 * w1 + iw2 * w2
+                if not flat:
+                    scale = 255.0 / denom
+                    for ch in range(4):
+                        v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) * scale
+                        src[PRIMARY, ch] = max(0, min(255, np.int64(math.floor(v + 0.5))))
+                if sampled & 1:  # unit 0, its settings and corners in locals
+                    u = (ua0 * w0 + ua1 * w1 + ua2 * w2) / denom
+                    v = (va0 * w0 + va1 * w1 + va2 * w2) / denom
+                    if project0:
+                        q = (qa0 * w0 + qa1 * w1 + qa2 * w2) / denom
+                        if q != 0:
+                            u, v = u / q, v / q
+                    src[TEXTURE0, 0], src[TEXTURE0, 1], src[TEXTURE0, 2], src[TEXTURE0, 3] = _sample(
+                        texels, start0, width0, height0, ws0, wt0, linear0, border0, u * width0, v * height0)
+                for unit in range(1, 3):
+                    if sampled >> unit & 1:
+                        c = tex[unit, T_COORD]
+                        u = (uvs[i0, c] * w0 + uvs[i1, c] * w1 + uvs[i2, c] * w2) / denom
+                        v = (uvs[i0, c + 1] * w0 + uvs[i1, c + 1] * w1 + uvs[i2, c + 1] * w2) / denom
+                        if tex[unit, T_PROJECT]:
+                            q = (uvs[i0, 6] * w0 + uvs[i1, 6] * w1 + uvs[i2, 6] * w2) / denom
+                            if q != 0:
+                                u, v = u / q, v / q
+                        tw, th = tex[unit, T_WIDTH], tex[unit, T_HEIGHT]
+                        row = TEXTURE0 + unit
+                        src[row, 0], src[row, 1], src[row, 2], src[row, 3] = _sample(
+                            texels, tex[unit, T_START], tw, th, tex[unit, T_WRAP_S], tex[unit, T_WRAP_T],
+                            tex[unit, T_LINEAR], tex[unit, T_BORDER], u * tw, v * th)
+                o0, o1, o2, o3 = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
+                if count:  # fragment.texenv's stages over the pre-decoded table
+                    for ch in range(4):
+                        src[PREVIOUS, ch] = src[PRIMARY, ch]
+                        src[BUFFER, ch] = 0
+                    b0, b1, b2, b3 = nb0, nb1, nb2, nb3
+                    for i in range(count):
+                        cop, aop = env[i, 12], env[i, 13]
+                        if env[i, 16]:  # plain operands, REPLACE or MODULATE, scale 1: texenv's arithmetic
+                            ra, rb, aa, ab = env[i, 0], env[i, 1], env[i, 6], env[i, 7]
+                            if cop == 0:
+                                o0, o1, o2 = src[ra, 0], src[ra, 1], src[ra, 2]
+                            else:
+                                o0, o1, o2 = src[ra, 0] * src[rb, 0] // 255, src[ra, 1] * src[rb, 1] // 255, \
+                                    src[ra, 2] * src[rb, 2] // 255
+                            o3 = src[aa, 3] if aop == 0 else src[aa, 3] * src[ab, 3] // 255
+                            src[BUFFER, 0], src[BUFFER, 1], src[BUFFER, 2], src[BUFFER, 3] = b0, b1, b2, b3
+                            if i < 4:
+                                if (update >> (8 + i)) & 1:
+                                    b0, b1, b2 = o0, o1, o2
+                                if (update >> (12 + i)) & 1:
+                                    b3 = o3
+                            src[PREVIOUS, 0], src[PREVIOUS, 1], src[PREVIOUS, 2], src[PREVIOUS, 3] = o0, o1, o2, o3
+                            continue
+                        for n in range(3):
+                            row, operand = env[i, n], env[i, 3 + n]
+                            r, g, b, a = src[row, 0], src[row, 1], src[row, 2], src[row, 3]
+                            args[n, 0] = _rgb_operand(operand, r, r, g, b, a)
+                            args[n, 1] = _rgb_operand(operand, g, r, g, b, a)
+                            args[n, 2] = _rgb_operand(operand, b, r, g, b, a)
+                            row = env[i, 6 + n]
+                            args[n, 3] = _alpha_operand(env[i, 9 + n], src[row, 0], src[row, 1], src[row, 2],
+                                                        src[row, 3])
+                        if cop == 6 or cop == 7:
+                            dot = 0
+                            for ch in range(3):
+                                dot += ((args[0, ch] * 2 - 255) * (args[1, ch] * 2 - 255) + 128) // 256
+                            o0 = o1 = o2 = max(0, min(dot, 255))
+                        else:
+                            o0 = _combine(cop, args[0, 0], args[1, 0], args[2, 0])
+                            o1 = _combine(cop, args[0, 1], args[1, 1], args[2, 1])
+                            o2 = _combine(cop, args[0, 2], args[1, 2], args[2, 2])
+                        o3 = o0 if cop == 7 else _combine(aop, args[0, 3], args[1, 3], args[2, 3])
+                        cm, am = env[i, 14], env[i, 15]
+                        o0, o1, o2, o3 = min(o0 * cm, 255), min(o1 * cm, 255), min(o2 * cm, 255), min(o3 * am, 255)
+                        src[BUFFER, 0], src[BUFFER, 1], src[BUFFER, 2], src[BUFFER, 3] = b0, b1, b2, b3
+                        if i < 4:
+                            if (update >> (8 + i)) & 1:
+                                b0, b1, b2 = o0, o1, o2
+                            if (update >> (12 + i)) & 1:
+                                b3 = o3
+                        src[PREVIOUS, 0], src[PREVIOUS, 1], src[PREVIOUS, 2], src[PREVIOUS, 3] = o0, o1, o2, o3
+                if test_alpha and not compare(alpha_func, o3, alpha_ref):
+                    continue
+                off = pixel_offset((xs >> 4) + k, py, width, height, bpp)
+                if not plain or mask != 0xF:
+                    d0_, d1_, d2_, d3_ = decode(buf, off, fmt)
+                    if over:  # source alpha over the pixel: _equation and _factor for BLEND_FUNC 0x76760000
+                        r = (o0 * o3 + d0_ * (255 - o3)) // 255
+                        g = (o1 * o3 + d1_ * (255 - o3)) // 255
+                        b = (o2 * o3 + d2_ * (255 - o3)) // 255
+                        a = (o3 * o3 + d3_ * (255 - o3)) // 255
+                    elif blend:
+                        r = _equation(eq_rgb, o0, _factor(sf_rgb, False, o0, o3, d0_, d3_, c0, c3), d0_,
+                                      _factor(df_rgb, False, o0, o3, d0_, d3_, c0, c3))
+                        g = _equation(eq_rgb, o1, _factor(sf_rgb, False, o1, o3, d1_, d3_, c1, c3), d1_,
+                                      _factor(df_rgb, False, o1, o3, d1_, d3_, c1, c3))
+                        b = _equation(eq_rgb, o2, _factor(sf_rgb, False, o2, o3, d2_, d3_, c2, c3), d2_,
+                                      _factor(df_rgb, False, o2, o3, d2_, d3_, c2, c3))
+                        a = _equation(eq_a, o3, _factor(sf_a, True, o3, o3, d3_, d3_, c3, c3), d3_,
+                                      _factor(df_a, True, o3, o3, d3_, d3_, c3, c3))
+                    else:
+                        r, g, b, a = _logic(logic, o0, d0_), _logic(logic, o1, d1_), _logic(logic, o2, d2_), \
+                            _logic(logic, o3, d3_)
+                    # the channels the colour mask protects keep what was there
+                    o0, o1, o2, o3 = (r if mask & 1 else d0_), (g if mask & 2 else d1_), (b if mask & 4 else d2_), \
+                        (a if mask & 8 else d3_)
+                encode(buf, off, fmt, o0, o1, o2, o3)
+                pixels += 1
+                low, high = min(low, py), max(high, py)
+    return pixels, low, high
+
+
+def draw(tris: np.ndarray, fx: np.ndarray, fy: np.ndarray, invw: np.ndarray, colors: np.ndarray, buf: np.ndarray,
+         width: int, height: int, fmt: int, mask: int, cull: int, scissor: np.ndarray, alpha_test: int,
+         stages: np.ndarray, count: int, buffer_color: np.ndarray, update: int, blend: bool, func: int, logic: int,
+         blend_color: int, uvs: np.ndarray, units: np.ndarray, tex_data: np.ndarray,
+         sampled: int) -> tuple[int, int, int]:
+    """Decode the draw's TexEnv stages and textures and rasterise (arguments as
+    :func:`hlemu.gpu.raster.draw_triangles` takes them); the pixels written and the lowest and
+    highest rows written."""
+    tex = texture_table(units, sampled)
+    texels = decode_textures(tex_data, units, tex, sampled)
+    return draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test,
+                      texenv_table(stages), count, source_rows(stages, units), buffer_color, update, blend, func,
+                      logic, blend_color, uvs, texels, tex, sampled)

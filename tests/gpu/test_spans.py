@@ -1,0 +1,212 @@
+"""The span rasteriser (hlemu/gpu/spans.py) draws what the general one (raster.draw_triangles)
+draws, byte for byte: random states (colour formats and masks, culling, the scissor, the alpha
+test, TexEnv stages, blending and logic ops, textures in every format with every wrap and both
+filters, perspective) rasterised both ways; the bench's citro2d-like frame through the command
+processor both ways; and the states it must leave to the general path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hlemu.bench import gpu as bench
+from hlemu.gpu import raster, spans, texture
+
+W, H = 48, 40
+OPERATIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+SOURCES = [0, 1, 2, 3, 4, 5, 6, 0xD, 0xE, 0xF]
+
+
+def _units(rng: np.random.Generator, sampled: int, linear: int) -> tuple[np.ndarray, np.ndarray]:
+    """A unit table (as pica._textures builds it) and the texels of the sampled units."""
+    table = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
+    parts, offset = [], 0
+    for unit in range(3):
+        table[unit, texture.FIXED] = int(rng.integers(0, 1 << 32))
+        if not sampled >> unit & 1:
+            continue
+        fmt = int(rng.integers(0, 14))
+        width, height = 8 * int(rng.integers(1, 5)), 8 * int(rng.integers(1, 5))
+        size = width * height * texture.BITS_PER_TEXEL[fmt] // 8
+        parts.append(rng.integers(0, 256, size, dtype=np.uint8))
+        row = table[unit]
+        row[texture.MODE], row[texture.WIDTH], row[texture.HEIGHT], row[texture.FORMAT] = texture.SAMPLE, width, \
+            height, fmt
+        row[texture.WRAP_S], row[texture.WRAP_T] = rng.integers(0, 8, 2)
+        row[texture.MAG] = row[texture.MIN] = linear >> unit & 1
+        row[texture.BORDER] = int(rng.integers(0, 1 << 32))
+        row[texture.OFFSET], row[texture.COORD] = offset, int(rng.integers(0, 3))
+        row[texture.PROJECT] = int(rng.integers(0, 4) == 0)
+        row[texture.FACE_BYTES] = size
+        offset += size
+    return table, np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+
+
+def _stages(rng: np.random.Generator) -> np.ndarray:
+    stages = np.zeros((6, 5), np.uint32)
+    for i in range(6):
+        sources = sum(int(rng.choice(SOURCES)) << (4 * k) for k in range(6))
+        operands = sum(int(rng.integers(0, 16)) << (4 * k) for k in range(3)) \
+            | sum(int(rng.integers(0, 8)) << (12 + 4 * k) for k in range(3))
+        combiner = int(rng.choice(OPERATIONS)) | int(rng.choice(OPERATIONS)) << 16
+        scale = int(rng.integers(0, 4)) | int(rng.integers(0, 4)) << 16
+        stages[i] = [sources, operands, combiner, int(rng.integers(0, 1 << 32)), scale]
+    return stages
+
+
+def _state(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    n = 3 * int(rng.integers(1, 9))
+    fmt = int(rng.integers(0, 5))
+    w = rng.uniform(0.3, 3.0, n) if rng.integers(0, 2) else np.ones(n)
+    invw = 1.0 / w
+    colors = rng.uniform(0, 1, (n, 4))
+    if rng.integers(0, 2):  # flat: one colour a triangle, as citro2d's sprites have
+        colors = np.repeat(colors[::3], 3, axis=0)
+    sampled = int(rng.integers(0, 8))
+    units, tex_data = _units(rng, sampled, int(rng.integers(0, 8)))
+    smode = int(rng.choice([0, 2, 3]))
+    x1, y1 = int(rng.integers(0, W // 2)), int(rng.integers(0, H // 2))
+    return dict(
+        tris=rng.permutation(n).reshape(-1, 3).astype(np.int64),
+        fx=rng.integers(-64, (W + 4) * 16, n).astype(np.int64), fy=rng.integers(-64, (H + 4) * 16, n).astype(np.int64),
+        invw=invw, colors=colors * invw[:, None],
+        buf=rng.integers(0, 256, W * H * raster.BYTES_PER_PIXEL[fmt], dtype=np.uint8),
+        width=W, height=H, fmt=fmt, mask=int(rng.choice([0xF, 0xF, int(rng.integers(0, 16))])),
+        cull=int(rng.integers(0, 3)),
+        scissor=np.array([smode, x1, y1, x1 + int(rng.integers(0, W // 2)), y1 + int(rng.integers(0, H // 2))],
+                         np.int64),
+        alpha_test=int(rng.choice([0, 1 | int(rng.integers(0, 8)) << 4 | int(rng.integers(0, 256)) << 8])),
+        stages=_stages(rng), count=int(rng.integers(0, 7)),
+        buffer_color=rng.integers(0, 256, 4).astype(np.int64), update=int(rng.integers(0, 1 << 16)),
+        blend=bool(rng.integers(0, 2)), func=int(rng.integers(0, 1 << 32)) & 0xFFFF0707,
+        logic=int(rng.integers(0, 16)), blend_color=int(rng.integers(0, 1 << 32)),
+        uvs=rng.uniform(-1.5, 2.5, (n, 7)) * invw[:, None], units=units, tex_data=tex_data, sampled=sampled)
+
+
+def _general(s: dict) -> tuple[np.ndarray, tuple]:
+    buf = s["buf"].copy()
+    n = len(s["invw"])
+    fog, fog_lut = raster.fog_settings(0, 0, np.zeros(128, np.uint32))
+    got = raster.draw_triangles(
+        s["tris"], s["fx"], s["fy"], s["invw"], s["colors"], buf, W, H, s["fmt"], s["mask"], s["cull"], s["stages"],
+        s["buffer_color"], s["update"], s["count"], s["blend"], s["func"], s["logic"], s["blend_color"],
+        s["alpha_test"], s["scissor"], np.zeros(n), np.zeros(6), np.zeros(0, np.uint8), 3, s["uvs"], s["units"],
+        s["tex_data"], s["sampled"], raster.stencil_settings(0, 0, False), fog, fog_lut, False, np.zeros((1, 7)),
+        np.zeros(1), np.zeros((1, 1, 2)))
+    return buf, got
+
+
+def _spans(s: dict) -> tuple[np.ndarray, tuple]:
+    buf = s["buf"].copy()
+    got = spans.draw(s["tris"], s["fx"], s["fy"], s["invw"], s["colors"], buf, W, H, s["fmt"], s["mask"], s["cull"],
+                     s["scissor"], s["alpha_test"], s["stages"], s["count"], s["buffer_color"], s["update"],
+                     s["blend"], s["func"], s["logic"], s["blend_color"], s["uvs"], s["units"], s["tex_data"],
+                     s["sampled"])
+    return buf, got
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_states_draw_the_same_bytes_both_ways(seed):
+    s = _state(seed)
+    assert spans.handles(False, False, 0, int(s["scissor"][0]), s["units"], s["sampled"])
+    want, (pixels, low, high, _dlow, _dhigh) = _general(s)
+    got, counts = _spans(s)
+    assert counts == (pixels, low, high)
+    assert np.array_equal(got, want), f"{int((got != want).sum())} bytes differ"
+
+
+def test_the_random_states_draw_pixels_and_cover_the_features():
+    """The comparison above is not empty: most states write pixels, and between them they
+    sample linearly, blend, run TexEnv stages and pass fragments through the alpha test."""
+    states = [_state(seed) for seed in range(60)]
+    written = [_general(s)[1][0] for s in states]
+    assert sum(p > 0 for p in written) >= 30 and sum(written) > 10_000
+    assert any(s["alpha_test"] and p for s, p in zip(states, written, strict=True))
+    assert any(s["sampled"] and s["units"][:, texture.MAG].any() for s in states)
+    assert any(s["blend"] for s in states) and any(not s["blend"] for s in states)
+    assert any(s["count"] >= 3 for s in states)
+
+
+def test_a_quad_covers_each_pixel_once_and_only_its_pixels():
+    """Two triangles sharing a diagonal: every pixel of the 16x8 box written exactly once
+    (logic op AND with 0 would show a second write as nothing; here a pixel count does)."""
+    s = _state(0)
+    s.update(tris=np.array([[0, 1, 2], [2, 1, 3]], np.int64), fx=np.array([64, 320, 64, 320], np.int64),
+             fy=np.array([80, 80, 208, 208], np.int64), invw=np.ones(4), colors=np.ones((4, 4)), cull=0,
+             scissor=np.zeros(5, np.int64), alpha_test=0, count=0, blend=False, logic=3, sampled=0, mask=0xF, fmt=0,
+             buf=np.zeros(W * H * 4, np.uint8), uvs=np.zeros((4, 7)))
+    got, (pixels, low, high) = _spans(s)
+    assert (pixels, low, high) == (16 * 8, 5, 12)
+    assert int((got == 255).sum()) == 16 * 8 * 4
+
+
+@pytest.mark.parametrize("change, taken", [
+    ({}, True), ({"lit": True}, False), ({"depth_buffer": True}, False), ({"update_buffer": 5}, False),
+    ({"update_buffer": 0x105}, False), ({"update_buffer": 0xF00}, True), ({"scissor_mode": 1}, False),
+    ({"scissor_mode": 3}, True)])
+def test_states_the_span_path_leaves_to_the_general_one(change, taken):
+    args = dict(lit=False, depth_buffer=False, update_buffer=0, scissor_mode=0,
+                units=np.zeros((3, texture.CONFIG_FIELDS), np.int64), sampled=0)
+    args.update(change)
+    assert spans.handles(**args) is taken
+
+
+@pytest.mark.parametrize("column, value, taken", [
+    (None, 0, True), (texture.MAG, 1, False), (texture.MAX_LEVEL, 2, False), (texture.CUBE, 1, False)])
+def test_textures_with_a_level_of_detail_or_cube_maps_take_the_general_path(column, value, taken):
+    units = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
+    if column is not None:
+        units[1, column] = value
+    assert spans.handles(False, False, 0, 0, units, 0b010) is taken
+    assert spans.handles(False, False, 0, 0, units, 0b101)  # unit 1 not sampled: its settings do not matter
+
+
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+def test_the_bench_frame_is_the_same_through_both_rasterisers(backend):
+    """The citro2d-like frame (textured, modulated, blended quads) through GX and the command
+    processor, once on each path: the same pixels in guest memory, the same pixel count."""
+    machine = bench._Machine(backend)
+    try:
+        rng = np.random.default_rng(3)
+        machine.put(bench.TEX, rng.integers(0, 256, 64 * 64 * 4, dtype=np.uint8).tobytes())
+        vertices, _corners = bench.quads_vertices(40)
+        machine.put(bench.VERTS, vertices.tobytes())
+        data = bench._quads_list(machine.pa, 40)
+        machine.put(bench.LIST, data)
+        frames = []
+        for fast in (True, False):
+            machine.kernel.gsp.gx.pica.span_rasteriser = fast
+            pixels = machine.frame(len(data), False)
+            frames.append((pixels, machine.process.space.mem.read(bench.COLOR, bench.TW * bench.TH * 4)))
+        assert frames[0][0] == frames[1][0] == 40 * 32 * 32
+        assert frames[0][1] == frames[1][1]
+    finally:
+        machine.close()
+
+
+@pytest.mark.parametrize("value, flat", [(0.75, True), (127.5 / 255, False), (1.0, True), (0.0, True)])
+def test_one_colour_a_triangle_only_away_from_a_rounding_boundary(value, flat):
+    """A flat triangle's colour is computed once only when 255 c / j is clear of a .5 (127.5
+    is on one: each pixel is computed); either way the bytes are the general path's."""
+    colors = np.full((3, 4), value)
+    src = np.zeros((spans.ROWS, 4), np.int64)
+    assert spans._flat_color(colors, 0, 1, 2, 1.0, 1.0, 1.0, 1000, src) is flat
+    if flat:
+        assert (src[0] == int(np.floor(255 * value + 0.5))).all()
+    s = _state(1)
+    s.update(tris=np.array([[0, 1, 2]], np.int64), fx=np.array([8, 700, 40], np.int64),
+             fy=np.array([4, 90, 600], np.int64), invw=np.ones(3), colors=colors, cull=0, count=0, blend=False,
+             logic=3, sampled=0, alpha_test=0, mask=0xF, scissor=np.zeros(5, np.int64), uvs=np.zeros((3, 7)))
+    want, counts = _general(s)
+    got, (pixels, _low, _high) = _spans(s)
+    assert pixels == counts[0] > 500 and np.array_equal(got, want)
+
+
+def test_a_weight_sum_of_zero_or_unequal_corners_computes_each_pixel():
+    colors = np.full((3, 4), 0.75)
+    src = np.zeros((spans.ROWS, 4), np.int64)
+    assert not spans._flat_color(colors, 0, 1, 2, 1.0, 1.0, 1.0, 0, src)
+    assert not spans._flat_color(colors, 0, 1, 2, 1.0, 0.5, 1.0, 1000, src)
+    colors[2, 1] = 0.5
+    assert not spans._flat_color(colors, 0, 1, 2, 1.0, 1.0, 1.0, 1000, src)
