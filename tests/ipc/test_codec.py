@@ -82,3 +82,10 @@ def test_a_pid_descriptor_with_other_bits_is_still_a_pid():
     """As the kernel reads it: the pid bit decides before the handle bits are checked."""
     translate = [0x20 | 0x100, 0]
     assert [d.kind for d in codec.descriptors(codec.message(1, [], translate), 0, 2)] == ["pid"]
+
+
+def test_a_mapped_buffers_rights_are_bits_1_and_2_only():
+    """Kinds 0x9, 0xB, 0xD, 0xF are mapped buffers too (bit 3); bit 0 is no right."""
+    translate = [codec.mapped_buffer(0x30, codec.BUFFER_W) | 0x1, 0x5000]
+    (item,) = codec.descriptors(codec.message(1, [], translate), 0, 2)
+    assert (item.kind, item.size, item.perm, item.address) == ("mapped buffer", 0x30, codec.BUFFER_W, 0x5000)
