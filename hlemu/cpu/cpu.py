@@ -316,6 +316,9 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         control[hooks.CB_STOPPED] = 0
         control[hooks.CB_HALT] = 0
         control[hooks.CB_BLOCK_SIZE] = 0
+        # A refused fill outside a run (dropping code from a page that is not executable looks it
+        # up as a fetch) is no fault of this run: left here, it would be read as its miss.
+        control[hooks.CB_MISS_TYPE] = 0
         resume, before = control[hooks.CB_RESUME], control[hooks.CB_BLOCKS]
         self._code_stop = None
         self.fault = None
@@ -465,8 +468,11 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
             self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
             return True
         kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
-        if table.state[vpn] == 0:  # Unicorn may still hold the page, with no access
-            reason = "unmapped"
+        if access in _MEM_FAULTS:
+            # The page table says which, not Unicorn: it may still hold an unmapped page (with
+            # no access), and it never holds a mapped page with no access (an "unmapped" read
+            # where the other backends report the permission).
+            reason = "unmapped" if table.state[vpn] == 0 else "permission"
         fault_kind = FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION
         self.space.faults.bump(fault_kind, address)
         self.fault = CpuFault(kind, what, address & 0xFFFFFFFF, size, reason)
@@ -603,7 +609,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         if self._running:
             raise RuntimeError("a CPU's counters are saved between runs, not inside one")
         return {"control": [int(self.control[i]) for i in self._STATE_SLOTS], "left": int(self._left),
-                "break_pc": self._break_pc, "closed": self._closed}
+                "break_pc": self._break_pc, "closed": self._closed, "data_accesses": list(self.data_accesses)}
 
     def restore_counters(self, saved: dict[str, object]) -> None:
         """Take counters from :meth:`save_counters` (after the registers are loaded)."""
@@ -613,6 +619,10 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
             raise ValueError("bad CPU counters")
         for slot, value in zip(self._STATE_SLOTS, control, strict=True):
             self.control[slot] = value
+        data = saved.get("data_accesses", [0, 0])  # (absent from states saved before slowmem ran guest code)
+        if not isinstance(data, list) or len(data) != 2 or not all(isinstance(v, int) for v in data):
+            raise ValueError("bad CPU data access counts")
+        self.control[hooks.CB_SLOW_READS], self.control[hooks.CB_SLOW_WRITES] = data
         left, break_pc = saved.get("left", 0), saved.get("break_pc")
         self._left = int(left) if isinstance(left, int) else 0
         self._break_pc = break_pc if isinstance(break_pc, int) else None

@@ -132,7 +132,10 @@ def tlb_fill(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs
                 carray(_as_pointer(control[CB_DIRTY_LOG]), (control[CB_DIRTY_CAPACITY],), np.int32)[n] = vpn
             control[CB_DIRTY_COUNT] = n + 1
             entry = fast[vpn]
-    if (entry & (FAST_READ | FAST_EXEC)) == 0:
+    # A fetch from a page that is not executable is refused here too: given the page's data
+    # entry, Unicorn ended the run with an error no hook saw, and the report was a data abort
+    # "access of 0 bytes at 0" where fastmem and slowmem report the prefetch abort.
+    if (entry & (FAST_READ | FAST_EXEC)) == 0 or (mem_type == _UC_MEM_FETCH and (entry & FAST_EXEC) == 0):
         if vpn == EXIT_PAGE and mem_type == _UC_MEM_FETCH:
             # Unicorn translates this page for instruction fetch when it takes an exception:
             # it gets a frame of undefined instructions, executable only, so a wild jump there

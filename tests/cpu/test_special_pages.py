@@ -1,4 +1,4 @@
-"""Special pages reached by guest code: MMIO handlers and write tracking, on both CPU backends."""
+"""Special pages reached by guest code: MMIO handlers and write tracking, on the three CPU backends."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def spawn(kernel):
     return process, tracker, regs, dirtied
 
 
-@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem", "slowmem"])
 def test_guest_writes_fault_once_per_clean_page_and_mmio_reaches_the_handler(backend):
     kernel = Kernel(backend=backend, output=lambda p, line: None)
     process, tracker, regs, dirtied = spawn(kernel)
@@ -86,7 +86,7 @@ def test_guest_writes_fault_once_per_clean_page_and_mmio_reaches_the_handler(bac
     kernel.close()
 
 
-@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem", "slowmem"])
 def test_unmapping_a_page_under_the_cpu_takes_effect_at_once(backend):
     """A map change drops stale translations: the next access faults."""
     kernel = Kernel(backend=backend, output=lambda p, line: None)
