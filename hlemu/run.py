@@ -422,5 +422,5 @@ def print_stats(kernel: Kernel, result: RunResult, seconds: float, out: TextIO) 
         reads = sum(p.cpu.data_accesses[0] for p in kernel.processes.values())
         writes = sum(p.cpu.data_accesses[1] for p in kernel.processes.values())
         rate = (reads + writes) / seconds / 1e6 if seconds > 0 else 0.0
-        print(f"slowmem data accesses: {reads:,} reads, {writes:,} writes through the slow path "
-              f"({rate:.2f} M/s)", file=out)
+        print(f"slowmem data accesses: {reads:,} reads, {writes:,} writes through the "
+              f"{kernel.cpu_config.slow_path} slow path ({rate:.2f} M/s)", file=out)

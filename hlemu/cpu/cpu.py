@@ -92,6 +92,8 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
                  on_breakpoint: BreakpointCallback | None = None) -> None:
         if config.backend not in CPU_BACKENDS:
             raise ValueError(f"unknown CPU backend {config.backend!r}; choose one of {', '.join(CPU_BACKENDS)}")
+        if config.slow_path not in ("python", "compiled"):
+            raise ValueError(f"unknown slow path {config.slow_path!r}; choose python or compiled")
         if config.backend == "fastmem" and space.slab is None:
             raise ValueError("the fastmem CPU backend needs an address space with a slab")
         self.space = space
@@ -144,7 +146,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
             self.control[hooks.CB_TRAP_PADDR] = trap
             self.uc.mem_map_ptr(0, space.phys.size, UC_PROT_ALL, space.phys.data.ctypes.data)
             if config.backend == "slowmem":
-                self._map_slow_window()
+                self._map_slow_window(config.slow_path == "compiled")
                 self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill_slow.address)
             else:
                 self.uc.mmio_map(MMIO_WINDOW, MMIO_WINDOW_PAGES << PAGE_SHIFT, self._window_read, None,

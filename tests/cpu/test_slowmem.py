@@ -1,8 +1,8 @@
 """The slowmem CPU backend (issue 15): guest data accesses go through ``space.slow``, and a
 guest program leaves the same machine as under fastmem and semifastmem.
 
-Slowmem runs ~1-2 MIPS, so the programs here are the short ones (``compute``, 70 M
-instructions, takes about a minute and is left to ``hlemu bench cpu``)."""
+Its default slow path is compiled (:mod:`hlemu.cpu.slowcall`, ~40 MIPS); the Python one
+(``HLEMU_SLOW_PATH=python``) runs ~1 MIPS, so the programs here are the short ones."""
 
 from __future__ import annotations
 
@@ -69,9 +69,26 @@ loop:
 """
 
 
-def test_each_guest_load_and_store_is_one_slow_path_call():
+@pytest.mark.parametrize("slow_path", ["compiled", "python"])
+def test_the_python_slow_path_leaves_the_machine_the_compiled_one_does(monkeypatch, slow_path):
+    """The compiled checks (the default) and the Python slow path they stand for: the same
+    machine, counters and slow-path call counts as semifastmem's run (threads: mutexes,
+    events, ldrex/strex; many pages)."""
+    monkeypatch.setenv("HLEMU_SLOW_PATH", slow_path)
+    got, faults, kernel = _run("slowmem", ("threads",), 200)
+    assert kernel.cpu_config.slow_path == slow_path
+    assert [p.cpu.data_accesses for p in kernel.processes.values()] == [(25962, 22269)]
+    kernel.close()
+    want, want_faults, kernel = _run("semifastmem", ("threads",), 200)
+    kernel.close()
+    assert (got, faults) == (want, want_faults)
+
+
+@pytest.mark.parametrize("slow_path", ["compiled", "python"])
+def test_each_guest_load_and_store_is_one_slow_path_call(monkeypatch, slow_path):
     """100 rounds of a word load, a word store and a byte store: exactly 100 reads and 200
     writes reach the slow path (the prologue and epilogue load no literal)."""
+    monkeypatch.setenv("HLEMU_SLOW_PATH", slow_path)
     guest = Guest("slowmem")
     process = guest.run_one(LOOP)
     assert process.exit_code == 0
