@@ -6,7 +6,8 @@ every guest data access under the slowmem CPU backend with ``CpuConfig.slow_path
 :meth:`SlowMem.write_int` do for a page they serve as plain memory, term for term: the page
 is mapped, its permission allows the access, and it is not special (a write-tracked page
 reads plainly, and writes plainly once dirty). Any other access (an MMIO or watched page,
-the first write to a clean tracked page, a page that faults) goes to the Python slow path
+the first write to a clean tracked page, a write to an executable page, a page that
+faults) goes to the Python slow path
 through a ctypes function whose address is in the callbacks' user data, so the handlers,
 fault counters and write tracking are the slow path's own. Unicorn splits an unaligned
 access to an MMIO region into aligned ones, so an access never crosses a page here.
@@ -100,7 +101,7 @@ def slow_write(uc, offset, size, value, user_data):  # pragma: no cover - runs i
     special = carray(_as_pointer(control[CB_SPECIAL_TABLE]), (NUM_PAGES,), np.uint8)[vpn]
     plain = special == 0 or (special == _TRACKED
                              and carray(_as_pointer(control[CB_WDIRTY_TABLE]), (NUM_PAGES,), np.uint8)[vpn] != 0)
-    if (perm & 2) and plain:
+    if (perm & 6) == 2 and plain:  # (a write to an executable page: Python drops its code)
         entry = carray(_as_pointer(control[CB_FAST_TABLE]), (NUM_PAGES,), np.uint32)[vpn]
         host = control[CB_PHYS_BASE] + np.int64((entry & 0xFFFFF000) | (offset & 0xFFF))
         if size == 4:

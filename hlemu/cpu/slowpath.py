@@ -44,6 +44,8 @@ from unicorn.unicorn_py3.unicorn import uclib
 from hlemu.cpu import hooks
 from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.config import CpuFault
+from hlemu.memory.constants import PAGE_SHIFT
+from hlemu.memory.constants import PERM_X as _X
 from hlemu.memory.faults import GuestFault
 
 if TYPE_CHECKING:
@@ -66,11 +68,14 @@ class SlowData:
         _handle: ctypes.c_void_p
         _hook_error: BaseException | None
 
+        def invalidate(self, address: int, size: int) -> None: ...
+
     def _map_slow_window(self, compiled: bool) -> None:
         """Map the slow window, its callbacks bound to this CPU's address space: the Python
         slow path itself, or (``compiled``) :mod:`hlemu.cpu.slowcall`'s compiled checks with
         the Python slow path behind them for what is not plain memory."""
-        slots, slow = self._slots, self.space.slow
+        slots, space = self._slots, self.space
+        slow = space.slow
         read_int, write_int = slow.read_int, slow.write_int
         reads, writes = (hooks.CB_SLOW_READS, hooks.CB_SLOW_WRITES) if not compiled else (hooks.CB_SCRATCH,) * 2
 
@@ -88,6 +93,8 @@ class SlowData:
             slots[writes] += 1
             try:
                 write_int(vaddr, size, value)
+                if space.table.perm.item(vaddr >> PAGE_SHIFT) & _X:
+                    self._code_written(vaddr, size)
             except BaseException as exc:  # noqa: BLE001 - carried across the C boundary
                 self._slow_failed(exc)
 
@@ -108,6 +115,15 @@ class SlowData:
                                    entries[0], user, entries[1], user)
         if status:
             raise UcError(status)
+
+    def _code_written(self, vaddr: int, size: int) -> None:
+        """A guest store to an executable page: Unicorn does not see stores to an MMIO region,
+        so the code it translated from there is dropped here (when the run ends, as
+        :meth:`invalidate` does inside a run) and the run stops before its next block, so
+        the next one is translated afresh. The rest of the storing block runs as translated
+        (fastmem and semifastmem would retranslate it at once)."""
+        self.invalidate(vaddr, size)
+        self._slots[hooks.CB_HALT] = 1
 
     def _slow_failed(self, exc: BaseException) -> None:
         """The slow path refused an access the fill allowed (or a handler raised): end the run."""
