@@ -25,8 +25,8 @@ class CpuConfig:
     ``slow_path`` (slowmem only; default ``compiled``, or ``HLEMU_SLOW_PATH``): what serves
     each guest data access: ``compiled`` a numba ``@cfunc`` called per access with the slow
     path's checks for plain memory and the Python slow path behind it for special pages
-    (:mod:`hlemu.cpu.slowcall`; ~60 ns an access, measured), or ``python`` the Python slow
-    path itself (``space.slow``; ~4 us an access).
+    (:mod:`hlemu.cpu.slowcall`; 45-60 ns an access over semifastmem, measured), or ``python`` the Python slow
+    path itself (``space.slow``; 2.4-4 us an access, by how busy the machine was).
     ``quantum_blocks`` (default 20,000): translated blocks a thread runs before the
     kernel may switch to another of its priority. Counted by the compiled block hook
     (~8% of bare speed, paid for any counting at all), so deterministic.

@@ -27,9 +27,9 @@ unmapped by a handler during the access) ends the run with that fault.
 
 The window's callbacks are, by ``CpuConfig.slow_path``: ``compiled`` (the default) numba
 ``@cfunc``s (:mod:`hlemu.cpu.slowcall`) that do the slow path's checks and serve plain
-memory themselves, calling the Python slow path for everything else (~60 ns an access
+memory themselves, calling the Python slow path for everything else (45-60 ns an access
 over semifastmem, measured on ``compute``), or ``python``: ctypes functions over the Python
-slow path itself (~4 us an access, ~1 MIPS). Both count every access in the control block.
+slow path itself (2.4-4 us an access, 1-1.5 MIPS). Both count every access in the control block.
 """
 
 from __future__ import annotations
