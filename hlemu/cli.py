@@ -368,7 +368,7 @@ def cmd_bench_cpu(args: argparse.Namespace) -> int:
     from hlemu.bench import cpu
 
     if args.quick:
-        records = cpu.run(compute_repeats=1, svcs=5_000, switches=2_000, progress=_say)
+        records = cpu.run(compute_repeats=1, svcs=5_000, switches=2_000, progress=_say, slow_instructions=300_000)
     else:
         records = cpu.run(progress=_say)
     return _report(records, args.json)

@@ -418,3 +418,9 @@ def print_stats(kernel: Kernel, result: RunResult, seconds: float, out: TextIO) 
           f"{counted(kernel.context_switches, 'context switch', 'context switches')}, {seconds:.3f} s "
           f"({mips:.1f} MIPS), "
           f"backend {kernel.memory.choice}", file=out)
+    if kernel.cpu_config.backend == "slowmem":  # every guest data access was a slow-path call
+        reads = sum(p.cpu.data_accesses[0] for p in kernel.processes.values())
+        writes = sum(p.cpu.data_accesses[1] for p in kernel.processes.values())
+        rate = (reads + writes) / seconds / 1e6 if seconds > 0 else 0.0
+        print(f"slowmem data accesses: {reads:,} reads, {writes:,} writes through the "
+              f"{kernel.cpu_config.slow_path} slow path ({rate:.2f} M/s)", file=out)

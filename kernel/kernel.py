@@ -76,8 +76,9 @@ class Kernel(Waits, Lifetimes):
                  quantum_blocks: int = 20_000, output: OutputSink | None = None,
                  trace_svc: bool = False, sdmc_root: str | Path | None = None, trace_ipc: bool = False) -> None:
         self.memory = MemorySystem(backend=backend, host_page_size=host_page_size)
-        cpu_backend = "fastmem" if self.memory.backend == "fastmem" else "semifastmem"
-        self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
+        # The CPU runs guest code on the memory backend the process's memory uses: under
+        # slowmem every guest data access goes through the slow path too (hlemu.cpu.slowpath).
+        self.cpu_config = CpuConfig(backend=self.memory.backend, quantum_blocks=quantum_blocks)
         self.processes: dict[int, Process] = {}
         self.reaped: deque[Process] = deque(maxlen=KEEP_REAPED)  # ended processes whose memory went back
         self.threads: list[Thread] = []  # every live thread, in creation order

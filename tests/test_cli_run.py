@@ -118,6 +118,30 @@ def test_headless_frames_with_input_and_a_screenshot(tmp_path):
     assert result.returncode == 2 and "unknown key 'JUMP'" in result.stderr
 
 
+@pytest.mark.parametrize("slow_path", ["compiled", "python"])
+def test_slowmem_runs_guest_data_accesses_through_the_slow_path_and_says_how_many(slow_path):
+    """``--backend slowmem`` is what runs (before, it ran semifastmem's TLB and still said
+    "slowmem (requested)"): the instructions of the snapshot (tests/guest/snapshots/hello.json),
+    and the slow-path calls counted, the same with either slow path."""
+    import os
+
+    slow = subprocess.run([sys.executable, "-m", "hlemu", "run", "hello", "--backend", "slowmem", "--stats"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "HLEMU_SLOW_PATH": slow_path})
+    assert slow.returncode == 7, slow.stderr
+    assert "[hello:32] Hello from hlemu!" in slow.stdout
+    total = next(line for line in slow.stdout.splitlines() if line.startswith("total: "))
+    assert total.startswith("total: 989,735 instructions, ")
+    assert "backend slowmem (requested)" in total and re.search(r"\(\d+\.\d MIPS\)", total)
+    counts = re.search(rf"^slowmem data accesses: ([\d,]+) reads, ([\d,]+) writes through the {slow_path} "
+                       r"slow path \(\d+\.\d\d M/s\)$", slow.stdout, re.MULTILINE)
+    assert counts is not None, slow.stdout
+    assert (counts[1], counts[2]) == ("67,043", "66,867")
+
+
+def test_only_slowmem_prints_slow_path_counts():
+    assert "slowmem data accesses" not in hlemu("run", "hello", "--backend", "semifastmem", "--stats").stdout
+
+
 def test_simulated_16k_host_runs_on_semifastmem():
     result = hlemu("run", "hello", "--host-page-size", "16384", "--stats")
     assert result.returncode == 7

@@ -7,6 +7,11 @@ Workloads (records ``{workload, variant, value, unit, ...}``):
   mapped, no hooks but an SVC stub) in the same run; ``vs_bare_unicorn``.
   ``bare_unicorn_block_hook`` adds only an empty compiled block hook: what
   any per-block instruction counting costs before it counts anything.
+  ``slowmem`` (its compiled slow path, the default) runs the whole program;
+  ``slowmem_python`` (``HLEMU_SLOW_PATH=python``: the Python slow path) only its
+  first ``slow_instructions`` (default 3 M), a few seconds at its ~1 MIPS. Both
+  add the data accesses the slow path served and the microseconds one costs (the
+  run's time less semifastmem's for the same instructions, per access).
 * ``svc_roundtrip`` (us): a loop of GetSystemTick SVCs; the ``bare_unicorn``
   variant is the same loop with an empty Python interrupt hook (the floor).
 * ``process_switch`` (us): two processes yielding to each other with
@@ -66,22 +71,50 @@ def yield_loop(count: int) -> Image:
     ])
 
 
-def _kernel_run(backend: str, images: list[Image | str], quantum: int = 20_000) -> tuple[float, int]:
-    """Seconds and guest instructions to run ``images`` to the end."""
+def _kernel_run(backend: str, images: list[Image | str], quantum: int = 20_000,
+                limit: int | None = None) -> tuple[float, int]:
+    """Seconds and guest instructions to run ``images`` to the end (or to ``limit`` instructions)."""
+    seconds, instructions, _ = _kernel_run_counted(backend, images, quantum, limit)
+    return seconds, instructions
+
+
+def _kernel_run_counted(backend: str, images: list[Image | str], quantum: int = 20_000,
+                        limit: int | None = None, slow_path: str = "compiled") -> tuple[float, int, int]:
+    """:func:`_kernel_run`, and the guest data accesses the slow path served (slowmem)."""
     from kernel.kernel import Kernel
 
     kernel = Kernel(backend=backend, quantum_blocks=quantum, output=lambda _p, _line: None)
+    kernel.cpu_config.slow_path = slow_path
     try:
         for image in images:
             kernel.spawn(image if isinstance(image, Image) else program_path(image))
         t0 = time.perf_counter()
-        result = kernel.run()
+        result = kernel.run() if limit is None else kernel.run(max_instructions=limit)
         seconds = time.perf_counter() - t0
-        if result.reason != "all exited" or any(p.crash for p in kernel.processes.values()):
+        done = "all exited" if limit is None else "instruction limit"
+        if result.reason != done or any(p.crash for p in kernel.processes.values()):
             raise RuntimeError(f"benchmark guest did not finish cleanly on {backend}: {result.reason}")
-        return seconds, result.instructions
+        accesses = sum(sum(p.cpu.data_accesses) for p in kernel.processes.values())
+        return seconds, result.instructions, accesses
     finally:
         kernel.close()
+
+
+def slowmem_compute(slow_path: str, instructions: int | None, repeats: int) -> Record:
+    """A ``compute`` record of the slowmem backend with ``slow_path`` (``compiled``: variant
+    ``slowmem``; ``python``: ``slowmem_python``) over its first ``instructions`` (None: all),
+    with the data accesses the slow path served and what one costs (against semifastmem's
+    time for the same instructions, measured in the same run)."""
+    seconds, ran, accesses = min(_kernel_run_counted("slowmem", ["compute"], limit=instructions,
+                                                     slow_path=slow_path) for _ in range(repeats))
+    fast, _ = min(_kernel_run("semifastmem", ["compute"], limit=instructions) for _ in range(repeats))
+    per_access = (seconds - fast) / accesses * 1e6 if accesses else 0.0
+    variant = "slowmem" if slow_path == "compiled" else f"slowmem_{slow_path}"
+    extra = {"instructions": ran, "seconds": round(seconds, 4), "data_accesses": accesses,
+             "us_per_access": round(per_access, 4), "slow_path": slow_path}
+    if instructions is not None:
+        extra["of"] = "the first instructions of compute"
+    return Record("compute", variant, ran / seconds, "instructions/s", extra)
 
 
 @cfunc(types.void(types.voidptr, types.uint64, types.uint32, types.voidptr), cache=True)
@@ -145,7 +178,7 @@ def bare_svc_seconds(count: int) -> float:
 
 
 def run(compute_repeats: int = 3, svcs: int = 100_000, switches: int = 50_000, backends: tuple[str, ...] = (),
-        progress: Callable[[str], None] | None = None) -> list[Record]:
+        progress: Callable[[str], None] | None = None, slow_instructions: int = 3_000_000) -> list[Record]:
     say = progress or (lambda _msg: None)
     backends = backends or cpu_backends()
     records: list[Record] = []
@@ -157,6 +190,11 @@ def run(compute_repeats: int = 3, svcs: int = 100_000, switches: int = 50_000, b
         records.append(Record("compute", backend, instructions / seconds, "instructions/s",
                               {"instructions": instructions, "seconds": round(seconds, 4)}))
         say(f"  {backend}: {instructions / seconds / 1e6:.1f} MIPS")
+    for slow_path, limit in (("compiled", None), ("python", slow_instructions)):
+        slow = slowmem_compute(slow_path, limit, compute_repeats)
+        records.append(slow)
+        say(f"  {slow.variant}: {slow.value / 1e6:.2f} MIPS ({slow.extra['data_accesses']:,} data accesses, "
+            f"{slow.extra['us_per_access']:.3f} us each)")
     for variant, hooked in (("bare_unicorn", False), ("bare_unicorn_block_hook", True)):
         bare = min(bare_unicorn_seconds("compute", hooked) for _ in range(compute_repeats))
         records.append(Record("compute", variant, instructions / bare, "instructions/s",

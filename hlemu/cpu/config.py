@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -18,8 +19,14 @@ class CpuConfig:
     """How a :class:`~hlemu.cpu.Cpu` runs guest code.
 
     ``backend`` (default ``semifastmem``): ``fastmem`` maps slab pages straight into
-    Unicorn (fastest; needs a slab, so 4 KiB host pages) or ``semifastmem`` (virtual
-    TLB and a compiled fill hook; works anywhere, ~the same speed on hits).
+    Unicorn (fastest; needs a slab, so 4 KiB host pages), ``semifastmem`` (virtual
+    TLB and a compiled fill hook; works anywhere, ~the same speed on hits) or
+    ``slowmem`` (every data access a call into the slow path: :mod:`hlemu.cpu.slowpath`).
+    ``slow_path`` (slowmem only; default ``compiled``, or ``HLEMU_SLOW_PATH``): what serves
+    each guest data access: ``compiled`` a numba ``@cfunc`` called per access with the slow
+    path's checks for plain memory and the Python slow path behind it for special pages
+    (:mod:`hlemu.cpu.slowcall`; 45-60 ns an access over semifastmem, measured), or ``python`` the Python slow
+    path itself (``space.slow``; 2.4-4 us an access, by how busy the machine was).
     ``quantum_blocks`` (default 20,000): translated blocks a thread runs before the
     kernel may switch to another of its priority. Counted by the compiled block hook
     (~8% of bare speed, paid for any counting at all), so deterministic.
@@ -28,6 +35,7 @@ class CpuConfig:
     """
 
     backend: str = "semifastmem"
+    slow_path: str = field(default_factory=lambda: os.environ.get("HLEMU_SLOW_PATH", "compiled"))
     quantum_blocks: int = 20_000
     fpscr: int = DEFAULT_FPSCR
 

@@ -7,7 +7,9 @@ with no Python on normal instructions or accesses:
   (``mem_map_ptr`` at ``slab + vaddr``);
 * semifastmem: Unicorn runs in virtual-TLB mode; the compiled
   :func:`hlemu.cpu.hooks.tlb_fill` walks the page table on each miss and
-  points Unicorn into the physical backing.
+  points Unicorn into the physical backing;
+* slowmem: virtual-TLB mode too, but every data access is a call into the
+  Python slow path (:mod:`hlemu.cpu.slowpath`); slow by design.
 
 Every map, unmap or protect of the address space reaches the CPU through
 the space's listeners, which drops stale translations at once. Python runs
@@ -49,6 +51,7 @@ from hlemu.cpu.engines import dead_handle, new_engine, retire_engine
 from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, map_new, sync_unicorn_map
 from hlemu.cpu.regaccess import _CLOSED, _SVC_READ_COUNT, RegisterAccess
 from hlemu.cpu.registers import CPSR_T
+from hlemu.cpu.slowpath import SlowData
 from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
 from hlemu.memory.constants import (
     NUM_PAGES,
@@ -60,6 +63,7 @@ from hlemu.memory.constants import SPECIAL_TRACKED as _TRACKED
 from hlemu.memory.lazy import lazy_zeros
 from hlemu.memory.space import AddressSpace
 
+CPU_BACKENDS = ("fastmem", "semifastmem", "slowmem")
 NO_LIMIT = 1 << 62
 NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
 UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
@@ -78,7 +82,7 @@ _MEM_FAULTS = {
 }
 
 
-class Cpu(SpecialPages, CodeHooks, RegisterAccess):
+class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
     """Unicorn bound to one address space: the whole run-control surface (see :mod:`hlemu.cpu`).
 
     ``on_svc(cpu, number, args)`` serves SVCs; ``on_breakpoint(cpu, address) -> bool``
@@ -86,6 +90,10 @@ class Cpu(SpecialPages, CodeHooks, RegisterAccess):
 
     def __init__(self, space: AddressSpace, config: CpuConfig, on_svc: SvcCallback,
                  on_breakpoint: BreakpointCallback | None = None) -> None:
+        if config.backend not in CPU_BACKENDS:
+            raise ValueError(f"unknown CPU backend {config.backend!r}; choose one of {', '.join(CPU_BACKENDS)}")
+        if config.slow_path not in ("python", "compiled"):
+            raise ValueError(f"unknown slow path {config.slow_path!r}; choose python or compiled")
         if config.backend == "fastmem" and space.slab is None:
             raise ValueError("the fastmem CPU backend needs an address space with a slab")
         self.space = space
@@ -137,10 +145,14 @@ class Cpu(SpecialPages, CodeHooks, RegisterAccess):
             space.phys.data[trap : trap + 0x1000].view(np.uint32)[:] = UDF_INSTRUCTION
             self.control[hooks.CB_TRAP_PADDR] = trap
             self.uc.mem_map_ptr(0, space.phys.size, UC_PROT_ALL, space.phys.data.ctypes.data)
-            self.uc.mmio_map(MMIO_WINDOW, MMIO_WINDOW_PAGES << PAGE_SHIFT, self._window_read, None,
-                             self._window_write, None)
-            self._assign_mmio_slots(0, NUM_PAGES)
-            self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill.address)
+            if config.backend == "slowmem":
+                self._map_slow_window(config.slow_path == "compiled")
+                self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill_slow.address)
+            else:
+                self.uc.mmio_map(MMIO_WINDOW, MMIO_WINDOW_PAGES << PAGE_SHIFT, self._window_read, None,
+                                 self._window_write, None)
+                self._assign_mmio_slots(0, NUM_PAGES)
+                self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill.address)
         self._add_cfunc_hook(UC_HOOK_BLOCK, hooks.count_blocks.address)
         # The interrupt hook is registered directly (not through the binding's wrapper
         # layers): it runs on every SVC. Exceptions cannot cross the C boundary, so any
@@ -306,6 +318,9 @@ class Cpu(SpecialPages, CodeHooks, RegisterAccess):
         control[hooks.CB_STOPPED] = 0
         control[hooks.CB_HALT] = 0
         control[hooks.CB_BLOCK_SIZE] = 0
+        # A refused fill outside a run (dropping code from a page that is not executable looks it
+        # up as a fetch) is no fault of this run: left here, it would be read as its miss.
+        control[hooks.CB_MISS_TYPE] = 0
         resume, before = control[hooks.CB_RESUME], control[hooks.CB_BLOCKS]
         self._code_stop = None
         self.fault = None
@@ -455,8 +470,11 @@ class Cpu(SpecialPages, CodeHooks, RegisterAccess):
             self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
             return True
         kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
-        if table.state[vpn] == 0:  # Unicorn may still hold the page, with no access
-            reason = "unmapped"
+        if access in _MEM_FAULTS:
+            # The page table says which, not Unicorn: it may still hold an unmapped page (with
+            # no access), and it never holds a mapped page with no access (an "unmapped" read
+            # where the other backends report the permission).
+            reason = "unmapped" if table.state[vpn] == 0 else "permission"
         fault_kind = FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION
         self.space.faults.bump(fault_kind, address)
         self.fault = CpuFault(kind, what, address & 0xFFFFFFFF, size, reason)
@@ -502,7 +520,8 @@ class Cpu(SpecialPages, CodeHooks, RegisterAccess):
             # Virtual-TLB mode: translated blocks are found through the TLB (by physical
             # address), so flushing it is enough; removing cached blocks from inside a hook
             # in this mode derails Unicorn (seen: a fault on the next instruction).
-            self._assign_mmio_slots(lo, hi)
+            if self.config.backend == "semifastmem":
+                self._assign_mmio_slots(lo, hi)
             self._forget_svc_numbers_at(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
             if not self._running or self._in_svc:
                 # As fastmem's syncs: one flush before guest code runs again covers every
@@ -565,7 +584,8 @@ class Cpu(SpecialPages, CodeHooks, RegisterAccess):
         if self._on_code_change in self.space.code_listeners:
             self.space.code_listeners.remove(self._on_code_change)
         raw = [*self._hook_handles, *self._breakpoints.values(), *(h for _a, h in self._step_hooks)]
-        retire_engine(self.uc, self.config.backend != "fastmem", raw)  # emptied, then reused or closed
+        # emptied, then reused or closed (slowmem's: closed)
+        retire_engine(self.uc, self.config.backend != "fastmem", raw, reuse=self.config.backend != "slowmem")
         self._handle = dead_handle()
         self._hook_handles.clear()
         self._step_hooks.clear()
@@ -591,7 +611,7 @@ class Cpu(SpecialPages, CodeHooks, RegisterAccess):
         if self._running:
             raise RuntimeError("a CPU's counters are saved between runs, not inside one")
         return {"control": [int(self.control[i]) for i in self._STATE_SLOTS], "left": int(self._left),
-                "break_pc": self._break_pc, "closed": self._closed}
+                "break_pc": self._break_pc, "closed": self._closed, "data_accesses": list(self.data_accesses)}
 
     def restore_counters(self, saved: dict[str, object]) -> None:
         """Take counters from :meth:`save_counters` (after the registers are loaded)."""
@@ -601,6 +621,10 @@ class Cpu(SpecialPages, CodeHooks, RegisterAccess):
             raise ValueError("bad CPU counters")
         for slot, value in zip(self._STATE_SLOTS, control, strict=True):
             self.control[slot] = value
+        data = saved.get("data_accesses", [0, 0])  # (absent from states saved before slowmem ran guest code)
+        if not isinstance(data, list) or len(data) != 2 or not all(isinstance(v, int) for v in data):
+            raise ValueError("bad CPU data access counts")
+        self.control[hooks.CB_SLOW_READS], self.control[hooks.CB_SLOW_WRITES] = data
         left, break_pc = saved.get("left", 0), saved.get("break_pc")
         self._left = int(left) if isinstance(left, int) else 0
         self._break_pc = break_pc if isinstance(break_pc, int) else None

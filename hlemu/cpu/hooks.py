@@ -8,6 +8,11 @@ small int64 "control block" (see :class:`ControlBlock`).
   entry and answers Unicorn's virtual-TLB miss with the frame's offset in
   the physical backing (mapped at Unicorn physical address 0) and the
   page's permissions; counts the fill per page.
+* ``tlb_fill_slow``: the slowmem backend's translation. An instruction fetch gets
+  the frame in the physical backing, executable only; a data access the page table
+  allows gets the page's alias in the slow window (an MMIO region at
+  :data:`SLOW_WINDOW` + vaddr whose callbacks are the slow path), so every data
+  access is a call into ``space.slow``; anything else is refused, as above.
 * ``count_blocks``: run control. At each block entry it stops emulation,
   before the block runs, when :meth:`Cpu.halt` was asked for, when the block
   would take the instruction count past the run's limit, or when the run's
@@ -65,6 +70,8 @@ CB_PHYS_BASE = 25  # host address of physical memory (the fast table's frames ar
 CB_SELF = 26  # host address of this control block (for uc_reg_read's out-parameter)
 CB_SCRATCH = 27  # uc_reg_read writes CPSR here
 CB_COUNT_CACHE = 28  # int64[2 * COUNT_CACHE]: (block key, instructions) per slot, direct-mapped
+CB_SLOW_READS = 29  # slowmem: guest data reads the slow path served (counted by its read callback)
+CB_SLOW_WRITES = 30  # ... and data writes
 CB_SIZE = 32
 COUNT_CACHE = 1 << 10
 _UC_ARM_REG_CPSR = 3
@@ -125,7 +132,10 @@ def tlb_fill(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs
                 carray(_as_pointer(control[CB_DIRTY_LOG]), (control[CB_DIRTY_CAPACITY],), np.int32)[n] = vpn
             control[CB_DIRTY_COUNT] = n + 1
             entry = fast[vpn]
-    if (entry & (FAST_READ | FAST_EXEC)) == 0:
+    # A fetch from a page that is not executable is refused here too: given the page's data
+    # entry, Unicorn ended the run with an error no hook saw, and the report was a data abort
+    # "access of 0 bytes at 0" where fastmem and slowmem report the prefetch abort.
+    if (entry & (FAST_READ | FAST_EXEC)) == 0 or (mem_type == _UC_MEM_FETCH and (entry & FAST_EXEC) == 0):
         if vpn == EXIT_PAGE and mem_type == _UC_MEM_FETCH:
             # Unicorn translates this page for instruction fetch when it takes an exception:
             # it gets a frame of undefined instructions, executable only, so a wild jump there
@@ -149,6 +159,43 @@ def tlb_fill(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs
     # Unicorn's ARM pages are 1 KiB: the answer is the physical address of that sub-page.
     result[0] = np.uint64((entry & 0xFFFFF000) | (vaddr & 0xFFF))
     result[1] = prot
+    return True
+
+
+# slowmem: Unicorn physical address of the 4 GiB slow window; guest vaddr v is window + v in
+# it (the physical backing sits at Unicorn physical 0, semifastmem's MMIO window at 1 GiB).
+SLOW_WINDOW = 1 << 32
+
+
+@cfunc(_TLB_SIG, cache=True)
+def tlb_fill_slow(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs inside Unicorn
+    control = carray(user_data, (CB_SIZE,), np.int64)
+    vpn = (vaddr >> 12) & 0xFFFFF
+    if mem_type == _UC_MEM_FETCH:
+        entry = carray(_as_pointer(control[CB_FAST_TABLE]), (NUM_PAGES,), np.uint32)[vpn]
+        if entry & FAST_EXEC:
+            # Code is fetched from memory (translated once); only this entry is executable,
+            # so a data access to the page misses and gets the slow window's entry instead.
+            paddr = np.uint64((entry & 0xFFFFF000) | (vaddr & 0xFFF))
+        elif vpn == EXIT_PAGE:  # see tlb_fill
+            paddr = np.uint64(control[CB_TRAP_PADDR] | (vaddr & 0xFFF))
+        else:
+            control[CB_MISS_ADDRESS] = np.int64(vaddr)
+            control[CB_MISS_TYPE] = mem_type
+            return False
+        result[0] = paddr
+        result[1] = np.uint64(_UC_PROT_EXEC)
+    else:
+        # Free pages have no permission. R and W are Unicorn's READ and WRITE bits.
+        perm = carray(_as_pointer(control[CB_PERM_TABLE]), (NUM_PAGES,), np.uint8)[vpn] & 3
+        if not perm & (2 if mem_type == _UC_MEM_WRITE else 1):
+            control[CB_MISS_ADDRESS] = np.int64(vaddr)
+            control[CB_MISS_TYPE] = mem_type
+            return False
+        result[0] = np.uint64(SLOW_WINDOW + (vaddr & 0xFFFFFFFF))
+        result[1] = np.uint64(perm)
+    carray(_as_pointer(control[CB_FILL_COUNTS]), (NUM_PAGES,), np.uint32)[vpn] += 1
+    control[CB_FILLS] += 1
     return True
 
 

@@ -15,7 +15,7 @@ from hlemu.loaders import Image, Segment
 from hlemu.memory import GuestFault, MemoryPermission, MemoryState, SpecialKind
 from kernel.api import MapSnapshot, Region, ThreadView
 
-CPU_BACKENDS = ["fastmem", "semifastmem"]
+CPU_BACKENDS = ["fastmem", "semifastmem", "slowmem"]
 CODE, DATA = 0x00100000, 0x00200000
 HEAP = 0x08000000
 HELLO_OUTPUT = ["Hello from hlemu!", "heap: 65536 bytes in the heap region", "checksum: 0x1c984dc5",

@@ -21,3 +21,10 @@ def test_quick_cpu_benchmark_writes_every_workload(tmp_path, capsys):
     assert records[("compute", "bare_unicorn")]["vs_bare_unicorn"] == 1.0
     for variant in ("fastmem", "semifastmem"):
         assert records[("process_switch", variant)]["value"] > 0
+    compiled, python = records[("compute", "slowmem")], records[("compute", "slowmem_python")]
+    assert compiled["instructions"] == records[("compute", "semifastmem")]["instructions"]  # all of it
+    assert python["instructions"] == 300_000  # --quick: the first 300,000
+    for slow, path in ((compiled, "compiled"), (python, "python")):
+        assert slow["unit"] == "instructions/s" and slow["value"] > 0 and slow["slow_path"] == path
+        assert slow["data_accesses"] > 10_000
+        assert slow["vs_bare_unicorn"] < records[("compute", "semifastmem")]["vs_bare_unicorn"]

@@ -1,4 +1,4 @@
-"""Special pages reached by guest code: MMIO handlers and write tracking, on both CPU backends."""
+"""Special pages reached by guest code: MMIO handlers and write tracking, on the three CPU backends."""
 
 from __future__ import annotations
 
@@ -61,8 +61,10 @@ def spawn(kernel):
     return process, tracker, regs, dirtied
 
 
-@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
-def test_guest_writes_fault_once_per_clean_page_and_mmio_reaches_the_handler(backend):
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem", "slowmem", "slowmem-python"])
+def test_guest_writes_fault_once_per_clean_page_and_mmio_reaches_the_handler(backend, monkeypatch):
+    backend, _, slow_path = backend.partition("-")  # slowmem's compiled slow path, and its Python one
+    monkeypatch.setenv("HLEMU_SLOW_PATH", slow_path or "compiled")
     kernel = Kernel(backend=backend, output=lambda p, line: None)
     process, tracker, regs, dirtied = spawn(kernel)
     main = process.threads[0]
@@ -86,7 +88,7 @@ def test_guest_writes_fault_once_per_clean_page_and_mmio_reaches_the_handler(bac
     kernel.close()
 
 
-@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem", "slowmem"])
 def test_unmapping_a_page_under_the_cpu_takes_effect_at_once(backend):
     """A map change drops stale translations: the next access faults."""
     kernel = Kernel(backend=backend, output=lambda p, line: None)

@@ -17,7 +17,8 @@ def _emulator(program: str, backend: str) -> tuple[Emulator, list[str]]:
     return emu, out
 
 
-@pytest.mark.parametrize(("program", "backend"), [("threads", "semifastmem"), ("hello", "fastmem")])
+@pytest.mark.parametrize(("program", "backend"), [("threads", "semifastmem"), ("hello", "fastmem"),
+                                                  ("threads", "slowmem")])
 def test_catching_every_svc_changes_no_count(program, backend):
     emu, out = _emulator(program, backend)
     emu.run()
@@ -46,7 +47,7 @@ def test_catching_every_svc_changes_no_count(program, backend):
     assert entry[2] >= 0x08000000 and back[2] == 0 and back[3] == entry[3] + 4
 
 
-@pytest.mark.parametrize("backend", ["semifastmem", "fastmem"])
+@pytest.mark.parametrize("backend", ["semifastmem", "fastmem", "slowmem"])
 def test_a_held_crash_runs_again_or_ends_with_its_report(backend):
     from hlemu.gdb.target import SIGSEGV
 

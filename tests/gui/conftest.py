@@ -46,11 +46,12 @@ class Driver:
 
 
 def open_window(qtbot, programs, crash_dialogs: bool = True, **session_options) -> Driver:
-    """``session_options``: what else Session takes (``sdmc=``, ``cfg=``)."""
+    """``session_options``: what else Session takes (``sdmc=``, ``cfg=``, ``backend=``: auto)."""
     from gui.session import Session
     from gui.window import MainWindow
 
-    session = Session([str(resolve(p)) for p in programs], backend="auto", **session_options)
+    session_options.setdefault("backend", "auto")
+    session = Session([str(resolve(p)) for p in programs], **session_options)
     window = MainWindow(session, show_crash_dialogs=crash_dialogs)
     qtbot.addWidget(window)
     window.show()
