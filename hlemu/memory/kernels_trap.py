@@ -23,17 +23,43 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import carray, njit, types
 from numba.extending import intrinsic
 
 from hlemu.memory import kernels
-from hlemu.memory.trap import ARMED, COUNT
+from hlemu.memory.trap import ARMED, COUNT, LOG, LOG_CAPACITY
 
 BLOCK = 64  # batch elements between trap checks; a trap redoes at most this many
 COPY_TRAPPED = 3  # beside kernels.COPY_SLOW/DONE/BOUNCE: a page trapped, nothing moved
 
 def _fence(builder):
     builder.fence("seq_cst", "singlethread")
+
+
+def _pointer_to(dtype):
+    @intrinsic
+    def pointer(typingctx, address):
+        sig = types.CPointer(dtype)(types.int64)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+        return sig, codegen
+
+    return pointer
+
+
+_u8_at, _i8_at, _i64_at = _pointer_to(types.uint8), _pointer_to(types.int8), _pointer_to(types.int64)
+
+
+@njit(cache=True, nogil=True)
+def _views(slab_base, block_address):
+    """The slab, an int8 "table" (never read: its type selects the unchecked kernels) and the
+    thread's block, from addresses: a scalar call then unboxes no array (about 150 ns each)."""
+    mem = carray(_u8_at(slab_base), (np.int64(1) << 32,))
+    table = carray(_i8_at(slab_base), (1,))
+    block = carray(_i64_at(block_address), (LOG + LOG_CAPACITY,))
+    return table, mem, block
 
 
 @intrinsic
@@ -104,6 +130,22 @@ def load(table, mem, v, size, block):
     ok, value = kernels.load(table, mem, v, size)
     _set_flag(block, ARMED, 0)
     return ok, value, _get_flag(block, COUNT)
+
+
+@njit(cache=True, nogil=True)
+def load_at(slab_base, v, size, block_address):
+    """:func:`load` for the scalar path, given the slab's and the block's addresses:
+    (status, value), status 0 read, 1 wraps past 4 GiB, 2 trapped."""
+    table, mem, block = _views(slab_base, block_address)
+    ok, value, trapped = load(table, mem, v, size, block)
+    return (2 if trapped else 0 if ok else 1), value
+
+
+@njit(cache=True, nogil=True)
+def store_at(slab_base, v, size, value, block_address):
+    """:func:`store` for the scalar path, given the slab's and the block's addresses."""
+    table, mem, block = _views(slab_base, block_address)
+    return store(table, mem, v, size, value, block)
 
 
 @njit(cache=True, nogil=True)

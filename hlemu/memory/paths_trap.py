@@ -22,6 +22,7 @@ Where the redo is not a plain "again through slowmem":
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from hlemu.memory.space import AddressSpace
 
 _MASK = 0xFFFFFFFF
+_THREAD = threading.local()  # .block and .address: this thread's block, once bound
 
 
 class FastTrapMem(FastMem):
@@ -47,7 +49,8 @@ class FastTrapMem(FastMem):
         assert space.slab is not None
         self._slab = space.slab
         self._ttable = self._table.view(np.int8)  # int8 selects the unchecked compilation
-        self._native.register(self._slab.base, 1 << 32)
+        self._base = self._slab.base
+        self._native.register(self._base, 1 << 32)
         self.traps = 0  # pages that trapped (each restored, its operation redone)
 
     def release(self) -> None:
@@ -57,12 +60,23 @@ class FastTrapMem(FastMem):
 
     # -- plumbing -------------------------------------------------------------
     def _block(self) -> np.ndarray:
+        """This thread's block, after checking the slab is open and our handler current."""
         if not self._slab.base:
             raise RuntimeError(f"process {self.space.pid} has no slab; fastmem_trap is not available")
         native = self._native
         if native.stale:
             native.ensure()
-        return native.thread_block()
+        try:
+            return _THREAD.block
+        except AttributeError:
+            _THREAD.block = block = native.thread_block()
+            _THREAD.address = block.ctypes.data
+            return block
+
+    def _address(self) -> int:
+        """:meth:`_block`'s checks, then the block's address (the scalar kernels take ints)."""
+        self._block()
+        return int(_THREAD.address)
 
     def _restore(self, block: np.ndarray, *others: AddressSpace) -> None:
         """Map every logged page as its slab had it (frame and protection), then clear the log."""
@@ -80,23 +94,33 @@ class FastTrapMem(FastMem):
     def read_int(self, vaddr: int, size: int) -> int:
         if size not in _WIDTH_DTYPES:
             _check_width(size)
-        block = self._block()
-        ok, value, trapped = kernels_trap.load(self._ttable, self._mem, int(vaddr) & _MASK, size, block)
-        if trapped:
-            self._restore(block)
-        elif ok:
+        if self._native.stale or not self._slab.base:
+            self._block()
+        try:
+            address = _THREAD.address
+        except AttributeError:
+            address = self._address()
+        status, value = kernels_trap.load_at(self._base, int(vaddr) & _MASK, size, address)
+        if not status:
             return int(value)
+        if status == 2:
+            self._restore(_THREAD.block)
         return self.space.slow.read_int(vaddr, size)
 
     def write_int(self, vaddr: int, size: int, value: int) -> None:
         if size not in _WIDTH_DTYPES:
             _check_width(size)
         value = int(value) & ((1 << (8 * size)) - 1)
-        block = self._block()
-        status = kernels_trap.store(self._ttable, self._mem, int(vaddr) & _MASK, size, np.uint64(value), block)
+        if self._native.stale or not self._slab.base:
+            self._block()
+        try:
+            address = _THREAD.address
+        except AttributeError:
+            address = self._address()
+        status = kernels_trap.store_at(self._base, int(vaddr) & _MASK, size, np.uint64(value), address)
         if status:
             if status == 2:
-                self._restore(block)
+                self._restore(_THREAD.block)
             self.space.slow.write_int(vaddr, size, value)
 
     # -- bulk -------------------------------------------------------------------

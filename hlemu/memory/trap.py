@@ -129,11 +129,19 @@ class Native:
 _native: Native | None = None
 _failure: TrapUnavailable | None = None
 _original_enable = faulthandler.enable
+_original_disable = faulthandler.disable
 
 
 def _enable_then_mark(*args: object, **kwargs: object) -> None:
-    """faulthandler.enable, then note that its handler now sits above ours."""
+    """faulthandler.enable, then note that its handler may now sit above ours."""
     _original_enable(*args, **kwargs)  # type: ignore[arg-type]
+    if _native is not None:
+        _native.stale = True
+
+
+def _disable_then_mark() -> None:
+    """faulthandler.disable, then note that it may have put back what it found, over ours."""
+    _original_disable()
     if _native is not None:
         _native.stale = True
 
@@ -150,10 +158,12 @@ def native() -> Native:
     except (TrapUnavailable, OSError) as exc:
         _failure = exc if isinstance(exc, TrapUnavailable) else TrapUnavailable(f"loading the fault handler: {exc}")
         raise _failure from None
-    # Python code re-enabling faulthandler (pytest does, per session) puts its handler above
-    # ours; mark it so the next armed call re-installs. A C library calling sigaction is
-    # caught by the batch and bulk calls, which ask the kernel each time (see paths_trap).
-    faulthandler.enable = _enable_then_mark  # type: ignore[assignment]
+    # faulthandler.enable puts its handler above ours and faulthandler.disable puts back the
+    # action it found when enabled (pytest does both, per session): mark ours stale so the
+    # next armed call asks the kernel and re-installs. A C library calling sigaction itself
+    # is not seen; a well-behaved one chains to us, the previous handler, and we still claim.
+    faulthandler.enable = _enable_then_mark
+    faulthandler.disable = _disable_then_mark
     return _native
 
 
