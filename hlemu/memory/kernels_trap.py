@@ -29,6 +29,7 @@ from numba.extending import intrinsic
 from hlemu.memory import kernels
 from hlemu.memory.trap import ARMED, COUNT, LOG, LOG_CAPACITY
 
+_U1, _U2, _U3 = np.uint64(1), np.uint64(2), np.uint64(3)
 BLOCK = 64  # batch elements between trap checks; a trap redoes at most this many
 COPY_TRAPPED = 3  # beside kernels.COPY_SLOW/DONE/BOUNCE: a page trapped, nothing moved
 
@@ -174,12 +175,18 @@ def read_batch(table, mem, addrs, width, out, start, block):
     while b0 < n:
         b1 = min(b0 + BLOCK, n)
         saved[: b1 - b0] = out[b0:b1]
-        for i in range(b0, b1):
+        i = np.uint64(b0)
+        if width == 4:  # the common case: one 32-bit load each, no page check
+            end = np.uint64(b1)
+            while i < end:  # unsigned indices: numba drops its negative-index code (as kernels.py)
+                u = np.uint64(addrs[i])
+                if u > np.uint64(0xFFFFFFFC):
+                    break
+                out[i] = (np.uint32(mem[u]) | (np.uint32(mem[u + _U1]) << np.uint32(8))
+                          | (np.uint32(mem[u + _U2]) << np.uint32(16)) | (np.uint32(mem[u + _U3]) << np.uint32(24)))
+                i += _U1
+        for i in range(np.int64(i), b1):
             v = np.int64(addrs[i]) & 0xFFFFFFFF
-            if width == 4 and v <= 0xFFFFFFFC:  # the common case: one 32-bit load, no page check
-                out[i] = (np.uint32(mem[v]) | (np.uint32(mem[v + 1]) << np.uint32(8))
-                          | (np.uint32(mem[v + 2]) << np.uint32(16)) | (np.uint32(mem[v + 3]) << np.uint32(24)))
-                continue
             ok, value = kernels.load(table, mem, v, width)
             if not ok:
                 if _get_flag(block, COUNT):
