@@ -175,17 +175,17 @@ def read_batch(table, mem, addrs, width, out, start, block):
     while b0 < n:
         b1 = min(b0 + BLOCK, n)
         saved[: b1 - b0] = out[b0:b1]
-        i = np.uint64(b0)
+        j = np.uint64(b0)
         if width == 4:  # the common case: one 32-bit load each, no page check
             end = np.uint64(b1)
-            while i < end:  # unsigned indices: numba drops its negative-index code (as kernels.py)
-                u = np.uint64(addrs[i])
+            while j < end:  # unsigned indices: numba drops its negative-index code (as kernels.py)
+                u = np.uint64(addrs[j])
                 if u > np.uint64(0xFFFFFFFC):
                     break
-                out[i] = (np.uint32(mem[u]) | (np.uint32(mem[u + _U1]) << np.uint32(8))
+                out[j] = (np.uint32(mem[u]) | (np.uint32(mem[u + _U1]) << np.uint32(8))
                           | (np.uint32(mem[u + _U2]) << np.uint32(16)) | (np.uint32(mem[u + _U3]) << np.uint32(24)))
-                i += _U1
-        for i in range(np.int64(i), b1):
+                j += _U1
+        for i in range(np.int64(j), b1):
             v = np.int64(addrs[i]) & 0xFFFFFFFF
             ok, value = kernels.load(table, mem, v, width)
             if not ok:
