@@ -11,7 +11,15 @@ import tempfile
 from collections.abc import Sequence
 
 from hlemu import __version__
-from hlemu.options import CFG_HELP, SDMC_HELP, cfg_setting, count, host_page_size, sdmc_folder
+from hlemu.options import (
+    CFG_HELP,
+    MEMORY_BACKENDS,
+    SDMC_HELP,
+    cfg_setting,
+    count,
+    host_page_size,
+    sdmc_folder,
+)
 
 FIRST_STEPS = """\
 first steps:
@@ -23,12 +31,14 @@ first steps:
 
 Run 'hlemu COMMAND --help' for a command's options; README.md and docs/ for the rest."""
 
+BACKEND_HELP = ("memory backend (default: auto = fastmem when the host allows it); fastmem_trap: the "
+                "kernel's host-side accesses run fastmem with no per-page check, protected pages trap in "
+                "the host MMU (needs cc; guest code on the CPU runs fastmem)")
 _COLD_START_SNIPPET = "from hlemu.bench.memory import cold_start_seconds; print(cold_start_seconds())"
 
 
 def _add_memory_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", default="auto", choices=("auto", "fastmem", "semifastmem", "slowmem"),
-                        help="memory backend (default: auto = fastmem when the host allows it)")
+    parser.add_argument("--backend", default="auto", choices=MEMORY_BACKENDS, help=BACKEND_HELP)
     parser.add_argument("--host-page-size", type=host_page_size, default=None, metavar="BYTES",
                         help="decide the backend as if the host page size were BYTES (e.g. 16384)")
 
@@ -151,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run a benchmark (JSON records, ratios to a same-run baseline)")
     bench_sub = bench.add_subparsers(dest="suite", metavar="SUITE", required=True)
-    mem = bench_sub.add_parser("memory", help="slowmem, semifastmem and fastmem against raw numpy")
+    mem = bench_sub.add_parser("memory", help="slowmem, semifastmem, fastmem and fastmem_trap against raw numpy")
     mem.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     mem.add_argument("--reads", type=count, default=4_000_000, help="random reads per timed run (default 4M)")
     mem.add_argument("--copies", type=count, default=2_000, help="64 KiB copies per timed run (default 2000)")

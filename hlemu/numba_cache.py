@@ -21,10 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPILED = ("hlemu/cpu/hooks.py", "hlemu/cpu/slowcall.py", "hlemu/gpu/fragment.py", "hlemu/gpu/lighting.py",
             "hlemu/gpu/pixels.py", "hlemu/gpu/raster.py", "hlemu/gpu/spans.py", "hlemu/gpu/texture.py",
             "hlemu/gpu/texture_image.py", "hlemu/gpu/tiling.py",
-            "hlemu/inspect/scan.py", "hlemu/memory/kernels.py", "kernel/display.py",
+            "hlemu/inspect/scan.py", "hlemu/memory/kernels.py", "hlemu/memory/kernels_trap.py",
+            "kernel/display.py",
             "kernel/services/gx_kernels.py", "hlemu/bench/cpu.py",
             # and modules whose constants compiled code freezes in
-            "hlemu/memory/constants.py", "hlemu/gpu/regs.py", "kernel/layout.py")
+            "hlemu/memory/constants.py", "hlemu/memory/trap.py", "hlemu/gpu/regs.py", "kernel/layout.py")
 STAMP = ROOT / "hlemu" / "__pycache__" / "numba-sources.sha256"
 
 

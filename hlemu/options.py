@@ -38,6 +38,9 @@ import argparse
 import os
 from pathlib import Path
 
+# hlemu.memory.backend.CHOICES, spelled out so the CLI parses without importing numba
+# (tests/test_cli_options.py checks they agree).
+MEMORY_BACKENDS = ("auto", "fastmem", "fastmem_trap", "semifastmem", "slowmem")
 MIN_PAGE_SIZE = 4096  # the guest's page size; a host cannot have smaller pages for fastmem to matter
 
 

@@ -77,8 +77,10 @@ class Kernel(Waits, Lifetimes):
                  trace_svc: bool = False, sdmc_root: str | Path | None = None, trace_ipc: bool = False) -> None:
         self.memory = MemorySystem(backend=backend, host_page_size=host_page_size)
         # The CPU runs guest code on the memory backend the process's memory uses: under
-        # slowmem every guest data access goes through the slow path too (hlemu.cpu.slowpath).
-        self.cpu_config = CpuConfig(backend=self.memory.backend, quantum_blocks=quantum_blocks)
+        # slowmem every guest data access goes through the slow path too (hlemu.cpu.slowpath);
+        # under fastmem_trap (the host side's unchecked fastmem) Unicorn maps the slab: fastmem.
+        cpu_backend = "fastmem" if self.memory.backend == "fastmem_trap" else self.memory.backend
+        self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
         self.processes: dict[int, Process] = {}
         self.reaped: deque[Process] = deque(maxlen=KEEP_REAPED)  # ended processes whose memory went back
         self.threads: list[Thread] = []  # every live thread, in creation order

@@ -1,6 +1,7 @@
-"""``hlemu bench memory``: the three access paths against raw numpy.
+"""``hlemu bench memory``: the access paths against raw numpy.
 
-Workloads (records ``{workload, variant, value, unit, vs_slowmem, vs_numpy}``):
+Workloads (records ``{workload, variant, value, unit, vs_slowmem, vs_numpy, vs_fastmem}``;
+``fastmem_trap`` where its fault handler builds, ``vs_fastmem`` is against checked fastmem):
 
 * ``random_read32`` (ops/s): batched random aligned 32-bit reads over a
   64 MiB mapped range; the ``numpy`` baseline gathers the same offsets from
@@ -9,6 +10,12 @@ Workloads (records ``{workload, variant, value, unit, vs_slowmem, vs_numpy}``):
   random offsets; the ``numpy`` baseline copies the same bytes between flat
   arrays.
 * ``read32_scalar`` (ns): one 32-bit read called from Python.
+* ``trap_fault`` (us): one read32 of an MMIO page, which both fastmem variants hand to
+  slowmem: checked fastmem sees the access byte, fastmem_trap takes a host fault first.
+  The fastmem_trap record's ``trap_us`` is the difference (what a trap costs per fault)
+  and ``handler_restore_us`` the trap alone (handler, scratch mapping, restoring the page).
+  The random_read32 fastmem_trap record's ``check_ns`` is what the per-page check costs a
+  read (checked fastmem's time per read minus fastmem_trap's).
 """
 
 from __future__ import annotations
@@ -20,12 +27,14 @@ import numpy as np
 
 from hlemu.bench.records import Record, add_ratios, best_of
 from hlemu.memory import AddressSpace, MemoryPath, MemoryPermission, MemoryState, MemorySystem
+from hlemu.memory.trap import available as trap_available
 
 READ_BASE = 0x08000000
 READ_SIZE = 64 << 20
 COPY_SIZE = 64 << 10
 COPY_SPAN = 16 << 20  # each side of the copies
-BASELINES = {"vs_slowmem": "slowmem", "vs_numpy": "numpy"}
+BASELINES = {"vs_slowmem": "slowmem", "vs_numpy": "numpy", "vs_fastmem": "fastmem"}
+MMIO_PAGE = 0x1EC00000
 
 
 def _setup(seed: int) -> tuple[MemorySystem, AddressSpace, AddressSpace]:
@@ -49,6 +58,8 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
     say = progress or (lambda _msg: None)
     system, reader, writer = _setup(seed)
     paths = ["slowmem", "semifastmem"] + (["fastmem"] if reader.fast is not None else [])
+    if reader.fast is not None and trap_available()[0]:
+        paths.append("fastmem_trap")
     rng = np.random.default_rng(seed + 1)
     records: list[Record] = []
     flat = system.phys.data[int(reader.table.frame[READ_BASE >> 12]) << 12:][:READ_SIZE]
@@ -125,9 +136,66 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
         records.append(Record("read32_scalar", name, t / calls * 1e9, "ns", {"count": calls, **meta}))
         say(f"  {name}: {t / calls * 1e9:.0f} ns a read")
 
-    for workload in ("random_read32", "copy_64k", "read32_scalar"):
+    if "fastmem_trap" in paths:
+        records += _trap_fault(reader, repeats, say, meta)
+    for workload in ("random_read32", "copy_64k", "read32_scalar", "trap_fault"):
         add_ratios(records, workload, BASELINES)
+    reads_of = {r.variant: r for r in records if r.workload == "random_read32"}
+    if "fastmem_trap" in reads_of and "fastmem" in reads_of:
+        reads_of["fastmem_trap"].extra["check_ns"] = round(
+            1e9 / reads_of["fastmem"].value - 1e9 / reads_of["fastmem_trap"].value, 3)
     system.close()
+    return records
+
+
+class _Register:
+    """An MMIO register that reads 0 (the benchmark's special page)."""
+
+    def read(self, space: AddressSpace, vaddr: int, size: int) -> int:
+        return 0
+
+    def write(self, space: AddressSpace, vaddr: int, size: int, value: int) -> None:
+        pass
+
+
+def _trap_fault(space: AddressSpace, repeats: int, say: Callable[[str], None],
+                meta: dict[str, object]) -> list[Record]:
+    """Per-fault cost of an access that must leave the compiled path, with and without a trap."""
+    from hlemu.memory import kernels_trap
+    from hlemu.memory.paths_trap import FastTrapMem
+
+    say("trap_fault")
+    space.map_mmio(MMIO_PAGE, 4096, _Register())
+    calls = 2_000
+    records = []
+    for name in ("fastmem", "fastmem_trap"):
+        read32 = space.path(name).read32
+
+        def faults(read32: Callable[[int], int] = read32) -> None:
+            for _ in range(calls):
+                read32(MMIO_PAGE)
+
+        faults()
+        t = best_of(repeats, faults)
+        records.append(Record("trap_fault", name, t / calls * 1e6, "us", {"count": calls, **meta}))
+    trap_path = space.path("fastmem_trap")
+    assert isinstance(trap_path, FastTrapMem)
+    table, mem = trap_path._ttable, trap_path._mem
+
+    def traps_alone() -> None:
+        for _ in range(calls):
+            block = trap_path._block()
+            kernels_trap.load(table, mem, MMIO_PAGE, 4, block)
+            trap_path._restore(block)
+
+    t = best_of(repeats, traps_alone)
+    rec = records[1]
+    rec.extra["trap_us"] = round(rec.value - records[0].value, 3)
+    rec.extra["handler_restore_us"] = round(t / calls * 1e6, 3)
+    say(f"  fastmem: {records[0].value:.2f} us a fault")
+    say(f"  fastmem_trap: {rec.value:.2f} us a fault, of which the trap alone (handler, scratch page, "
+        f"restore) {t / calls * 1e6:.2f} us")
+    space.unmap(MMIO_PAGE, 4096)
     return records
 
 

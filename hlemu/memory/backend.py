@@ -6,6 +6,13 @@ yes; 16 KiB Apple silicon or 64 KiB arm64 kernels: no), and the host must
 grant a 4 GiB address reservation per process. Otherwise ``auto`` picks
 semifastmem and says why. Set ``HLEMU_HOST_PAGE_SIZE`` (or pass
 ``host_page_size``) to decide as if the host had another page size.
+
+``fastmem_trap`` is fastmem without the compiled per-page check: protected slab
+pages trap in the host MMU and a native fault handler (:mod:`hlemu.memory.trap`,
+built with the system C compiler on first use) lets the access finish so the
+operation is redone through slowmem. It needs what fastmem needs plus that
+handler; ``auto`` never picks it. It is a host-side path: a process's CPU
+(Unicorn) maps slab pages as under fastmem and is not changed by it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from hlemu.memory.constants import PAGE_SIZE
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("fastmem", "semifastmem", "slowmem")
+BACKENDS = ("fastmem", "fastmem_trap", "semifastmem", "slowmem")
 CHOICES = ("auto", *BACKENDS)
 
 
@@ -30,7 +37,7 @@ class BackendError(ValueError):
 
 @dataclass(frozen=True)
 class BackendChoice:
-    name: str  # fastmem, semifastmem or slowmem
+    name: str  # fastmem, fastmem_trap, semifastmem or slowmem
     reason: str
     host_page_size: int
 
@@ -60,6 +67,11 @@ def choose_backend(requested: str = "auto", page_size: int | None = None,
     'semifastmem'
     >>> choose_backend("auto", page_size=16384).reason
     'host pages are 16 KiB, guest pages 4 KiB: the host MMU cannot map single guest pages'
+    >>> try:
+    ...     choose_backend("fastmem_trap", page_size=16384)
+    ... except BackendError as exc:
+    ...     print(str(exc)[:40])
+    fastmem_trap is impossible here: host pa
     """
     if requested not in CHOICES:
         raise BackendError(f"unknown backend {requested!r}; choose one of {', '.join(CHOICES)}")
@@ -69,16 +81,23 @@ def choose_backend(requested: str = "auto", page_size: int | None = None,
     if size != PAGE_SIZE:
         why = (f"host pages are {size // 1024} KiB, guest pages {PAGE_SIZE // 1024} KiB: "
                "the host MMU cannot map single guest pages")
-        if requested == "fastmem":
-            raise BackendError(f"fastmem is impossible here: {why}")
+        if requested != "auto":
+            raise BackendError(f"{requested} is impossible here: {why}")
         log.info("memory backend: semifastmem, because %s", why)
         return BackendChoice("semifastmem", why, size)
     ok, why = (can_reserve or _try_reservation)()
     if not ok:
-        if requested == "fastmem":
-            raise BackendError(f"fastmem is impossible here: {why}")
+        if requested != "auto":
+            raise BackendError(f"{requested} is impossible here: {why}")
         log.info("memory backend: semifastmem, because %s", why)
         return BackendChoice("semifastmem", why, size)
+    if requested == "fastmem_trap":
+        from hlemu.memory.trap import available
+
+        ok, why = available()
+        if not ok:
+            raise BackendError(f"fastmem_trap is impossible here: {why}")
+        return BackendChoice("fastmem_trap", "requested", size)
     reason = "requested" if requested == "fastmem" else "host pages are 4 KiB and a 4 GiB slab was reserved"
     log.info("memory backend: fastmem (%s)", reason)
     return BackendChoice("fastmem", reason, size)

@@ -9,6 +9,10 @@ twice by numba, once per table type:
   slab; the host MMU already translated, guest vaddr ``v`` is ``mem[v]``.
   The access byte is checked first because Python cannot survive a host
   fault; it mirrors the slab's host protection exactly.
+* fastmem_trap: ``table`` is ``access`` viewed as int8, which selects the
+  *unchecked* compilation (:func:`_unchecked`): no access byte is read and
+  a protected page traps in the host MMU, which :mod:`hlemu.memory.trap`
+  survives. Only :mod:`hlemu.memory.kernels_trap` calls them, armed.
 
 The kernels only index and load. Anything they cannot do with plain memory
 (unmapped, forbidden, special, wrapping past 4 GiB) makes them return a
@@ -22,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from hlemu.memory.constants import FAST_READ, FAST_WRITE
 
@@ -51,9 +55,22 @@ def _memmove(typingctx, dst, dst_off, src, src_off, n):
     return sig, codegen
 
 
+def _unchecked(table):
+    """True (at compile time) for fastmem_trap's int8 table: the host MMU checks instead."""
+    return table.dtype == np.int8
+
+
+@overload(_unchecked)
+def _unchecked_typed(table):
+    flag = table.dtype == types.int8
+    return lambda table: flag
+
+
 @njit(cache=True, nogil=True)
 def translate(table, mem, v, need):
     """Offset of guest byte ``v`` in ``mem``, or -1 if the page lacks ``need``."""
+    if _unchecked(table):
+        return np.int64(v)
     e = np.int64(table[v >> 12])
     if (e & need) == 0:
         return np.int64(-1)
@@ -71,6 +88,8 @@ def _span_ok(table, mem, v, n, need):
     """True when every page of ``[v, v+n)`` allows ``need`` (n >= 1)."""
     if v + n > 0x100000000:
         return False
+    if _unchecked(table):
+        return True
     first = v >> 12
     last = (v + n - 1) >> 12
     for vpn in range(first, last + 1):

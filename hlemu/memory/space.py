@@ -37,6 +37,7 @@ from hlemu.memory.constants import FAULT_WRITE_TRACK as _WRITE_TRACK
 from hlemu.memory.faults import FaultCounters
 from hlemu.memory.pagetable import MemoryInfo, PageTable
 from hlemu.memory.paths import FastMem, MemoryPath, SemiFastMem, SlowMem
+from hlemu.memory.paths_trap import FastTrapMem
 from hlemu.memory.physical import PhysicalMemory
 from hlemu.memory.slab import PROT_NONE, PROT_READ, PROT_RW, Slab
 from hlemu.memory.special import MmioHandler, WriteTracker
@@ -123,11 +124,12 @@ class AddressSpace:
         self.slow = SlowMem(self)
         self.semifast = SemiFastMem(self)
         self.fast: FastMem | None = FastMem(self) if slab is not None else None
+        self.fast_trap: FastTrapMem | None = None  # built on first use: it builds the fault handler
         self.backend = backend
         self.mem: MemoryPath = self.path(backend)
 
     def path(self, name: str) -> MemoryPath:
-        """The access path called ``name`` (slowmem, semifastmem, fastmem)."""
+        """The access path called ``name`` (slowmem, semifastmem, fastmem, fastmem_trap)."""
         if name == "slowmem":
             return self.slow
         if name == "semifastmem":
@@ -136,6 +138,12 @@ class AddressSpace:
             if self.fast is None:
                 raise MapError(f"{self.name} has no slab, so no fastmem path")
             return self.fast
+        if name == "fastmem_trap":
+            if self.fast_trap is None:
+                if self.slab is None:
+                    raise MapError(f"{self.name} has no slab, so no fastmem_trap path")
+                self.fast_trap = FastTrapMem(self)
+            return self.fast_trap
         raise ValueError(f"unknown memory path {name!r}")
 
     # -- mapping --------------------------------------------------------------
@@ -440,6 +448,12 @@ class AddressSpace:
             else:
                 self.slab.protect(lo + a, b - a, p)
 
+    def resync_slab(self, vpns: Iterable[int]) -> None:
+        """Map pages ``vpns`` in the slab as the table says again: fastmem_trap's fault
+        handler put a scratch page over each."""
+        for vpn in vpns:
+            self._sync_slab(vpn, vpn + 1, remap=True)
+
     def close(self) -> None:
         """Unmap everything (frames go back to unmapped, not freed: their owners free them) and
         drop the slab and the page table's arrays; the space reads as empty from then on."""
@@ -462,8 +476,11 @@ class AddressSpace:
         self.trackers.clear()
         self.watchpoints.clear()
         self.fast = None
+        if self.fast_trap is not None:
+            self.fast_trap.release()
+            self.fast_trap = None
         self.semifast = SemiFastMem(self)
-        self.mem = self.path("semifastmem" if self.backend == "fastmem" else self.backend)
+        self.mem = self.path("semifastmem" if self.backend in ("fastmem", "fastmem_trap") else self.backend)
         if self.slab is not None:
             self.slab.close()
             self.slab = None

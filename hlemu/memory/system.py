@@ -14,7 +14,7 @@ class MemorySystem:
     """Owns physical memory and creates one :class:`AddressSpace` per process.
 
     ``backend`` is ``auto`` (fastmem where possible), ``fastmem``,
-    ``semifastmem`` or ``slowmem``; ``host_page_size`` decides as if the
+    ``fastmem_trap``, ``semifastmem`` or ``slowmem``; ``host_page_size`` decides as if the
     host had that page size.
 
     >>> system = MemorySystem(backend="auto", host_page_size=65536)
@@ -34,10 +34,10 @@ class MemorySystem:
 
     def create_space(self, pid: int, name: str = "", with_slab: bool | None = None) -> AddressSpace:
         """A new address space. It gets a slab when the backend is fastmem
-        (or when ``with_slab`` says so, e.g. to compare paths)."""
+        or fastmem_trap (or when ``with_slab`` says so, e.g. to compare paths)."""
         if pid in self.spaces:
             raise ValueError(f"pid {pid} already has an address space")
-        want_slab = self.backend == "fastmem" if with_slab is None else with_slab
+        want_slab = self.backend in ("fastmem", "fastmem_trap") if with_slab is None else with_slab
         slab = Slab(self.phys.fd) if want_slab else None
         space = AddressSpace(self.phys, pid, name, slab=slab, backend=self.backend)
         self.spaces[pid] = space

@@ -61,3 +61,15 @@ def test_a_semifastmem_system_gives_spaces_no_slab_and_mem_is_semifast(semifast_
     space = semifast_system.create_space(1)
     assert space.slab is None and space.fast is None
     assert space.mem is space.semifast
+
+
+def test_fastmem_trap_is_chosen_only_on_request_and_needs_what_fastmem_needs():
+    from hlemu.memory.backend import BACKENDS, CHOICES
+    from hlemu.options import MEMORY_BACKENDS
+
+    assert "fastmem_trap" in BACKENDS and MEMORY_BACKENDS == CHOICES  # the CLI lists every backend
+    assert choose_backend("auto", page_size=4096, can_reserve=lambda: (True, "ok")).name == "fastmem"
+    with pytest.raises(BackendError, match="fastmem_trap is impossible here: host pages are 16 KiB"):
+        choose_backend("fastmem_trap", page_size=16384)
+    with pytest.raises(BackendError, match="fastmem_trap is impossible here: no address space"):
+        choose_backend("fastmem_trap", page_size=4096, can_reserve=lambda: (False, "no address space"))
