@@ -412,21 +412,21 @@ class Pica:
         scissor, update, count = self._scissor(), self.regs[R.TEXENV_UPDATE_BUFFER], raster.stages_needed(stages)
         colors, uvs = color * invw[:, None], coords * invw[:, None]
         cull, blend = self.regs[R.FACECULLING_CONFIG] & 3, bool(self.regs[R.COLOR_OPERATION] >> 8 & 1)
-        dlow, dhigh = height, -1
-        if self.span_rasteriser and spans.handles(lit, dtarget is not None, update, int(scissor[0]), units, sampled):
-            pixels, low, high = spans.draw(
+        dbuf = dtarget.buf if dtarget else np.zeros(0, np.uint8)
+        stencil = raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
+                                          bool(self.regs[R.DEPTHBUFFER_WRITE] & 3))
+        if self.span_rasteriser and spans.handles(lit, update, int(scissor[0]), units, sampled):
+            pixels, low, high, dlow, dhigh = spans.draw(
                 tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor,
                 self.regs[R.FRAGOP_ALPHA_TEST], stages, count, buffer_color, update, blend, self.regs[R.BLEND_FUNC],
-                self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], uvs, units, tex_data, sampled)
+                self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], uvs, units, tex_data, sampled,
+                pos[:, 2] * invw, depth, dbuf, dfmt, stencil)
         else:
             pixels, low, high, dlow, dhigh = raster.draw_triangles(
                 tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages, buffer_color, update, count,
                 blend, self.regs[R.BLEND_FUNC], self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR],
-                self.regs[R.FRAGOP_ALPHA_TEST], scissor, (pos[:, 2] * invw), depth,
-                dtarget.buf if dtarget else np.zeros(0, np.uint8), dfmt, uvs, units, tex_data, sampled,
-                raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
-                                        bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)),
-                *raster.fog_settings(update, self.regs[R.FOG_COLOR], self.fog_lut),
+                self.regs[R.FRAGOP_ALPHA_TEST], scissor, (pos[:, 2] * invw), depth, dbuf, dfmt, uvs, units, tex_data,
+                sampled, stencil, *raster.fog_settings(update, self.regs[R.FOG_COLOR], self.fog_lut),
                 lit, lights * invw[:, None], lighting.settings(self.regs) if lit else np.zeros(lighting.SETTINGS),
                 lighting.lut_table(self.light_luts) if lit else np.zeros((1, 1, 2)))
         draw.pixels = int(pixels)

@@ -20,10 +20,12 @@ The arithmetic is the general path's, expression for expression (the same float 
 in the same order, the same integer rounding), so the pixels are bit-identical;
 tests/gpu/test_spans.py draws random states both ways and compares every byte.
 
-:func:`handles` says which draws take this path: no fragment lighting, no depth or stencil
-buffer in use, no fog, the scissor off or including (not excluding), and textures without a
-level of detail to work out (one filter for magnification and minification, no mipmaps) and
-not cube maps. Everything else takes the general path.
+:func:`handles` says which draws take this path: no fragment lighting, no fog, the scissor
+off or including (not excluding), and textures without a level of detail to work out (one
+filter for magnification and minification, no mipmaps) and not cube maps. Everything else
+takes the general path. The depth and stencil tests and writes (every comparison, D16, D24
+and D24S8, the depth mask, the stencil operations and masks) are the general path's code run
+in its order after the alpha test: stencil, depth, then blending and the colour mask.
 """
 
 from __future__ import annotations
@@ -51,7 +53,19 @@ from hlemu.gpu.fragment import (
     compare,
 )
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, decode, encode
-from hlemu.gpu.raster import _area, pixel_offset, triangle_setup
+from hlemu.gpu.raster import (
+    STENCIL_FAIL,
+    STENCIL_FUNC,
+    STENCIL_INPUT_MASK,
+    STENCIL_ON,
+    STENCIL_REF,
+    STENCIL_ZFAIL,
+    STENCIL_ZPASS,
+    _area,
+    _update_stencil,
+    pixel_offset,
+    triangle_setup,
+)
 from hlemu.gpu.texture import _border, _wrap, texel
 
 __all__ = ["decode_textures", "draw", "draw_spans", "handles", "source_rows", "texenv_table", "texture_table"]
@@ -63,15 +77,16 @@ TEX_FIELDS = 9
 OVER = 0x76760000  # BLEND_FUNC: add, source alpha and one minus source alpha (citro2d's and citro3d's default)
 
 
-def handles(lit: bool, depth_buffer: bool, update_buffer: int, scissor_mode: int, units: np.ndarray,
-            sampled: int) -> bool:
-    """Whether a draw with this state takes the span rasteriser (see the module's docstring).
+def handles(lit: bool, update_buffer: int, scissor_mode: int, units: np.ndarray, sampled: int) -> bool:
+    """Whether a draw with this state takes the span rasteriser (see the module's docstring):
+    lighting, fog (TEXENV_UPDATE_BUFFER mode 5), the excluding scissor (mode 1), a texture
+    with a level of detail or a cube map send it to the general path; depth and stencil do not.
 
     >>> table = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
-    >>> handles(False, False, 0, 0, table, 0), handles(False, True, 0, 0, table, 0)
-    (True, False)
+    >>> handles(False, 0, 0, table, 0), handles(True, 0, 0, table, 0), handles(False, 5, 0, table, 0)
+    (True, False, False)
     """
-    if lit or depth_buffer or update_buffer & 7 == 5 or scissor_mode == 1:
+    if lit or update_buffer & 7 == 5 or scissor_mode == 1:
         return False
     for unit in range(3):
         if sampled >> unit & 1:
@@ -226,15 +241,18 @@ def _sample(texels, start, width, height, ws, wt, linear, border, fs, ft):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test, env, count,
-               rows, buffer_color, update, blend, func, logic, blend_color, uvs, texels, tex, sampled):
+               rows, buffer_color, update, blend, func, logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf,
+               dfmt, stencil):
     """Rasterise triangles as :func:`hlemu.gpu.raster.draw_triangles` does, for the state
     :func:`handles` accepts: ``env`` (:func:`texenv_table`), ``rows`` (:func:`source_rows`),
     ``texels`` (:func:`decode_textures`) and ``tex`` (:func:`texture_table`) in place of the
-    registers; the other arguments are draw_triangles'. Returns the pixels written and the
-    lowest and highest rows written."""
+    registers; the other arguments (``z``, ``depth``, ``dbuf``, ``dfmt`` and ``stencil``
+    among them) are draw_triangles'. Returns the pixels written, the lowest and highest rows
+    written, and the lowest and highest rows whose depth or stencil changed."""
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
     low, high = height, -1
+    dlow, dhigh = height, -1
     src = rows.copy()
     args = np.zeros((3, 4), np.int64)
     nb0, nb1, nb2, nb3 = buffer_color[0], buffer_color[1], buffer_color[2], buffer_color[3]
@@ -248,6 +266,15 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
     start0, width0, height0, ws0, wt0 = tex[0, T_START], tex[0, T_WIDTH], tex[0, T_HEIGHT], tex[0, T_WRAP_S], \
         tex[0, T_WRAP_T]
     linear0, border0, project0 = tex[0, T_LINEAR], tex[0, T_BORDER], tex[0, T_PROJECT]
+    # the depth and stencil settings, as draw_triangles reads them
+    dtest, dfunc, dwrite = depth[0] != 0, np.int64(depth[1]), depth[2] != 0
+    dscale, doffset, zbuffer = depth[3], depth[4], depth[5] != 0
+    use_stencil = stencil[STENCIL_ON] != 0 and dfmt == 3
+    sfunc, smask = stencil[STENCIL_FUNC], stencil[STENCIL_INPUT_MASK]
+    sref = stencil[STENCIL_REF] & smask
+    use_depth = dbuf.shape[0] > 0 and (dtest or dwrite or use_stencil)
+    dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
+    dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
     for t in range(tris.shape[0]):
         keep, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2 = triangle_setup(
             tris, t, fx, fy, cull, scissor[0], scissor[1], scissor[2], scissor[3], scissor[4], width, height)
@@ -255,6 +282,7 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
             continue
         x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
         iw0, iw1, iw2 = invw[i0], invw[i1], invw[i2]
+        z0, z1, z2 = z[i0], z[i1], z[i2]
         c = tex[0, T_COORD]
         ua0, ua1, ua2, va0, va1, va2 = uvs[i0, c], uvs[i1, c], uvs[i2, c], uvs[i0, c + 1], uvs[i1, c + 1], \
             uvs[i2, c + 1]
@@ -358,7 +386,38 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                         src[PREVIOUS, 0], src[PREVIOUS, 1], src[PREVIOUS, 2], src[PREVIOUS, 3] = o0, o1, o2, o3
                 if test_alpha and not compare(alpha_func, o3, alpha_ref):
                     continue
-                off = pixel_offset((xs >> 4) + k, py, width, height, bpp)
+                px = (xs >> 4) + k
+                if use_depth:  # draw_triangles' depth and stencil code, expression for expression
+                    wsum = w0 + w1 + w2
+                    dd = (z0 * w0 + z1 * w1 + z2 * w2) / wsum * dscale + doffset
+                    if not zbuffer:  # W-buffering: times the interpolated w
+                        dd *= wsum / denom
+                    dd = min(max(dd, 0.0), 1.0)
+                    zint = np.int64(dd * dmax)
+                    doff = pixel_offset(px, py, width, height, dbpp)
+                    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
+                    if use_stencil:
+                        dlow, dhigh = min(dlow, py), max(dhigh, py)
+                        if not compare(sfunc, sref, old_stencil & smask):
+                            _update_stencil(dbuf, doff, stencil[STENCIL_FAIL], old_stencil, stencil)
+                            continue
+                    if dtest:
+                        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
+                        if dbpp > 2:
+                            stored |= np.int64(dbuf[doff + 2]) << 16
+                        if not compare(dfunc, zint, stored):
+                            if use_stencil:
+                                _update_stencil(dbuf, doff, stencil[STENCIL_ZFAIL], old_stencil, stencil)
+                            continue
+                    if dwrite:
+                        dbuf[doff] = zint & 0xFF
+                        dbuf[doff + 1] = (zint >> 8) & 0xFF
+                        if dbpp > 2:
+                            dbuf[doff + 2] = (zint >> 16) & 0xFF
+                        dlow, dhigh = min(dlow, py), max(dhigh, py)
+                    if use_stencil:
+                        _update_stencil(dbuf, doff, stencil[STENCIL_ZPASS], old_stencil, stencil)
+                off = pixel_offset(px, py, width, height, bpp)
                 if not plain or mask != 0xF:
                     d0_, d1_, d2_, d3_ = decode(buf, off, fmt)
                     if over:  # source alpha over the pixel: _equation and _factor for BLEND_FUNC 0x76760000
@@ -384,19 +443,20 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                 encode(buf, off, fmt, o0, o1, o2, o3)
                 pixels += 1
                 low, high = min(low, py), max(high, py)
-    return pixels, low, high
+    return pixels, low, high, dlow, dhigh
 
 
 def draw(tris: np.ndarray, fx: np.ndarray, fy: np.ndarray, invw: np.ndarray, colors: np.ndarray, buf: np.ndarray,
          width: int, height: int, fmt: int, mask: int, cull: int, scissor: np.ndarray, alpha_test: int,
          stages: np.ndarray, count: int, buffer_color: np.ndarray, update: int, blend: bool, func: int, logic: int,
          blend_color: int, uvs: np.ndarray, units: np.ndarray, tex_data: np.ndarray,
-         sampled: int) -> tuple[int, int, int]:
+         sampled: int, z: np.ndarray, depth: np.ndarray, dbuf: np.ndarray, dfmt: int,
+         stencil: np.ndarray) -> tuple[int, int, int, int, int]:
     """Decode the draw's TexEnv stages and textures and rasterise (arguments as
-    :func:`hlemu.gpu.raster.draw_triangles` takes them); the pixels written and the lowest and
-    highest rows written."""
+    :func:`hlemu.gpu.raster.draw_triangles` takes them); the pixels written, the lowest and
+    highest rows written, and the lowest and highest rows whose depth or stencil changed."""
     tex = texture_table(units, sampled)
     texels = decode_textures(tex_data, units, tex, sampled)
     return draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test,
                       texenv_table(stages), count, source_rows(stages, units), buffer_color, update, blend, func,
-                      logic, blend_color, uvs, texels, tex, sampled)
+                      logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf, dfmt, stencil)
