@@ -98,6 +98,40 @@ STENCIL_ON, STENCIL_FUNC, STENCIL_WRITE_MASK, STENCIL_REF, STENCIL_INPUT_MASK = 
 STENCIL_FAIL, STENCIL_ZFAIL, STENCIL_ZPASS, STENCIL_ALLOW = 5, 6, 7, 8
 
 
+# What depth_stencil answers (bits).
+FRAGMENT_PASSES, DEPTH_ROW_CHANGED = 1, 2
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def depth_stencil(dbuf, doff, zint, dbpp, use_stencil, sfunc, sref, smask, dtest, dfunc, dwrite, stencil):
+    """The stencil test, the depth test and the depth write of one fragment at ``doff`` of
+    the depth/stencil buffer, with the stencil operations of each outcome: FRAGMENT_PASSES
+    when the fragment goes on to blending, DEPTH_ROW_CHANGED when its row of the buffer may
+    have been written (the stencil byte, whatever the outcome, or the depth)."""
+    changed = DEPTH_ROW_CHANGED if use_stencil else 0
+    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
+    if use_stencil and not compare(sfunc, sref, old_stencil & smask):
+        _update_stencil(dbuf, doff, stencil[STENCIL_FAIL], old_stencil, stencil)
+        return changed
+    if dtest:
+        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
+        if dbpp > 2:
+            stored |= np.int64(dbuf[doff + 2]) << 16
+        if not compare(dfunc, zint, stored):
+            if use_stencil:
+                _update_stencil(dbuf, doff, stencil[STENCIL_ZFAIL], old_stencil, stencil)
+            return changed
+    if dwrite:
+        dbuf[doff] = zint & 0xFF
+        dbuf[doff + 1] = (zint >> 8) & 0xFF
+        if dbpp > 2:
+            dbuf[doff + 2] = (zint >> 16) & 0xFF
+        changed = DEPTH_ROW_CHANGED
+    if use_stencil:
+        _update_stencil(dbuf, doff, stencil[STENCIL_ZPASS], old_stencil, stencil)
+    return changed | FRAGMENT_PASSES
+
+
 def stencil_settings(test: int, op: int, allow: bool) -> np.ndarray:
     """GPUREG_STENCIL_TEST (bit 0 on, 4-6 comparison, 8-15 write mask, 16-23 reference, 24-31
     input mask) and GPUREG_STENCIL_OP (fail 0-2, depth fail 4-6, depth pass 8-10) as the array
@@ -311,28 +345,12 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 if use_depth:
                     zint = np.int64(d * dmax)
                     doff = pixel_offset(px, py, width, height, dbpp)
-                    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
-                    if use_stencil:
+                    ds = depth_stencil(dbuf, doff, zint, dbpp, use_stencil, sfunc, sref, smask, dtest, dfunc, dwrite,
+                                       stencil)
+                    if ds & DEPTH_ROW_CHANGED:
                         dlow, dhigh = min(dlow, py), max(dhigh, py)
-                        if not compare(sfunc, sref, old_stencil & smask):
-                            _update_stencil(dbuf, doff, stencil[STENCIL_FAIL], old_stencil, stencil)
-                            continue
-                    if dtest:
-                        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
-                        if dbpp > 2:
-                            stored |= np.int64(dbuf[doff + 2]) << 16
-                        if not compare(dfunc, zint, stored):
-                            if use_stencil:
-                                _update_stencil(dbuf, doff, stencil[STENCIL_ZFAIL], old_stencil, stencil)
-                            continue
-                    if dwrite:
-                        dbuf[doff] = zint & 0xFF
-                        dbuf[doff + 1] = (zint >> 8) & 0xFF
-                        if dbpp > 2:
-                            dbuf[doff + 2] = (zint >> 16) & 0xFF
-                        dlow, dhigh = min(dlow, py), max(dhigh, py)
-                    if use_stencil:
-                        _update_stencil(dbuf, doff, stencil[STENCIL_ZPASS], old_stencil, stencil)
+                    if not ds & FRAGMENT_PASSES:
+                        continue
                 off = pixel_offset(px, py, width, height, bpp)
                 if plain:
                     _store(buf, off, fmt, out[0], out[1], out[2], out[3], mask)

@@ -54,15 +54,14 @@ from hlemu.gpu.fragment import (
 )
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, decode, encode
 from hlemu.gpu.raster import (
-    STENCIL_FAIL,
+    DEPTH_ROW_CHANGED,
+    FRAGMENT_PASSES,
     STENCIL_FUNC,
     STENCIL_INPUT_MASK,
     STENCIL_ON,
     STENCIL_REF,
-    STENCIL_ZFAIL,
-    STENCIL_ZPASS,
     _area,
-    _update_stencil,
+    depth_stencil,
     pixel_offset,
     triangle_setup,
 )
@@ -395,28 +394,12 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                     dd = min(max(dd, 0.0), 1.0)
                     zint = np.int64(dd * dmax)
                     doff = pixel_offset(px, py, width, height, dbpp)
-                    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
-                    if use_stencil:
+                    ds = depth_stencil(dbuf, doff, zint, dbpp, use_stencil, sfunc, sref, smask, dtest, dfunc, dwrite,
+                                       stencil)
+                    if ds & DEPTH_ROW_CHANGED:
                         dlow, dhigh = min(dlow, py), max(dhigh, py)
-                        if not compare(sfunc, sref, old_stencil & smask):
-                            _update_stencil(dbuf, doff, stencil[STENCIL_FAIL], old_stencil, stencil)
-                            continue
-                    if dtest:
-                        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
-                        if dbpp > 2:
-                            stored |= np.int64(dbuf[doff + 2]) << 16
-                        if not compare(dfunc, zint, stored):
-                            if use_stencil:
-                                _update_stencil(dbuf, doff, stencil[STENCIL_ZFAIL], old_stencil, stencil)
-                            continue
-                    if dwrite:
-                        dbuf[doff] = zint & 0xFF
-                        dbuf[doff + 1] = (zint >> 8) & 0xFF
-                        if dbpp > 2:
-                            dbuf[doff + 2] = (zint >> 16) & 0xFF
-                        dlow, dhigh = min(dlow, py), max(dhigh, py)
-                    if use_stencil:
-                        _update_stencil(dbuf, doff, stencil[STENCIL_ZPASS], old_stencil, stencil)
+                    if not ds & FRAGMENT_PASSES:
+                        continue
                 off = pixel_offset(px, py, width, height, bpp)
                 if not plain or mask != 0xF:
                     d0_, d1_, d2_, d3_ = decode(buf, off, fmt)
