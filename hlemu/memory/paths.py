@@ -412,9 +412,11 @@ class CompiledPath(MemoryPath):
     def read_batch(self, addrs: np.ndarray, width: int = 4, out: np.ndarray | None = None) -> np.ndarray:
         _check_width(width)
         addrs = _addresses(addrs)
-        out = _batch_out(out, len(addrs), width)
+        return self._read_batch_from(addrs, width, _batch_out(out, len(addrs), width), 0)
+
+    def _read_batch_from(self, addrs: np.ndarray, width: int, out: np.ndarray, start: int) -> np.ndarray:
+        """Fill ``out[start:]``: the kernel runs until a page it cannot serve, slowmem reads that one."""
         table, mem = self.arrays()
-        start = 0
         while True:
             stop = kernels.read_batch(table, mem, addrs, width, out, start)
             if stop < 0:
@@ -425,9 +427,11 @@ class CompiledPath(MemoryPath):
     def write_batch(self, addrs: np.ndarray, values: np.ndarray, width: int = 4) -> None:
         _check_width(width)
         addrs = _addresses(addrs)
-        values = _values(values, len(addrs))
+        self._write_batch_from(addrs, _values(values, len(addrs)), width, 0)
+
+    def _write_batch_from(self, addrs: np.ndarray, values: np.ndarray, width: int, start: int) -> None:
+        """Store ``values[start:]``: the kernel runs until a page it cannot serve, slowmem writes that one."""
         table, mem = self.arrays()
-        start = 0
         while True:
             stop = kernels.write_batch(table, mem, addrs, values, width, start)
             if stop < 0:

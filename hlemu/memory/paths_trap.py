@@ -160,15 +160,7 @@ class FastTrapMem(FastMem):
                 return out
             if trapped:
                 self._restore(block)
-                return self._checked_read_batch(addrs, width, out, stop)
-            out[stop] = self.space.slow.read_int(int(addrs[stop]), width)
-            start = stop + 1
-
-    def _checked_read_batch(self, addrs: np.ndarray, width: int, out: np.ndarray, start: int) -> np.ndarray:
-        while True:
-            stop = kernels.read_batch(self._table, self._mem, addrs, width, out, start)
-            if stop < 0:
-                return out
+                return self._read_batch_from(addrs, width, out, stop)
             out[stop] = self.space.slow.read_int(int(addrs[stop]), width)
             start = stop + 1
 
@@ -184,15 +176,7 @@ class FastTrapMem(FastMem):
                 return
             if trapped:
                 self._restore(block)
-                self._checked_write_batch(addrs, values, width, stop)
-                return
-            self.space.slow.write_int(int(addrs[stop]), width, int(values[stop]))
-            start = stop + 1
-
-    def _checked_write_batch(self, addrs: np.ndarray, values: np.ndarray, width: int, start: int) -> None:
-        while True:
-            stop = kernels.write_batch(self._table, self._mem, addrs, values, width, start)
-            if stop < 0:
+                self._write_batch_from(addrs, values, width, stop)
                 return
             self.space.slow.write_int(int(addrs[stop]), width, int(values[stop]))
             start = stop + 1
