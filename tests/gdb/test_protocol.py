@@ -5,13 +5,28 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
+
+import pytest
 
 from hlemu.gdb.framing import PacketReader, checksum, escape, frame, unescape
+
+_OPEN: list[Client] = []  # every client of the running test, closed when it ends
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """A test that fails before its own close() leaves no socket behind to fail the next one
+    with a ResourceWarning."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 class Client:
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        _OPEN.append(self)
         self.reader = PacketReader(max_packet=1 << 20)
         self.events: list = []
 
@@ -142,11 +157,11 @@ def test_second_client_is_refused_and_first_keeps_working(stub_factory):
 
 
 def test_disconnect_while_running_stops_cleanly_under_hlemu_gdb(stub_factory):
-    stub = stub_factory(["fb"])
+    stub = stub_factory(["fb"])  # about a second of host time: still running after 0.1 s
     c = Client(stub.port)
     c.ask("QStartNoAckMode")
     c.send_raw(frame("c"))
-    time.sleep(0.3)
+    time.sleep(0.1)
     c.close()
     stub.thread.join(30)
     assert stub.result == ["disconnected"]
