@@ -46,6 +46,7 @@ from kernel.thread import Thread, ThreadState
 from kernel.waits import Waits
 
 log = logging.getLogger(__name__)
+_DEAD = ThreadState.DEAD  # (a module name: the SVC path asks)
 
 MAIN_THREAD_PRIORITY = 0x30
 __all__ = ["KEEP_ENDED", "SVC_TICKS", "Kernel", "RunResult", "host_callback"]
@@ -292,6 +293,13 @@ class Kernel(Waits, Lifetimes):
         """Call ``callback`` when guest time reaches ``tick`` (see Scheduler.register_event)."""
         self.scheduler.schedule(tick, callback)
 
+    def any_alive(self) -> bool:
+        """Whether any process has not ended (asked by the scheduler before every slice)."""
+        for process in self.processes.values():
+            if process.exit_code is None:
+                return True
+        return False
+
     @property
     def instructions(self) -> int:
         """Guest instructions run so far, by every process (reaped ones included)."""
@@ -433,10 +441,13 @@ class Kernel(Waits, Lifetimes):
                 shown = ", ".join(f"{a:#x}" for a in args[: entry.nargs])
                 outcome = "blocked" if results is None else ", ".join(f"{r & 0xFFFFFFFF:#x}" for r in results)
                 self.output(process, f"[svc] thread {thread.tid}: {entry.name}({shown}) -> {outcome}")
-        if results is not None and process.exit_code is None and thread.alive:
-            cpu.write_results(results)
-        else:
+        if results is None or process.exit_code is not None or thread.state is _DEAD:
             results = None
+        elif call is None:
+            cpu.answer_svc(results)  # the last word: the compiled hook writes them on return
+            return
+        else:
+            cpu.write_results(results)  # listeners may look at the registers next
         if call is not None:
             self._svc_done(call, results)
 

@@ -438,7 +438,7 @@ class Scheduler:
         self._last_stop = None
         self._fault_held = False
         while True:
-            if not any(p.alive for p in kernel.processes.values()):
+            if not kernel.any_alive():
                 return self._result("all exited")
             if stop_at is not None and kernel.instructions >= stop_at:
                 return self._result("instruction limit")
@@ -467,7 +467,7 @@ class Scheduler:
         """Run exactly one guest instruction of the thread that would run next, as a run would
         run it (the same slices, budgets and ticks); when every thread waits, guest time first
         moves on to what wakes one. The thread that ran it, or None when nothing ever can."""
-        while any(p.alive for p in self.kernel.processes.values()):
+        while self.kernel.any_alive():
             ready = self._ready_to_run()
             if ready is False:
                 return None

@@ -42,14 +42,14 @@ from unicorn import arm_const as arm
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID
 from unicorn.unicorn_py3.unicorn import uclib
 
-from hlemu.cpu import hooks
+from hlemu.cpu import hooks, svchook
 from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.codehooks import CodeHooks
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
 from hlemu.cpu.decode import decode_access
 from hlemu.cpu.engines import dead_handle, new_engine, retire_engine
 from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, map_new, sync_unicorn_map
-from hlemu.cpu.regaccess import _CLOSED, _SVC_READ_COUNT, RegisterAccess
+from hlemu.cpu.regaccess import _CLOSED, RegisterAccess
 from hlemu.cpu.registers import CPSR_T
 from hlemu.cpu.slowpath import SlowData
 from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
@@ -69,6 +69,9 @@ NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
 UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
 # QEMU's ARM exception numbers, as Unicorn's interrupt hook reports them.
 EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT = 1, 2, 3, 4, 7
+_CB_BLOCK_SIZE, _CB_HALT, _CB_INSTRUCTIONS = hooks.CB_BLOCK_SIZE, hooks.CB_HALT, hooks.CB_INSTRUCTIONS
+_CB_BUDGET = hooks.CB_BUDGET
+_SB_STATUS, _SB_WRITE_COUNT = svchook.SB_STATUS, svchook.SB_WRITE_COUNT
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
 _BLOCK_STOPS = {hooks.STOPPED_BUDGET: Stop.QUANTUM, hooks.STOPPED_LIMIT: Stop.LIMIT, hooks.STOPPED_HALT: Stop.HALT}
 
@@ -159,9 +162,11 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         # is kept and re-raised by run().
         self._intr_callback = lib.INTR_HOOK(self._interrupt_entry)
         self._hook_error: BaseException | None = None
+        self._init_svc_block()
         handle = ctypes.c_size_t()
-        status = lib.hook_add(self._handle, ctypes.byref(handle), UC_HOOK_INTR, self._intr_callback, None,
-                              ctypes.c_uint64(1), ctypes.c_uint64(0))
+        status = lib.hook_add(self._handle, ctypes.byref(handle), UC_HOOK_INTR,
+                              ctypes.c_void_p(svchook.interrupt_hook.address),
+                              ctypes.c_void_p(self._svc_block.ctypes.data), ctypes.c_uint64(1), ctypes.c_uint64(0))
         if status:
             raise UcError(status)
         self._hook_handles.append(handle)
@@ -176,7 +181,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         """Instructions run so far, ARM and Thumb alike (a 32-bit Thumb instruction is one).
         Counted per translated block by the block hook (a Thumb block's count is decoded once
         and cached); a stop inside a block takes back what did not run."""
-        return int(self._slots[hooks.CB_INSTRUCTIONS])
+        return self._slots[_CB_INSTRUCTIONS]  # (an int: the control block's memoryview)
 
     @property
     def blocks(self) -> int:
@@ -262,8 +267,11 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
     def limit_blocks(self, blocks: int) -> None:
         """From a callback: let the running :meth:`run` enter at most ``blocks`` more blocks."""
         if self._running:
-            self._cap = min(self._cap, max(0, blocks))
-            self.control[hooks.CB_BUDGET] = min(int(self.control[hooks.CB_BUDGET]), max(0, blocks))
+            blocks = max(0, blocks)
+            self._cap = min(self._cap, blocks)
+            slots = self._slots
+            if blocks < slots[_CB_BUDGET]:
+                slots[_CB_BUDGET] = blocks
 
     def fail(self, fault: CpuFault) -> None:
         """From an SVC handler: end the run with a guest fault (e.g. svcBreak)."""
@@ -347,6 +355,9 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
                 self._drop_range(*self._pending_code.pop())
             if self._hook_error is not None or getattr(self.uc, "_hook_exception", None) is not None:
                 self._raise_hook_error()
+            if self._svc_slots[svchook.SB_WRITE_STATUS]:  # the compiled hook could not write results
+                status, self._svc_slots[svchook.SB_WRITE_STATUS] = self._svc_slots[svchook.SB_WRITE_STATUS], 0
+                raise UcError(status)
         if self.fault is not None:
             return Stop.FAULT
         if self._code_stop is not None:
@@ -395,26 +406,62 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         return list(self.uc.mem_regions())
 
     # -- hooks (Python only on SVCs and faults) --------------------------------------
+    def _init_svc_block(self) -> None:
+        """The compiled interrupt hook's block (:mod:`hlemu.cpu.svchook`): it reads an SVC's
+        registers into ``_svc_view`` before calling :meth:`_interrupt_entry`, and writes the
+        results :meth:`answer_svc` left in ``_answer_view`` after it."""
+        block = self._svc_block = np.zeros(svchook.SB_SIZE, dtype=np.int64)
+        self._svc_vals = (ctypes.c_uint32 * svchook.READ_COUNT)()
+        self._svc_view = memoryview(self._svc_vals).cast("B").cast("I")
+        self._svc_ptrs = lib.pointers(self._svc_vals, svchook.READ_COUNT, 4)
+        self._answer_vals = (ctypes.c_uint32 * 8)()
+        self._answer_view = memoryview(self._answer_vals).cast("B").cast("I")
+        self._answer_ptrs = lib.pointers(self._answer_vals, 8, 4)
+        block[svchook.SB_CALLBACK] = ctypes.cast(self._intr_callback, ctypes.c_void_p).value or 0
+        block[svchook.SB_READ_IDS] = ctypes.addressof(self._read_ids)
+        block[svchook.SB_READ_PTRS] = ctypes.addressof(self._svc_ptrs)
+        block[svchook.SB_WRITE_IDS] = ctypes.addressof(self._write_ids)
+        block[svchook.SB_WRITE_PTRS] = ctypes.addressof(self._answer_ptrs)
+        self._svc_slots = block.data  # item access without numpy scalars
+
+    def answer_svc(self, results: tuple[int, ...]) -> None:
+        """From ``on_svc``, as its last word: the SVC's results for r0, r1, ..., written by the
+        compiled hook once the callback returns (no register call from Python). Anything that
+        reads or writes registers after it in the same SVC must use :meth:`write_results`."""
+        view = self._answer_view
+        count = len(results)
+        if not count:
+            return
+        view[0] = results[0] & 0xFFFFFFFF
+        if count > 1:
+            view[1] = results[1] & 0xFFFFFFFF
+            for i in range(2, count):
+                view[i] = results[i] & 0xFFFFFFFF
+        self._svc_slots[_SB_WRITE_COUNT] = count
+
+    # -- hooks (Python only on SVCs and faults) --------------------------------------
     def _interrupt_entry(self, _uc: int, intno: int, _user: int) -> None:
         try:
             if intno == EXCP_SWI:  # the SVC round trip, inline: each call and attribute here costs
-                self._slots[hooks.CB_BLOCK_SIZE] = 0  # an SVC ends its block: nothing to take back
-                status = lib.reg_read_batch(self._handle, self._read_ids, self._read_ptrs, _SVC_READ_COUNT)
-                if status:
-                    raise UcError(status)
-                state = self._read_vals[:]
+                self._slots[_CB_BLOCK_SIZE] = 0  # an SVC ends its block: nothing to take back
+                if self._svc_slots[_SB_STATUS]:
+                    raise UcError(self._svc_slots[_SB_STATUS])
+                state = self._svc_view.tolist()  # the compiled hook read r0..r7, pc, cpsr
                 number = self._svc_numbers.get(state[8])
+                if number is None:
+                    number = self._svc_number(state[8], state[9])
+                del state[8:]
                 self._in_svc = True
                 try:
-                    self.on_svc(self, self._svc_number(state[8], state[9]) if number is None else number,
-                                state[:8])
+                    self.on_svc(self, number, state)
                 finally:
                     self._in_svc = False
-                if self._deferred_syncs and not self._slots[hooks.CB_HALT]:
+                if self._deferred_syncs and not self._slots[_CB_HALT]:
                     self.sync_deferred()  # the thread goes on: Unicorn must see its map now
             else:
                 self._on_interrupt(intno)
         except BaseException as exc:  # noqa: BLE001 - carried across the C boundary
+            self._svc_slots[_SB_WRITE_COUNT] = 0  # an SVC that failed answers nothing
             self._hook_error = exc
             lib.emu_stop(self._handle)
 

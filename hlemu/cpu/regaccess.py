@@ -124,31 +124,30 @@ class RegisterAccess:
 
     def write_results(self, values: dict[int, int] | tuple[int, ...] | list[int]) -> None:
         """Write results to r0, r1, ... (a sequence) or to r<i> (a dict), in one C call."""
-        if type(values) is tuple and values and not self._closed:  # an SVC's answer: the round trip's path
-            vals = self._write_vals  # (item stores, unrolled: a comprehension costs twice as much)
+        if type(values) is dict:
             count = len(values)
-            vals[0] = values[0] & 0xFFFFFFFF
-            if count > 1:
-                vals[1] = values[1] & 0xFFFFFFFF
-                for i in range(2, count):
-                    vals[i] = values[i] & 0xFFFFFFFF
-            status = lib.reg_write_batch(self._handle, self._write_ids, self._write_ptrs, count)
-            if status:
-                raise UcError(status)
-            return
-        if isinstance(values, dict):
-            if len(values) == 1 and 0 in values:  # a woken wait's r0 (its r1 comes as {0:, 1:})
-                values = [values[0]]
-            elif sorted(values) != list(range(len(values))):
+            if count == 1 and 0 in values:  # a woken wait's r0 (its r1 comes as {0:, 1:})
+                values = (values[0],)
+            elif count == 2 and 0 in values and 1 in values:
+                values = (values[0], values[1])
+            elif sorted(values) != list(range(count)):
                 for i, v in values.items():
                     self.uc.reg_write(ARG_REGS[i], v & 0xFFFFFFFF)
                 return
-            values = [values[i] for i in range(len(values))]
+            else:
+                values = tuple(values[i] for i in range(count))
         if self._closed:
             raise RuntimeError(_CLOSED)
-        for i, v in enumerate(values):
-            self._write_vals[i] = v & 0xFFFFFFFF
-        status = lib.reg_write_batch(self._handle, self._write_ids, self._write_ptrs, len(values))
+        count = len(values)
+        if not count:
+            return
+        vals = self._write_vals  # (item stores, unrolled: a comprehension costs twice as much)
+        vals[0] = values[0] & 0xFFFFFFFF
+        if count > 1:
+            vals[1] = values[1] & 0xFFFFFFFF
+            for i in range(2, count):
+                vals[i] = values[i] & 0xFFFFFFFF
+        status = lib.reg_write_batch(self._handle, self._write_ids, self._write_ptrs, count)
         if status:
             raise UcError(status)
 
