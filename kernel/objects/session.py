@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernel.errors import KernelError, Result
+from kernel.ipc import Delivery, deliver_request, finish_request, read_header
 from kernel.objects.base import KernelObject, WaitObject
 from kernel.thread import ThreadState, Wait
 
 if TYPE_CHECKING:
-    from kernel.ipc import Delivery
     from kernel.kernel import Kernel
     from kernel.objects.port import ClientPort
     from kernel.services import Service
@@ -37,8 +37,6 @@ class ServerSession(WaitObject):
         """Deciding, without side effects: the error delivering ``client``'s request to
         ``thread`` would end with (a dry run of the translation), or None if it would be
         delivered whole."""
-        from kernel.ipc import deliver_request, read_header
-
         if not read_header(client) & 0x3F:
             return None  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
         try:
@@ -66,8 +64,6 @@ class ServerSession(WaitObject):
         return not self.client_closed
 
     def acquire(self, thread: Thread) -> int | None:
-        from kernel.ipc import deliver_request
-
         if not self.queue:
             return Result.SESSION_CLOSED_BY_REMOTE
         client = self.queue.pop(0)
@@ -77,8 +73,6 @@ class ServerSession(WaitObject):
 
     def destroy(self) -> None:
         """The server closed its end: pending and future requests fail."""
-        from kernel.ipc import finish_request
-
         if self.current is not None:
             finish_request(self.kernel, self)
             self.kernel.wake(self.current, {0: Result.SESSION_CLOSED_BY_REMOTE})
@@ -97,6 +91,10 @@ class ServerSession(WaitObject):
 
 class ClientSession(KernelObject):
     type_name = "client session"
+    # What a thread waiting for a reply on it waits for, in words (the deadlock report shows
+    # it), made once per name: (name, words). A cache, so not saved; the class's is the default.
+    _wait_note: tuple[str | None, str] = (None, "")
+    state_transient = ("_wait_note",)
 
     def __init__(self, kernel: Kernel, server: ServerSession | None, service: Service | None = None,
                  port: ClientPort | None = None, name: str = "") -> None:
@@ -117,8 +115,10 @@ class ClientSession(KernelObject):
         server = self.server
         server.queue.append(thread)
         kernel = self.kernel
-        kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE,
-                                  note=f"a reply on {self.describe()}"))
+        note = self._wait_note
+        if note[0] != self.name:
+            note = self._wait_note = (self.name, f"a reply on {self.describe()}")
+        kernel.block(thread, Wait("ipc", timeout_result=Result.SESSION_CLOSED_BY_REMOTE, note=note[1]))
         receiver = server.waiters[0] if len(server.waiters) == 1 else None
         server.wake_waiters()  # a server thread waiting in ReplyAndReceive receives it now
         if receiver is not None and receiver.state is ThreadState.READY:

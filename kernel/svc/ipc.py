@@ -108,9 +108,13 @@ def reply_and_receive(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     count, target = s32(a[2]), a[3]
     if not 0 <= count <= MAX_WAIT_HANDLES:
         raise KernelError(Result.OUT_OF_RANGE, f"{count} handles")
-    raw = t.process.space.mem.read(a[1], 4 * count) if count else b""
-    objects = [t.process.handles.get(int.from_bytes(raw[i : i + 4], "little"), WaitObject, t)
-               for i in range(0, len(raw), 4)]
+    handles = t.process.handles
+    if count == 1:  # a server of one session: one word (a read32 costs half a read)
+        objects = [handles.get(t.process.space.mem.read32(a[1]), WaitObject, t)]
+    else:
+        raw = t.process.space.mem.read(a[1], 4 * count) if count else b""
+        objects = [handles.get(int.from_bytes(raw[i : i + 4], "little"), WaitObject, t)
+                   for i in range(0, len(raw), 4)]
     replied: Thread | None = None  # the client answered
     if target and (read_header(t) >> 16) != 0xFFFF:  # 0xFFFF: "nothing to reply" (sm's idiom)
         session = t.process.handles.get(target, ServerSession, t)
