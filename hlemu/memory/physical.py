@@ -23,6 +23,7 @@ import numpy as np
 from hlemu.memory.constants import PAGE_SHIFT, PAGE_SIZE
 
 MIB = 1 << 20
+_SMALL_COLLECT = 16  # collect() of up to this many frames works on plain ints
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # <linux/mman.h>; Python 3.11 lacks the name
 
 
@@ -174,6 +175,15 @@ class PhysicalMemory:
     def collect(self, frames: np.ndarray) -> int:
         """Free those of ``frames`` (allocated ones) that no page table maps and no kernel
         object holds: the one place a frame's last owner gives it back. Returns the count."""
+        if len(frames) <= _SMALL_COLLECT:  # a few (an IPC buffer's, at every reply): plain ints
+            done = 0
+            free, count, holds = self._free, self.map_count, self.holds
+            for f in set(np.asarray(frames, dtype=np.int64).tolist()):
+                if not free[f] and count[f] == 0 and holds[f] == 0:
+                    free[f] = self._dirty[f] = True
+                    self.image[f] = False
+                    done += 1
+            return done
         frames = np.unique(np.asarray(frames, dtype=np.int64))
         unused = frames[~self._free[frames] & (self.map_count[frames] == 0) & (self.holds[frames] == 0)]
         if len(unused):

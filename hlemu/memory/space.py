@@ -153,9 +153,20 @@ class AddressSpace:
         frames = np.asarray(list(frames) if not isinstance(frames, np.ndarray) else frames, dtype=np.int64)
         lo, hi = self._range(vaddr, len(frames) << PAGE_SHIFT)
         self._check_new(lo, hi, state)
+        t = self.table
+        if hi - lo <= _SMALL_SYNC:  # a few pages (an IPC buffer, twice per request): plain ints
+            listed = frames.tolist()
+            if min(listed) < 0 or max(listed) >= self.phys.num_frames:
+                raise MapError("frame number outside physical memory")
+            count = self.phys.map_count
+            p, st = int(perm), int(state)
+            for vpn, f in enumerate(listed, lo):
+                t.frame[vpn], t.perm[vpn], t.state[vpn], t.special[vpn], t.wdirty[vpn] = f, p, st, 0, 0
+                count[f] += 1
+            self._changed(lo, hi)
+            return
         if len(frames) and (frames.min() < 0 or frames.max() >= self.phys.num_frames):
             raise MapError("frame number outside physical memory")
-        t = self.table
         t.frame[lo:hi] = frames
         t.perm[lo:hi] = int(perm)
         t.state[lo:hi] = int(state)
@@ -184,9 +195,16 @@ class AddressSpace:
         if not self.table.is_mapped(lo, hi):
             raise MapError(f"{self.name}: unmap of {vaddr:#010x}+{size:#x} covers unmapped pages")
         t = self.table
-        frames = t.frame[lo:hi].astype(np.int64)
-        backed = frames[frames >= 0]
-        np.subtract.at(self.phys.map_count, backed, 1)
+        if hi - lo <= _SMALL_SYNC:  # (as in map: plain ints for a few pages)
+            listed = [f for f in t.frame[lo:hi].tolist() if f >= 0]
+            count = self.phys.map_count
+            for f in listed:
+                count[f] -= 1
+            backed = np.array(listed, dtype=np.int64)
+        else:
+            frames = t.frame[lo:hi].astype(np.int64)
+            backed = frames[frames >= 0]
+            np.subtract.at(self.phys.map_count, backed, 1)
         for vpn in range(lo, hi):
             self.mmio.pop(vpn, None)
             self.watchpoints.pop(vpn, None)

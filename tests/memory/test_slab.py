@@ -7,6 +7,7 @@ import ctypes
 import numpy as np
 import pytest
 
+from hlemu.memory import GuestFault
 from hlemu.memory import MemoryPermission as P
 from hlemu.memory import MemoryState as S
 from hlemu.memory import WriteTracker
@@ -118,3 +119,55 @@ def test_a_long_sync_keeps_each_page_on_its_frame_and_its_protection(spaces, mem
         if perms[k] != P.NONE:  # (a page with no access cannot be read from the host)
             assert sp.slab.view[base + (k << 12) : base + (k << 12) + 4].tolist() == [k, 0xA5, k, 0x5A], k
     sp.unmap(base, count << 12)
+
+
+def _mapping_of(space, vaddr):
+    """What /proc/self/maps says of slab + vaddr: its protection, and the offset of the physical
+    memory's memfd mapped there (None: the bare reservation, no file behind it)."""
+    addr = space.slab.base + vaddr
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            if lo <= addr < hi:
+                backed = len(fields) > 5 and "memfd" in fields[5]
+                return fields[1][:2], int(fields[2], 16) + (addr - lo) if backed else None
+    raise AssertionError("slab address not mapped at all")
+
+
+def test_an_ipc_buffer_mapped_again_to_the_same_frame_reuses_its_parked_mapping(spaces, memory_system):
+    sp = spaces()
+    frames = memory_system.phys.allocate("APPLICATION", 2)
+    memory_system.phys.data[int(frames[0]) << 12] = 0x5A
+    memory_system.phys.data[int(frames[1]) << 12] = 0xA5
+    sp.map(0x04000000, frames[:1], P.RW, S.SHARED)
+    mappings = sp.slab.mappings
+    sp.unmap(0x04000000, 0x1000)
+    # unmapped: no access from the host (nor, so, from fastmem or Unicorn), the frame kept behind it
+    assert _mapping_of(sp, 0x04000000) == ("--", int(frames[0]) << 12)
+    assert sp.slab.parked == 1
+    with pytest.raises(GuestFault):
+        sp.fast.read8(0x04000000)
+    sp.map(0x04000000, frames[:1], P.R, S.SHARED)  # the same frame: one mprotect, no mmap
+    assert sp.slab.mappings == mappings and sp.slab.unparks == 1
+    assert _mapping_of(sp, 0x04000000) == ("r-", int(frames[0]) << 12)
+    assert sp.fast.read8(0x04000000) == 0x5A
+    sp.unmap(0x04000000, 0x1000)
+    sp.map(0x04000000, frames[1:], P.RW, S.SHARED)  # another frame there: mapped afresh
+    assert sp.slab.mappings == mappings + 1 and sp.slab.parked == 0
+    assert _mapping_of(sp, 0x04000000) == ("rw", int(frames[1]) << 12)
+    assert sp.fast.read8(0x04000000) == 0xA5
+
+
+def test_parked_pages_are_bounded_so_a_long_session_does_not_grow(spaces, memory_system):
+    from hlemu.memory.slab import PARK_LIMIT
+
+    sp = spaces()
+    frames = memory_system.phys.allocate("APPLICATION", 1)
+    for page in range(3 * PARK_LIMIT):  # a buffer at a new address every time
+        sp.map(0x04000000 + page * 0x1000, frames, P.RW, S.SHARED)
+        sp.unmap(0x04000000 + page * 0x1000, 0x1000)
+    assert sp.slab.parked == PARK_LIMIT
+    assert host_prot(sp, 0x04000000) == "--"  # the oldest went back to the bare reservation
+    assert _mapping_of(sp, 0x04000000) == ("--", None)
+    assert _mapping_of(sp, 0x04000000 + (3 * PARK_LIMIT - 1) * 0x1000) == ("--", int(frames[0]) << 12)
