@@ -49,9 +49,11 @@ from kernel.ipc_codec import (
     STATIC_BUFFERS_OFFSET,
     descriptors,
     message_length,
+    parse_header,
 )
 from kernel.layout import CURRENT_PROCESS, CURRENT_THREAD
 from kernel.service_names import command_names
+from kernel.thread import ThreadState
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from kernel.thread import Thread
 
 _WORD = struct.Struct("<I")
+_DEAD = ThreadState.DEAD
 IPC_MAP_BASE = 0x04000000  # where servers see mapped buffers (3DS IPC mapping area)
 IPC_MAP_END = 0x08000000
 _IPC_AREA = slice(IPC_MAP_BASE >> 12, IPC_MAP_END >> 12)  # its pages in a page table's arrays
@@ -137,7 +140,7 @@ def read_cmdbuf(thread: Thread) -> list[int]:
 
 def write_cmdbuf(thread: Thread, words: list[int]) -> None:
     memory, offset = _tls_bytes(thread)
-    struct.pack_into(f"<{len(words)}I", memory, offset + CMDBUF_OFFSET, *(w & 0xFFFFFFFF for w in words))
+    struct.pack_into(f"<{len(words)}I", memory, offset + CMDBUF_OFFSET, *[w & 0xFFFFFFFF for w in words])
 
 
 def copy_plain(src: Thread, dst: Thread) -> bool:
@@ -172,25 +175,30 @@ def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int],
     if not count:  # the common case: no descriptors
         delivery.message = message
         return delivery
-    if message is None:  # still decoded: HLE services and errors read it
+    if message is None and dst is None:  # still decoded: HLE services and errors read it
         message = Message(src.process.pid, -1, service, command, [], [])
+    shown = message.descriptors if message is not None else None  # None: nobody looks (guest to guest)
     pid = src.process.pid
     for item in descriptors(words, normal, count):
         kind = item.kind
         if kind is PID:
             out += [item.word] + [pid] * len(item.params)
-            message.descriptors.append(Descriptor(PID, [pid]))
+            if shown is not None:
+                shown.append(Descriptor(PID, [pid]))
         elif kind is STATIC_BUFFER:
             out += _static_buffer(src, dst, item.size, item.sid, item.address, dry_run)
-            message.descriptors.append(Descriptor(STATIC_BUFFER, [item.address, item.size, item.sid]))
+            if shown is not None:
+                shown.append(Descriptor(STATIC_BUFFER, [item.address, item.size, item.sid]))
         elif kind is MAPPED_BUFFER:
             target = _mapped_buffer(kernel, src, dst, item.address, item.size, item.perm, request, dry_run, delivery)
             out += [item.word, target]
-            message.descriptors.append(Descriptor(MAPPED_BUFFER, [item.address, item.size, item.perm]))
+            if shown is not None:
+                shown.append(Descriptor(MAPPED_BUFFER, [item.address, item.size, item.perm]))
         else:
             move = kind is MOVE_HANDLES
             out += [item.word] + _translate_handles(kernel, src, dst, item.params, move, dry_run, delivery)
-            message.descriptors.append(Descriptor(kind, item.params))
+            if shown is not None:
+                shown.append(Descriptor(kind, item.params))
     if kernel.ipc_listeners:
         delivery.message = message
     return delivery
@@ -291,7 +299,10 @@ def has_memory(table: PageTable, address: int, size: int, need: MemoryPermission
 def _free_in_area(area: np.ndarray, size: int) -> int | None:
     """The first address of ``size`` free bytes in the IPC area whose page states are ``area``."""
     pages = size >> 12
-    if not area[:pages].any():  # the usual case: one request at a time
+    if pages <= 4:  # the usual case, one request of a small buffer at a time: plain ints
+        if not any(area[i] for i in range(pages)):
+            return IPC_MAP_BASE
+    elif not area[:pages].any():
         return IPC_MAP_BASE
     free = area == 0
     padded = np.concatenate(([False], free, [False])).astype(np.int8)
@@ -340,13 +351,21 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
     if client is None:
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
     if not kernel.ipc_listeners and not read_header(server) & 0x3F:  # normal words only: cannot fail
-        _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_plain(server, client))
+        # (_end_request, inline: the round trip's common case)
+        if session.current_delivery is not None:
+            finish_request(kernel, session)
+        session.current = None
+        if client.state is not _DEAD:
+            copy_plain(server, client)
+            kernel.wake(client, {0: Result.SUCCESS})
         return
     try:
         words = read_cmdbuf(server)
         # With descriptors, all are checked before any is carried out (a reply of normal words
-        # only cannot fail, and skips the dry run: the round trip's common case).
-        if words[0] & 0x3F:
+        # only cannot fail, and skips the dry run: the round trip's common case; so does one
+        # whose descriptors only carry mapped buffers back or name the process, which change
+        # nothing before a later descriptor could fail).
+        if words[0] & 0x3F and _reply_may_fail_midway(words):
             translate(kernel, server, client, words, request=False, dry_run=True)
         delivery = translate(kernel, server, client, words, request=False, service=session.name)
     except (KernelError, GuestFault) as exc:
@@ -365,6 +384,18 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
         kernel.record_ipc(delivery.message)
 
     _end_request(kernel, session, client, Result.SUCCESS, answer)
+
+
+def _reply_may_fail_midway(words: list[int]) -> bool:
+    """Whether translating the reply ``words`` could fail after a descriptor has changed
+    something (a handle copied or moved, a static buffer written): false when every descriptor
+    is a mapped buffer or a process id, whose reply translation changes nothing."""
+    _, normal, count = parse_header(words[0])
+    try:
+        return any(item.kind is not MAPPED_BUFFER and item.kind is not PID
+                   for item in descriptors(words, normal, count))
+    except KernelError:
+        return True  # malformed: the dry run says how, before anything is done
 
 
 def _end_request(kernel: Kernel, session: ServerSession, client: Thread, code: int,
