@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # The states as module names: the switch path tests them often, and an enum member's
 # lookup through its class costs ~0.1 us each (measured).
-_READY, _WAITING = ThreadState.READY, ThreadState.WAITING
+_READY, _WAITING, _DEAD = ThreadState.READY, ThreadState.WAITING, ThreadState.DEAD
 
 SVC_TICKS = 200  # guest ticks an SVC costs (so polling loops see time pass)
 # A slice never runs longer than this many blocks, so the host gets control back (Ctrl-C, a
@@ -192,11 +192,13 @@ class Scheduler:
 
     # -- who runs -----------------------------------------------------------------------------
     def make_ready(self, thread: Thread, front: bool = False) -> None:
-        if not thread.alive or not thread.process.alive:
+        if thread.state is _DEAD or thread.process.exit_code is not None:
             return  # an ended thread never runs again (closing its process's handles wakes waiters)
         thread.state = _READY
         thread.wait = None
-        seq = self.kernel._sequence()
+        kernel = self.kernel
+        kernel._seq += 1  # (Kernel._sequence, inline: every wake passes here)
+        seq = kernel._seq
         thread.ready_seq = -seq if front else seq
         cur = self.current
         if cur is not None and thread is not cur and thread.priority <= cur.priority:
@@ -273,7 +275,7 @@ class Scheduler:
 
     def _switch_to(self, thread: Thread) -> None:
         process = thread.process
-        if not thread.alive or not process.alive:
+        if thread.state is _DEAD or process.exit_code is not None:
             raise RuntimeError(f"scheduling {thread.describe()}, which has ended")
         cpu = process.cpu
         if process.loaded is not thread:
@@ -290,7 +292,8 @@ class Scheduler:
         if thread.pending_results:
             cpu.write_results(thread.pending_results)
             results, thread.pending_results = thread.pending_results, {}
-            self.kernel.svc_completed(thread, results)
+            if thread.pending_svc is not None:  # its listeners wait to see it complete
+                self.kernel.svc_completed(thread, results)
         self.current = thread
         self.state.current_tid = thread.tid
 
@@ -299,9 +302,10 @@ class Scheduler:
         """Blocks ``thread`` may run now. A full quantum when another thread of its priority
         waits for a turn; up to the next deadline (each block is at least one tick) when a
         timer or timeout is pending; otherwise until it makes an SVC (no slices to pay for)."""
-        if any(t.state is _READY and t.priority <= thread.priority and t is not thread
-               for t in self.kernel.threads):
-            return self.quantum_blocks
+        priority = thread.priority
+        for t in self.kernel.threads:
+            if t.state is _READY and t.priority <= priority and t is not thread:
+                return self.quantum_blocks
         budget = UNBOUNDED
         deadline = self.next_deadline()
         if deadline is not None:
@@ -380,8 +384,9 @@ class Scheduler:
         self._slice = None
         self.state.slice_tid = None
         self.state.switch_requested = False
-        self.current = thread if thread.alive else None
-        self.state.current_tid = self.current.tid if self.current else None
+        alive = thread.state is not _DEAD
+        self.current = thread if alive else None
+        self.state.current_tid = thread.tid if alive else None
         if self.kernel._ended > KEEP_ENDED:
             self.kernel._reap_old()
 
@@ -402,9 +407,11 @@ class Scheduler:
         finally:
             self._running = None
             now = cpu.instructions  # charge(cpu), inline: this runs once a slice
-            st.ticks += now - self.mark
+            st.ticks += now - self.mark  # (SVCs moved the mark on: they charged their part)
             self.mark = now
-            st.slice_left = min(st.slice_left, cpu.blocks_left)
+            left = cpu.blocks_left
+            if left < st.slice_left:
+                st.slice_left = left
         self._last_stop = stop
         if stop is Stop.FAULT:
             assert cpu.fault is not None
@@ -413,19 +420,19 @@ class Scheduler:
                 self._fault_held = True  # a debugger's stop at the fault: the slice stays open
                 return stop
             self.kernel.crash_process(thread.process, report, cpu.fault.address)
-        if (stop in (Stop.FAULT, Stop.QUANTUM) or st.switch_requested or not thread.alive
-                or thread.state is not _READY or not thread.process.alive):
+        if (stop is Stop.QUANTUM or stop is Stop.FAULT or st.switch_requested or thread.state is not _READY
+                or thread.process.exit_code is not None):  # (not READY covers an ended thread)
             self._close_slice(thread, stop)
         return stop
 
     def _ready_to_run(self) -> bool | None:
         """An open slice to run: True; None: not yet (time moved, or a slice just closed); False: never."""
-        if self._slice is not None and (self.state.switch_requested or not self._slice.alive
-                                        or self._slice.state is not _READY):
-            self._close_slice(self._slice, None)
-            return None
-        if self._slice is None:
+        current = self._slice
+        if current is None:
             return self._open_slice()
+        if self.state.switch_requested or current.state is not _READY:  # (not READY covers an ended thread)
+            self._close_slice(current, None)
+            return None
         return True
 
     # -- the two ways to drive it -----------------------------------------------------------------

@@ -16,11 +16,16 @@ from kernel.thread import Thread, ThreadState, Wait
 
 if TYPE_CHECKING:
     from kernel.objects.base import WaitObject
+    from kernel.scheduler import Scheduler
+
+_WAITING = ThreadState.WAITING
 
 
 class Waits:
     if TYPE_CHECKING:  # provided by Kernel
         timed_waits: set[Thread]
+        scheduler: Scheduler
+        _seq: int
 
         @property
         def current(self) -> Thread | None: ...
@@ -54,8 +59,9 @@ class Waits:
     # -- waiting ---------------------------------------------------------------------------
     def block(self, thread: Thread, wait: Wait) -> None:
         """Put ``thread`` to sleep on ``wait``; its SVC's result comes when it wakes."""
-        wait.since = self._sequence()
-        thread.state = ThreadState.WAITING
+        self._seq += 1  # (Kernel._sequence, inline: every blocking SVC passes here)
+        wait.since = self._seq
+        thread.state = _WAITING
         thread.wait = wait
         if wait.deadline is not None:
             self.timed_waits.add(thread)
@@ -64,8 +70,9 @@ class Waits:
             owner = getattr(obj, "owner", None)
             if owner is not None:
                 self.update_priority(owner)
-        if thread is self.current:
-            self.reschedule()
+        scheduler = self.scheduler
+        if thread is scheduler.current:
+            scheduler.request_switch()
 
     def wake(self, thread: Thread, results: dict[int, int]) -> None:
         self.timed_waits.discard(thread)
@@ -77,7 +84,7 @@ class Waits:
                     if owner is not None and owner is not thread:
                         self.update_priority(owner)
         thread.pending_results.update(results)
-        self.make_ready(thread)
+        self.scheduler.make_ready(thread)
 
     def try_complete(self, thread: Thread, wait: Wait) -> tuple[int, int] | None:
         """If ``wait`` is satisfied now, take the objects; returns (index or -1 for all, result).
@@ -118,4 +125,4 @@ class Waits:
             if done is not None:
                 index, code = done
                 self.wake(thread, {0: code, 1: index & 0xFFFFFFFF if index >= 0 else 0})
-        self.preempt_if_needed()
+        self.scheduler.preempt_if_needed()

@@ -69,8 +69,12 @@ NEVER = 0xFFFFFFFF  # an exit address no ARM or Thumb instruction can have
 UDF_INSTRUCTION = 0xE7F000F0  # permanently undefined (ARM)
 # QEMU's ARM exception numbers, as Unicorn's interrupt hook reports them.
 EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT = 1, 2, 3, 4, 7
+# The control block's slots as module names: the run and SVC paths read them often, and a
+# module attribute costs a lookup more.
 _CB_BLOCK_SIZE, _CB_HALT, _CB_INSTRUCTIONS = hooks.CB_BLOCK_SIZE, hooks.CB_HALT, hooks.CB_INSTRUCTIONS
-_CB_BUDGET = hooks.CB_BUDGET
+_CB_BUDGET, _CB_INSN_LIMIT, _CB_STOPPED = hooks.CB_BUDGET, hooks.CB_INSN_LIMIT, hooks.CB_STOPPED
+_CB_MISS_TYPE, _CB_RESUME, _CB_BLOCKS, _CB_DIRTY_COUNT = (hooks.CB_MISS_TYPE, hooks.CB_RESUME, hooks.CB_BLOCKS,
+                                                          hooks.CB_DIRTY_COUNT)
 _SB_STATUS, _SB_WRITE_COUNT = svchook.SB_STATUS, svchook.SB_WRITE_COUNT
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
 _BLOCK_STOPS = {hooks.STOPPED_BUDGET: Stop.QUANTUM, hooks.STOPPED_LIMIT: Stop.LIMIT, hooks.STOPPED_HALT: Stop.HALT}
@@ -231,7 +235,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         switches threads, a pause) or from another host thread (a window's Pause, Ctrl-C):
         the only call that may come from another thread. Between runs it does nothing."""
         if not self._closed:
-            self.control[hooks.CB_HALT] = 1
+            self._slots[_CB_HALT] = 1
 
     request_stop = halt  # the older name
 
@@ -321,15 +325,13 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         if self._deferred_syncs:
             self.sync_deferred()
         control = self._slots  # the control block as a memoryview: item access without numpy scalars
-        control[hooks.CB_BUDGET] = budget
-        control[hooks.CB_INSN_LIMIT] = limit
-        control[hooks.CB_STOPPED] = 0
-        control[hooks.CB_HALT] = 0
-        control[hooks.CB_BLOCK_SIZE] = 0
+        control[_CB_BUDGET] = budget
+        control[_CB_INSN_LIMIT] = limit
+        control[_CB_STOPPED] = control[_CB_HALT] = control[_CB_BLOCK_SIZE] = 0
         # A refused fill outside a run (dropping code from a page that is not executable looks it
         # up as a fetch) is no fault of this run: left here, it would be read as its miss.
-        control[hooks.CB_MISS_TYPE] = 0
-        resume, before = control[hooks.CB_RESUME], control[hooks.CB_BLOCKS]
+        control[_CB_MISS_TYPE] = 0
+        resume, before = control[_CB_RESUME], control[_CB_BLOCKS]
         self._code_stop = None
         self.fault = None
         state = self.read_svc_state()
@@ -345,11 +347,11 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
             return self._fault_from(exc)
         finally:
             self._running = False
-            self._entered = control[hooks.CB_BLOCKS] > before or bool(resume and not control[hooks.CB_RESUME])
+            self._entered = control[_CB_BLOCKS] > before or bool(resume and not control[_CB_RESUME])
             self._skip_at = None
             if self._code_stop is not None or self.fault is not None:
                 self._stopped_inside_block()  # a faulting instruction did not complete either
-            if control[hooks.CB_DIRTY_COUNT]:  # (tested here: most runs dirty nothing)
+            if control[_CB_DIRTY_COUNT]:  # (tested here: most runs dirty nothing)
                 self._drain_dirty_log()
             while self._pending_code:
                 self._drop_range(*self._pending_code.pop())
@@ -364,7 +366,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
             if self._code_stop is Stop.BREAKPOINT:
                 self._break_pc = self.pc
             return self._code_stop
-        return _BLOCK_STOPS.get(control[hooks.CB_STOPPED], Stop.HALT)
+        return _BLOCK_STOPS.get(control[_CB_STOPPED], Stop.HALT)
 
     def _stopped_inside_block(self) -> None:
         """A code hook stopped the run before an instruction inside the block being run: the

@@ -53,6 +53,7 @@ class RegisterAccess:
         self._read_ids = (ctypes.c_int * len(_SVC_READ))(*_SVC_READ)
         self._read_vals = (ctypes.c_uint32 * len(_SVC_READ))()
         self._read_ptrs = lib.pointers(self._read_vals, len(_SVC_READ), 4)
+        self._read_view = memoryview(self._read_vals).cast("B").cast("I")  # tolist() beats slicing
         self._write_ids = (ctypes.c_int * len(ARG_REGS))(*ARG_REGS)
         self._write_vals = (ctypes.c_uint32 * len(ARG_REGS))()
         self._write_ptrs = lib.pointers(self._write_vals, len(ARG_REGS), 4)
@@ -113,10 +114,10 @@ class RegisterAccess:
         """r0..r7, pc, cpsr in one C call."""
         if self._closed:
             raise RuntimeError(_CLOSED)
-        status = lib.reg_read_batch(self._handle, self._read_ids, self._read_ptrs, len(_SVC_READ))
+        status = lib.reg_read_batch(self._handle, self._read_ids, self._read_ptrs, _SVC_READ_COUNT)
         if status:
             raise UcError(status)
-        return self._read_vals[:]
+        return self._read_view.tolist()
 
     def read_args(self) -> list[int]:
         """r0..r7 (SVC arguments)."""
