@@ -175,9 +175,7 @@ def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int],
     if not count:  # the common case: no descriptors
         delivery.message = message
         return delivery
-    if message is None and dst is None:  # still decoded: HLE services and errors read it
-        message = Message(src.process.pid, -1, service, command, [], [])
-    shown = message.descriptors if message is not None else None  # None: nobody looks (guest to guest)
+    shown = message.descriptors if message is not None else None  # None: nobody listens, nothing is shown
     pid = src.process.pid
     for item in descriptors(words, normal, count):
         kind = item.kind

@@ -385,6 +385,109 @@ def test_has_memory_wants_a_state_and_a_frame():
     assert not has_memory(table, 0x102000, 4, P.R)
 
 
+def test_has_memory_over_more_pages_than_its_plain_int_path_takes():
+    """Six pages (past the few has_memory walks in plain ints): every one must be mapped memory
+    with a frame and the permission asked for."""
+    table = PageTable()
+    base = 0x200
+    table.state[base : base + 6], table.perm[base : base + 6] = int(S.PRIVATE), int(P.RW)
+    table.frame[base : base + 6] = np.arange(10, 16)
+    assert has_memory(table, base << 12, 6 << 12, P.RW)
+    for broken in ("state", "frame", "perm"):
+        saved = (int(table.state[base + 3]), int(table.frame[base + 3]), int(table.perm[base + 3]))
+        if broken == "state":
+            table.state[base + 3] = int(S.FREE)
+        elif broken == "frame":
+            table.frame[base + 3] = -1
+        else:
+            table.perm[base + 3] = int(P.R)
+        assert not has_memory(table, base << 12, 6 << 12, P.RW), broken
+        assert has_memory(table, base << 12, 6 << 12, P.R) == (broken == "perm"), broken
+        table.state[base + 3], table.frame[base + 3], table.perm[base + 3] = saved
+
+
+def test_a_plain_reply_to_a_mapped_buffer_request_unmaps_it(pair, mem):
+    """The reply of normal words only (the round trip's shortcut) still ends the request whole:
+    the buffer mapped into the server for it goes."""
+    guest, client, server = pair
+    mem(client, 0x08000000, 1, P.RW)
+    session = ServerSession(guest.kernel, "hlm:test")
+    write_cmdbuf(client.threads[0], [hdr(1, 0, 2), mapped_buffer(0x10, BUFFER_W), 0x08000000])
+    session.current = client.threads[0]
+    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    assert server.space.query(IPC_WINDOW).state == S.SHARED
+    write_cmdbuf(server.threads[0], [hdr(1, 1, 0), 0])
+    deliver_reply(guest.kernel, server.threads[0], session)
+    assert server.space.query(IPC_WINDOW).state == S.FREE
+    assert read_cmdbuf(client.threads[0]) == [hdr(1, 1, 0), 0]
+    assert client.threads[0].pending_results == {0: SUCCESS}
+    assert session.current is None and session.current_delivery is None
+
+
+@pytest.mark.parametrize("normal", [0, 1, 2])
+def test_a_reply_of_a_handle_and_a_bad_one_moves_nothing_whatever_its_normal_words(pair, normal):
+    """A reply's dry run is skipped only when its descriptors cannot fail after a change: here a
+    handle move comes first, so the dry run must run and refuse before the move, whatever normal
+    words (zeros: a result code of success) come before the descriptors."""
+    guest, client, server = pair
+    session = ServerSession(guest.kernel, "hlm:test")
+    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
+    session.current = client.threads[0]
+    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    h = guest.kernel.add_handle(server, server)
+    write_cmdbuf(server.threads[0], [hdr(1, normal, 4), *[0] * normal, copy_handles(1) | MOVE, h,
+                                     copy_handles(1), 0x1234])
+    with pytest.raises(KernelError) as info:
+        deliver_reply(guest.kernel, server.threads[0], session)
+    assert info.value.code == INVALID_HANDLE
+    assert server.handles.resolve(h, server.threads[0]) is server
+    assert client.threads[0].pending_results == {0: INVALID_HANDLE}
+
+
+def test_a_reply_with_a_handle_is_dry_run_as_a_reply(pair):
+    """A reply whose handle makes it take the dry run still carries its mapped buffer descriptor
+    back unchecked (the address is no memory of the server's): checked as a request, it would fail."""
+    guest, client, server = pair
+    session = ServerSession(guest.kernel, "hlm:test")
+    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
+    session.current = client.threads[0]
+    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    h = guest.kernel.add_handle(server, server)
+    write_cmdbuf(server.threads[0], [hdr(1, 1, 4), 0, mapped_buffer(0x10, BUFFER_W), 0x0DEAD000, copy_handles(1), h])
+    deliver_reply(guest.kernel, server.threads[0], session)
+    assert client.threads[0].pending_results == {0: SUCCESS}
+    words = read_cmdbuf(client.threads[0])
+    assert words[:4] == [hdr(1, 1, 4), 0, mapped_buffer(0x10, BUFFER_W), 0x0DEAD000]
+    assert client.handles.resolve(words[5], client.threads[0]) is server
+
+
+@pytest.mark.parametrize("normal", [0, 3])
+def test_a_plain_message_is_copied_word_for_word_and_no_further(pair, normal):
+    """A message of normal words only is copied as it is (copy_plain): the header and its normal
+    words, not a byte of what follows in the receiver's command buffer."""
+    guest, client, server = pair
+    write_cmdbuf(server.threads[0], [0xEEEEEEEE] * 8)
+    words = [hdr(7, normal, 0), *range(0x11111111, 0x11111111 + normal)]
+    write_cmdbuf(client.threads[0], words + [0xCCCCCCCC] * 4)
+    assert deliver_request(guest.kernel, client.threads[0], server.threads[0]) is None
+    got = read_cmdbuf(server.threads[0])
+    assert got == words
+    from kernel.ipc import _tls_bytes
+    from kernel.ipc_codec import CMDBUF_OFFSET
+    memory, offset = _tls_bytes(server.threads[0])
+    after = offset + CMDBUF_OFFSET + 4 * len(words)
+    assert bytes(memory[after : after + 4]) == b"\xee" * 4
+
+
+def test_has_memory_with_one_to_six_pages_agrees_with_the_page_by_page_rule():
+    table = PageTable()
+    base = 0x300
+    table.state[base : base + 5], table.perm[base : base + 5], table.frame[base : base + 5] = 1, int(P.R), 9
+    for pages in range(1, 7):  # up to past the mapped five: plain ints below five pages, numpy above
+        assert has_memory(table, base << 12, pages << 12, P.R) == (pages <= 5), pages
+        assert has_memory(table, (base + 1) << 12, pages << 12, P.R) == (pages <= 4), pages
+
+
 def test_the_dry_run_sees_what_the_servers_ipc_area_holds_already(pair):
     """The dry run plays the window forward on a copy of the server's IPC area (only that part
     of its state table is copied): buffers mapped there before this request count."""
