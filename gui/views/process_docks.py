@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -15,7 +17,7 @@ from PyQt6.QtWidgets import (
 from gui.layout import fit_columns
 from gui.models import HandleModel, IpcModel, ProcessModel, ThreadModel
 from gui.models.base import MONO, ROW_ROLE
-from gui.state import Snapshot
+from gui.state import IpcRow, Snapshot
 from gui.views.columns import offer_columns
 from gui.views.tables import TableDock, make_table, stack
 from gui.worker import IPC_KEEP
@@ -75,7 +77,13 @@ class HandleDock(TableDock):
 
 
 class IpcDock(TableDock):
-    """Every request and reply, decoded; filter by process, by service, or by any text."""
+    """Every request and reply, decoded; filter by process, by service, or by any text.
+
+    While the guests run and the dock is out of sight (a tab behind another), new messages
+    wait in :attr:`pending` instead of going into the table: each insert makes the sorting
+    proxy compare rows through the model's Python ``data()``, thousands of calls a second
+    that hold the interpreter lock the emulation thread needs. They go in as soon as the
+    dock is shown, and on every snapshot of stopped guests (pause, step, breakpoint)."""
 
     def __init__(self) -> None:
         super().__init__("IPC recorder", IpcModel(), "ipc", "filter messages (any column)")
@@ -90,36 +98,59 @@ class IpcDock(TableDock):
             self.tools.addWidget(widget)
         self.process_box.currentIndexChanged.connect(self._refilter)
         self.service_box.currentIndexChanged.connect(self._refilter)
+        self.visibilityChanged.connect(lambda visible: self.flush() if visible else None)
         self._all: list = []
+        self.pending: list = []  # kept by the filters, not yet in the table
+        self._pids: set[int] = set()  # in process_box
+        self._services: set[str] = set()  # in service_box
 
     def show_snapshot(self, snap: Snapshot) -> None:
-        if not snap.ipc or not self.recording.isChecked():
-            return
-        self._all.extend(snap.ipc)
-        del self._all[:-IPC_KEEP]
-        for row in snap.ipc:
-            for pid in (row.sender, row.receiver):
-                if pid >= 0 and self.process_box.findData(pid) < 0:
-                    self.process_box.addItem(f"process {pid}", pid)
-            if self.service_box.findData(row.service) < 0:
-                self.service_box.addItem(row.service, row.service)
-        self.model.append_rows([r for r in snap.ipc if self._keeps(r)], keep=IPC_KEEP)  # type: ignore[attr-defined]
+        if snap.ipc and self.recording.isChecked():
+            self._all.extend(snap.ipc)
+            del self._all[:-IPC_KEEP]
+            for row in snap.ipc:
+                for pid in (row.sender, row.receiver):
+                    if pid >= 0 and pid not in self._pids:
+                        self._pids.add(pid)
+                        self.process_box.addItem(f"process {pid}", pid)
+                if row.service not in self._services:
+                    self._services.add(row.service)
+                    self.service_box.addItem(row.service, row.service)
+            keeps = self._keeper()
+            self.pending.extend(r for r in snap.ipc if keeps(r))
+            del self.pending[:-IPC_KEEP]
+        if self.pending and (not snap.running or self.isVisible()):
+            self.flush()
+
+    def flush(self) -> None:
+        """Put the messages waiting in :attr:`pending` into the table."""
+        rows, self.pending = self.pending, []
+        if rows:
+            self.model.append_rows(rows, keep=IPC_KEEP)  # type: ignore[attr-defined]
 
     def clear(self) -> None:
         """Forget every recorded message (and the processes and services they named)."""
         self._all.clear()
+        self.pending.clear()
+        self._pids.clear()
+        self._services.clear()
         self.model.clear()  # type: ignore[attr-defined]
         for box in (self.process_box, self.service_box):
             while box.count() > 1:
                 box.removeItem(1)
 
-    def _keeps(self, row: object) -> bool:
+    def _keeper(self) -> Callable[[IpcRow], bool]:
         pid, service = self.process_box.currentData(), self.service_box.currentData()
-        return ((pid is None or pid in (row.sender, row.receiver))  # type: ignore[attr-defined]
-                and (service is None or row.service == service))  # type: ignore[attr-defined]
+        return lambda row: ((pid is None or pid in (row.sender, row.receiver))
+                            and (service is None or row.service == service))
+
+    def _keeps(self, row: IpcRow) -> bool:
+        return self._keeper()(row)
 
     def _refilter(self) -> None:
-        self.model.set_rows([r for r in self._all if self._keeps(r)])  # type: ignore[attr-defined]
+        keeps = self._keeper()
+        self.pending = []
+        self.model.set_rows([r for r in self._all if keeps(r)])  # type: ignore[attr-defined]
 
 
 class OutputDock(QDockWidget):
