@@ -19,7 +19,7 @@ from gui.models import HandleModel, IpcModel, ProcessModel, ThreadModel
 from gui.models.base import MONO, ROW_ROLE
 from gui.state import IpcRow, Snapshot
 from gui.views.columns import offer_columns
-from gui.views.tables import TableDock, make_table, stack
+from gui.views.tables import TableDock, make_table, on_screen, stack
 from gui.worker import IPC_KEEP
 
 # The widest text a column shows while the guests run (its contents at the start are narrower).
@@ -119,7 +119,7 @@ class IpcDock(TableDock):
             keeps = self._keeper()
             self.pending.extend(r for r in snap.ipc if keeps(r))
             del self.pending[:-IPC_KEEP]
-        if self.pending and (not snap.running or self.isVisible()):
+        if self.pending and (not snap.running or on_screen(self)):
             self.flush()
 
     def flush(self) -> None:

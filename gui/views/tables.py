@@ -18,6 +18,12 @@ from PyQt6.QtWidgets import (
 from gui.models.base import ROW_ROLE, SORT_ROLE
 
 
+def on_screen(widget: QWidget) -> bool:
+    """Some of ``widget`` can be seen: shown, and not a tab behind another dock (those stay
+    ``isVisible()``) nor in a minimised or unshown window."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
 def stack(dock: QDockWidget, *parts: QWidget | QLayout) -> None:
     """Give ``dock`` a body of ``parts`` (widgets or layouts) stacked top to bottom."""
     body = QWidget()
