@@ -29,6 +29,10 @@ from kernel.layout import SYSTEM_TICK_HZ
 
 SLICE_INSTRUCTIONS = 2_000_000  # at ~50 MIPS: ~40 ms, the longest the UI waits for a pause
 SNAPSHOT_INTERVAL = 0.1  # seconds between debugger snapshots while running
+# ... and with the frame limiter off: each snapshot costs this thread its gathering and the GUI
+# thread its dock refreshes, which hold the interpreter lock the guests' hooks wait for; the docks
+# then update 4 times a second while the guests run (every stop still sends one at once).
+UNTHROTTLED_SNAPSHOT_INTERVAL = 0.25
 SCREENS_INTERVAL = 1 / 60  # seconds between screen patches while gdb runs the guests
 RUN_SCREENS_INTERVAL = 1 / 75  # at least this between screen patches of the window's own runs
 PAGES_INTERVAL = 0.5  # seconds between page-table snapshots (they copy ~7 MiB)
@@ -377,7 +381,8 @@ class EmuWorker(QObject):
             c2 = time.thread_time()
             spent["screens"] += c2 - c1
             c1 = c2
-        if stopped or now - self._last_snapshot >= SNAPSHOT_INTERVAL:
+        interval = SNAPSHOT_INTERVAL if self.throttle else UNTHROTTLED_SNAPSHOT_INTERVAL
+        if stopped or now - self._last_snapshot >= interval:
             self.stats.emit(self._stats.fps, self._stats.mips)
             self._emit_snapshot(pages=stopped)
             spent["snapshots"] += time.thread_time() - c1
