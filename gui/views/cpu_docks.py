@@ -50,7 +50,8 @@ def register_rows(view: ThreadView | None) -> list[tuple[str, str, str]]:
 
 class RegistersDock(TableDock):
     def __init__(self) -> None:
-        super().__init__("Registers", RegisterModel(), "registers", "filter registers", sortable=False)
+        super().__init__("Registers", RegisterModel(), "registers", "filter registers", sortable=False,
+                         mirror=True)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         view = snap.detail.thread if snap.detail else None
@@ -91,7 +92,8 @@ class DisassemblyDock(TableDock):
     goto = pyqtSignal(object)  # address, or None to follow the PC
 
     def __init__(self) -> None:
-        super().__init__("Disassembly", DisasmModel(), "disassembly", "filter instructions", sortable=False)
+        super().__init__("Disassembly", DisasmModel(), "disassembly", "filter instructions", sortable=False,
+                         mirror=True)
         self.follow = QCheckBox("follow PC")
         self.follow.setChecked(True)
         self.address = QLineEdit()
@@ -131,7 +133,9 @@ class DisassemblyDock(TableDock):
         if model.pc is not None:
             at = next((i for i, line in enumerate(model.rows) if line.address == model.pc), None)
             if at is not None:
-                self.view.scrollTo(self.proxy.mapFromSource(model.index(at, 0)))
+                source = self.proxy.sourceModel()  # the mirror: its rows are the model's
+                assert source is not None
+                self.view.scrollTo(self.proxy.mapFromSource(source.index(at, 0)))
         mode = "thumb" if detail and detail.thread and detail.thread.thumb else "arm"
         self.setWindowTitle(f"Disassembly ({mode})")
 
@@ -261,7 +265,7 @@ class BreakpointsDock(TableDock):
     remove = pyqtSignal(int, int)  # pid, address
 
     def __init__(self) -> None:
-        super().__init__("Breakpoints", BreakpointModel(), "breakpoints", "filter breakpoints")
+        super().__init__("Breakpoints", BreakpointModel(), "breakpoints", "filter breakpoints", mirror=True)
         self.address = QLineEdit()
         self.address.setPlaceholderText("add at address (hex), Enter")
         self.address.returnPressed.connect(self._add)

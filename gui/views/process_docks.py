@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QModelIndex, Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,10 +17,10 @@ from PyQt6.QtWidgets import (
 
 from gui.layout import fit_columns
 from gui.models import HandleModel, IpcModel, ProcessModel, ThreadModel
-from gui.models.base import MONO, ROW_ROLE
+from gui.models.base import MONO
 from gui.state import IpcRow, Snapshot
 from gui.views.columns import offer_columns
-from gui.views.tables import TableDock, make_table, on_screen, stack
+from gui.views.tables import TableDock, make_table, on_screen, row_object, stack
 from gui.worker import IPC_KEEP
 
 # The widest text a column shows while the guests run (its contents at the start are narrower).
@@ -41,8 +42,8 @@ class ProcessDock(QDockWidget):
         super().__init__("Processes and threads")
         self.setObjectName("processes")
         self.processes, self.threads = ProcessModel(), ThreadModel()
-        self.process_view, self.process_proxy = make_table(self.processes)
-        self.thread_view, self.thread_proxy = make_table(self.threads)
+        self.process_view, self.process_proxy = make_table(self.processes, mirror=True)
+        self.thread_view, self.thread_proxy = make_table(self.threads, mirror=True)
         offer_columns(self.process_view, shown=ProcessModel.KEY_COLUMNS)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.process_view)
@@ -51,8 +52,8 @@ class ProcessDock(QDockWidget):
         self.process_view.clicked.connect(lambda index: self._pick(index, thread=False))
         self.thread_view.clicked.connect(lambda index: self._pick(index, thread=True))
 
-    def _pick(self, index: object, thread: bool) -> None:
-        row = index.data(ROW_ROLE)  # type: ignore[attr-defined]
+    def _pick(self, index: QModelIndex, thread: bool) -> None:
+        row: Any = row_object(index)
         if row is not None:
             self.selected.emit(row.pid, row.tid if thread else None)
 
@@ -69,7 +70,7 @@ class ProcessDock(QDockWidget):
 
 class HandleDock(TableDock):
     def __init__(self) -> None:
-        super().__init__("Handles", HandleModel(), "handles", "filter handles (type, object, holder)")
+        super().__init__("Handles", HandleModel(), "handles", "filter handles (type, object, holder)", mirror=True)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.model.set_rows(snap.detail.handles if snap.detail else [])  # type: ignore[attr-defined]
@@ -86,7 +87,8 @@ class IpcDock(TableDock):
     dock is shown, and on every snapshot of stopped guests (pause, step, breakpoint)."""
 
     def __init__(self) -> None:
-        super().__init__("IPC recorder", IpcModel(), "ipc", "filter messages (any column)")
+        super().__init__("IPC recorder", IpcModel(), "ipc", "filter messages (any column)",
+                         natural=IpcModel.SEQ)  # rows come in message order
         self.process_box, self.service_box = QComboBox(), QComboBox()
         self.process_box.addItem("all processes", None)
         self.service_box.addItem("all services", None)
