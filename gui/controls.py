@@ -61,6 +61,7 @@ class ControlsView(QObject):
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.show)
+        self._shown: Controls | None = None  # what the label and actions show
         window.session.pending_changed.connect(self._requests_changed)
         window.session.worker.screens.connect(self._screens)
 
@@ -85,6 +86,9 @@ class ControlsView(QObject):
         gdb = getattr(window, "gdb", None)
         busy = busy or (gdb is not None and gdb[0].client_running)  # a gdb continue: Pause ends it
         now = controls(snap.running, busy, snap.reason, alive, len(snap.processes))
+        if now == self._shown and window.state_label.text() == now.state:
+            return  # as shown (most snapshots of a run): no more calls into Qt
+        self._shown = now
         window.state_label.setText(now.state)
         window.run_action.setEnabled(now.run)
         window.pause_action.setEnabled(now.pause)

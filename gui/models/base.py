@@ -161,6 +161,23 @@ class MirrorModel(QStandardItemModel):
         index = self.source.index(row, column)
         return tuple(self.source.data(index, role) for role in MIRRORED_ROLES)
 
+    def _row_values(self, row: int, columns: range) -> list[tuple]:
+        """``MIRRORED_ROLES``' values of ``columns`` of ``row``: what the model's ``data()``
+        answers, made without an index a cell when ``data()`` is RowsModel's own."""
+        source = self.source
+        if type(source).data is not RowsModel.data:
+            return [self._values(row, c) for c in columns]
+        obj = source.rows[row]
+        colour = source.highlight(obj)
+        brush = QBrush(colour) if colour is not None else None
+        cells = []
+        for c in columns:
+            column = source.COLUMNS[c]
+            text = column.text(obj)
+            cells.append((text, column.key(obj) if column.key is not None else text, MONO if column.mono else None,
+                          source.decoration(obj, c), brush))
+        return cells
+
     def _item(self, values: tuple) -> QStandardItem:
         item = _Item()
         item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
@@ -178,7 +195,7 @@ class MirrorModel(QStandardItemModel):
         if last < first:
             return
         columns = range(self.source.columnCount())
-        cells = [[self._values(r, c) for c in columns] for r in range(first, last + 1)]
+        cells = [self._row_values(r, columns) for r in range(first, last + 1)]
         for offset, row in enumerate(cells):
             self.insertRow(first + offset, [self._item(values) for values in row])
         self._cells[first:first] = cells
@@ -192,8 +209,8 @@ class MirrorModel(QStandardItemModel):
             return  # (0, 0) to (0, n) of an empty model
         for r in range(top_left.row(), min(bottom_right.row(), len(self._cells) - 1) + 1):
             kept = self._cells[r]
-            for c in range(top_left.column(), bottom_right.column() + 1):
-                values = self._values(r, c)
+            columns = range(top_left.column(), bottom_right.column() + 1)
+            for c, values in zip(columns, self._row_values(r, columns), strict=True):
                 if values == kept[c]:
                     continue
                 roles = {role: value for role, value, old in zip(MIRRORED_ROLES, values, kept[c], strict=True)

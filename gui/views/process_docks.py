@@ -190,8 +190,20 @@ class OutputDock(QDockWidget):
                                          if want is None or entry[0] == want))
 
     def show_snapshot(self, snap: Snapshot) -> None:
+        """The snapshot's new lines, as :meth:`add` adds them, in one append (one layout)."""
+        if not snap.output:
+            return
+        want = self.process_box.currentData()
+        shown = []
         for pid, name, line in snap.output:
-            self.add(pid, name, line)
+            self.lines.append((pid, name, line))
+            if self.process_box.findData(pid) < 0:
+                self.process_box.addItem(f"{name} ({pid})", pid)
+            if want in (None, pid):
+                shown.append(f"[{name}:{pid}] {line}" if want is None else line)
+        del self.lines[: -self.MAX_LINES]
+        if shown:
+            self.text.appendPlainText("\n".join(shown))
 
     def clear(self) -> None:
         self.lines.clear()
