@@ -63,10 +63,18 @@ class ControlsView(QObject):
         self._timer.timeout.connect(self.show)
         self._shown: Controls | None = None  # what the label and actions show
         window.session.pending_changed.connect(self._requests_changed)
-        window.session.worker.screens.connect(self._screens)
+        self._watching = False
 
     def _requests_changed(self) -> None:
         self.show()
+
+    def watch_screens(self, on: bool) -> None:
+        """Look at every screen patch while gdb is connected (:meth:`_screens`); not otherwise:
+        75 calls a second into Python for nothing, each taking the interpreter lock."""
+        if on != self._watching:
+            self._watching = on
+            screens = self.window.session.worker.screens
+            (screens.connect if on else screens.disconnect)(self._screens)
 
     def _screens(self, _frames: object) -> None:
         """A gdb continue sends the screens before its first snapshot: Pause must be there at once."""

@@ -172,6 +172,9 @@ class MainWindow(QMainWindow):
         self._stale: set[QDockWidget] = set()
         for dock in self._state_docks:
             dock.visibilityChanged.connect(lambda visible, d=dock: self._catch_up(d) if visible else None)
+        self._stale_pages: dict[QDockWidget, object] = {}  # the page table and strip: the pages they skipped
+        for pages_dock in (self.page_dock, self.space_dock):
+            pages_dock.visibilityChanged.connect(lambda visible, d=pages_dock: self._catch_up(d) if visible else None)
         self.process_dock.selected.connect(self.select)
         self.space_dock.strip.clicked.connect(self.open_page)
         self.page_dock.visibilityChanged.connect(self._want_pages)
@@ -272,8 +275,12 @@ class MainWindow(QMainWindow):
                 self._stale.discard(state_dock)
                 state_dock.show_snapshot(snap)  # type: ignore[attr-defined]
         if snap.pages is not None:
-            self.page_dock.show_pages(snap.pages)
-            self.space_dock.show_pages(snap.pages)
+            for pages_dock in (self.page_dock, self.space_dock):
+                if snap.running and not on_screen(pages_dock):
+                    self._stale_pages[pages_dock] = snap.pages  # shown again: it catches up
+                else:
+                    self._stale_pages.pop(pages_dock, None)
+                    pages_dock.show_pages(snap.pages)
         self.controls.show()
         if not self._docks_pinned and snap.processes:  # rows to measure the columns by
             self._docks_pinned = True
@@ -290,6 +297,9 @@ class MainWindow(QMainWindow):
         if dock in self._stale and self.snapshot is not None:
             self._stale.discard(dock)
             dock.show_snapshot(self.snapshot)  # type: ignore[attr-defined]
+        pages = self._stale_pages.pop(dock, None)
+        if pages is not None:
+            dock.show_pages(pages)  # type: ignore[attr-defined]
 
     def _show_title(self, processes: list[ProcessRow]) -> None:
         """The program's SMDH title in the title bar and its icon as the window's (only on a change)."""
@@ -527,6 +537,7 @@ class MainWindow(QMainWindow):
             return
         thread = threading.Thread(target=_serve_quietly, args=(server,), name="hlemu-gdb", daemon=True)
         self.gdb = (server, owned, thread)
+        self.controls.watch_screens(True)
         thread.start()
         self.gdb_action.setChecked(True)
         self.gdb_label.setText(f"gdb server on :{server.port}")
@@ -537,6 +548,7 @@ class MainWindow(QMainWindow):
             return
         server, owned, thread = self.gdb
         self.gdb = None
+        self.controls.watch_screens(False)
         server.close()  # interrupts a gdb 'continue' under way on the emulation thread
         owned.close()
         thread.join(5)
