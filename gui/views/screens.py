@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 from PyQt6.QtCore import QPoint, QRect, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent
+from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QRegion
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from kernel.display import SCREEN_HEIGHT, SCREEN_WIDTHS
@@ -38,6 +38,12 @@ class ScreenView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(SCREEN_WIDTHS["top"], 2 * SCREEN_HEIGHT + GAP)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # The grey around the screens is Qt's own background fill (C++, before paintEvent),
+        # not a fillRect in Python, which held the interpreter lock while it filled the widget.
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(Qt.GlobalColor.darkGray))
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
         self._touching = False
 
     def set_scale(self, scale: int) -> None:
@@ -81,7 +87,11 @@ class ScreenView(QWidget):
             self.pixels(patch.screen)[:, patch.first : patch.first + width] = patch.pixels
             self.columns_drawn += width
         if patches:
-            self.update()
+            rects = self.rects()
+            region = QRegion()
+            for name in {patch.screen for patch in patches}:
+                region += rects[name]
+            self.update(region)  # only the screens patched are painted again
 
     def rects(self) -> dict[str, QRect]:
         s = self.effective_scale()
@@ -94,7 +104,6 @@ class ScreenView(QWidget):
 
     def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.darkGray)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # integer scale, sharp pixels
         for name, rect in self.rects().items():
             painter.drawImage(rect, self.images[name])
