@@ -61,11 +61,20 @@ class ControlsView(QObject):
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.show)
+        self._shown: Controls | None = None  # what the label and actions show
         window.session.pending_changed.connect(self._requests_changed)
-        window.session.worker.screens.connect(self._screens)
+        self._watching = False
 
     def _requests_changed(self) -> None:
         self.show()
+
+    def watch_screens(self, on: bool) -> None:
+        """Look at every screen patch while gdb is connected (:meth:`_screens`); not otherwise:
+        75 calls a second into Python for nothing, each taking the interpreter lock."""
+        if on != self._watching:
+            self._watching = on
+            screens = self.window.session.worker.screens
+            (screens.connect if on else screens.disconnect)(self._screens)
 
     def _screens(self, _frames: object) -> None:
         """A gdb continue sends the screens before its first snapshot: Pause must be there at once."""
@@ -85,6 +94,9 @@ class ControlsView(QObject):
         gdb = getattr(window, "gdb", None)
         busy = busy or (gdb is not None and gdb[0].client_running)  # a gdb continue: Pause ends it
         now = controls(snap.running, busy, snap.reason, alive, len(snap.processes))
+        if now == self._shown and window.state_label.text() == now.state:
+            return  # as shown (most snapshots of a run): no more calls into Qt
+        self._shown = now
         window.state_label.setText(now.state)
         window.run_action.setEnabled(now.run)
         window.pause_action.setEnabled(now.pause)

@@ -39,6 +39,7 @@ from gui.views.inspect_docks import add_inspect_docks
 from gui.views.memory_docks import AddressSpaceDock, FaultPlotDock, MemoryMapDock, PageTableDock
 from gui.views.process_docks import HandleDock, IpcDock, OutputDock, ProcessDock
 from gui.views.screens import ScreenView
+from gui.views.tables import on_screen
 from hlemu.images import FORMATS, image_format
 from kernel.api import Emulator
 
@@ -162,6 +163,18 @@ class MainWindow(QMainWindow):
         self.disasm_dock.raise_()
         self.output_dock.raise_()
         self.register_dock.raise_()
+        # Docks showing the state as of the newest snapshot: while the guests run, one out of
+        # sight (a tab behind another, a minimised window) skips snapshots; its Python models
+        # would otherwise take the interpreter lock the emulation thread waits for.
+        self._state_docks: tuple[QDockWidget, ...] = (
+            self.process_dock, self.handle_dock, self.map_dock, self.register_dock, self.disasm_dock,
+            self.hex_dock, self.break_dock)
+        self._stale: set[QDockWidget] = set()
+        for dock in self._state_docks:
+            dock.visibilityChanged.connect(lambda visible, d=dock: self._catch_up(d) if visible else None)
+        self._stale_pages: dict[QDockWidget, object] = {}  # the page table and strip: the pages they skipped
+        for pages_dock in (self.page_dock, self.space_dock):
+            pages_dock.visibilityChanged.connect(lambda visible, d=pages_dock: self._catch_up(d) if visible else None)
         self.process_dock.selected.connect(self.select)
         self.space_dock.strip.clicked.connect(self.open_page)
         self.page_dock.visibilityChanged.connect(self._want_pages)
@@ -253,12 +266,21 @@ class MainWindow(QMainWindow):
         if self.snapshot is None:
             self.unsetCursor()
         self.snapshot = snap
-        for dock in (self.process_dock, self.handle_dock, self.map_dock, self.fault_dock, self.register_dock,
-                     self.disasm_dock, self.hex_dock, self.break_dock, self.ipc_dock, self.output_dock):
+        for dock in (self.fault_dock, self.ipc_dock, self.output_dock):  # they add each snapshot's news
             dock.show_snapshot(snap)
+        for state_dock in self._state_docks:
+            if snap.running and not on_screen(state_dock):
+                self._stale.add(state_dock)  # shown again: it catches up (_catch_up)
+            else:
+                self._stale.discard(state_dock)
+                state_dock.show_snapshot(snap)  # type: ignore[attr-defined]
         if snap.pages is not None:
-            self.page_dock.show_pages(snap.pages)
-            self.space_dock.show_pages(snap.pages)
+            for pages_dock in (self.page_dock, self.space_dock):
+                if snap.running and not on_screen(pages_dock):
+                    self._stale_pages[pages_dock] = snap.pages  # shown again: it catches up
+                else:
+                    self._stale_pages.pop(pages_dock, None)
+                    pages_dock.show_pages(snap.pages)
         self.controls.show()
         if not self._docks_pinned and snap.processes:  # rows to measure the columns by
             self._docks_pinned = True
@@ -268,6 +290,16 @@ class MainWindow(QMainWindow):
         self._show_title(snap.processes)
         for crash in snap.crashes:
             self.report_crash(crash)
+
+    def _catch_up(self, dock: QDockWidget) -> None:
+        """A dock coming into sight shows the newest snapshot (it skipped those taken while it
+        was out of sight and the guests ran)."""
+        if dock in self._stale and self.snapshot is not None:
+            self._stale.discard(dock)
+            dock.show_snapshot(self.snapshot)  # type: ignore[attr-defined]
+        pages = self._stale_pages.pop(dock, None)
+        if pages is not None:
+            dock.show_pages(pages)  # type: ignore[attr-defined]
 
     def _show_title(self, processes: list[ProcessRow]) -> None:
         """The program's SMDH title in the title bar and its icon as the window's (only on a change)."""
@@ -505,6 +537,7 @@ class MainWindow(QMainWindow):
             return
         thread = threading.Thread(target=_serve_quietly, args=(server,), name="hlemu-gdb", daemon=True)
         self.gdb = (server, owned, thread)
+        self.controls.watch_screens(True)
         thread.start()
         self.gdb_action.setChecked(True)
         self.gdb_label.setText(f"gdb server on :{server.port}")
@@ -515,6 +548,7 @@ class MainWindow(QMainWindow):
             return
         server, owned, thread = self.gdb
         self.gdb = None
+        self.controls.watch_screens(False)
         server.close()  # interrupts a gdb 'continue' under way on the emulation thread
         owned.close()
         thread.join(5)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PyQt6.QtGui import QBrush, QColor, QFont, QIcon, QImage, QPixmap
+from PyQt6.QtGui import QBrush, QColor, QFont, QIcon, QImage, QPixmap, QStandardItem, QStandardItemModel
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the value a column sorts by (numbers as numbers)
@@ -120,3 +120,109 @@ class RowsModel(QAbstractTableModel):
             colour = self.highlight(row)
             return QBrush(colour) if colour is not None else None
         return None
+
+
+MIRRORED_ROLES = (Qt.ItemDataRole.DisplayRole, SORT_ROLE, Qt.ItemDataRole.FontRole,
+                  Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.BackgroundRole)
+
+
+class MirrorModel(QStandardItemModel):
+    """A copy of a :class:`RowsModel`'s cells in Qt's own storage, for the views to paint from.
+
+    A view painting a Python model calls its ``data()`` once a role a cell (and ``rowCount``
+    and ``columnCount`` for every index it makes), each call taking the interpreter lock the
+    emulation thread's hooks wait for. The mirror follows the model's signals, copies each
+    changed cell's roles in one pass on the GUI thread (``MIRRORED_ROLES``), and only cells
+    whose values differ are set, so only they are repainted. Rows are in the model's order:
+    a mirror row number is the model's, and the row objects are the model's (:meth:`row_object`,
+    :func:`gui.views.tables.row_object`: new in every snapshot, kept here as ``ROW_ROLE`` they
+    would repaint every row). For the small tables
+    refreshed while the guests run (the IPC recorder's 100,000 rows stay on their model).
+    """
+
+    def __init__(self, source: RowsModel) -> None:
+        super().__init__(0, len(source.COLUMNS))
+        self.source = source
+        self.setHorizontalHeaderLabels([column.title for column in source.COLUMNS])
+        self.setItemPrototype(_Item())
+        self._cells: list[list[tuple]] = []  # per row and column: the MIRRORED_ROLES values set
+        source.modelReset.connect(self._reset)
+        source.dataChanged.connect(self._changed)
+        source.rowsInserted.connect(self._inserted)
+        source.rowsRemoved.connect(self._removed)
+        self._reset()
+
+    def row_object(self, row: int) -> Any:
+        """The model's row object at ``row`` (the mirror keeps no ``ROW_ROLE``: Qt asks its
+        ``data()`` for every role of every cell painted, so it is not overridden in Python)."""
+        return self.source.rows[row] if 0 <= row < len(self.source.rows) else None
+
+    def _values(self, row: int, column: int) -> tuple:
+        index = self.source.index(row, column)
+        return tuple(self.source.data(index, role) for role in MIRRORED_ROLES)
+
+    def _row_values(self, row: int, columns: range) -> list[tuple]:
+        """``MIRRORED_ROLES``' values of ``columns`` of ``row``: what the model's ``data()``
+        answers, made without an index a cell when ``data()`` is RowsModel's own."""
+        source = self.source
+        if type(source).data is not RowsModel.data:
+            return [self._values(row, c) for c in columns]
+        obj = source.rows[row]
+        colour = source.highlight(obj)
+        brush = QBrush(colour) if colour is not None else None
+        cells = []
+        for c in columns:
+            column = source.COLUMNS[c]
+            text = column.text(obj)
+            cells.append((text, column.key(obj) if column.key is not None else text, MONO if column.mono else None,
+                          source.decoration(obj, c), brush))
+        return cells
+
+    def _item(self, values: tuple) -> QStandardItem:
+        item = _Item()
+        item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
+        for role, value in zip(MIRRORED_ROLES, values, strict=True):
+            if value is not None:
+                item.setData(value, role)
+        return item
+
+    def _reset(self) -> None:
+        self.removeRows(0, self.rowCount())
+        self._cells = []
+        self._inserted(QModelIndex(), 0, self.source.rowCount() - 1)
+
+    def _inserted(self, _parent: Index, first: int, last: int) -> None:
+        if last < first:
+            return
+        columns = range(self.source.columnCount())
+        cells = [self._row_values(r, columns) for r in range(first, last + 1)]
+        for offset, row in enumerate(cells):
+            self.insertRow(first + offset, [self._item(values) for values in row])
+        self._cells[first:first] = cells
+
+    def _removed(self, _parent: Index, first: int, last: int) -> None:
+        self.removeRows(first, last - first + 1)
+        del self._cells[first : last + 1]
+
+    def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, _roles: object = None) -> None:
+        if not (top_left.isValid() and bottom_right.isValid()):
+            return  # (0, 0) to (0, n) of an empty model
+        for r in range(top_left.row(), min(bottom_right.row(), len(self._cells) - 1) + 1):
+            kept = self._cells[r]
+            columns = range(top_left.column(), bottom_right.column() + 1)
+            for c, values in zip(columns, self._row_values(r, columns), strict=True):
+                if values == kept[c]:
+                    continue
+                roles = {role: value for role, value, old in zip(MIRRORED_ROLES, values, kept[c], strict=True)
+                         if not (value is old or value == old)}
+                kept[c] = values
+                self.setItemData(self.index(r, c), roles)
+
+
+class _Item(QStandardItem):
+    """A cell the user cannot edit (the mirror is the model's copy, not a place to type)."""
+
+    def clone(self) -> QStandardItem:
+        item = _Item()
+        item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
+        return item

@@ -6,7 +6,7 @@ import struct
 from typing import Any
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor
+from PyQt6.QtGui import QBrush, QColor, QFontMetrics
 from PyQt6.QtWidgets import (
     QCheckBox,
     QDockWidget,
@@ -50,7 +50,8 @@ def register_rows(view: ThreadView | None) -> list[tuple[str, str, str]]:
 
 class RegistersDock(TableDock):
     def __init__(self) -> None:
-        super().__init__("Registers", RegisterModel(), "registers", "filter registers", sortable=False)
+        super().__init__("Registers", RegisterModel(), "registers", "filter registers", sortable=False,
+                         mirror=True)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         view = snap.detail.thread if snap.detail else None
@@ -91,7 +92,8 @@ class DisassemblyDock(TableDock):
     goto = pyqtSignal(object)  # address, or None to follow the PC
 
     def __init__(self) -> None:
-        super().__init__("Disassembly", DisasmModel(), "disassembly", "filter instructions", sortable=False)
+        super().__init__("Disassembly", DisasmModel(), "disassembly", "filter instructions", sortable=False,
+                         mirror=True)
         self.follow = QCheckBox("follow PC")
         self.follow.setChecked(True)
         self.address = QLineEdit()
@@ -121,14 +123,19 @@ class DisassemblyDock(TableDock):
     def show_snapshot(self, snap: Snapshot) -> None:
         model: DisasmModel = self.model  # type: ignore[assignment]
         detail = snap.detail
+        marks = (model.pc, model.breaks)
         model.pc = detail.thread.pc if detail and detail.thread else None
         model.breaks = {addr for pid, addr in snap.breakpoints if detail and pid == detail.pid}
         model.set_rows(detail.disasm if detail else [])
-        model.dataChanged.emit(model.index(0, 0), model.index(max(0, model.rowCount() - 1), 0))
+        if (model.pc, model.breaks) != marks:  # the marks column and the highlights moved
+            model.dataChanged.emit(model.index(0, 0), model.index(max(0, model.rowCount() - 1),
+                                                                  len(model.COLUMNS) - 1))
         if model.pc is not None:
             at = next((i for i, line in enumerate(model.rows) if line.address == model.pc), None)
             if at is not None:
-                self.view.scrollTo(self.proxy.mapFromSource(model.index(at, 0)))
+                source = self.proxy.sourceModel()  # the mirror: its rows are the model's
+                assert source is not None
+                self.view.scrollTo(self.proxy.mapFromSource(source.index(at, 0)))
         mode = "thumb" if detail and detail.thread and detail.thread.thumb else "arm"
         self.setWindowTitle(f"Disassembly ({mode})")
 
@@ -208,7 +215,13 @@ class HexDock(QDockWidget):
         self.model = HexModel()
         self.view = QTableView()
         self.view.setModel(self.model)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Byte columns as wide as two hex digits, fixed: ResizeToContents measured every cell
+        # (Python data() calls) on each refresh; only the ASCII column still fits its text.
+        header = self.view.horizontalHeader()
+        header.setMinimumSectionSize(8)
+        header.setDefaultSectionSize(QFontMetrics(MONO).horizontalAdvance("00") + 14)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(16, QHeaderView.ResizeMode.ResizeToContents)
         self.view.verticalHeader().setDefaultSectionSize(20)
         self.view.verticalHeader().setFont(MONO)
         self.address = QLineEdit()
@@ -252,7 +265,7 @@ class BreakpointsDock(TableDock):
     remove = pyqtSignal(int, int)  # pid, address
 
     def __init__(self) -> None:
-        super().__init__("Breakpoints", BreakpointModel(), "breakpoints", "filter breakpoints")
+        super().__init__("Breakpoints", BreakpointModel(), "breakpoints", "filter breakpoints", mirror=True)
         self.address = QLineEdit()
         self.address.setPlaceholderText("add at address (hex), Enter")
         self.address.returnPressed.connect(self._add)

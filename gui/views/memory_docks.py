@@ -23,7 +23,7 @@ from gui.models import PageTableModel, RegionModel
 from gui.models.pages import FILTERS
 from gui.state import FAULT_KINDS, PageTableSnapshot, Snapshot
 from gui.views.plots import COLOURS, Plot
-from gui.views.tables import TableDock, make_table, stack
+from gui.views.tables import TableDock, make_table, on_screen, stack
 from hlemu.memory import MemoryState
 
 NUM_PAGES = 1 << 20
@@ -45,7 +45,8 @@ def parse_address(text: str) -> int:
 
 class MemoryMapDock(TableDock):
     def __init__(self) -> None:
-        super().__init__("Memory map", RegionModel(), "memory_map", "filter regions (state, perm, address)")
+        super().__init__("Memory map", RegionModel(), "memory_map", "filter regions (state, perm, address)",
+                         mirror=True)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.model.set_rows(snap.detail.regions if snap.detail else [])  # type: ignore[attr-defined]
@@ -136,10 +137,17 @@ class AddressStrip(QWidget):
         self.lo, self.hi = 0, NUM_PAGES  # visible pages [lo, hi)
         self._lut = _lut()
         self._press: float | None = None
+        self._row: tuple[tuple[int, int, int, int], bytes] | None = None  # the last paint's pixels, by what they show
+        self._version = 0  # counts set_state's new states
         self.setMouseTracking(True)
 
     def set_state(self, state: np.ndarray | None) -> None:
+        """A new page table (a snapshot's ``state``); one like the last (the usual case while
+        the guests run) keeps the strip as it is, unrepainted."""
+        if state is not None and self.state is not None and np.array_equal(state, self.state):
+            return
         self.state = state
+        self._version += 1
         self.update()
 
     def zoom(self, factor: float, around: int | None = None) -> None:
@@ -173,7 +181,12 @@ class AddressStrip(QWidget):
     def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
         width, height = self.width(), self.height() - 16
-        row = self.colours(width).tobytes()  # kept alive until the image is drawn
+        # Painted again whenever a neighbour repaints: the colours (a pass over 1M pages, on
+        # the GUI thread holding the interpreter lock) are made again only when they change.
+        key = (self._version, self.lo, self.hi, width)
+        if self._row is None or self._row[0] != key:
+            self._row = (key, self.colours(width).tobytes())
+        row = self._row[1]  # kept alive until the image is drawn
         image = QImage(row, width, 1, width * 3, QImage.Format.Format_RGB888)
         painter.drawImage(QRectF(0, 0, width, height), image)
         painter.setPen(self.palette().windowText().color())
@@ -253,6 +266,7 @@ class FaultPlot(Plot):
         super().__init__(self._hover, "frame", "faults")
         self.setMinimumSize(240, 140)
         self.series: dict[tuple[int, str], deque[int]] = {}
+        self.stale = False  # counts added that the curves do not show yet
         self.frames: deque[int] = deque(maxlen=self.HISTORY)
         self.kind = "all kinds"
         self.curves: dict[tuple[int, str], pg.PlotDataItem] = {}
@@ -263,7 +277,9 @@ class FaultPlot(Plot):
         self.addItem(self.empty)
         self.legend()
 
-    def add(self, snap: Snapshot) -> None:
+    def add(self, snap: Snapshot, redraw: bool = True) -> None:
+        """The snapshot's counts; ``redraw`` False: the curves wait for :meth:`redraw`
+        (:attr:`stale` says they are behind)."""
         self.frames.append(snap.frame)
         seen = set()
         for proc in snap.processes:
@@ -280,7 +296,10 @@ class FaultPlot(Plot):
         for key, series in self.series.items():
             if key not in seen:
                 series.append(series[-1] if series else 0)  # a process that was reaped keeps its last count
-        self.redraw()
+        if redraw:
+            self.redraw()
+        else:
+            self.stale = True
 
     def forget(self) -> None:
         self.series.clear()
@@ -292,6 +311,7 @@ class FaultPlot(Plot):
 
     def redraw(self) -> None:
         """One curve per visible series (made once, then fed), the others removed."""
+        self.stale = False
         lines = dict(self.visible())
         legend = self.legend()
         for key in [k for k in self.curves if k not in lines]:
@@ -331,10 +351,13 @@ class FaultPlotDock(QDockWidget):
         self.kind_box.addItems(["all kinds", *FAULT_KINDS])
         self.kind_box.currentTextChanged.connect(self._set_kind)
         stack(self, self.kind_box, self.plot)
+        self.visibilityChanged.connect(lambda visible: self.plot.redraw() if visible and self.plot.stale else None)
 
     def _set_kind(self, kind: str) -> None:
         self.plot.kind = kind
         self.plot.redraw()
 
     def show_snapshot(self, snap: Snapshot) -> None:
-        self.plot.add(snap)
+        """Every snapshot's counts; the curves are redrawn for the stopped guests' snapshots
+        and while in sight (pyqtgraph's updates are Python on the GUI thread)."""
+        self.plot.add(snap, redraw=not snap.running or on_screen(self))

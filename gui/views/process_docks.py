@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtCore import QModelIndex, Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,10 +17,10 @@ from PyQt6.QtWidgets import (
 
 from gui.layout import fit_columns
 from gui.models import HandleModel, IpcModel, ProcessModel, ThreadModel
-from gui.models.base import MONO, ROW_ROLE
-from gui.state import Snapshot
+from gui.models.base import MONO
+from gui.state import IpcRow, Snapshot
 from gui.views.columns import offer_columns
-from gui.views.tables import TableDock, make_table, stack
+from gui.views.tables import TableDock, make_table, on_screen, row_object, stack
 from gui.worker import IPC_KEEP
 
 # The widest text a column shows while the guests run (its contents at the start are narrower).
@@ -39,8 +42,8 @@ class ProcessDock(QDockWidget):
         super().__init__("Processes and threads")
         self.setObjectName("processes")
         self.processes, self.threads = ProcessModel(), ThreadModel()
-        self.process_view, self.process_proxy = make_table(self.processes)
-        self.thread_view, self.thread_proxy = make_table(self.threads)
+        self.process_view, self.process_proxy = make_table(self.processes, mirror=True)
+        self.thread_view, self.thread_proxy = make_table(self.threads, mirror=True)
         offer_columns(self.process_view, shown=ProcessModel.KEY_COLUMNS)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.process_view)
@@ -49,8 +52,8 @@ class ProcessDock(QDockWidget):
         self.process_view.clicked.connect(lambda index: self._pick(index, thread=False))
         self.thread_view.clicked.connect(lambda index: self._pick(index, thread=True))
 
-    def _pick(self, index: object, thread: bool) -> None:
-        row = index.data(ROW_ROLE)  # type: ignore[attr-defined]
+    def _pick(self, index: QModelIndex, thread: bool) -> None:
+        row: Any = row_object(index)
         if row is not None:
             self.selected.emit(row.pid, row.tid if thread else None)
 
@@ -67,7 +70,7 @@ class ProcessDock(QDockWidget):
 
 class HandleDock(TableDock):
     def __init__(self) -> None:
-        super().__init__("Handles", HandleModel(), "handles", "filter handles (type, object, holder)")
+        super().__init__("Handles", HandleModel(), "handles", "filter handles (type, object, holder)", mirror=True)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.model.set_rows(snap.detail.handles if snap.detail else [])  # type: ignore[attr-defined]
@@ -75,10 +78,17 @@ class HandleDock(TableDock):
 
 
 class IpcDock(TableDock):
-    """Every request and reply, decoded; filter by process, by service, or by any text."""
+    """Every request and reply, decoded; filter by process, by service, or by any text.
+
+    While the guests run and the dock is out of sight (a tab behind another), new messages
+    wait in :attr:`pending` instead of going into the table: each insert makes the sorting
+    proxy compare rows through the model's Python ``data()``, thousands of calls a second
+    that hold the interpreter lock the emulation thread needs. They go in as soon as the
+    dock is shown, and on every snapshot of stopped guests (pause, step, breakpoint)."""
 
     def __init__(self) -> None:
-        super().__init__("IPC recorder", IpcModel(), "ipc", "filter messages (any column)")
+        super().__init__("IPC recorder", IpcModel(), "ipc", "filter messages (any column)",
+                         natural=IpcModel.SEQ)  # rows come in message order
         self.process_box, self.service_box = QComboBox(), QComboBox()
         self.process_box.addItem("all processes", None)
         self.service_box.addItem("all services", None)
@@ -90,36 +100,59 @@ class IpcDock(TableDock):
             self.tools.addWidget(widget)
         self.process_box.currentIndexChanged.connect(self._refilter)
         self.service_box.currentIndexChanged.connect(self._refilter)
+        self.visibilityChanged.connect(lambda visible: self.flush() if visible else None)
         self._all: list = []
+        self.pending: list = []  # kept by the filters, not yet in the table
+        self._pids: set[int] = set()  # in process_box
+        self._services: set[str] = set()  # in service_box
 
     def show_snapshot(self, snap: Snapshot) -> None:
-        if not snap.ipc or not self.recording.isChecked():
-            return
-        self._all.extend(snap.ipc)
-        del self._all[:-IPC_KEEP]
-        for row in snap.ipc:
-            for pid in (row.sender, row.receiver):
-                if pid >= 0 and self.process_box.findData(pid) < 0:
-                    self.process_box.addItem(f"process {pid}", pid)
-            if self.service_box.findData(row.service) < 0:
-                self.service_box.addItem(row.service, row.service)
-        self.model.append_rows([r for r in snap.ipc if self._keeps(r)], keep=IPC_KEEP)  # type: ignore[attr-defined]
+        if snap.ipc and self.recording.isChecked():
+            self._all.extend(snap.ipc)
+            del self._all[:-IPC_KEEP]
+            for row in snap.ipc:
+                for pid in (row.sender, row.receiver):
+                    if pid >= 0 and pid not in self._pids:
+                        self._pids.add(pid)
+                        self.process_box.addItem(f"process {pid}", pid)
+                if row.service not in self._services:
+                    self._services.add(row.service)
+                    self.service_box.addItem(row.service, row.service)
+            keeps = self._keeper()
+            self.pending.extend(r for r in snap.ipc if keeps(r))
+            del self.pending[:-IPC_KEEP]
+        if self.pending and (not snap.running or on_screen(self)):
+            self.flush()
+
+    def flush(self) -> None:
+        """Put the messages waiting in :attr:`pending` into the table."""
+        rows, self.pending = self.pending, []
+        if rows:
+            self.model.append_rows(rows, keep=IPC_KEEP)  # type: ignore[attr-defined]
 
     def clear(self) -> None:
         """Forget every recorded message (and the processes and services they named)."""
         self._all.clear()
+        self.pending.clear()
+        self._pids.clear()
+        self._services.clear()
         self.model.clear()  # type: ignore[attr-defined]
         for box in (self.process_box, self.service_box):
             while box.count() > 1:
                 box.removeItem(1)
 
-    def _keeps(self, row: object) -> bool:
+    def _keeper(self) -> Callable[[IpcRow], bool]:
         pid, service = self.process_box.currentData(), self.service_box.currentData()
-        return ((pid is None or pid in (row.sender, row.receiver))  # type: ignore[attr-defined]
-                and (service is None or row.service == service))  # type: ignore[attr-defined]
+        return lambda row: ((pid is None or pid in (row.sender, row.receiver))
+                            and (service is None or row.service == service))
+
+    def _keeps(self, row: IpcRow) -> bool:
+        return self._keeper()(row)
 
     def _refilter(self) -> None:
-        self.model.set_rows([r for r in self._all if self._keeps(r)])  # type: ignore[attr-defined]
+        keeps = self._keeper()
+        self.pending = []
+        self.model.set_rows([r for r in self._all if keeps(r)])  # type: ignore[attr-defined]
 
 
 class OutputDock(QDockWidget):
@@ -157,8 +190,20 @@ class OutputDock(QDockWidget):
                                          if want is None or entry[0] == want))
 
     def show_snapshot(self, snap: Snapshot) -> None:
+        """The snapshot's new lines, as :meth:`add` adds them, in one append (one layout)."""
+        if not snap.output:
+            return
+        want = self.process_box.currentData()
+        shown = []
         for pid, name, line in snap.output:
-            self.add(pid, name, line)
+            self.lines.append((pid, name, line))
+            if self.process_box.findData(pid) < 0:
+                self.process_box.addItem(f"{name} ({pid})", pid)
+            if want in (None, pid):
+                shown.append(f"[{name}:{pid}] {line}" if want is None else line)
+        del self.lines[: -self.MAX_LINES]
+        if shown:
+            self.text.appendPlainText("\n".join(shown))
 
     def clear(self) -> None:
         self.lines.clear()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from PyQt6.QtCore import QPoint, QRect, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent
+from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QRegion
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from kernel.display import SCREEN_HEIGHT, SCREEN_WIDTHS
@@ -25,7 +27,9 @@ class ScreenView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.images = {name: QImage(width, SCREEN_HEIGHT, QImage.Format.Format_RGB888)
+        # RGB32, the raster backing store's own format: an RGB888 image was converted on every
+        # paint, on the GUI thread, holding the interpreter lock the emulation thread waits for.
+        self.images = {name: QImage(width, SCREEN_HEIGHT, QImage.Format.Format_RGB32)
                        for name, width in SCREEN_WIDTHS.items()}
         for image in self.images.values():
             image.fill(Qt.GlobalColor.black)
@@ -34,6 +38,12 @@ class ScreenView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(SCREEN_WIDTHS["top"], 2 * SCREEN_HEIGHT + GAP)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # The grey around the screens is Qt's own background fill (C++, before paintEvent),
+        # not a fillRect in Python, which held the interpreter lock while it filled the widget.
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(Qt.GlobalColor.darkGray))
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
         self._touching = False
 
     def set_scale(self, scale: int) -> None:
@@ -57,14 +67,18 @@ class ScreenView(QWidget):
         return QSize(SCREEN_WIDTHS["top"] * s, (2 * SCREEN_HEIGHT + GAP) * s)
 
     def pixels(self, screen: str) -> np.ndarray:
-        """A (240, width, 3) view of a screen's image (writes show on the next paint)."""
+        """A (240, width, 3) RGB view of a screen's image (writes show on the next paint).
+
+        The image is RGB32: each pixel is 0xffRRGGBB, in memory B, G, R, 0xff (little-endian),
+        so the view takes bytes 2, 1, 0 of each."""
         image = self.images[screen]
         ptr = image.bits()
         assert ptr is not None
         ptr.setsize(image.sizeInBytes())
         flat = np.frombuffer(ptr, dtype=np.uint8)  # type: ignore[call-overload]  # a sip.voidptr
         rows = flat.reshape(image.height(), image.bytesPerLine())
-        return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+        quads = rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4)
+        return quads[:, :, 2::-1] if sys.byteorder == "little" else quads[:, :, 1:]
 
     def apply(self, patches: list) -> None:
         """Copy each patch's columns into its screen and repaint."""
@@ -73,7 +87,11 @@ class ScreenView(QWidget):
             self.pixels(patch.screen)[:, patch.first : patch.first + width] = patch.pixels
             self.columns_drawn += width
         if patches:
-            self.update()
+            rects = self.rects()
+            region = QRegion()
+            for name in {patch.screen for patch in patches}:
+                region += rects[name]
+            self.update(region)  # only the screens patched are painted again
 
     def rects(self) -> dict[str, QRect]:
         s = self.effective_scale()
@@ -86,7 +104,6 @@ class ScreenView(QWidget):
 
     def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.darkGray)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # integer scale, sharp pixels
         for name, rect in self.rects().items():
             painter.drawImage(rect, self.images[name])
