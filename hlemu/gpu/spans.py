@@ -204,38 +204,51 @@ def _flat_color(colors, i0, i1, i2, iw0, iw1, iw2, weights, src):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _texel_at(texels, start, width, height, ws, wt, border, s, t):
-    """The packed texel (s, t) (t up from the bottom) of a unit's decoded words, wrapped, or
-    its border colour (texture.fetch's rules)."""
+def _index(width, height, ws, wt, s, t):
+    """Where texel (s, t) (t up from the bottom) is in a unit's decoded words, wrapped, or -1
+    when it reads the border colour (texture.fetch's rules)."""
     if _border(ws, s, width) or _border(wt, t, height):
-        return np.int64(border) & 0xFFFFFFFF
-    s = _wrap(ws, s, width)
-    t = height - 1 - _wrap(wt, t, height)
-    return np.int64(texels[start + t * width + s])
+        return np.int64(-1)
+    return (height - 1 - _wrap(wt, t, height)) * width + _wrap(ws, s, width)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _sample(texels, start, width, height, ws, wt, linear, border, fs, ft):
-    """(r, g, b, a) at texel coordinates (fs, ft) = (u * width, v * height), nearest or linear,
-    as texture.sample computes them on level 0 (its weights, summed in its order)."""
+def _taps(width, height, ws, wt, linear, fs, ft):
+    """The texels a sample at texel coordinates (fs, ft) = (u * width, v * height) reads, as
+    :func:`_index` gives them, and the linear filter's fractions: nearest one texel (four
+    times), linear the four around (fs - 0.5, ft - 0.5), s then t, as texture.sample takes
+    them on level 0. The fetches are the caller's: the helpers of the fragment loop take
+    scalars only, as an array handed to one is reference counted on every call."""
     if not linear:
-        word = _texel_at(texels, start, width, height, ws, wt, border, np.int64(math.floor(fs)),
-                         np.int64(math.floor(ft)))
-        return word & 0xFF, (word >> 8) & 0xFF, (word >> 16) & 0xFF, (word >> 24) & 0xFF
+        i = _index(width, height, ws, wt, np.int64(math.floor(fs)), np.int64(math.floor(ft)))
+        return i, i, i, i, 0.0, 0.0
     fs, ft = fs - 0.5, ft - 0.5
     s0, t0 = math.floor(fs), math.floor(ft)
     a, b = fs - s0, ft - t0
-    acc0 = acc1 = acc2 = acc3 = 0.0
-    for n in range(4):
-        ds, dt = n & 1, n >> 1
-        weight = 1.0 * (a if ds else 1.0 - a) * (b if dt else 1.0 - b)
-        word = _texel_at(texels, start, width, height, ws, wt, border, np.int64(s0) + ds, np.int64(t0) + dt)
-        acc0 += weight * (word & 0xFF)
-        acc1 += weight * ((word >> 8) & 0xFF)
-        acc2 += weight * ((word >> 16) & 0xFF)
-        acc3 += weight * ((word >> 24) & 0xFF)
-    return (min(255, np.int64(math.floor(acc0 + 0.5))), min(255, np.int64(math.floor(acc1 + 0.5))),
-            min(255, np.int64(math.floor(acc2 + 0.5))), min(255, np.int64(math.floor(acc3 + 0.5))))
+    s0, t0 = np.int64(s0), np.int64(t0)
+    return (_index(width, height, ws, wt, s0, t0), _index(width, height, ws, wt, s0 + 1, t0),
+            _index(width, height, ws, wt, s0, t0 + 1), _index(width, height, ws, wt, s0 + 1, t0 + 1), a, b)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _mix(shift, a, b, x0, x1, x2, x3):
+    """One channel (at bit ``shift`` of the packed words) of the linear filter over the texels
+    x0..x3 of :func:`_taps`: texture.sample's weights, summed in its order, rounded."""
+    acc = 0.0
+    acc += 1.0 * (1.0 - a) * (1.0 - b) * ((x0 >> shift) & 0xFF)
+    acc += 1.0 * a * (1.0 - b) * ((x1 >> shift) & 0xFF)
+    acc += 1.0 * (1.0 - a) * b * ((x2 >> shift) & 0xFF)
+    acc += 1.0 * a * b * ((x3 >> shift) & 0xFF)
+    return min(255, np.int64(math.floor(acc + 0.5)))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _filter(linear, a, b, x0, x1, x2, x3):
+    """(r, g, b, a) of a sample from the packed texels its :func:`_taps` fetched."""
+    if not linear:
+        return x0 & 0xFF, (x0 >> 8) & 0xFF, (x0 >> 16) & 0xFF, (x0 >> 24) & 0xFF
+    return (_mix(0, a, b, x0, x1, x2, x3), _mix(8, a, b, x0, x1, x2, x3), _mix(16, a, b, x0, x1, x2, x3),
+            _mix(24, a, b, x0, x1, x2, x3))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -264,7 +277,7 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
     test_alpha, alpha_func, alpha_ref = alpha_test & 1, (alpha_test >> 4) & 7, (alpha_test >> 8) & 0xFF
     start0, width0, height0, ws0, wt0 = tex[0, T_START], tex[0, T_WIDTH], tex[0, T_HEIGHT], tex[0, T_WRAP_S], \
         tex[0, T_WRAP_T]
-    linear0, border0, project0 = tex[0, T_LINEAR], tex[0, T_BORDER], tex[0, T_PROJECT]
+    linear0, border0, project0 = tex[0, T_LINEAR], tex[0, T_BORDER] & 0xFFFFFFFF, tex[0, T_PROJECT]
     # the depth and stencil settings, as draw_triangles reads them
     dtest, dfunc, dwrite = depth[0] != 0, np.int64(depth[1]), depth[2] != 0
     dscale, doffset, zbuffer = depth[3], depth[4], depth[5] != 0
@@ -315,8 +328,15 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                         q = (qa0 * w0 + qa1 * w1 + qa2 * w2) / denom
                         if q != 0:
                             u, v = u / q, v / q
-                    src[TEXTURE0, 0], src[TEXTURE0, 1], src[TEXTURE0, 2], src[TEXTURE0, 3] = _sample(
-                        texels, start0, width0, height0, ws0, wt0, linear0, border0, u * width0, v * height0)
+                    j0, j1, j2, j3, fa, fb = _taps(width0, height0, ws0, wt0, linear0, u * width0, v * height0)
+                    h0 = np.int64(texels[start0 + j0]) if j0 >= 0 else border0
+                    h1 = h2 = h3 = h0
+                    if linear0:
+                        h1 = np.int64(texels[start0 + j1]) if j1 >= 0 else border0
+                        h2 = np.int64(texels[start0 + j2]) if j2 >= 0 else border0
+                        h3 = np.int64(texels[start0 + j3]) if j3 >= 0 else border0
+                    src[TEXTURE0, 0], src[TEXTURE0, 1], src[TEXTURE0, 2], src[TEXTURE0, 3] = _filter(
+                        linear0, fa, fb, h0, h1, h2, h3)
                 for unit in range(1, 3):
                     if sampled >> unit & 1:
                         c = tex[unit, T_COORD]
@@ -326,11 +346,19 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                             q = (uvs[i0, 6] * w0 + uvs[i1, 6] * w1 + uvs[i2, 6] * w2) / denom
                             if q != 0:
                                 u, v = u / q, v / q
-                        tw, th = tex[unit, T_WIDTH], tex[unit, T_HEIGHT]
+                        tw, th, ts, lin = tex[unit, T_WIDTH], tex[unit, T_HEIGHT], tex[unit, T_START], \
+                            tex[unit, T_LINEAR]
+                        border = tex[unit, T_BORDER] & 0xFFFFFFFF
+                        j0, j1, j2, j3, fa, fb = _taps(tw, th, tex[unit, T_WRAP_S], tex[unit, T_WRAP_T], lin, u * tw,
+                                                       v * th)
+                        h0 = np.int64(texels[ts + j0]) if j0 >= 0 else border
+                        h1 = h2 = h3 = h0
+                        if lin:
+                            h1 = np.int64(texels[ts + j1]) if j1 >= 0 else border
+                            h2 = np.int64(texels[ts + j2]) if j2 >= 0 else border
+                            h3 = np.int64(texels[ts + j3]) if j3 >= 0 else border
                         row = TEXTURE0 + unit
-                        src[row, 0], src[row, 1], src[row, 2], src[row, 3] = _sample(
-                            texels, tex[unit, T_START], tw, th, tex[unit, T_WRAP_S], tex[unit, T_WRAP_T],
-                            tex[unit, T_LINEAR], tex[unit, T_BORDER], u * tw, v * th)
+                        src[row, 0], src[row, 1], src[row, 2], src[row, 3] = _filter(lin, fa, fb, h0, h1, h2, h3)
                 o0, o1, o2, o3 = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
                 if count:  # fragment.texenv's stages over the pre-decoded table
                     for ch in range(4):
