@@ -56,10 +56,17 @@ from hlemu.gpu.pixels import BYTES_PER_PIXEL, decode, encode
 from hlemu.gpu.raster import (
     DEPTH_ROW_CHANGED,
     FRAGMENT_PASSES,
+    STENCIL_ALLOW,
+    STENCIL_FAIL,
     STENCIL_FUNC,
     STENCIL_INPUT_MASK,
     STENCIL_ON,
     STENCIL_REF,
+    STENCIL_WRITE_MASK,
+    STENCIL_ZFAIL,
+    STENCIL_ZPASS,
+    WRITE_DEPTH,
+    WRITE_STENCIL,
     _area,
     depth_stencil,
     pixel_offset,
@@ -284,6 +291,8 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
     use_stencil = stencil[STENCIL_ON] != 0 and dfmt == 3
     sfunc, smask = stencil[STENCIL_FUNC], stencil[STENCIL_INPUT_MASK]
     sref = stencil[STENCIL_REF] & smask
+    ops = (stencil[STENCIL_FAIL], stencil[STENCIL_ZFAIL], stencil[STENCIL_ZPASS], stencil[STENCIL_ALLOW],
+           stencil[STENCIL_REF], stencil[STENCIL_WRITE_MASK])
     use_depth = dbuf.shape[0] > 0 and (dtest or dwrite or use_stencil)
     dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
     dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
@@ -422,8 +431,23 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                     dd = min(max(dd, 0.0), 1.0)
                     zint = np.int64(dd * dmax)
                     doff = pixel_offset(px, py, width, height, dbpp)
-                    ds = depth_stencil(dbuf, doff, zint, dbpp, use_stencil, sfunc, sref, smask, dtest, dfunc, dwrite,
-                                       stencil)
+                    # the buffer read and written here, depth_stencil deciding (expression for expression
+                    # draw_triangles')
+                    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
+                    stored = np.int64(0)
+                    if dtest:
+                        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
+                        if dbpp > 2:
+                            stored |= np.int64(dbuf[doff + 2]) << 16
+                    ds, new_stencil = depth_stencil(stored, old_stencil, zint, use_stencil, sfunc, sref, smask, dtest,
+                                                    dfunc, dwrite, ops)
+                    if ds & WRITE_DEPTH:
+                        dbuf[doff] = zint & 0xFF
+                        dbuf[doff + 1] = (zint >> 8) & 0xFF
+                        if dbpp > 2:
+                            dbuf[doff + 2] = (zint >> 16) & 0xFF
+                    if ds & WRITE_STENCIL:
+                        dbuf[doff + 3] = new_stencil
                     if ds & DEPTH_ROW_CHANGED:
                         dlow, dhigh = min(dlow, py), max(dhigh, py)
                     if not ds & FRAGMENT_PASSES:
