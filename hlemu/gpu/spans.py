@@ -45,6 +45,7 @@ from hlemu.gpu.fragment import (
     TEXTURE0,
     _alpha_operand,
     _combine,
+    _div255,
     _equation,
     _factor,
     _logic,
@@ -381,9 +382,9 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                             if cop == 0:
                                 o0, o1, o2 = src[ra, 0], src[ra, 1], src[ra, 2]
                             else:
-                                o0, o1, o2 = src[ra, 0] * src[rb, 0] // 255, src[ra, 1] * src[rb, 1] // 255, \
-                                    src[ra, 2] * src[rb, 2] // 255
-                            o3 = src[aa, 3] if aop == 0 else src[aa, 3] * src[ab, 3] // 255
+                                o0, o1, o2 = _div255(src[ra, 0] * src[rb, 0]), _div255(src[ra, 1] * src[rb, 1]), \
+                                    _div255(src[ra, 2] * src[rb, 2])
+                            o3 = src[aa, 3] if aop == 0 else _div255(src[aa, 3] * src[ab, 3])
                             src[BUFFER, 0], src[BUFFER, 1], src[BUFFER, 2], src[BUFFER, 3] = b0, b1, b2, b3
                             if i < 4:
                                 if (update >> (8 + i)) & 1:
@@ -456,10 +457,10 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                 if not plain or mask != 0xF:
                     d0_, d1_, d2_, d3_ = decode(buf, off, fmt)
                     if over:  # source alpha over the pixel: _equation and _factor for BLEND_FUNC 0x76760000
-                        r = (o0 * o3 + d0_ * (255 - o3)) // 255
-                        g = (o1 * o3 + d1_ * (255 - o3)) // 255
-                        b = (o2 * o3 + d2_ * (255 - o3)) // 255
-                        a = (o3 * o3 + d3_ * (255 - o3)) // 255
+                        r = _div255(o0 * o3 + d0_ * (255 - o3))
+                        g = _div255(o1 * o3 + d1_ * (255 - o3))
+                        b = _div255(o2 * o3 + d2_ * (255 - o3))
+                        a = _div255(o3 * o3 + d3_ * (255 - o3))
                     elif blend:
                         r = _equation(eq_rgb, o0, _factor(sf_rgb, False, o0, o3, d0_, d3_, c0, c3), d0_,
                                       _factor(df_rgb, False, o0, o3, d0_, d3_, c0, c3))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hlemu.bench import gpu as bench
-from hlemu.gpu import raster, spans, texture
+from hlemu.gpu import fragment, raster, spans, texture
 
 W, H = 48, 40
 OPERATIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
@@ -311,3 +311,12 @@ def test_the_depth_tested_3d_bench_frame_takes_the_span_path_and_is_the_same_bot
         assert len(set(frames[0][2][::4])) > 100  # the depth buffer holds the scene's depths, not a clear value
     finally:
         machine.close()
+
+
+def test_div255_is_floor_division_by_255_over_every_sum_of_products_the_fragments_divide():
+    """fragment._div255 (a multiply and a shift) against ``//``: every value up to 2^20 (the
+    combiners' and blend equations' sums of 8-bit products stay below 2 * 255 * 255 + 255) and
+    random ones up to 2^31."""
+    x = np.concatenate([np.arange(1 << 20, dtype=np.int64),
+                        np.random.default_rng(1).integers(0, 1 << 31, 100_000, dtype=np.int64), [(1 << 31) - 1]])
+    assert np.array_equal(fragment._div255(x), x // 255)
