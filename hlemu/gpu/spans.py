@@ -43,6 +43,7 @@ from hlemu.gpu.fragment import (
     PRIMARY,
     SOURCE_ROWS,
     TEXTURE0,
+    ZERO,
     _alpha_operand,
     _combine,
     _div255,
@@ -259,6 +260,13 @@ def _filter(linear, a, b, x0, x1, x2, x3):
             _mix(24, a, b, x0, x1, x2, x3))
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _stage0_row(row):
+    """The source row stage 0 reads for ``row``: the previous colour is the primary one there,
+    the buffer black (ZERO)."""
+    return PRIMARY if row == PREVIOUS else ZERO if row == BUFFER else row
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test, env, count,
                rows, buffer_color, update, blend, func, logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf,
@@ -297,6 +305,11 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
     use_depth = dbuf.shape[0] > 0 and (dtest or dwrite or use_stencil)
     dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
     dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
+    # one plain stage (citro2d's usual TexEnv: MODULATE or REPLACE of own channels): its rows in
+    # locals, stage 0's previous colour the primary one and its buffer black (a zero row)
+    single = count == 1 and env[0, 16] != 0
+    ra, rb, aa, ab = _stage0_row(env[0, 0]), _stage0_row(env[0, 1]), _stage0_row(env[0, 6]), _stage0_row(env[0, 7])
+    cop0, aop0 = env[0, 12], env[0, 13]
     for t in range(tris.shape[0]):
         keep, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2 = triangle_setup(
             tris, t, fx, fy, cull, scissor[0], scissor[1], scissor[2], scissor[3], scissor[4], width, height)
@@ -370,7 +383,14 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                         row = TEXTURE0 + unit
                         src[row, 0], src[row, 1], src[row, 2], src[row, 3] = _filter(lin, fa, fb, h0, h1, h2, h3)
                 o0, o1, o2, o3 = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
-                if count:  # fragment.texenv's stages over the pre-decoded table
+                if single:  # the plain stage's arithmetic below, without the stage loop and its stores
+                    if cop0 == 0:
+                        o0, o1, o2 = src[ra, 0], src[ra, 1], src[ra, 2]
+                    else:
+                        o0, o1, o2 = _div255(src[ra, 0] * src[rb, 0]), _div255(src[ra, 1] * src[rb, 1]), \
+                            _div255(src[ra, 2] * src[rb, 2])
+                    o3 = src[aa, 3] if aop0 == 0 else _div255(src[aa, 3] * src[ab, 3])
+                elif count:  # fragment.texenv's stages over the pre-decoded table
                     for ch in range(4):
                         src[PREVIOUS, ch] = src[PRIMARY, ch]
                         src[BUFFER, ch] = 0

@@ -320,3 +320,20 @@ def test_div255_is_floor_division_by_255_over_every_sum_of_products_the_fragment
     x = np.concatenate([np.arange(1 << 20, dtype=np.int64),
                         np.random.default_rng(1).integers(0, 1 << 31, 100_000, dtype=np.int64), [(1 << 31) - 1]])
     assert np.array_equal(fragment._div255(x), x // 255)
+
+
+@pytest.mark.parametrize("seed", range(200, 240))
+def test_one_plain_stage_draws_the_same_bytes_both_ways(seed):
+    """citro2d's usual TexEnv, one stage of REPLACE or MODULATE over own channels at scale 1
+    (the span path's shortcut), from random sources, the previous colour, the buffer and the
+    constant among them, with and without depth: the same colour and depth bytes both ways."""
+    s = _state(seed, with_depth=bool(seed % 2))
+    rng = np.random.default_rng(seed)
+    sources = sum(int(rng.choice(SOURCES)) << (4 * k) for k in (0, 1, 4, 5))
+    s["stages"][0, :3] = [sources, 0, int(rng.integers(0, 2)) | int(rng.integers(0, 2)) << 16]
+    s["stages"][0, 4], s["count"] = 0, 1
+    assert spans.texenv_table(s["stages"])[0, 16] == 1
+    want, counts, want_depth = _general_depth(s)
+    got, got_counts, got_depth = _spans_depth(s)
+    assert got_counts == counts
+    assert np.array_equal(got_depth, want_depth) and np.array_equal(got, want), f"{int((got != want).sum())} differ"
