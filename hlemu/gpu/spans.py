@@ -305,6 +305,8 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
     use_depth = dbuf.shape[0] > 0 and (dtest or dwrite or use_stencil)
     dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
     dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
+    # an RGBA8 buffer is read and written a word a pixel (the x86 and the 3DS are both little-endian)
+    words = buf.view(np.uint32) if fmt == 0 and buf.shape[0] % 4 == 0 else np.zeros(0, np.uint32)
     # one plain stage (citro2d's usual TexEnv: MODULATE or REPLACE of own channels): its rows in
     # locals, stage 0's previous colour the primary one and its buffer black (a zero row)
     single = count == 1 and env[0, 16] != 0
@@ -475,7 +477,11 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                         continue
                 off = pixel_offset(px, py, width, height, bpp)
                 if not plain or mask != 0xF:
-                    d0_, d1_, d2_, d3_ = decode(buf, off, fmt)
+                    if words.shape[0]:  # RGBA8 as one little-endian word: a, b, g, r from the low byte
+                        word = np.int64(words[off >> 2])
+                        d0_, d1_, d2_, d3_ = word >> 24, (word >> 16) & 0xFF, (word >> 8) & 0xFF, word & 0xFF
+                    else:
+                        d0_, d1_, d2_, d3_ = decode(buf, off, fmt)
                     if over:  # source alpha over the pixel: _equation and _factor for BLEND_FUNC 0x76760000
                         r = _div255(o0 * o3 + d0_ * (255 - o3))
                         g = _div255(o1 * o3 + d1_ * (255 - o3))
@@ -496,7 +502,10 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                     # the channels the colour mask protects keep what was there
                     o0, o1, o2, o3 = (r if mask & 1 else d0_), (g if mask & 2 else d1_), (b if mask & 4 else d2_), \
                         (a if mask & 8 else d3_)
-                encode(buf, off, fmt, o0, o1, o2, o3)
+                if words.shape[0]:
+                    words[off >> 2] = o3 | (o2 << 8) | (o1 << 16) | (o0 << 24)
+                else:
+                    encode(buf, off, fmt, o0, o1, o2, o3)
                 pixels += 1
                 low, high = min(low, py), max(high, py)
     return pixels, low, high, dlow, dhigh
