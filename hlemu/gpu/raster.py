@@ -84,52 +84,51 @@ def _stencil_action(action, old, ref):
     return old
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _update_stencil(dbuf, off, action, old, stencil):
-    """Write ``action``'s result into the stencil byte through the write mask (when allowed)."""
-    if stencil[STENCIL_ALLOW]:
-        new = _stencil_action(action, old, stencil[STENCIL_REF])
-        mask = stencil[STENCIL_WRITE_MASK]
-        dbuf[off + 3] = (new & mask) | (old & ~mask & 0xFF)
-
-
 # The stencil settings draw_triangles takes, in this order.
 STENCIL_ON, STENCIL_FUNC, STENCIL_WRITE_MASK, STENCIL_REF, STENCIL_INPUT_MASK = 0, 1, 2, 3, 4
 STENCIL_FAIL, STENCIL_ZFAIL, STENCIL_ZPASS, STENCIL_ALLOW = 5, 6, 7, 8
 
 
 # What depth_stencil answers (bits).
-FRAGMENT_PASSES, DEPTH_ROW_CHANGED = 1, 2
+FRAGMENT_PASSES, DEPTH_ROW_CHANGED, WRITE_DEPTH, WRITE_STENCIL = 1, 2, 4, 8
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def depth_stencil(dbuf, doff, zint, dbpp, use_stencil, sfunc, sref, smask, dtest, dfunc, dwrite, stencil):
-    """The stencil test, the depth test and the depth write of one fragment at ``doff`` of
-    the depth/stencil buffer, with the stencil operations of each outcome: FRAGMENT_PASSES
-    when the fragment goes on to blending, DEPTH_ROW_CHANGED when its row of the buffer may
-    have been written (the stencil byte, whatever the outcome, or the depth)."""
+def _new_stencil(action, old, ops):
+    """The stencil byte ``action`` leaves, through the write mask, and WRITE_STENCIL (when writes are allowed)."""
+    if not ops[3]:
+        return 0, np.int64(0)
+    new = _stencil_action(action, old, ops[4])
+    mask = ops[5]
+    return WRITE_STENCIL, (new & mask) | (old & ~mask & 0xFF)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def depth_stencil(stored, old_stencil, zint, use_stencil, sfunc, sref, smask, dtest, dfunc, dwrite, ops):
+    """The stencil test, the depth test and the depth write of one fragment whose depth buffer
+    holds depth ``stored`` and stencil ``old_stencil`` (read only when tested), with the
+    stencil operations of each outcome (``ops``: the fail, depth-fail and pass operations, whether
+    writes are allowed, the reference and the write mask). Answers bits and the new
+    stencil byte: FRAGMENT_PASSES when the fragment goes on to blending, DEPTH_ROW_CHANGED when
+    its row of the buffer may have been written (the stencil byte, whatever the outcome, or the
+    depth), WRITE_DEPTH when ``zint`` is to be written, WRITE_STENCIL when the byte is. Scalars
+    only, the caller reading and writing the buffer: an array handed to an inlined helper is
+    reference counted on every call."""
     changed = DEPTH_ROW_CHANGED if use_stencil else 0
-    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
     if use_stencil and not compare(sfunc, sref, old_stencil & smask):
-        _update_stencil(dbuf, doff, stencil[STENCIL_FAIL], old_stencil, stencil)
-        return changed
-    if dtest:
-        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
-        if dbpp > 2:
-            stored |= np.int64(dbuf[doff + 2]) << 16
-        if not compare(dfunc, zint, stored):
-            if use_stencil:
-                _update_stencil(dbuf, doff, stencil[STENCIL_ZFAIL], old_stencil, stencil)
-            return changed
+        write, new = _new_stencil(ops[0], old_stencil, ops)
+        return changed | write, new
+    if dtest and not compare(dfunc, zint, stored):
+        write, new = (0, np.int64(0))
+        if use_stencil:
+            write, new = _new_stencil(ops[1], old_stencil, ops)
+        return changed | write, new
     if dwrite:
-        dbuf[doff] = zint & 0xFF
-        dbuf[doff + 1] = (zint >> 8) & 0xFF
-        if dbpp > 2:
-            dbuf[doff + 2] = (zint >> 16) & 0xFF
-        changed = DEPTH_ROW_CHANGED
+        changed = DEPTH_ROW_CHANGED | WRITE_DEPTH
+    write, new = (0, np.int64(0))
     if use_stencil:
-        _update_stencil(dbuf, doff, stencil[STENCIL_ZPASS], old_stencil, stencil)
-    return changed | FRAGMENT_PASSES
+        write, new = _new_stencil(ops[2], old_stencil, ops)
+    return changed | write | FRAGMENT_PASSES, new
 
 
 def stencil_settings(test: int, op: int, allow: bool) -> np.ndarray:
@@ -284,6 +283,8 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     use_stencil = stencil[STENCIL_ON] != 0 and dfmt == 3
     sfunc, smask = stencil[STENCIL_FUNC], stencil[STENCIL_INPUT_MASK]
     sref = stencil[STENCIL_REF] & smask
+    ops = (stencil[STENCIL_FAIL], stencil[STENCIL_ZFAIL], stencil[STENCIL_ZPASS], stencil[STENCIL_ALLOW],
+           stencil[STENCIL_REF], stencil[STENCIL_WRITE_MASK])
     use_depth = dbuf.shape[0] > 0 and (dtest or dwrite or use_stencil)
     fog_on, fog_flip = fog[0] != 0, fog[1] != 0
     dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
@@ -345,8 +346,23 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                 if use_depth:
                     zint = np.int64(d * dmax)
                     doff = pixel_offset(px, py, width, height, dbpp)
-                    ds = depth_stencil(dbuf, doff, zint, dbpp, use_stencil, sfunc, sref, smask, dtest, dfunc, dwrite,
-                                       stencil)
+                    # the buffer read and written here, depth_stencil deciding (expression for expression
+                    # the span rasteriser's)
+                    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
+                    stored = np.int64(0)
+                    if dtest:
+                        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
+                        if dbpp > 2:
+                            stored |= np.int64(dbuf[doff + 2]) << 16
+                    ds, new_stencil = depth_stencil(stored, old_stencil, zint, use_stencil, sfunc, sref, smask, dtest,
+                                                    dfunc, dwrite, ops)
+                    if ds & WRITE_DEPTH:
+                        dbuf[doff] = zint & 0xFF
+                        dbuf[doff + 1] = (zint >> 8) & 0xFF
+                        if dbpp > 2:
+                            dbuf[doff + 2] = (zint >> 16) & 0xFF
+                    if ds & WRITE_STENCIL:
+                        dbuf[doff + 3] = new_stencil
                     if ds & DEPTH_ROW_CHANGED:
                         dlow, dhigh = min(dlow, py), max(dhigh, py)
                     if not ds & FRAGMENT_PASSES:

@@ -43,8 +43,10 @@ from hlemu.gpu.fragment import (
     PRIMARY,
     SOURCE_ROWS,
     TEXTURE0,
+    ZERO,
     _alpha_operand,
     _combine,
+    _div255,
     _equation,
     _factor,
     _logic,
@@ -56,10 +58,17 @@ from hlemu.gpu.pixels import BYTES_PER_PIXEL, decode, encode
 from hlemu.gpu.raster import (
     DEPTH_ROW_CHANGED,
     FRAGMENT_PASSES,
+    STENCIL_ALLOW,
+    STENCIL_FAIL,
     STENCIL_FUNC,
     STENCIL_INPUT_MASK,
     STENCIL_ON,
     STENCIL_REF,
+    STENCIL_WRITE_MASK,
+    STENCIL_ZFAIL,
+    STENCIL_ZPASS,
+    WRITE_DEPTH,
+    WRITE_STENCIL,
     _area,
     depth_stencil,
     pixel_offset,
@@ -204,38 +213,58 @@ def _flat_color(colors, i0, i1, i2, iw0, iw1, iw2, weights, src):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _texel_at(texels, start, width, height, ws, wt, border, s, t):
-    """The packed texel (s, t) (t up from the bottom) of a unit's decoded words, wrapped, or
-    its border colour (texture.fetch's rules)."""
+def _index(width, height, ws, wt, s, t):
+    """Where texel (s, t) (t up from the bottom) is in a unit's decoded words, wrapped, or -1
+    when it reads the border colour (texture.fetch's rules)."""
     if _border(ws, s, width) or _border(wt, t, height):
-        return np.int64(border) & 0xFFFFFFFF
-    s = _wrap(ws, s, width)
-    t = height - 1 - _wrap(wt, t, height)
-    return np.int64(texels[start + t * width + s])
+        return np.int64(-1)
+    return (height - 1 - _wrap(wt, t, height)) * width + _wrap(ws, s, width)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _sample(texels, start, width, height, ws, wt, linear, border, fs, ft):
-    """(r, g, b, a) at texel coordinates (fs, ft) = (u * width, v * height), nearest or linear,
-    as texture.sample computes them on level 0 (its weights, summed in its order)."""
+def _taps(width, height, ws, wt, linear, fs, ft):
+    """The texels a sample at texel coordinates (fs, ft) = (u * width, v * height) reads, as
+    :func:`_index` gives them, and the linear filter's fractions: nearest one texel (four
+    times), linear the four around (fs - 0.5, ft - 0.5), s then t, as texture.sample takes
+    them on level 0. The fetches are the caller's: the helpers of the fragment loop take
+    scalars only, as an array handed to one is reference counted on every call."""
     if not linear:
-        word = _texel_at(texels, start, width, height, ws, wt, border, np.int64(math.floor(fs)),
-                         np.int64(math.floor(ft)))
-        return word & 0xFF, (word >> 8) & 0xFF, (word >> 16) & 0xFF, (word >> 24) & 0xFF
+        i = _index(width, height, ws, wt, np.int64(math.floor(fs)), np.int64(math.floor(ft)))
+        return i, i, i, i, 0.0, 0.0
     fs, ft = fs - 0.5, ft - 0.5
     s0, t0 = math.floor(fs), math.floor(ft)
     a, b = fs - s0, ft - t0
-    acc0 = acc1 = acc2 = acc3 = 0.0
-    for n in range(4):
-        ds, dt = n & 1, n >> 1
-        weight = 1.0 * (a if ds else 1.0 - a) * (b if dt else 1.0 - b)
-        word = _texel_at(texels, start, width, height, ws, wt, border, np.int64(s0) + ds, np.int64(t0) + dt)
-        acc0 += weight * (word & 0xFF)
-        acc1 += weight * ((word >> 8) & 0xFF)
-        acc2 += weight * ((word >> 16) & 0xFF)
-        acc3 += weight * ((word >> 24) & 0xFF)
-    return (min(255, np.int64(math.floor(acc0 + 0.5))), min(255, np.int64(math.floor(acc1 + 0.5))),
-            min(255, np.int64(math.floor(acc2 + 0.5))), min(255, np.int64(math.floor(acc3 + 0.5))))
+    s0, t0 = np.int64(s0), np.int64(t0)
+    return (_index(width, height, ws, wt, s0, t0), _index(width, height, ws, wt, s0 + 1, t0),
+            _index(width, height, ws, wt, s0, t0 + 1), _index(width, height, ws, wt, s0 + 1, t0 + 1), a, b)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _mix(shift, a, b, x0, x1, x2, x3):
+    """One channel (at bit ``shift`` of the packed words) of the linear filter over the texels
+    x0..x3 of :func:`_taps`: texture.sample's weights, summed in its order, rounded."""
+    acc = 0.0
+    acc += 1.0 * (1.0 - a) * (1.0 - b) * ((x0 >> shift) & 0xFF)
+    acc += 1.0 * a * (1.0 - b) * ((x1 >> shift) & 0xFF)
+    acc += 1.0 * (1.0 - a) * b * ((x2 >> shift) & 0xFF)
+    acc += 1.0 * a * b * ((x3 >> shift) & 0xFF)
+    return min(255, np.int64(math.floor(acc + 0.5)))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _filter(linear, a, b, x0, x1, x2, x3):
+    """(r, g, b, a) of a sample from the packed texels its :func:`_taps` fetched."""
+    if not linear:
+        return x0 & 0xFF, (x0 >> 8) & 0xFF, (x0 >> 16) & 0xFF, (x0 >> 24) & 0xFF
+    return (_mix(0, a, b, x0, x1, x2, x3), _mix(8, a, b, x0, x1, x2, x3), _mix(16, a, b, x0, x1, x2, x3),
+            _mix(24, a, b, x0, x1, x2, x3))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _stage0_row(row):
+    """The source row stage 0 reads for ``row``: the previous colour is the primary one there,
+    the buffer black (ZERO)."""
+    return PRIMARY if row == PREVIOUS else ZERO if row == BUFFER else row
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -264,16 +293,25 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
     test_alpha, alpha_func, alpha_ref = alpha_test & 1, (alpha_test >> 4) & 7, (alpha_test >> 8) & 0xFF
     start0, width0, height0, ws0, wt0 = tex[0, T_START], tex[0, T_WIDTH], tex[0, T_HEIGHT], tex[0, T_WRAP_S], \
         tex[0, T_WRAP_T]
-    linear0, border0, project0 = tex[0, T_LINEAR], tex[0, T_BORDER], tex[0, T_PROJECT]
+    linear0, border0, project0 = tex[0, T_LINEAR], tex[0, T_BORDER] & 0xFFFFFFFF, tex[0, T_PROJECT]
     # the depth and stencil settings, as draw_triangles reads them
     dtest, dfunc, dwrite = depth[0] != 0, np.int64(depth[1]), depth[2] != 0
     dscale, doffset, zbuffer = depth[3], depth[4], depth[5] != 0
     use_stencil = stencil[STENCIL_ON] != 0 and dfmt == 3
     sfunc, smask = stencil[STENCIL_FUNC], stencil[STENCIL_INPUT_MASK]
     sref = stencil[STENCIL_REF] & smask
+    ops = (stencil[STENCIL_FAIL], stencil[STENCIL_ZFAIL], stencil[STENCIL_ZPASS], stencil[STENCIL_ALLOW],
+           stencil[STENCIL_REF], stencil[STENCIL_WRITE_MASK])
     use_depth = dbuf.shape[0] > 0 and (dtest or dwrite or use_stencil)
     dbpp = 2 if dfmt == 0 else 3 if dfmt == 2 else 4
     dmax = 0xFFFF if dfmt == 0 else 0xFFFFFF
+    # an RGBA8 buffer is read and written a word a pixel (the x86 and the 3DS are both little-endian)
+    words = buf.view(np.uint32) if fmt == 0 and buf.shape[0] % 4 == 0 else np.zeros(0, np.uint32)
+    # one plain stage (citro2d's usual TexEnv: MODULATE or REPLACE of own channels): its rows in
+    # locals, stage 0's previous colour the primary one and its buffer black (a zero row)
+    single = count == 1 and env[0, 16] != 0
+    ra, rb, aa, ab = _stage0_row(env[0, 0]), _stage0_row(env[0, 1]), _stage0_row(env[0, 6]), _stage0_row(env[0, 7])
+    cop0, aop0 = env[0, 12], env[0, 13]
     for t in range(tris.shape[0]):
         keep, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2 = triangle_setup(
             tris, t, fx, fy, cull, scissor[0], scissor[1], scissor[2], scissor[3], scissor[4], width, height)
@@ -315,8 +353,15 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                         q = (qa0 * w0 + qa1 * w1 + qa2 * w2) / denom
                         if q != 0:
                             u, v = u / q, v / q
-                    src[TEXTURE0, 0], src[TEXTURE0, 1], src[TEXTURE0, 2], src[TEXTURE0, 3] = _sample(
-                        texels, start0, width0, height0, ws0, wt0, linear0, border0, u * width0, v * height0)
+                    j0, j1, j2, j3, fa, fb = _taps(width0, height0, ws0, wt0, linear0, u * width0, v * height0)
+                    h0 = np.int64(texels[start0 + j0]) if j0 >= 0 else border0
+                    h1 = h2 = h3 = h0
+                    if linear0:
+                        h1 = np.int64(texels[start0 + j1]) if j1 >= 0 else border0
+                        h2 = np.int64(texels[start0 + j2]) if j2 >= 0 else border0
+                        h3 = np.int64(texels[start0 + j3]) if j3 >= 0 else border0
+                    src[TEXTURE0, 0], src[TEXTURE0, 1], src[TEXTURE0, 2], src[TEXTURE0, 3] = _filter(
+                        linear0, fa, fb, h0, h1, h2, h3)
                 for unit in range(1, 3):
                     if sampled >> unit & 1:
                         c = tex[unit, T_COORD]
@@ -326,13 +371,28 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                             q = (uvs[i0, 6] * w0 + uvs[i1, 6] * w1 + uvs[i2, 6] * w2) / denom
                             if q != 0:
                                 u, v = u / q, v / q
-                        tw, th = tex[unit, T_WIDTH], tex[unit, T_HEIGHT]
+                        tw, th, ts, lin = tex[unit, T_WIDTH], tex[unit, T_HEIGHT], tex[unit, T_START], \
+                            tex[unit, T_LINEAR]
+                        border = tex[unit, T_BORDER] & 0xFFFFFFFF
+                        j0, j1, j2, j3, fa, fb = _taps(tw, th, tex[unit, T_WRAP_S], tex[unit, T_WRAP_T], lin, u * tw,
+                                                       v * th)
+                        h0 = np.int64(texels[ts + j0]) if j0 >= 0 else border
+                        h1 = h2 = h3 = h0
+                        if lin:
+                            h1 = np.int64(texels[ts + j1]) if j1 >= 0 else border
+                            h2 = np.int64(texels[ts + j2]) if j2 >= 0 else border
+                            h3 = np.int64(texels[ts + j3]) if j3 >= 0 else border
                         row = TEXTURE0 + unit
-                        src[row, 0], src[row, 1], src[row, 2], src[row, 3] = _sample(
-                            texels, tex[unit, T_START], tw, th, tex[unit, T_WRAP_S], tex[unit, T_WRAP_T],
-                            tex[unit, T_LINEAR], tex[unit, T_BORDER], u * tw, v * th)
+                        src[row, 0], src[row, 1], src[row, 2], src[row, 3] = _filter(lin, fa, fb, h0, h1, h2, h3)
                 o0, o1, o2, o3 = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
-                if count:  # fragment.texenv's stages over the pre-decoded table
+                if single:  # the plain stage's arithmetic below, without the stage loop and its stores
+                    if cop0 == 0:
+                        o0, o1, o2 = src[ra, 0], src[ra, 1], src[ra, 2]
+                    else:
+                        o0, o1, o2 = _div255(src[ra, 0] * src[rb, 0]), _div255(src[ra, 1] * src[rb, 1]), \
+                            _div255(src[ra, 2] * src[rb, 2])
+                    o3 = src[aa, 3] if aop0 == 0 else _div255(src[aa, 3] * src[ab, 3])
+                elif count:  # fragment.texenv's stages over the pre-decoded table
                     for ch in range(4):
                         src[PREVIOUS, ch] = src[PRIMARY, ch]
                         src[BUFFER, ch] = 0
@@ -344,9 +404,9 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                             if cop == 0:
                                 o0, o1, o2 = src[ra, 0], src[ra, 1], src[ra, 2]
                             else:
-                                o0, o1, o2 = src[ra, 0] * src[rb, 0] // 255, src[ra, 1] * src[rb, 1] // 255, \
-                                    src[ra, 2] * src[rb, 2] // 255
-                            o3 = src[aa, 3] if aop == 0 else src[aa, 3] * src[ab, 3] // 255
+                                o0, o1, o2 = _div255(src[ra, 0] * src[rb, 0]), _div255(src[ra, 1] * src[rb, 1]), \
+                                    _div255(src[ra, 2] * src[rb, 2])
+                            o3 = src[aa, 3] if aop == 0 else _div255(src[aa, 3] * src[ab, 3])
                             src[BUFFER, 0], src[BUFFER, 1], src[BUFFER, 2], src[BUFFER, 3] = b0, b1, b2, b3
                             if i < 4:
                                 if (update >> (8 + i)) & 1:
@@ -394,20 +454,39 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                     dd = min(max(dd, 0.0), 1.0)
                     zint = np.int64(dd * dmax)
                     doff = pixel_offset(px, py, width, height, dbpp)
-                    ds = depth_stencil(dbuf, doff, zint, dbpp, use_stencil, sfunc, sref, smask, dtest, dfunc, dwrite,
-                                       stencil)
+                    # the buffer read and written here, depth_stencil deciding (expression for expression
+                    # draw_triangles')
+                    old_stencil = np.int64(dbuf[doff + 3]) if use_stencil else np.int64(0)
+                    stored = np.int64(0)
+                    if dtest:
+                        stored = np.int64(dbuf[doff]) | np.int64(dbuf[doff + 1]) << 8
+                        if dbpp > 2:
+                            stored |= np.int64(dbuf[doff + 2]) << 16
+                    ds, new_stencil = depth_stencil(stored, old_stencil, zint, use_stencil, sfunc, sref, smask, dtest,
+                                                    dfunc, dwrite, ops)
+                    if ds & WRITE_DEPTH:
+                        dbuf[doff] = zint & 0xFF
+                        dbuf[doff + 1] = (zint >> 8) & 0xFF
+                        if dbpp > 2:
+                            dbuf[doff + 2] = (zint >> 16) & 0xFF
+                    if ds & WRITE_STENCIL:
+                        dbuf[doff + 3] = new_stencil
                     if ds & DEPTH_ROW_CHANGED:
                         dlow, dhigh = min(dlow, py), max(dhigh, py)
                     if not ds & FRAGMENT_PASSES:
                         continue
                 off = pixel_offset(px, py, width, height, bpp)
                 if not plain or mask != 0xF:
-                    d0_, d1_, d2_, d3_ = decode(buf, off, fmt)
+                    if words.shape[0]:  # RGBA8 as one little-endian word: a, b, g, r from the low byte
+                        word = np.int64(words[off >> 2])
+                        d0_, d1_, d2_, d3_ = word >> 24, (word >> 16) & 0xFF, (word >> 8) & 0xFF, word & 0xFF
+                    else:
+                        d0_, d1_, d2_, d3_ = decode(buf, off, fmt)
                     if over:  # source alpha over the pixel: _equation and _factor for BLEND_FUNC 0x76760000
-                        r = (o0 * o3 + d0_ * (255 - o3)) // 255
-                        g = (o1 * o3 + d1_ * (255 - o3)) // 255
-                        b = (o2 * o3 + d2_ * (255 - o3)) // 255
-                        a = (o3 * o3 + d3_ * (255 - o3)) // 255
+                        r = _div255(o0 * o3 + d0_ * (255 - o3))
+                        g = _div255(o1 * o3 + d1_ * (255 - o3))
+                        b = _div255(o2 * o3 + d2_ * (255 - o3))
+                        a = _div255(o3 * o3 + d3_ * (255 - o3))
                     elif blend:
                         r = _equation(eq_rgb, o0, _factor(sf_rgb, False, o0, o3, d0_, d3_, c0, c3), d0_,
                                       _factor(df_rgb, False, o0, o3, d0_, d3_, c0, c3))
@@ -423,7 +502,10 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                     # the channels the colour mask protects keep what was there
                     o0, o1, o2, o3 = (r if mask & 1 else d0_), (g if mask & 2 else d1_), (b if mask & 4 else d2_), \
                         (a if mask & 8 else d3_)
-                encode(buf, off, fmt, o0, o1, o2, o3)
+                if words.shape[0]:
+                    words[off >> 2] = o3 | (o2 << 8) | (o1 << 16) | (o0 << 24)
+                else:
+                    encode(buf, off, fmt, o0, o1, o2, o3)
                 pixels += 1
                 low, high = min(low, py), max(high, py)
     return pixels, low, high, dlow, dhigh

@@ -219,15 +219,18 @@ def texel(data, base, fmt, width, x, y):
 # -- sampling ----------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _wrap(mode, i, size):
-    """Texel index ``i`` wrapped into 0..size-1 (clamp to border's outside is handled before)."""
+    """Texel index ``i`` wrapped into 0..size-1 (clamp to border's outside is handled before).
+    A power-of-two size (every real texture's) repeats with a mask, which is the floor modulo
+    for negative indices too, without numba's division and sign checks."""
     if mode == 0 or (mode == 4 and i >= 0):
         return max(0, min(i, size - 1))
+    pow2 = size > 0 and size & (size - 1) == 0
     if mode == 3:
-        i %= 2 * size
+        i = i & (2 * size - 1) if pow2 else i % (2 * size)
         return 2 * size - 1 - i if i >= size else i
     if mode == 1:
         return max(0, min(i, size - 1))
-    return i % size
+    return i & (size - 1) if pow2 else i % size
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

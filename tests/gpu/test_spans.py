@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hlemu.bench import gpu as bench
-from hlemu.gpu import raster, spans, texture
+from hlemu.gpu import fragment, raster, spans, texture
 
 W, H = 48, 40
 OPERATIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
@@ -311,3 +311,29 @@ def test_the_depth_tested_3d_bench_frame_takes_the_span_path_and_is_the_same_bot
         assert len(set(frames[0][2][::4])) > 100  # the depth buffer holds the scene's depths, not a clear value
     finally:
         machine.close()
+
+
+def test_div255_is_floor_division_by_255_over_every_sum_of_products_the_fragments_divide():
+    """fragment._div255 (a multiply and a shift) against ``//``: every value up to 2^20 (the
+    combiners' and blend equations' sums of 8-bit products stay below 2 * 255 * 255 + 255) and
+    random ones up to 2^31."""
+    x = np.concatenate([np.arange(1 << 20, dtype=np.int64),
+                        np.random.default_rng(1).integers(0, 1 << 31, 100_000, dtype=np.int64), [(1 << 31) - 1]])
+    assert np.array_equal(fragment._div255(x), x // 255)
+
+
+@pytest.mark.parametrize("seed", range(200, 240))
+def test_one_plain_stage_draws_the_same_bytes_both_ways(seed):
+    """citro2d's usual TexEnv, one stage of REPLACE or MODULATE over own channels at scale 1
+    (the span path's shortcut), from random sources, the previous colour, the buffer and the
+    constant among them, with and without depth: the same colour and depth bytes both ways."""
+    s = _state(seed, with_depth=bool(seed % 2))
+    rng = np.random.default_rng(seed)
+    sources = sum(int(rng.choice(SOURCES)) << (4 * k) for k in (0, 1, 4, 5))
+    s["stages"][0, :3] = [sources, 0, int(rng.integers(0, 2)) | int(rng.integers(0, 2)) << 16]
+    s["stages"][0, 4], s["count"] = 0, 1
+    assert spans.texenv_table(s["stages"])[0, 16] == 1
+    want, counts, want_depth = _general_depth(s)
+    got, got_counts, got_depth = _spans_depth(s)
+    assert got_counts == counts
+    assert np.array_equal(got_depth, want_depth) and np.array_equal(got, want), f"{int((got != want).sum())} differ"

@@ -595,3 +595,16 @@ def test_a_drawn_cube_map_shows_the_face_each_direction_points_at(env):
         assert tuple(image[24, 32]) == CUBE_COLOURS[f], f  # the quad's middle
         inside = image[10:38, 18:46].reshape(-1, 4)
         assert (inside == CUBE_COLOURS[f]).all(), f
+
+
+@pytest.mark.parametrize("size", [8, 16, 24, 64, 40])
+def test_repeat_wraps_are_the_floor_modulo_for_power_of_two_sizes_and_others(size):
+    """texture._wrap masks power-of-two sizes: the same indices as Python's modulo, negative
+    ones included, for repeat (2, 6, 7, and 4 and 5 below 0) and mirrored repeat (3)."""
+    for i in range(-3 * size - 5, 3 * size + 5):
+        for mode in (2, 6, 7):
+            assert texture._wrap(mode, i, size) == i % size
+        if i < 0:
+            assert texture._wrap(4, i, size) == texture._wrap(5, i, size) == i % size
+        m = i % (2 * size)
+        assert texture._wrap(3, i, size) == (2 * size - 1 - m if m >= size else m)
