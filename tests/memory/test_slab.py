@@ -7,10 +7,9 @@ import ctypes
 import numpy as np
 import pytest
 
-from hlemu.memory import GuestFault
+from hlemu.memory import GuestFault, WriteTracker
 from hlemu.memory import MemoryPermission as P
 from hlemu.memory import MemoryState as S
-from hlemu.memory import WriteTracker
 
 
 class Register:
