@@ -90,19 +90,35 @@ def _allowed_class(key: str) -> type:
     return obj
 
 
+_PLAIN = frozenset({int, str, bool, type(None)})  # values that encode as themselves
+_LAYOUTS: dict[type, tuple[frozenset[str], tuple[str, ...]]] = {}  # class -> (transient names, slots)
+
+
+def _layout(klass: type) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A class's transient attribute names and its slots, gathered over its MRO once (a rewind
+    ring snapshots the same classes many times a second)."""
+    known = _LAYOUTS.get(klass)
+    if known is None:
+        skip: set[str] = set()
+        slots: list[str] = []
+        for base in klass.__mro__:
+            skip.update(base.__dict__.get("state_transient", ()))
+            slots += [s for s in base.__dict__.get("__slots__", ()) if s not in ("__dict__", "__weakref__")]
+        known = _LAYOUTS[klass] = (frozenset(skip), tuple(slots))
+    return known
+
+
 def _attributes(obj: object) -> dict[str, Any]:
     """An object's attributes: its ``__dict__`` and its slots, minus the transient ones."""
-    skip = set()
-    for klass in type(obj).__mro__:
-        skip.update(klass.__dict__.get("state_transient", ()))
+    skip, slots = _layout(type(obj))
     attrs: dict[str, Any] = {}
     if hasattr(obj, "__dict__"):
         attrs.update(vars(obj))
-    for klass in type(obj).__mro__:
-        for slot in klass.__dict__.get("__slots__", ()):
-            if slot not in ("__dict__", "__weakref__") and hasattr(obj, slot):
-                attrs[slot] = getattr(obj, slot)
-    attrs = {k: v for k, v in attrs.items() if k not in skip}
+    for slot in slots:
+        if hasattr(obj, slot):
+            attrs[slot] = getattr(obj, slot)
+    if skip:
+        attrs = {k: v for k, v in attrs.items() if k not in skip}
     extra = getattr(obj, "state_extra", None)
     if callable(extra):
         attrs.update(extra())
@@ -141,7 +157,12 @@ class Encoder:
                                         for name, v in sorted(_attributes(obj).items())}
 
     def value(self, v: Any, where: str = "") -> Any:  # noqa: C901 - one branch per kind of value
-        if v is None or isinstance(v, (bool, str)):
+        kind = type(v)
+        if kind in _PLAIN:  # most values: plain ones first
+            return v
+        if kind is list:  # (a process's TLS slot flags are a list of a thousand bools)
+            return [x if type(x) in _PLAIN else self.value(x, where) for x in v]
+        if isinstance(v, (bool, str)):
             return v
         if isinstance(v, enum.Enum):
             return {"$e": [class_key(type(v)), v.value]}
