@@ -191,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "demo's MIPS in the window against headless")
     gui_bench.add_argument("--json", metavar="FILE", help="also write the records to FILE")
     gui_bench.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke test")
+    all_bench = bench_sub.add_parser("all", help="every suite above in turn, with its defaults; one JSON of all "
+                                                 "their records (each with its suite)")
+    all_bench.add_argument("--json", metavar="FILE", help="also write every suite's records to FILE")
+    all_bench.add_argument("--quick", action="store_true", help="each suite's small sizes, for a smoke test")
 
     from hlemu.fuzz.cli import add_parser as add_fuzz_parser
 
@@ -359,38 +363,85 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def cmd_bench_memory(args: argparse.Namespace) -> int:
+def bench_memory(args: argparse.Namespace) -> list:
     from hlemu.bench import memory
     from hlemu.bench.records import Record
 
+    # (``bench all`` has none of the suite's own options: their defaults)
+    reads, copies = getattr(args, "reads", 4_000_000), getattr(args, "copies", 2_000)
+    repeats = getattr(args, "repeats", 5)
     if args.quick:
-        args.reads, args.copies, args.repeats = 200_000, 100, 2
-    records = memory.run(reads=args.reads, slow_reads=min(100_000, args.reads), copies=args.copies,
-                         repeats=args.repeats, progress=_say)
-    if args.cold_start:
+        reads, copies, repeats = 200_000, 100, 2
+    records = memory.run(reads=reads, slow_reads=min(100_000, reads), copies=copies, repeats=repeats, progress=_say)
+    if getattr(args, "cold_start", False):
         cold, warm = _cold_start()
         records.append(Record("numba_start", "cold", cold, "s", {"cache": "empty"}))
         records.append(Record("numba_start", "warm", warm, "s", {"cache": "filled"}))
-    return _report(records, args.json)
+    return records
 
 
-def cmd_bench_cpu(args: argparse.Namespace) -> int:
+def bench_cpu(args: argparse.Namespace) -> list:
     from hlemu.bench import cpu
 
     if args.quick:
-        records = cpu.run(compute_repeats=1, svcs=5_000, switches=2_000, progress=_say, slow_instructions=300_000)
-    else:
-        records = cpu.run(progress=_say)
-    return _report(records, args.json)
+        return cpu.run(compute_repeats=1, svcs=5_000, switches=2_000, progress=_say, slow_instructions=300_000)
+    return cpu.run(progress=_say)
 
 
-def cmd_bench_ipc(args: argparse.Namespace) -> int:
+def bench_ipc(args: argparse.Namespace) -> list:
     from hlemu.bench import ipc
     from hlemu.bench.records import cpu_backends
 
-    records = ipc.run(count=500 if args.quick else 20_000, repeats=1 if args.quick else 3,
-                      backends=cpu_backends(), progress=_say)
-    return _report(records, args.json)
+    return ipc.run(count=500 if args.quick else 20_000, repeats=1 if args.quick else 3,
+                   backends=cpu_backends(), progress=_say)
+
+
+def bench_state(args: argparse.Namespace) -> list:
+    from hlemu.bench import state as state_bench
+
+    return state_bench.run(repeats=2 if args.quick else 5, backend=getattr(args, "backend", "auto"),
+                           heap_mib=8 if args.quick else state_bench.HEAP_MIB, progress=_say)
+
+
+def bench_gpu(args: argparse.Namespace) -> list:
+    from hlemu.bench import gpu as gpu_bench
+
+    backend = getattr(args, "backend", "auto")
+    if args.quick:
+        return gpu_bench.run(quads=50, grid=2, repeats=1, frames=1, backend=backend, progress=_say)
+    return gpu_bench.run(quads=getattr(args, "quads", 500), backend=backend, progress=_say)
+
+
+def bench_gui(args: argparse.Namespace) -> list:
+    from gui import bench as gui_bench
+
+    return gui_bench.run(repeats=2 if args.quick else 5, progress=_say,
+                         window_frames=30 if args.quick else gui_bench.WINDOW_FRAMES)
+
+
+BENCH_SUITES = {"memory": bench_memory, "cpu": bench_cpu, "ipc": bench_ipc, "state": bench_state,
+                "gpu": bench_gpu, "gui": bench_gui}
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """One suite, or (``all``) each in turn: its table as it finishes, then every record in one JSON,
+    each record naming its suite."""
+    if args.suite != "all":
+        return _report(BENCH_SUITES[args.suite](args), args.json)
+    from hlemu.bench.records import write_json
+
+    everything = []
+    for name, run in BENCH_SUITES.items():
+        _say(f"== bench {name}")
+        records = run(args)
+        for record in records:
+            record.extra["suite"] = name
+        _report(records, None)
+        everything += records
+    if args.json:
+        write_json(everything, args.json)
+        print(f"wrote {len(everything)} records of {len(BENCH_SUITES)} suites to {args.json}", file=sys.stderr)
+    return 0
 
 
 def _cold_start() -> tuple[float, float]:
@@ -447,29 +498,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from hlemu.fuzz.cli import run as run_fuzz
 
         return run_fuzz(args)
-    if args.command == "bench" and args.suite == "memory":
-        return cmd_bench_memory(args)
-    if args.command == "bench" and args.suite == "cpu":
-        return cmd_bench_cpu(args)
-    if args.command == "bench" and args.suite == "ipc":
-        return cmd_bench_ipc(args)
-    if args.command == "bench" and args.suite == "state":
-        from hlemu.bench import state as state_bench
-
-        return _report(state_bench.run(repeats=2 if args.quick else 5, backend=args.backend,
-                                       heap_mib=8 if args.quick else state_bench.HEAP_MIB, progress=_say), args.json)
-    if args.command == "bench" and args.suite == "gpu":
-        from hlemu.bench import gpu as gpu_bench
-
-        if args.quick:
-            return _report(gpu_bench.run(quads=50, grid=2, repeats=1, frames=1, backend=args.backend,
-                                         progress=_say), args.json)
-        return _report(gpu_bench.run(quads=args.quads, backend=args.backend, progress=_say), args.json)
-    if args.command == "bench" and args.suite == "gui":
-        from gui import bench as gui_bench
-
-        return _report(gui_bench.run(repeats=2 if args.quick else 5, progress=_say,
-                                     window_frames=30 if args.quick else gui_bench.WINDOW_FRAMES), args.json)
+    if args.command == "bench":
+        return cmd_bench(args)
     parser.print_help()
     return 0
 
