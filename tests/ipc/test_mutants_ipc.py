@@ -70,6 +70,16 @@ def real(pair, words):
     return translate(guest.kernel, client.threads[0], server.threads[0], words, request=True)
 
 
+def _received(pair, words: list[int]) -> ServerSession:
+    """A session whose server has received ``words`` from the client (delivered, not yet answered)."""
+    guest, client, server = pair
+    session = ServerSession(guest.kernel, "hlm:test")
+    write_cmdbuf(client.threads[0], words)
+    session.current = client.threads[0]
+    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    return session
+
+
 @pytest.fixture
 def mem(pair):
     """``mem(process, vaddr, pages, perm)`` maps fresh frames in ``process`` (a buffer to pass)."""
@@ -271,10 +281,7 @@ def test_a_buffer_may_end_at_the_top_of_the_address_space_but_not_pass_it(pair, 
 def test_replies_carry_mapped_buffer_descriptors_back_unchecked(pair, mem):
     guest, client, server = pair
     mem(client, 0x08000000, 1, P.RW)
-    session = ServerSession(guest.kernel, "hlm:test")
-    write_cmdbuf(client.threads[0], [hdr(1, 0, 2), mapped_buffer(0x10, BUFFER_R), 0x08000000])
-    session.current = client.threads[0]
-    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    session = _received(pair, [hdr(1, 0, 2), mapped_buffer(0x10, BUFFER_R), 0x08000000])
     assert server.space.query(IPC_WINDOW).state == S.SHARED
     # The reply names the server's view of the buffer, which is no memory of the client's.
     write_cmdbuf(server.threads[0], [hdr(1, 1, 2), 0, mapped_buffer(0x10, BUFFER_R), IPC_WINDOW])
@@ -288,10 +295,7 @@ def test_replies_carry_mapped_buffer_descriptors_back_unchecked(pair, mem):
 
 def test_a_reply_is_not_checked_as_a_request_would_be(pair):
     guest, client, server = pair
-    session = ServerSession(guest.kernel, "hlm:test")
-    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
-    session.current = client.threads[0]
-    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    session = _received(pair, [hdr(1, 0, 0)])
     # a mapped buffer descriptor in a reply names no memory of the server's: it goes back as it is
     reply = [hdr(1, 1, 2), 0, mapped_buffer(0x10, BUFFER_W), 0x0DEAD000]
     write_cmdbuf(server.threads[0], reply)
@@ -302,10 +306,7 @@ def test_a_reply_is_not_checked_as_a_request_would_be(pair):
 
 def test_a_reply_that_cannot_be_delivered_ends_the_request_with_its_error(pair):
     guest, client, server = pair
-    session = ServerSession(guest.kernel, "hlm:test")
-    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
-    session.current = client.threads[0]
-    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    session = _received(pair, [hdr(1, 0, 0)])
     write_cmdbuf(server.threads[0], [hdr(1, 1, 2), 0, copy_handles(1), 0x1234])  # no such handle
     with pytest.raises(KernelError) as info:
         deliver_reply(guest.kernel, server.threads[0], session)
@@ -411,10 +412,7 @@ def test_a_plain_reply_to_a_mapped_buffer_request_unmaps_it(pair, mem):
     the buffer mapped into the server for it goes."""
     guest, client, server = pair
     mem(client, 0x08000000, 1, P.RW)
-    session = ServerSession(guest.kernel, "hlm:test")
-    write_cmdbuf(client.threads[0], [hdr(1, 0, 2), mapped_buffer(0x10, BUFFER_W), 0x08000000])
-    session.current = client.threads[0]
-    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    session = _received(pair, [hdr(1, 0, 2), mapped_buffer(0x10, BUFFER_W), 0x08000000])
     assert server.space.query(IPC_WINDOW).state == S.SHARED
     write_cmdbuf(server.threads[0], [hdr(1, 1, 0), 0])
     deliver_reply(guest.kernel, server.threads[0], session)
@@ -430,10 +428,7 @@ def test_a_reply_of_a_handle_and_a_bad_one_moves_nothing_whatever_its_normal_wor
     handle move comes first, so the dry run must run and refuse before the move, whatever normal
     words (zeros: a result code of success) come before the descriptors."""
     guest, client, server = pair
-    session = ServerSession(guest.kernel, "hlm:test")
-    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
-    session.current = client.threads[0]
-    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    session = _received(pair, [hdr(1, 0, 0)])
     h = guest.kernel.add_handle(server, server)
     write_cmdbuf(server.threads[0], [hdr(1, normal, 4), *[0] * normal, copy_handles(1) | MOVE, h,
                                      copy_handles(1), 0x1234])
@@ -448,10 +443,7 @@ def test_a_reply_with_a_handle_is_dry_run_as_a_reply(pair):
     """A reply whose handle makes it take the dry run still carries its mapped buffer descriptor
     back unchecked (the address is no memory of the server's): checked as a request, it would fail."""
     guest, client, server = pair
-    session = ServerSession(guest.kernel, "hlm:test")
-    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
-    session.current = client.threads[0]
-    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    session = _received(pair, [hdr(1, 0, 0)])
     h = guest.kernel.add_handle(server, server)
     write_cmdbuf(server.threads[0], [hdr(1, 1, 4), 0, mapped_buffer(0x10, BUFFER_W), 0x0DEAD000, copy_handles(1), h])
     deliver_reply(guest.kernel, server.threads[0], session)
@@ -511,10 +503,7 @@ def test_a_reply_with_descriptors_is_checked_whole_before_a_handle_moves(pair):
     """Whatever its count of normal words (here none: an even count), a reply whose last
     descriptor is bad moves none of the handles before it."""
     guest, client, server = pair
-    session = ServerSession(guest.kernel, "hlm:test")
-    write_cmdbuf(client.threads[0], [hdr(1, 0, 0)])
-    session.current = client.threads[0]
-    session.current_delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    session = _received(pair, [hdr(1, 0, 0)])
     h = guest.kernel.add_handle(server, server)
     write_cmdbuf(server.threads[0], [hdr(1, 0, 4), copy_handles(1) | MOVE, h, copy_handles(1), 0x1234])
     with pytest.raises(KernelError) as info:
