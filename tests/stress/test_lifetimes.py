@@ -31,8 +31,9 @@ def test_600_processes_spawned_and_reaped_keep_the_host_flat(backend):
     assert not result["problems"], result["problems"]
     assert not result["findings"], result["findings"]
     # Private memory: what a leak grows. (All of RSS also counts library code that pages in
-    # the first time a path runs, a few MiB over the first few hundred processes.)
-    assert result["anon_growth_mb_per_100"] < RSS_MB_PER_100, result
+    # the first time a path runs, a few MiB over the first few hundred processes.) A leak grows
+    # it in both halves of the measured processes; the allocator's one-off moves land in one.
+    assert min(result["anon_growth_mb_per_100_halves"]) < RSS_MB_PER_100, result
     assert result["maps_growth"] <= MAPS_SLACK, result
 
 
