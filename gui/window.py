@@ -170,11 +170,9 @@ class MainWindow(QMainWindow):
             self.process_dock, self.handle_dock, self.map_dock, self.register_dock, self.disasm_dock,
             self.hex_dock, self.break_dock)
         self._stale: set[QDockWidget] = set()
-        for dock in self._state_docks:
-            dock.visibilityChanged.connect(lambda visible, d=dock: self._catch_up(d) if visible else None)
         self._stale_pages: dict[QDockWidget, object] = {}  # the page table and strip: the pages they skipped
-        for pages_dock in (self.page_dock, self.space_dock):
-            pages_dock.visibilityChanged.connect(lambda visible, d=pages_dock: self._catch_up(d) if visible else None)
+        for dock in (*self._state_docks, self.page_dock, self.space_dock):
+            dock.visibilityChanged.connect(lambda visible, d=dock: self._catch_up(d) if visible else None)
         self.process_dock.selected.connect(self.select)
         self.space_dock.strip.clicked.connect(self.open_page)
         self.page_dock.visibilityChanged.connect(self._want_pages)

@@ -349,13 +349,7 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
     if client is None:
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
     if not kernel.ipc_listeners and not read_header(server) & 0x3F:  # normal words only: cannot fail
-        # (_end_request, inline: the round trip's common case)
-        if session.current_delivery is not None:
-            finish_request(kernel, session)
-        session.current = None
-        if client.state is not _DEAD:
-            copy_plain(server, client)
-            kernel.wake(client, {0: Result.SUCCESS})
+        _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_plain(server, client))
         return
     try:
         words = read_cmdbuf(server)
@@ -400,9 +394,10 @@ def _end_request(kernel: Kernel, session: ServerSession, client: Thread, code: i
                  answer: Callable[[], object] | None = None) -> None:
     """The request ``session`` serves is over: its mappings go, and a client still alive gets
     ``answer()`` (the reply into its command buffer) and wakes with ``code``."""
-    finish_request(kernel, session)
+    if session.current_delivery is not None:  # (most requests mapped nothing: no call)
+        finish_request(kernel, session)
     session.current = None
-    if client.alive:
+    if client.state is not _DEAD:
         if answer is not None:
             answer()
         kernel.wake(client, {0: code})

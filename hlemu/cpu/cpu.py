@@ -75,7 +75,7 @@ _CB_BLOCK_SIZE, _CB_HALT, _CB_INSTRUCTIONS = hooks.CB_BLOCK_SIZE, hooks.CB_HALT,
 _CB_BUDGET, _CB_INSN_LIMIT, _CB_STOPPED = hooks.CB_BUDGET, hooks.CB_INSN_LIMIT, hooks.CB_STOPPED
 _CB_MISS_TYPE, _CB_RESUME, _CB_BLOCKS, _CB_DIRTY_COUNT = (hooks.CB_MISS_TYPE, hooks.CB_RESUME, hooks.CB_BLOCKS,
                                                           hooks.CB_DIRTY_COUNT)
-_SB_STATUS, _SB_WRITE_COUNT = svchook.SB_STATUS, svchook.SB_WRITE_COUNT
+_SB_STATUS, _SB_WRITE_COUNT, _SB_WRITE_STATUS = svchook.SB_STATUS, svchook.SB_WRITE_COUNT, svchook.SB_WRITE_STATUS
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
 _BLOCK_STOPS = {hooks.STOPPED_BUDGET: Stop.QUANTUM, hooks.STOPPED_LIMIT: Stop.LIMIT, hooks.STOPPED_HALT: Stop.HALT}
 
@@ -357,8 +357,9 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
                 self._drop_range(*self._pending_code.pop())
             if self._hook_error is not None or getattr(self.uc, "_hook_exception", None) is not None:
                 self._raise_hook_error()
-            if self._svc_slots[svchook.SB_WRITE_STATUS]:  # the compiled hook could not write results
-                status, self._svc_slots[svchook.SB_WRITE_STATUS] = self._svc_slots[svchook.SB_WRITE_STATUS], 0
+            status = self._svc_slots[_SB_WRITE_STATUS]
+            if status:  # the compiled hook could not write an SVC's results
+                self._svc_slots[_SB_WRITE_STATUS] = 0
                 raise UcError(status)
         if self.fault is not None:
             return Stop.FAULT
@@ -441,7 +442,6 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
                 view[i] = results[i] & 0xFFFFFFFF
         self._svc_slots[_SB_WRITE_COUNT] = count
 
-    # -- hooks (Python only on SVCs and faults) --------------------------------------
     def _interrupt_entry(self, _uc: int, intno: int, _user: int) -> None:
         try:
             if intno == EXCP_SWI:  # the SVC round trip, inline: each call and attribute here costs

@@ -178,8 +178,6 @@ class Encoder:
         if isinstance(v, (bytes, bytearray)):
             self.blobs.append(np.frombuffer(bytes(v), dtype=np.uint8))
             return {"$b": len(self.blobs) - 1, "mutable": isinstance(v, bytearray)}
-        if isinstance(v, list) and type(v) is list:
-            return [self.value(x, where) for x in v]
         if isinstance(v, tuple) and type(v) is tuple:
             return {"$t": [self.value(x, where) for x in v]}
         if isinstance(v, deque):
