@@ -24,7 +24,6 @@ import ctypes
 import numpy as np
 from unicorn import (
     UC_HOOK_BLOCK,
-    UC_HOOK_INTR,
     UC_HOOK_MEM_INVALID,
     UC_HOOK_TLB_FILL,
     UC_MEM_FETCH_PROT,
@@ -53,6 +52,7 @@ from hlemu.cpu.regaccess import _CLOSED, RegisterAccess
 from hlemu.cpu.registers import CPSR_T
 from hlemu.cpu.slowpath import SlowData
 from hlemu.cpu.special import DIRTY_LOG_SIZE, MMIO_WINDOW, MMIO_WINDOW_PAGES, SpecialPages
+from hlemu.cpu.svcentry import SvcEntry
 from hlemu.memory.constants import (
     NUM_PAGES,
     PAGE_SHIFT,
@@ -75,7 +75,7 @@ _CB_BLOCK_SIZE, _CB_HALT, _CB_INSTRUCTIONS = hooks.CB_BLOCK_SIZE, hooks.CB_HALT,
 _CB_BUDGET, _CB_INSN_LIMIT, _CB_STOPPED = hooks.CB_BUDGET, hooks.CB_INSN_LIMIT, hooks.CB_STOPPED
 _CB_MISS_TYPE, _CB_RESUME, _CB_BLOCKS, _CB_DIRTY_COUNT = (hooks.CB_MISS_TYPE, hooks.CB_RESUME, hooks.CB_BLOCKS,
                                                           hooks.CB_DIRTY_COUNT)
-_SB_STATUS, _SB_WRITE_COUNT, _SB_WRITE_STATUS = svchook.SB_STATUS, svchook.SB_WRITE_COUNT, svchook.SB_WRITE_STATUS
+_SB_WRITE_STATUS = svchook.SB_WRITE_STATUS
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
 _BLOCK_STOPS = {hooks.STOPPED_BUDGET: Stop.QUANTUM, hooks.STOPPED_LIMIT: Stop.LIMIT, hooks.STOPPED_HALT: Stop.HALT}
 
@@ -89,7 +89,7 @@ _MEM_FAULTS = {
 }
 
 
-class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
+class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
     """Unicorn bound to one address space: the whole run-control surface (see :mod:`hlemu.cpu`).
 
     ``on_svc(cpu, number, args)`` serves SVCs; ``on_breakpoint(cpu, address) -> bool``
@@ -161,19 +161,8 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
                 self._assign_mmio_slots(0, NUM_PAGES)
                 self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill.address)
         self._add_cfunc_hook(UC_HOOK_BLOCK, hooks.count_blocks.address)
-        # The interrupt hook is registered directly (not through the binding's wrapper
-        # layers): it runs on every SVC. Exceptions cannot cross the C boundary, so any
-        # is kept and re-raised by run().
-        self._intr_callback = lib.INTR_HOOK(self._interrupt_entry)
         self._hook_error: BaseException | None = None
-        self._init_svc_block()
-        handle = ctypes.c_size_t()
-        status = lib.hook_add(self._handle, ctypes.byref(handle), UC_HOOK_INTR,
-                              ctypes.c_void_p(svchook.interrupt_hook.address),
-                              ctypes.c_void_p(self._svc_block.ctypes.data), ctypes.c_uint64(1), ctypes.c_uint64(0))
-        if status:
-            raise UcError(status)
-        self._hook_handles.append(handle)
+        self._init_svc_hook()
         self._init_code_hooks()
         self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory)
         space.listeners.append(self._on_map_change)
@@ -409,64 +398,6 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         return list(self.uc.mem_regions())
 
     # -- hooks (Python only on SVCs and faults) --------------------------------------
-    def _init_svc_block(self) -> None:
-        """The compiled interrupt hook's block (:mod:`hlemu.cpu.svchook`): it reads an SVC's
-        registers into ``_svc_view`` before calling :meth:`_interrupt_entry`, and writes the
-        results :meth:`answer_svc` left in ``_answer_view`` after it."""
-        block = self._svc_block = np.zeros(svchook.SB_SIZE, dtype=np.int64)
-        self._svc_vals = (ctypes.c_uint32 * svchook.READ_COUNT)()
-        self._svc_view = memoryview(self._svc_vals).cast("B").cast("I")
-        self._svc_ptrs = lib.pointers(self._svc_vals, svchook.READ_COUNT, 4)
-        self._answer_vals = (ctypes.c_uint32 * 8)()
-        self._answer_view = memoryview(self._answer_vals).cast("B").cast("I")
-        self._answer_ptrs = lib.pointers(self._answer_vals, 8, 4)
-        block[svchook.SB_CALLBACK] = ctypes.cast(self._intr_callback, ctypes.c_void_p).value or 0
-        block[svchook.SB_READ_IDS] = ctypes.addressof(self._read_ids)
-        block[svchook.SB_READ_PTRS] = ctypes.addressof(self._svc_ptrs)
-        block[svchook.SB_WRITE_IDS] = ctypes.addressof(self._write_ids)
-        block[svchook.SB_WRITE_PTRS] = ctypes.addressof(self._answer_ptrs)
-        self._svc_slots = block.data  # item access without numpy scalars
-
-    def answer_svc(self, results: tuple[int, ...]) -> None:
-        """From ``on_svc``, as its last word: the SVC's results for r0, r1, ..., written by the
-        compiled hook once the callback returns (no register call from Python). Anything that
-        reads or writes registers after it in the same SVC must use :meth:`write_results`."""
-        view = self._answer_view
-        count = len(results)
-        if not count:
-            return
-        view[0] = results[0] & 0xFFFFFFFF
-        if count > 1:
-            view[1] = results[1] & 0xFFFFFFFF
-            for i in range(2, count):
-                view[i] = results[i] & 0xFFFFFFFF
-        self._svc_slots[_SB_WRITE_COUNT] = count
-
-    def _interrupt_entry(self, _uc: int, intno: int, _user: int) -> None:
-        try:
-            if intno == EXCP_SWI:  # the SVC round trip, inline: each call and attribute here costs
-                self._slots[_CB_BLOCK_SIZE] = 0  # an SVC ends its block: nothing to take back
-                if self._svc_slots[_SB_STATUS]:
-                    raise UcError(self._svc_slots[_SB_STATUS])
-                state = self._svc_view.tolist()  # the compiled hook read r0..r7, pc, cpsr
-                number = self._svc_numbers.get(state[8])
-                if number is None:
-                    number = self._svc_number(state[8], state[9])
-                del state[8:]
-                self._in_svc = True
-                try:
-                    self.on_svc(self, number, state)
-                finally:
-                    self._in_svc = False
-                if self._deferred_syncs and not self._slots[_CB_HALT]:
-                    self.sync_deferred()  # the thread goes on: Unicorn must see its map now
-            else:
-                self._on_interrupt(intno)
-        except BaseException as exc:  # noqa: BLE001 - carried across the C boundary
-            self._svc_slots[_SB_WRITE_COUNT] = 0  # an SVC that failed answers nothing
-            self._hook_error = exc
-            lib.emu_stop(self._handle)
-
     def _on_interrupt(self, intno: int) -> None:
         """Every CPU exception but an SVC (which :meth:`_interrupt_entry` handles itself)."""
         if intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
@@ -494,18 +425,6 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
         self.space.faults.bump(FaultKind.UNMAPPED if reason == "unmapped" else FaultKind.PERMISSION, address)
         kind = "prefetch abort" if intno == EXCP_PREFETCH_ABORT else "data abort"
         self.fault = CpuFault(kind, access, address, size, reason)
-
-    def _svc_number(self, pc: int, cpsr: int) -> int:
-        """The immediate of the SVC just executed (cached per address)."""
-        number = self._svc_numbers.get(pc)
-        if number is None:
-            thumb = cpsr & CPSR_T
-            if thumb:
-                number = self.space.peek(pc - 2, 2)[0]
-            else:
-                number = int.from_bytes(self.space.peek(pc - 4, 4), "little") & 0xFF
-            self._svc_numbers[pc] = number
-        return number
 
     def _on_invalid_memory(self, uc: Uc, access: int, address: int, size: int, value: int,
                            _user: object) -> bool:
@@ -597,11 +516,6 @@ class Cpu(SpecialPages, SlowData, CodeHooks, RegisterAccess):
     def _on_code_change(self, lo: int, hi: int) -> None:
         self.invalidate(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT)
         self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
-
-    def _forget_svc_numbers_at(self, lo: int, hi: int) -> None:
-        if self._svc_numbers:
-            for pc in [pc for pc in self._svc_numbers if lo <= pc - 4 < hi]:
-                del self._svc_numbers[pc]
 
     def _sync_fastmem(self, lo: int, hi: int) -> None:
         sync_unicorn_map(self.uc, self.space, self._mapped, lo, hi, self._region_read, self._region_write)
