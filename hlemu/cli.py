@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 
 from hlemu import __version__
@@ -34,7 +31,6 @@ Run 'hlemu COMMAND --help' for a command's options; README.md and docs/ for the 
 BACKEND_HELP = ("memory backend (default: auto = fastmem when the host allows it); fastmem_trap: the "
                 "kernel's host-side accesses run fastmem with no per-page check, protected pages trap in "
                 "the host MMU (needs cc; guest code on the CPU runs fastmem)")
-_COLD_START_SNIPPET = "from hlemu.bench.memory import cold_start_seconds; print(cold_start_seconds())"
 
 
 def _add_memory_options(parser: argparse.ArgumentParser) -> None:
@@ -363,77 +359,19 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def bench_memory(args: argparse.Namespace) -> list:
-    from hlemu.bench import memory
-    from hlemu.bench.records import Record
-
-    # (``bench all`` has none of the suite's own options: their defaults)
-    reads, copies = getattr(args, "reads", 4_000_000), getattr(args, "copies", 2_000)
-    repeats = getattr(args, "repeats", 5)
-    if args.quick:
-        reads, copies, repeats = 200_000, 100, 2
-    records = memory.run(reads=reads, slow_reads=min(100_000, reads), copies=copies, repeats=repeats, progress=_say)
-    if getattr(args, "cold_start", False):
-        cold, warm = _cold_start()
-        records.append(Record("numba_start", "cold", cold, "s", {"cache": "empty"}))
-        records.append(Record("numba_start", "warm", warm, "s", {"cache": "filled"}))
-    return records
-
-
-def bench_cpu(args: argparse.Namespace) -> list:
-    from hlemu.bench import cpu
-
-    if args.quick:
-        return cpu.run(compute_repeats=1, svcs=5_000, switches=2_000, progress=_say, slow_instructions=300_000)
-    return cpu.run(progress=_say)
-
-
-def bench_ipc(args: argparse.Namespace) -> list:
-    from hlemu.bench import ipc
-    from hlemu.bench.records import cpu_backends
-
-    return ipc.run(count=500 if args.quick else 20_000, repeats=1 if args.quick else 3,
-                   backends=cpu_backends(), progress=_say)
-
-
-def bench_state(args: argparse.Namespace) -> list:
-    from hlemu.bench import state as state_bench
-
-    return state_bench.run(repeats=2 if args.quick else 5, backend=getattr(args, "backend", "auto"),
-                           heap_mib=8 if args.quick else state_bench.HEAP_MIB, progress=_say)
-
-
-def bench_gpu(args: argparse.Namespace) -> list:
-    from hlemu.bench import gpu as gpu_bench
-
-    backend = getattr(args, "backend", "auto")
-    if args.quick:
-        return gpu_bench.run(quads=50, grid=2, repeats=1, frames=1, backend=backend, progress=_say)
-    return gpu_bench.run(quads=getattr(args, "quads", 500), backend=backend, progress=_say)
-
-
-def bench_gui(args: argparse.Namespace) -> list:
-    from gui import bench as gui_bench
-
-    return gui_bench.run(repeats=2 if args.quick else 5, progress=_say,
-                         window_frames=30 if args.quick else gui_bench.WINDOW_FRAMES)
-
-
-BENCH_SUITES = {"memory": bench_memory, "cpu": bench_cpu, "ipc": bench_ipc, "state": bench_state,
-                "gpu": bench_gpu, "gui": bench_gui}
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     """One suite, or (``all``) each in turn: its table as it finishes, then every record in one JSON,
     each record naming its suite."""
+    from hlemu.bench.suites import BENCH_SUITES
+
     if args.suite != "all":
-        return _report(BENCH_SUITES[args.suite](args), args.json)
+        return _report(BENCH_SUITES[args.suite](args, _say), args.json)
     from hlemu.bench.records import write_json
 
     everything = []
     for name, run in BENCH_SUITES.items():
         _say(f"== bench {name}")
-        records = run(args)
+        records = run(args, _say)
         for record in records:
             record.extra["suite"] = name
         _report(records, None)
@@ -442,18 +380,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         write_json(everything, args.json)
         print(f"wrote {len(everything)} records of {len(BENCH_SUITES)} suites to {args.json}", file=sys.stderr)
     return 0
-
-
-def _cold_start() -> tuple[float, float]:
-    """Seconds to first compiled access: empty numba cache, then the filled one."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        times = []
-        for _ in range(2):
-            out = subprocess.run([sys.executable, "-c", _COLD_START_SNIPPET], env=env, check=True,
-                                 capture_output=True, text=True)
-            times.append(float(out.stdout.strip().splitlines()[-1]))
-    return times[0], times[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
