@@ -42,24 +42,51 @@ class SigintStop:
 
 class _Watcher:
     """One daemon thread for the process, reading the wakeup pipe; ``runs`` is the stack of
-    runs under way (the innermost one is stopped)."""
+    runs under way (the innermost one is stopped).
+
+    Each Ctrl-C is told twice: to this thread (a byte in the pipe) and to Python's handler on
+    the main thread. Whichever comes second must not stop anything: this thread can be late
+    (it waits for the interpreter lock), and by then the run the Ctrl-C stopped may have
+    ended and the next one begun (seen: a REPL's next ``emu.run()`` stopped by the Ctrl-C that
+    ended the one before). ``_ahead`` counts the Ctrl-Cs this thread has taken that Python's
+    handler has not seen yet, ``_behind`` those the handler took first."""
 
     def __init__(self) -> None:
         self.read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.write_fd, False)  # set_wakeup_fd requires it
         self.runs: list[SigintStop] = []
+        self._lock = threading.Lock()
+        self._ahead = self._behind = 0
         threading.Thread(target=self._loop, name="hlemu-sigint", daemon=True).start()
+
+    def handler_saw(self) -> bool:
+        """Python's handler has a Ctrl-C: whether it is a new one (this thread has not taken it)."""
+        with self._lock:
+            if self._ahead:
+                self._ahead -= 1
+                return False
+            self._behind += 1
+            return True
+
+    def _take(self) -> bool:
+        with self._lock:
+            if self._behind:
+                self._behind -= 1
+                return False
+            self._ahead += 1
+            return True
 
     def _loop(self) -> None:
         while True:
             data = os.read(self.read_fd, 64)
-            if signal.SIGINT not in data or not self.runs:
-                continue
-            run = self.runs[-1]
-            run.interrupted = True
-            while run.active:
-                run.stop()
-                time.sleep(RETRY_SECONDS)
+            for _ in range(data.count(signal.SIGINT)):
+                if not self._take() or not self.runs:
+                    continue
+                run = self.runs[-1]
+                run.interrupted = True
+                while run.active:
+                    run.stop()
+                    time.sleep(RETRY_SECONDS)
 
 
 _watcher: _Watcher | None = None
@@ -102,7 +129,7 @@ def stop_on_sigint(stop: Callable[[], None]) -> Iterator[SigintStop]:
     watcher = _get_watcher()
     watcher.runs.append(run)
     previous_fd = signal.set_wakeup_fd(watcher.write_fd, warn_on_full_buffer=False)
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: run.trip())
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: run.trip() if watcher.handler_saw() else None)
     try:
         yield run
     finally:
