@@ -323,8 +323,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         resume, before = control[_CB_RESUME], control[_CB_BLOCKS]
         self._code_stop = None
         self.fault = None
-        state = self.read_svc_state()
-        pc = state[8] | 1 if state[9] & CPSR_T else state[8]
+        pc = self.resume_pc()
         self._skip_at = skip if skip in self._breakpoints else None
         self._break_pc = None
         self._running = True

@@ -17,6 +17,7 @@ from unicorn import arm_const as arm
 
 from hlemu.cpu import hooks
 from hlemu.cpu import libunicorn as lib
+from hlemu.cpu.registers import CPSR_T as _CPSR_T
 from hlemu.cpu.registers import NAMES, SLOTS, RegisterFile
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ class RegisterAccess:
         self._read_vals = (ctypes.c_uint32 * len(_SVC_READ))()
         self._read_ptrs = lib.pointers(self._read_vals, len(_SVC_READ), 4)
         self._read_view = memoryview(self._read_vals).cast("B").cast("I")  # tolist() beats slicing
+        # pc and cpsr alone (where a run resumes), into the same buffer's last two slots
+        self._resume_ids = (ctypes.c_int * 2)(arm.UC_ARM_REG_PC, arm.UC_ARM_REG_CPSR)
+        self._resume_ptrs = lib.pointers(ctypes.addressof(self._read_vals) + 4 * len(ARG_REGS), 2, 4)
         self._write_ids = (ctypes.c_int * len(ARG_REGS))(*ARG_REGS)
         self._write_vals = (ctypes.c_uint32 * len(ARG_REGS))()
         self._write_ptrs = lib.pointers(self._write_vals, len(ARG_REGS), 4)
@@ -118,6 +122,16 @@ class RegisterAccess:
         if status:
             raise UcError(status)
         return self._read_view.tolist()
+
+    def resume_pc(self) -> int:
+        """Where the next run starts: pc, with bit 0 set in Thumb state (two registers, one C call)."""
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        status = lib.reg_read_batch(self._handle, self._resume_ids, self._resume_ptrs, 2)
+        if status:
+            raise UcError(status)
+        view = self._read_view
+        return view[8] | 1 if view[9] & _CPSR_T else view[8]
 
     def read_args(self) -> list[int]:
         """r0..r7 (SVC arguments)."""
