@@ -219,9 +219,14 @@ class Scheduler:
         deadline was set, after the slice's budget was chosen)."""
         if self._slice is None:
             return
-        self.state.slice_left = min(self.state.slice_left, max(0, blocks))
-        if self._running is not None:
-            self._running.limit_blocks(blocks)
+        if blocks < 0:  # (compares, not min/max: a wake during IPC passes here)
+            blocks = 0
+        st = self.state
+        if blocks < st.slice_left:
+            st.slice_left = blocks
+        running = self._running
+        if running is not None:
+            running.limit_blocks(blocks)
 
     def request_switch(self) -> None:
         """From an SVC: end the open slice after this SVC, so the scheduler picks again."""

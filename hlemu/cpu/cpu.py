@@ -260,8 +260,10 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
     def limit_blocks(self, blocks: int) -> None:
         """From a callback: let the running :meth:`run` enter at most ``blocks`` more blocks."""
         if self._running:
-            blocks = max(0, blocks)
-            self._cap = min(self._cap, blocks)
+            if blocks < 0:
+                blocks = 0
+            if blocks < self._cap:
+                self._cap = blocks
             slots = self._slots
             if blocks < slots[_CB_BUDGET]:
                 slots[_CB_BUDGET] = blocks
