@@ -209,6 +209,17 @@ class Encoder:
 
 
 def _order(encoded: Any) -> str:
+    """A set's items are kept in the order of their JSON text (so a state's bytes do not
+    depend on hashing). The two common items, an int and an object reference, are spelled
+    here as ``json.dumps`` spells them, without the encoder (sets of threads are in every
+    snapshot, and a rewind ring takes one every few frames)."""
+    kind = type(encoded)
+    if kind is int:
+        return str(encoded)
+    if kind is dict and len(encoded) == 1:
+        ref = encoded.get("$r")
+        if type(ref) is int:
+            return f'{{"$r": {ref}}}'
     import json
 
     return json.dumps(encoded, sort_keys=True)
