@@ -46,6 +46,23 @@ def best_of(repeats: int, fn: Callable[[], object]) -> float:
     return best
 
 
+def best_interleaved(repeats: int, fns: dict[str, Callable[[], object]],
+                     once: frozenset[str] = frozenset()) -> dict[str, float]:
+    """Fastest wall time of each of ``fns`` over ``repeats`` rounds that call them in turn (those
+    in ``once`` only in the first round). Variants compared with each other take their turns
+    side by side, so a change of machine load during the benchmark falls on all of them, not
+    on whichever ran its repeats then."""
+    best = dict.fromkeys(fns, float("inf"))
+    for round_ in range(repeats):
+        for name, fn in fns.items():
+            if round_ and name in once:
+                continue
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
 def add_ratios(records: list[Record], workload: str, baselines: dict[str, str]) -> None:
     """Add ``vs_<variant>`` ratios (higher is better) to each record of ``workload``.
 
