@@ -4,6 +4,8 @@ the behaviour 3dbrew and Azahar describe (see hlemu/gpu/proctex.py's docstring).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 NOISE_HASH = np.array([0, 4, 10, 8, 4, 9, 7, 12, 5, 15, 13, 14, 11, 15, 2, 11])
@@ -23,8 +25,8 @@ def map_lookup(words: np.ndarray, x: np.ndarray) -> np.ndarray:
     """A 128-entry table (value bits 0-11, signed difference 12-23, both in 4095ths) at x in 0..1."""
     words = np.asarray(words, np.int64)
     value = (words & 0xFFF) / 4095.0
-    diff = ((words >> 12) & 0xFFF).astype(np.int64)
-    diff = np.where(diff & 0x800, diff - 0x1000, diff) / 4095.0
+    raw = (words >> 12) & 0xFFF
+    diff = np.where(raw & 0x800, raw - 0x1000, raw) / 4095.0
     pos = x * 128.0
     i = np.clip(pos.astype(np.int64), 0, 127)
     return value[i] + (pos - i) * diff[i]
@@ -80,7 +82,7 @@ def shift(a, b, mode, clamp_mode):
     return a
 
 
-COMBINERS = {
+COMBINERS: dict[int, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     0: lambda u, v: u, 1: lambda u, v: u * u, 2: lambda u, v: v, 3: lambda u, v: v * v,
     4: lambda u, v: (u + v) / 2, 5: lambda u, v: (u * u + v * v) / 2,
     6: lambda u, v: np.minimum(np.hypot(u, v), 1.0), 7: np.minimum, 8: np.maximum,
