@@ -11,7 +11,8 @@ reach it a stage late). Sources here: primary colour, constant, previous, previo
 textures 0-2 (sampled by :mod:`hlemu.gpu.texture` before the combiners run; a unit that is off
 reads as 0, 0, 0, 0 as in Azahar), the fragment lighting's primary and secondary colours
 (sources 1 and 2, from :mod:`hlemu.gpu.lighting`; 0, 0, 0, 0 with lighting off, as in Azahar);
-the procedural texture (texture 3) reads as black.
+the procedural texture (texture 3, source 6, from :mod:`hlemu.gpu.proctex`; 0, 0, 0, 0 with
+unit 3 off).
 
 The output merger (GPUREG_COLOR_OPERATION, BLEND_FUNC, LOGIC_OP, BLEND_COLOR; Azahar's
 ``sw_framebuffer.cpp``): alpha blending with the five equations and fifteen factors, or, with
@@ -27,7 +28,8 @@ from numba import njit
 # Rows of the per-fragment source table (no allocation per pixel: the table is the caller's).
 PRIMARY, CONSTANT, PREVIOUS, BUFFER, ZERO, TEXTURE0 = 0, 1, 2, 3, 4, 5  # textures 0-2: rows 5-7
 LIGHT_PRIMARY, LIGHT_SECONDARY = 8, 9  # the fragment lighting's colours (zero when it is off)
-SOURCE_ROWS = 10
+TEXTURE3 = 10  # the procedural texture (zero when unit 3 is off)
+SOURCE_ROWS = 11
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -47,7 +49,9 @@ def _row(sel):
         return PREVIOUS
     if sel >= 3 and sel <= 5:
         return TEXTURE0 + sel - 3
-    return ZERO  # the procedural texture: black
+    if sel == 6:
+        return TEXTURE3
+    return ZERO
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -150,6 +154,15 @@ def lighting_read(stages: np.ndarray, count: int) -> bool:
     False
     """
     return bool(_sources_read(stages, count) & {1, 2})
+
+
+def proctex_read(stages: np.ndarray, count: int) -> bool:
+    """Whether the first ``count`` stages read the procedural texture (source 6).
+
+    >>> proctex_read(np.array([[0x00000006, 0, 0, 0, 0]], np.uint32), 1)
+    True
+    """
+    return 6 in _sources_read(stages, count)
 
 
 def textures_read(stages: np.ndarray, count: int) -> int:

@@ -40,11 +40,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hlemu.gpu import clip, lighting, raster, spans, texture, vertex
+from hlemu.gpu import clip, lighting, proctex, raster, spans, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
-from hlemu.gpu.fragment import lighting_read, textures_read
+from hlemu.gpu.fragment import lighting_read, proctex_read, textures_read
 from hlemu.gpu.memory import GpuFault, GpuMemory
 from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader
 from hlemu.memory import MemoryPermission
@@ -111,6 +111,7 @@ class Pica:
         self.fixed = np.zeros((16, 4), np.float32)
         self.fog_lut = np.zeros(128, np.uint32)  # FOG_LUT_DATA words, at FOG_LUT_INDEX
         self.light_luts = np.zeros((lighting.LUTS, lighting.LUT_ENTRIES), np.uint32)  # LIGHTING_LUT_DATA words
+        self.proctex_luts = np.zeros((proctex.TABLES, proctex.ENTRIES), np.uint32)  # PROCTEX_LUT_DATA words
         self._uniform_words: list[int] = []
         self._fixed_words: list[int] = []
         self._immediate: list[np.ndarray] = []  # attributes of the vertex being given
@@ -265,6 +266,17 @@ class Pica:
             self._error(f"LIGHTING_LUT_INDEX: table {table} does not exist (0-{lighting.LUTS - 1})")
         self.regs.values[lighting.LUT_INDEX] = (config & ~0xFF) | ((index + 1) & 0xFF)
 
+    def _proctex_lut_data(self, reg: int, value: int, new: int) -> None:
+        """A procedural texture LUT word into table PROCTEX_LUT bits 8-11 at entry bits 0-7,
+        which then counts up, wrapping in its eight bits (Azahar)."""
+        config = self.regs[proctex.LUT_INDEX]
+        table, index = (config >> 8) & 0xF, config & 0xFF
+        if table < proctex.TABLES and table != 1:
+            self.proctex_luts[table, index] = new
+        else:
+            self._error(f"PROCTEX_LUT: table {table} does not exist (0, 2-5)")
+        self.regs.values[proctex.LUT_INDEX] = (config & ~0xFF) | ((index + 1) & 0xFF)
+
     def _fixed_index(self, reg: int, value: int, new: int) -> None:
         self._fixed_words, self._immediate = [], []
 
@@ -415,7 +427,8 @@ class Pica:
         dbuf = dtarget.buf if dtarget else np.zeros(0, np.uint8)
         stencil = raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
                                           bool(self.regs[R.DEPTHBUFFER_WRITE] & 3))
-        if self.span_rasteriser and spans.handles(lit, update, int(scissor[0]), units, sampled):
+        proc = proctex.enabled(self.regs) and proctex_read(stages, count)
+        if self.span_rasteriser and not proc and spans.handles(lit, update, int(scissor[0]), units, sampled):
             pixels, low, high, dlow, dhigh = spans.draw(
                 tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor,
                 self.regs[R.FRAGOP_ALPHA_TEST], stages, count, buffer_color, update, blend, self.regs[R.BLEND_FUNC],
@@ -428,7 +441,9 @@ class Pica:
                 self.regs[R.FRAGOP_ALPHA_TEST], scissor, (pos[:, 2] * invw), depth, dbuf, dfmt, uvs, units, tex_data,
                 sampled, stencil, *raster.fog_settings(update, self.regs[R.FOG_COLOR], self.fog_lut),
                 lit, lights * invw[:, None], lighting.settings(self.regs) if lit else np.zeros(lighting.SETTINGS),
-                lighting.lut_table(self.light_luts) if lit else np.zeros((1, 1, 2)))
+                lighting.lut_table(self.light_luts) if lit else np.zeros((1, 1, 2)),
+                proctex.settings(self.regs) if proc else np.zeros(proctex.SETTINGS),
+                proctex.lut_table(self.proctex_luts) if proc else np.zeros((1, 1, 4)))
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         # the bytes of the rows of tiles changed (memory rows run top down)
@@ -557,3 +572,4 @@ _SPECIAL.update({R.VSH_INTUNIFORM_I0 + k: Pica._int_uniform for k in range(4)})
 _SPECIAL.update({reg: Pica._fixed_data for reg in R.FIXEDATTRIB_DATA})
 _SPECIAL.update({reg: Pica._fog_data for reg in R.FOG_LUT_DATA})
 _SPECIAL.update({reg: Pica._light_lut_data for reg in lighting.LUT_DATA})
+_SPECIAL.update({reg: Pica._proctex_lut_data for reg in proctex.LUT_DATA})

@@ -31,6 +31,7 @@ from hlemu.gpu.fragment import (
     PRIMARY,
     SOURCE_ROWS,
     TEXTURE0,
+    TEXTURE3,
     compare,
     merge,
     stages_needed,
@@ -38,6 +39,8 @@ from hlemu.gpu.fragment import (
 )
 from hlemu.gpu.lighting import fragment_colors
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
+from hlemu.gpu.proctex import S_ON as S_PROC_ON
+from hlemu.gpu.proctex import evaluate as proctex_evaluate
 from hlemu.gpu.texture import FIXED, MAG, MAX_LEVEL, MIN, MODE, SAMPLE, sample
 from hlemu.gpu.tiling import morton
 
@@ -224,7 +227,7 @@ def triangle_setup(tris, t, fx, fy, cull, smode, sx1, sy1, sx2, sy2, width, heig
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
                    z, depth, dbuf, dfmt, uvs, units, tex_data, sampled, stencil, fog, fog_lut, lit, lights,
-                   light_params, light_luts):
+                   light_params, light_luts, proc_params, proc_luts):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
@@ -249,6 +252,8 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     With ``lit``, ``lights`` (n, 7) are the vertices' quaternions and view vectors times their
     1/w, and each fragment's lighting colours (TexEnv sources 1 and 2) come from
     :func:`hlemu.gpu.lighting.fragment_colors` with ``light_params`` and ``light_luts``.
+    With ``proc_params[S_ON]`` set, the procedural texture (TexEnv source 6) comes from
+    :func:`hlemu.gpu.proctex.evaluate` with ``proc_params`` and ``proc_luts``.
     """
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
@@ -267,6 +272,7 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     for unit in range(3):
         if sampled >> unit & 1 and units[unit, MODE] == SAMPLE:
             derivatives |= units[unit, MAG] != units[unit, MIN] or units[unit, MAX_LEVEL] > 0
+    proc_on = proc_params[S_PROC_ON] != 0
     lv = np.zeros(7, np.float64)
     factors = np.zeros(7, np.float64)
     args = np.zeros((3, 4), np.int64)
@@ -314,8 +320,11 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                     v = (colors[i0, ch] * w0 + colors[i1, ch] * w1 + colors[i2, ch] * w2) * scale
                     # C's round() (Azahar's), for the non-negative values colours are
                     src[PRIMARY, ch] = max(0, min(255, np.int64(math.floor(v + 0.5))))
-                if sampled:
+                if sampled or proc_on:
                     _interpolate(uvs, i0, i1, i2, w0, w1, w2, invw, uv)
+                if proc_on:
+                    proctex_evaluate(proc_params, proc_luts, uv, src, TEXTURE3)
+                if sampled:
                     if derivatives:  # the coordinates one pixel right and one up (edge functions are linear)
                         _interpolate(uvs, i0, i1, i2, w0 - (y2 - y1) * 16, w1 - (y0 - y2) * 16,
                                      w2 - (y1 - y0) * 16, invw, uvx)

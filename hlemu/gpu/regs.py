@@ -25,7 +25,7 @@ SH_OUTMAP_TOTAL = 0x04F
 SH_OUTMAP_O0 = 0x050  # .. 0x056: the semantics of output registers o0-o6
 SCISSORTEST_MODE, SCISSORTEST_POS, SCISSORTEST_DIM = 0x065, 0x066, 0x067
 VIEWPORT_XY = 0x068
-TEXUNIT_CONFIG = 0x080  # units 0-2 on (bits 0-2), unit 2 on coordinate 1 (bit 13); the units: texture.py
+TEXUNIT_CONFIG = 0x080  # units 0-2 on (bits 0-2), unit 3 coordinate (8-9) and on (10), unit 2 on coordinate 1 (13)
 TEXENV_BASES = (0x0C0, 0x0C8, 0x0D0, 0x0D8, 0x0F0, 0x0F8)  # source, operand, combiner, color, scale
 TEXENV_UPDATE_BUFFER = 0x0E0  # also the fog mode (bits 0-2: 5 fog) and its flip (bit 16)
 FOG_COLOR, FOG_LUT_INDEX = 0x0E1, 0x0E6
@@ -161,21 +161,21 @@ NAMES: dict[int, tuple[str, str]] = {
     0x09C: ("TEXUNIT2_LOD", "Texture unit 2 LOD."),
     0x09D: ("TEXUNIT2_ADDR", "Texture unit 2 address."),
     0x09E: ("TEXUNIT2_TYPE", "Texture unit 2 type."),
-    0x0A8: ("TEXUNIT3_PROCTEX0", "Unknown."),
-    0x0A9: ("TEXUNIT3_PROCTEX1", "Unknown."),
-    0x0AA: ("TEXUNIT3_PROCTEX2", "Unknown."),
-    0x0AB: ("TEXUNIT3_PROCTEX3", "Unknown."),
-    0x0AC: ("TEXUNIT3_PROCTEX4", "Unknown."),
-    0x0AD: ("TEXUNIT3_PROCTEX5", "Unknown."),
-    0x0AF: ("PROCTEX_LUT", "Unknown."),
-    0x0B0: ("PROCTEX_LUT_DATA0", "Unknown."),
-    0x0B1: ("PROCTEX_LUT_DATA1", "Unknown."),
-    0x0B2: ("PROCTEX_LUT_DATA2", "Unknown."),
-    0x0B3: ("PROCTEX_LUT_DATA3", "Unknown."),
-    0x0B4: ("PROCTEX_LUT_DATA4", "Unknown."),
-    0x0B5: ("PROCTEX_LUT_DATA5", "Unknown."),
-    0x0B6: ("PROCTEX_LUT_DATA6", "Unknown."),
-    0x0B7: ("PROCTEX_LUT_DATA7", "Unknown."),
+    0x0A8: ("TEXUNIT3_PROCTEX0", "Clamps u/v 0-2/3-5, combiners 6-9/10-13, separate alpha 14, noise 15, shifts 16-19."),
+    0x0A9: ("TEXUNIT3_PROCTEX1", "Noise u: amplitude (bits 0-15, signed, in 4095ths), phase (16-31, float16)."),
+    0x0AA: ("TEXUNIT3_PROCTEX2", "Noise v: amplitude (bits 0-15, signed, in 4095ths), phase (16-31, float16)."),
+    0x0AB: ("TEXUNIT3_PROCTEX3", "Noise frequency u (bits 0-15), v (16-31), float16."),
+    0x0AC: ("TEXUNIT3_PROCTEX4", "Colour LUT filter (bits 0-2), LOD min/max (3-6, 7-10), width (11-18)."),
+    0x0AD: ("TEXUNIT3_PROCTEX5", "Colour LUT offsets of levels 0-3 (bytes)."),
+    0x0AF: ("PROCTEX_LUT", "Proctex LUT entry (bits 0-7), table (8-11: noise 0, maps 2-3, colour 4, diff 5)."),
+    0x0B0: ("PROCTEX_LUT_DATA0", "A proctex LUT word at PROCTEX_LUT, which counts up."),
+    0x0B1: ("PROCTEX_LUT_DATA1", "A proctex LUT word at PROCTEX_LUT, which counts up."),
+    0x0B2: ("PROCTEX_LUT_DATA2", "A proctex LUT word at PROCTEX_LUT, which counts up."),
+    0x0B3: ("PROCTEX_LUT_DATA3", "A proctex LUT word at PROCTEX_LUT, which counts up."),
+    0x0B4: ("PROCTEX_LUT_DATA4", "A proctex LUT word at PROCTEX_LUT, which counts up."),
+    0x0B5: ("PROCTEX_LUT_DATA5", "A proctex LUT word at PROCTEX_LUT, which counts up."),
+    0x0B6: ("PROCTEX_LUT_DATA6", "A proctex LUT word at PROCTEX_LUT, which counts up."),
+    0x0B7: ("PROCTEX_LUT_DATA7", "A proctex LUT word at PROCTEX_LUT, which counts up."),
     0x0C0: ("TEXENV0_SOURCE", "Texture env 0 source."),
     0x0C1: ("TEXENV0_OPERAND", "Texture env 0 operand."),
     0x0C2: ("TEXENV0_COMBINER", "Texture env 0 combiner."),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hlemu.bench import gpu as bench
-from hlemu.gpu import fragment, raster, spans, texture
+from hlemu.gpu import fragment, proctex, raster, spans, texture
 
 W, H = 48, 40
 OPERATIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
@@ -126,7 +126,7 @@ def _general_depth(s: dict) -> tuple[np.ndarray, tuple, np.ndarray]:
         s["buffer_color"], s["update"], s["count"], s["blend"], s["func"], s["logic"], s["blend_color"],
         s["alpha_test"], s["scissor"], s["z"], s["depth"], dbuf, s["dfmt"], s["uvs"], s["units"],
         s["tex_data"], s["sampled"], s["stencil"], fog, fog_lut, False, np.zeros((1, 7)),
-        np.zeros(1), np.zeros((1, 1, 2)))
+        np.zeros(1), np.zeros((1, 1, 2)), np.zeros(proctex.SETTINGS), np.zeros((1, 1, 4)))
     return buf, got, dbuf
 
 
