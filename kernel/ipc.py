@@ -66,6 +66,8 @@ _DEAD = ThreadState.DEAD
 IPC_MAP_BASE = 0x04000000  # where servers see mapped buffers (3DS IPC mapping area)
 IPC_MAP_END = 0x08000000
 _IPC_AREA = slice(IPC_MAP_BASE >> 12, IPC_MAP_END >> 12)  # its pages in a page table's arrays
+_R, _W, _RW = int(MemoryPermission.R), int(MemoryPermission.W), int(MemoryPermission.RW)
+_SHARED = int(MemoryState.SHARED)
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Delivery:
     objects: list[KernelObject] = field(default_factory=list)  # handles given to an HLE service, in order
     moved: set[int] = field(default_factory=set)  # dry run: handles a move descriptor has taken already
     window: np.ndarray | None = None  # dry run: the IPC mapping area's page states as the real run would fill them
+    window_marks: list[tuple[int, int]] = field(default_factory=list)  # dry run: (first page, pages) mapped so far
 
 
 def _tls_bytes(thread: Thread) -> tuple[memoryview, int]:
@@ -153,11 +156,21 @@ def copy_plain(src: Thread, dst: Thread) -> bool:
     head = _WORD.unpack_from(memory, s)[0]
     if head & 0x3F:
         return False
-    target, d = _tls_bytes(dst)
+    target, d = _tls_bytes(dst)  # (copy_words, inline: the plain round trip's path)
     d += CMDBUF_OFFSET
     n = 4 + 4 * ((head >> 6) & 0x3F)  # 1 + normal <= 64 words: always inside the buffer
     target[d : d + n] = memory[s : s + n]
     return True
+
+
+def copy_words(src: Thread, dst: Thread, count: int) -> None:
+    """Copy the first ``count`` words of ``src``'s command buffer into ``dst``'s as they are,
+    in one slice copy of the physical memory both live in."""
+    memory, s = _tls_bytes(src)
+    target, d = _tls_bytes(dst)
+    s += CMDBUF_OFFSET
+    d += CMDBUF_OFFSET
+    target[d : d + 4 * count] = memory[s : s + 4 * count]
 
 
 def translate(kernel: Kernel, src: Thread, dst: Thread | None, words: list[int], request: bool,
@@ -249,46 +262,102 @@ def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int
                    request: bool, dry_run: bool, delivery: Delivery) -> int:
     if not request or dst is None or size == 0:
         return address  # replies carry the descriptor back; HLE services read the client's memory
-    space = src.process.space
-    lo, hi = address & ~0xFFF, (address + size + 0xFFF) & ~0xFFF
-    if hi > 1 << 32:
-        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"buffer {address:#x}+{size:#x} leaves the address space")
-    need = (MemoryPermission.R if perm & BUFFER_R else 0) | (MemoryPermission.W if perm & BUFFER_W else 0)
-    table = space.table
-    pages = slice(lo >> 12, hi >> 12)
-    if not has_memory(table, lo, hi - lo, MemoryPermission(need)):
-        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
-                          f"buffer {address:#x}+{size:#x} is not {need!r} memory of the sender")
+    lo, hi, need = _sender_pages(src, address, size, perm)
     server = dst.process.space
-    if dry_run and delivery.window is None:
-        # Only the IPC area is ever looked at: a copy of that (16 KiB), not of the whole
-        # table (1 MiB, zeroed and copied on every mapped-buffer request: ~6% of its cost).
-        delivery.window = server.table.state[_IPC_AREA].copy()
-    target = _free_in_area(server.table.state[_IPC_AREA] if delivery.window is None else delivery.window,
-                           hi - lo)
+    area = server.table.state[_IPC_AREA]
+    if dry_run and delivery.window_marks:
+        # A dry run sees the area as the real run would have filled it so far: a copy of the
+        # area (16 KiB), made only from the second buffer on (most requests map one).
+        if delivery.window is None:
+            delivery.window = area.copy()
+            for first, pages in delivery.window_marks:
+                delivery.window[first : first + pages] = _SHARED
+        area = delivery.window
+    target = _free_in_area(area, hi - lo)
     if target is None:
         raise KernelError(Result.OUT_OF_MEMORY, "the server's IPC mapping area is full")
     if dry_run:
-        assert delivery.window is not None
-        first = (target - IPC_MAP_BASE) >> 12
-        delivery.window[first : first + ((hi - lo) >> 12)] = int(MemoryState.SHARED)
+        first, pages = (target - IPC_MAP_BASE) >> 12, (hi - lo) >> 12
+        delivery.window_marks.append((first, pages))
+        if delivery.window is not None:
+            delivery.window[first : first + pages] = _SHARED
         return target + (address & 0xFFF)
-    frames = table.frame[pages].astype(np.int64)
-    server_perm = MemoryPermission.RW if need & MemoryPermission.W else MemoryPermission.R
-    server.map(target, frames, server_perm, MemoryState.SHARED)
+    frames = src.process.space.table.frame[lo >> 12 : hi >> 12].tolist()
+    server.map(target, frames, _RW if need & _W else _R, _SHARED)  # type: ignore[arg-type]  # ints
     delivery.mappings.append((dst.process.pid, target, hi - lo))
     return target + (address & 0xFFF)
 
 
-def has_memory(table: PageTable, address: int, size: int, need: MemoryPermission) -> bool:
+def _sender_pages(src: Thread, address: int, size: int, perm: int) -> tuple[int, int, int]:
+    """A mapped buffer's page-aligned bounds in its sender and the rights it needs there
+    (plain ints: enum flags cost); a KernelError when the sender's memory does not have them."""
+    lo, hi = address & ~0xFFF, (address + size + 0xFFF) & ~0xFFF
+    if hi > 1 << 32:
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"buffer {address:#x}+{size:#x} leaves the address space")
+    need = (_R if perm & BUFFER_R else 0) | (_W if perm & BUFFER_W else 0)
+    if not has_memory(src.process.space.table, lo, hi - lo, need):
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
+                          f"buffer {address:#x}+{size:#x} is not {MemoryPermission(need)!r} memory of the sender")
+    return lo, hi, need
+
+
+def request_refusal(kernel: Kernel, client: Thread, server: Thread) -> int | None:
+    """Deciding, without side effects: the error delivering ``client``'s request to ``server``
+    would end with, or None if it would be delivered whole (a dry run of the translation,
+    shortened for the usual shapes)."""
+    words = read_cmdbuf(client)
+    if not words[0] & 0x3F:
+        return None  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
+    try:
+        if _one_buffer_fits(client, server, words):
+            return None
+        deliver_request(kernel, client, server, dry_run=True)
+    except KernelError as err:
+        return err.code
+    return None
+
+
+def _one_buffer(words: list[int]) -> int:
+    """Where the descriptor is in a message of normal words and one well-formed mapped
+    buffer (the usual shape of a request with a buffer), or 0 for any other shape."""
+    head = words[0]
+    i = 1 + ((head >> 6) & 0x3F)
+    if head & 0x3F != 2 or i + 2 > CMDBUF_WORDS:
+        return 0
+    desc = words[i]
+    return i if desc & 0x8 and desc & 0x6 else 0
+
+
+def _one_buffer_fits(src: Thread, dst: Thread, words: list[int]) -> bool:
+    """For a request of normal words and one well-formed mapped buffer: True when the dry run
+    would pass, the same KernelError when it would not (the same checks, in the same order).
+    False for any other shape (the caller does the whole dry run)."""
+    i = _one_buffer(words)
+    if not i:
+        return False
+    desc = words[i]
+    size = desc >> 4
+    if size == 0:
+        return True  # (_mapped_buffer maps nothing for it)
+    lo, hi, _ = _sender_pages(src, words[i + 1], size, desc & 0x6)
+    if _free_in_area(dst.process.space.table.state[_IPC_AREA], hi - lo) is None:
+        raise KernelError(Result.OUT_OF_MEMORY, "the server's IPC mapping area is full")
+    return True
+
+
+def has_memory(table: PageTable, address: int, size: int, need: MemoryPermission | int) -> bool:
     """Whether every page of ``[address, address + size)`` is memory with ``need`` (a buffer
     the kernel, or an HLE service, may read or write for its owner)."""
     lo, hi = address >> 12, (address + size + 0xFFF) >> 12
     if hi > 1 << 20:
         return False
     if hi - lo <= 4:  # a buffer of a page or few: plain ints cost a tenth of the numpy calls
-        state, frame, perm, want = table.state, table.frame, table.perm, int(need)
-        return all(state[v] != 0 and frame[v] >= 0 and (int(perm[v]) & want) == want for v in range(lo, hi))
+        items = table.items
+        state, frame, perm, want = items.state, items.frame, items.perm, int(need)
+        for v in range(lo, hi):
+            if not state[v] or frame[v] < 0 or (perm[v] & want) != want:
+                return False
+        return True
     pages = slice(lo, hi)
     return bool(((table.state[pages] != 0) & (table.frame[pages] >= 0)).all()
                 and ((table.perm[pages] & int(need)) == int(need)).all())
@@ -314,8 +383,17 @@ def deliver_request(kernel: Kernel, client: Thread, server: Thread, dry_run: boo
                     service: str = "") -> Delivery | None:
     """Copy ``client``'s request into ``server``'s command buffer, translated. None: it was
     normal words only, copied as they are, with nobody listening (nothing for the reply to undo)."""
-    if not dry_run and not kernel.ipc_listeners and copy_plain(client, server):
-        return None
+    if not dry_run and not kernel.ipc_listeners:
+        if copy_plain(client, server):
+            return None
+        words = read_cmdbuf(client)
+        at = _one_buffer(words)
+        if at:  # the usual request with a buffer: translate() of it, without the general walk
+            delivery = Delivery(words)
+            words[at + 1] = _mapped_buffer(kernel, client, server, words[at + 1], words[at] >> 4, words[at] & 0x6,
+                                           True, False, delivery)
+            write_cmdbuf(server, words)
+            return delivery
     try:
         words = read_cmdbuf(client)
         if dry_run and not words[0] & 0x3F:
@@ -348,9 +426,14 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
     client = session.current
     if client is None:
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
-    if not kernel.ipc_listeners and not read_header(server) & 0x3F:  # normal words only: cannot fail
-        _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_plain(server, client))
-        return
+    if not kernel.ipc_listeners:
+        if not read_header(server) & 0x3F:  # normal words only: cannot fail
+            _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_plain(server, client))
+            return
+        words = read_cmdbuf(server)
+        if _carried_back(words):  # translates to itself: cannot fail either
+            _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_words(server, client, len(words)))
+            return
     try:
         words = read_cmdbuf(server)
         # With descriptors, all are checked before any is carried out (a reply of normal words
@@ -376,6 +459,23 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
         kernel.record_ipc(delivery.message)
 
     _end_request(kernel, session, client, Result.SUCCESS, answer)
+
+
+def _carried_back(words: list[int]) -> bool:
+    """Whether the reply ``words`` are normal words and mapped buffers only, well formed:
+    :func:`translate` gives them back as they are (a reply carries each buffer's descriptor
+    back unchanged), so the reply is copied without it (two per round trip of a request that
+    maps a buffer, as most file and GPU requests do)."""
+    _, normal, count = parse_header(words[0])
+    i, end = 1 + normal, 1 + normal + count
+    if end > CMDBUF_WORDS:
+        return False
+    while i < end:
+        desc = words[i]
+        if not desc & 0x8 or not desc & 0x6 or i + 1 >= end:  # (descriptors()' mapped-buffer rules)
+            return False
+        i += 2
+    return True
 
 
 def _reply_may_fail_midway(words: list[int]) -> bool:

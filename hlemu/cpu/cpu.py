@@ -38,7 +38,7 @@ from unicorn import (
     UcError,
 )
 from unicorn import arm_const as arm
-from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID
+from unicorn.unicorn_const import UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hlemu.cpu import hooks, svchook
@@ -468,7 +468,9 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
 
     # -- keeping translations in step with the page table ------------------------
     def _on_map_change(self, lo: int, hi: int) -> None:
-        self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
+        plain = self.space.plain_change  # no page was or is code or special (an IPC buffer)
+        if not plain:
+            self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
         if self.config.backend == "fastmem":
             if (not self._running or self._in_svc) and hi - lo <= SMALL_RANGE:
                 # Unicorn need not see it until guest code runs again (the next emu_start, or
@@ -489,16 +491,22 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
             # Virtual-TLB mode: translated blocks are found through the TLB (by physical
             # address), so flushing it is enough; removing cached blocks from inside a hook
             # in this mode derails Unicorn (seen: a fault on the next instruction).
-            if self.config.backend == "semifastmem":
-                self._assign_mmio_slots(lo, hi)
-            self._forget_svc_numbers_at(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
+            if not plain:
+                if self.config.backend == "semifastmem":
+                    self._assign_mmio_slots(lo, hi)
+                self._forget_svc_numbers_at(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
             if not self._running or self._in_svc:
                 # As fastmem's syncs: one flush before guest code runs again covers every
                 # change until then (an IPC buffer mapped for a request and unmapped by the
                 # reply, the server waiting in between, cost two).
                 self._deferred_syncs.add(_FLUSH_TLB)
             else:
-                self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+                self._flush_tlb()
+
+    def _flush_tlb(self) -> None:
+        status = lib.ctl(self._handle, lib.CTL_TLB_FLUSH)
+        if status:
+            raise UcError(status)
 
     def sync_deferred(self) -> None:
         """Bring Unicorn's map in step with the page-table changes deferred so far. Translations
@@ -507,7 +515,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         while self._deferred_syncs:
             lo, hi = self._deferred_syncs.pop()
             if lo < 0:  # semifastmem: the TLB is stale
-                self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+                self._flush_tlb()
                 continue
             before = self._mapped[lo:hi].tolist()
             self._sync_fastmem(lo, hi)

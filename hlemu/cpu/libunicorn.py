@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
 from unicorn.unicorn_py3.unicorn import uclib
 
 LIB = ctypes.CDLL(uclib._name)
@@ -20,10 +21,15 @@ hook_add = LIB.uc_hook_add
 hook_del = LIB.uc_hook_del
 emu_stop = LIB.uc_emu_stop
 emu_start = LIB.uc_emu_start
-for _fn in (reg_read_batch, reg_write_batch, hook_add, hook_del, emu_stop, emu_start):
+# uc_ctl is variadic; a TLB flush passes no argument (the binding's ctl() spends ~1.5 us
+# encoding it in Python; semifastmem flushes once per IPC request that maps a buffer).
+ctl = _HOLDING_GIL.uc_ctl
+for _fn in (reg_read_batch, reg_write_batch, hook_add, hook_del, emu_stop, emu_start, ctl):
     _fn.restype = ctypes.c_int
     _fn.argtypes = None  # type: ignore[assignment]
 hook_del.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+ctl.argtypes = [ctypes.c_void_p, ctypes.c_int]
+CTL_TLB_FLUSH = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH  # (op << 30) | (nargs << 26) | ctl, as uc.h encodes it
 
 NEVER = ctypes.c_uint64(0xFFFFFFFF)  # an exit address no ARM or Thumb instruction can have
 ZERO64 = ctypes.c_uint64(0)

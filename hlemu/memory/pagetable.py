@@ -72,6 +72,19 @@ class MemoryInfo:
         return record_repr(self, addresses=("base",), sizes=("size",))
 
 
+class _Items:
+    """Memoryviews of a page table's arrays: their items are plain ints, read and written at
+    a third of a numpy scalar's cost, for the paths that touch a page or few (an IPC buffer
+    mapped and unmapped for every request)."""
+
+    __slots__ = ("frame", "perm", "state", "special", "wdirty", "fast", "access")
+
+    def __init__(self, table: PageTable, readonly: bool = False) -> None:
+        for name in self.__slots__:
+            view = memoryview(getattr(table, name))
+            setattr(self, name, view.toreadonly() if readonly else view)
+
+
 class PageTable:
     """Numpy arrays of page entries plus the region queries over them."""
 
@@ -84,7 +97,9 @@ class PageTable:
         if cls._closed is None:
             table = cls()
             for array in vars(table).values():
-                array.flags.writeable = False
+                if isinstance(array, np.ndarray):
+                    array.flags.writeable = False
+            table.items = _Items(table, readonly=True)
             cls._closed = table
         return cls._closed
 
@@ -96,6 +111,7 @@ class PageTable:
         self.wdirty = lazy_zeros(NUM_PAGES, np.uint8)
         self.fast = lazy_zeros(NUM_PAGES, np.uint32)
         self.access = lazy_zeros(NUM_PAGES, np.uint8)
+        self.items = _Items(self)
 
     def derive(self, lo: int, hi: int) -> None:
         """Recompute ``fast`` and ``access`` for pages ``lo .. hi-1``."""
@@ -118,27 +134,28 @@ class PageTable:
         """:meth:`derive` page by page, in plain ints: for a few pages (an IPC buffer mapped
         for a request and unmapped by its reply) a dozen numpy calls on one-element slices
         cost ten times what this does. The same rules, term for term."""
-        frame, perm, state, special, wdirty = self.frame, self.perm, self.state, self.special, self.wdirty
+        v = self.items
+        frame, perm, state, special, wdirty = v.frame, v.perm, v.state, v.special, v.wdirty
+        access, fast = v.access, v.fast
         for vpn in range(lo, hi):
-            f, p, sp = int(frame[vpn]), int(perm[vpn]), int(special[vpn])
-            memory = int(state[vpn]) != _FREE and f >= 0 and sp != _MMIO
+            f, p, sp = frame[vpn], perm[vpn], special[vpn]
+            memory = state[vpn] != _FREE and f >= 0 and sp != _MMIO
             readable = memory and (p & _R) != 0 and sp != _WATCH
-            writable = readable and (p & _W) != 0 and (sp != _TRACKED or int(wdirty[vpn]) != 0)
+            writable = readable and (p & _W) != 0 and (sp != _TRACKED or wdirty[vpn] != 0)
             executable = memory and (p & _X) != 0 and sp != _WATCH
             bits = (FAST_READ if readable else 0) + (FAST_WRITE if writable else 0)
-            self.access[vpn] = bits
-            self.fast[vpn] = (((f << PAGE_SHIFT) & 0xFFFFFFFF) if memory else 0) | bits \
-                | (FAST_EXEC if executable else 0)
+            access[vpn] = bits
+            fast[vpn] = (((f << PAGE_SHIFT) & 0xFFFFFFFF) if memory else 0) | bits | (FAST_EXEC if executable else 0)
 
     def is_free(self, lo: int, hi: int) -> bool:
         if hi - lo <= _SCALAR_PAGES:  # (as in derive: plain ints for a few pages)
-            state = self.state
+            state = self.items.state
             return not any(state[v] for v in range(lo, hi))
         return not self.state[lo:hi].any()
 
     def is_mapped(self, lo: int, hi: int) -> bool:
         if hi - lo <= _SCALAR_PAGES:
-            state = self.state
+            state = self.items.state
             return all(state[v] != _FREE for v in range(lo, hi))
         return bool((self.state[lo:hi] != MemoryState.FREE).all())
 

@@ -90,6 +90,7 @@ class PhysicalMemory:
         self._dirty = np.zeros(self.num_frames, dtype=np.bool_)  # freed, not yet zeroed
         # How many page-table entries, over all processes, map each frame.
         self.map_count = np.zeros(self.num_frames, dtype=np.int32)
+        self.map_count_items = memoryview(self.map_count)  # plain-int item access (the few-page paths)
         # How many kernel objects hold each frame (memory blocks, a service's shared memory,
         # a buffer mapped for an IPC request in flight): a held frame is never freed, even
         # when no page table maps it any more.
@@ -177,8 +178,8 @@ class PhysicalMemory:
         object holds: the one place a frame's last owner gives it back. Returns the count."""
         if len(frames) <= _SMALL_COLLECT:  # a few (an IPC buffer's, at every reply): plain ints
             done = 0
-            free, count, holds = self._free, self.map_count, self.holds
-            for f in set(np.asarray(frames, dtype=np.int64).tolist()):
+            free, count, holds = self._free, self.map_count_items, self.holds
+            for f in set(frames.tolist() if isinstance(frames, np.ndarray) else frames):
                 if not free[f] and count[f] == 0 and holds[f] == 0:
                     free[f] = self._dirty[f] = True
                     self.image[f] = False

@@ -45,6 +45,9 @@ from hlemu.text import record_repr
 
 _SMALL_SYNC = 16  # slab syncs of up to this many pages work on plain lists
 
+_FREE = int(MemoryState.FREE)
+_X = int(MemoryPermission.X)
+
 log = logging.getLogger(__name__)
 
 ChangeListener = Callable[[int, int], None]
@@ -120,6 +123,7 @@ class AddressSpace:
         self.watchpoints: dict[int, list[Watchpoint]] = {}
         self.watch_muted = False
         self.listeners: list[ChangeListener] = []
+        self.plain_change = False  # while listeners hear a change: no page was or is code or special
         self.code_listeners: list[ChangeListener] = []  # told when poke() rewrites memory (code caches)
         self.slow = SlowMem(self)
         self.semifast = SemiFastMem(self)
@@ -150,21 +154,16 @@ class AddressSpace:
     def map(self, vaddr: int, frames: Iterable[int] | np.ndarray, perm: MemoryPermission,
             state: MemoryState) -> None:
         """Map physical ``frames`` at ``vaddr``, one page each, in order."""
+        if isinstance(frames, list) and 0 < len(frames) <= _SMALL_SYNC:
+            self._map_small(vaddr, frames, int(perm), int(state))
+            return
         frames = np.asarray(list(frames) if not isinstance(frames, np.ndarray) else frames, dtype=np.int64)
+        if 0 < len(frames) <= _SMALL_SYNC:  # a few pages (an IPC buffer, twice per request): plain ints
+            self._map_small(vaddr, frames.tolist(), int(perm), int(state))
+            return
         lo, hi = self._range(vaddr, len(frames) << PAGE_SHIFT)
         self._check_new(lo, hi, state)
         t = self.table
-        if hi - lo <= _SMALL_SYNC:  # a few pages (an IPC buffer, twice per request): plain ints
-            listed = frames.tolist()
-            if min(listed) < 0 or max(listed) >= self.phys.num_frames:
-                raise MapError("frame number outside physical memory")
-            count = self.phys.map_count
-            p, st = int(perm), int(state)
-            for vpn, f in enumerate(listed, lo):
-                t.frame[vpn], t.perm[vpn], t.state[vpn], t.special[vpn], t.wdirty[vpn] = f, p, st, 0, 0
-                count[f] += 1
-            self._changed(lo, hi)
-            return
         if len(frames) and (frames.min() < 0 or frames.max() >= self.phys.num_frames):
             raise MapError("frame number outside physical memory")
         t.frame[lo:hi] = frames
@@ -174,6 +173,31 @@ class AddressSpace:
         t.wdirty[lo:hi] = 0
         np.add.at(self.phys.map_count, frames, 1)
         self._changed(lo, hi)
+
+    def _map_small(self, vaddr: int, frames: list[int], perm: int, state: int) -> None:
+        """:meth:`map` of a few pages, in plain ints, element by element: one-element numpy
+        slices cost several times a scalar store, and this runs twice per IPC mapped buffer."""
+        lo, hi = self._range(vaddr, len(frames) << PAGE_SHIFT)
+        if state == _FREE:
+            raise MapError("cannot map pages in the FREE state")
+        v = self.table.items
+        tstate = v.state
+        if any(tstate[vpn] for vpn in range(lo, hi)):
+            raise MapError(f"{self.name}: {lo << PAGE_SHIFT:#010x}+{(hi - lo) << PAGE_SHIFT:#x} overlaps mapped pages")
+        if min(frames) < 0 or max(frames) >= self.phys.num_frames:
+            raise MapError("frame number outside physical memory")
+        count = self.phys.map_count_items
+        frame, tperm, special, wdirty = v.frame, v.perm, v.special, v.wdirty
+        for vpn, f in enumerate(frames, lo):
+            frame[vpn] = f
+            tperm[vpn] = perm
+            tstate[vpn] = state
+            special[vpn] = 0
+            wdirty[vpn] = 0
+            count[f] += 1
+        # FREE pages held no code; new pages without X hold none either: the listeners'
+        # code caches have nothing to drop (special was cleared above).
+        self._changed(lo, hi, plain=not perm & _X)
 
     def map_mmio(self, vaddr: int, size: int, handler: MmioHandler,
                  perm: MemoryPermission = MemoryPermission.RW, state: MemoryState = MemoryState.IO) -> None:
@@ -192,25 +216,16 @@ class AddressSpace:
     def unmap(self, vaddr: int, size: int) -> np.ndarray:
         """Unmap every page of the range (all must be mapped); returns their frames."""
         lo, hi = self._range(vaddr, size)
-        if not self.table.is_mapped(lo, hi):
-            raise MapError(f"{self.name}: unmap of {vaddr:#010x}+{size:#x} covers unmapped pages")
         t = self.table
-        if hi - lo <= _SMALL_SYNC:  # (as in map: plain ints for a few pages)
-            listed = [f for f in t.frame[lo:hi].tolist() if f >= 0]
-            count = self.phys.map_count
-            for f in listed:
-                count[f] -= 1
-            backed = np.array(listed, dtype=np.int64)
-        else:
-            frames = t.frame[lo:hi].astype(np.int64)
-            backed = frames[frames >= 0]
-            np.subtract.at(self.phys.map_count, backed, 1)
+        if hi - lo <= _SMALL_SYNC:  # (as in map: plain ints for a few pages, element by element)
+            return self._unmap_small(vaddr, size, lo, hi)
+        if not t.is_mapped(lo, hi):
+            raise MapError(f"{self.name}: unmap of {vaddr:#010x}+{size:#x} covers unmapped pages")
+        frames = t.frame[lo:hi].astype(np.int64)
+        backed = frames[frames >= 0]
+        np.subtract.at(self.phys.map_count, backed, 1)
         for vpn in range(lo, hi):
-            self.mmio.pop(vpn, None)
-            self.watchpoints.pop(vpn, None)
-            tracker = self.trackers.pop(vpn, None)
-            if tracker is not None:
-                tracker.dirty.get(self.pid, set()).discard(vpn)
+            self._forget_page(vpn)
         t.frame[lo:hi] = -1
         t.perm[lo:hi] = 0
         t.state[lo:hi] = MemoryState.FREE
@@ -218,6 +233,42 @@ class AddressSpace:
         t.wdirty[lo:hi] = 0
         self._changed(lo, hi)
         return backed
+
+    def _unmap_small(self, vaddr: int, size: int, lo: int, hi: int) -> np.ndarray:
+        v = self.table.items
+        tstate = v.state
+        if not all(tstate[vpn] != _FREE for vpn in range(lo, hi)):
+            raise MapError(f"{self.name}: unmap of {vaddr:#010x}+{size:#x} covers unmapped pages")
+        frame, perm, special, wdirty = v.frame, v.perm, v.special, v.wdirty
+        count = self.phys.map_count_items
+        listed = []
+        plain = True  # no page held code or was special: the listeners' code caches are untouched
+        for vpn in range(lo, hi):
+            f = frame[vpn]
+            if f >= 0:
+                listed.append(f)
+                count[f] -= 1
+            if special[vpn] or perm[vpn] & _X:
+                plain = False
+        if self.mmio or self.watchpoints or self.trackers:
+            for vpn in range(lo, hi):
+                self._forget_page(vpn)
+        for vpn in range(lo, hi):
+            frame[vpn] = -1
+            perm[vpn] = 0
+            tstate[vpn] = _FREE
+            special[vpn] = 0
+            wdirty[vpn] = 0
+        self._changed(lo, hi, plain=plain)
+        return np.array(listed, dtype=np.int64)
+
+    def _forget_page(self, vpn: int) -> None:
+        """Drop what makes page ``vpn`` special (its MMIO handler, watchpoints, tracker)."""
+        self.mmio.pop(vpn, None)
+        self.watchpoints.pop(vpn, None)
+        tracker = self.trackers.pop(vpn, None)
+        if tracker is not None:
+            tracker.dirty.get(self.pid, set()).discard(vpn)
 
     def protect(self, vaddr: int, size: int, perm: MemoryPermission, state: MemoryState | None = None) -> None:
         """Change permission (and optionally state) of mapped pages."""
@@ -429,18 +480,29 @@ class AddressSpace:
             raise MapError(f"{self.name}: {lo << PAGE_SHIFT:#010x}+{(hi - lo) << PAGE_SHIFT:#x} "
                            "overlaps mapped pages")
 
-    def _changed(self, lo: int, hi: int, remap: bool = True) -> None:
+    def _changed(self, lo: int, hi: int, remap: bool = True, plain: bool = False) -> None:
+        """Pages ``lo..hi-1`` changed: derive, sync the slab, tell the listeners. ``plain``: no
+        page was or is executable or special, which the listeners may read in :attr:`plain_change`
+        (code caches and MMIO slots then have nothing to do)."""
         self.table.derive(lo, hi)
         if self.slab is not None:
             self._sync_slab(lo, hi, remap)
+        self.plain_change = plain
         for listener in self.listeners:
             listener(lo, hi)
+        self.plain_change = False
 
     def _sync_slab(self, lo: int, hi: int, remap: bool) -> None:
         """Make the slab's host mappings of pages ``lo..hi-1`` match the table."""
         assert self.slab is not None
         frame: list[int] | np.ndarray
         prot: list[int] | np.ndarray
+        if hi - lo == 1:  # one page (an IPC buffer's, twice a request): no list work at all
+            items = self.table.items
+            a = items.access[lo]
+            p = PROT_RW if a & FAST_WRITE else PROT_READ if a & FAST_READ else PROT_NONE
+            self._sync_run(lo, 1, items.frame[lo], p, remap)
+            return
         if hi - lo <= _SMALL_SYNC:  # a few pages (an IPC buffer): plain lists, not numpy calls
             frame = self.table.frame[lo:hi].tolist()
             prot = [PROT_RW if a & FAST_WRITE else PROT_READ if a & FAST_READ else PROT_NONE
@@ -455,16 +517,21 @@ class AddressSpace:
             cut = (prot[1:] != prot[:-1]) | (frame[1:] != frame[:-1] + 1)
             bounds = [0, *(np.flatnonzero(cut) + 1).tolist(), hi - lo]
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            p = int(prot[a])
-            if p == PROT_NONE:
-                if remap:
-                    self.slab.release(lo + a, b - a)
-                else:
-                    self.slab.protect(lo + a, b - a, PROT_NONE)
-            elif remap:
-                self.slab.map_frames(lo + a, int(frame[a]), b - a, p)
+            self._sync_run(lo + a, b - a, int(frame[a]), int(prot[a]), remap)
+
+    def _sync_run(self, vpn: int, count: int, first_frame: int, prot: int, remap: bool) -> None:
+        """Give ``count`` pages from ``vpn`` host protection ``prot`` (and, remapping, frames
+        from ``first_frame``)."""
+        assert self.slab is not None
+        if prot == PROT_NONE:
+            if remap:
+                self.slab.release(vpn, count)
             else:
-                self.slab.protect(lo + a, b - a, p)
+                self.slab.protect(vpn, count, PROT_NONE)
+        elif remap:
+            self.slab.map_frames(vpn, first_frame, count, prot)
+        else:
+            self.slab.protect(vpn, count, prot)
 
     def resync_slab(self, vpns: Iterable[int]) -> None:
         """Map pages ``vpns`` in the slab as the table says again: fastmem_trap's fault

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernel.errors import KernelError, Result
-from kernel.ipc import Delivery, deliver_request, finish_request, read_header
+from kernel.ipc import Delivery, deliver_request, finish_request, request_refusal
 from kernel.objects.base import KernelObject, WaitObject
 from kernel.thread import ThreadState, Wait
 
@@ -37,13 +37,7 @@ class ServerSession(WaitObject):
         """Deciding, without side effects: the error delivering ``client``'s request to
         ``thread`` would end with (a dry run of the translation), or None if it would be
         delivered whole."""
-        if not read_header(client) & 0x3F:
-            return None  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
-        try:
-            deliver_request(self.kernel, client, thread, dry_run=True)
-        except KernelError as err:
-            return err.code
-        return None
+        return request_refusal(self.kernel, client, thread)
 
     def settle(self, thread: Thread) -> None:
         """Doing: answer, with their error, the requests at the head of the queue that cannot
