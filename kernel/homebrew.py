@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import shutil
 import struct
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,19 +49,37 @@ def sdmc_path(image: Image) -> str:
     return f"sdmc:/{SDMC_FOLDER}/{Path(image.source or image.name).name}"
 
 
+def argument_page(image: Image) -> int:
+    """Where the argument list goes: the page after the program."""
+    return max(seg.vaddr + seg.size for seg in image.segments)
+
+
+def with_arguments(image: Image) -> Image:
+    """``image`` with ``__system_arglist`` pointing at :func:`argument_page`, written into the
+    code segment's bytes before it is mapped, as a launcher writes it before the program
+    runs. (Written after, it made the process a private copy of its first code page and left
+    the shared one held for nobody: one APPLICATION frame short, which the heap sizing of
+    libctru 2.0 and later, all of the commit limit left, then failed on.)"""
+    if not wants_arguments(image) or len(image.segments[0].data) < ARGLIST_OFFSET + 4:
+        return image
+    code = image.segments[0]
+    data = bytearray(code.data)
+    data[ARGLIST_OFFSET : ARGLIST_OFFSET + 4] = struct.pack("<I", argument_page(image))
+    return replace(image, segments=[replace(code, data=bytes(data)), *image.segments[1:]])
+
+
 def hand_over(kernel: Kernel, process: Process, image: Image) -> None:
-    """Map the argument page after the program and point ``__system_arglist`` at it; put the
-    file where argv[0] says; note where the program's RomFS lies (fs:USER archive 3). Call
-    once the image is mapped."""
+    """Map the argument page after the program (whose ``__system_arglist`` points there:
+    :func:`with_arguments`); put the file where argv[0] says; note where the program's
+    RomFS lies (fs:USER archive 3). Call once the image is mapped."""
     if image.romfs_size and image.source:
         process.romfs = (str(Path(image.source).resolve()), image.romfs_offset, image.romfs_size)
     if not wants_arguments(image):
         return
-    page = max(seg.vaddr + seg.size for seg in image.segments)
+    page = argument_page(image)
     kernel.map_new(process, page, 0x1000, MemoryPermission.RW, MemoryState.PRIVATE)
     argv0 = sdmc_path(image).encode()
     process.space.poke(page, struct.pack("<I", 1) + argv0[:0xFF0] + b"\0")
-    process.space.poke(layout.CODE_BASE + ARGLIST_OFFSET, struct.pack("<I", page))
     if image.source:
         _place_on_sdmc(kernel.fs.sdmc_root, Path(image.source))
 

@@ -19,7 +19,7 @@ from hlemu.memory import GuestFault, MemoryPermission, MemoryState, MemorySystem
 from kernel import layout
 from kernel.display import Display
 from kernel.errors import KernelError, Result
-from kernel.homebrew import hand_over
+from kernel.homebrew import hand_over, with_arguments
 from kernel.image_frames import ImageFrames
 from kernel.ipc import Message
 from kernel.ipc_trace import IpcTrace
@@ -204,8 +204,9 @@ class Kernel(Waits, Lifetimes):
         A program that cannot be loaded raises :class:`LoaderError` and leaves
         the kernel as it was (no process, no memory taken).
         """
-        image = program if isinstance(program, Image) else load_image(program)
-        check_image_layout(image)
+        original = program if isinstance(program, Image) else load_image(program)
+        check_image_layout(original)
+        image = with_arguments(original)
         self._make_room(image)
         pid = self._next_pid
         space = self.memory.create_space(pid, name or image.name)
@@ -217,7 +218,7 @@ class Kernel(Waits, Lifetimes):
         process = Process(self, pid, name or image.name, space, cpu)
         process.smdh = image.smdh
         process.source = image.source
-        process.image_sha256 = image_digest(image)
+        process.image_sha256 = image_digest(original)
         try:
             self._map_image(process, image)
             hand_over(self, process, image)  # a 3DSX's argument list, as a homebrew launcher gives it

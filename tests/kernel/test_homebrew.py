@@ -64,3 +64,75 @@ def test_a_3dsx_without_the_parameter_block_gets_no_argument_page(tmp_path):
         assert not (tmp_path / "sd").exists()
     finally:
         kernel.close()
+
+
+# libctru 2.x's __system_allocateHeaps: everything the COMMIT limit leaves, half linear.
+ALLOCATE_ALL = """
+b startup
+.ascii "_prm"
+.word 0, 0x300, 0, 0, 0, 0
+startup:
+ldr r1, current_process      @ CUR_PROCESS_HANDLE
+svc 0x38                     @ GetResourceLimit(&handle, process)
+mov r6, r1
+sub sp, sp, #32
+mov r0, #1
+str r0, [sp, #16]            @ names[0] = RESLIMIT_COMMIT
+mov r0, sp
+mov r1, r6
+add r2, sp, #16
+mov r3, #1
+svc 0x39                     @ GetResourceLimitLimitValues(&max, handle, names, 1)
+add r0, sp, #8
+mov r1, r6
+add r2, sp, #16
+mov r3, #1
+svc 0x3A                     @ GetResourceLimitCurrentValues(&current, handle, names, 1)
+ldr r7, [sp]
+ldr r8, [sp, #8]
+sub r7, r7, r8
+bic r7, r7, #0xF00
+bic r7, r7, #0xFF            @ remaining, whole pages
+lsr r9, r7, #1
+bic r9, r9, #0xF00
+bic r9, r9, #0xFF            @ linear: half
+sub r10, r7, r9              @ heap: the rest
+mov r0, #3
+mov r1, #0x08000000
+mov r2, #0
+mov r3, r10
+mov r4, #3
+svc 0x01                     @ ControlMemory(&addr, HEAP, 0, heap, COMMIT, RW)
+mov r11, r0
+mov r0, #0x10000
+orr r0, r0, #3
+mov r1, #0
+mov r2, #0
+mov r3, r9
+mov r4, #3
+svc 0x01                     @ ControlMemory(&addr, 0, 0, linear, COMMIT | LINEAR, RW)
+orr r0, r0, r11
+svc 0x03                     @ ExitProcess: both results, or'ed (0: both succeeded)
+current_process:
+.word 0xFFFF8001
+"""
+
+
+def test_a_3dsx_can_commit_all_the_memory_its_limit_leaves(tmp_path):
+    """The launcher's argument pointer goes into the code before it is mapped: written after,
+    it cost the process a private copy of its shared first code page, and the shared one
+    stayed held by the image cache for nobody, so the heap sizing of libctru 2.0 and later
+    (every byte the COMMIT limit leaves) came up one frame short and the program panicked
+    at start-up (every citro2d build from 2022 on did)."""
+    path = tmp_path / "all.3dsx"
+    path.write_bytes(build_3dsx(Program(code=assemble(ALLOCATE_ALL, 0x00100000))))
+    kernel = Kernel(backend="semifastmem", output=lambda _p, _line: None, sdmc_root=tmp_path / "sd")
+    try:
+        process = kernel.spawn(path)
+        code_frame = int(process.space.table.frame[0x00100000 >> 12])
+        assert kernel.memory.phys.image[code_frame]  # the code page is still the shared one
+        assert process.space.peek(0x00100018, 4) == (0x00101000).to_bytes(4, "little")
+        assert kernel.run().reason == "all exited"
+        assert process.exit_code == 0, f"ControlMemory results or'ed: {process.exit_code:#x}"
+    finally:
+        kernel.close()
