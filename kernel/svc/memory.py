@@ -158,6 +158,19 @@ def query_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     return (Result.SUCCESS, info.base, info.size, int(info.perm), int(info.state), info.page_flags)
 
 
+@svc(0x7D, nargs=4)
+def query_process_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
+    """Result QueryProcessMemory(MemInfo* info, PageInfo* out, Handle process, u32 addr):
+    r2 = process, r3 = addr; r1..r5 out as QueryMemory's. Only the region's shape, never its
+    contents; the handle is one the caller holds (its own process's pseudo-handle
+    0xFFFF8001, or one from OpenProcess)."""
+    from kernel.process import Process
+
+    process = t.process.handles.get(a[2], Process, t)
+    info = process.space.query(a[3])
+    return (Result.SUCCESS, info.base, info.size, int(info.perm), int(info.state), info.page_flags)
+
+
 def _block_perm(value: int, allow_none: bool = True) -> Perm | None:
     """A memory block permission: R, W, RW (or NONE), or DONTCARE (None)."""
     if value == DONTCARE:

@@ -16,6 +16,7 @@ from tests.kernel.asm import (
     INVALID_ADDRESS,
     INVALID_ADDRESS_STATE,
     INVALID_COMBINATION,
+    INVALID_HANDLE,
     MISALIGNED_ADDRESS,
     MISALIGNED_SIZE,
     OUT_OF_HEAP_MEMORY,
@@ -338,3 +339,17 @@ def test_memory_taken_away_faults_at_once(guest, what):
     assert guest.run().reason == "all exited"
     assert process.crash is not None, "the access after the unmap did not fault"
     assert f"data abort: read of 4 byte(s) at {address:#010x} (unmapped)" in process.crash
+
+
+def test_query_process_memory_answers_for_the_process_handle(guest):
+    """QueryProcessMemory (SVC 0x7D): r2 = process handle, r3 = addr; the same answer as
+    QueryMemory for the caller's own pseudo-handle, INVALID_HANDLE for a handle it lacks."""
+    process = guest.run_one(
+        "ldr r2, =0xFFFF8001\nldr r3, =0x00100000\nsvc 0x7D\n" + save(0, *QUERY_REGS)
+        + "ldr r2, =0xFFFF8001\nsub r3, sp, #4\nsvc 0x7D\n" + save(6, *QUERY_REGS)
+        + "ldr r2, =0x1234\nldr r3, =0x00100000\nsvc 0x7D\n" + save(12, "r0")
+    )
+    w = guest.words(process, 13)
+    assert w[0:6] == [SUCCESS, 0x00100000, 0x4000, 5, ST_CODE, 0]
+    assert w[6:10] == [SUCCESS, 0x10000000 - 0x10000, 0x10000, RW] and w[10] == ST_LOCKED
+    assert w[12] == INVALID_HANDLE
