@@ -128,6 +128,7 @@ class Applet:
     notifications: deque[int] = field(default_factory=deque)
     power_pending: bool = False
     closing: bool = False  # PrepareToCloseApplication seen
+    cpu_time_limit: int = 0  # SetAppCpuTimeLimit's percentage (Citra's cpu_percent, 0 until set)
     library_applet: LibraryApplet | None = None  # prepared or running (kernel.applets)
 
 
@@ -473,6 +474,21 @@ class AptPort(Service):
             out[0] = 1
         self.stubbed(request, f"({utility})")
         return Reply(normal=[0], static_buffers=[(0, bytes(out))])
+
+    @command(0x004F, normal=2)
+    def set_app_cpu_time_limit(self, request: Request) -> Reply:
+        """1, percentage -> result: the share of the system core the application's threads
+        there may take. Kept for GetAppCpuTimeLimit; hlemu has no system core to divide, so
+        nothing else changes (stubbed, as Citra's)."""
+        must_be_one, percent = request.normal
+        self._state(request).cpu_time_limit = percent
+        self.stubbed(request, f"({percent}%)" if must_be_one == 1 else f"({percent}%; first word {must_be_one}, not 1)")
+        return Reply()
+
+    @command(0x0050, normal=1)
+    def get_app_cpu_time_limit(self, request: Request) -> Reply:
+        """1 -> result, the percentage SetAppCpuTimeLimit set (0 before any)."""
+        return Reply(normal=[self._state(request).cpu_time_limit])
 
     @command(0x003E, normal=2)
     def reply_sleep_query(self, request: Request) -> Reply:

@@ -246,3 +246,18 @@ def test_sizes_larger_than_the_clients_buffers_are_cut_to_them(make_guest):
     process = s.run(guest)
     assert s.results(guest, process, "glance")[2:] == [SUCCESS, 0, WAKEUP, 0, 0x10, 0, 0x100 << 14 | 2, PARAM_BUFFER]
     assert s.results(guest, process, "utility")[2:] == [SUCCESS, 0, 0 << 14 | 2, UTILITY_OUT]
+
+
+def test_the_app_cpu_time_limit_is_kept_and_given_back(make_guest):
+    """APT_SetAppCpuTimeLimit(30) then APT_GetAppCpuTimeLimit, as libctru sends them (both
+    with the leading 1): the percentage comes back; before any set it reads 0 (Citra)."""
+    guest = make_guest("semifastmem")
+    s = Script().connect_srv()
+    s.get_service("get", "APT:U")
+    s.call("before", "r8", [header(0x50, 1, 0), 1], replies=3)
+    s.call("set", "r8", [header(0x4F, 2, 0), 1, 30], replies=2)
+    s.call("after", "r8", [header(0x50, 1, 0), 1], replies=3)
+    process = s.run(guest)
+    assert s.results(guest, process, "before") == [SUCCESS, header(0x50, 2, 0), SUCCESS, 0]
+    assert s.results(guest, process, "set") == [SUCCESS, header(0x4F, 1, 0), SUCCESS]
+    assert s.results(guest, process, "after") == [SUCCESS, header(0x50, 2, 0), SUCCESS, 30]

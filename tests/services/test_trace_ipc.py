@@ -33,7 +33,7 @@ def test_each_answered_request_is_one_line_with_names_arguments_and_result(make_
     s.get_service("srv_apt", "APT:U")
     s.call("lock", "r8", [header(0x1, 1, 0), 0], replies=6)  # GetLockHandle(0)
     s.call("notify", "r8", [header(0x43, 1, 0), 0x300], replies=2)  # NotifyToWait(app id): stubbed
-    s.call("unknown", "r8", [header(0x4F, 2, 0), 1, 30], replies=3)  # SetAppCpuTimeLimit: not implemented
+    s.call("unknown", "r8", [header(0x42, 2, 0), 1, 30], replies=3)  # SleepSystem: not implemented
     s.call("bad_header", "r8", [header(0x1, 0, 0)], replies=3)  # GetLockHandle without its word
     s.run(guest)
     lines = trace_lines(guest)
@@ -41,9 +41,9 @@ def test_each_answered_request_is_one_line_with_names_arguments_and_result(make_
     assert lines[1].startswith('[ipc] srv: GetServiceHandle("APT:U", 0x0) -> ok: move handles 0x')
     assert lines[2].startswith("[ipc] APT:U GetLockHandle(0x0) -> ok: ")
     assert lines[3] == "[ipc] APT:U NotifyToWait(0x300) -> ok (stubbed)"
-    assert lines[4] == "[ipc] APT:U SetAppCpuTimeLimit(0x1, 0x1e) -> 0xd900182f (unimplemented)"
+    assert lines[4] == "[ipc] APT:U SleepSystem(0x1, 0x1e) -> 0xd900182f (unimplemented)"
     assert lines[5] == "[ipc] APT:U GetLockHandle() -> 0xd9001830 (refused: header 0x00010000)"
-    assert "[hlemu] APT:U: SetAppCpuTimeLimit (0x004f) unimplemented" in guest.text()
+    assert "[hlemu] APT:U: SleepSystem (0x0042) unimplemented" in guest.text()
 
 
 def test_the_recorder_marks_replies_with_the_command_name_and_what_was_not_done(make_guest):
