@@ -155,5 +155,8 @@ def gpu_sample(emu: Emulator) -> GpuSample:
             commands.append(CommandRow(li, record.address, c.offset * 4, R.name(c.reg), c.mask, c.consecutive,
                                        c.values, draw, summary))
         errors += [f"list {li} at {record.address:#010x}: {e}" for e in record.errors]
-    return GpuSample(gpu.frame_counts()["frame"], commands, draws, list(textures.values()), gpu.shader(),
+    shader = gpu.shader()
+    if gpu.geometry_in_use:  # unit 3 runs as the geometry shader: its program follows
+        shader += ["", "; geometry shader (unit 3)", *gpu.shader("geometry")]
+    return GpuSample(gpu.frame_counts()["frame"], commands, draws, list(textures.values()), shader,
                      gpu.frame_counts(), gpu.counts, errors)

@@ -28,10 +28,12 @@ Flow control, in hlemu.gpu.disasm's syntax, a destination a label or a word offs
     breakc cmp.x || cmp.y      ; BREAKC; conditions: cmp.x, !cmp.y, X && Y, X || Y
 
 Instructions: add dp3 dp4 dph dst mul sge slt flr max min rcp rsq ex2 lg2 litp mova mov cmp
-mad nop end break. A source given as src2 that needs 7 bits (a uniform) is swapped into src1
-for the commutative ones (add, mul, dp3, dp4, max, min) and takes the inverted form (format
-1i) of dph, dst, sge and slt (DPHI, DSTI, SGEI, SLTI); ``mad d, a, b, c`` (d = a * b + c,
-format 5) takes MADI when c is the uniform. Registers: v0-v15, r0-r15, c0-c95, o0-o15.
+mad nop end break, and for geometry shaders emit and ``setemit N [prim] [inv]`` (the vertex
+0-2 the next emit fills; prim: that emit ends a triangle; inv: with the winding reversed).
+A source given as src2 that needs 7 bits (a uniform) is swapped into src1 for the commutative
+ones (add, mul, dp3, dp4, max, min) and takes the inverted form (format 1i) of dph, dst, sge
+and slt (DPHI, DSTI, SGEI, SLTI); ``mad d, a, b, c`` (d = a * b + c, format 5) takes MADI when
+c is the uniform. Registers: v0-v15, r0-r15, c0-c95, o0-o15.
 
     python scripts/pica_asm.py shader.pica -o shader.shbin      # assemble
     python scripts/pica_asm.py shader.pica --header name         # a C array of the SHBIN words
@@ -48,7 +50,7 @@ from dataclasses import dataclass, field
 OPS = {"add": 0x00, "dp3": 0x01, "dp4": 0x02, "dph": 0x03, "dst": 0x04, "ex2": 0x05, "lg2": 0x06,
        "litp": 0x07, "mul": 0x08, "sge": 0x09, "slt": 0x0A, "flr": 0x0B, "max": 0x0C, "min": 0x0D,
        "rcp": 0x0E, "rsq": 0x0F, "mova": 0x12, "mov": 0x13, "break": 0x20, "nop": 0x21, "end": 0x22,
-       "cmp": 0x2E, "mad": 0x38}
+       "cmp": 0x2E, "mad": 0x38, "emit": 0x2A, "setemit": 0x2B}
 INVERTIBLE = {"dph": 0x18, "dst": 0x19, "sge": 0x1A, "slt": 0x1B}  # the format 1i opcodes
 MADI = 0x30
 UNARY = {"ex2", "lg2", "flr", "rcp", "rsq", "mova", "mov", "litp"}
@@ -294,8 +296,14 @@ def _line(prog: Program, line: str) -> None:
         reg, kind = rest.split()
         dest, mask = _dest(reg)
         prog.outputs.append((OUTPUTS[kind.lower()], dest, mask))
-    elif head in ("nop", "end", "break"):
+    elif head in ("nop", "end", "break", "emit"):
         prog.code.append(OPS[head] << 26)
+    elif head == "setemit":  # setemit VERTEX [prim] [inv]: format 4, vertex id 25-24, prim 23, winding 22
+        parts = rest.split()
+        if not parts or not parts[0].isdigit() or int(parts[0]) > 2 or set(parts[1:]) - {"prim", "inv"}:
+            raise AsmError("setemit VERTEX (0-2) [prim] [inv]")
+        prog.code.append(OPS[head] << 26 | int(parts[0]) << 24 | ("prim" in parts[1:]) << 23
+                         | ("inv" in parts[1:]) << 22)
     elif head in OPS:
         prog.code.append(_arith(prog, head, [a.strip() for a in re.split(r",(?![^\[]*\])", rest)]))
     else:

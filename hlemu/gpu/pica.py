@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hlemu.gpu import clip, lighting, proctex, raster, spans, texture, vertex
+from hlemu.gpu import clip, geometry, lighting, proctex, raster, spans, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
@@ -108,11 +108,13 @@ class Pica:
     def __init__(self) -> None:
         self.regs = R.RegisterFile()
         self.vs = ShaderSetup()
+        self.gs = ShaderSetup()  # shader unit 3, run as the geometry shader (hlemu.gpu.geometry)
         self.fixed = np.zeros((16, 4), np.float32)
         self.fog_lut = np.zeros(128, np.uint32)  # FOG_LUT_DATA words, at FOG_LUT_INDEX
         self.light_luts = np.zeros((lighting.LUTS, lighting.LUT_ENTRIES), np.uint32)  # LIGHTING_LUT_DATA words
         self.proctex_luts = np.zeros((proctex.TABLES, proctex.ENTRIES), np.uint32)  # PROCTEX_LUT_DATA words
-        self._uniform_words: list[int] = []
+        self._uniform_words: list[int] = []  # of the vertex unit's uniform being given
+        self._gs_uniform_words: list[int] = []  # of the geometry unit's
         self._fixed_words: list[int] = []
         self._immediate: list[np.ndarray] = []  # attributes of the vertex being given
         self._immediate_vertices: list[np.ndarray] = []  # whole immediate vertices not drawn yet
@@ -215,39 +217,76 @@ class Pica:
             assert self._current is not None
             self._current.p3d = True
 
+    def _unit(self, reg: int) -> tuple[ShaderSetup, int]:
+        """The shader unit a register of 0x280-0x2DF configures, and the offset that turns it
+        into the vertex unit's register of the same meaning."""
+        return (self.gs, R.GSH_OFFSET) if reg < R.VSH_BOOLUNIFORM else (self.vs, 0)
+
     def _upload(self, reg: int, value: int, new: int) -> None:
-        config, store = ((R.VSH_CODETRANSFER_CONFIG, self.vs.code) if reg in R.VSH_CODETRANSFER_DATA
-                         else (R.VSH_OPDESCS_CONFIG, self.vs.swizzles))
-        offset = self.regs[config] & 0xFFF
+        setup, shift = self._unit(reg)
+        if not shift and not self.regs[R.VSH_COM_MODE] & 1:  # the geometry unit takes the vertex unit's code too
+            self._store_word(self.gs, reg, value, 0, count=False)
+        self._store_word(setup, reg + shift, value, shift)
+
+    def _store_word(self, setup: ShaderSetup, reg: int, value: int, shift: int, count: bool = True) -> None:
+        """A code or descriptor word (``reg`` as the vertex unit names it) into ``setup`` at the
+        transfer offset of the unit ``shift`` names, which then counts up (unless not ``count``:
+        a copy of the vertex unit's upload)."""
+        config, store = ((R.VSH_CODETRANSFER_CONFIG, setup.code) if reg in R.VSH_CODETRANSFER_DATA
+                         else (R.VSH_OPDESCS_CONFIG, setup.swizzles))
+        offset = self.regs[config - shift] & 0xFFF
         if offset < len(store):
             store[offset] = value
-            self.regs.values[config] = offset + 1
-        else:
-            self._error(f"{R.name(reg)}: offset {offset} is past the {len(store)} words of the shader unit")
+            if count:
+                self.regs.values[config - shift] = offset + 1
+        elif count:
+            self._error(f"{R.name(reg - shift)}: offset {offset} is past the {len(store)} words of the shader unit")
 
     def _uniform_config(self, reg: int, value: int, new: int) -> None:
-        self._uniform_words = []
+        if reg == R.GSH_FLOATUNIFORM_CONFIG:
+            self._gs_uniform_words = []
+        else:
+            self._uniform_words = []
 
     def _uniform_data(self, reg: int, value: int, new: int) -> None:
-        config = self.regs[R.VSH_FLOATUNIFORM_CONFIG]
-        self._uniform_words.append(value)
+        setup, shift = self._unit(reg)
+        config_reg = R.VSH_FLOATUNIFORM_CONFIG - shift
+        config = self.regs[config_reg]
+        words = self._gs_uniform_words if shift else self._uniform_words
+        words.append(value)
         float32 = bool(config >> 31)
-        if len(self._uniform_words) < (4 if float32 else 3):
+        if len(words) < (4 if float32 else 3):
             return
-        words, self._uniform_words = self._uniform_words, []
+        vector = words[:]
+        words.clear()
         index = config & 0x7F
         if index < 96:  # higher indices are ignored, as on hardware (Azahar)
             if float32:
-                self.vs.floats[index] = np.array(struct.unpack("<4f", struct.pack("<4I", *words))[::-1], np.float32)
+                setup.floats[index] = np.array(struct.unpack("<4f", struct.pack("<4I", *vector))[::-1], np.float32)
             else:
-                self.vs.floats[index] = unpack_vec4(words)
-            self.regs.values[R.VSH_FLOATUNIFORM_CONFIG] = (config & ~0x7F) | (index + 1)
+                setup.floats[index] = unpack_vec4(vector)
+            if not shift and self._shares_uniforms():
+                self.gs.floats[index] = setup.floats[index]
+            self.regs.values[config_reg] = (config & ~0x7F) | (index + 1)
+
+    def _shares_uniforms(self) -> bool:
+        """Whether the vertex unit's uniforms and output mask reach the geometry unit too: its
+        configuration not exclusive (VSH_COM_MODE bit 0) and the geometry stage not in use."""
+        return not self.regs[R.VSH_COM_MODE] & 1 and self.regs[R.GEOSTAGE_CONFIG] & 3 != 2
 
     def _bool_uniforms(self, reg: int, value: int, new: int) -> None:
-        self.vs.bools[:] = [(new >> i) & 1 for i in range(16)]
+        setup, shift = self._unit(reg)
+        for unit in (setup, self.gs) if not shift and self._shares_uniforms() else (setup,):
+            unit.bools[:] = [(new >> i) & 1 for i in range(16)]
 
     def _int_uniform(self, reg: int, value: int, new: int) -> None:
-        self.vs.ints[reg - R.VSH_INTUNIFORM_I0] = [(new >> s) & 0xFF for s in (0, 8, 16, 24)]
+        setup, shift = self._unit(reg)
+        for unit in (setup, self.gs) if not shift and self._shares_uniforms() else (setup,):
+            unit.ints[reg + shift - R.VSH_INTUNIFORM_I0] = [(new >> s) & 0xFF for s in (0, 8, 16, 24)]
+
+    def _output_mask(self, reg: int, value: int, new: int) -> None:
+        if self._shares_uniforms():
+            self.regs.values[R.GSH_OUTMAP_MASK] = new
 
     def _fog_data(self, reg: int, value: int, new: int) -> None:
         """A fog LUT word at FOG_LUT_INDEX (modulo 128), which then counts up (Azahar)."""
@@ -329,13 +368,17 @@ class Pica:
         try:
             if self._memory is None:
                 raise GpuFault("no memory to draw with (a list run without a process)")
+            counts = None
             if immediate is not None:
                 attributes = immediate
             else:
                 indices = self._indices(kind == "elements", count)
+                if geometry.enabled(self.regs) and geometry.mode(self.regs) == geometry.VARIABLE \
+                        and kind == "elements":  # the index stream gives each primitive's count first
+                    indices, counts = geometry.split_variable(indices)
                 unique, inverse = np.unique(indices, return_inverse=True)
                 attributes = vertex.load(self.regs, self._memory, unique, self.fixed)[inverse]
-            outputs = self._shade(attributes)
+            outputs = self._shade(attributes, counts)
             self._rasterize(draw, outputs, topology)
         except (GpuFault, ShaderError) as error:
             draw.error = str(error)
@@ -355,8 +398,10 @@ class Pica:
         raw = self._memory.read(base + (config & 0x0FFFFFFF), max(count * width, 1), "index buffer")
         return raw[: count * width].view("<u2" if width == 2 else np.uint8).astype(np.int64)
 
-    def _shade(self, attributes: np.ndarray) -> np.ndarray:
-        """Attributes (n, 16, 4) -> semantic slots (n, 24): position 0-3, colour 8-11, ..."""
+    def _shade(self, attributes: np.ndarray, counts: list[int] | None = None) -> np.ndarray:
+        """Attributes (n, 16, 4) -> semantic slots (n, 24): position 0-3, colour 8-11, ...; with
+        the geometry stage in use, of the vertices its shader emitted (``counts``: the variable
+        mode's primitive sizes)."""
         n = len(attributes)
         inputs = np.zeros((n, 16, 4), np.float32)
         permutation = self.regs[R.VSH_ATTRIBUTES_PERMUTATION_LOW] | self.regs[R.VSH_ATTRIBUTES_PERMUTATION_HIGH] << 32
@@ -365,6 +410,9 @@ class Pica:
         out = VertexShader(self.vs).run(inputs, self.regs[R.VSH_ENTRYPOINT] & 0xFFFF)
         mask = self.regs[R.VSH_OUTMAP_MASK] & 0xFFFF
         written = out[:, [r for r in range(16) if mask >> r & 1]]
+        if geometry.enabled(self.regs):
+            written = geometry.run(self.regs, self.gs, written, counts)
+            n = len(written)
         slots = np.ones((n, 32), np.float32)
         for k in range(min(self.regs[R.SH_OUTMAP_TOTAL] & 7, written.shape[1])):
             semantics = self.regs[R.SH_OUTMAP_O0 + k]
@@ -566,9 +614,13 @@ _SPECIAL = {R.FINALIZE: Pica._finalize, R.VSH_FLOATUNIFORM_CONFIG: Pica._uniform
             R.VSH_BOOLUNIFORM: Pica._bool_uniforms, R.FIXEDATTRIB_INDEX: Pica._fixed_index,
             R.DRAWARRAYS: Pica._draw_trigger, R.DRAWELEMENTS: Pica._draw_trigger,
             R.CMDBUF_JUMP0: Pica._jump, R.CMDBUF_JUMP0 + 1: Pica._jump}
-_SPECIAL.update({reg: Pica._upload for reg in (*R.VSH_CODETRANSFER_DATA, *R.VSH_OPDESCS_DATA)})
-_SPECIAL.update({reg: Pica._uniform_data for reg in R.VSH_FLOATUNIFORM_DATA})
+_SPECIAL.update({reg: Pica._upload for reg in (*R.VSH_CODETRANSFER_DATA, *R.VSH_OPDESCS_DATA,
+                                                 *R.GSH_CODETRANSFER_DATA, *R.GSH_OPDESCS_DATA)})
+_SPECIAL.update({reg: Pica._uniform_data for reg in (*R.VSH_FLOATUNIFORM_DATA, *R.GSH_FLOATUNIFORM_DATA)})
 _SPECIAL.update({R.VSH_INTUNIFORM_I0 + k: Pica._int_uniform for k in range(4)})
+_SPECIAL.update({R.GSH_INTUNIFORM_I0 + k: Pica._int_uniform for k in range(4)})
+_SPECIAL.update({R.GSH_FLOATUNIFORM_CONFIG: Pica._uniform_config, R.GSH_BOOLUNIFORM: Pica._bool_uniforms,
+                 R.VSH_OUTMAP_MASK: Pica._output_mask})
 _SPECIAL.update({reg: Pica._fixed_data for reg in R.FIXEDATTRIB_DATA})
 _SPECIAL.update({reg: Pica._fog_data for reg in R.FOG_LUT_DATA})
 _SPECIAL.update({reg: Pica._light_lut_data for reg in lighting.LUT_DATA})

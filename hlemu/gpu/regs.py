@@ -51,7 +51,12 @@ DRAWARRAYS, DRAWELEMENTS = 0x22E, 0x22F
 FIXEDATTRIB_INDEX = 0x232
 FIXEDATTRIB_DATA = range(0x233, 0x236)
 CMDBUF_SIZE0, CMDBUF_ADDR0, CMDBUF_JUMP0 = 0x238, 0x23A, 0x23C  # two channels each
+GEOSTAGE_CONFIG = 0x229  # bits 0-1: 2 = the geometry shader stage in use
 VSH_NUM_ATTR = 0x242
+VSH_COM_MODE = 0x244  # bit 0: 0 = vertex shader code and descriptor uploads go to the geometry unit too
+VSH_OUTMAP_TOTAL1 = 0x24A  # bits 0-3: outputs each vertex gives the geometry stage, minus 1
+GSH_MISC0 = 0x252  # bits 0-7 the geometry mode; fixed mode: 8-11 vertices - 1, 12-15 stride - 1, 16-19 first uniform
+GSH_MISC1 = 0x254  # variable mode: main vertices - 1
 PRIMITIVE_CONFIG = 0x25E
 RESTART_PRIMITIVE = 0x25F
 VSH_BOOLUNIFORM = 0x2B0
@@ -66,6 +71,20 @@ VSH_CODETRANSFER_CONFIG = 0x2CB
 VSH_CODETRANSFER_DATA = range(0x2CC, 0x2D4)
 VSH_OPDESCS_CONFIG = 0x2D5
 VSH_OPDESCS_DATA = range(0x2D6, 0x2DE)
+# The geometry shader unit's registers: the vertex unit's, 0x30 lower.
+GSH_OFFSET = VSH_BOOLUNIFORM - 0x280
+GSH_BOOLUNIFORM = 0x280
+GSH_INTUNIFORM_I0 = 0x281  # .. 0x284
+GSH_INPUTBUFFER_CONFIG = 0x289
+GSH_ENTRYPOINT = 0x28A
+GSH_ATTRIBUTES_PERMUTATION_LOW, GSH_ATTRIBUTES_PERMUTATION_HIGH = 0x28B, 0x28C
+GSH_OUTMAP_MASK = 0x28D
+GSH_FLOATUNIFORM_CONFIG = 0x290
+GSH_FLOATUNIFORM_DATA = range(0x291, 0x299)
+GSH_CODETRANSFER_CONFIG = 0x29B
+GSH_CODETRANSFER_DATA = range(0x29C, 0x2A4)
+GSH_OPDESCS_CONFIG = 0x2A5
+GSH_OPDESCS_DATA = range(0x2A6, 0x2AE)
 
 # The byte-enable mask of a command header (bit i enables byte i) as a word mask.
 BYTE_MASKS = tuple(sum(0xFF << (8 * i) for i in range(4) if m >> i & 1) for m in range(16))
@@ -413,13 +432,13 @@ NAMES: dict[int, tuple[str, str]] = {
     0x23C: ("CMDBUF_JUMP0", "Command buffer jump 0."),
     0x23D: ("CMDBUF_JUMP1", "Command buffer jump 1."),
     0x242: ("VSH_NUM_ATTR", "Unknown."),
-    0x244: ("VSH_COM_MODE", "Unknown."),
+    0x244: ("VSH_COM_MODE", "Bit 0: 0 = vertex shader code and descriptor uploads also reach the geometry unit."),
     0x245: ("START_DRAW_FUNC0", "Unknown."),
-    0x24A: ("VSH_OUTMAP_TOTAL1", "Unknown."),
+    0x24A: ("VSH_OUTMAP_TOTAL1", "Outputs each vertex gives the geometry stage, minus 1."),
     0x251: ("VSH_OUTMAP_TOTAL2", "Unknown."),
-    0x252: ("GSH_MISC0", "Unknown."),
+    0x252: ("GSH_MISC0", "Geometry shader mode (point, variable, fixed primitive) and fixed-mode layout."),
     0x253: ("GEOSTAGE_CONFIG2", "Unknown."),
-    0x254: ("GSH_MISC1", "Unknown."),
+    0x254: ("GSH_MISC1", "Geometry shader variable mode: main vertices minus 1."),
     0x25E: ("PRIMITIVE_CONFIG", "Primitive configuration."),
     0x25F: ("RESTART_PRIMITIVE", "Restart primitive flag."),
     0x280: ("GSH_BOOLUNIFORM", "Geometry shader bool uniforms."),

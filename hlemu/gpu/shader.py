@@ -32,8 +32,9 @@ aL (its last time too) and, inside an outer loop, gives aL back the value it had
 BREAK and a taken BREAKC leave the innermost loop at once, with the step added. Arithmetic is
 float32 (a float24 fits), with the PICA's 0 * inf = 0. DST is (1, a.y * b.y, a.z, b.w); LITP
 (which Azahar does not implement; as Panda3DS reads 3dbrew) is (max(a.x, 0), a.y clamped to
-+-127.9961, 0, max(a.w, 0)) and sets the flags to a.x >= 0 and a.w >= 0. Not implemented (an
-instruction raises :class:`ShaderError`): EMIT/SETEMIT (geometry shaders).
++-127.9961, 0, max(a.w, 0)) and sets the flags to a.x >= 0 and a.w >= 0. EMIT and SETEMIT run
+in the geometry unit only (:class:`Emitter`, :mod:`hlemu.gpu.geometry`); in a vertex shader
+they raise :class:`ShaderError`.
 """
 
 from __future__ import annotations
@@ -113,11 +114,52 @@ def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((a == 0) | (b == 0), np.float32(0), p)
 
 
-class VertexShader:
-    """Runs a :class:`ShaderSetup`'s program from an entry point over a batch of vertices."""
+class Emitter:
+    """SETEMIT and EMIT for a batch of geometry shader invocations (:mod:`hlemu.gpu.geometry`):
+    each invocation's three buffered vertices, what its next EMIT does, and the triangles it
+    has emitted, in order. ``outputs``: the output registers an emitted vertex takes (the
+    geometry unit's output mask); ``reverse``: whether ``inv`` reverses a triangle's winding
+    (PRIMITIVE_CONFIG's geometry topology)."""
 
-    def __init__(self, setup: ShaderSetup) -> None:
+    def __init__(self, count: int, outputs: list[int], reverse: bool) -> None:
+        self.outputs = outputs
+        self.reverse = reverse
+        self.vertex = np.zeros(count, np.int64)
+        self.prim = np.zeros(count, np.bool_)
+        self.winding = np.zeros(count, np.bool_)
+        self.buffer = np.zeros((count, 3, len(outputs), 4), np.float32)
+        self.triangles: list[list[np.ndarray]] = [[] for _ in range(count)]
+
+    def set(self, ids: np.ndarray, word: int) -> None:
+        """SETEMIT: vertex id 25-24, prim 23, winding 22."""
+        vertex = (word >> 24) & 3
+        if vertex > 2:
+            raise ShaderError(f"setemit {vertex}: an invocation buffers vertices 0-2 only")
+        self.vertex[ids] = vertex
+        self.prim[ids] = bool(word >> 23 & 1)
+        self.winding[ids] = bool(word >> 22 & 1)
+
+    def emit(self, ids: np.ndarray, out: np.ndarray) -> None:
+        """EMIT: ``out`` (16, len(ids), 4), the output registers of invocations ``ids``."""
+        self.buffer[ids, self.vertex[ids]] = out[self.outputs].transpose(1, 0, 2)
+        for lane in ids[self.prim[ids]].tolist():
+            triangle = self.buffer[lane].copy()
+            if self.winding[lane] and self.reverse:
+                triangle = triangle[[1, 0, 2]]
+            self.triangles[lane].append(triangle)
+
+    def vertices(self) -> list[np.ndarray]:
+        """Every emitted triangle's three vertices, invocation by invocation."""
+        return [np.concatenate(t) for t in self.triangles if t]
+
+
+class VertexShader:
+    """Runs a :class:`ShaderSetup`'s program from an entry point over a batch of vertices (or,
+    given an :class:`Emitter`, of geometry shader invocations)."""
+
+    def __init__(self, setup: ShaderSetup, emitter: Emitter | None = None) -> None:
         self.setup = setup
+        self.emitter = emitter
         self.uniforms = np.ones((128, 4), np.float32)  # c96-c127 read as ones
         self.uniforms[:96] = setup.floats
         self.steps = 0
@@ -155,6 +197,14 @@ class VertexShader:
                 self._arithmetic(st, word, op)
                 pc += 1
             elif name == "NOP":
+                pc += 1
+            elif name in ("EMIT", "SETEMIT"):
+                if self.emitter is None:
+                    raise ShaderError(f"{name} at {pc:#05x} in a vertex shader (only the geometry unit emits)")
+                if name == "EMIT":
+                    self.emitter.emit(st.ids, st.regs[32:48])
+                else:
+                    self.emitter.set(st.ids, word)
                 pc += 1
             else:
                 pc = self._flow(st, word, name, pc, stack)

@@ -78,6 +78,13 @@ class _Items:
     mapped and unmapped for every request)."""
 
     __slots__ = ("frame", "perm", "state", "special", "wdirty", "fast", "access")
+    frame: memoryview
+    perm: memoryview
+    state: memoryview
+    special: memoryview
+    wdirty: memoryview
+    fast: memoryview
+    access: memoryview
 
     def __init__(self, table: PageTable, readonly: bool = False) -> None:
         for name in self.__slots__:

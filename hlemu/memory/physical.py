@@ -90,7 +90,7 @@ class PhysicalMemory:
         self._dirty = np.zeros(self.num_frames, dtype=np.bool_)  # freed, not yet zeroed
         # How many page-table entries, over all processes, map each frame.
         self.map_count = np.zeros(self.num_frames, dtype=np.int32)
-        self.map_count_items = memoryview(self.map_count)  # plain-int item access (the few-page paths)
+        self.map_count_items = self.map_count.data  # a memoryview: plain-int item access (the few-page paths)
         # How many kernel objects hold each frame (memory blocks, a service's shared memory,
         # a buffer mapped for an IPC request in flight): a held frame is never freed, even
         # when no page table maps it any more.

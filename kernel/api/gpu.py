@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hlemu.gpu import CommandList, Draw
+from hlemu.gpu import CommandList, Draw, geometry
 from hlemu.gpu import regs as R
 from hlemu.gpu.disasm import Instruction, disassemble
+from hlemu.gpu.shader import ShaderSetup
 from hlemu.gpu.texture import FORMAT_NAMES
 from hlemu.gpu.texture_image import decode_texture, texture_bytes
 
@@ -145,12 +146,27 @@ class GpuView:
         start = first * 4096 + (address & 0xFFF)
         return phys.data[start : start + size].copy()
 
-    def instructions(self) -> list[Instruction]:
-        """The vertex shader unit's program (to its last non-zero word), disassembled."""
-        return disassemble(self._pica.vs.code, self._pica.vs.swizzles)
+    def instructions(self, unit: str = "vertex") -> list[Instruction]:
+        """The program of the ``unit`` shader unit ("vertex", or "geometry": unit 3 as the
+        geometry shader), to its last non-zero word, disassembled."""
+        setup = self._setup(unit)
+        return disassemble(setup.code, setup.swizzles)
 
-    def shader(self) -> list[str]:
-        """The vertex shader, one line an instruction: word offset, the word, the instruction
-        in the assembler's syntax (hlemu/gpu/disasm.py); the entry point is marked ``; main``."""
-        entry = self._pica.regs[R.VSH_ENTRYPOINT] & 0xFFFF
-        return [i.line(entry) for i in self.instructions()]
+    def shader(self, unit: str = "vertex") -> list[str]:
+        """A shader unit's program (as :meth:`instructions`), one line an instruction: word
+        offset, the word, the instruction in the assembler's syntax (hlemu/gpu/disasm.py); the
+        entry point is marked ``; main``."""
+        entry = self._pica.regs[R.VSH_ENTRYPOINT if unit == "vertex" else R.GSH_ENTRYPOINT] & 0xFFFF
+        return [i.line(entry) for i in self.instructions(unit)]
+
+    @property
+    def geometry_in_use(self) -> bool:
+        """Whether the geometry shader stage is on (GEOSTAGE_CONFIG): draws go through unit 3."""
+        return geometry.enabled(self._pica.regs)
+
+    def _setup(self, unit: str) -> ShaderSetup:
+        if unit == "vertex":
+            return self._pica.vs
+        if unit == "geometry":
+            return self._pica.gs
+        raise ValueError(f"no shader unit {unit!r} (vertex or geometry)")

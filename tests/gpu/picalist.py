@@ -101,6 +101,38 @@ class CommandBuilder:
             self.uniform(reg, values)
         return self
 
+    def geometry_shader(self, program, vs_outputs: int, inputs: int = 0, mode: int = 0, fixed: tuple[int, int] = (0, 1),
+                        main_vertices: int = 1) -> CommandBuilder:
+        """Put the geometry stage in use with ``program`` (pica_asm.Program) on shader unit 3, its
+        own configuration (VSH_COM_MODE 1): each vertex gives it ``vs_outputs`` outputs; point
+        mode (0) takes ``inputs`` of them an invocation, fixed mode (2) ``fixed`` = (first
+        uniform, vertices), variable mode (1) ``main_vertices``. Its outputs set the output map."""
+        self.write(R.GEOSTAGE_CONFIG, 2).write(R.VSH_COM_MODE, 1)
+        self.write(R.GSH_CODETRANSFER_CONFIG, 0)
+        for i in range(0, len(program.code), 8):
+            self.write(R.GSH_CODETRANSFER_DATA[0], *program.code[i : i + 8])
+        self.write(R.GSH_OPDESCS_CONFIG, 0)
+        for i in range(0, len(program.opdescs), 8):
+            self.write(R.GSH_OPDESCS_DATA[0], *program.opdescs[i : i + 8])
+        self.write(R.GSH_ENTRYPOINT, 0x7FFF0000 | program.main)
+        mask = 0
+        for _, reg, _ in program.outputs:
+            mask |= 1 << reg
+        self.write(R.GSH_OUTMAP_MASK, mask)
+        self.write(R.SH_OUTMAP_TOTAL, len(program.outputs))
+        for k, (kind, _reg, _) in enumerate(sorted(program.outputs, key=lambda o: o[1])):
+            self.write(R.SH_OUTMAP_O0 + k, SEMANTICS[kind])
+        to_uniforms = 1 if mode else 0
+        self.write(R.GSH_INPUTBUFFER_CONFIG, 0x08000000 | to_uniforms << 8 | max(inputs - 1, 0))
+        self.write(R.GSH_ATTRIBUTES_PERMUTATION_LOW, 0x76543210, 0xFEDCBA98, consecutive=True)
+        self.write(R.VSH_OUTMAP_TOTAL1, vs_outputs - 1).write(0x251, vs_outputs - 1)
+        start, vertices = fixed
+        self.write(R.GSH_MISC0, mode | (vertices - 1) << 8 | (vs_outputs - 1) << 12 | start << 16)
+        self.write(R.GSH_MISC1, main_vertices - 1)
+        for reg, values in program.constants:
+            self.write(R.GSH_FLOATUNIFORM_CONFIG, reg).write(R.GSH_FLOATUNIFORM_DATA[0], *pack_vec4(*values))
+        return self
+
     def uniform(self, index: int, values, float32: bool = False) -> CommandBuilder:
         if float32:
             words = struct.unpack("<4I", struct.pack("<4f", *values[::-1]))
