@@ -476,12 +476,14 @@ class Pica:
         stencil = raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
                                           bool(self.regs[R.DEPTHBUFFER_WRITE] & 3))
         proc = proctex.enabled(self.regs) and proctex_read(stages, count)
-        if self.span_rasteriser and not proc and spans.handles(lit, update, int(scissor[0]), units, sampled):
+        proc_params = proctex.settings(self.regs) if proc else np.zeros(proctex.SETTINGS)
+        proc_luts = proctex.lut_table(self.proctex_luts) if proc else np.zeros((1, 1, 4))
+        if self.span_rasteriser and spans.handles(lit, update, int(scissor[0]), units, sampled):
             pixels, low, high, dlow, dhigh = spans.draw(
                 tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor,
                 self.regs[R.FRAGOP_ALPHA_TEST], stages, count, buffer_color, update, blend, self.regs[R.BLEND_FUNC],
                 self.regs[R.LOGIC_OP] & 0xF, self.regs[R.BLEND_COLOR], uvs, units, tex_data, sampled,
-                pos[:, 2] * invw, depth, dbuf, dfmt, stencil)
+                pos[:, 2] * invw, depth, dbuf, dfmt, stencil, proc_params, proc_luts)
         else:
             pixels, low, high, dlow, dhigh = raster.draw_triangles(
                 tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages, buffer_color, update, count,
@@ -490,8 +492,7 @@ class Pica:
                 sampled, stencil, *raster.fog_settings(update, self.regs[R.FOG_COLOR], self.fog_lut),
                 lit, lights * invw[:, None], lighting.settings(self.regs) if lit else np.zeros(lighting.SETTINGS),
                 lighting.lut_table(self.light_luts) if lit else np.zeros((1, 1, 2)),
-                proctex.settings(self.regs) if proc else np.zeros(proctex.SETTINGS),
-                proctex.lut_table(self.proctex_luts) if proc else np.zeros((1, 1, 4)))
+                proc_params, proc_luts)
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         # the bytes of the rows of tiles changed (memory rows run top down)

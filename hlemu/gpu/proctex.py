@@ -188,7 +188,7 @@ def _combine(u, v, comb):
     return 0.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def evaluate(s, luts, uv, out, row):
     """The procedural texture's colour at the fragment's coordinates ``uv`` (u0, v0, u1, v1,
     u2, v2, w0) into ``out[row]``."""

@@ -20,7 +20,8 @@ The arithmetic is the general path's, expression for expression (the same float 
 in the same order, the same integer rounding), so the pixels are bit-identical;
 tests/gpu/test_spans.py draws random states both ways and compares every byte.
 
-:func:`handles` says which draws take this path: no fragment lighting, no fog, the scissor
+:func:`handles` says which draws take this path (the procedural texture included, through
+:func:`hlemu.gpu.proctex.evaluate` as the general path calls it): no fragment lighting, no fog, the scissor
 off or including (not excluding), and textures without a level of detail to work out (one
 filter for magnification and minification, no mipmaps) and not cube maps. Everything else
 takes the general path. The depth and stencil tests and writes (every comparison, D16, D24
@@ -43,6 +44,7 @@ from hlemu.gpu.fragment import (
     PRIMARY,
     SOURCE_ROWS,
     TEXTURE0,
+    TEXTURE3,
     ZERO,
     _alpha_operand,
     _combine,
@@ -55,6 +57,9 @@ from hlemu.gpu.fragment import (
     compare,
 )
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, decode, encode
+from hlemu.gpu.proctex import S_ON as S_PROC_ON
+from hlemu.gpu.proctex import SETTINGS as PROC_SETTINGS
+from hlemu.gpu.proctex import evaluate as proctex_evaluate
 from hlemu.gpu.raster import (
     DEPTH_ROW_CHANGED,
     FRAGMENT_PASSES,
@@ -70,6 +75,7 @@ from hlemu.gpu.raster import (
     WRITE_DEPTH,
     WRITE_STENCIL,
     _area,
+    _interpolate,
     depth_stencil,
     pixel_offset,
     triangle_setup,
@@ -270,19 +276,22 @@ def _stage0_row(row):
 @njit(cache=True, nogil=True, error_model="numpy")
 def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test, env, count,
                rows, buffer_color, update, blend, func, logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf,
-               dfmt, stencil):
+               dfmt, stencil, proc_params, proc_luts):
     """Rasterise triangles as :func:`hlemu.gpu.raster.draw_triangles` does, for the state
     :func:`handles` accepts: ``env`` (:func:`texenv_table`), ``rows`` (:func:`source_rows`),
     ``texels`` (:func:`decode_textures`) and ``tex`` (:func:`texture_table`) in place of the
-    registers; the other arguments (``z``, ``depth``, ``dbuf``, ``dfmt`` and ``stencil``
-    among them) are draw_triangles'. Returns the pixels written, the lowest and highest rows
-    written, and the lowest and highest rows whose depth or stencil changed."""
+    registers; the other arguments (``z``, ``depth``, ``dbuf``, ``dfmt``, ``stencil`` and the
+    procedural texture's ``proc_params`` and ``proc_luts`` among them) are draw_triangles'.
+    Returns the pixels written, the lowest and highest rows written, and the lowest and
+    highest rows whose depth or stencil changed."""
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
     low, high = height, -1
     dlow, dhigh = height, -1
     src = rows.copy()
     args = np.zeros((3, 4), np.int64)
+    proc_on = proc_params[S_PROC_ON] != 0
+    uv = np.zeros(uvs.shape[1], np.float64)  # the procedural texture's coordinates (draw_triangles' way)
     nb0, nb1, nb2, nb3 = buffer_color[0], buffer_color[1], buffer_color[2], buffer_color[3]
     c0, c1, c2, c3 = (blend_color & 0xFF, (blend_color >> 8) & 0xFF, (blend_color >> 16) & 0xFF,
                       (blend_color >> 24) & 0xFF)
@@ -384,6 +393,9 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                             h3 = np.int64(texels[ts + j3]) if j3 >= 0 else border
                         row = TEXTURE0 + unit
                         src[row, 0], src[row, 1], src[row, 2], src[row, 3] = _filter(lin, fa, fb, h0, h1, h2, h3)
+                if proc_on:  # (citro2d reads its vertices' blend factor through it, every draw)
+                    _interpolate(uvs, i0, i1, i2, w0, w1, w2, invw, uv)
+                    proctex_evaluate(proc_params, proc_luts, uv, src, TEXTURE3)
                 o0, o1, o2, o3 = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
                 if single:  # the plain stage's arithmetic below, without the stage loop and its stores
                     if cop0 == 0:
@@ -516,12 +528,17 @@ def draw(tris: np.ndarray, fx: np.ndarray, fy: np.ndarray, invw: np.ndarray, col
          stages: np.ndarray, count: int, buffer_color: np.ndarray, update: int, blend: bool, func: int, logic: int,
          blend_color: int, uvs: np.ndarray, units: np.ndarray, tex_data: np.ndarray,
          sampled: int, z: np.ndarray, depth: np.ndarray, dbuf: np.ndarray, dfmt: int,
-         stencil: np.ndarray) -> tuple[int, int, int, int, int]:
+         stencil: np.ndarray, proc_params: np.ndarray | None = None,
+         proc_luts: np.ndarray | None = None) -> tuple[int, int, int, int, int]:
     """Decode the draw's TexEnv stages and textures and rasterise (arguments as
     :func:`hlemu.gpu.raster.draw_triangles` takes them); the pixels written, the lowest and
-    highest rows written, and the lowest and highest rows whose depth or stencil changed."""
+    highest rows written, and the lowest and highest rows whose depth or stencil changed. Without
+    ``proc_params`` the procedural texture is off."""
+    if proc_params is None or proc_luts is None:
+        proc_params, proc_luts = np.zeros(PROC_SETTINGS), np.zeros((1, 1, 4))
     tex = texture_table(units, sampled)
     texels = decode_textures(tex_data, units, tex, sampled)
     return draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test,
                       texenv_table(stages), count, source_rows(stages, units), buffer_color, update, blend, func,
-                      logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf, dfmt, stencil)
+                      logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf, dfmt, stencil, proc_params,
+                      proc_luts)

@@ -79,6 +79,23 @@ def _depth_state(rng: np.random.Generator, n: int, invw: np.ndarray) -> dict:
                 stencil=raster.stencil_settings(test, op, bool(rng.integers(0, 4) > 0)))
 
 
+def _proctex(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random procedural texture registers (unit 3 on, every clamp, combiner, shift and filter,
+    noise on or off with amplitudes, phases and frequencies as float16 words) and LUT words."""
+    regs = {0x080: 1 << proctex.CONFIG_BIT | int(rng.integers(0, 3)) << proctex.COORD_SHIFT,
+            proctex.PROCTEX0: int(rng.integers(0, 5)) | int(rng.integers(0, 5)) << 3 | int(rng.integers(0, 10)) << 6
+            | int(rng.integers(0, 10)) << 10 | int(rng.integers(0, 4)) << 14 | int(rng.integers(0, 3)) << 16
+            | int(rng.integers(0, 3)) << 18}
+    half = lambda: int(np.float16(rng.uniform(-2, 2)).view(np.uint16))  # noqa: E731
+    regs[proctex.NOISE_U] = int(rng.integers(0, 1 << 16)) | half() << 16
+    regs[proctex.NOISE_V] = int(rng.integers(0, 1 << 16)) | half() << 16
+    regs[proctex.FREQUENCY] = half() | half() << 16
+    regs[proctex.LUT_CONFIG] = int(rng.integers(0, 6)) | int(rng.integers(0, 256)) << 11
+    regs[proctex.LUT_OFFSET] = int(rng.integers(0, 256))
+    words = rng.integers(0, 1 << 32, (proctex.TABLES, proctex.ENTRIES), dtype=np.uint64).astype(np.uint32)
+    return proctex.settings(regs), proctex.lut_table(words)
+
+
 def _state(seed: int, with_depth: bool = False) -> dict:
     rng = np.random.default_rng(seed)
     n = 3 * int(rng.integers(1, 9))
@@ -95,8 +112,10 @@ def _state(seed: int, with_depth: bool = False) -> dict:
     extra = _depth_state(rng, n, invw) if with_depth else dict(
         z=np.zeros(n), depth=np.zeros(6), dbuf=np.zeros(0, np.uint8), dfmt=3,
         stencil=raster.stencil_settings(0, 0, False))
+    proc_params, proc_luts = _proctex(rng) if rng.integers(0, 2) else (np.zeros(proctex.SETTINGS),
+                                                                        np.zeros((1, 1, 4)))
     return dict(
-        **extra,
+        **extra, proc_params=proc_params, proc_luts=proc_luts,
         tris=rng.permutation(n).reshape(-1, 3).astype(np.int64),
         fx=rng.integers(-64, (W + 4) * 16, n).astype(np.int64), fy=rng.integers(-64, (H + 4) * 16, n).astype(np.int64),
         invw=invw, colors=colors * invw[:, None],
@@ -126,7 +145,7 @@ def _general_depth(s: dict) -> tuple[np.ndarray, tuple, np.ndarray]:
         s["buffer_color"], s["update"], s["count"], s["blend"], s["func"], s["logic"], s["blend_color"],
         s["alpha_test"], s["scissor"], s["z"], s["depth"], dbuf, s["dfmt"], s["uvs"], s["units"],
         s["tex_data"], s["sampled"], s["stencil"], fog, fog_lut, False, np.zeros((1, 7)),
-        np.zeros(1), np.zeros((1, 1, 2)), np.zeros(proctex.SETTINGS), np.zeros((1, 1, 4)))
+        np.zeros(1), np.zeros((1, 1, 2)), s["proc_params"], s["proc_luts"])
     return buf, got, dbuf
 
 
@@ -140,7 +159,8 @@ def _spans_depth(s: dict) -> tuple[np.ndarray, tuple, np.ndarray]:
     got = spans.draw(s["tris"], s["fx"], s["fy"], s["invw"], s["colors"], buf, W, H, s["fmt"], s["mask"], s["cull"],
                      s["scissor"], s["alpha_test"], s["stages"], s["count"], s["buffer_color"], s["update"],
                      s["blend"], s["func"], s["logic"], s["blend_color"], s["uvs"], s["units"], s["tex_data"],
-                     s["sampled"], s["z"], s["depth"], dbuf, s["dfmt"], s["stencil"])
+                     s["sampled"], s["z"], s["depth"], dbuf, s["dfmt"], s["stencil"], s["proc_params"],
+                     s["proc_luts"])
     return buf, got, dbuf
 
 
@@ -200,6 +220,10 @@ def test_the_random_states_draw_pixels_and_cover_the_features():
     assert any(s["sampled"] and s["units"][:, texture.MAG].any() for s in states)
     assert any(s["blend"] for s in states) and any(not s["blend"] for s in states)
     assert any(s["count"] >= 3 for s in states)
+    # the procedural texture on in some, and what it gives changes their pixels
+    proc = [s for s, p in zip(states, written, strict=True) if s["proc_params"][proctex.S_ON] and p]
+    off = [dict(s, proc_params=np.zeros(proctex.SETTINGS), proc_luts=np.zeros((1, 1, 4))) for s in proc]
+    assert sum(not np.array_equal(_general(a)[0], _general(b)[0]) for a, b in zip(proc, off, strict=True)) >= 3
 
 
 def test_a_quad_covers_each_pixel_once_and_only_its_pixels():
@@ -337,3 +361,31 @@ def test_one_plain_stage_draws_the_same_bytes_both_ways(seed):
     got, got_counts, got_depth = _spans_depth(s)
     assert got_counts == counts
     assert np.array_equal(got_depth, want_depth) and np.array_equal(got, want), f"{int((got != want).sum())} differ"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_trailing_stages_that_give_the_previous_colour_are_left_out_without_changing_a_byte(seed):
+    """citro2d's last stage fades towards its fade colour by that colour's alpha; with no fade
+    (alpha 0) it gives the previous colour exactly, and stages_needed leaves it (and the other
+    stages that do) out: the general path draws the same bytes with all six stages."""
+    s = _state(seed)
+    rng = np.random.default_rng(seed)
+    keep = int(rng.integers(1, 5))
+    stages = s["stages"].copy()
+    for i in range(keep, 6):
+        kind = int(rng.integers(0, 3))
+        colour = int(rng.integers(0, 1 << 24))  # alpha 0: the fade factor (1 - alpha) is full
+        if kind == 0:  # INTERPOLATE(previous, constant, constant) by 1 - constant alpha, as citro2d's
+            stages[i] = [0x000F0EEF, 0x300, 0x4, colour, 0]
+        elif kind == 1:  # MODULATE previous by a white constant, alpha by 1 - its alpha
+            stages[i] = [0xF | 0xE << 4 | 0xF << 16 | 0xE << 20, 1 << 16, 0x10001, 0x00FFFFFF, 0]
+        else:  # plain pass-through
+            stages[i] = [0x000F000F, 0, 0, colour, 0]
+    s.update(stages=stages, count=6)
+    assert fragment.stages_needed(stages) <= keep
+    trimmed = dict(s, count=fragment.stages_needed(stages))
+    assert np.array_equal(_general(s)[0], _general(trimmed)[0])
+    assert np.array_equal(_spans(s)[0], _spans(trimmed)[0])
+    # a fade colour with alpha is a real fade: the stage stays
+    stages[5] = [0x000F0EEF, 0x300, 0x4, 0x80000000 | colour, 0]
+    assert fragment.stages_needed(stages) == 6
