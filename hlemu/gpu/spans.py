@@ -57,6 +57,7 @@ from hlemu.gpu.fragment import (
     compare,
 )
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, decode, encode
+from hlemu.gpu.proctex import S_COORD as S_PROC_COORD
 from hlemu.gpu.proctex import S_ON as S_PROC_ON
 from hlemu.gpu.proctex import SETTINGS as PROC_SETTINGS
 from hlemu.gpu.proctex import evaluate as proctex_evaluate
@@ -75,7 +76,6 @@ from hlemu.gpu.raster import (
     WRITE_DEPTH,
     WRITE_STENCIL,
     _area,
-    _interpolate,
     depth_stencil,
     pixel_offset,
     triangle_setup,
@@ -292,6 +292,11 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
     args = np.zeros((3, 4), np.int64)
     proc_on = proc_params[S_PROC_ON] != 0
     uv = np.zeros(uvs.shape[1], np.float64)  # the procedural texture's coordinates (draw_triangles' way)
+    pc = 2 * np.int64(proc_params[S_PROC_COORD])  # the pair of them evaluate() reads
+    # evaluate() is a function of those two alone: a fragment whose pair is bit for bit the last
+    # one's gets the last colour (citro2d's blend factor is one value a sprite, so most do)
+    last_u, last_v = math.nan, math.nan
+    p0 = p1 = p2 = p3 = np.int64(0)
     nb0, nb1, nb2, nb3 = buffer_color[0], buffer_color[1], buffer_color[2], buffer_color[3]
     c0, c1, c2, c3 = (blend_color & 0xFF, (blend_color >> 8) & 0xFF, (blend_color >> 16) & 0xFF,
                       (blend_color >> 24) & 0xFF)
@@ -394,8 +399,15 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
                         row = TEXTURE0 + unit
                         src[row, 0], src[row, 1], src[row, 2], src[row, 3] = _filter(lin, fa, fb, h0, h1, h2, h3)
                 if proc_on:  # (citro2d reads its vertices' blend factor through it, every draw)
-                    _interpolate(uvs, i0, i1, i2, w0, w1, w2, invw, uv)
-                    proctex_evaluate(proc_params, proc_luts, uv, src, TEXTURE3)
+                    pu = (uvs[i0, pc] * w0 + uvs[i1, pc] * w1 + uvs[i2, pc] * w2) / denom  # (_interpolate's)
+                    pv = (uvs[i0, pc + 1] * w0 + uvs[i1, pc + 1] * w1 + uvs[i2, pc + 1] * w2) / denom
+                    if pu != last_u or pv != last_v:
+                        uv[pc], uv[pc + 1] = pu, pv
+                        proctex_evaluate(proc_params, proc_luts, uv, src, TEXTURE3)
+                        p0, p1, p2, p3 = src[TEXTURE3, 0], src[TEXTURE3, 1], src[TEXTURE3, 2], src[TEXTURE3, 3]
+                        last_u, last_v = pu, pv
+                    else:
+                        src[TEXTURE3, 0], src[TEXTURE3, 1], src[TEXTURE3, 2], src[TEXTURE3, 3] = p0, p1, p2, p3
                 o0, o1, o2, o3 = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
                 if single:  # the plain stage's arithmetic below, without the stage loop and its stores
                     if cop0 == 0:
