@@ -328,6 +328,7 @@ def run_hlemu(hlemu: list[str], program: Program, lines: list[str], frames: int,
         command += ["--input", str(script)]
     command.append(str(program.path))
     run = Run(command=command)
+    screenshot.unlink(missing_ok=True)  # a run that writes none must not be judged by an old one's
     if verbose:
         print("  $", " ".join(command), file=sys.stderr, flush=True)
     started = time.perf_counter()

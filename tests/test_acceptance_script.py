@@ -182,3 +182,25 @@ def test_respond_mode_on_fb(tmp_path):
 
     assert record["passed"] == 1 and record["total"] == 4
     assert "RIGHT responds" in result.stdout and "no response to B" in result.stdout
+
+
+def test_an_old_screenshot_is_not_judged(tmp_path):
+    """A run that writes no screenshot (here an "hlemu" that does nothing) must be reported as
+    such, not judged by the screenshot a previous run left in OUT."""
+    import numpy as np
+    from PIL import Image
+
+    shutil.copy(BIN / "fb.3dsx", tmp_path / "fb.3dsx")
+    (tmp_path / "manifest.toml").write_text('[[program]]\nfile = "fb.3dsx"\nrespond = "RIGHT"\nmin_pixels = 1\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    old = np.zeros((480, 400, 3), dtype=np.uint8)
+    old[:10, :10] = 255
+    Image.fromarray(old).save(out / "fb.look.png")
+    result = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "manifest.toml"), "--out", str(out),
+                             "--hlemu", f"{sys.executable} -c pass"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    fb = json.loads((out / "acceptance.json").read_text())["results"][0]
+    assert fb["result"] == "FAIL" and "no screenshot" in fb["reasons"] and fb["text_pixels"] is None
+    assert not (out / "fb.look.png").exists()
