@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Acceptance run of real 3DS homebrew (issue 11): each program of a folder, as a manifest
-describes it, must show its text on the screen it names and exit 0 on the button it names.
+"""Acceptance run of real 3DS homebrew (issues 11, 17): each program of a folder, as a manifest
+describes it, must show something on the screen it names and then either exit 0 on the button
+it names (console programs) or visibly respond to a button it names (GPU games).
 
 Where the programs come from
 ----------------------------
@@ -14,11 +15,14 @@ The manifest (TOML, or JSON with the same keys) beside the binaries::
 
     [defaults]            # optional; every key may also be given per program
     frames = 600          # frames to run before the button is pressed (60 per guest second)
-    grace = 300           # frames the program has, after the press, to exit
+    grace = 300           # frames the program has, after the press, to exit (or to show it)
     hold = 10             # frames the button is held
     timeout = 600         # wall-clock seconds allowed for each hlemu run
     screen = "top"        # where its text must appear: top or bottom
-    min_pixels = 20       # pixels of that screen that must differ from its background
+    min_pixels = 20       # pixels of that screen that must differ from its background (and, in
+                          # respond mode, pixels that must change on the press)
+    respond = "RIGHT"     # respond mode for every program without its own button (see below)
+    respond_screen = "both"   # respond mode: where the press must show: top, bottom or both
 
     [[program]]
     file = "hello_world.3dsx"     # relative to the manifest's folder (or absolute)
@@ -31,7 +35,15 @@ The manifest (TOML, or JSON with the same keys) beside the binaries::
     source = "github:owner/repo@commit path"   # optional, informational (provenance)
     expect = "pass"               # optional: "fail" marks a known failure (reported as XFAIL)
 
-Each program is run through the ``hlemu`` command line in a subprocess, twice:
+    [[program]]
+    file = "platformer.3dsx"      # a GPU game: it never exits on a button, so instead ...
+    respond = "RIGHT"             # ... this press (KEY+KEY too) must change what it shows
+    respond_screen = "top"        # optional (default both)
+
+A program gives ``button`` or ``respond``, not both; one that gives ``button`` is in exit mode
+even when [defaults] sets ``respond``.
+
+Each program is run through the ``hlemu`` command line in a subprocess, twice (in exit mode):
 
 1. the *look* run: ``--frames FRAMES`` with only the manifest's ``input``; at its end the
    screenshot must show something on the named screen (pixels other than the screen's
@@ -40,8 +52,27 @@ Each program is run through the ``hlemu`` command line in a subprocess, twice:
 2. the *press* run: the same, then ``BUTTON`` at frame FRAMES (held ``hold`` frames) and up to
    ``grace`` more frames: the program must exit by itself with status 0 before they are up.
 
-A table is printed (program, era/title, result, instructions, seconds, frames) and a JSON
-record written (``--json``; default OUT/acceptance.json). Exit status 0 when every program
+In *respond* mode (``respond = BUTTON``; the bar for GPU games, issue 17: "shows its start-up
+screen and responds to the pad") the look run is the same, and then two more runs go to frame
+FRAMES + grace, both from power-on with the manifest's ``input``:
+
+2. the *baseline* run, with no press;
+3. the *press* run, with ``BUTTON`` pressed at frame FRAMES and held ``hold`` frames.
+
+Both must still be running at their end (not crashed, exited or deadlocked), and their last
+screenshots must differ in at least ``min_pixels`` pixels of ``respond_screen``. The baseline
+is the unpressed run to the *same* final frame, not the look run's screenshot at FRAMES: hlemu
+runs are deterministic (the same program, input and frame count give the same screens), so
+what differs between the two runs is the press's doing, while a scene that animates, scrolls
+or blinks by itself between FRAMES and FRAMES + grace would differ from the look screenshot
+without any press and must not count as a response. (The record gives both numbers:
+``changed_pixels``, baseline against press, and ``moving_pixels``, look against baseline, what
+changed by itself.) A press that changes only a pixel or two, or that the game shows only
+after ``grace`` frames, reads as "no response"; choose a button that moves the player or a
+menu cursor, and a ``grace`` long enough for it to be drawn.
+
+A table is printed (program, era/title, check, result, instructions, seconds, frames; then
+each failure's reasons: crashed, exited, no response, screen blank ...) and a JSON record written (``--json``; default OUT/acceptance.json). Exit status 0 when every program
 passed (or failed as its manifest expects), 1 otherwise, 2 for a bad manifest or option.
 
 Example::
@@ -67,9 +98,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = ("A", "B", "SELECT", "START", "RIGHT", "LEFT", "UP", "DOWN", "R", "L", "X", "Y")
-DEFAULTS = {"frames": 600, "grace": 300, "hold": 10, "timeout": 600, "screen": "top", "min_pixels": 20}
+DEFAULTS = {"frames": 600, "grace": 300, "hold": 10, "timeout": 600, "screen": "top", "min_pixels": 20,
+            "respond": None, "respond_screen": "both"}
 PROGRAM_KEYS = {"file", "name", "era", "button", "title", "input", "source", "expect", "notes"} | set(DEFAULTS)
 SCREENS = {"top": (0, 240, 0, 400), "bottom": (240, 480, 40, 360)}  # rows, columns in hlemu's screenshot
+RESPOND_SCREENS = {"top": ("top",), "bottom": ("bottom",), "both": ("top", "bottom")}
 
 EXIT_NAMES = {0: "ok", 2: "usage error / cannot load", 3: "crash", 4: "deadlock", 5: "instruction limit",
               130: "interrupted"}
@@ -96,6 +129,8 @@ class Program:
     source: str = ""
     expect: str = "pass"
     notes: str = ""
+    respond: str | None = None  # a button that must change the screen (GPU games), instead of exiting
+    respond_screen: str = "both"
 
 
 @dataclass
@@ -122,6 +157,7 @@ class Result:
     title: str | None  # the expected SMDH title, or the one found when none is expected
     button: str
     screen: str
+    mode: str = "exit"  # exit: the button must end the program; respond: it must change the screen
     result: str = "FAIL"  # PASS, FAIL, XFAIL (failed as expected), XPASS (passed though expected to fail)
     reasons: list[str] = field(default_factory=list)
     instructions: int | None = None
@@ -130,6 +166,9 @@ class Result:
     text_pixels: int | None = None
     look: Run | None = None
     press: Run | None = None
+    baseline: Run | None = None  # respond mode: the unpressed run to the pressed run's last frame
+    changed_pixels: int | None = None  # respond mode: pixels where the pressed run's end differs from it
+    moving_pixels: int | None = None  # respond mode: pixels that changed by themselves, look -> baseline
     source: str = ""
     smdh_title: str | None = None  # what the file carries
 
@@ -176,13 +215,23 @@ def load_manifest(path: Path) -> list[Program]:
         if name in names:
             raise ManifestError(f"{where}: the name {name!r} is used twice (give name = ...)")
         names.add(name)
+        if "button" in entry and "respond" in entry:
+            raise ManifestError(f"{where}: give button (it must exit) or respond (it must react), not both")
         button = str(merged.get("button", "START")).upper().replace(" ", "")
+        respond = None if "button" in entry else merged.get("respond")  # a program's button beats [defaults]
+        if respond is not None:
+            button = respond = str(respond).upper().replace(" ", "")
+            if respond == "NONE":
+                raise ManifestError(f"{where}: respond needs a button, not none")
         if button != "NONE":
             for key in button.split("+"):
                 if key not in KEYS:
                     raise ManifestError(f"{where}: unknown button {key!r} (have {', '.join(KEYS)}, or none)")
         if merged["screen"] not in SCREENS:
             raise ManifestError(f"{where}: screen must be top or bottom, not {merged['screen']!r}")
+        if merged["respond_screen"] not in RESPOND_SCREENS:
+            raise ManifestError(f"{where}: respond_screen must be top, bottom or both, "
+                                f"not {merged['respond_screen']!r}")
         lines = merged.get("input", [])
         if isinstance(lines, str):
             lines = lines.splitlines()
@@ -194,7 +243,8 @@ def load_manifest(path: Path) -> list[Program]:
                 hold=int(merged["hold"]), timeout=float(merged["timeout"]), screen=merged["screen"],
                 min_pixels=int(merged["min_pixels"]), era=str(merged.get("era", "")),
                 title=merged.get("title"), input=[str(x) for x in lines], source=str(merged.get("source", "")),
-                expect=merged.get("expect", "pass"), notes=str(merged.get("notes", "")))
+                expect=merged.get("expect", "pass"), notes=str(merged.get("notes", "")), respond=respond,
+                respond_screen=merged["respond_screen"])
         except (TypeError, ValueError) as exc:
             raise ManifestError(f"{where}: {exc}") from None
         for line in program.input:
@@ -243,6 +293,22 @@ def text_pixels(png: Path, screen: str) -> int:
     return int(packed.size - counts.max()) if values.size else 0
 
 
+def changed_pixels(a: Path, b: Path, screen: str) -> int:
+    """How many pixels of ``screen`` (top, bottom or both) differ between two of hlemu's
+    screenshots (the gap either side of the bottom screen is not counted)."""
+    import numpy as np
+    from PIL import Image
+
+    one, two = (np.asarray(Image.open(png).convert("RGB")) for png in (a, b))
+    if one.shape != two.shape:
+        raise ValueError(f"{a.name} is {one.shape}, {b.name} is {two.shape}")
+    total = 0
+    for name in RESPOND_SCREENS[screen]:
+        r0, r1, c0, c1 = SCREENS[name]
+        total += int(np.any(one[r0:r1, c0:c1] != two[r0:r1, c0:c1], axis=2).sum())
+    return total
+
+
 # -- running hlemu -------------------------------------------------------------------------
 
 SUMMARY = re.compile(r"^hlemu: (?P<reason>[^;]+); (?P<rest>.*)$")
@@ -262,6 +328,7 @@ def run_hlemu(hlemu: list[str], program: Program, lines: list[str], frames: int,
         command += ["--input", str(script)]
     command.append(str(program.path))
     run = Run(command=command)
+    screenshot.unlink(missing_ok=True)  # a run that writes none must not be judged by an old one's
     if verbose:
         print("  $", " ".join(command), file=sys.stderr, flush=True)
     started = time.perf_counter()
@@ -322,7 +389,8 @@ def _describe_stop(run: Run) -> str:
 
 def check(program: Program, hlemu: list[str], out: Path, sdmc: Path, verbose: bool) -> Result:
     res = Result(name=program.name, file=str(program.path), era=program.era, title=program.title,
-                 button=program.button, screen=program.screen, source=program.source)
+                 button=program.button, screen=program.screen, source=program.source,
+                 mode="respond" if program.respond else "exit")
     if not program.path.is_file():
         res.reasons.append(f"{program.path}: no such file (fetch it; see --help)")
         return _finish(res, program)
@@ -353,6 +421,10 @@ def check(program: Program, hlemu: list[str], out: Path, sdmc: Path, verbose: bo
     else:
         res.reasons.append("no screenshot")
 
+    if program.respond and running:
+        respond(program, hlemu, out, sdmc, verbose, res, look_png)
+        return _finish(res, program)
+
     # 2. press: the same run, then the button; the program must exit 0 by itself. (Run even
     # when the title or the screen was wrong: whether it exits is worth knowing.)
     if not exits_alone and running:
@@ -366,8 +438,41 @@ def check(program: Program, hlemu: list[str], out: Path, sdmc: Path, verbose: bo
     return _finish(res, program)
 
 
+def respond(program: Program, hlemu: list[str], out: Path, sdmc: Path, verbose: bool, res: Result,
+            look_png: Path) -> None:
+    """Respond mode, after a good look run: the baseline (no press) and the press run, both to
+    frame FRAMES + grace; both must still be running there, and their last screens must differ
+    in at least min_pixels pixels of respond_screen. Reasons go into ``res``."""
+    end = program.frames + program.grace
+    base_png, press_png = out / f"{program.name}.baseline.png", out / f"{program.name}.press.png"
+    base = res.baseline = run_hlemu(hlemu, program, program.input, end, base_png, sdmc, out, "baseline", verbose)
+    release = program.frames + max(1, program.hold)
+    lines = [*program.input, f"{program.frames} {program.button}", f"{release} none"]
+    press = res.press = run_hlemu(hlemu, program, lines, end, press_png, sdmc, out, "press", verbose)
+    res.instructions, res.frames = press.instructions, press.frame
+    runs_on = {}
+    for run, what in ((base, f"without a press, to frame {end}"),
+                      (press, f"after {program.button} at frame {program.frames}")):
+        runs_on[what] = run.returncode == 0 and run.reason == "frames done" and run.status == "running"
+        if not runs_on[what]:
+            res.reasons.append(f"{what}: {_describe_stop(run)}")
+    if not (base_png.is_file() and press_png.is_file()):
+        res.reasons.append("no screenshot of the baseline or press run")
+        return
+    if look_png.is_file():
+        res.moving_pixels = changed_pixels(look_png, base_png, program.respond_screen)
+    res.changed_pixels = changed_pixels(base_png, press_png, program.respond_screen)
+    if all(runs_on.values()) and res.changed_pixels < program.min_pixels:
+        screens = "either screen" if program.respond_screen == "both" else f"the {program.respond_screen} screen"
+        res.reasons.append(
+            f"no response to {program.button}: {res.changed_pixels} pixels of {screens} differ at frame {end} "
+            f"from the run without the press (need {program.min_pixels}; "
+            f"{res.moving_pixels if res.moving_pixels is not None else '?'} changed by themselves "
+            f"from frame {program.frames})")
+
+
 def _finish(res: Result, program: Program) -> Result:
-    res.seconds = sum(r.seconds for r in (res.look, res.press) if r)
+    res.seconds = sum(r.seconds for r in (res.look, res.baseline, res.press) if r)
     passed = not res.reasons
     if program.expect == "fail":
         res.result = "XPASS" if passed else "XFAIL"
@@ -379,15 +484,19 @@ def _finish(res: Result, program: Program) -> Result:
 # -- report -------------------------------------------------------------------------------
 
 def table(results: list[Result]) -> str:
-    rows = [("program", "era / title", "result", "instructions", "seconds", "frames")]
+    rows = [("program", "era / title", "check", "result", "instructions", "seconds", "frames")]
     for r in results:
         label = " / ".join(x for x in (r.era, r.title or "") if x) or "-"
-        rows.append((r.name, label, r.result, f"{r.instructions:,}" if r.instructions is not None else "-",
+        if r.mode == "respond":
+            what = f"{r.button} responds" + (f" ({r.changed_pixels} px)" if r.changed_pixels is not None else "")
+        else:
+            what = "exits alone" if r.button == "NONE" else f"{r.button} exits"
+        rows.append((r.name, label, what, r.result, f"{r.instructions:,}" if r.instructions is not None else "-",
                      f"{r.seconds:.1f}", str(r.frames) if r.frames is not None else "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w) for i, (cell, w) in
+        lines.append("  ".join(cell.rjust(w) if i >= 4 else cell.ljust(w) for i, (cell, w) in
                                enumerate(zip(row, widths, strict=True))).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -395,7 +504,7 @@ def table(results: list[Result]) -> str:
         for reason in r.reasons:
             lines.append(f"{r.name}: {reason}")
         seen: list[str] = []
-        for run in (r.look, r.press):
+        for run in (r.look, r.baseline, r.press):
             for line in (run.unimplemented + run.problems) if run and r.reasons else []:
                 if line not in seen and len(seen) < 8:
                     seen.append(line)
@@ -456,7 +565,8 @@ def main(argv: list[str] | None = None) -> int:
     hlemu = shlex.split(args.hlemu) if args.hlemu else [sys.executable, "-m", "hlemu"]
     results = []
     for program in programs:
-        print(f"acceptance: {program.name} ({program.path.name}, {program.button} at frame {program.frames}) ...",
+        print(f"acceptance: {program.name} ({program.path.name}, {program.button} at frame {program.frames}"
+              f"{' must change the screen' if program.respond else ''}) ...",
               file=sys.stderr, flush=True)
         res = check(program, hlemu, out, sdmc, args.verbose)
         print(f"acceptance: {program.name}: {res.result} in {res.seconds:.1f} s"

@@ -1,7 +1,8 @@
 """scripts/acceptance.py, the homebrew acceptance runner, on the project's own bundled guest
 programs (public homebrew is fetched by users and never committed, so CI has none):
 fb (draws on both screens, exits 0 on START) must pass, as a 3DSX with an SMDH title made by
-the project's writer; hello (prints, exits 7 by itself) must fail, and the run exit 1."""
+the project's writer; hello (prints, exits 7 by itself) must fail, and the run exit 1. Respond mode (GPU games) on fb:
+RIGHT moves its square (pass), B does nothing though its bars animate (no response), START exits."""
 
 from __future__ import annotations
 
@@ -102,3 +103,104 @@ def test_runs_a_folder_of_bundled_programs(tmp_path):
     assert record["passed"] == 1 and record["total"] == 3
     table = result.stdout
     assert "program" in table and "instructions" in table and "PASS" in table and "FAIL" in table
+
+
+def test_respond_keys_in_the_manifest(tmp_path):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text('[defaults]\nrespond = "right"\nrespond_screen = "top"\n\n'
+                        '[[program]]\nfile = "game.3dsx"\n'
+                        '[[program]]\nfile = "menu.3dsx"\nrespond = "a+b"\nrespond_screen = "both"\n'
+                        '[[program]]\nfile = "console.3dsx"\nbutton = "START"\n')
+    game, menu, console = acceptance.load_manifest(manifest)
+    assert (game.respond, game.button, game.respond_screen) == ("RIGHT", "RIGHT", "top")
+    assert (menu.respond, menu.button, menu.respond_screen) == ("A+B", "A+B", "both")
+    assert (console.respond, console.button) == (None, "START")  # its own button beats [defaults]' respond
+    for body, words in [('[[program]]\nfile = "a"\nbutton = "A"\nrespond = "B"\n', "not both"),
+                        ('[[program]]\nfile = "a"\nrespond = "none"\n', "needs a button"),
+                        ('[[program]]\nfile = "a"\nrespond = "HOME"\n', "unknown button"),
+                        ('[[program]]\nfile = "a"\nrespond = "A"\nrespond_screen = "left"\n', "top, bottom or both")]:
+        manifest.write_text(body)
+        with pytest.raises(acceptance.ManifestError, match=words):
+            acceptance.load_manifest(manifest)
+
+
+def test_changed_pixels_compares_the_named_screens(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    one = np.zeros((480, 400, 3), dtype=np.uint8)
+    two = one.copy()
+    two[5, 5:15] = (1, 0, 0)  # 10 pixels of the top screen, one channel off by one
+    two[300, 100:103] = 255  # 3 of the bottom screen
+    two[300, 0:40] = 255  # the gap left of the bottom screen does not count
+    Image.fromarray(one).save(tmp_path / "a.png")
+    Image.fromarray(two).save(tmp_path / "b.png")
+    assert acceptance.changed_pixels(tmp_path / "a.png", tmp_path / "b.png", "top") == 10
+    assert acceptance.changed_pixels(tmp_path / "a.png", tmp_path / "b.png", "bottom") == 3
+    assert acceptance.changed_pixels(tmp_path / "a.png", tmp_path / "b.png", "both") == 13
+    assert acceptance.changed_pixels(tmp_path / "a.png", tmp_path / "a.png", "both") == 0
+
+
+def test_respond_mode_on_fb(tmp_path):
+    """fb animates colour bars on the top screen by itself, moves a square on the bottom one
+    while the D-pad is held, ignores B and exits on START. RIGHT must pass; B must fail as no
+    response although the top screen changed between the press frame and the end (animation is
+    not a response); RIGHT judged on the top screen alone must fail the same way; START must
+    fail because the program did not keep running."""
+    shutil.copy(BIN / "fb.3dsx", tmp_path / "fb.3dsx")
+    (tmp_path / "manifest.toml").write_text(
+        '[defaults]\nframes = 20\ngrace = 30\ntimeout = 120\nscreen = "bottom"\n\n'
+        '[[program]]\nfile = "fb.3dsx"\nname = "right"\nrespond = "RIGHT"\n\n'
+        '[[program]]\nfile = "fb.3dsx"\nname = "b"\nrespond = "B"\n\n'
+        '[[program]]\nfile = "fb.3dsx"\nname = "right_top"\nrespond = "RIGHT"\nrespond_screen = "top"\n\n'
+        '[[program]]\nfile = "fb.3dsx"\nname = "start"\nrespond = "START"\n')
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "manifest.toml"), "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    record = json.loads((out / "acceptance.json").read_text())
+    by_name = {r["name"]: r for r in record["results"]}
+    right, b, right_top, start = (by_name[n] for n in ("right", "b", "right_top", "start"))
+
+    assert right["result"] == "PASS", right["reasons"]
+    assert right["mode"] == "respond" and right["changed_pixels"] >= 20
+    assert right["baseline"]["status"] == right["press"]["status"] == "running"
+    assert right["baseline"]["frame"] == right["press"]["frame"] == 50
+    for shot in ("look", "baseline", "press"):
+        assert (out / f"right.{shot}.png").is_file()
+
+    assert b["result"] == "FAIL" and b["changed_pixels"] == 0
+    assert b["moving_pixels"] > 1000  # the bars moved by themselves: a look-vs-press check would pass
+    assert any(reason.startswith("no response to B") for reason in b["reasons"]), b["reasons"]
+
+    assert right_top["result"] == "FAIL" and right_top["changed_pixels"] == 0
+    assert "no response to RIGHT" in " ".join(right_top["reasons"])
+
+    assert start["result"] == "FAIL"
+    assert any("after START at frame 20" in r and "exited (0)" in r for r in start["reasons"]), start["reasons"]
+    assert not any("no response" in r for r in start["reasons"])
+
+    assert record["passed"] == 1 and record["total"] == 4
+    assert "RIGHT responds" in result.stdout and "no response to B" in result.stdout
+
+
+def test_an_old_screenshot_is_not_judged(tmp_path):
+    """A run that writes no screenshot (here an "hlemu" that does nothing) must be reported as
+    such, not judged by the screenshot a previous run left in OUT."""
+    import numpy as np
+    from PIL import Image
+
+    shutil.copy(BIN / "fb.3dsx", tmp_path / "fb.3dsx")
+    (tmp_path / "manifest.toml").write_text('[[program]]\nfile = "fb.3dsx"\nrespond = "RIGHT"\nmin_pixels = 1\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    old = np.zeros((480, 400, 3), dtype=np.uint8)
+    old[:10, :10] = 255
+    Image.fromarray(old).save(out / "fb.look.png")
+    result = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "manifest.toml"), "--out", str(out),
+                             "--hlemu", f"{sys.executable} -c pass"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    fb = json.loads((out / "acceptance.json").read_text())["results"][0]
+    assert fb["result"] == "FAIL" and "no screenshot" in fb["reasons"] and fb["text_pixels"] is None
+    assert not (out / "fb.look.png").exists()
