@@ -37,7 +37,7 @@ The manifest (TOML, or JSON with the same keys) beside the binaries::
 
     [[program]]
     file = "platformer.3dsx"      # a GPU game: it never exits on a button, so instead ...
-    respond = "RIGHT"             # ... this press (KEY+KEY too) must change what it shows
+    respond = "RIGHT"             # ... this press (KEY+KEY, or CPAD=X,Y: the circle pad) must change it
     respond_screen = "top"        # optional (default both)
 
 A program gives ``button`` or ``respond``, not both; one that gives ``button`` is in exit mode
@@ -98,6 +98,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = ("A", "B", "SELECT", "START", "RIGHT", "LEFT", "UP", "DOWN", "R", "L", "X", "Y")
+CIRCLE_PAD = re.compile(r"CPAD=-?\d+,-?\d+")  # the circle pad held at (x, y), as hlemu --input takes it
 DEFAULTS = {"frames": 600, "grace": 300, "hold": 10, "timeout": 600, "screen": "top", "min_pixels": 20,
             "respond": None, "respond_screen": "both"}
 PROGRAM_KEYS = {"file", "name", "era", "button", "title", "input", "source", "expect", "notes"} | set(DEFAULTS)
@@ -225,8 +226,9 @@ def load_manifest(path: Path) -> list[Program]:
                 raise ManifestError(f"{where}: respond needs a button, not none")
         if button != "NONE":
             for key in button.split("+"):
-                if key not in KEYS:
-                    raise ManifestError(f"{where}: unknown button {key!r} (have {', '.join(KEYS)}, or none)")
+                if key not in KEYS and not CIRCLE_PAD.fullmatch(key):
+                    raise ManifestError(f"{where}: unknown button {key!r} (have {', '.join(KEYS)}, CPAD=X,Y "
+                                        "for the circle pad, or none)")
         if merged["screen"] not in SCREENS:
             raise ManifestError(f"{where}: screen must be top or bottom, not {merged['screen']!r}")
         if merged["respond_screen"] not in RESPOND_SCREENS:

@@ -110,14 +110,17 @@ def test_respond_keys_in_the_manifest(tmp_path):
     manifest.write_text('[defaults]\nrespond = "right"\nrespond_screen = "top"\n\n'
                         '[[program]]\nfile = "game.3dsx"\n'
                         '[[program]]\nfile = "menu.3dsx"\nrespond = "a+b"\nrespond_screen = "both"\n'
-                        '[[program]]\nfile = "console.3dsx"\nbutton = "START"\n')
-    game, menu, console = acceptance.load_manifest(manifest)
+                        '[[program]]\nfile = "console.3dsx"\nbutton = "START"\n'
+                        '[[program]]\nfile = "scroll.3dsx"\nrespond = "cpad=150,-20"\n')
+    game, menu, console, scroll = acceptance.load_manifest(manifest)
+    assert scroll.respond == "CPAD=150,-20"  # the circle pad, as hlemu --input takes it
     assert (game.respond, game.button, game.respond_screen) == ("RIGHT", "RIGHT", "top")
     assert (menu.respond, menu.button, menu.respond_screen) == ("A+B", "A+B", "both")
     assert (console.respond, console.button) == (None, "START")  # its own button beats [defaults]' respond
     for body, words in [('[[program]]\nfile = "a"\nbutton = "A"\nrespond = "B"\n', "not both"),
                         ('[[program]]\nfile = "a"\nrespond = "none"\n', "needs a button"),
                         ('[[program]]\nfile = "a"\nrespond = "HOME"\n', "unknown button"),
+                        ('[[program]]\nfile = "a"\nrespond = "CPAD=left"\n', "unknown button"),
                         ('[[program]]\nfile = "a"\nrespond = "A"\nrespond_screen = "left"\n', "top, bottom or both")]:
         manifest.write_text(body)
         with pytest.raises(acceptance.ManifestError, match=words):
