@@ -72,8 +72,9 @@ after ``grace`` frames, reads as "no response"; choose a button that moves the p
 menu cursor, and a ``grace`` long enough for it to be drawn.
 
 A table is printed (program, era/title, check, result, instructions, seconds, frames; then
-each failure's reasons: crashed, exited, no response, screen blank ...) and a JSON record written (``--json``; default OUT/acceptance.json). Exit status 0 when every program
-passed (or failed as its manifest expects), 1 otherwise, 2 for a bad manifest or option.
+each failure's reasons: crashed, exited, no response, screen blank ...) and a JSON record
+written (``--json``; default OUT/acceptance.json). Exit status 0 when every program passed
+(or failed as its manifest expects), 1 otherwise, 2 for a bad manifest or option.
 
 Example::
 
