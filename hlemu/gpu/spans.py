@@ -22,8 +22,8 @@ tests/gpu/test_spans.py draws random states both ways and compares every byte.
 
 :func:`handles` says which draws take this path (the procedural texture included, through
 :func:`hlemu.gpu.proctex.evaluate` as the general path calls it): no fragment lighting, no fog, the scissor
-off or including (not excluding), and textures without a level of detail to work out (one
-filter for magnification and minification, no mipmaps) and not cube maps. Everything else
+off or including (not excluding), and textures without a level of detail to work out (no
+mipmaps: the level clamps to 0, the magnification filter) and not cube maps. Everything else
 takes the general path. The depth and stencil tests and writes (every comparison, D16, D24
 and D24S8, the depth mask, the stencil operations and masks) are the general path's code run
 in its order after the alpha test: stencil, depth, then blending and the colour mask.
@@ -94,7 +94,8 @@ OVER = 0x76760000  # BLEND_FUNC: add, source alpha and one minus source alpha (c
 def handles(lit: bool, update_buffer: int, scissor_mode: int, units: np.ndarray, sampled: int) -> bool:
     """Whether a draw with this state takes the span rasteriser (see the module's docstring):
     lighting, fog (TEXENV_UPDATE_BUFFER mode 5), the excluding scissor (mode 1), a texture
-    with a level of detail or a cube map send it to the general path; depth and stencil do not.
+    with mipmaps (a level of detail to work out) or a cube map send it to the general path;
+    depth and stencil do not.
 
     >>> table = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
     >>> handles(False, 0, 0, table, 0), handles(True, 0, 0, table, 0), handles(False, 5, 0, table, 0)
@@ -105,7 +106,9 @@ def handles(lit: bool, update_buffer: int, scissor_mode: int, units: np.ndarray,
     for unit in range(3):
         if sampled >> unit & 1:
             row = units[unit]
-            if row[texture.CUBE] or row[texture.MAG] != row[texture.MIN] or row[texture.MAX_LEVEL] > 0:
+            # (without mipmaps the level of detail clamps to 0: the magnification filter, whatever
+            # the minification one says)
+            if row[texture.CUBE] or row[texture.MAX_LEVEL] > 0:
                 return False
     return True
 

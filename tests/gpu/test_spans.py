@@ -35,7 +35,8 @@ def _units(rng: np.random.Generator, sampled: int, linear: int) -> tuple[np.ndar
         row[texture.MODE], row[texture.WIDTH], row[texture.HEIGHT], row[texture.FORMAT] = texture.SAMPLE, width, \
             height, fmt
         row[texture.WRAP_S], row[texture.WRAP_T] = rng.integers(0, 8, 2)
-        row[texture.MAG] = row[texture.MIN] = linear >> unit & 1
+        row[texture.MAG] = linear >> unit & 1
+        row[texture.MIN] = row[texture.MAG] if rng.integers(0, 2) else 1 - row[texture.MAG]  # (no mipmaps: MAG rules)
         row[texture.BORDER] = int(rng.integers(0, 1 << 32))
         row[texture.OFFSET], row[texture.COORD] = offset, int(rng.integers(0, 3))
         row[texture.PROJECT] = int(rng.integers(0, 4) == 0)
@@ -251,8 +252,8 @@ def test_states_the_span_path_leaves_to_the_general_one(change, taken):
 
 
 @pytest.mark.parametrize("column, value, taken", [
-    (None, 0, True), (texture.MAG, 1, False), (texture.MAX_LEVEL, 2, False), (texture.CUBE, 1, False)])
-def test_textures_with_a_level_of_detail_or_cube_maps_take_the_general_path(column, value, taken):
+    (None, 0, True), (texture.MAG, 1, True), (texture.MAX_LEVEL, 2, False), (texture.CUBE, 1, False)])
+def test_textures_with_mipmaps_or_cube_maps_take_the_general_path_and_two_filters_do_not(column, value, taken):
     units = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
     if column is not None:
         units[1, column] = value

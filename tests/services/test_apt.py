@@ -8,6 +8,8 @@ the same. Result codes are spelled out (Citra/Azahar apt/applet_manager.cpp, res
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.kernel.asm import BACKENDS, SUCCESS
@@ -248,16 +250,22 @@ def test_sizes_larger_than_the_clients_buffers_are_cut_to_them(make_guest):
     assert s.results(guest, process, "utility")[2:] == [SUCCESS, 0, 0 << 14 | 2, UTILITY_OUT]
 
 
-def test_the_app_cpu_time_limit_is_kept_and_given_back(make_guest):
+def test_the_app_cpu_time_limit_is_kept_and_given_back(make_guest, caplog):
     """APT_SetAppCpuTimeLimit(30) then APT_GetAppCpuTimeLimit, as libctru sends them (both
-    with the leading 1): the percentage comes back; before any set it reads 0 (Citra)."""
+    with the leading 1): the percentage comes back; before any set it reads 0 (Citra). The
+    log says it is a stub, with the percentage (and a first word other than 1)."""
     guest = make_guest("semifastmem")
     s = Script().connect_srv()
     s.get_service("get", "APT:U")
     s.call("before", "r8", [header(0x50, 1, 0), 1], replies=3)
     s.call("set", "r8", [header(0x4F, 2, 0), 1, 30], replies=2)
     s.call("after", "r8", [header(0x50, 1, 0), 1], replies=3)
-    process = s.run(guest)
+    s.call("odd", "r8", [header(0x4F, 2, 0), 2, 45], replies=2)
+    with caplog.at_level(logging.INFO, logger="kernel.services"):
+        process = s.run(guest)
     assert s.results(guest, process, "before") == [SUCCESS, header(0x50, 2, 0), SUCCESS, 0]
     assert s.results(guest, process, "set") == [SUCCESS, header(0x4F, 1, 0), SUCCESS]
     assert s.results(guest, process, "after") == [SUCCESS, header(0x50, 2, 0), SUCCESS, 30]
+    stubs = [r.getMessage() for r in caplog.records if "SetAppCpuTimeLimit" in r.getMessage()]
+    assert len(stubs) == 2 and "SetAppCpuTimeLimit (30%) from" in stubs[0] and "(STUBBED)" in stubs[0]
+    assert "SetAppCpuTimeLimit (45%; first word 2, not 1) from" in stubs[1]
