@@ -525,3 +525,100 @@ def test_free_ipc_range_takes_the_first_hole_that_fits():
     assert _free_ipc_range(state, 0x2000) == IPC_WINDOW + 0x3000
     state[base: 0x08000] = int(S.SHARED)
     assert _free_ipc_range(state, 0x1000) is None
+
+
+# -- the shortcuts for the usual shapes (kernel/ipc.py _one_buffer, _carried_back, request_refusal) --
+
+def test_one_buffer_finds_the_descriptor_of_a_request_of_normal_words_and_one_mapped_buffer():
+    from kernel.ipc import _one_buffer
+
+    buf = mapped_buffer(0x1000, BUFFER_R)
+    assert _one_buffer([header(7, 0, 2), buf, 0x1000]) == 1
+    assert _one_buffer([header(7, 1, 2), 0xAB, buf, 0x1000]) == 2
+    assert _one_buffer([header(7, 2, 2), 0xAB, 0xCD, mapped_buffer(0x10, BUFFER_W), 0x1000]) == 3
+    assert _one_buffer([header(7, 61, 2)] + [0] * 61 + [buf, 0x1000]) == 62  # the last two words of 64
+    assert _one_buffer([header(7, 62, 2)] + [0] * 62 + [buf]) == 0  # its address would be word 65
+    assert _one_buffer([header(7, 1, 3), 0, buf, 0x1000, 0]) == 0  # three translate words
+    assert _one_buffer([header(7, 1, 2), 0, copy_handles(1), 5]) == 0  # a handle, not a buffer
+    assert _one_buffer([header(7, 1, 2), 0, static_buffer(0x10), 0x1000]) == 0
+    assert _one_buffer([header(7, 1, 2), 0, 0x10008, 0x1000]) == 0  # a mapped buffer granting nothing
+    assert _one_buffer([header(7, 1, 2), 0, 0x10003, 0x1000]) == 0  # not a mapped buffer (bit 3 clear)
+    assert _one_buffer([header(7, 1, 2), 0, 0x10009, 0x1000]) == 0  # bit 0 is not a right
+    assert _one_buffer([header(7, 1, 2), buf, buf, 0x1000]) == 2  # the header alone decides where it is
+
+
+def test_carried_back_takes_replies_of_normal_words_and_well_formed_mapped_buffers_only():
+    from kernel.ipc import _carried_back
+
+    buf = mapped_buffer(0x1000, BUFFER_R | BUFFER_W)
+    assert _carried_back([header(1, 0, 2), buf, 0x04000000])
+    assert _carried_back([header(1, 1, 2), SUCCESS, buf, 0x04000000])
+    assert _carried_back([header(1, 1, 4), SUCCESS, buf, 0x04000000, mapped_buffer(8, BUFFER_R), 0x04001000])
+    assert _carried_back([header(1, 61, 2)] + [0] * 61 + [buf, 0x04000000])  # ends at word 64
+    assert not _carried_back([header(1, 62, 2)] + [0] * 62 + [buf])  # past the buffer
+    assert not _carried_back([header(1, 1, 1), SUCCESS, buf])  # a buffer without its address
+    assert not _carried_back([header(1, 1, 3), SUCCESS, buf, 0x04000000, buf])  # the second one's missing
+    assert not _carried_back([header(1, 1, 2), SUCCESS, copy_handles(1), 5])
+    assert not _carried_back([header(1, 1, 4), SUCCESS, buf, 0x04000000, copy_handles(1), 5])
+    assert not _carried_back([header(1, 1, 2), SUCCESS, 0x10008, 0x04000000])  # grants nothing
+    assert not _carried_back([header(1, 1, 2), SUCCESS, 0x10003, 0x04000000])  # bit 3 clear
+    assert not _carried_back([header(1, 1, 2), SUCCESS, 0x10009, 0x04000000])
+
+
+def test_request_refusal_decides_the_usual_shapes_without_a_dry_run(pair, mem, monkeypatch):
+    """A plain request and a one-buffer request are decided by request_refusal itself (the same
+    answer the dry run gives: a buffer the sender lacks, a full IPC area); other shapes go
+    through deliver_request's dry run, which changes nothing in the server."""
+    import kernel.ipc as ipc
+
+    guest, client, server = pair
+    c, s = client.threads[0], server.threads[0]
+    mem(client, 0x08000000, 2, P.R)  # read-only memory: a read-only buffer fits it, a writable one not
+    calls = []
+    real_deliver = ipc.deliver_request
+    monkeypatch.setattr(ipc, "deliver_request", lambda *a, **k: calls.append(k) or real_deliver(*a, **k))
+    cases = [([header(9, 2, 0), 1, 2], None),
+             ([header(9, 1, 2), 5, mapped_buffer(0x1000, BUFFER_R), 0x08000000], None),
+             ([header(9, 1, 2), 5, mapped_buffer(0x1800, BUFFER_R), 0x08000800], None),
+             ([header(9, 0, 2), mapped_buffer(0x1000, BUFFER_W), 0x08000000], INVALID_BUFFER_DESCRIPTOR),
+             ([header(9, 0, 2), mapped_buffer(0x1000, BUFFER_R), 0x08004000], INVALID_BUFFER_DESCRIPTOR),
+             ([header(9, 0, 2), mapped_buffer(0x2000, BUFFER_R), 0x08001000], INVALID_BUFFER_DESCRIPTOR),  # page 2
+             ([header(9, 0, 2), mapped_buffer(1, BUFFER_R), 0xDEAD0000], INVALID_BUFFER_DESCRIPTOR),  # 1 byte, unmapped
+             ([header(9, 0, 2), mapped_buffer(0, BUFFER_R), 0xDEAD0000], None)]  # an empty buffer: nothing to check
+    for words, code in cases:
+        write_cmdbuf(c, words)
+        assert ipc.request_refusal(guest.kernel, c, s) == code, [hex(w) for w in words]
+    assert calls == []
+    # the IPC area full: one page left free too few
+    area = server.space.table.state[_IPC_AREA]
+    area[:] = int(S.SHARED)
+    write_cmdbuf(c, [header(9, 0, 2), mapped_buffer(0x1000, BUFFER_R), 0x08000000])
+    assert ipc.request_refusal(guest.kernel, c, s) == OUT_OF_MEMORY and calls == []
+    area[:] = 0
+    # two buffers: the dry run decides, and maps nothing in the server
+    write_cmdbuf(c, [header(9, 0, 4), mapped_buffer(0x1000, BUFFER_R), 0x08000000,
+                     mapped_buffer(0x1000, BUFFER_R), 0x08001000])
+    assert ipc.request_refusal(guest.kernel, c, s) is None
+    assert calls == [{"dry_run": True}]
+    assert not server.space.table.state[_IPC_AREA].any()
+
+
+def test_a_read_only_buffer_of_read_only_memory_is_delivered_by_the_shortcut(pair, mem):
+    """deliver_request's one-buffer shortcut asks the sender for the rights the descriptor
+    grants, no more: a read-only buffer from read-only memory maps read-only in the server."""
+    guest, client, server = pair
+    mem(client, 0x08000000, 1, P.R)
+    write_cmdbuf(client.threads[0], [header(9, 1, 2), 5, mapped_buffer(0x20, BUFFER_R), 0x08000010])
+    delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0])
+    assert delivery is not None and delivery.mappings == [(server.pid, IPC_WINDOW, 0x1000)]
+    words = read_cmdbuf(server.threads[0])
+    assert words == [header(9, 1, 2), 5, mapped_buffer(0x20, BUFFER_R), IPC_WINDOW + 0x10]
+    assert int(server.space.table.perm[IPC_WINDOW >> 12]) == int(P.R)
+
+
+def test_has_memory_over_many_pages_counts_frame_zero_and_every_mapped_state():
+    table = PageTable()
+    base = 0x300
+    table.state[base : base + 6], table.perm[base : base + 6] = int(S.RESERVED), int(P.RW)
+    table.frame[base : base + 6] = np.arange(0, 6)  # frame 0 is a frame like any other
+    assert has_memory(table, base << 12, 6 << 12, P.RW)
