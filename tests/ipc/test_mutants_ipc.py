@@ -595,6 +595,9 @@ def test_request_refusal_decides_the_usual_shapes_without_a_dry_run(pair, mem, m
     write_cmdbuf(c, [header(9, 0, 2), mapped_buffer(0x1000, BUFFER_R), 0x08000000])
     assert ipc.request_refusal(guest.kernel, c, s) == OUT_OF_MEMORY and calls == []
     area[:] = 0
+    area[0] = int(S.SHARED)  # the first page taken by an earlier request: the buffer fits after it
+    assert ipc.request_refusal(guest.kernel, c, s) is None and calls == []
+    area[:] = 0
     # two buffers: the dry run decides, and maps nothing in the server
     write_cmdbuf(c, [header(9, 0, 4), mapped_buffer(0x1000, BUFFER_R), 0x08000000,
                      mapped_buffer(0x1000, BUFFER_R), 0x08001000])
