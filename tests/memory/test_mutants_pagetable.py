@@ -170,3 +170,19 @@ def test_the_closed_table_is_shared_empty_and_read_only():
         assert not array.flags.writeable
     with pytest.raises(ValueError):
         closed.state[5] = 1
+    # its item views (the few-page paths' plain-int access) are read-only too
+    for name in ("frame", "perm", "state", "special", "wdirty", "fast", "access"):
+        view = getattr(closed.items, name)
+        assert view.readonly, name
+        with pytest.raises(TypeError):
+            view[5] = 1
+
+
+def test_the_item_views_are_the_arrays_read_and_written_as_plain_ints():
+    table = PageTable()
+    v = table.items
+    assert (v.frame.format, v.fast.format, v.state.format) == ("i", "I", "B")
+    v.frame[7], v.fast[7], v.perm[7] = 123, 0xFFFFF003, int(P.RW)
+    assert (int(table.frame[7]), int(table.fast[7]), int(table.perm[7])) == (123, 0xFFFFF003, 3)
+    table.state[8] = int(S.PRIVATE)
+    assert v.state[8] == int(S.PRIVATE) and v.frame[8] == -1 and isinstance(v.frame[8], int)
