@@ -13,6 +13,7 @@ from hlemu.memory import MemoryPermission as P
 from hlemu.memory import MemoryState as S
 from hlemu.memory.constants import FAST_READ, FAST_WRITE, NUM_PAGES, SpecialKind
 from hlemu.memory.space import _runs
+from hlemu.memory.special import WriteTracker
 
 BASE = 0x08000000
 PG = 0x1000
@@ -522,3 +523,53 @@ def test_map_takes_any_iterable_of_frames(space, frames):
     vpn = BASE >> 12
     assert [int(space.table.frame[vpn + i]) for i in range(2)] == f
     space.unmap(BASE, 3 * PG)
+
+
+@pytest.mark.parametrize("pages", [1, 15, 16, 17, 40])
+@pytest.mark.parametrize("as_list", [True, False])
+def test_map_and_unmap_keep_the_same_books_on_the_few_page_path_and_the_array_path(space, frames, memory_system,
+                                                                                  pages, as_list):
+    """Up to 16 pages map and unmap element by element, more through numpy slices: either way
+    each frame is counted once while mapped and not after, the entries are set and cleared
+    whole (frame, perm, state, special, dirty bit), and the listeners hear the range once."""
+    f = frames(pages)
+    phys, t = memory_system.phys, space.table
+    vpn = BASE >> 12
+    t.wdirty[vpn : vpn + pages] = 1  # left over from an earlier mapping: map clears it
+    space.map(BASE, f if as_list else np.array(f, np.int64), P.RW, S.PRIVATE)
+    assert [int(phys.map_count[x]) for x in f] == [1] * pages
+    assert t.frame[vpn : vpn + pages].tolist() == f
+    assert set(t.perm[vpn : vpn + pages].tolist()) == {int(P.RW)} and set(t.state[vpn : vpn + pages].tolist()) == {
+        int(S.PRIVATE)}
+    assert not t.wdirty[vpn : vpn + pages].any() and not t.special[vpn : vpn + pages].any()
+    t.wdirty[vpn : vpn + pages] = 1
+    backed = space.unmap(BASE, pages * PG)
+    assert sorted(backed.tolist()) == sorted(f) and [int(phys.map_count[x]) for x in f] == [0] * pages
+    assert set(t.frame[vpn : vpn + pages].tolist()) == {-1} and not t.perm[vpn : vpn + pages].any()
+    assert not t.state[vpn : vpn + pages].any() and not t.wdirty[vpn : vpn + pages].any()
+    assert space.heard == [(vpn, vpn + pages), (vpn, vpn + pages)]
+    with pytest.raises(MapError, match="frame number outside physical memory"):
+        space.map(BASE, [*f[:-1], phys.num_frames], P.RW, S.PRIVATE)
+    with pytest.raises(MapError, match="frame number outside physical memory"):
+        space.map(BASE, [*f[:-1], -1], P.RW, S.PRIVATE)
+    space.map(BASE, [*f[:-1], phys.num_frames - 1], P.R, S.PRIVATE)  # the last frame is a frame
+    assert int(phys.map_count[phys.num_frames - 1]) == 1
+    space.unmap(BASE, pages * PG)
+
+
+def test_listeners_hear_whether_a_change_touched_code_or_special_pages(space, frames):
+    """plain_change, read by the CPU's listener during the call: True for memory that neither
+    was nor becomes executable or special (an IPC buffer), False otherwise and outside calls."""
+    seen = []
+    space.listeners.append(lambda lo, hi: seen.append(space.plain_change))
+    assert space.plain_change is False
+    f = frames(2)
+    space.map(BASE, f[:1], P.RW, S.SHARED)
+    space.unmap(BASE, PG)
+    space.map(BASE, f[1:], P.RX, S.CODE)
+    space.unmap(BASE, PG)
+    space.map(BASE, f[:1], P.RW, S.PRIVATE)
+    space.track_writes(BASE, PG, WriteTracker())
+    space.unmap(BASE, PG)
+    assert seen == [True, True, False, False, True, False, False]
+    assert space.plain_change is False
