@@ -9,6 +9,7 @@ memory; regions are maximal runs of equal state and permission (3dbrew QueryMemo
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hlemu.memory import MemoryInfo, PageTable
@@ -170,6 +171,11 @@ def test_the_closed_table_is_shared_empty_and_read_only():
         assert not array.flags.writeable
     with pytest.raises(ValueError):
         closed.state[5] = 1
+
+def test_a_freshly_made_closed_tables_item_views_are_read_only(monkeypatch):
+    """(closed() builds the table once and keeps it: made anew here, so what builds it is tested.)"""
+    monkeypatch.setattr(PageTable, "_closed", None)
+    closed = PageTable.closed()
     # its item views (the few-page paths' plain-int access) are read-only too
     for name in ("frame", "perm", "state", "special", "wdirty", "fast", "access"):
         view = getattr(closed.items, name)
@@ -186,3 +192,39 @@ def test_the_item_views_are_the_arrays_read_and_written_as_plain_ints():
     assert (int(table.frame[7]), int(table.fast[7]), int(table.perm[7])) == (123, 0xFFFFF003, 3)
     table.state[8] = int(S.PRIVATE)
     assert v.state[8] == int(S.PRIVATE) and v.frame[8] == -1 and isinstance(v.frame[8], int)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_derive_over_many_pages_is_the_page_by_page_rule(seed):
+    """derive() over more pages than it walks in plain ints (numpy slices) gives every page
+    exactly what the page-by-page rule gives it: fields drawn at random, every state, special
+    kind, permission and dirty bit, frames up to the top of the 20 bits."""
+    rng = np.random.default_rng(seed)
+    table, lo, hi = PageTable(), 0x1000, 0x1000 + 64
+    n = hi - lo
+    table.state[lo:hi] = rng.choice([0, 1, 5, 6, 11], n)
+    table.frame[lo:hi] = np.where(rng.integers(0, 5, n) == 0, -1, rng.integers(0, 1 << 20, n))
+    table.perm[lo:hi] = rng.integers(0, 8, n)
+    table.special[lo:hi] = rng.choice([int(k) for k in SpecialKind], n)
+    table.wdirty[lo:hi] = rng.integers(0, 2, n)
+    table.derive(lo, hi)
+    fast, access = table.fast[lo:hi].copy(), table.access[lo:hi].copy()
+    table.fast[lo:hi], table.access[lo:hi] = 0, 0
+    for vpn in range(lo, hi):
+        table.derive(vpn, vpn + 1)  # one page: the plain-int rule
+    assert table.fast[lo:hi].tolist() == fast.tolist()
+    assert table.access[lo:hi].tolist() == access.tolist()
+    assert fast.any() and (fast & 0xFFFFF000).any()  # (the draw is not all unmapped)
+
+
+@pytest.mark.parametrize("where", [0, 3, 4, 9])
+def test_is_free_and_is_mapped_over_many_pages_see_one_page(where):
+    table = PageTable()
+    lo, hi = 0x2000, 0x2000 + 10
+    assert table.is_free(lo, hi) and not table.is_mapped(lo, hi)
+    table.state[lo + where] = int(S.PRIVATE)
+    assert not table.is_free(lo, hi) and not table.is_mapped(lo, hi)
+    table.state[lo:hi] = int(S.SHARED)
+    assert table.is_mapped(lo, hi) and not table.is_free(lo, hi)
+    table.state[lo + where] = int(S.FREE)
+    assert not table.is_mapped(lo, hi) and not table.is_free(lo, hi)
