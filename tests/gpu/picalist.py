@@ -83,23 +83,29 @@ class CommandBuilder:
     def shader(self, program) -> CommandBuilder:
         """Upload ``program`` (pica_asm.Program) and set its output map, as citro3d's
         shaderProgramUse and libctru's DVLE_GenerateOutmap do."""
-        self.write(R.VSH_CODETRANSFER_CONFIG, 0)
-        for i in range(0, len(program.code), 8):
-            self.write(R.VSH_CODETRANSFER_DATA[0], *program.code[i : i + 8])
-        self.write(R.VSH_OPDESCS_CONFIG, 0)
-        for i in range(0, len(program.opdescs), 8):
-            self.write(R.VSH_OPDESCS_DATA[0], *program.opdescs[i : i + 8])
-        self.write(R.VSH_ENTRYPOINT, 0x7FFF0000 | program.main)
-        mask = 0
-        for _, reg, _ in program.outputs:
-            mask |= 1 << reg
-        self.write(R.VSH_OUTMAP_MASK, mask)
-        self.write(R.SH_OUTMAP_TOTAL, len(program.outputs))
-        for k, (kind, _reg, _) in enumerate(sorted(program.outputs, key=lambda o: o[1])):
-            self.write(R.SH_OUTMAP_O0 + k, SEMANTICS[kind])
+        self._program(program, 0)
         for reg, values in program.constants:
             self.uniform(reg, values)
         return self
+
+    def _program(self, program, shift: int) -> None:
+        """Upload ``program`` to the shader unit whose registers are the vertex unit's minus
+        ``shift`` (0x30: the geometry unit), its entry point and output mask, and set the output
+        map from its outputs."""
+        self.write(R.VSH_CODETRANSFER_CONFIG - shift, 0)
+        for i in range(0, len(program.code), 8):
+            self.write(R.VSH_CODETRANSFER_DATA[0] - shift, *program.code[i : i + 8])
+        self.write(R.VSH_OPDESCS_CONFIG - shift, 0)
+        for i in range(0, len(program.opdescs), 8):
+            self.write(R.VSH_OPDESCS_DATA[0] - shift, *program.opdescs[i : i + 8])
+        self.write(R.VSH_ENTRYPOINT - shift, 0x7FFF0000 | program.main)
+        mask = 0
+        for _, reg, _ in program.outputs:
+            mask |= 1 << reg
+        self.write(R.VSH_OUTMAP_MASK - shift, mask)
+        self.write(R.SH_OUTMAP_TOTAL, len(program.outputs))
+        for k, (kind, _reg, _) in enumerate(sorted(program.outputs, key=lambda o: o[1])):
+            self.write(R.SH_OUTMAP_O0 + k, SEMANTICS[kind])
 
     def geometry_shader(self, program, vs_outputs: int, inputs: int = 0, mode: int = 0, fixed: tuple[int, int] = (0, 1),
                         main_vertices: int = 1) -> CommandBuilder:
@@ -108,20 +114,7 @@ class CommandBuilder:
         mode (0) takes ``inputs`` of them an invocation, fixed mode (2) ``fixed`` = (first
         uniform, vertices), variable mode (1) ``main_vertices``. Its outputs set the output map."""
         self.write(R.GEOSTAGE_CONFIG, 2).write(R.VSH_COM_MODE, 1)
-        self.write(R.GSH_CODETRANSFER_CONFIG, 0)
-        for i in range(0, len(program.code), 8):
-            self.write(R.GSH_CODETRANSFER_DATA[0], *program.code[i : i + 8])
-        self.write(R.GSH_OPDESCS_CONFIG, 0)
-        for i in range(0, len(program.opdescs), 8):
-            self.write(R.GSH_OPDESCS_DATA[0], *program.opdescs[i : i + 8])
-        self.write(R.GSH_ENTRYPOINT, 0x7FFF0000 | program.main)
-        mask = 0
-        for _, reg, _ in program.outputs:
-            mask |= 1 << reg
-        self.write(R.GSH_OUTMAP_MASK, mask)
-        self.write(R.SH_OUTMAP_TOTAL, len(program.outputs))
-        for k, (kind, _reg, _) in enumerate(sorted(program.outputs, key=lambda o: o[1])):
-            self.write(R.SH_OUTMAP_O0 + k, SEMANTICS[kind])
+        self._program(program, R.GSH_OFFSET)
         to_uniforms = 1 if mode else 0
         self.write(R.GSH_INPUTBUFFER_CONFIG, 0x08000000 | to_uniforms << 8 | max(inputs - 1, 0))
         self.write(R.GSH_ATTRIBUTES_PERMUTATION_LOW, 0x76543210, 0xFEDCBA98, consecutive=True)
