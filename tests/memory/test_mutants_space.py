@@ -573,3 +573,15 @@ def test_listeners_hear_whether_a_change_touched_code_or_special_pages(space, fr
     space.unmap(BASE, PG)
     assert seen == [True, True, False, False, True, False, False]
     assert space.plain_change is False
+
+
+def test_frame_zero_maps_and_unmaps_like_any_other_on_both_paths(space, memory_system):
+    """Physical frame 0 is a frame: a range that starts with it maps (the array path's frame
+    bounds) and gives it back counted on unmap, whether the range is short or long."""
+    phys = memory_system.phys
+    for pages in (3, 20):
+        before = int(phys.map_count[0])
+        space.map(BASE, list(range(pages)), P.R, S.PRIVATE)
+        assert int(phys.map_count[0]) == before + 1
+        backed = space.unmap(BASE, pages * PG)
+        assert 0 in backed.tolist() and len(backed) == pages and int(phys.map_count[0]) == before
