@@ -305,9 +305,9 @@ def request_refusal(kernel: Kernel, client: Thread, server: Thread) -> int | Non
     """Deciding, without side effects: the error delivering ``client``'s request to ``server``
     would end with, or None if it would be delivered whole (a dry run of the translation,
     shortened for the usual shapes)."""
-    words = read_cmdbuf(client)
-    if not words[0] & 0x3F:
+    if not read_header(client) & 0x3F:
         return None  # no translate descriptors: nothing can fail (deliver_request's own shortcut)
+    words = read_cmdbuf(client)
     try:
         if _one_buffer_fits(client, server, words):
             return None
