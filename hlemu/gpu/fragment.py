@@ -121,7 +121,7 @@ def stages_needed(stages: np.ndarray) -> int:
                 and int(row[2]) & 0xF000F == 0 and int(row[4]) & 0x30003 == 0)
 
     count = 6
-    while count and (passes(stages[count - 1], 0xF) or _gives_previous(stages[count - 1])):
+    while count and _gives_previous(stages[count - 1]):  # (a REPLACE of source 0xF among them)
         count -= 1
     if count == 1 and passes(stages[0], 0):
         return 0
@@ -130,10 +130,10 @@ def stages_needed(stages: np.ndarray) -> int:
 
 def _gives_previous(row: np.ndarray) -> bool:
     """Whether a stage outputs the previous stage's colour and alpha exactly, whatever they
-    are: scale 1, and on both sides REPLACE of the previous value, or MODULATE of it by, or
-    INTERPOLATE of it with, a factor that is 255 on every channel: the stage's own constant
-    colour through its operand (citro2d's last stage fades towards its fade colour by that
-    colour's alpha, 0 when there is no fade: (p * 255 + x * 0) // 255 is p).
+    are: scale 1, and on both sides REPLACE of the previous value (operand 0), or MODULATE of
+    it by, or INTERPOLATE of it with, a factor that is 255 on every channel: the stage's own
+    constant colour through its operand (citro2d's last stage fades towards its fade colour
+    by that colour's alpha, 0 when there is no fade: (p * 255 + x * 0) // 255 is p).
 
     >>> fade = np.array([0x000F0EEF, 0x300, 0x4, 0x00000000, 0], np.uint32)
     >>> _gives_previous(fade), _gives_previous(np.array([0x000F0EEF, 0x300, 0x4, 0x80000000, 0], np.uint32))
@@ -142,40 +142,20 @@ def _gives_previous(row: np.ndarray) -> bool:
     sources, operands, combiner, constant = int(row[0]), int(row[1]), int(row[2]), int(row[3])
     if int(row[4]) & 0x30003:
         return False
-    channels = [(constant >> (8 * ch)) & 0xFF for ch in range(4)]
-
-    def factor_is_full(source: int, operand: int, alpha: bool) -> bool:
-        if source != 0xE:
-            return False
-        r, g, b, a = channels
-        if alpha:
-            sel = (operand >> 1) & 3
-            values = [(a, r, g, b)[sel]]
-        else:
-            kind = operand >> 1
-            values = [a] * 3 if kind == 1 else [r] * 3 if kind == 2 else [g] * 3 if kind == 4 \
-                else [b] * 3 if kind == 6 else [r, g, b]
-        return all((255 - v if operand & 1 else v) == 255 for v in values)
-
-    for shift_src, shift_op, shift_comb, alpha in ((0, 0, 0, False), (16, 12, 16, True)):
-        op = (combiner >> shift_comb) & 0xF
-        src0 = (sources >> shift_src) & 0xF
-        first = (operands >> shift_op) & (0x7 if alpha else 0xF)
-        if src0 != 0xF or first != 0:
-            return False
-        mask = 0x7 if alpha else 0xF
-        step = 4
+    r, g, b, a = ((constant >> (8 * ch)) & 0xFF for ch in range(4))
+    for alpha, src_at, op_at, op_mask in ((False, 0, 0, 0xF), (True, 16, 12, 0x7)):
+        op = (combiner >> src_at) & 0xF
+        if (sources >> src_at) & 0xF != 0xF or (operands >> op_at) & op_mask != 0:
+            return False  # the first source must be the previous value as it is
         if op == 0:
             continue
-        if op == 1:  # MODULATE: p * f // 255
-            index = 1
-        elif op == 4:  # INTERPOLATE: (p * f + x * (255 - f)) // 255
-            index = 2
-        else:
+        factor = {1: 1, 4: 2}.get(op)  # MODULATE's second source, INTERPOLATE's third
+        if factor is None or (sources >> (src_at + 4 * factor)) & 0xF != 0xE:
             return False
-        source = (sources >> (shift_src + step * index)) & 0xF
-        operand = (operands >> (shift_op + step * index)) & mask
-        if not factor_is_full(source, operand, alpha):
+        operand = (operands >> (op_at + 4 * factor)) & op_mask
+        values = [_alpha_operand(operand, r, g, b, a)] if alpha else \
+            [_rgb_operand(operand, v, r, g, b, a) for v in (r, g, b)]  # (fragment.texenv's operands)
+        if any(v != 255 for v in values):
             return False
     return True
 
