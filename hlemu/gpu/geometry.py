@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from hlemu.gpu import regs as R
-from hlemu.gpu.shader import Emitter, ShaderError, ShaderSetup, VertexShader
+from hlemu.gpu.shader import Emitter, ShaderError, ShaderSetup, VertexShader, load_inputs
 
 POINT, VARIABLE, FIXED = 0, 1, 2
 MODES = {POINT: "point", VARIABLE: "variable primitive", FIXED: "fixed primitive"}
@@ -93,18 +93,16 @@ def run(regs: R.RegisterFile, setup: ShaderSetup, outputs: np.ndarray, counts: l
         per = taken // each
         invocations = len(attrs) // per
         flat = attrs[: invocations * per].reshape(invocations, taken, 4)
-        inputs = np.zeros((invocations, 16, 4), np.float32)
         permutation = regs[R.GSH_ATTRIBUTES_PERMUTATION_LOW] | regs[R.GSH_ATTRIBUTES_PERMUTATION_HIGH] << 32
-        for i in range(taken):
-            inputs[:, (permutation >> (4 * i)) & 0xF] = flat[:, i]
-        first, rest = (1, invocations) if not setup.bools[15] else (invocations, invocations)
-        for lo, hi in ((0, first), (first, rest)):
+        inputs = load_inputs(flat, permutation, taken)
+        # b15 as the program left it for the first invocation, true for the rest: run apart
+        bounds = [0, invocations] if setup.bools[15] else [0, min(1, invocations), invocations]
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if hi > lo:
                 emitted += _invoke(regs, setup, inputs[lo:hi], entry)
                 setup.bools[15] = True
     else:
-        for uniforms in _uniform_inputs(regs, kind, attrs, counts):
-            place, values = uniforms
+        for place, values in _uniform_inputs(regs, kind, attrs, counts):
             setup.floats[place : place + len(values)] = values[: 96 - place]
             emitted += _invoke(regs, setup, np.zeros((1, 16, 4), np.float32), entry)
             setup.bools[15] = True

@@ -46,7 +46,7 @@ from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
 from hlemu.gpu.fragment import lighting_read, proctex_read, textures_read
 from hlemu.gpu.memory import GpuFault, GpuMemory
-from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader
+from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader, load_inputs
 from hlemu.memory import MemoryPermission
 
 TOPOLOGIES = ("list", "strip", "fan", "geometry")
@@ -403,10 +403,8 @@ class Pica:
         the geometry stage in use, of the vertices its shader emitted (``counts``: the variable
         mode's primitive sizes)."""
         n = len(attributes)
-        inputs = np.zeros((n, 16, 4), np.float32)
         permutation = self.regs[R.VSH_ATTRIBUTES_PERMUTATION_LOW] | self.regs[R.VSH_ATTRIBUTES_PERMUTATION_HIGH] << 32
-        for i in range((self.regs[R.VSH_INPUTBUFFER_CONFIG] & 0xF) + 1):
-            inputs[:, (permutation >> (4 * i)) & 0xF] = attributes[:, i]
+        inputs = load_inputs(attributes, permutation, (self.regs[R.VSH_INPUTBUFFER_CONFIG] & 0xF) + 1)
         out = VertexShader(self.vs).run(inputs, self.regs[R.VSH_ENTRYPOINT] & 0xFFFF)
         mask = self.regs[R.VSH_OUTMAP_MASK] & 0xFFFF
         written = out[:, [r for r in range(16) if mask >> r & 1]]

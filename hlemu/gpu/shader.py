@@ -114,6 +114,16 @@ def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((a == 0) | (b == 0), np.float32(0), p)
 
 
+def load_inputs(attributes: np.ndarray, permutation: int, count: int) -> np.ndarray:
+    """A shader unit's input registers (n, 16, 4) from ``attributes`` (n, k, 4): attribute i
+    (of the first ``count``) into register v[nibble i of ``permutation``] (the unit's
+    ATTRIBUTES_PERMUTATION_LOW | HIGH << 32)."""
+    inputs = np.zeros((len(attributes), 16, 4), np.float32)
+    for i in range(count):
+        inputs[:, (permutation >> (4 * i)) & 0xF] = attributes[:, i]
+    return inputs
+
+
 class Emitter:
     """SETEMIT and EMIT for a batch of geometry shader invocations (:mod:`hlemu.gpu.geometry`):
     each invocation's three buffered vertices, what its next EMIT does, and the triangles it
