@@ -117,7 +117,7 @@ def stages_needed(stages: np.ndarray) -> int:
     (0, 2)
     """
     def passes(row: np.ndarray, source: int) -> bool:
-        return (int(row[0]) & 0xF000F == source * 0x10001 and int(row[1]) & 0x7000F == 0
+        return (int(row[0]) & 0xF000F == source * 0x10001 and int(row[1]) & 0x700F == 0
                 and int(row[2]) & 0xF000F == 0 and int(row[4]) & 0x30003 == 0)
 
     count = 6

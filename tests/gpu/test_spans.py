@@ -390,3 +390,21 @@ def test_trailing_stages_that_give_the_previous_colour_are_left_out_without_chan
     # a fade colour with alpha is a real fade: the stage stays
     stages[5] = [0x000F0EEF, 0x300, 0x4, 0x80000000 | colour, 0]
     assert fragment.stages_needed(stages) == 6
+
+
+def test_a_replace_that_takes_one_minus_alpha_is_not_a_pass_through():
+    """TEXENV_OPERAND's alpha operands sit at bits 12-14, 16-18, 20-22: a REPLACE whose first
+    alpha operand is 1 (one minus alpha) changes the alpha, so it is neither a trailing pass-
+    through nor, in stage 0, the primary colour itself; an operand the REPLACE does not read
+    (the second) changes nothing."""
+    passthrough = np.array([[0, 0, 0, 0, 0]] + [[0x000F000F, 0, 0, 0, 0]] * 5, np.uint32)
+    assert fragment.stages_needed(passthrough) == 0
+    inverted = passthrough.copy()
+    inverted[5, 1] = 1 << 12  # the last stage's alpha: 255 - previous alpha
+    assert fragment.stages_needed(inverted) == 6
+    inverted = passthrough.copy()
+    inverted[0, 1] = 1 << 12  # stage 0: primary colour, alpha inverted
+    assert fragment.stages_needed(inverted) == 1
+    unread = passthrough.copy()
+    unread[5, 1] = unread[0, 1] = 1 << 16  # the second alpha operand: REPLACE reads only the first
+    assert fragment.stages_needed(unread) == 0
