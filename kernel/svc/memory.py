@@ -154,7 +154,12 @@ def _unalias(process: Process, dst: int, src: int, size: int) -> None:
 @svc(0x02, nargs=3)
 def query_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     """Result QueryMemory(MemInfo* info, PageInfo* out, u32 addr): r2 = addr; r1..r5 out."""
-    info = t.process.space.query(a[2])
+    return _query(t.process, a[2])
+
+
+def _query(process: Process, addr: int) -> tuple[int, ...]:
+    """QueryMemory's answer: success, the region's base, size, permission, state, page flags."""
+    info = process.space.query(addr)
     return (Result.SUCCESS, info.base, info.size, int(info.perm), int(info.state), info.page_flags)
 
 
@@ -166,9 +171,7 @@ def query_process_memory(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...]:
     0xFFFF8001, or one from OpenProcess)."""
     from kernel.process import Process
 
-    process = t.process.handles.get(a[2], Process, t)
-    info = process.space.query(a[3])
-    return (Result.SUCCESS, info.base, info.size, int(info.perm), int(info.state), info.page_flags)
+    return _query(t.process.handles.get(a[2], Process, t), a[3])
 
 
 def _block_perm(value: int, allow_none: bool = True) -> Perm | None:
