@@ -48,7 +48,9 @@ from kernel.ipc_codec import (
     STATIC_BUFFER,
     STATIC_BUFFERS_OFFSET,
     descriptors,
+    mapped_buffers_only,
     message_length,
+    one_mapped_buffer,
     parse_header,
 )
 from kernel.layout import CURRENT_PROCESS, CURRENT_THREAD
@@ -108,7 +110,6 @@ class Delivery:
     objects: list[KernelObject] = field(default_factory=list)  # handles given to an HLE service, in order
     moved: set[int] = field(default_factory=set)  # dry run: handles a move descriptor has taken already
     window: np.ndarray | None = None  # dry run: the IPC mapping area's page states as the real run would fill them
-    window_marks: list[tuple[int, int]] = field(default_factory=list)  # dry run: (first page, pages) mapped so far
 
 
 def _tls_bytes(thread: Thread) -> tuple[memoryview, int]:
@@ -264,23 +265,18 @@ def _mapped_buffer(kernel: Kernel, src: Thread, dst: Thread | None, address: int
         return address  # replies carry the descriptor back; HLE services read the client's memory
     lo, hi, need = _sender_pages(src, address, size, perm)
     server = dst.process.space
-    area = server.table.state[_IPC_AREA]
-    if dry_run and delivery.window_marks:
-        # A dry run sees the area as the real run would have filled it so far: a copy of the
-        # area (16 KiB), made only from the second buffer on (most requests map one).
-        if delivery.window is None:
-            delivery.window = area.copy()
-            for first, pages in delivery.window_marks:
-                delivery.window[first : first + pages] = _SHARED
-        area = delivery.window
-    target = _free_in_area(area, hi - lo)
+    if dry_run and delivery.window is None:
+        # Only the IPC area is ever looked at: a copy of that (16 KiB), not of the whole
+        # table. (A request of one buffer is decided by request_refusal without a dry run.)
+        delivery.window = server.table.state[_IPC_AREA].copy()
+    target = _free_in_area(server.table.state[_IPC_AREA] if delivery.window is None else delivery.window,
+                           hi - lo)
     if target is None:
         raise KernelError(Result.OUT_OF_MEMORY, "the server's IPC mapping area is full")
     if dry_run:
-        first, pages = (target - IPC_MAP_BASE) >> 12, (hi - lo) >> 12
-        delivery.window_marks.append((first, pages))
-        if delivery.window is not None:
-            delivery.window[first : first + pages] = _SHARED
+        assert delivery.window is not None
+        first = (target - IPC_MAP_BASE) >> 12
+        delivery.window[first : first + ((hi - lo) >> 12)] = _SHARED
         return target + (address & 0xFFF)
     frames = src.process.space.table.frame[lo >> 12 : hi >> 12].tolist()
     server.map(target, frames, _RW if need & _W else _R, _SHARED)  # type: ignore[arg-type]  # ints
@@ -317,22 +313,11 @@ def request_refusal(kernel: Kernel, client: Thread, server: Thread) -> int | Non
     return None
 
 
-def _one_buffer(words: list[int]) -> int:
-    """Where the descriptor is in a message of normal words and one well-formed mapped
-    buffer (the usual shape of a request with a buffer), or 0 for any other shape."""
-    head = words[0]
-    i = 1 + ((head >> 6) & 0x3F)
-    if head & 0x3F != 2 or i + 2 > CMDBUF_WORDS:
-        return 0
-    desc = words[i]
-    return i if desc & 0x8 and desc & 0x6 else 0
-
-
 def _one_buffer_fits(src: Thread, dst: Thread, words: list[int]) -> bool:
     """For a request of normal words and one well-formed mapped buffer: True when the dry run
     would pass, the same KernelError when it would not (the same checks, in the same order).
     False for any other shape (the caller does the whole dry run)."""
-    i = _one_buffer(words)
+    i = one_mapped_buffer(words)
     if not i:
         return False
     desc = words[i]
@@ -383,19 +368,17 @@ def deliver_request(kernel: Kernel, client: Thread, server: Thread, dry_run: boo
                     service: str = "") -> Delivery | None:
     """Copy ``client``'s request into ``server``'s command buffer, translated. None: it was
     normal words only, copied as they are, with nobody listening (nothing for the reply to undo)."""
-    if not dry_run and not kernel.ipc_listeners:
-        if copy_plain(client, server):
-            return None
-        words = read_cmdbuf(client)
-        at = _one_buffer(words)
-        if at:  # the usual request with a buffer: translate() of it, without the general walk
-            delivery = Delivery(words)
-            words[at + 1] = _mapped_buffer(kernel, client, server, words[at + 1], words[at] >> 4, words[at] & 0x6,
-                                           True, False, delivery)
-            write_cmdbuf(server, words)
-            return delivery
+    if not dry_run and not kernel.ipc_listeners and copy_plain(client, server):
+        return None
+    words = read_cmdbuf(client)
+    at = 0 if dry_run or kernel.ipc_listeners else one_mapped_buffer(words)
+    if at:  # the usual request with a buffer: translate() of it, without the general walk
+        delivery = Delivery(words)
+        words[at + 1] = _mapped_buffer(kernel, client, server, words[at + 1], words[at] >> 4, words[at] & 0x6,
+                                       True, False, delivery)
+        write_cmdbuf(server, words)
+        return delivery
     try:
-        words = read_cmdbuf(client)
         if dry_run and not words[0] & 0x3F:
             return Delivery(words)  # no descriptors: nothing can fail
         delivery = translate(kernel, client, server, words, request=True, dry_run=dry_run, service=service)
@@ -426,16 +409,14 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
     client = session.current
     if client is None:
         raise KernelError(Result.INVALID_HANDLE, "no request to reply to on that session")
-    if not kernel.ipc_listeners:
-        if not read_header(server) & 0x3F:  # normal words only: cannot fail
-            _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_plain(server, client))
-            return
-        words = read_cmdbuf(server)
-        if _carried_back(words):  # translates to itself: cannot fail either
-            _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_words(server, client, len(words)))
-            return
+    if not kernel.ipc_listeners and not read_header(server) & 0x3F:  # normal words only: cannot fail
+        _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_plain(server, client))
+        return
+    words = read_cmdbuf(server)
+    if not kernel.ipc_listeners and mapped_buffers_only(words):  # translates to itself: cannot fail either
+        _end_request(kernel, session, client, Result.SUCCESS, lambda: copy_words(server, client, len(words)))
+        return
     try:
-        words = read_cmdbuf(server)
         # With descriptors, all are checked before any is carried out (a reply of normal words
         # only cannot fail, and skips the dry run: the round trip's common case; so does one
         # whose descriptors only carry mapped buffers back or name the process, which change
@@ -459,23 +440,6 @@ def deliver_reply(kernel: Kernel, server: Thread, session: ServerSession) -> Non
         kernel.record_ipc(delivery.message)
 
     _end_request(kernel, session, client, Result.SUCCESS, answer)
-
-
-def _carried_back(words: list[int]) -> bool:
-    """Whether the reply ``words`` are normal words and mapped buffers only, well formed:
-    :func:`translate` gives them back as they are (a reply carries each buffer's descriptor
-    back unchanged), so the reply is copied without it (two per round trip of a request that
-    maps a buffer, as most file and GPU requests do)."""
-    _, normal, count = parse_header(words[0])
-    i, end = 1 + normal, 1 + normal + count
-    if end > CMDBUF_WORDS:
-        return False
-    while i < end:
-        desc = words[i]
-        if not desc & 0x8 or not desc & 0x6 or i + 1 >= end:  # (descriptors()' mapped-buffer rules)
-            return False
-        i += 2
-    return True
 
 
 def _reply_may_fail_midway(words: list[int]) -> bool:

@@ -132,3 +132,32 @@ def descriptors(words: list[int], normal: int, count: int) -> Iterator[Translate
         else:
             raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR,
                               f"descriptor {desc:#010x} (PXI buffers are unsupported)")
+
+
+# -- the usual shapes, told apart without walking the descriptors (kernel.ipc's shortcuts) ---------
+def one_mapped_buffer(words: list[int]) -> int:
+    """Where the descriptor is in a message of normal words and one well-formed mapped buffer
+    (the usual shape of a request with a buffer: :func:`descriptors` would yield that one
+    buffer and nothing else), or 0 for any other shape."""
+    head = words[0]
+    i = 1 + ((head >> 6) & 0x3F)
+    if head & 0x3F != 2 or i + 2 > CMDBUF_WORDS:
+        return 0
+    desc = words[i]
+    return i if desc & 0x8 and desc & 0x6 else 0
+
+
+def mapped_buffers_only(words: list[int]) -> bool:
+    """Whether ``words`` are normal words and well-formed mapped buffers only (what
+    :func:`descriptors` would yield without an error, every item a mapped buffer): a reply of
+    that shape translates to itself, each buffer's descriptor carried back unchanged."""
+    _, normal, count = parse_header(words[0])
+    i, end = 1 + normal, 1 + normal + count
+    if end > CMDBUF_WORDS:
+        return False
+    while i < end:
+        desc = words[i]
+        if not desc & 0x8 or not desc & 0x6 or i + 1 >= end:  # (descriptors()' mapped-buffer rules)
+            return False
+        i += 2
+    return True

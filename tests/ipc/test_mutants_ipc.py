@@ -527,10 +527,10 @@ def test_free_ipc_range_takes_the_first_hole_that_fits():
     assert _free_ipc_range(state, 0x1000) is None
 
 
-# -- the shortcuts for the usual shapes (kernel/ipc.py _one_buffer, _carried_back, request_refusal) --
+# -- the shortcuts for the usual shapes (ipc_codec's one_mapped_buffer, mapped_buffers_only; request_refusal) --
 
 def test_one_buffer_finds_the_descriptor_of_a_request_of_normal_words_and_one_mapped_buffer():
-    from kernel.ipc import _one_buffer
+    from kernel.ipc_codec import one_mapped_buffer as _one_buffer
 
     buf = mapped_buffer(0x1000, BUFFER_R)
     assert _one_buffer([header(7, 0, 2), buf, 0x1000]) == 1
@@ -548,7 +548,7 @@ def test_one_buffer_finds_the_descriptor_of_a_request_of_normal_words_and_one_ma
 
 
 def test_carried_back_takes_replies_of_normal_words_and_well_formed_mapped_buffers_only():
-    from kernel.ipc import _carried_back
+    from kernel.ipc_codec import mapped_buffers_only as _carried_back
 
     buf = mapped_buffer(0x1000, BUFFER_R | BUFFER_W)
     assert _carried_back([header(1, 0, 2), buf, 0x04000000])
@@ -625,3 +625,16 @@ def test_has_memory_over_many_pages_counts_frame_zero_and_every_mapped_state():
     table.state[base : base + 6], table.perm[base : base + 6] = int(S.RESERVED), int(P.RW)
     table.frame[base : base + 6] = np.arange(0, 6)  # frame 0 is a frame like any other
     assert has_memory(table, base << 12, 6 << 12, P.RW)
+
+
+def test_a_dry_run_of_a_one_buffer_request_maps_nothing(pair, mem):
+    """deliver_request's one-buffer shortcut is for real deliveries only: a dry run of that
+    shape checks and answers (the place it would get) with the server's table untouched, as
+    it does with listeners, whose messages take translate()."""
+    guest, client, server = pair
+    mem(client, 0x08000000, 1, P.RW)
+    write_cmdbuf(client.threads[0], [header(9, 1, 2), 5, mapped_buffer(0x100, BUFFER_R), 0x08000000])
+    delivery = deliver_request(guest.kernel, client.threads[0], server.threads[0], dry_run=True)
+    assert delivery is not None and delivery.mappings == [] and delivery.words[3] == IPC_WINDOW
+    assert not server.space.table.state[_IPC_AREA].any()
+    assert read_cmdbuf(server.threads[0])[0] != header(9, 1, 2)  # nothing was written to the server
