@@ -467,8 +467,8 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         return Stop.FAULT
 
     # -- keeping translations in step with the page table ------------------------
-    def _on_map_change(self, lo: int, hi: int) -> None:
-        plain = self.space.plain_change  # no page was or is code or special (an IPC buffer)
+    def _on_map_change(self, lo: int, hi: int, plain: bool) -> None:
+        """Pages ``lo..hi-1`` changed (``plain``: none was or is code or special, an IPC buffer)."""
         if not plain:
             self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
         if self.config.backend == "fastmem":

@@ -3,8 +3,10 @@
 Every change to the mapping goes through :class:`AddressSpace`, which keeps
 four things in step: the page-table arrays, the derived fast entries, the
 slab's host mappings and the physical frames' map counts. Listeners (the
-CPU's translation cache, the debugger) hear ``(first_vpn, end_vpn)`` after
-each change, so no stale translation survives a map, unmap or protect.
+CPU's translation cache, the debugger) hear ``(first_vpn, end_vpn, plain)`` after
+each change, so no stale translation survives a map, unmap or protect; ``plain``
+says no page of it was or is executable or special (an IPC buffer mapped or
+unmapped: code caches and MMIO slots have nothing to do).
 
 Invariants after every public call:
 
@@ -50,7 +52,8 @@ _X = int(MemoryPermission.X)
 
 log = logging.getLogger(__name__)
 
-ChangeListener = Callable[[int, int], None]
+ChangeListener = Callable[[int, int], None]  # (first_vpn, end_vpn)
+MapListener = Callable[[int, int, bool], None]  # (first_vpn, end_vpn, plain)
 
 
 class MapError(ValueError):
@@ -122,8 +125,7 @@ class AddressSpace:
         self.trackers: dict[int, WriteTracker] = {}
         self.watchpoints: dict[int, list[Watchpoint]] = {}
         self.watch_muted = False
-        self.listeners: list[ChangeListener] = []
-        self.plain_change = False  # while listeners hear a change: no page was or is code or special
+        self.listeners: list[MapListener] = []
         self.code_listeners: list[ChangeListener] = []  # told when poke() rewrites memory (code caches)
         self.slow = SlowMem(self)
         self.semifast = SemiFastMem(self)
@@ -481,16 +483,13 @@ class AddressSpace:
                            "overlaps mapped pages")
 
     def _changed(self, lo: int, hi: int, remap: bool = True, plain: bool = False) -> None:
-        """Pages ``lo..hi-1`` changed: derive, sync the slab, tell the listeners. ``plain``: no
-        page was or is executable or special, which the listeners may read in :attr:`plain_change`
-        (code caches and MMIO slots then have nothing to do)."""
+        """Pages ``lo..hi-1`` changed: derive, sync the slab, tell the listeners (``plain``: no
+        page was or is executable or special)."""
         self.table.derive(lo, hi)
         if self.slab is not None:
             self._sync_slab(lo, hi, remap)
-        self.plain_change = plain
         for listener in self.listeners:
-            listener(lo, hi)
-        self.plain_change = False
+            listener(lo, hi, plain)
 
     def _sync_slab(self, lo: int, hi: int, remap: bool) -> None:
         """Make the slab's host mappings of pages ``lo..hi-1`` match the table."""
@@ -552,7 +551,7 @@ class AddressSpace:
             self.table.fast[mapped] = 0
             self.table.access[mapped] = 0
         for listener in list(self.listeners):
-            listener(0, NUM_PAGES)
+            listener(0, NUM_PAGES, False)
         self.table = PageTable.closed()
         self.faults = self.faults.frozen()
         self.mmio.clear()

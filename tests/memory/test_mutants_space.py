@@ -1,7 +1,7 @@
 """AddressSpace's boundaries and bookkeeping, case by case: what mutants of
 hlemu/memory/space.py (scripts/mutation.py) showed no test pinning down. Expected values follow
 the module's documented invariants: a page is mapped iff its state is not FREE; mapped memory
-pages are counted in map_count; listeners hear exactly (first_vpn, end_vpn) of each change."""
+pages are counted in map_count; listeners hear exactly (first_vpn, end_vpn, plain) of each change."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def frames(memory_system):
 def space(spaces):
     sp = spaces("mut")
     sp.heard = []
-    sp.listeners.append(lambda lo, hi: sp.heard.append((lo, hi)))
+    sp.listeners.append(lambda lo, hi, _plain: sp.heard.append((lo, hi)))
     return sp
 
 
@@ -263,7 +263,7 @@ def test_close_releases_map_counts_and_reads_empty(spaces, frames, memory_system
     f = frames(2)
     sp.map(BASE, f, P.RW, S.PRIVATE)
     heard = []
-    sp.listeners.append(lambda lo, hi: heard.append((lo, hi)))
+    sp.listeners.append(lambda lo, hi, _plain: heard.append((lo, hi)))
     sp.close()
     assert heard == [(0, NUM_PAGES)]
     assert [int(memory_system.phys.map_count[x]) for x in f] == [0, 0]
@@ -558,11 +558,10 @@ def test_map_and_unmap_keep_the_same_books_on_the_few_page_path_and_the_array_pa
 
 
 def test_listeners_hear_whether_a_change_touched_code_or_special_pages(space, frames):
-    """plain_change, read by the CPU's listener during the call: True for memory that neither
-    was nor becomes executable or special (an IPC buffer), False otherwise and outside calls."""
+    """The listeners' third argument, plain: True for memory that neither was nor becomes
+    executable or special (an IPC buffer), False otherwise."""
     seen = []
-    space.listeners.append(lambda lo, hi: seen.append(space.plain_change))
-    assert space.plain_change is False
+    space.listeners.append(lambda lo, hi, plain: seen.append(plain))
     f = frames(2)
     space.map(BASE, f[:1], P.RW, S.SHARED)
     space.unmap(BASE, PG)
@@ -572,7 +571,6 @@ def test_listeners_hear_whether_a_change_touched_code_or_special_pages(space, fr
     space.track_writes(BASE, PG, WriteTracker())
     space.unmap(BASE, PG)
     assert seen == [True, True, False, False, True, False, False]
-    assert space.plain_change is False
 
 
 def test_frame_zero_maps_and_unmaps_like_any_other_on_both_paths(space, memory_system):

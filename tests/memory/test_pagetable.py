@@ -124,7 +124,7 @@ def test_page_entry_and_translation(space, memory_system):
 
 def test_listeners_hear_every_change(space):
     heard = []
-    space.listeners.append(lambda lo, hi: heard.append((lo, hi)))
+    space.listeners.append(lambda lo, hi, _plain: heard.append((lo, hi)))
     space.protect(BASE, PG, P.R)
     space.unmap(BASE, PG)
     assert heard == [(BASE >> 12, (BASE >> 12) + 1)] * 2
