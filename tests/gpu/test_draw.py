@@ -79,13 +79,6 @@ def _fill_value(fmt: int) -> tuple[int, int]:
     return (r >> 4) << 12 | (g >> 4) << 8 | (b >> 4) << 4 | a >> 4, 2
 
 
-@pytest.fixture(params=["fastmem", "semifastmem"])
-def env(request):
-    made = Env(request.param)
-    yield made
-    made.kernel.close()
-
-
 def scene(env: Env, fmt: int, vertices, program: str = PASSTHROUGH, uniforms=()) -> CommandBuilder:
     env.put(VERTS, np.array(vertices, np.float32).tobytes())
     b = CommandBuilder().shader(pica_asm.assemble(program))

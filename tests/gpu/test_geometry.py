@@ -9,7 +9,7 @@ import pytest
 
 from hlemu.gpu import regs as R
 from tests.gpu.picalist import PASSTHROUGH, CommandBuilder, pica_asm
-from tests.gpu.test_draw import COLOR, VERTS, Env, H, W, expected
+from tests.gpu.test_draw import COLOR, VERTS, H, W, expected
 
 # Each point (v0 position, v1 colour) becomes a square of half side c0.x: corners A B C D
 # (lower left, lower right, upper left, upper right), drawn as A B C and then, with vertex 0
@@ -44,13 +44,6 @@ main:
 POINTS = [(-0.5, -0.4, -0.5, 1.0, 1.0, 0.0, 0.0, 1.0), (0.3, -0.2, -0.5, 1.0, 0.0, 1.0, 0.0, 1.0),
           (0.0, 0.55, -0.5, 1.0, 0.0, 0.0, 1.0, 1.0)]
 HALF = 0.25
-
-
-@pytest.fixture(params=["fastmem", "semifastmem"])
-def env(request):
-    made = Env(request.param)
-    yield made
-    made.kernel.close()
 
 
 def squares(points, colours=None) -> tuple[list[tuple[float, ...]], list[tuple[int, int, int]]]:

@@ -26,13 +26,6 @@ from tests.gpu.test_draw import BACKGROUND, COLOR, VERTS, Env, H, W
 RING = 8
 
 
-@pytest.fixture(params=["fastmem", "semifastmem"])
-def env(request):
-    made = Env(request.param)
-    yield made
-    made.kernel.close()
-
-
 def quat_for(normal) -> tuple[float, float, float, float]:
     """The rotation taking +z to ``normal``."""
     n = np.asarray(normal, np.float64) / np.linalg.norm(normal)

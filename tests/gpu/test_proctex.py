@@ -25,13 +25,6 @@ from tests.gpu.test_texture import quad
 U0, V0, U1, V1 = -0.3, -0.2, 1.7, 1.45  # the quad's corner coordinates (absolute values, clamps, shifts)
 
 
-@pytest.fixture(params=["fastmem", "semifastmem"])
-def env(request):
-    made = Env(request.param)
-    yield made
-    made.kernel.close()
-
-
 def map_words(values: np.ndarray) -> list[int]:
     """A 128-entry map table of ``values`` (129 points, 0..1): value and difference to the next."""
     q = np.round(np.clip(values, 0, 1) * 4095).astype(np.int64)

@@ -23,13 +23,6 @@ CORNERS = [(-0.5, -2 / 3), (0.5, -2 / 3), (-0.5, 2 / 3), (0.5, 2 / 3)]
 STRIP = ((0, 1, 2), (2, 1, 3))
 
 
-@pytest.fixture(params=["fastmem", "semifastmem"])
-def env(request):
-    made = Env(request.param)
-    yield made
-    made.kernel.close()
-
-
 def texture_bytes(fmt: int, width: int, height: int, seed: int = 1) -> bytes:
     return np.random.default_rng(seed + fmt).integers(0, 256, width * height * texture.BITS_PER_TEXEL[fmt] // 8,
                                                       dtype=np.uint8).tobytes()
