@@ -7,25 +7,31 @@ GPUREG_LIGHTING_*; citro3d's C3D_LightEnv* writes them): eight lights of 16 regi
 position x, y, z as float16; the spot direction as 13-bit signed 1.1.11; config: directional,
 two-sided diffuse, geometric factors 0 and 1; distance attenuation bias and scale as float20),
 the global ambient (0x1C0), the number of lights less one (0x1C2), CONFIG0 (0x1C3: Fresnel to
-the primary and secondary alpha bits 2-3, the layer config bits 4-7, clamp highlights bit 27),
+the primary and secondary alpha bits 2-3, the layer config bits 4-7, the bump texture bits
+22-23, clamp highlights bit 27, the bump mode bits 28-29, no z recomputed bit 30),
 CONFIG1 (0x1C4: per light spot and distance attenuation off, bits 8-15 and 24-31; LUTs D0, D1,
 FR, RR, RG, RB off, bits 16, 17, 19, 20, 21, 22), the LUT upload (0x1C5 index bits 0-7 and
 table bits 8-12, then 0x1C8-0x1CF words, the index counting up), LUTINPUT_ABS/SELECT/SCALE
 (0x1D0-0x1D2, four bits a LUT: D0, D1, SP, FR, RB, RG, RR) and the slot permutation (0x1D9).
 
 Behaviour follows Azahar's ``renderer_software/sw_lighting.cpp``: the normal and tangent are
-the interpolated, renormalised quaternion's rotation of +z and +x; a positional light's vector
-is its position plus the view vector, a directional light's its position, normalised; the half
-vector is the normalised view plus the light vector. A LUT's input (NH, VH, NV, LN, SP, CP)
-indexes its 256 entries (12-bit value in 4095ths, signed 11-bit difference in 2047ths): taken
-absolute (or clamped at 0 without two-sided diffuse: the hardware's quirk as Azahar has it) it
-is ``input * 256``, else the signed ``input * 128`` as a byte; the entry's value plus the
-difference times the fraction, times the LUT's scale. The layer config decides which LUTs
-exist. Colours are summed in float, clamped to 0..1 and truncated to 8 bits.
+the interpolated, renormalised quaternion's rotation of the surface normal and tangent, +z and
++x; with bump mapping (mode 1, citro3d's GPU_BUMP_AS_BUMP) the selected texture's colour
+c / 127.5 - 1 is the surface normal, its z replaced by sqrt(max(1 - x^2 - y^2, 0)) unless bit
+30 is set, with tangent mapping (mode 2, GPU_BUMP_AS_TANG) the surface tangent; the texture
+is units 0-2 or, for 3, the procedural texture, sampled even when no TexEnv stage reads it. A
+positional light's vector is its position plus the view vector, a directional light's its
+position, normalised; the half vector is the normalised view plus the light vector. A LUT's
+input (NH, VH, NV, LN, SP, CP) indexes its 256 entries (12-bit value in 4095ths, signed 11-bit
+difference in 2047ths): taken absolute (or clamped at 0 without two-sided diffuse: the
+hardware's quirk as Azahar has it) it is ``input * 256``, else the signed ``input * 128`` as a
+byte; the entry's value plus the difference times the fraction, times the LUT's scale. The
+layer config decides which LUTs exist. Colours are summed in float, clamped to 0..1 and
+truncated to 8 bits.
 
-Not here (black or ignored): shadows (CONFIG0 bits 0, 16-19), bump and tangent mapping (bits
-28-30); lighting needs ENABLE0 (0x08F) bit 0 set and ENABLE1 (0x1C6) bit 0 clear, as citro3d
-writes them together (Azahar reads only 0x1C6, whose reset value would turn it on).
+Not here (ignored): shadows (CONFIG0 bits 0, 16-19, 24-25; CONFIG1 bits 0-7). Lighting needs
+ENABLE0 (0x08F) bit 0 set and ENABLE1 (0x1C6) bit 0 clear, as citro3d writes them together
+(Azahar reads only 0x1C6, whose reset value would turn it on).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from hlemu.gpu.fragment import TEXTURE0, TEXTURE3
 
 LIGHT_BASE, LIGHT_STRIDE = 0x140, 0x10
 ENABLE0, AMBIENT, NUM_LIGHTS, CONFIG0, CONFIG1 = 0x08F, 0x1C0, 0x1C2, 0x1C3, 0x1C4
@@ -45,6 +53,11 @@ LUTS, LUT_ENTRIES = 24, 256  # tables: D0 0, D1 1, FR 3, RB 4, RG 5, RR 6, SP 8-
 # The LUT kinds in the order of their four-bit fields in LUTINPUT_ABS/SELECT/SCALE.
 D0, D1, SP, FR, RB, RG, RR = range(7)
 KIND_OFF_BIT = (16, 17, -1, 19, 22, 21, 20)  # CONFIG1's "LUT off" bit of each kind
+# CONFIG0 bits 28-29 (citro3d's GPU_BUMPMODE): what the selected texture's colour perturbs.
+BUMP_NONE, BUMP_NORMAL, BUMP_TANGENT = 0, 1, 2
+# The texture a selector (CONFIG0 bits 22-23) names: units 0-2, or 3 the procedural texture
+# (Azahar's software rasteriser hands lighting texture_color[0..3], the fourth being ProcTex).
+SELECTED_ROW = (TEXTURE0, TEXTURE0 + 1, TEXTURE0 + 2, TEXTURE3)
 
 
 def layer_has(layer: int, kind: int) -> bool:
@@ -71,7 +84,8 @@ SCALES = {0: 1.0, 1: 2.0, 2: 4.0, 3: 8.0, 6: 0.25, 7: 0.5}
 
 # The settings array: globals, then four fields a kind, then LIGHT_FIELDS a light slot.
 G_COUNT, G_AMBIENT, G_CLAMP, G_ALPHA1, G_ALPHA2, G_LAYER = 0, 1, 4, 5, 6, 7
-G_KINDS = 8  # kind k: on (the layer has it and CONFIG1 leaves it on), input, absolute, scale
+G_BUMP, G_BUMP_ROW, G_RENORM = 8, 9, 10  # the bump mode, its texture's source row, z recomputed
+G_KINDS = 11  # kind k: on (the layer has it and CONFIG1 leaves it on), input, absolute, scale
 G_LIGHTS = G_KINDS + 4 * 7
 L_NUM, L_SPEC0, L_SPEC1, L_DIFFUSE, L_AMBIENT, L_POS, L_SPOT = 0, 1, 4, 7, 10, 13, 16
 L_DIRECTIONAL, L_TWO_SIDED, L_GEO0, L_GEO1, L_DIST, L_BIAS, L_SCALE, L_SPOT_ON = 19, 20, 21, 22, 23, 24, 25, 26
@@ -121,6 +135,9 @@ def settings(regs) -> np.ndarray:
     out[G_CLAMP], out[G_ALPHA1], out[G_ALPHA2] = config0 >> 27 & 1, config0 >> 2 & 1, config0 >> 3 & 1
     layer = config0 >> 4 & 0xF
     out[G_LAYER] = layer
+    out[G_BUMP] = config0 >> 28 & 3
+    out[G_BUMP_ROW] = SELECTED_ROW[config0 >> 22 & 3]
+    out[G_RENORM] = not config0 >> 30 & 1
     for kind in range(7):
         off = KIND_OFF_BIT[kind] >= 0 and config1 >> KIND_OFF_BIT[kind] & 1
         field = G_KINDS + 4 * kind
@@ -148,6 +165,18 @@ def settings(regs) -> np.ndarray:
         light[L_SCALE] = pica_float(regs[base + 0xB], 12, 7)
         light[L_SPOT_ON] = not config1 >> (8 + num) & 1
     return out
+
+
+def textures_read(regs) -> set[int]:
+    """The textures lighting reads (0-2 the units, 3 the procedural texture): the bump
+    selector's when a bump mode is on. The rasteriser must sample them even when no TexEnv
+    stage reads them.
+
+    >>> sorted(textures_read({CONFIG0: 1 << 28 | 2 << 22})), sorted(textures_read({CONFIG0: 2 << 22}))
+    ([2], [])
+    """
+    config0 = regs[CONFIG0]
+    return {config0 >> 22 & 3} if config0 >> 28 & 3 else set()
 
 
 def lut_table(words: np.ndarray) -> np.ndarray:
@@ -181,17 +210,39 @@ def _lookup(luts, table, value, absolute, two_sided):
     return luts[table, k, 0] + luts[table, k, 1] * delta
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _surface(lp, src):
+    """The surface normal and tangent before the quaternion turns them (+z and +x), or, with a
+    bump mode, the selected texture's colour mapped from 0..255 to -1..1 as the normal (its z
+    recomputed as sqrt(1 - x^2 - y^2) unless CONFIG0 bit 30) or as the tangent (Azahar's
+    ComputeFragmentsColors; an unknown mode 3 leaves both zero there, and here)."""
+    mode = lp[G_BUMP]
+    if mode == BUMP_NONE:
+        return 0.0, 0.0, 1.0, 1.0, 0.0, 0.0
+    row = np.int64(lp[G_BUMP_ROW])
+    px, py, pz = src[row, 0] / 127.5 - 1.0, src[row, 1] / 127.5 - 1.0, src[row, 2] / 127.5 - 1.0
+    if mode == BUMP_NORMAL:
+        if lp[G_RENORM] != 0:
+            pz = math.sqrt(max(1.0 - px * px - py * py, 0.0))
+        return px, py, pz, 1.0, 0.0, 0.0
+    if mode == BUMP_TANGENT:
+        return 0.0, 0.0, 1.0, px, py, pz
+    return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def fragment_colors(lv, lp, luts, factors, src, primary, secondary):
     """Light one fragment: ``lv`` holds its interpolated quaternion (x, y, z, w) and view vector
     (x, y, z); ``lp`` is :func:`settings`, ``luts`` :func:`lut_table`, ``factors`` (7,) scratch.
-    Rows ``primary`` and ``secondary`` of ``src`` get the two colours as 8-bit (r, g, b, a)."""
+    Rows ``primary`` and ``secondary`` of ``src`` get the two colours as 8-bit (r, g, b, a); its
+    texture rows, sampled before, give the bump map (:data:`SELECTED_ROW`)."""
     qx, qy, qz, qw = lv[0], lv[1], lv[2], lv[3]
     qlen = math.sqrt(qx * qx + qy * qy + qz * qz + qw * qw)
     if qlen > 0:
         qx, qy, qz, qw = qx / qlen, qy / qlen, qz / qlen, qw / qlen
-    nx, ny, nz = _rotate(qx, qy, qz, qw, 0.0, 0.0, 1.0)
-    tx, ty, tz = _rotate(qx, qy, qz, qw, 1.0, 0.0, 0.0)
+    sx, sy, sz, ox, oy, oz = _surface(lp, src)
+    nx, ny, nz = _rotate(qx, qy, qz, qw, sx, sy, sz)
+    tx, ty, tz = _rotate(qx, qy, qz, qw, ox, oy, oz)
     vx, vy, vz = lv[4], lv[5], lv[6]
     vlen = math.sqrt(vx * vx + vy * vy + vz * vz)
     ux, uy, uz = (vx / vlen, vy / vlen, vz / vlen) if vlen > 0 else (vx, vy, vz)

@@ -459,8 +459,11 @@ class Pica:
             fy = np.round(((pos[:, 1] * invw + 1) * half_h + cy) * 16)
         fx = np.nan_to_num(fx, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
         fy = np.nan_to_num(fy, nan=0.0, posinf=1 << 20, neginf=-(1 << 20)).clip(-(1 << 20), 1 << 20).astype(np.int64)
-        # textures first: reading one may write back a buffer this list drew into
-        units, tex_data, sampled = self._textures(draw, textures_read(stages, raster.stages_needed(stages)))
+        # textures first: reading one may write back a buffer this list drew into; lighting's
+        # bump map is sampled though no stage reads it (unit 3 is the procedural texture)
+        lit_textures = lighting.textures_read(self.regs) if lit else set()
+        used = textures_read(stages, raster.stages_needed(stages)) | sum(1 << t for t in lit_textures if t < 3)
+        units, tex_data, sampled = self._textures(draw, used)
         bpp = raster.BYTES_PER_PIXEL[fmt]
         target = self._buffer(address, width * height * bpp, "colour buffer")
         buf = target.buf
@@ -473,7 +476,7 @@ class Pica:
         dbuf = dtarget.buf if dtarget else np.zeros(0, np.uint8)
         stencil = raster.stencil_settings(self.regs[R.STENCIL_TEST], self.regs[R.STENCIL_OP],
                                           bool(self.regs[R.DEPTHBUFFER_WRITE] & 3))
-        proc = proctex.enabled(self.regs) and proctex_read(stages, count)
+        proc = proctex.enabled(self.regs) and (proctex_read(stages, count) or 3 in lit_textures)
         proc_params = proctex.settings(self.regs) if proc else np.zeros(proctex.SETTINGS)
         proc_luts = proctex.lut_table(self.proctex_luts) if proc else np.zeros((1, 1, 4))
         if self.span_rasteriser and spans.handles(lit, update, int(scissor[0]), units, sampled):

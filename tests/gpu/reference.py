@@ -125,7 +125,8 @@ def render(positions, colors, triangles, viewport, size, background, texcoords=N
     :class:`tests.gpu.reference_lighting.Lighting` and 0 or 1: the primary or the secondary
     colour) the fragments are that lighting colour (TexEnv REPLACE source 1 or 2): each
     triangle's second and third quaternion negated when opposite its first, both vectors
-    interpolated perspective-correctly."""
+    interpolated perspective-correctly; a fifth item {unit: :class:`Texture`} gives the lighting
+    those textures' colours at ``texcoords`` (the bump map)."""
     width, height = size
     vx, vy, vw, vh = viewport
     image = np.empty((height, width, 4), np.int64)
@@ -135,7 +136,8 @@ def render(positions, colors, triangles, viewport, size, background, texcoords=N
     att = np.concatenate([col, uvs], axis=1)
     positions = np.asarray(positions, np.float64)
     if lighting is not None:
-        quats, views, shade, which = lighting
+        quats, views, shade, which = lighting[:4]
+        light_textures = lighting[4] if len(lighting) > 4 else {}
         rows, pos_rows = [], []
         for tri in triangles:
             q = np.asarray(quats, np.float64)[list(tri)].copy()
@@ -173,7 +175,11 @@ def render(positions, colors, triangles, viewport, size, background, texcoords=N
         if lighting is not None:
             vectors = np.stack([sum(lam[k] * lit[i[k], c] * inv_w[k] for k in range(3)) / denom
                                 for c in range(7)], axis=-1)
-            image[inside] = shade(vectors[inside][:, :4], vectors[inside][:, 4:])[which]
+            args = [vectors[inside][:, :4], vectors[inside][:, 4:]]
+            if light_textures:  # (a shade without textures takes two arguments)
+                uv = _texcoords(p, i, inv_w, np.asarray(texcoords, np.float64), px, py)
+                args.append({unit: tex.sample(*uv)[inside] for unit, tex in light_textures.items()})
+            image[inside] = shade(*args)[which]
             continue
         if texture is not None:
             uv = _texcoords(p, i, inv_w, np.asarray(texcoords, np.float64), px, py)

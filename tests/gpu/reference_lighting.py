@@ -5,6 +5,12 @@ from hlemu/gpu/lighting.py.
 
     shade = Lighting(regs, lut_words)
     primary, secondary = shade(quaternions, views)   # (N, 4) and (N, 3) in, (N, 4) uint8 each out
+    primary, secondary = shade(quaternions, views, {0: colours})  # with texture 0's (N, 4) colours
+
+Bump and tangent mapping (CONFIG0 0x1C3 bits 22-23 the texture, 28-29 the mode, 30 no z
+recomputed; 3dbrew, citro3d's C3D_LightEnvBumpMode/BumpSel, Azahar's ComputeFragmentsColors):
+the selected texture's colour, 0..255 onto -1..1, replaces the surface normal (mode 1) or the
+surface tangent (mode 2) that the quaternion turns; a texture not given reads 0, 0, 0, 0.
 """
 
 from __future__ import annotations
@@ -42,12 +48,13 @@ def s13(v: int) -> int:
 
 
 def rotate(q: np.ndarray, v) -> np.ndarray:
-    """Rotate ``v`` by the quaternions ``q`` (N, 4: x, y, z, w), as the matrix of a unit quaternion."""
+    """Rotate ``v`` (3 or (N, 3)) by the quaternions ``q`` (N, 4: x, y, z, w), as the matrix of a
+    unit quaternion."""
     x, y, z, w = q.T
     m = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
                   [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
                   [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-    return np.einsum("ijn,j->ni", m, np.asarray(v, np.float64))
+    return np.einsum("ijn,nj->ni", m, np.broadcast_to(np.asarray(v, np.float64), (len(q), 3)))
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -81,12 +88,30 @@ class Lighting:
             frac, entry = x * 128 - i, i.astype(np.int64) % 256
         return self.value[table][entry] + self.diff[table][entry] * frac
 
-    def __call__(self, quats, views) -> tuple[np.ndarray, np.ndarray]:
+    def surface(self, textures: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The surface normal and tangent before the rotation: +z and +x, or the bump texture's
+        colour as one of them (mode 3, undefined, leaves both zero, as Azahar does)."""
+        normal, tangent = np.tile([0.0, 0.0, 1.0], (n, 1)), np.tile([1.0, 0.0, 0.0], (n, 1))
+        mode, selector = (self.c0 >> 28) & 3, (self.c0 >> 22) & 3
+        if mode == 0:
+            return normal, tangent
+        colour = np.asarray(textures.get(selector, np.zeros((n, 4))), np.float64)[:, :3]
+        bent = colour * (2 / 255) - 1
+        if mode == 1:
+            if not (self.c0 >> 30) & 1:  # z from x and y: the normal's length is 1
+                bent[:, 2] = np.sqrt(np.maximum(1 - bent[:, 0] ** 2 - bent[:, 1] ** 2, 0))
+            return bent, tangent
+        if mode == 2:
+            return normal, bent
+        return normal * 0, tangent * 0
+
+    def __call__(self, quats, views, textures=None) -> tuple[np.ndarray, np.ndarray]:
         q = unit(np.asarray(quats, np.float64))
         view = np.asarray(views, np.float64)
-        normal, tangent = rotate(q, (0, 0, 1)), rotate(q, (1, 0, 0))
-        v = unit(view)
         n = len(q)
+        surface_normal, surface_tangent = self.surface(textures or {}, n)
+        normal, tangent = rotate(q, surface_normal), rotate(q, surface_tangent)
+        v = unit(view)
         diffuse, specular = np.zeros((n, 3)), np.zeros((n, 3))
         alpha1, alpha2 = np.ones(n), np.ones(n)
         count = (self.r(0x1C2) & 7) + 1
