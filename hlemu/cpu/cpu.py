@@ -431,12 +431,13 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
                            _user: object) -> bool:
         vpn = (address & 0xFFFFFFFF) >> PAGE_SHIFT
         table = self.space.table
-        if (access == UC_MEM_WRITE_PROT and table.special.item(vpn) == _TRACKED
-                and not table.wdirty.item(vpn) and table.perm.item(vpn) & _W):
-            # fastmem: the first write to a clean write-tracked page. Slowmem marks it dirty
-            # (the listener makes it writable in Unicorn) and does this store, which Unicorn
-            # does not repeat after the hook.
+        if access == UC_MEM_WRITE_PROT and table.special.item(vpn) == _TRACKED and table.perm.item(vpn) & _W:
+            # fastmem: guest code's first write to a write-tracked page, clean (slowmem marks
+            # it dirty) or dirtied by a host write, which left it read-only here (pagemap).
+            # Slowmem does this store, which Unicorn does not repeat after the hook; the page
+            # is then opened, so the next stores run fast.
             self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
+            self._sync_fastmem(vpn, vpn + 1, open_tracked=True)
             return True
         kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
         if access in _MEM_FAULTS:
@@ -526,8 +527,9 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         self.invalidate(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT)
         self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
 
-    def _sync_fastmem(self, lo: int, hi: int) -> None:
-        sync_unicorn_map(self.uc, self.space, self._mapped, lo, hi, self._region_read, self._region_write)
+    def _sync_fastmem(self, lo: int, hi: int, open_tracked: bool = False) -> None:
+        sync_unicorn_map(self.uc, self.space, self._mapped, lo, hi, self._region_read, self._region_write,
+                         open_tracked)
 
     def _add_cfunc_hook(self, hook_type: int, address: int | None) -> None:
         assert address is not None, "numba cfunc without an address"

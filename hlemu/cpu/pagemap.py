@@ -3,6 +3,14 @@
 ``mapped`` holds, per guest page, what Unicorn has there: 0 nothing, Unicorn
 protection + 1 for memory mapped from the slab (1: mapped with no access), or
 ``KIND_MMIO``.
+
+A write-tracked page (a framebuffer) that a *host* write dirtied (the GX engine's
+DisplayTransfer, every frame) is left read-only in Unicorn: only the guest CPU's writes need it
+writable, and opening it costs a mem_protect then, and another when the display re-arms it at
+the next VBlank (about 30 us each, 140 a frame of a citro2d game). Guest code's first store to
+it faults into the CPU's memory hook, which does the store through slowmem and opens the page
+(``open_tracked``). So Unicorn may hold a dirty tracked page with less access than the table
+gives: never more.
 """
 
 from __future__ import annotations
@@ -29,9 +37,12 @@ SPARSE_CHUNK = 4096  # pages (16 MiB): the unit a whole-space sync skips when no
 
 
 def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int,
-                 region_read: Callable[..., int], region_write: Callable[..., None]) -> None:
+                 region_read: Callable[..., int], region_write: Callable[..., None],
+                 open_tracked: bool = True) -> None:
     """Map exactly the accessible pages of ``lo..hi-1`` into Unicorn from the slab;
-    MMIO pages become Unicorn MMIO regions whose callbacks call the page's handler."""
+    MMIO pages become Unicorn MMIO regions whose callbacks call the page's handler.
+    ``open_tracked`` False: a write-tracked page Unicorn has that would only gain write stays
+    as it is (see the module's docstring)."""
     assert space.slab is not None
     table = space.table
     if hi - lo > SPARSE_CHUNK and lo % SPARSE_CHUNK == 0 and hi % SPARSE_CHUNK == 0:
@@ -41,9 +52,10 @@ def sync_unicorn_map(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
         busy = (table.state[lo:hi].reshape(-1, SPARSE_CHUNK).any(axis=1)
                 | mapped[lo:hi].reshape(-1, SPARSE_CHUNK).any(axis=1))
         for a, b in _runs(np.flatnonzero(busy)) if busy.any() else []:
-            _sync_range(uc, space, mapped, lo + a * SPARSE_CHUNK, lo + b * SPARSE_CHUNK, region_read, region_write)
+            _sync_range(uc, space, mapped, lo + a * SPARSE_CHUNK, lo + b * SPARSE_CHUNK, region_read, region_write,
+                        open_tracked)
         return
-    _sync_range(uc, space, mapped, lo, hi, region_read, region_write)
+    _sync_range(uc, space, mapped, lo, hi, region_read, region_write, open_tracked)
 
 
 def _wanted(space: AddressSpace, lo: int, hi: int) -> np.ndarray:
@@ -117,23 +129,27 @@ def _want_small(space: AddressSpace, lo: int, hi: int) -> list[int]:
 SMALL_RANGE = 16  # pages: below this, a sync that only re-protects memory is done in plain Python
 
 
-def _reprotect_small(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int) -> bool:
+def _reprotect_small(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int,
+                     open_tracked: bool = True) -> bool:
     """The common small change (memory pages that stay memory and change protection, as IPC
     buffers do): done here, with the same mem_protect calls as the general path. False when
     the change needs the general path (a page gains or loses its region, or MMIO)."""
     want = _want_small(space, lo, hi)
     have = mapped[lo:hi].tolist()
     changed = []
+    tracked = space.table.special[lo:hi].tolist()
     for i, (w, h) in enumerate(zip(want, have, strict=True)):
         if w == 0 and h != 0 and h != KIND_MMIO:
             want[i] = w = 1
+        if not open_tracked and h and h != KIND_MMIO and not (h - 1) & UC_PROT_WRITE and w == h + UC_PROT_WRITE \
+                and tracked[i] == _TRACKED:
+            want[i] = w = h  # dirtied by the host: left read-only (the module's docstring)
         if w != h:
             if h == 0 or w == 0 or h == KIND_MMIO or w == KIND_MMIO:
                 return False
             changed.append(i)
     if not changed:
         return True
-    tracked = space.table.special[lo:hi].tolist()
     start = 0
     while start < len(changed):  # runs of consecutive changed pages of equal protection
         end = start + 1
@@ -152,9 +168,9 @@ def _reprotect_small(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
 
 
 def _sync_range(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: int,
-                region_read: Callable[..., int], region_write: Callable[..., None]) -> None:
+                region_read: Callable[..., int], region_write: Callable[..., None], open_tracked: bool = True) -> None:
     assert space.slab is not None
-    if hi - lo <= SMALL_RANGE and _reprotect_small(uc, space, mapped, lo, hi):
+    if hi - lo <= SMALL_RANGE and _reprotect_small(uc, space, mapped, lo, hi, open_tracked):
         return
     table = space.table
     want = _wanted(space, lo, hi)
@@ -164,6 +180,11 @@ def _sync_range(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: in
     # later mem_map would make Unicorn throw away translated code (IPC buffers come and go
     # on every request). The slab behind it has no access either.
     want[(want == 0) & (have != 0) & (have != KIND_MMIO)] = 1
+    tracked = table.special[lo:hi] == _TRACKED
+    if not open_tracked:  # dirtied by the host: left read-only (the module's docstring)
+        closed = (have != 0) & (have != KIND_MMIO) & (((have - 1) & UC_PROT_WRITE) == 0)
+        stay = tracked & closed & (want == have + UC_PROT_WRITE)
+        want[stay] = have[stay]
     changed = np.flatnonzero(want != have)
     if len(changed) == 0:
         return
@@ -171,7 +192,6 @@ def _sync_range(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, hi: in
     # unmap): mem_protect, which is also safe from inside a memory hook.
     memory_both = (have != 0) & (want != 0) & (have != KIND_MMIO) & (want != KIND_MMIO)
     reprotect = changed[memory_both[changed]]
-    tracked = table.special[lo:hi] == _TRACKED
     for a, b in _runs(reprotect) if len(reprotect) else []:
         for c, d in _runs_of_equal(want, a, b):
             if tracked[c:d].any():

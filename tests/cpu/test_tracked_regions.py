@@ -8,6 +8,8 @@ run of a libctru program whose display tracked a double buffer in one call.
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from keystone import KS_ARCH_ARM, KS_MODE_ARM, Ks
 
 from hlemu.loaders import Image, Segment
@@ -15,6 +17,7 @@ from hlemu.memory import MemoryPermission, WriteTracker
 from kernel.kernel import Kernel
 
 FB, PAGES, ROUNDS = 0x1F000000, 12, 40
+READ, WRITE = 1, 2  # Unicorn's protection bits, as Cpu.mapped_regions gives them
 
 # Write a word into each page of the tracked range, sleep (the test rearms the tracker), again.
 PROGRAM = f"""
@@ -62,4 +65,62 @@ def test_each_tracked_page_is_its_own_region_and_writes_keep_landing():
     assert sorted(set(dirtied)) == [FB + (i << 12) for i in range(PAGES)]
     assert len(dirtied) >= PAGES * 2  # rearmed between rounds: the pages fault again
     assert 1 in values  # the last round's store landed
+    kernel.close()
+
+
+# Sleep (the host writes the tracked pages meanwhile), store twice into page 0, sleep, exit.
+AFTER_HOST = f"""
+    mov  r0, #0x10000
+    mov  r1, #0
+    svc  #0x0a
+    ldr  r0, ={FB:#x}
+    ldr  r1, =0x11223344
+    str  r1, [r0, #8]
+    str  r1, [r0, #12]
+    mov  r0, #0x10000
+    mov  r1, #0
+    svc  #0x0a
+    mov  r0, #0
+    svc  #3
+"""
+
+
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem", "slowmem"])
+def test_a_page_the_host_dirtied_stays_read_only_in_unicorn_until_guest_code_writes_it(backend):
+    """A host write (the GX engine's DisplayTransfer) dirties a tracked page without opening it
+    in Unicorn (pagemap: a mem_protect to open and one to re-arm, every frame, for no guest
+    store); guest code's store then lands through the memory hook, which opens the page, and
+    the counters are those of the other backends: one write-tracking fault, the host's."""
+    kernel = Kernel(backend=backend, output=lambda p, line: None)
+    code = bytes(Ks(KS_ARCH_ARM, KS_MODE_ARM).asm(AFTER_HOST, 0x00100000)[0])
+    process = kernel.spawn(Image("tracked", 0x00100000, [Segment(0x00100000, code, 0x1000, MemoryPermission.RX)]))
+    tracker = WriteTracker("fb")
+    process.space.track_writes(FB, 2 << 12, tracker)
+    fast = backend == "fastmem"
+
+    def page0_prot() -> int:
+        return next(prot for lo, _hi, prot in process.cpu.mapped_regions() if lo == FB)
+
+    sleeps: list[int] = []
+    seen_at: set[int] = set()  # a sleep is told each time the scheduler looks, once is enough
+
+    def at_sleep() -> bool:
+        at = process.cpu.instructions
+        if process.alive and process.threads[0].state.name == "WAITING" and at not in seen_at:
+            seen_at.add(at)
+            sleeps.append(page0_prot() if fast else 0)
+            if len(seen_at) == 1:
+                process.space.mem.write(FB, np.arange(16, dtype=np.uint8))  # the host's write
+                sleeps.append(page0_prot() if fast else 0)
+        return not process.alive
+
+    kernel.run(max_instructions=1_000_000, until=at_sleep)
+    assert process.exit_code == 0, process.crash
+    assert process.space.mem.read(FB, 16) == bytes(range(8)) + bytes.fromhex("4433221144332211")
+    assert tracker.dirty_ranges(process.pid) == [(FB, 0x1000)]
+    assert process.space.faults.page(FB)["write_track"] == 1  # the host's; the guest's store is not another
+    if fast:
+        before, after_host, after_guest = sleeps
+        assert before == after_host == READ  # the host's write opened nothing
+        assert after_guest == READ | WRITE  # the guest's store did
     kernel.close()
