@@ -255,9 +255,26 @@ class SlowMem(MemoryPath):
     def write(self, vaddr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
         raw = _raw_bytes(data)
         done = 0
-        for addr, length, vpn in self._pieces(vaddr, len(raw), "write"):
+        pieces = self._pieces(vaddr, len(raw), "write")
+        if len(pieces) > 2:
+            self._note_tracked(pieces)
+        for addr, length, vpn in pieces:
             self._write_piece(addr, raw[done : done + length], vpn)
             done += length
+
+    def _note_tracked(self, pieces: list[tuple[int, int, int]]) -> None:
+        """A write over several pages, all plain or write-tracked (a framebuffer): the clean
+        tracked ones are noted together (:meth:`AddressSpace.note_tracked_writes`), before
+        any byte is written, as the pieces would each note theirs before writing it."""
+        table = self.space.table
+        vpns = [vpn for _, _, vpn in pieces]
+        special = table.special[vpns]
+        if not ((special == _NONE) | (special == _TRACKED)).all():
+            return  # MMIO or watched pages among them: each piece in its turn
+        clean = [vpn for vpn, kind, dirty in zip(vpns, special.tolist(), table.wdirty[vpns].tolist(), strict=True)
+                 if kind == _TRACKED and not dirty]
+        if len(clean) > 1:
+            self.space.note_tracked_writes(clean)
 
     def _write_piece(self, addr: int, chunk: np.ndarray, vpn: int) -> None:
         space = self.space

@@ -364,6 +364,19 @@ class AddressSpace:
         self._changed(vpn, vpn + 1, remap=False)
         self.trackers[vpn].note_write(self, vpn)
 
+    def note_tracked_writes(self, vpns: list[int]) -> None:
+        """Slowmem's first write to several clean tracked pages at once (a host write over a
+        framebuffer): as :meth:`note_tracked_write` on each, in order, with one derive, slab
+        sync and listener call a run of pages rather than one a page."""
+        for vpn in vpns:
+            self.faults.bump(_WRITE_TRACK, vpn << PAGE_SHIFT)  # type: ignore[arg-type]  # an int row
+        arr = np.asarray(vpns, dtype=np.int64)
+        self.table.wdirty[arr] = 1
+        for lo, hi in _runs(np.sort(arr)):
+            self._changed(lo, hi, remap=False)
+        for vpn in vpns:
+            self.trackers[vpn].note_write(self, vpn)
+
     def dirtied_by_cpu(self, vpns: list[int]) -> None:
         """The CPU's compiled TLB fill already marked these tracked pages dirty (and
         counted the fault); tell their trackers, as slowmem would have."""

@@ -95,6 +95,43 @@ def test_write_tracking_faults_once_per_page_until_rearmed(spaces, memory_system
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_a_write_over_many_tracked_pages_notes_them_together_with_the_same_books(spaces, memory_system, path):
+    """A framebuffer-sized write: each clean page faults once, in order, the dirty one does not,
+    the data lands, and the space's listeners hear one change for the run (not one a page)."""
+    sp = spaces()
+    sp.map(0x1F000000, memory_system.phys.allocate("VRAM", 8), P.RW, S.IO)
+    tracker = WriteTracker("fb")
+    seen, changes = [], []
+    tracker.subscribe(lambda t, vaddr: seen.append(vaddr))
+    sp.track_writes(0x1F000000, 0x6000, tracker)  # the last two pages plain
+    mem = sp.path(path)
+    mem.write8(0x1F002000, 7)  # page 2 dirty already
+    del seen[:]
+    sp.listeners.append(lambda lo, hi, plain: changes.append((lo, hi)))
+    data = np.arange(0x7000, dtype=np.uint32).astype(np.uint8)
+    mem.write(0x1F000800, data)  # pages 0-7: 0, 1, 3, 4, 5 clean tracked, 2 dirty, 6 and 7 plain
+    assert seen == [0x1F000000, 0x1F001000, 0x1F003000, 0x1F004000, 0x1F005000]
+    assert changes == [(0x1F000, 0x1F002), (0x1F003, 0x1F006)]
+    assert [sp.faults.page(0x1F000000 + (i << 12))["write_track"] for i in range(8)] == [1, 1, 1, 1, 1, 1, 0, 0]
+    assert mem.read(0x1F000800, 0x7000) == data.tobytes()
+    assert tracker.dirty_ranges(sp.pid) == [(0x1F000000, 0x6000)]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_write_over_tracked_and_watched_pages_notes_each_in_its_turn(spaces, memory_system, path):
+    sp = spaces()
+    sp.map(0x1F000000, memory_system.phys.allocate("VRAM", 4), P.RW, S.IO)
+    tracker = WriteTracker("fb")
+    events = []
+    tracker.subscribe(lambda t, vaddr: events.append(("dirty", vaddr)))
+    sp.track_writes(0x1F000000, 0x2000, tracker)
+    sp.watch(0x1F002000, 4, lambda *a: events.append(("watch", a[1] if len(a) > 1 else None)))
+    sp.track_writes(0x1F003000, 0x1000, tracker)
+    sp.path(path).write(0x1F000000, bytes(0x4000))
+    assert [e[0] for e in events] == ["dirty", "dirty", "watch", "dirty"]
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_batches_match_scalar_reads_and_stop_at_a_fault(world, path):
     sp, _ = world
     mem = sp.path(path)
