@@ -32,6 +32,8 @@ in its order after the alpha test: stencil, depth, then blending and the colour 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -279,13 +281,14 @@ def _stage0_row(row):
 @njit(cache=True, nogil=True, error_model="numpy")
 def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test, env, count,
                rows, buffer_color, update, blend, func, logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf,
-               dfmt, stencil, proc_params, proc_luts):
+               dfmt, stencil, proc_params, proc_luts, band_lo, band_hi):
     """Rasterise triangles as :func:`hlemu.gpu.raster.draw_triangles` does, for the state
     :func:`handles` accepts: ``env`` (:func:`texenv_table`), ``rows`` (:func:`source_rows`),
     ``texels`` (:func:`decode_textures`) and ``tex`` (:func:`texture_table`) in place of the
     registers; the other arguments (``z``, ``depth``, ``dbuf``, ``dfmt``, ``stencil`` and the
     procedural texture's ``proc_params`` and ``proc_luts`` among them) are draw_triangles'.
-    Returns the pixels written, the lowest and highest rows written, and the lowest and
+    Only pixel rows ``band_lo`` to ``band_hi - 1`` are drawn (:func:`draw` gives two bands of a
+    large draw to two threads). Returns the pixels written, the lowest and highest rows written, and the lowest and
     highest rows whose depth or stencil changed."""
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
@@ -332,7 +335,8 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
     for t in range(tris.shape[0]):
         keep, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2 = triangle_setup(
             tris, t, fx, fy, cull, scissor[0], scissor[1], scissor[2], scissor[3], scissor[4], width, height)
-        if not keep:
+        min_y, max_y = max(min_y, band_lo << 4), min(max_y, band_hi << 4)
+        if not keep or min_y >= max_y:
             continue
         x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
         iw0, iw1, iw2 = invw[i0], invw[i1], invw[i2]
@@ -553,7 +557,58 @@ def draw(tris: np.ndarray, fx: np.ndarray, fy: np.ndarray, invw: np.ndarray, col
         proc_params, proc_luts = np.zeros(PROC_SETTINGS), np.zeros((1, 1, 4))
     tex = texture_table(units, sampled)
     texels = decode_textures(tex_data, units, tex, sampled)
-    return draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test,
-                      texenv_table(stages), count, source_rows(stages, units), buffer_color, update, blend, func,
-                      logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf, dfmt, stencil, proc_params,
-                      proc_luts)
+    args = (tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test,
+            texenv_table(stages), count, source_rows(stages, units), buffer_color, update, blend, func,
+            logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf, dfmt, stencil, proc_params, proc_luts)
+    split = _split_row(tris, fy, height)
+    if split is None:
+        return draw_spans(*args, 0, height)
+    # Two bands of rows, one on a helper thread (draw_spans holds no interpreter lock): they write
+    # disjoint pixels, and each pixel sees the triangles in the draw's order, so the bytes are
+    # those of one call over every row.
+    upper = _helper().submit(draw_spans, *args, 0, split)
+    lower = draw_spans(*args, split, height)
+    top = upper.result()
+    return (top[0] + lower[0], min(top[1], lower[1]), max(top[2], lower[2]), min(top[3], lower[3]),
+            max(top[4], lower[4]))
+
+
+# A draw is split between two threads when the rows its triangles span add up to this many:
+# a thread's hand-over costs some tens of microseconds, a row of a full-screen layer about 10.
+SPLIT_ROWS = 256
+_pool: list[ThreadPoolExecutor] = []
+
+
+def threads() -> int:
+    """Threads a large draw is rasterised on: 2 when this process may use two or more cores
+    (``HLEMU_GPU_THREADS=1`` keeps it to one)."""
+    wanted = os.environ.get("HLEMU_GPU_THREADS", "")
+    if wanted.strip() == "1":
+        return 1
+    return 2 if len(os.sched_getaffinity(0)) >= 2 else 1
+
+
+def _split_row(tris: np.ndarray, fy: np.ndarray, height: int) -> int | None:
+    """The pixel row that halves the rows ``tris`` span (counted once a triangle), or None when
+    the draw is too small to be worth a second thread or there is one core."""
+    if tris.shape[0] == 0 or threads() < 2:
+        return None
+    ys = fy[tris]
+    lo = np.clip(ys.min(axis=1) >> 4, 0, height)
+    hi = np.clip((ys.max(axis=1) + 15) >> 4, 0, height)
+    spans = hi - lo
+    total = int(spans.sum())
+    if total < SPLIT_ROWS:
+        return None
+    covered = np.zeros(height + 1, np.int64)  # rows a triangle crosses, as a difference array
+    np.add.at(covered, lo, 1)
+    np.add.at(covered, hi, -1)
+    counts = np.cumsum(covered[:height])
+    row = int(np.searchsorted(np.cumsum(counts), total / 2)) + 1  # rows 0..row-1 hold half
+    return min(max(row, 1), height - 1)
+
+
+def _helper() -> ThreadPoolExecutor:
+    if not _pool:
+        _pool.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlemu-gpu-band"))
+    return _pool[0]

@@ -408,3 +408,43 @@ def test_a_replace_that_takes_one_minus_alpha_is_not_a_pass_through():
     unread = passthrough.copy()
     unread[5, 1] = unread[0, 1] = 1 << 16  # the second alpha operand: REPLACE reads only the first
     assert fragment.stages_needed(unread) == 0
+
+
+@pytest.mark.parametrize("seed", [*range(20), *range(100, 120)])
+def test_a_draw_split_between_two_threads_draws_the_same_bytes(seed, monkeypatch):
+    """Every draw split at the row halving its work (SPLIT_ROWS 0): the bytes, depth and stencil
+    included, and the counts are those of one thread over every row."""
+    s = _state(seed, with_depth=seed >= 100)
+    want, counts, want_depth = _spans_depth(s)
+    monkeypatch.setattr(spans, "threads", lambda: 2)
+    monkeypatch.setattr(spans, "SPLIT_ROWS", 0)
+    splits = []
+    monkeypatch.setattr(spans, "_split_row", lambda *a, real=spans._split_row: splits.append(real(*a)) or splits[-1])
+    got, got_counts, got_depth = _spans_depth(s)
+    assert splits and splits[0] is not None
+    assert got_counts == counts
+    assert np.array_equal(got_depth, want_depth)
+    assert np.array_equal(got, want), f"{int((got != want).sum())} bytes differ"
+
+
+def test_the_split_row_halves_the_rows_the_triangles_cross(monkeypatch):
+    monkeypatch.setattr(spans, "threads", lambda: 2)
+    fy = np.array([0, 0, 100 * 16, 100 * 16, 100 * 16, 200 * 16], np.int64)
+    tris = np.array([[0, 1, 2], [3, 4, 5]], np.int64)  # rows 0-99 and 100-199: 200 rows
+    monkeypatch.setattr(spans, "SPLIT_ROWS", 200)
+    assert spans._split_row(tris, fy, 240) == 100
+    monkeypatch.setattr(spans, "SPLIT_ROWS", 201)  # too few rows for a second thread
+    assert spans._split_row(tris, fy, 240) is None
+    monkeypatch.setattr(spans, "SPLIT_ROWS", 0)
+    monkeypatch.setattr(spans, "threads", lambda: 1)  # one core: never
+    assert spans._split_row(tris, fy, 240) is None
+
+
+def test_hlemu_gpu_threads_1_keeps_the_rasteriser_on_one_thread(monkeypatch):
+    monkeypatch.setenv("HLEMU_GPU_THREADS", "1")
+    assert spans.threads() == 1
+    monkeypatch.delenv("HLEMU_GPU_THREADS")
+    monkeypatch.setattr(spans.os, "sched_getaffinity", lambda _pid: {0, 1})
+    assert spans.threads() == 2
+    monkeypatch.setattr(spans.os, "sched_getaffinity", lambda _pid: {0})
+    assert spans.threads() == 1
