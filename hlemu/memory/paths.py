@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hlemu.memory import kernels
-from hlemu.memory.constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, FaultKind, MemoryPermission, SpecialKind
+from hlemu.memory.constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, FaultKind, MemoryPermission
+from hlemu.memory.constants import SPECIAL_MMIO as _MMIO
 from hlemu.memory.constants import SPECIAL_NONE as _NONE
 from hlemu.memory.constants import SPECIAL_TRACKED as _TRACKED
+from hlemu.memory.constants import SPECIAL_WATCH as _WATCH
 from hlemu.memory.faults import GuestFault
 
 if TYPE_CHECKING:
@@ -221,13 +223,13 @@ class SlowMem(MemoryPath):
     def _read_piece(self, addr: int, length: int, vpn: int) -> bytes:
         space = self.space
         special = space.table.special[vpn]
-        if special == SpecialKind.MMIO:
+        if special == _MMIO:
             space.faults.bump(FaultKind.SPECIAL, addr)
             handler = space.mmio[vpn]
             return bytes(handler.read(space, addr + i, 1) & 0xFF for i in range(length))
         off = self._offset(addr, vpn)
         data = space.phys.data[off : off + length].tobytes()
-        if special == SpecialKind.WATCH:
+        if special == _WATCH:
             space.faults.bump(FaultKind.SPECIAL, addr)
             space.watch_access(addr, data, "read")
         return data
@@ -244,7 +246,7 @@ class SlowMem(MemoryPath):
                 return int.from_bytes(self._phys[p : p + size], "little")
         pieces = self._pieces(vaddr, size, "read")
         space = self.space
-        if len(pieces) == 1 and space.table.special[pieces[0][2]] == SpecialKind.MMIO:
+        if len(pieces) == 1 and space.table.special[pieces[0][2]] == _MMIO:
             addr, _, vpn = pieces[0]
             space.faults.bump(FaultKind.SPECIAL, addr)
             return space.mmio[vpn].read(space, addr, size) & ((1 << (8 * size)) - 1)
@@ -256,40 +258,55 @@ class SlowMem(MemoryPath):
         raw = _raw_bytes(data)
         done = 0
         pieces = self._pieces(vaddr, len(raw), "write")
-        if len(pieces) > 2:
-            self._note_tracked(pieces)
+        if len(pieces) > 2 and self._note_tracked(pieces):
+            self._write_runs(pieces, raw)
+            return
         for addr, length, vpn in pieces:
             self._write_piece(addr, raw[done : done + length], vpn)
             done += length
 
-    def _note_tracked(self, pieces: list[tuple[int, int, int]]) -> None:
+    def _note_tracked(self, pieces: list[tuple[int, int, int]]) -> bool:
         """A write over several pages, all plain or write-tracked (a framebuffer): the clean
         tracked ones are noted together (:meth:`AddressSpace.note_tracked_writes`), before
-        any byte is written, as the pieces would each note theirs before writing it."""
+        any byte is written, as the pieces would each note theirs before writing it. False
+        (nothing noted) when MMIO or watched pages are among them: each piece in its turn."""
         table = self.space.table
         vpns = [vpn for _, _, vpn in pieces]
         special = table.special[vpns]
         if not ((special == _NONE) | (special == _TRACKED)).all():
-            return  # MMIO or watched pages among them: each piece in its turn
+            return False
         clean = [vpn for vpn, kind, dirty in zip(vpns, special.tolist(), table.wdirty[vpns].tolist(), strict=True)
                  if kind == _TRACKED and not dirty]
-        if len(clean) > 1:
+        if clean:
             self.space.note_tracked_writes(clean)
+        return True
+
+    def _write_runs(self, pieces: list[tuple[int, int, int]], raw: np.ndarray) -> None:
+        """Write ``raw`` over pages now all plain (tracked ones noted): one copy a run of
+        consecutive frames, not one a page."""
+        frames = self.space.table.frame[[vpn for _, _, vpn in pieces]].astype(np.int64)
+        cuts = [0, *(np.flatnonzero(frames[1:] != frames[:-1] + 1) + 1).tolist(), len(pieces)]
+        data, done = self.space.phys.data, 0
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            length = sum(piece[1] for piece in pieces[a:b])
+            off = int(frames[a]) * PAGE_SIZE + (pieces[a][0] & PAGE_MASK)
+            data[off : off + length] = raw[done : done + length]
+            done += length
 
     def _write_piece(self, addr: int, chunk: np.ndarray, vpn: int) -> None:
         space = self.space
         special = space.table.special[vpn]
-        if special == SpecialKind.MMIO:
+        if special == _MMIO:
             space.faults.bump(FaultKind.SPECIAL, addr)
             handler = space.mmio[vpn]
             for i, byte in enumerate(chunk.tolist()):
                 handler.write(space, addr + i, 1, byte)
             return
-        if special == SpecialKind.TRACKED and not space.table.wdirty[vpn]:
+        if special == _TRACKED and not space.table.wdirty[vpn]:
             space.note_tracked_write(vpn)
         off = self._offset(addr, vpn)
         space.phys.data[off : off + len(chunk)] = chunk
-        if special == SpecialKind.WATCH:
+        if special == _WATCH:
             space.faults.bump(FaultKind.SPECIAL, addr)
             space.watch_access(addr, chunk.tobytes(), "write")
 
@@ -311,7 +328,7 @@ class SlowMem(MemoryPath):
                 return
         pieces = self._pieces(vaddr, size, "write")
         space = self.space
-        if len(pieces) == 1 and space.table.special[pieces[0][2]] == SpecialKind.MMIO:
+        if len(pieces) == 1 and space.table.special[pieces[0][2]] == _MMIO:
             addr, _, vpn = pieces[0]
             space.faults.bump(FaultKind.SPECIAL, addr)
             space.mmio[vpn].write(space, addr, size, value)

@@ -118,6 +118,21 @@ def test_a_write_over_many_tracked_pages_notes_them_together_with_the_same_books
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_a_write_over_pages_whose_frames_are_not_in_order_lands_on_each(spaces, memory_system, path):
+    sp = spaces()
+    frames = memory_system.phys.allocate("VRAM", 4)
+    for i, frame in enumerate([frames[2], frames[3], frames[0], frames[1]]):  # runs of two
+        sp.map(0x1F000000 + (i << 12), [frame], P.RW, S.IO)
+    sp.track_writes(0x1F000000, 0x4000, WriteTracker("fb"))
+    data = np.random.default_rng(5).integers(0, 256, 0x3800, dtype=np.uint8)
+    sp.path(path).write(0x1F000400, data)
+    assert sp.path(path).read(0x1F000400, 0x3800) == data.tobytes()
+    phys = memory_system.phys.data
+    assert phys[frames[2] * 0x1000 + 0x400 : frames[2] * 0x1000 + 0x1000].tobytes() == data[:0xC00].tobytes()
+    assert phys[frames[0] * 0x1000 : frames[0] * 0x1000 + 0x1000].tobytes() == data[0x1C00:0x2C00].tobytes()
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_a_write_over_tracked_and_watched_pages_notes_each_in_its_turn(spaces, memory_system, path):
     sp = spaces()
     sp.map(0x1F000000, memory_system.phys.allocate("VRAM", 4), P.RW, S.IO)
