@@ -12,13 +12,15 @@ dot product with it is not negative.
 Each plane cuts the polygon left by the one before (Sutherland-Hodgman, in Azahar's order,
 walking each edge from the previous vertex); a new vertex has every output attribute mixed
 linearly in clip space; the polygon is drawn as a fan from its first vertex. Triangles wholly
-inside every plane, nearly all of them in a frame, are kept as they are without a loop, and a
-triangle is cut only by the planes one of its corners is outside of (the others cannot cut it).
+inside every plane are kept as they are, and a triangle is cut only by the planes one of its
+corners is outside of (the others cannot cut it). Compiled with numba: a citro2d tile map
+crossing the screen's edges has a couple of hundred cut a frame (2.3 ms in Python).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 W_EPSILON = 1e-5  # the smallest w kept (Azahar's w = EPSILON plane)
 INSIDE_EPSILON = 1e-8  # a point this far outside a plane still counts as inside (Azahar's EPSILON_Z)
@@ -47,54 +49,92 @@ def clip(vertices: np.ndarray, tris: np.ndarray, user=None) -> tuple[np.ndarray,
     position and the rest the other outputs. Returns the vertices with the new ones appended
     and the triangles to draw (a clipped triangle's fan takes its place, in order)."""
     table = planes(user)
-    distance = vertices[:, :4].astype(np.float64) @ table[:, :4].T + table[:, 4]  # (n, planes)
-    inside = distance >= -INSIDE_EPSILON
+    tris = np.ascontiguousarray(tris, np.int64)
+    wide = np.ascontiguousarray(vertices, np.float64)
+    inside = _distances(wide, table) >= -INSIDE_EPSILON  # (n, planes)
     whole = inside[tris].all(axis=(1, 2)) if len(tris) else np.zeros(0, bool)
     if whole.all():
         return vertices, tris
-    extra: list[np.ndarray] = []
-    out: list[np.ndarray] = []
-    n = len(vertices)
-    kept = 0  # whole triangles before t not yet in out (they stay in order, as one slice)
-    for t in np.flatnonzero(~whole).tolist():
-        out.append(tris[kept:t])
-        kept = t + 1
-        tri = tris[t]
-        polygon = [vertices[i].astype(np.float64) for i in tri]
-        # a plane all three corners are inside cannot cut what the others leave of the triangle
-        for row in table[~inside[tri].all(axis=0)]:
-            polygon = _cut(polygon, row)
-            if len(polygon) < 3:
-                break
-        if len(polygon) < 3:
-            continue
-        # the polygon's vertices are new ones (even the original corners: they are copied)
-        ids = np.arange(n + len(extra), n + len(extra) + len(polygon))
-        extra.extend(polygon)
-        out.append(np.stack([np.full(len(polygon) - 2, ids[0]), ids[1:-1], ids[2:]], axis=1))
-    out.append(tris[kept:])
-    if extra:
-        vertices = np.concatenate([vertices, np.array(extra, vertices.dtype)])
-    return vertices, (np.concatenate(out).astype(np.int64) if out else np.zeros((0, 3), np.int64))
+    extra, out = _clip(wide, tris, table, inside, whole)
+    if len(extra):
+        vertices = np.concatenate([vertices, extra.astype(vertices.dtype)])
+    return vertices, out
 
 
-def _cut(polygon: list[np.ndarray], row: np.ndarray) -> list[np.ndarray]:
-    """One Sutherland-Hodgman step: the part of ``polygon`` inside plane ``row``."""
-    distances = (np.array([v[:4] for v in polygon]) @ row[:4] + row[4]).tolist()  # one numpy call a cut
-    out: list[np.ndarray] = []
-    previous, dp = polygon[-1], distances[-1]
-    for vertex, d in zip(polygon, distances, strict=True):
-        if d >= -INSIDE_EPSILON:
-            if dp < -INSIDE_EPSILON:
-                out.append(_intersection(vertex, previous, d, dp))
-            out.append(vertex)
-        elif dp >= -INSIDE_EPSILON:
-            out.append(_intersection(vertex, previous, d, dp))
-        previous, dp = vertex, d
+@njit(cache=True, nogil=True)
+def _distance(v, row):
+    """How far inside plane ``row`` (a, b, c, d, offset) the point ``v`` (its x, y, z, w) is."""
+    return row[0] * v[0] + row[1] * v[1] + row[2] * v[2] + row[3] * v[3] + row[4]
+
+
+@njit(cache=True, nogil=True)
+def _distances(vertices, table):
+    out = np.empty((vertices.shape[0], table.shape[0]))
+    for i in range(vertices.shape[0]):
+        for j in range(table.shape[0]):
+            out[i, j] = _distance(vertices[i], table[j])
     return out
 
 
-def _intersection(v0: np.ndarray, v1: np.ndarray, d0: float, d1: float) -> np.ndarray:
+@njit(cache=True, nogil=True)
+def _clip(vertices, tris, table, inside, whole):
+    """The clipped triangles' polygons as new vertices (n, k), and every triangle to draw.
+    A convex polygon cut by a plane gains at most one corner: a triangle ends with at most
+    3 + planes, drawn as a fan."""
+    n, k, planes_ = vertices.shape[0], vertices.shape[1], table.shape[0]
+    most = 3 + planes_
+    cut = 0
+    for t in range(tris.shape[0]):
+        cut += not whole[t]
+    extra = np.empty((cut * most, k))
+    out = np.empty((tris.shape[0] + cut * (most - 2), 3), np.int64)
+    polygon, next_polygon, d = np.empty((most, k)), np.empty((most, k)), np.empty(most)
+    added = drawn = 0
+    for t in range(tris.shape[0]):
+        if whole[t]:
+            out[drawn] = tris[t]
+            drawn += 1
+            continue
+        for c in range(3):
+            polygon[c] = vertices[tris[t, c]]
+        m = 3
+        for j in range(planes_):
+            # a plane all three corners are inside cannot cut what the others leave of the triangle
+            if inside[tris[t, 0], j] and inside[tris[t, 1], j] and inside[tris[t, 2], j]:
+                continue
+            for i in range(m):
+                d[i] = _distance(polygon[i], table[j])
+            # Sutherland-Hodgman, walking each edge from the previous vertex
+            m2, previous = 0, m - 1
+            for i in range(m):
+                if d[i] >= -INSIDE_EPSILON:
+                    if d[previous] < -INSIDE_EPSILON:
+                        _intersection(polygon[i], polygon[previous], d[i], d[previous], next_polygon[m2])
+                        m2 += 1
+                    next_polygon[m2] = polygon[i]
+                    m2 += 1
+                elif d[previous] >= -INSIDE_EPSILON:
+                    _intersection(polygon[i], polygon[previous], d[i], d[previous], next_polygon[m2])
+                    m2 += 1
+                previous = i
+            polygon, next_polygon, m = next_polygon, polygon, m2
+            if m < 3:
+                break
+        if m < 3:
+            continue
+        # the polygon's vertices are new ones (even the original corners: they are copied)
+        for i in range(m):
+            extra[added + i] = polygon[i]
+        for i in range(1, m - 1):
+            out[drawn, 0], out[drawn, 1], out[drawn, 2] = n + added, n + added + i, n + added + i + 1
+            drawn += 1
+        added += m
+    return extra[:added], out[:drawn]
+
+
+@njit(cache=True, nogil=True)
+def _intersection(v0, v1, d0, d1, into):
     """The point of edge v0-v1 on the plane (distances d0, d1), every attribute mixed."""
     factor = d1 / (d1 - d0)
-    return v0 * factor + v1 * (1 - factor)
+    for c in range(v0.shape[0]):
+        into[c] = v0[c] * factor + v1[c] * (1 - factor)
