@@ -448,3 +448,48 @@ def test_hlemu_gpu_threads_1_keeps_the_rasteriser_on_one_thread(monkeypatch):
     assert spans.threads() == 2
     monkeypatch.setattr(spans.os, "sched_getaffinity", lambda _pid: {0})
     assert spans.threads() == 1
+
+
+def test_decoded_textures_are_kept_while_their_bytes_stay_the_same(monkeypatch):
+    s = _state(3)
+    while not s["sampled"]:
+        s = _state(int(np.random.default_rng(len(s)).integers(1000)))
+    tex = spans.texture_table(s["units"], s["sampled"])
+    decodes = []
+    real = spans.decode_textures
+    monkeypatch.setattr(spans, "decode_textures", lambda *a: decodes.append(1) or real(*a))
+    spans._decoded_cache.clear()
+    first = spans._decoded(s["tex_data"], s["units"], tex, s["sampled"])
+    assert spans._decoded(s["tex_data"].copy(), s["units"], tex, s["sampled"]) is first and len(decodes) == 1
+    changed = s["tex_data"].copy()
+    changed[: len(changed) // 2] ^= 0x5A  # rewritten in place: decoded again, to its new colours
+    again = spans._decoded(changed, s["units"], tex, s["sampled"])
+    assert len(decodes) == 2 and np.array_equal(again, real(changed, s["units"], tex, s["sampled"]))
+    assert not np.array_equal(again, first)
+
+
+def test_a_texture_rewritten_between_two_draws_draws_its_new_texels():
+    """Through draw(): the same state twice, the texture's bytes changed in between, each
+    frame byte for byte what the general path draws from those bytes."""
+    for seed in range(40):
+        s = _state(seed)
+        if s["sampled"] and s["count"] and _spans(s)[1][0]:
+            break
+    spans._decoded_cache.clear()
+    _spans(s)
+    s["tex_data"] = (s["tex_data"] ^ 0xA5).astype(np.uint8)
+    got, counts = _spans(s)
+    want, (pixels, low, high, _dl, _dh) = _general(s)
+    assert counts == (pixels, low, high) and np.array_equal(got, want)
+
+
+def test_texenv_tables_are_kept_by_the_registers_they_come_from():
+    stages = _stages(np.random.default_rng(9))
+    units = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
+    spans._tables_cache.clear()
+    env, rows = spans._tables(stages, units)
+    assert spans._tables(stages.copy(), units.copy())[0] is env
+    assert np.array_equal(env, spans.texenv_table(stages)) and np.array_equal(rows, spans.source_rows(stages, units))
+    other = stages.copy()
+    other[0, 3] ^= 0xFF  # stage 0's constant colour
+    assert not np.array_equal(spans._tables(other, units)[1], rows)
