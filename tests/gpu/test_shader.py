@@ -330,3 +330,37 @@ def test_an_assembled_loop_with_breakc_runs_as_the_hand_encoded_one():
     setup.floats[0], setup.ints[0] = (1, 1, 1, 1), (10, 0, 1, 0)
     v0 = np.array([[2, 0, 0, 0], [0, 0, 0, 0], [4, 0, 0, 0], [50, 0, 0, 0]], np.float32)
     assert run_words(setup, v0)[:, 0, 0].tolist() == [2, 1, 4, 11]
+
+
+def test_a_run_of_the_same_program_uniforms_and_inputs_is_kept_and_nothing_else_is(monkeypatch):
+    """Small batches' outputs are kept by everything they depend on (immediate-mode draws shade
+    the same vertices each frame): the same run again executes nothing and gives the same
+    outputs and step count; a changed uniform, input, entry point or descriptor runs again."""
+    from hlemu.gpu import shader
+
+    shader._kept.clear()
+    executed = []
+    real = VertexShader._execute
+    monkeypatch.setattr(VertexShader, "_execute", lambda self, *a: executed.append(1) or real(self, *a))
+    prog = pica_asm.assemble("mul r0, v0, c0\nadd o0, r0, v1\nend")
+    setup = ShaderSetup()
+    setup.code[: len(prog.code)] = prog.code
+    setup.swizzles[: len(prog.opdescs)] = prog.opdescs
+    setup.floats[0] = (2, 2, 2, 2)
+    inputs = np.zeros((2, 16, 4), np.float32)
+    inputs[:, 0], inputs[:, 1] = V0, V1
+    first = VertexShader(setup)
+    out = first.run(inputs, prog.main)
+    again = VertexShader(setup)
+    assert np.array_equal(again.run(inputs.copy(), prog.main), out) and again.steps == first.steps == 3
+    assert len(executed) == 1
+    again.run(inputs, prog.main)[:] = 0  # a caller's writes do not reach what is kept
+    assert np.array_equal(VertexShader(setup).run(inputs, prog.main), out)
+    setup.floats[0] = (3, 3, 3, 3)
+    assert VertexShader(setup).run(inputs, prog.main)[:, 0].tolist() == (V0 * 3 + V1).tolist()
+    moved = inputs.copy()
+    moved[0, 1, 0] += 1
+    assert VertexShader(setup).run(moved, prog.main)[0, 0, 0] == V0[0, 0] * 3 + V1[0, 0] + 1
+    setup.swizzles[0] ^= 1 << 4  # src1 negated
+    VertexShader(setup).run(inputs, prog.main)
+    assert len(executed) == 4
