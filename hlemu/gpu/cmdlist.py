@@ -72,16 +72,16 @@ def header(reg: int, extra: int = 0, mask: int = 0xF, consecutive: bool = False)
 def parse(words: np.ndarray | list[int]) -> Iterator[Command]:
     """Every command of ``words`` (uint32), in order. Raises :class:`CommandListError`, after the
     commands before it, when the last command is cut short."""
-    words = np.asarray(words, dtype=np.uint32)
+    words = np.asarray(words, dtype=np.uint32).tolist()  # plain ints: a numpy item costs ten times a list's
     n = len(words)
     i = 0
     while i + 1 < n:
-        head = int(words[i + 1])
+        head = words[i + 1]
         extra = (head >> 20) & 0xFF
         if i + 2 + extra > n:
             raise CommandListError(f"command at word {i} ({name(head & 0xFFFF)}) needs {extra} extra "
                                    f"parameters, the list ends {n - i - 2} words after its header")
-        values = (int(words[i]), *map(int, words[i + 2 : i + 2 + extra]))
+        values = (words[i], *words[i + 2 : i + 2 + extra])
         yield Command(i, head & 0xFFFF, (head >> 16) & 0xF, bool(head >> 31), values)
         i += 2 + extra
         i += i & 1  # commands start on 8-byte boundaries
