@@ -29,8 +29,13 @@ byte; the entry's value plus the difference times the fraction, times the LUT's 
 layer config decides which LUTs exist. Colours are summed in float, clamped to 0..1 and
 truncated to 8 bits.
 
-Not here (ignored): shadows (CONFIG0 bits 0, 16-19, 24-25; CONFIG1 bits 0-7). Lighting needs
-ENABLE0 (0x08F) bit 0 set and ENABLE1 (0x1C6) bit 0 clear, as citro3d writes them together
+Shadows (CONFIG0 bit 0 on, bits 24-25 the texture as for the bump map, bit 16 on the primary,
+17 on the secondary colour, 18 inverted, 19 on the alphas; CONFIG1 bit n clear: light n is
+shadowed): the texture's colour in 0..1 (one minus it inverted; usually a shadow texture's
+comparison, :mod:`hlemu.gpu.shadow`) scales a shadowed light's diffuse term, not its ambient
+(Azahar since its change #7404), and its specular, and its alpha the alphas of bits 2-3.
+
+Lighting needs ENABLE0 (0x08F) bit 0 set and ENABLE1 (0x1C6) bit 0 clear, as citro3d writes them together
 (Azahar reads only 0x1C6, whose reset value would turn it on).
 """
 
@@ -85,11 +90,14 @@ SCALES = {0: 1.0, 1: 2.0, 2: 4.0, 3: 8.0, 6: 0.25, 7: 0.5}
 # The settings array: globals, then four fields a kind, then LIGHT_FIELDS a light slot.
 G_COUNT, G_AMBIENT, G_CLAMP, G_ALPHA1, G_ALPHA2, G_LAYER = 0, 1, 4, 5, 6, 7
 G_BUMP, G_BUMP_ROW, G_RENORM = 8, 9, 10  # the bump mode, its texture's source row, z recomputed
-G_KINDS = 11  # kind k: on (the layer has it and CONFIG1 leaves it on), input, absolute, scale
+# the shadow factor on, its texture's source row, inverted, on the primary, secondary, alphas
+G_SHADOW, G_SHADOW_ROW, G_SHADOW_INVERT, G_SHADOW_PRIMARY, G_SHADOW_SECONDARY, G_SHADOW_ALPHA = range(11, 17)
+G_KINDS = 17  # kind k: on (the layer has it and CONFIG1 leaves it on), input, absolute, scale
 G_LIGHTS = G_KINDS + 4 * 7
 L_NUM, L_SPEC0, L_SPEC1, L_DIFFUSE, L_AMBIENT, L_POS, L_SPOT = 0, 1, 4, 7, 10, 13, 16
 L_DIRECTIONAL, L_TWO_SIDED, L_GEO0, L_GEO1, L_DIST, L_BIAS, L_SCALE, L_SPOT_ON = 19, 20, 21, 22, 23, 24, 25, 26
-LIGHT_FIELDS = 27
+L_SHADOWED = 27  # CONFIG1 bit n clear: the shadow factor applies to this light
+LIGHT_FIELDS = 28
 SETTINGS = G_LIGHTS + 8 * LIGHT_FIELDS
 
 
@@ -138,6 +146,9 @@ def settings(regs) -> np.ndarray:
     out[G_BUMP] = config0 >> 28 & 3
     out[G_BUMP_ROW] = SELECTED_ROW[config0 >> 22 & 3]
     out[G_RENORM] = not config0 >> 30 & 1
+    out[G_SHADOW], out[G_SHADOW_ROW] = config0 & 1, SELECTED_ROW[config0 >> 24 & 3]
+    out[G_SHADOW_PRIMARY], out[G_SHADOW_SECONDARY] = config0 >> 16 & 1, config0 >> 17 & 1
+    out[G_SHADOW_INVERT], out[G_SHADOW_ALPHA] = config0 >> 18 & 1, config0 >> 19 & 1
     for kind in range(7):
         off = KIND_OFF_BIT[kind] >= 0 and config1 >> KIND_OFF_BIT[kind] & 1
         field = G_KINDS + 4 * kind
@@ -164,19 +175,23 @@ def settings(regs) -> np.ndarray:
         light[L_BIAS] = pica_float(regs[base + 0xA], 12, 7)
         light[L_SCALE] = pica_float(regs[base + 0xB], 12, 7)
         light[L_SPOT_ON] = not config1 >> (8 + num) & 1
+        light[L_SHADOWED] = not config1 >> num & 1
     return out
 
 
 def textures_read(regs) -> set[int]:
     """The textures lighting reads (0-2 the units, 3 the procedural texture): the bump
-    selector's when a bump mode is on. The rasteriser must sample them even when no TexEnv
-    stage reads them.
+    selector's when a bump mode is on, the shadow selector's (bits 24-25) with the shadow
+    factor on (bit 0). The rasteriser must sample them even when no TexEnv stage reads them.
 
-    >>> sorted(textures_read({CONFIG0: 1 << 28 | 2 << 22})), sorted(textures_read({CONFIG0: 2 << 22}))
+    >>> sorted(textures_read({CONFIG0: 1 << 28 | 2 << 22})), sorted(textures_read({CONFIG0: 2 << 22 | 1 << 24}))
     ([2], [])
+    >>> sorted(textures_read({CONFIG0: 1 << 28 | 2 << 22 | 1 << 24 | 1}))
+    [1, 2]
     """
     config0 = regs[CONFIG0]
-    return {config0 >> 22 & 3} if config0 >> 28 & 3 else set()
+    read = {config0 >> 22 & 3} if config0 >> 28 & 3 else set()
+    return read | {config0 >> 24 & 3} if config0 & 1 else read
 
 
 def lut_table(words: np.ndarray) -> np.ndarray:
@@ -230,6 +245,19 @@ def _surface(lp, src):
     return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _shadow(lp, src):
+    """The shadow factor (r, g, b, a in 0..1): the selected texture's colour (a shadow
+    texture's comparison, hlemu.gpu.shadow), one minus it when inverted; 1 with it off."""
+    if lp[G_SHADOW] == 0:
+        return 1.0, 1.0, 1.0, 1.0
+    row = np.int64(lp[G_SHADOW_ROW])
+    r, g, b, a = src[row, 0] / 255.0, src[row, 1] / 255.0, src[row, 2] / 255.0, src[row, 3] / 255.0
+    if lp[G_SHADOW_INVERT] != 0:
+        return 1.0 - r, 1.0 - g, 1.0 - b, 1.0 - a
+    return r, g, b, a
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def fragment_colors(lv, lp, luts, factors, src, primary, secondary):
     """Light one fragment: ``lv`` holds its interpolated quaternion (x, y, z, w) and view vector
@@ -246,6 +274,7 @@ def fragment_colors(lv, lp, luts, factors, src, primary, secondary):
     vx, vy, vz = lv[4], lv[5], lv[6]
     vlen = math.sqrt(vx * vx + vy * vy + vz * vz)
     ux, uy, uz = (vx / vlen, vy / vlen, vz / vlen) if vlen > 0 else (vx, vy, vz)
+    sh0, sh1, sh2, sh3 = _shadow(lp, src)
     d0, d1, d2, da = 0.0, 0.0, 0.0, 1.0
     s0, s1, s2, sa = 0.0, 0.0, 0.0, 1.0
     count = np.int64(lp[G_COUNT])
@@ -306,12 +335,19 @@ def fragment_colors(lv, lp, luts, factors, src, primary, secondary):
         g1 = geo if lp[b + L_GEO1] != 0 else 1.0
         atten = dist * factors[SP]
         spec = clamp * atten
-        d0 += (lp[b + L_DIFFUSE] * dot + lp[b + L_AMBIENT]) * atten
-        d1 += (lp[b + L_DIFFUSE + 1] * dot + lp[b + L_AMBIENT + 1]) * atten
-        d2 += (lp[b + L_DIFFUSE + 2] * dot + lp[b + L_AMBIENT + 2]) * atten
-        s0 += (factors[D0] * lp[b + L_SPEC0] * g0 + factors[D1] * rr * lp[b + L_SPEC1] * g1) * spec
-        s1 += (factors[D0] * lp[b + L_SPEC0 + 1] * g0 + factors[D1] * rg * lp[b + L_SPEC1 + 1] * g1) * spec
-        s2 += (factors[D0] * lp[b + L_SPEC0 + 2] * g0 + factors[D1] * rb * lp[b + L_SPEC1 + 2] * g1) * spec
+        # the shadow darkens the diffuse term, not the ambient (Azahar since #7404), and the specular
+        shadowed = lp[b + L_SHADOWED] != 0
+        p0, p1, p2 = (sh0, sh1, sh2) if shadowed and lp[G_SHADOW_PRIMARY] != 0 else (1.0, 1.0, 1.0)
+        q0, q1, q2 = (sh0, sh1, sh2) if shadowed and lp[G_SHADOW_SECONDARY] != 0 else (1.0, 1.0, 1.0)
+        d0 += (lp[b + L_DIFFUSE] * dot * p0 + lp[b + L_AMBIENT]) * atten
+        d1 += (lp[b + L_DIFFUSE + 1] * dot * p1 + lp[b + L_AMBIENT + 1]) * atten
+        d2 += (lp[b + L_DIFFUSE + 2] * dot * p2 + lp[b + L_AMBIENT + 2]) * atten
+        s0 += (factors[D0] * lp[b + L_SPEC0] * g0 + factors[D1] * rr * lp[b + L_SPEC1] * g1) * spec * q0
+        s1 += (factors[D0] * lp[b + L_SPEC0 + 1] * g0 + factors[D1] * rg * lp[b + L_SPEC1 + 1] * g1) * spec * q1
+        s2 += (factors[D0] * lp[b + L_SPEC0 + 2] * g0 + factors[D1] * rb * lp[b + L_SPEC1 + 2] * g1) * spec * q2
+    if lp[G_SHADOW_ALPHA] != 0:  # the alphas Fresnel may set (CONFIG0 bits 2-3) are shadowed too
+        da = da * sh3 if lp[G_ALPHA1] != 0 else da
+        sa = sa * sh3 if lp[G_ALPHA2] != 0 else sa
     d0, d1, d2 = d0 + lp[G_AMBIENT], d1 + lp[G_AMBIENT + 1], d2 + lp[G_AMBIENT + 2]
     src[primary, 0] = np.int64(min(max(d0, 0.0), 1.0) * 255)
     src[primary, 1] = np.int64(min(max(d1, 0.0), 1.0) * 255)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hlemu.gpu import clip, geometry, lighting, proctex, raster, spans, texture, vertex
+from hlemu.gpu import clip, geometry, lighting, proctex, raster, shadow, spans, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
 from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
@@ -445,7 +445,8 @@ class Pica:
         mask = (self.regs[R.DEPTH_COLOR_MASK] >> 8) & 0xF if self.regs[R.COLORBUFFER_WRITE] & 0xF else 0
         depth_work = (self.regs[R.DEPTH_COLOR_MASK] >> 12 & 1 or self.regs[R.STENCIL_TEST] & 1) \
             and self.regs[R.DEPTHBUFFER_WRITE] & 3
-        if not len(tris) or not (mask or depth_work):  # nothing a fragment could change
+        shadow_map = shadow.settings(self.regs)  # a shadow map's writes ignore the masks (Azahar)
+        if not len(tris) or not (mask or depth_work or shadow_map[0]):  # nothing a fragment could change
             return
         if fmt > 4 or width % 8 or height % 8 or not width:
             raise GpuFault(f"colour buffer {width}x{height} in format {fmt} cannot be drawn into")
@@ -464,7 +465,7 @@ class Pica:
         lit_textures = lighting.textures_read(self.regs) if lit else set()
         used = textures_read(stages, raster.stages_needed(stages)) | sum(1 << t for t in lit_textures if t < 3)
         units, tex_data, sampled = self._textures(draw, used)
-        bpp = raster.BYTES_PER_PIXEL[fmt]
+        bpp = 4 if shadow_map[0] else raster.BYTES_PER_PIXEL[fmt]
         target = self._buffer(address, width * height * bpp, "colour buffer")
         buf = target.buf
         depth, dfmt, dtarget = self._depth(width, height)
@@ -479,7 +480,9 @@ class Pica:
         proc = proctex.enabled(self.regs) and (proctex_read(stages, count) or 3 in lit_textures)
         proc_params = proctex.settings(self.regs) if proc else np.zeros(proctex.SETTINGS)
         proc_luts = proctex.lut_table(self.proctex_luts) if proc else np.zeros((1, 1, 4))
-        if self.span_rasteriser and spans.handles(lit, update, int(scissor[0]), units, sampled):
+        # (the span rasteriser draws no shadow map and samples no shadow texture)
+        if self.span_rasteriser and not shadow_map[0] and not (sampled & 1 and units[0, texture.SHADOW]) \
+                and spans.handles(lit, update, int(scissor[0]), units, sampled):
             pixels, low, high, dlow, dhigh = spans.draw(
                 tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor,
                 self.regs[R.FRAGOP_ALPHA_TEST], stages, count, buffer_color, update, blend, self.regs[R.BLEND_FUNC],
@@ -493,7 +496,7 @@ class Pica:
                 sampled, stencil, *raster.fog_settings(update, self.regs[R.FOG_COLOR], self.fog_lut),
                 lit, lights * invw[:, None], lighting.settings(self.regs) if lit else np.zeros(lighting.SETTINGS),
                 lighting.lut_table(self.light_luts) if lit else np.zeros((1, 1, 2)),
-                proc_params, proc_luts)
+                proc_params, proc_luts, bool(shadow_map[0]), shadow_map[1], shadow_map[2])
         draw.pixels = int(pixels)
         self.counts["pixels"] += int(pixels)
         # the bytes of the rows of tiles changed (memory rows run top down)
@@ -513,8 +516,9 @@ class Pica:
 
     def _textures(self, draw: Draw, used: int) -> tuple[np.ndarray, np.ndarray, int]:
         """The texture unit table, the texels of the units the TexEnv stages read (one array)
-        and which units to sample (a cube map's six faces one after another). A unit that is off
-        reads 0, 0, 0, 0; one at address 0, or of a type not implemented (shadows: reported), black."""
+        and which units to sample (a cube map's six faces one after another; a shadow texture's
+        texels are compared with the fragment's depth). A unit that is off reads 0, 0, 0, 0; one
+        at address 0 black."""
         table = np.zeros((3, texture.CONFIG_FIELDS), np.int64)
         parts: list[np.ndarray] = []
         offset, sampled = 0, 0
@@ -522,12 +526,7 @@ class Pica:
             mode, fixed = texture.OFF, 0
             if used >> unit.index & 1 and unit.enabled and unit.type != 5:
                 fixed = 0xFF000000
-                if unit.type in (2, 4):
-                    message = (f"{unit.describe()}: type {texture.TYPE_NAMES[unit.type]} is not implemented "
-                               "(read as black)")
-                    if self._current is not None and message not in self._current.errors:  # once a list
-                        self._error(message)
-                elif unit.address:
+                if unit.address:
                     faces = unit.faces or [unit.address]
                     parts.append(np.concatenate([self._texels(unit, at) for at in faces]))
                     mode, sampled = texture.SAMPLE, sampled | 1 << unit.index

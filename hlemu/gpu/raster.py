@@ -15,7 +15,7 @@ up (pixel row y is memory row height - 1 - y). Formats: 0 RGBA8, 1 RGB8, 2 RGB5A
 Per-fragment work (TexEnv, the alpha test's comparison, blending or logic ops) is in
 :mod:`hlemu.gpu.fragment`, fragment lighting in :mod:`hlemu.gpu.lighting`; here, in Azahar's
 order after the alpha test: fog, the stencil and depth tests with their writes, then blending
-and the colour write mask.
+and the colour write mask; or, drawing a shadow map, none of these (:mod:`hlemu.gpu.shadow`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from hlemu.gpu.lighting import fragment_colors
 from hlemu.gpu.pixels import BYTES_PER_PIXEL, FORMAT_NAMES, decode, encode
 from hlemu.gpu.proctex import S_ON as S_PROC_ON
 from hlemu.gpu.proctex import evaluate as proctex_evaluate
+from hlemu.gpu.shadow import DEPTH_MAX
+from hlemu.gpu.shadow import write as shadow_write
 from hlemu.gpu.texture import FIXED, MAG, MAX_LEVEL, MIN, MODE, SAMPLE, sample
 from hlemu.gpu.tiling import morton
 
@@ -169,6 +171,17 @@ def fog_settings(update_buffer: int, color: int, lut: np.ndarray) -> tuple[np.nd
 
 # -- triangles ---------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _depth(z, i0, i1, i2, w0, w1, w2, invw, dscale, doffset, zbuffer):
+    """The fragment's depth: z / w linear on the screen, scaled and offset (or W-buffered:
+    times the interpolated w), clamped to 0..1 (Azahar's rasteriser)."""
+    wsum = w0 + w1 + w2
+    d = (z[i0] * w0 + z[i1] * w1 + z[i2] * w2) / wsum * dscale + doffset
+    if not zbuffer:  # W-buffering: times the interpolated w
+        d *= wsum / (invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2)
+    return min(max(d, 0.0), 1.0)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _interpolate(attrs, i0, i1, i2, w0, w1, w2, invw, out):
     """Perspective-correct attributes at edge weights (w0, w1, w2): ``attrs`` are times 1/w."""
     denom = invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2
@@ -227,7 +240,8 @@ def triangle_setup(tris, t, fx, fy, cull, smode, sx1, sy1, sx2, sy2, width, heig
 def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, stages,
                    buffer_color, update, count, blend, func, logic, blend_color, alpha_test, scissor,
                    z, depth, dbuf, dfmt, uvs, units, tex_data, sampled, stencil, fog, fog_lut, lit, lights,
-                   light_params, light_luts, proc_params, proc_luts):
+                   light_params, light_luts, proc_params, proc_luts, shadow_on=False, shadow_constant=1.0,
+                   shadow_linear=0.0):
     """Rasterise triangles ``tris`` (t, 3) of vertices at 12.4 fixed-point (fx, fy) into ``buf``.
 
     ``colors`` (n, 4) are the vertices' colours in 0..1 times their 1/w (``invw``); ``count``
@@ -253,7 +267,10 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
     1/w, and each fragment's lighting colours (TexEnv sources 1 and 2) come from
     :func:`hlemu.gpu.lighting.fragment_colors` with ``light_params`` and ``light_luts``.
     With ``proc_params[S_ON]`` set, the procedural texture (TexEnv source 6) comes from
-    :func:`hlemu.gpu.proctex.evaluate` with ``proc_params`` and ``proc_luts``.
+    :func:`hlemu.gpu.proctex.evaluate` with ``proc_params`` and ``proc_luts``. With
+    ``shadow_on`` the draw renders a shadow map (:mod:`hlemu.gpu.shadow`, FRAGOP_SHADOW's two
+    terms after it): after TexEnv each fragment's depth and green update ``buf``, 4 bytes a
+    pixel, and the alpha test, fog, depth and stencil and the output merger are skipped.
     """
     bpp = BYTES_PER_PIXEL[fmt]
     pixels = 0
@@ -340,16 +357,20 @@ def draw_triangles(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cu
                     texenv(st, constants, buffer_color, update, src, args, out, count)
                 else:  # the pass-through: the fragment is its primary colour
                     out[0], out[1], out[2], out[3] = src[PRIMARY, 0], src[PRIMARY, 1], src[PRIMARY, 2], src[PRIMARY, 3]
+                if shadow_on:
+                    px, py = x >> 4, y >> 4
+                    d = _depth(z, i0, i1, i2, w0, w1, w2, invw, dscale, doffset, zbuffer)
+                    if shadow_write(buf, pixel_offset(px, py, width, height, 4), np.int64(d * DEPTH_MAX), out[1],
+                                    shadow_constant, shadow_linear):
+                        pixels += 1
+                        low, high = min(low, py), max(high, py)
+                    continue
                 if alpha_test & 1 and not compare((alpha_test >> 4) & 7, out[3], (alpha_test >> 8) & 0xFF):
                     continue
                 px, py = x >> 4, y >> 4
                 d = 0.0
                 if use_depth or fog_on:
-                    wsum = w0 + w1 + w2
-                    d = (z[i0] * w0 + z[i1] * w1 + z[i2] * w2) / wsum * dscale + doffset
-                    if not zbuffer:  # W-buffering: times the interpolated w
-                        d *= wsum / (invw[i0] * w0 + invw[i1] * w1 + invw[i2] * w2)
-                    d = min(max(d, 0.0), 1.0)
+                    d = _depth(z, i0, i1, i2, w0, w1, w2, invw, dscale, doffset, zbuffer)
                 if fog_on:
                     _fog(out, d, fog_flip, fog, fog_lut)
                 if use_depth:

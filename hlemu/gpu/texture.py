@@ -6,7 +6,8 @@ Registers (3dbrew "GPU/Internal Registers"; Azahar ``pica/regs_texturing.h``):
 - TEXUNIT_CONFIG (0x080): bits 0-2 units 0-2 on, bit 13 unit 2 reads texture coordinate 1.
 - per unit (0x081.., 0x091.., 0x099..): BORDER_COLOR (r, g, b, a from bit 0), DIM (height
   bits 0-10, width 16-26), PARAM (bit 1 magnification filter, bit 2 minification filter,
-  0 nearest, 1 linear; bits 8-10 wrap t, 12-14 wrap s; bits 28-30 unit 0's type), LOD
+  0 nearest, 1 linear; bits 8-10 wrap t, 12-14 wrap s; bits 28-30 unit 0's type: 2D, cube,
+  shadow 2D, projection 2D, shadow cube, the shadows in :mod:`hlemu.gpu.shadow`), LOD
   (bits 0-12 a signed bias in 1.4.8 fixed point), ADDR1 (address / 8), TYPE (the format).
 
 Formats (3dbrew "GPU/Textures"; Azahar ``texture/texture_decode.cpp``): 0 RGBA8, 1 RGB8,
@@ -52,6 +53,8 @@ from numba import njit
 
 from hlemu.gpu import regs as R
 from hlemu.gpu.pixels import decode
+from hlemu.gpu.shadow import DEPTH_MAX, TEXUNIT0_SHADOW
+from hlemu.gpu.shadow import compare as shadow_compare
 from hlemu.gpu.tiling import morton
 
 __all__ = ["BITS_PER_TEXEL", "CONFIG_FIELDS", "FORMAT_NAMES", "Unit", "sample", "texel", "units"]
@@ -67,8 +70,8 @@ UNIT_REGS = ((0x081, 0x082, 0x083, 0x084, 0x085, 0x08E), (0x091, 0x092, 0x093, 0
 
 # Columns of the per-draw unit table (int64, (3, CONFIG_FIELDS)) the sampler reads.
 (MODE, WIDTH, HEIGHT, FORMAT, WRAP_S, WRAP_T, MAG, MIN, BORDER, OFFSET, COORD, BIAS, PROJECT, FIXED,
- MIN_LEVEL, MAX_LEVEL, MIP, CUBE, FACE_BYTES) = range(19)
-CONFIG_FIELDS = 19
+ MIN_LEVEL, MAX_LEVEL, MIP, CUBE, FACE_BYTES, SHADOW, SHADOW_ORTHO, SHADOW_BIAS) = range(22)
+CONFIG_FIELDS = 22
 CUBE_ADDRESS = 0x086  # TEXUNIT0_ADDR2..6: the cube map's faces -X, +Y, -Y, +Z, -Z (ADDR1 is +X)
 OFF, SAMPLE = 0, 1  # MODE: OFF reads FIXED (a packed r | g << 8 | b << 16 | a << 24) for every fragment
 
@@ -89,6 +92,8 @@ class Unit:
         self.mag, self.min, self.mip = (param >> 1) & 1, (param >> 2) & 1, (param >> 24) & 1
         self.wrap_s, self.wrap_t = (param >> 12) & 7, (param >> 8) & 7
         self.type = (param >> 28) & 7 if index == 0 else 0
+        self.shadow = self.type in (2, 4)  # compared with the fragment's depth (hlemu.gpu.shadow)
+        self.shadow_config = regs[TEXUNIT0_SHADOW] if self.shadow else 0
         bias = lod & 0x1FFF
         self.bias = bias - 0x2000 if bias & 0x1000 else bias  # 1.4.8 fixed point, in 1/256
         # levels past the last with both sides at least 8 (a whole tile) do not exist
@@ -102,7 +107,7 @@ class Unit:
         # A cube map's faces +X, -X, +Y, -Y, +Z, -Z: ADDR1, then ADDR2-6, each replacing the low
         # 22 bits of ADDR1 (Azahar's GetCubePhysicalAddress: the bits above are shared).
         self.faces = [self.address] + [((addr & 0x0FFFFFFF & ~0x3FFFFF) | (regs[CUBE_ADDRESS + k] & 0x3FFFFF)) * 8
-                                       for k in range(5)] if index == 0 and self.type == 1 else []
+                                       for k in range(5)] if index == 0 and self.type in (1, 4) else []
 
     @property
     def size(self) -> int:
@@ -116,14 +121,16 @@ class Unit:
         """This unit's row of the unit table, its texels at ``offset`` in the draw's data."""
         return [mode, self.width, self.height, self.format, self.wrap_s, self.wrap_t, self.mag, self.min,
                 self.border, offset, self.coord, self.bias, int(self.type == 3), fixed, self.min_level,
-                self.max_level, self.mip, int(bool(self.faces)), self.size]
+                self.max_level, self.mip, int(bool(self.faces)), self.size, int(self.shadow),
+                self.shadow_config & 1, self.shadow_config & 0xFFFFFE]
 
     def describe(self) -> str:
         fmt = FORMAT_NAMES[self.format] if self.format < 14 else f"format {self.format}"
         mips = f", levels {self.min_level}-{self.max_level} {'linear' if self.mip else 'nearest'}" \
             if self.max_level else ""
         at = ("faces at " + ", ".join(f"{a:#010x}" for a in self.faces)) if self.faces else f"at {self.address:#010x}"
-        return (f"texture {self.index}: {self.width}x{self.height} {fmt}{' cube map' if self.faces else ''} {at}, "
+        kind = (" shadow" if self.shadow else "") + (" cube map" if self.faces else "")
+        return (f"texture {self.index}: {self.width}x{self.height} {fmt}{kind} {at}, "
                 f"wrap {WRAP_NAMES[self.wrap_s]}/{WRAP_NAMES[self.wrap_t]}, "
                 f"{'linear' if self.mag else 'nearest'}/{'linear' if self.min else 'nearest'}{mips}")
 
@@ -297,12 +304,15 @@ def cube_coords(face, u, v, w):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight, face):
+def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight, face, depth=-1):
     """Add ``weight`` times the colour of ``level`` (of cube face ``face``) at (u, v), nearest or
-    linear, to ``acc``."""
+    linear, to ``acc``; a shadow texture's texels compared with ``depth`` first."""
     fs, ft = u * (cfg[unit, WIDTH] >> level), v * (cfg[unit, HEIGHT] >> level)
+    shadow = cfg[unit, SHADOW] != 0
     if not linear:
         fetch(data, cfg, unit, level, np.int64(math.floor(fs)), np.int64(math.floor(ft)), texel_rgba, face)
+        if shadow:
+            shadow_compare(texel_rgba, depth)
         for ch in range(4):
             acc[ch] += weight * texel_rgba[ch]
         return
@@ -313,8 +323,33 @@ def _filtered(data, cfg, unit, level, u, v, linear, texel_rgba, acc, weight, fac
         ds, dt = k & 1, k >> 1
         w = weight * (a if ds else 1.0 - a) * (b if dt else 1.0 - b)
         fetch(data, cfg, unit, level, np.int64(s0) + ds, np.int64(t0) + dt, texel_rgba, face)
+        if shadow:
+            shadow_compare(texel_rgba, depth)
         for ch in range(4):
             acc[ch] += w * texel_rgba[ch]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _shadow(data, cfg, unit, uv, texel_rgba, acc, out, row):
+    """A shadow texture (unit 0, :mod:`hlemu.gpu.shadow`): level 0 through the magnification
+    filter, each texel compared with the fragment's depth, taken from texture coordinate 0's w
+    (shadow 2D, dividing u and v unless orthographic) or the cube direction's major component."""
+    u, v, w = uv[0], uv[1], uv[6]
+    face = 0
+    if cfg[unit, CUBE]:
+        z = max(abs(u), abs(v), abs(w))
+        face = cube_face(u, v, w)
+        u, v = cube_coords(face, u, v, w)
+    else:
+        if cfg[unit, SHADOW_ORTHO] == 0 and w != 0:
+            u, v = u / w, v / w
+        z = abs(w)
+    depth = np.int64(min(z, 1.0) * DEPTH_MAX) - cfg[unit, SHADOW_BIAS]
+    for ch in range(4):
+        acc[ch] = 0.0
+    _filtered(data, cfg, unit, 0, u, v, cfg[unit, MAG], texel_rgba, acc, 1.0, face, depth)
+    for ch in range(4):
+        out[row, ch] = min(255, np.int64(math.floor(acc[ch] + 0.5)))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -334,6 +369,9 @@ def sample(data, cfg, unit, uv, uvx, uvy, texel_rgba, acc, out, row):
     u, v = uv[c], uv[c + 1]
     ux, vx, uy, vy = uvx[c], uvx[c + 1], uvy[c], uvy[c + 1]
     face = 0
+    if cfg[unit, SHADOW]:
+        _shadow(data, cfg, unit, uv, texel_rgba, acc, out, row)
+        return
     if cfg[unit, CUBE]:  # (u, v, w0) is a direction: its face, and the point on it (the
         face = cube_face(u, v, uv[6])  # neighbours' points on the same face, for the level of detail)
         ux, vx = cube_coords(face, ux, vx, uvx[6])

@@ -11,6 +11,11 @@ Bump and tangent mapping (CONFIG0 0x1C3 bits 22-23 the texture, 28-29 the mode, 
 recomputed; 3dbrew, citro3d's C3D_LightEnvBumpMode/BumpSel, Azahar's ComputeFragmentsColors):
 the selected texture's colour, 0..255 onto -1..1, replaces the surface normal (mode 1) or the
 surface tangent (mode 2) that the quaternion turns; a texture not given reads 0, 0, 0, 0.
+
+Shadows (CONFIG0 bit 0 on, bits 24-25 the texture, 16 primary, 17 secondary, 18 inverted, 19
+alpha; CONFIG1 bit n: light n unshadowed; Azahar's sw_lighting.cpp): the texture's colour in
+0..1 (one minus it inverted) scales each shadowed light's diffuse term (not its ambient) and
+its specular, and its alpha the alphas Fresnel writes (CONFIG0 bits 2-3).
 """
 
 from __future__ import annotations
@@ -105,10 +110,18 @@ class Lighting:
             return normal, bent
         return normal * 0, tangent * 0
 
+    def shadow(self, textures: dict, n: int) -> np.ndarray:
+        """(n, 4) shadow factors: ones unless CONFIG0 bit 0 turns shadows on."""
+        if not self.c0 & 1:
+            return np.ones((n, 4))
+        colour = np.asarray(textures.get((self.c0 >> 24) & 3, np.zeros((n, 4))), np.float64) / 255
+        return 1 - colour if (self.c0 >> 18) & 1 else colour
+
     def __call__(self, quats, views, textures=None) -> tuple[np.ndarray, np.ndarray]:
         q = unit(np.asarray(quats, np.float64))
         view = np.asarray(views, np.float64)
         n = len(q)
+        shadow = self.shadow(textures or {}, n)
         surface_normal, surface_tangent = self.surface(textures or {}, n)
         normal, tangent = rotate(q, surface_normal), rotate(q, surface_tangent)
         v = unit(view)
@@ -160,8 +173,14 @@ class Lighting:
             spec1 = (d1[:, None] * reflect * rgb10(self.r(base + 1))) * (geometric[:, None] if cfg & 8 else 1)
             highlight = np.where(ln == 0, 0, 1) if (self.c0 >> 27) & 1 else ones
             atten = (dist * spot_f)[:, None]
-            diffuse += (rgb10(self.r(base + 2)) * ln[:, None] + rgb10(self.r(base + 3))) * atten
-            specular += (spec0 + spec1) * highlight[:, None] * atten
+            shadowed = not (self.c1 >> num) & 1
+            on_diffuse = shadow[:, :3] if shadowed and (self.c0 >> 16) & 1 else 1
+            on_specular = shadow[:, :3] if shadowed and (self.c0 >> 17) & 1 else 1
+            diffuse += (rgb10(self.r(base + 2)) * ln[:, None] * on_diffuse + rgb10(self.r(base + 3))) * atten
+            specular += (spec0 + spec1) * highlight[:, None] * atten * on_specular
+        if (self.c0 >> 19) & 1:
+            alpha1 = alpha1 * shadow[:, 3] if self.c0 & 4 else alpha1
+            alpha2 = alpha2 * shadow[:, 3] if self.c0 & 8 else alpha2
         diffuse += rgb10(self.r(0x1C0))
 
         def to8(rgb, a):

@@ -496,19 +496,6 @@ def test_a_unit_no_stage_reads_is_not_sampled_even_with_a_wild_address(env):
     assert (env.image(0) == (255, 0, 0, 255)).all(axis=2).sum() >= 32 * 32 - 64
 
 
-def test_a_shadow_texture_is_reported_once_a_list_and_reads_black(env):
-    env.clear(0)
-    env.put(VERTS, quad().astype(np.float32).tobytes())
-    b = CommandBuilder().shader(pica_asm.assemble(TEXTURED)).framebuffer(env.pa(COLOR), W, H, 0)
-    b.viewport(0, 0, W, H).texture(0, env.pa(TEX), 16, 16, 0, kind=2).texunits(1).texenv_replace_texture(0)
-    b.attributes(env.pa(VERTS), 40, [(3, 4), (3, 4), (3, 2)]).draw_arrays(4, topology=1).draw_arrays(4, topology=1)
-    env.submit(b.finalize())
-    record = env.kernel.gsp.gx.pica.lists[-1]
-    assert len(record.draws) == 2 and len(record.errors) == 1 and "shadow 2D is not implemented" in record.errors[0]
-    inside = (want(quad(), reference.Texture(decoded(0, 16, 16))) != BACKGROUND).any(axis=2)
-    assert (env.image(0)[inside] == (0, 0, 0, 255)).all()
-
-
 # -- cube maps ----------------------------------------------------------------------------------
 def azahar_cube(u: float, v: float, w: float) -> tuple[int, float, float]:
     """Azahar's ConvertCubeCoord (renderer_software/sw_clipper.cpp), as it reads: the face
