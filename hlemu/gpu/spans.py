@@ -200,6 +200,40 @@ def _first_last(d, e, lo, hi):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _row_span(x0, y0, x1, y1, x2, y2, bias0, bias1, bias2, xs, y, e0, e1, e2, columns):
+    """Row ``y``'s edge functions at its first pixel centre ``xs`` and the first and last of
+    its ``columns`` pixels all three cover (last < first: none)."""
+    d0 = bias0 + (x2 - x1) * (y - y1) - (y2 - y1) * (xs - x1)
+    d1 = bias1 + (x0 - x2) * (y - y2) - (y0 - y2) * (xs - x2)
+    d2 = bias2 + (x1 - x0) * (y - y0) - (y1 - y0) * (xs - x0)
+    first, last = _first_last(d0, e0, 0, columns - 1)
+    first, last = _first_last(d1, e1, first, last)
+    first, last = _first_last(d2, e2, first, last)
+    return d0, d1, d2, first, last
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def row_pixels(tris, fx, fy, width, height, cull, scissor):
+    """The pixels each row of the target gets from ``tris``, by draw_spans' own spans."""
+    counts = np.zeros(height, np.int64)
+    for t in range(tris.shape[0]):
+        keep, i0, i1, i2, min_x, min_y, max_x, max_y, bias0, bias1, bias2 = triangle_setup(
+            tris, t, fx, fy, cull, scissor[0], scissor[1], scissor[2], scissor[3], scissor[4], width, height)
+        if not keep:
+            continue
+        x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
+        xs = min_x + 8
+        columns = (max_x - xs + 15) // 16
+        e0, e1, e2 = -16 * (y2 - y1), -16 * (y0 - y2), -16 * (y1 - y0)
+        for y in range(min_y + 8, max_y, 16):
+            _d0, _d1, _d2, first, last = _row_span(x0, y0, x1, y1, x2, y2, bias0, bias1, bias2, xs, y, e0, e1, e2,
+                                                   columns)
+            if last >= first:
+                counts[y >> 4] += last - first + 1
+    return counts
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _flat_color(colors, i0, i1, i2, iw0, iw1, iw2, weights, src):
     """Whether every pixel of the triangle gets one primary colour, which is then in
     ``src[PRIMARY]``: when its corners have the same colour c (times 1/w) and the same 1/w j.
@@ -353,12 +387,8 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
         # along a row each edge function steps by -16 * (its edge's dy) a pixel
         e0, e1, e2 = -16 * (y2 - y1), -16 * (y0 - y2), -16 * (y1 - y0)
         for y in range(min_y + 8, max_y, 16):
-            d0 = bias0 + (x2 - x1) * (y - y1) - (y2 - y1) * (xs - x1)
-            d1 = bias1 + (x0 - x2) * (y - y2) - (y0 - y2) * (xs - x2)
-            d2 = bias2 + (x1 - x0) * (y - y0) - (y1 - y0) * (xs - x0)
-            first, last = _first_last(d0, e0, 0, columns - 1)
-            first, last = _first_last(d1, e1, first, last)
-            first, last = _first_last(d2, e2, first, last)
+            d0, d1, d2, first, last = _row_span(x0, y0, x1, y1, x2, y2, bias0, bias1, bias2, xs, y, e0, e1, e2,
+                                                columns)
             py = y >> 4
             for k in range(first, last + 1):
                 w0, w1, w2 = d0 + e0 * k, d1 + e1 * k, d2 + e2 * k
@@ -562,7 +592,7 @@ def draw(tris: np.ndarray, fx: np.ndarray, fy: np.ndarray, invw: np.ndarray, col
     args = (tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, scissor, alpha_test,
             env, count, rows, buffer_color, update, blend, func,
             logic, blend_color, uvs, texels, tex, sampled, z, depth, dbuf, dfmt, stencil, proc_params, proc_luts)
-    split = _split_row(tris, fy, height)
+    split = _split_row(tris, fx, fy, width, height, cull, scissor)
     if split is None:
         return draw_spans(*args, 0, height)
     # Two bands of rows, one on a helper thread (draw_spans holds no interpreter lock): they write
@@ -612,9 +642,9 @@ def _tables(stages: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return kept
 
 
-# A draw is split between two threads when the rows its triangles span add up to this many:
-# a thread's hand-over costs some tens of microseconds, a row of a full-screen layer about 10.
-SPLIT_ROWS = 256
+# A draw is split between two threads when it covers this many pixels: a thread's hand-over
+# costs some tens of microseconds, a pixel some tens of nanoseconds.
+SPLIT_PIXELS = 8192
 _pool: list[ThreadPoolExecutor] = []
 
 
@@ -627,23 +657,17 @@ def threads() -> int:
     return 2 if len(os.sched_getaffinity(0)) >= 2 else 1
 
 
-def _split_row(tris: np.ndarray, fy: np.ndarray, height: int) -> int | None:
-    """The pixel row that halves the rows ``tris`` span (counted once a triangle), or None when
-    the draw is too small to be worth a second thread or there is one core."""
+def _split_row(tris: np.ndarray, fx: np.ndarray, fy: np.ndarray, width: int, height: int, cull: int,
+               scissor: np.ndarray) -> int | None:
+    """The pixel row that halves the pixels the draw covers (each triangle's, overlaps counted
+    again: each costs its work), or None when they are too few to be worth a second thread or
+    there is one core."""
     if tris.shape[0] == 0 or threads() < 2:
         return None
-    ys = fy[tris]
-    lo = np.clip(ys.min(axis=1) >> 4, 0, height)
-    hi = np.clip((ys.max(axis=1) + 15) >> 4, 0, height)
-    spans = hi - lo
-    total = int(spans.sum())
-    if total < SPLIT_ROWS:
+    work = np.cumsum(row_pixels(tris, fx, fy, width, height, cull, scissor))
+    if work[-1] < SPLIT_PIXELS or work[-1] <= 0:
         return None
-    covered = np.zeros(height + 1, np.int64)  # rows a triangle crosses, as a difference array
-    np.add.at(covered, lo, 1)
-    np.add.at(covered, hi, -1)
-    counts = np.cumsum(covered[:height])
-    row = int(np.searchsorted(np.cumsum(counts), total / 2)) + 1  # rows 0..row-1 hold half
+    row = int(np.searchsorted(work, work[-1] / 2)) + 1  # rows 0..row-1 hold half
     return min(max(row, 1), height - 1)
 
 

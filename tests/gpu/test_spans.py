@@ -412,32 +412,38 @@ def test_a_replace_that_takes_one_minus_alpha_is_not_a_pass_through():
 
 @pytest.mark.parametrize("seed", [*range(20), *range(100, 120)])
 def test_a_draw_split_between_two_threads_draws_the_same_bytes(seed, monkeypatch):
-    """Every draw split at the row halving its work (SPLIT_ROWS 0): the bytes, depth and stencil
+    """Every draw split at the row halving its pixels (SPLIT_PIXELS 0): the bytes, depth and stencil
     included, and the counts are those of one thread over every row."""
     s = _state(seed, with_depth=seed >= 100)
     want, counts, want_depth = _spans_depth(s)
     monkeypatch.setattr(spans, "threads", lambda: 2)
-    monkeypatch.setattr(spans, "SPLIT_ROWS", 0)
+    monkeypatch.setattr(spans, "SPLIT_PIXELS", 0)
     splits = []
     monkeypatch.setattr(spans, "_split_row", lambda *a, real=spans._split_row: splits.append(real(*a)) or splits[-1])
     got, got_counts, got_depth = _spans_depth(s)
-    assert splits and splits[0] is not None
+    covered = spans.row_pixels(s["tris"], s["fx"], s["fy"], W, H, s["cull"], s["scissor"]).sum()
+    assert splits and (splits[0] is not None) == (covered > 0)
     assert got_counts == counts
     assert np.array_equal(got_depth, want_depth)
     assert np.array_equal(got, want), f"{int((got != want).sum())} bytes differ"
 
 
-def test_the_split_row_halves_the_rows_the_triangles_cross(monkeypatch):
+def test_the_split_row_halves_the_pixels_the_draw_covers(monkeypatch):
     monkeypatch.setattr(spans, "threads", lambda: 2)
-    fy = np.array([0, 0, 100 * 16, 100 * 16, 100 * 16, 200 * 16], np.int64)
-    tris = np.array([[0, 1, 2], [3, 4, 5]], np.int64)  # rows 0-99 and 100-199: 200 rows
-    monkeypatch.setattr(spans, "SPLIT_ROWS", 200)
-    assert spans._split_row(tris, fy, 240) == 100
-    monkeypatch.setattr(spans, "SPLIT_ROWS", 201)  # too few rows for a second thread
-    assert spans._split_row(tris, fy, 240) is None
-    monkeypatch.setattr(spans, "SPLIT_ROWS", 0)
+    # two boxes (a quad each, two triangles): rows 0-99 50 pixels wide, rows 100-199 150 wide
+    fx = np.array([0, 50, 0, 50, 0, 150, 0, 150], np.int64) * 16
+    fy = np.array([0, 0, 100, 100, 100, 100, 200, 200], np.int64) * 16
+    tris = np.array([[0, 1, 3], [0, 3, 2], [4, 5, 7], [4, 7, 6]], np.int64)
+    off = np.zeros(5, np.int64)
+    counts = spans.row_pixels(tris, fx, fy, 240, 240, 0, off)
+    assert counts[:100].tolist() == [50] * 100 and counts[100:200].tolist() == [150] * 100 and not counts[200:].any()
+    monkeypatch.setattr(spans, "SPLIT_PIXELS", 20_000)
+    assert spans._split_row(tris, fx, fy, 240, 240, 0, off) == 134  # 5,000 + 15,000: half 34 rows into the second
+    monkeypatch.setattr(spans, "SPLIT_PIXELS", 20_001)  # too few pixels for a second thread
+    assert spans._split_row(tris, fx, fy, 240, 240, 0, off) is None
+    monkeypatch.setattr(spans, "SPLIT_PIXELS", 0)
     monkeypatch.setattr(spans, "threads", lambda: 1)  # one core: never
-    assert spans._split_row(tris, fy, 240) is None
+    assert spans._split_row(tris, fx, fy, 240, 240, 0, off) is None
 
 
 def test_hlemu_gpu_threads_1_keeps_the_rasteriser_on_one_thread(monkeypatch):
