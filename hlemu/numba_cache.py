@@ -19,8 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPILED = ("hlemu/cpu/hooks.py", "hlemu/cpu/slowcall.py", "hlemu/cpu/svchook.py",
-            "hlemu/gpu/fragment.py", "hlemu/gpu/lighting.py", "hlemu/gpu/proctex.py",
-            "hlemu/gpu/pixels.py", "hlemu/gpu/raster.py", "hlemu/gpu/spans.py", "hlemu/gpu/texture.py",
+            "hlemu/gpu/clip.py", "hlemu/gpu/fragment.py", "hlemu/gpu/lighting.py", "hlemu/gpu/proctex.py",
+            "hlemu/gpu/pixels.py", "hlemu/gpu/raster.py", "hlemu/gpu/shadow.py", "hlemu/gpu/spans.py",
+            "hlemu/gpu/texture.py",
             "hlemu/gpu/texture_image.py", "hlemu/gpu/tiling.py",
             "hlemu/inspect/scan.py", "hlemu/memory/kernels.py", "hlemu/memory/kernels_trap.py",
             "kernel/display.py",
