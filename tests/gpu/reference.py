@@ -254,6 +254,25 @@ def etc1_block(word: int) -> np.ndarray:
     return out
 
 
+def tiled_bytes(image: np.ndarray) -> bytes:
+    """An RGB8 (``image`` (height, width, 3)) or RGBA8 (4 channels) texture's bytes, row 0 of
+    ``image`` the bottom (t = 0) as :func:`decode_texture` gives it: 8x8 tiles from the top row
+    of tiles, Morton order inside (x in the even bits), each texel's channels in reverse (b, g, r
+    or a, b, g, r: 3dbrew "GPU/Textures")."""
+    height, width = image.shape[:2]
+    top_down = image[::-1]
+    out = bytearray()
+    for ty in range(0, height, 8):
+        for tx in range(0, width, 8):
+            tile = [b""] * 64
+            for y in range(8):
+                for x in range(8):
+                    m = sum(((x >> k) & 1) << (2 * k) | ((y >> k) & 1) << (2 * k + 1) for k in range(3))
+                    tile[m] = bytes(int(c) for c in top_down[ty + y, tx + x][::-1])
+            out += b"".join(tile)
+    return bytes(out)
+
+
 def decode_texture(raw, width: int, height: int, fmt: int) -> np.ndarray:
     """A tiled texture's bytes -> (height, width, 4) RGBA with row 0 the bottom (t = 0): 8x8
     tiles, rows of tiles from the top of the texture; ETC1 tiles are 2x2 blocks of 4x4."""

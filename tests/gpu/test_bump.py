@@ -45,25 +45,6 @@ BUMP, TANGENT = lighting.BUMP_NORMAL << 28, lighting.BUMP_TANGENT << 28
 NO_RENORM = 1 << 30
 
 
-def rgb8_bytes(image: np.ndarray) -> bytes:
-    """An RGB8 texture's bytes from ``image`` (height, width, 3), row 0 the bottom (t = 0) as
-    reference.decode_texture gives it: 8x8 tiles from the top row of tiles, Morton order
-    inside (x in the even bits), each texel's bytes b, g, r (3dbrew "GPU/Textures")."""
-    height, width = image.shape[:2]
-    top_down = image[::-1]
-    out = bytearray()
-    for ty in range(0, height, 8):
-        for tx in range(0, width, 8):
-            tile = [b""] * 64
-            for y in range(8):
-                for x in range(8):
-                    m = sum(((x >> b) & 1) << (2 * b) | ((y >> b) & 1) << (2 * b + 1) for b in range(3))
-                    r, g, b_ = (int(c) for c in top_down[ty + y, tx + x])
-                    tile[m] = bytes((b_, g, r))
-            out += b"".join(tile)
-    return bytes(out)
-
-
 def normal_map(seed: int = 3) -> np.ndarray:
     """A bumpy normal map: a height field of two waves and some noise, its slopes as x and y
     (0..255 for -1..1) and a z that is not the unit normal's (so recomputing it shows)."""
@@ -91,7 +72,7 @@ def draw(env: Env, light: LightEnv, vertices: np.ndarray, source: int, textures:
     b.viewport(0, 0, W, H).texenv_replace(source)
     for k, (unit, image) in enumerate(sorted(textures.items())):
         at = TEX + k * 0x1000
-        env.put(at, rgb8_bytes(image))
+        env.put(at, reference.tiled_bytes(image))
         b.texture(unit, env.pa(at), SIZE, SIZE, 1, wrap_s=2, wrap_t=2)
     b.write(R.TEXUNIT_CONFIG, sum(1 << unit for unit in textures) | units)
     if setup is not None:
@@ -114,7 +95,7 @@ def want(light: LightEnv, vertices: np.ndarray, which: int, textures: dict) -> n
 
 def decoded(image: np.ndarray) -> np.ndarray:
     """The texels as the reference decodes the bytes the GPU reads (RGBA, row 0 the bottom)."""
-    return reference.decode_texture(np.frombuffer(rgb8_bytes(image), np.uint8), SIZE, SIZE, 1)
+    return reference.decode_texture(np.frombuffer(reference.tiled_bytes(image), np.uint8), SIZE, SIZE, 1)
 
 
 def differs(got: np.ndarray, other: np.ndarray, by: int) -> float:

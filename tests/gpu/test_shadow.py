@@ -126,24 +126,6 @@ def test_a_sloped_occluder_stores_the_interpolated_depth(env):
 
 
 # -- shadow textures -----------------------------------------------------------------------------
-def rgba8_bytes(image: np.ndarray) -> bytes:
-    """An RGBA8 texture's bytes (a, b, g, r a texel) from ``image`` (height, width, 4), row 0 the
-    bottom: 8x8 tiles from the top row of tiles, Morton order inside."""
-    height, width = image.shape[:2]
-    top_down = image[::-1]
-    out = bytearray()
-    for ty in range(0, height, 8):
-        for tx in range(0, width, 8):
-            tile = [b""] * 64
-            for y in range(8):
-                for x in range(8):
-                    m = sum(((x >> k) & 1) << (2 * k) | ((y >> k) & 1) << (2 * k + 1) for k in range(3))
-                    r, g, b_, a = (int(c) for c in top_down[ty + y, tx + x])
-                    tile[m] = bytes((a, b_, g, r))
-            out += b"".join(tile)
-    return bytes(out)
-
-
 def shadow_texels(seed: int = 11, size: int = 16) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return ref.pack(rng.integers(0, ref.MAX + 1, (size, size)), rng.integers(0, 256, (size, size)))
@@ -179,7 +161,7 @@ def centres(uvw) -> tuple[np.ndarray, ...]:
                          ids=["orthographic", "perspective", "linear", "bias"])
 def test_a_shadow_2d_texture_compares_its_texels_with_w_as_the_reference(env, orthographic, linear, bias):
     texels = shadow_texels()
-    env.put(TEX, rgba8_bytes(texels))
+    env.put(TEX, reference.tiled_bytes(texels))
     # w from 0.3 to 0.9 across and down: about half the random texel depths pass
     uvw = [(-0.1, -0.05, 0.3), (1.1, -0.05, 0.6), (-0.1, 1.05, 0.6), (1.1, 1.05, 0.9)]
     if not orthographic:  # perspective: (u w, v w, w) divides back to about 0..1 (affine on the quad)
@@ -200,7 +182,7 @@ def test_a_shadow_2d_texture_compares_its_texels_with_w_as_the_reference(env, or
 def test_a_texel_as_deep_as_the_fragment_passes_and_the_bias_moves_the_fragment_forward(env, stored, bias, expect):
     # every texel at depth ``stored``, intensity 90; the fragment at w = 0.2500001 (float32) is
     # 0x400001 deep: behind 0x400000 until a bias of 16 (0x10: 8 in bits 1-23) moves it forward
-    env.put(TEX, rgba8_bytes(np.tile(ref.pack(stored, 90), (8, 8, 1))))
+    env.put(TEX, reference.tiled_bytes(np.tile(ref.pack(stored, 90), (8, 8, 1))))
     uvw = [(0.5, 0.5, 0.2500001)] * 4
     assert (sample_quad(env, uvw, dict(width=8, height=8, fmt=0, kind=2), 1 | bias) == expect).all()
 
@@ -214,7 +196,7 @@ def test_a_shadow_cube_compares_the_face_the_direction_points_at(env, direction,
     # each face one texel: depths 0xA00000 (+X, +Y, +Z: deeper than the fragment's 0.5 * MAX,
     # their intensity shows) and 0x200000 (-X, -Y, -Z: nearer, 0)
     for k, (depth, intensity) in enumerate(CUBE_FACES):
-        env.put(TEX + k * 0x100, rgba8_bytes(np.tile(ref.pack(depth, intensity), (8, 8, 1))))
+        env.put(TEX + k * 0x100, reference.tiled_bytes(np.tile(ref.pack(depth, intensity), (8, 8, 1))))
     rows = [(x, y, -0.5, 1.0, *direction) for x, y in CORNERS]
     env.put(VERTS, np.array(rows, np.float32).tobytes())
     b = CommandBuilder().shader(pica_asm.assemble(SHADOW_TEXTURED)).framebuffer(env.pa(COLOR), W, H, 0)
@@ -271,7 +253,7 @@ def test_the_shadow_alpha_scales_the_fresnel_alphas(env):
                                                 diffuse=color10(200, 200, 200))
 
         def rgba(b: CommandBuilder) -> None:  # unit 0 as RGBA8 (test_bump's draw binds RGB8)
-            env.put(TEX + 0x8000, rgba8_bytes(tex))
+            env.put(TEX + 0x8000, reference.tiled_bytes(tex))
             b.texture(0, env.pa(TEX + 0x8000), 16, 16, 0)
 
         for source in (1, 2):
