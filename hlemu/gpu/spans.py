@@ -599,8 +599,10 @@ def draw(tris: np.ndarray, fx: np.ndarray, fy: np.ndarray, invw: np.ndarray, col
     # disjoint pixels, and each pixel sees the triangles in the draw's order, so the bytes are
     # those of one call over every row.
     upper = _helper().submit(draw_spans, *args, 0, split)
-    lower = draw_spans(*args, split, height)
-    top = upper.result()
+    try:
+        lower = draw_spans(*args, split, height)
+    finally:
+        top = upper.result()  # (also when this band failed: nothing draws on after the call returns)
     return (top[0] + lower[0], min(top[1], lower[1]), max(top[2], lower[2]), min(top[3], lower[3]),
             max(top[4], lower[4]))
 

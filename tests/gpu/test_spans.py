@@ -499,3 +499,27 @@ def test_texenv_tables_are_kept_by_the_registers_they_come_from():
     other = stages.copy()
     other[0, 3] ^= 0xFF  # stage 0's constant colour
     assert not np.array_equal(spans._tables(other, units)[1], rows)
+
+
+def test_a_band_that_fails_still_waits_for_the_other_before_the_draw_returns(monkeypatch):
+    import threading
+
+    s = _state(2)
+    monkeypatch.setattr(spans, "threads", lambda: 2)
+    monkeypatch.setattr(spans, "SPLIT_PIXELS", 0)
+    monkeypatch.setattr(spans, "_split_row", lambda *a: 20)
+    finished, started = [], threading.Event()
+
+    def band(*args):
+        if args[-2] == 0:  # the upper band, on the helper thread: slow
+            started.set()
+            threading.Event().wait(0.2)
+            finished.append(True)
+            return (0, H, -1, H, -1)
+        started.wait(5)
+        raise RuntimeError("the lower band failed")
+
+    monkeypatch.setattr(spans, "draw_spans", band)
+    with pytest.raises(RuntimeError, match="lower band"):
+        _spans_depth(s)
+    assert finished == [True]
