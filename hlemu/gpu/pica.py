@@ -43,7 +43,7 @@ import numpy as np
 from hlemu.gpu import clip, geometry, lighting, proctex, raster, shadow, spans, texture, vertex
 from hlemu.gpu import regs as R
 from hlemu.gpu.cmdlist import Command, CommandListError, parse
-from hlemu.gpu.float24 import f24_to_f32, unpack_vec4
+from hlemu.gpu.float24 import f24_value, unpack_vec4
 from hlemu.gpu.fragment import lighting_read, proctex_read, textures_read
 from hlemu.gpu.memory import GpuFault, GpuMemory
 from hlemu.gpu.shader import ShaderError, ShaderSetup, VertexShader, load_inputs
@@ -450,8 +450,8 @@ class Pica:
             return
         if fmt > 4 or width % 8 or height % 8 or not width:
             raise GpuFault(f"colour buffer {width}x{height} in format {fmt} cannot be drawn into")
-        half_w = float(f24_to_f32(self.regs[R.VIEWPORT_WIDTH]))
-        half_h = float(f24_to_f32(self.regs[R.VIEWPORT_HEIGHT]))
+        half_w = f24_value(self.regs[R.VIEWPORT_WIDTH])
+        half_h = f24_value(self.regs[R.VIEWPORT_HEIGHT])
         corner = self.regs[R.VIEWPORT_XY]
         cx, cy = _signed10(corner & 0x3FF), _signed10((corner >> 16) & 0x3FF)
         with np.errstate(all="ignore"):
@@ -511,7 +511,7 @@ class Pica:
         bit 0 turns it on."""
         if not self.regs[R.FRAGOP_CLIP] & 1:
             return None
-        a, b, c, d = (float(f24_to_f32(self.regs[R.FRAGOP_CLIP_DATA0 + k] & 0xFFFFFF)) for k in range(4))
+        a, b, c, d = (f24_value(self.regs[R.FRAGOP_CLIP_DATA0 + k]) for k in range(4))
         return a, b, c, d
 
     def _textures(self, draw: Draw, used: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -557,8 +557,8 @@ class Pica:
         test, write = bool(mode & 1), bool(mode >> 12 & 1) and bool(self.regs[R.DEPTHBUFFER_WRITE] & 3)
         dfmt = self.regs[R.DEPTHBUFFER_FORMAT] & 3
         stencil = bool(self.regs[R.STENCIL_TEST] & 1) and dfmt == 3  # only a D24S8 buffer has stencil
-        settings = np.array([test, (mode >> 4) & 7, write, float(f24_to_f32(self.regs[R.DEPTHMAP_SCALE])),
-                             float(f24_to_f32(self.regs[R.DEPTHMAP_OFFSET])), self.regs[R.DEPTHMAP_ENABLE] & 1],
+        settings = np.array([test, (mode >> 4) & 7, write, f24_value(self.regs[R.DEPTHMAP_SCALE]),
+                             f24_value(self.regs[R.DEPTHMAP_OFFSET]), self.regs[R.DEPTHMAP_ENABLE] & 1],
                             np.float64)
         if not (test or write or stencil):
             return settings, dfmt, None
