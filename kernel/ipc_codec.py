@@ -102,6 +102,8 @@ def descriptors(words: list[int], normal: int, count: int) -> Iterator[Translate
     buffer) when it is reached: a :class:`KernelError` for the sender otherwise."""
     i = 1 + normal
     end = 1 + normal + count
+    if end > len(words):  # (message_length's refusal, for callers that did not ask it first)
+        raise KernelError(Result.INVALID_BUFFER_DESCRIPTOR, f"{normal}+{count} words overflow the buffer")
     while i < end:
         desc = words[i] & 0xFFFFFFFF
         kind = desc & 0xF

@@ -69,6 +69,14 @@ def test_a_malformed_descriptor_is_the_senders_error(translate, code, text):
     assert err.value.code == code and text in str(err.value)
 
 
+def test_a_header_longer_than_the_words_is_refused_before_any_is_read():
+    words = codec.message(1, [], [codec.calling_pid(), 0])
+    with pytest.raises(KernelError) as err:
+        list(codec.descriptors(words, 0, len(words)))  # a count past the end of what is there
+    assert err.value.code == INVALID_BUFFER_DESCRIPTOR and "overflow the buffer" in str(err.value)
+    assert [d.kind for d in codec.descriptors(words, 0, len(words) - 1)] == ["pid"]  # exactly up to the end
+
+
 def test_errors_come_when_their_descriptor_is_reached():
     """The descriptors before a bad one are read first (translate acts on each in turn)."""
     translate = [codec.calling_pid(), 0, 0x00000004, 0]
