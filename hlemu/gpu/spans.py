@@ -656,7 +656,8 @@ def threads() -> int:
     wanted = os.environ.get("HLEMU_GPU_THREADS", "")
     if wanted.strip() == "1":
         return 1
-    return 2 if len(os.sched_getaffinity(0)) >= 2 else 1
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 2 if usable >= 2 else 1  # (sched_getaffinity is Linux's; elsewhere the machine's count)
 
 
 def _split_row(tris: np.ndarray, fx: np.ndarray, fy: np.ndarray, width: int, height: int, cull: int,

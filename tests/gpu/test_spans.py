@@ -454,6 +454,9 @@ def test_hlemu_gpu_threads_1_keeps_the_rasteriser_on_one_thread(monkeypatch):
     assert spans.threads() == 2
     monkeypatch.setattr(spans.os, "sched_getaffinity", lambda _pid: {0})
     assert spans.threads() == 1
+    monkeypatch.delattr(spans.os, "sched_getaffinity")  # not Linux: the machine's core count
+    monkeypatch.setattr(spans.os, "cpu_count", lambda: 4)
+    assert spans.threads() == 2
 
 
 def test_decoded_textures_are_kept_while_their_bytes_stay_the_same(monkeypatch):
