@@ -99,6 +99,20 @@ def _span_ok(table, mem, v, n, need):
 
 
 @njit(cache=True, nogil=True)
+def _contiguous(table, mem, v, p, limit, need):
+    """How many bytes from guest ``v`` (at ``p`` in ``mem``) lie one after another in ``mem``,
+    at most ``limit`` (>= 1): all of them for fastmem's slab; for semifastmem, the page's
+    rest and each next page whose frame follows the last (a buffer in consecutive frames is
+    one memmove, not one a page). The caller has checked every page with ``_span_ok``."""
+    if table.itemsize == 1:  # (fastmem_trap's int8 table too)
+        return limit
+    run = 4096 - (v & 0xFFF)
+    while run < limit and translate(table, mem, v + run, need) == p + run:
+        run += 4096
+    return min(run, limit)
+
+
+@njit(cache=True, nogil=True)
 def load(table, mem, v, size):
     """Read a little-endian value of ``size`` (1..8) bytes; returns (ok, value)."""
     v = np.int64(v)
@@ -195,8 +209,9 @@ def read_bytes(table, mem, v, out):
         return False
     done = 0
     while done < n:
-        chunk = min(n - done, 4096 - ((v + done) & 0xFFF)) if table.itemsize != 1 else n - done
-        _memmove(out, done, mem, translate(table, mem, v + done, FAST_READ), chunk)
+        p = translate(table, mem, v + done, FAST_READ)
+        chunk = _contiguous(table, mem, v + done, p, n - done, FAST_READ)
+        _memmove(out, done, mem, p, chunk)
         done += chunk
     return True
 
@@ -211,8 +226,9 @@ def write_bytes(table, mem, v, data):
         return False
     done = 0
     while done < n:
-        chunk = min(n - done, 4096 - ((v + done) & 0xFFF)) if table.itemsize != 1 else n - done
-        _memmove(mem, translate(table, mem, v + done, FAST_WRITE), data, done, chunk)
+        p = translate(table, mem, v + done, FAST_WRITE)
+        chunk = _contiguous(table, mem, v + done, p, n - done, FAST_WRITE)
+        _memmove(mem, p, data, done, chunk)
         done += chunk
     return True
 
@@ -251,12 +267,10 @@ def copy(src_table, src_mem, src_frames, s, dst_table, dst_mem, dst_frames, d, n
         return COPY_BOUNCE
     done = 0
     while done < n:
-        if src_table.itemsize == 1:
-            chunk = n - done
-        else:
-            chunk = min(n - done, 4096 - ((s + done) & 0xFFF), 4096 - ((d + done) & 0xFFF))
         ps = translate(src_table, src_mem, s + done, FAST_READ)
         pd = translate(dst_table, dst_mem, d + done, FAST_WRITE)
+        chunk = _contiguous(src_table, src_mem, s + done, ps, n - done, FAST_READ)
+        chunk = _contiguous(dst_table, dst_mem, d + done, pd, chunk, FAST_WRITE)
         _memmove(dst_mem, pd, src_mem, ps, chunk)
         done += chunk
     return COPY_DONE

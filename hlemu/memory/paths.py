@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _TOP = 1 << 32
 _WIDTH_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+_copy, _COPY_DONE, _COPY_BOUNCE = kernels.copy, kernels.COPY_DONE, kernels.COPY_BOUNCE  # (copy_from: no module lookups)
 
 
 class MemoryPath:
@@ -486,12 +487,13 @@ class CompiledPath(MemoryPath):
         assert isinstance(src_path, CompiledPath)
         src_table, src_mem = src_path.arrays()
         dst_table, dst_mem = self.arrays()
-        status = kernels.copy(src_table, src_mem, src.table.frame, src_addr, dst_table, dst_mem,
-                              self.space.table.frame, dst_addr, size)
-        if status == kernels.COPY_BOUNCE:  # the frames may overlap: read all, then write all
-            self.write(dst_addr, src_path.read(src_addr, size))
-        elif status == kernels.COPY_SLOW:
-            self.space.slow.copy_from(src, src_addr, dst_addr, size)
+        status = _copy(src_table, src_mem, src.table.frame, src_addr, dst_table, dst_mem,
+                       self.space.table.frame, dst_addr, size)
+        if status != _COPY_DONE:
+            if status == _COPY_BOUNCE:  # the frames may overlap: read all, then write all
+                self.write(dst_addr, src_path.read(src_addr, size))
+            else:
+                self.space.slow.copy_from(src, src_addr, dst_addr, size)
 
     def search(self, pattern: bytes, start: int = 0, end: int = _TOP, align: int = 1,
                limit: int = 1024) -> list[int]:

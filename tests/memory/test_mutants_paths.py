@@ -155,3 +155,27 @@ def test_a_batch_whose_first_address_needs_slowmem_is_read_and_written_whole(spa
     assert [space.slow.read32(int(a)) for a in addrs] == [0x11111111, 0x22222222, 0x33333333, 0x44444444]
     assert [(hit.address, hit.kind) for hit in hits] == [(BASE + 0x10, "read"), (BASE + 0x10, "write"),
                                                          (BASE + 0x10, "read")]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_bulk_moves_follow_each_page_where_runs_of_consecutive_frames_break(spaces, memory_system, path):
+    """read, write and copy_from over pages whose frames run consecutively, then jump (back,
+    then forward): semifastmem moves a run of consecutive frames in one piece, and must start
+    a new piece at each jump. Every byte lands where the page table says."""
+    frames = memory_system.phys.allocate("APPLICATION", 12, contiguous=True)
+    src_order, dst_order = [0, 1, 2, 7, 8, 3], [11, 10, 4, 5, 6, 9]  # runs 0-2, 7-8, 3; 10 after 11; 4-6
+    src, dst = spaces("src"), spaces("dst")
+    for sp, order in ((src, src_order), (dst, dst_order)):
+        for i, index in enumerate(order):
+            sp.map(BASE + i * 0x1000, frames[index : index + 1], P.RW, S.PRIVATE)
+    data = np.random.default_rng(5).integers(0, 256, 6 * 0x1000, dtype=np.uint8).tobytes()
+    src.path(path).write(BASE + 0x10, data[: 6 * 0x1000 - 0x20])
+    for i, index in enumerate(src_order):  # each page's bytes are in its own frame
+        lo = 0x10 if i == 0 else 0
+        hi = 0x1000 - 0x10 if i == 5 else 0x1000
+        got = bytes(memory_system.phys.data[int(frames[index]) * 0x1000 + lo : int(frames[index]) * 0x1000 + hi])
+        assert got == data[i * 0x1000 + lo - 0x10 : i * 0x1000 + hi - 0x10]
+    assert src.path(path).read(BASE + 0x10, len(data) - 0x20) == data[: len(data) - 0x20]
+    dst.path(path).copy_from(src, BASE + 0x123, BASE + 0x45, 5 * 0x1000)
+    assert dst.slow.read(BASE + 0x45, 5 * 0x1000) == src.slow.read(BASE + 0x123, 5 * 0x1000)
+    assert dst.slow.read(BASE, 0x45) == bytes(0x45)  # nothing before it
