@@ -20,6 +20,7 @@ Invariants after every public call:
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from hlemu.memory.constants import (
     NUM_PAGES,
     PAGE_MASK,
     PAGE_SHIFT,
+    PAGE_SIZE,
     MemoryPermission,
     MemoryState,
     SpecialKind,
@@ -48,6 +50,7 @@ from hlemu.text import record_repr
 _SMALL_SYNC = 16  # slab syncs of up to this many pages work on plain lists
 
 _FREE = int(MemoryState.FREE)
+_WORD = struct.Struct("<I")
 _X = int(MemoryPermission.X)
 
 log = logging.getLogger(__name__)
@@ -432,6 +435,17 @@ class AddressSpace:
             self.phys.collect(np.array([old]))  # the image's holder keeps it for the others
             self._changed(vpn, vpn + 1)
         return len(shared)
+
+    def read_word(self, vaddr: int) -> int:
+        """The 32-bit word at ``vaddr``, as ``mem.read32`` reads it (the same value, fault or
+        handler call). A word inside one readable page of plain memory is read here from
+        physical memory, without a compiled call: a one-handle ReplyAndReceive reads one
+        every IPC round trip."""
+        vaddr &= 0xFFFFFFFF
+        entry = self.table.items.fast[vaddr >> PAGE_SHIFT]
+        if entry & FAST_READ and (vaddr & PAGE_MASK) <= PAGE_SIZE - 4:
+            return _WORD.unpack_from(self.phys.data.data, (entry & 0xFFFFF000) | (vaddr & PAGE_MASK))[0]
+        return self.mem.read32(vaddr)
 
     def peek(self, vaddr: int, size: int) -> bytes:
         """Read memory ignoring the page's permission (never calls MMIO handlers)."""

@@ -109,8 +109,8 @@ def reply_and_receive(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     if not 0 <= count <= MAX_WAIT_HANDLES:
         raise KernelError(Result.OUT_OF_RANGE, f"{count} handles")
     handles = t.process.handles
-    if count == 1:  # a server of one session: one word (a read32 costs half a read)
-        objects = [handles.get(t.process.space.mem.read32(a[1]), WaitObject, t)]
+    if count == 1:  # a server of one session: one word (read_word: no compiled call for it)
+        objects = [handles.get(t.process.space.read_word(a[1]), WaitObject, t)]
     else:
         raw = t.process.space.mem.read(a[1], 4 * count) if count else b""
         objects = [handles.get(int.from_bytes(raw[i : i + 4], "little"), WaitObject, t)

@@ -189,7 +189,7 @@ def arbitrate_address(k: Kernel, t: Thread, a: list[int]) -> tuple[int, ...] | N
     timed = kind in (ArbitrationType.WAIT_IF_LESS_THAN_TIMEOUT, ArbitrationType.DECREMENT_AND_WAIT_IF_LESS_THAN_TIMEOUT)
     done = Result.TIMEOUT if timed else Result.SUCCESS
     mem = t.process.space.mem
-    current = s32(mem.read32(addr))  # signed comparison: wait iff *addr < value
+    current = s32(t.process.space.read_word(addr))  # signed comparison: wait iff *addr < value
     if current >= value:
         return (done,)
     if kind in (ArbitrationType.DECREMENT_AND_WAIT_IF_LESS_THAN,

@@ -179,3 +179,43 @@ def test_bulk_moves_follow_each_page_where_runs_of_consecutive_frames_break(spac
     dst.path(path).copy_from(src, BASE + 0x123, BASE + 0x45, 5 * 0x1000)
     assert dst.slow.read(BASE + 0x45, 5 * 0x1000) == src.slow.read(BASE + 0x123, 5 * 0x1000)
     assert dst.slow.read(BASE, 0x45) == bytes(0x45)  # nothing before it
+
+
+class _Counter:
+    """An MMIO handler that answers each read with its address and logs it."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[int, int]] = []
+
+    def read(self, space, vaddr, size):  # noqa: ANN001, ANN201 - the MmioHandler protocol
+        self.reads.append((vaddr, size))
+        return vaddr * 3
+
+    def write(self, space, vaddr, size, value):  # noqa: ANN001, ANN201
+        raise AssertionError("not written")
+
+
+@pytest.mark.parametrize("backend", PATHS)
+def test_read_word_reads_what_read32_reads_faults_and_handlers_alike(spaces, memory_system, backend):
+    """AddressSpace.read_word (a one-handle ReplyAndReceive, WaitIfLessThan) is read32 of the
+    space's path: plain words from physical memory, a page-crossing word, a read-only page,
+    MMIO (the handler called once, as read32 calls it) and unmapped memory (the same fault)."""
+    sp = spaces("words")
+    sp.mem = sp.path(backend)
+    frames = memory_system.phys.allocate("APPLICATION", 5, contiguous=True)
+    sp.map(BASE, frames[[0, 2]], P.RW, S.PRIVATE)  # not consecutive: a crossing word must not run on
+    sp.map(BASE + 0x2000, frames[4:], P.R, S.PRIVATE)
+    handler = _Counter()
+    sp.map_mmio(BASE + 0x3000, 0x1000, handler)
+    sp.poke(BASE, bytes(range(256)) * 48)
+    for addr in (BASE, BASE + 0x44, BASE + 0xFFC, BASE + 0xFFE, BASE + 0x1FFF, BASE + 0x2010, BASE + 0x2FFC):
+        assert sp.read_word(addr) == sp.slow.read32(addr), hex(addr)
+    assert sp.read_word(BASE + 0xFFE) == int.from_bytes(sp.slow.read(BASE + 0xFFE, 4), "little")
+    assert sp.read_word(BASE + 0x3008) == ((BASE + 0x3008) * 3) & 0xFFFFFFFF
+    assert handler.reads == [(BASE + 0x3008, 4)]
+    with pytest.raises(GuestFault) as exc:
+        sp.read_word(BASE + 0x5000)
+    with pytest.raises(GuestFault) as expected:
+        sp.slow.read32(BASE + 0x5000)
+    assert str(exc.value) == str(expected.value)
+    assert sp.read_word((1 << 32) + BASE + 0x44) == sp.slow.read32(BASE + 0x44)  # taken modulo 4 GiB
