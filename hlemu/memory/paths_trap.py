@@ -50,6 +50,10 @@ class FastTrapMem(FastMem):
         self._slab = space.slab
         self._ttable = self._table.view(np.int8)  # int8 selects the unchecked compilation
         self._base = self._slab.base
+        # The host MMU is this path's only check: parked pages must lose their access now and
+        # from now on as they park (Slab.release).
+        self._slab.settle()
+        self._slab.lazy = False
         self._native.register(self._base, 1 << 32)
         self.traps = 0  # pages that trapped (each restored, its operation redone)
 

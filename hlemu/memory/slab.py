@@ -77,17 +77,27 @@ class Slab:
         self.mappings = 0  # host mmap calls made, for the debugger and benchmarks
         self.parks = self.unparks = 0  # releases that parked pages, and maps that took them back
         self._small: dict[int, int] = {}  # page -> frame, for pages mapped a few at a time (parkable)
+        self._prot: dict[int, int] = {}  # page -> its host protection, for the pages in _small
         self._parked: dict[int, int] = {}  # page -> frame still mapped there with no access, oldest first
+        # Parked pages whose host protection is still what it was when they were mapped (page ->
+        # that protection): see release(). Only while ``lazy``; settle() protects them.
+        self._open: dict[int, int] = {}
+        self.lazy = True
 
     def map_frames(self, vpn: int, first_frame: int, count: int, prot: int) -> None:
         """Map ``count`` consecutive frames at guest page ``vpn``."""
         self._require_open()
         parked = self._parked
         if count <= PARK_PAGES and parked and all(parked.get(vpn + i) == first_frame + i for i in range(count)):
-            # The same frames, parked there by the last release: only the access comes back.
-            self.protect(vpn, count, prot)
+            # The same frames, parked there by the last release: only the access comes back,
+            # and costs nothing when the page never lost it (a lazy park, see release()).
+            opened = self._open
+            if not all(opened.get(vpn + i) == prot for i in range(count)):
+                self._mprotect(vpn, count, prot)
             for i in range(count):
+                opened.pop(vpn + i, None)
                 self._small[vpn + i] = parked.pop(vpn + i)
+                self._prot[vpn + i] = prot
             self.unparks += 1
             return
         self._forget(vpn, count)
@@ -95,6 +105,7 @@ class Slab:
                           self._fd, first_frame << PAGE_SHIFT), f"mapping guest page {vpn:#x} into the slab")
         if count <= PARK_PAGES:
             self._small.update((vpn + i, first_frame + i) for i in range(count))
+            self._prot.update((vpn + i, prot) for i in range(count))
         self.mappings += 1
 
     def release(self, vpn: int, count: int) -> None:
@@ -104,17 +115,32 @@ class Slab:
         every reply) costs one ``mprotect`` instead of two ``mmap``\\ s. At most
         :data:`PARK_LIMIT` pages stay parked (the oldest are released for good), so a long
         session does not grow the host's mappings. Everything else returns to the bare
-        reservation (no backing, no access)."""
+        reservation (no backing, no access).
+
+        While the slab is ``lazy`` a parked page even keeps its host protection (no
+        ``mprotect`` at all, ~4.5 us each on this machine, two per IPC request with a mapped
+        buffer): the page table says the page is unmapped, and every reader of a lazy slab
+        checks the table first (the checked fastmem kernels read the access byte; Unicorn has
+        its own protection, which :mod:`hlemu.cpu.pagemap` takes away). Only fastmem_trap
+        relies on the host protection alone: its path calls :meth:`settle` and clears ``lazy``
+        before its first access, and from then on parking protects at once."""
         self._require_open()
         small = self._small
         if count <= PARK_PAGES and all(vpn + i in small for i in range(count)):
-            self.protect(vpn, count, PROT_NONE)
+            if self.lazy:
+                for i in range(count):
+                    self._open[vpn + i] = self._prot.pop(vpn + i)
+            else:
+                self._mprotect(vpn, count, PROT_NONE)
+                for i in range(count):
+                    del self._prot[vpn + i]
             for i in range(count):
                 self._parked[vpn + i] = small.pop(vpn + i)
             self.parks += 1
             while len(self._parked) > PARK_LIMIT:  # the oldest goes back to the reservation
                 oldest = next(iter(self._parked))
                 del self._parked[oldest]
+                self._open.pop(oldest, None)
                 self._bare(oldest, 1)
             return
         self._forget(vpn, count)
@@ -129,21 +155,49 @@ class Slab:
     def _forget(self, vpn: int, count: int) -> None:
         """Pages ``vpn .. vpn+count-1`` get a new mapping: what was known of them goes."""
         if count > len(self._small) + len(self._parked):  # a big range: look through the records instead
-            for table in (self._small, self._parked):
+            for table in (self._small, self._prot, self._parked, self._open):
                 for page in [v for v in table if vpn <= v < vpn + count]:
                     del table[page]
             return
         for page in range(vpn, vpn + count):
             self._small.pop(page, None)
+            self._prot.pop(page, None)
             self._parked.pop(page, None)
+            self._open.pop(page, None)
 
     @property
     def parked(self) -> int:
         """Pages parked (mapped to a frame with no access) by :meth:`release`."""
         return len(self._parked)
 
+    @property
+    def open_parked(self) -> dict[int, int]:
+        """Parked pages still holding their host protection (page -> protection): a lazy
+        slab's (see :meth:`release`). A copy."""
+        return dict(self._open)
+
+    def settle(self) -> None:
+        """Give every lazily parked page no host access: the slab's protection then mirrors
+        the page table exactly."""
+        self._require_open()
+        for vpn in sorted(self._open):
+            self._mprotect(vpn, 1, PROT_NONE)
+        self._open.clear()
+
     def protect(self, vpn: int, count: int, prot: int) -> None:
         self._require_open()
+        self._mprotect(vpn, count, prot)
+        small, known, opened = self._small, self._prot, self._open
+        if count <= PARK_PAGES:
+            pages: range | list[int] = range(vpn, vpn + count)
+        else:  # a big range: look through the records instead
+            pages = [v for v in (*small, *opened) if vpn <= v < vpn + count]
+        for page in pages:
+            opened.pop(page, None)  # (a parked page protected explicitly is no longer open)
+            if page in small:
+                known[page] = prot
+
+    def _mprotect(self, vpn: int, count: int, prot: int) -> None:
         res = _LIBC.mprotect(self.base + (vpn << PAGE_SHIFT), count << PAGE_SHIFT, prot)
         if res != 0:
             err = ctypes.get_errno()

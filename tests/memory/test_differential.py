@@ -34,6 +34,7 @@ from hlemu.memory import MemoryPermission as P
 from hlemu.memory import MemoryState as S
 from hlemu.memory.constants import FAST_READ, FAST_WRITE
 from hlemu.memory.paths import MemoryPath
+from hlemu.memory.slab import PROT_READ, PROT_RW
 from hlemu.memory.trap import available
 
 # fastmem_trap needs its fault handler built (tests/memory/test_trap.py fails unless only the
@@ -409,8 +410,18 @@ def checked_pages(role: str) -> list[int]:
 
 
 def assert_slab_mirrors_table(world: World, maps: list[HostMapping]) -> None:
-    """The slab's host protection allows exactly what ``access`` says, over the right frame."""
+    """The slab's host protection allows exactly what ``access`` says, over the right frame;
+    a page parked lazily (Slab.release) is unmapped in the table and keeps the protection it
+    had, and settle() gives it none."""
     for role, space in world.spaces.items():
+        opened = space.slab.open_parked
+        for vpn, prot in opened.items():
+            assert int(space.table.access[vpn]) == 0, f"{world.path} {role} page {vpn:#x} is open and mapped"
+            assert prot in (PROT_READ, PROT_RW)
+        if opened:
+            assert space.fast_trap is None, f"{world.path} {role}: a fastmem_trap slab parked lazily"
+            space.slab.settle()
+            maps = host_mappings()
         vpns = checked_pages(role)
         host = host_view(space.slab, vpns, maps)
         for vpn in vpns:

@@ -219,3 +219,4 @@ def test_read_word_reads_what_read32_reads_faults_and_handlers_alike(spaces, mem
         sp.slow.read32(BASE + 0x5000)
     assert str(exc.value) == str(expected.value)
     assert sp.read_word((1 << 32) + BASE + 0x44) == sp.slow.read32(BASE + 0x44)  # taken modulo 4 GiB
+    memory_system.phys.free(frames[[1, 3]])  # never mapped: the spaces fixture frees only mapped frames

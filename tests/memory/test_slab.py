@@ -10,6 +10,7 @@ import pytest
 from hlemu.memory import GuestFault, WriteTracker
 from hlemu.memory import MemoryPermission as P
 from hlemu.memory import MemoryState as S
+from hlemu.memory.slab import PROT_RW
 
 
 class Register:
@@ -49,10 +50,18 @@ def test_host_protection_mirrors_the_page_table(spaces, memory_system):
     sp.map(0x08000000, memory_system.phys.allocate("APPLICATION", 3), P.RW, S.PRIVATE)
     sp.protect(0x08001000, 0x1000, P.R)
     sp.protect(0x08002000, 0x1000, P.NONE)
+    # A page of a small mapping losing all access parks lazily: its host protection stays
+    # until settle() (the table's access byte already refuses it on every path).
+    assert sp.slab.open_parked == {0x08002: PROT_RW}
+    with pytest.raises(GuestFault):
+        sp.fast.read8(0x08002000)
+    sp.slab.settle()
+    assert sp.slab.open_parked == {}
     assert [host_prot(sp, 0x08000000 + i * 0x1000) for i in range(3)] == ["rw", "r-", "--"]
     sp.map_mmio(0x1EC00000, 0x1000, Register())
     assert host_prot(sp, 0x1EC00000) == "--"  # MMIO is never touched through the slab
     sp.unmap(0x08000000, 0x1000)
+    sp.slab.settle()
     assert host_prot(sp, 0x08000000) == "--"
 
 
@@ -75,8 +84,10 @@ def test_unmapped_slab_pages_read_nothing_and_hold_no_memory(spaces, memory_syst
     sp.map(0x08000000, frames, P.RW, S.PRIVATE)
     assert sp.slab.view[0x08000000] == 0x77
     sp.unmap(0x08000000, 0x1000)
-    assert host_prot(sp, 0x08000000) == "--"
     assert sp.table.access[0x08000000 >> 12] == 0  # so compiled fastmem never touches it
+    assert sp.slab.open_parked == {0x08000: PROT_RW}  # parked lazily (Slab.release) until settled
+    sp.slab.settle()
+    assert host_prot(sp, 0x08000000) == "--"
 
 
 def test_closed_slab_refuses_work(memory_system):
@@ -142,16 +153,19 @@ def test_an_ipc_buffer_mapped_again_to_the_same_frame_reuses_its_parked_mapping(
     sp.map(0x04000000, frames[:1], P.RW, S.SHARED)
     mappings = sp.slab.mappings
     sp.unmap(0x04000000, 0x1000)
-    # unmapped: no access from the host (nor, so, from fastmem or Unicorn), the frame kept behind it
-    assert _mapping_of(sp, 0x04000000) == ("--", int(frames[0]) << 12)
-    assert sp.slab.parked == 1
+    # unmapped: parked lazily, the frame kept behind it with its host protection (no mprotect);
+    # the page table refuses it on every path
+    assert _mapping_of(sp, 0x04000000) == ("rw", int(frames[0]) << 12)
+    assert sp.slab.parked == 1 and sp.slab.open_parked == {0x04000: PROT_RW}
     with pytest.raises(GuestFault):
         sp.fast.read8(0x04000000)
-    sp.map(0x04000000, frames[:1], P.R, S.SHARED)  # the same frame: one mprotect, no mmap
-    assert sp.slab.mappings == mappings and sp.slab.unparks == 1
+    sp.map(0x04000000, frames[:1], P.R, S.SHARED)  # the same frame, less access: one mprotect, no mmap
+    assert sp.slab.mappings == mappings and sp.slab.unparks == 1 and sp.slab.open_parked == {}
     assert _mapping_of(sp, 0x04000000) == ("r-", int(frames[0]) << 12)
     assert sp.fast.read8(0x04000000) == 0x5A
     sp.unmap(0x04000000, 0x1000)
+    sp.slab.settle()  # now no access from the host (nor, so, from fastmem or Unicorn)
+    assert _mapping_of(sp, 0x04000000) == ("--", int(frames[0]) << 12)
     sp.map(0x04000000, frames[1:], P.RW, S.SHARED)  # another frame there: mapped afresh
     assert sp.slab.mappings == mappings + 1 and sp.slab.parked == 0
     assert _mapping_of(sp, 0x04000000) == ("rw", int(frames[1]) << 12)
@@ -166,7 +180,47 @@ def test_parked_pages_are_bounded_so_a_long_session_does_not_grow(spaces, memory
     for page in range(3 * PARK_LIMIT):  # a buffer at a new address every time
         sp.map(0x04000000 + page * 0x1000, frames, P.RW, S.SHARED)
         sp.unmap(0x04000000 + page * 0x1000, 0x1000)
-    assert sp.slab.parked == PARK_LIMIT
+    assert sp.slab.parked == PARK_LIMIT and len(sp.slab.open_parked) == PARK_LIMIT
+    sp.slab.settle()
     assert host_prot(sp, 0x04000000) == "--"  # the oldest went back to the bare reservation
     assert _mapping_of(sp, 0x04000000) == ("--", None)
     assert _mapping_of(sp, 0x04000000 + (3 * PARK_LIMIT - 1) * 0x1000) == ("--", int(frames[0]) << 12)
+
+
+def test_a_lazy_park_costs_no_mprotect_and_a_trap_path_protects_parked_pages(spaces, memory_system, monkeypatch):
+    """An IPC buffer unmapped by a reply and mapped again by the next request, with the same
+    frame and protection, costs the slab no system call while it is lazy; once fastmem_trap
+    (whose only check is the host MMU) uses the slab, parked pages lose their access, at once
+    and from then on as they park."""
+    from hlemu.memory import slab as slab_module
+
+    sp = spaces()
+    frames = memory_system.phys.allocate("APPLICATION", 2)
+    sp.map(0x04000000, frames[:1], P.RW, S.SHARED)
+    calls: list[tuple[int, int, int]] = []  # (page, count, protection) of each mprotect
+    real = slab_module.Slab._mprotect
+
+    def counted(self, vpn: int, count: int, prot: int) -> None:  # noqa: ANN001
+        calls.append((vpn, count, prot))
+        real(self, vpn, count, prot)
+
+    monkeypatch.setattr(slab_module.Slab, "_mprotect", counted)
+    for _ in range(3):
+        sp.unmap(0x04000000, 0x1000)
+        sp.map(0x04000000, frames[:1], P.RW, S.SHARED)
+    assert calls == [] and sp.slab.unparks == 3
+    sp.unmap(0x04000000, 0x1000)
+    sp.map(0x08000000, frames[1:], P.RW, S.PRIVATE)
+    sp.unmap(0x08000000, 0x1000)
+    assert set(sp.slab.open_parked) == {0x04000, 0x08000}
+    assert sp.path("fastmem_trap").read_int is not None  # built: it settles the slab
+    assert sorted(calls) == [(0x04000, 1, 0), (0x08000, 1, 0)]
+    assert sp.slab.open_parked == {} and not sp.slab.lazy
+    assert _mapping_of(sp, 0x04000000) == ("--", int(frames[0]) << 12)
+    with pytest.raises(GuestFault):
+        sp.path("fastmem_trap").read8(0x04000000)  # the host MMU traps it; slowmem faults it
+    calls.clear()
+    sp.map(0x04000000, frames[:1], P.RW, S.SHARED)
+    sp.unmap(0x04000000, 0x1000)  # parks protected now (the map was an mmap: the trap's restore remapped the page)
+    assert calls == [(0x04000, 1, 0)] and sp.slab.open_parked == {}
+    assert _mapping_of(sp, 0x04000000) == ("--", int(frames[0]) << 12)
