@@ -319,6 +319,16 @@ def test_wait1_poll_is_an_immediate_timeout(guest):
     assert ticks_of(w, 3) - ticks_of(w, 0) < TICKS_PER_MS  # it did not sleep
 
 
+def test_wait1_answers_in_r0_only(guest):
+    """A WaitSynchronization1 that ends at once (signalled, or polled) answers in r0 only; r1,
+    no argument of it, keeps what the guest had there (Citra's wrapper writes r0)."""
+    process = guest.run_one(
+        event(STICKY, "r10") + signal("r10")
+        + "ldr r1, =0x1234\n" + wait1("r10") + save(0, "r0", "r1")
+        + event(ONESHOT, "r9") + "ldr r1, =0x5678\n" + wait1("r9", 0) + save(2, "r0", "r1"))
+    assert guest.words(process, 4) == [SUCCESS, 0x1234, TIMEOUT, 0x5678]
+
+
 def test_wait1_with_a_finite_timeout_lets_guest_time_pass(guest):
     process = guest.spawn(event(ONESHOT, "r10") + tick(0) + wait1("r10", 10 * MS) + save(2, "r0") + tick(3)
                           + wait1("r10", 60_000 * MS) + save(5, "r0") + tick(6))  # a minute
@@ -390,8 +400,8 @@ def test_wait_n_any_timeout_sets_index_minus_one(guest):
 
 def test_wait_n_all_of_no_handles_succeeds_at_once(guest):
     """Citra: wait_all over 0 handles is vacuously satisfied (svc.cpp WaitSynchronizationN)."""
-    process = guest.run_one(waitn(0, True, -1) + save(0, "r0"))
-    assert guest.words(process, 1) == [SUCCESS]
+    process = guest.run_one(waitn(0, True, -1) + save(0, "r0", "r1"))
+    assert guest.words(process, 2) == [SUCCESS, 0]  # r1: 0, the index a wait-all reports
 
 
 def test_wait_n_any_of_no_handles_times_out(guest):
