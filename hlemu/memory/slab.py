@@ -76,8 +76,8 @@ class Slab:
         self.view: np.ndarray = np.ctypeslib.as_array(array_type.from_address(self.base))
         self.mappings = 0  # host mmap calls made, for the debugger and benchmarks
         self.parks = self.unparks = 0  # releases that parked pages, and maps that took them back
-        self._small: dict[int, int] = {}  # page -> frame, for pages mapped a few at a time (parkable)
-        self._prot: dict[int, int] = {}  # page -> its host protection, for the pages in _small
+        # page -> (frame, host protection), for pages mapped a few at a time (parkable)
+        self._small: dict[int, tuple[int, int]] = {}
         self._parked: dict[int, int] = {}  # page -> frame still mapped there with no access, oldest first
         # Parked pages whose host protection is still what it was when they were mapped (page ->
         # that protection): see release(). Only while ``lazy``; settle() protects them.
@@ -96,16 +96,14 @@ class Slab:
                 self._mprotect(vpn, count, prot)
             for i in range(count):
                 opened.pop(vpn + i, None)
-                self._small[vpn + i] = parked.pop(vpn + i)
-                self._prot[vpn + i] = prot
+                self._small[vpn + i] = (parked.pop(vpn + i), prot)
             self.unparks += 1
             return
         self._forget(vpn, count)
         _check(_LIBC.mmap(self.base + (vpn << PAGE_SHIFT), count << PAGE_SHIFT, prot, mmap.MAP_SHARED | _MAP_FIXED,
                           self._fd, first_frame << PAGE_SHIFT), f"mapping guest page {vpn:#x} into the slab")
         if count <= PARK_PAGES:
-            self._small.update((vpn + i, first_frame + i) for i in range(count))
-            self._prot.update((vpn + i, prot) for i in range(count))
+            self._small.update((vpn + i, (first_frame + i, prot)) for i in range(count))
         self.mappings += 1
 
     def release(self, vpn: int, count: int) -> None:
@@ -127,15 +125,14 @@ class Slab:
         self._require_open()
         small = self._small
         if count <= PARK_PAGES and all(vpn + i in small for i in range(count)):
-            if self.lazy:
-                for i in range(count):
-                    self._open[vpn + i] = self._prot.pop(vpn + i)
-            else:
+            lazy = self.lazy
+            if not lazy:
                 self._mprotect(vpn, count, PROT_NONE)
-                for i in range(count):
-                    del self._prot[vpn + i]
             for i in range(count):
-                self._parked[vpn + i] = small.pop(vpn + i)
+                frame, prot = small.pop(vpn + i)
+                self._parked[vpn + i] = frame
+                if lazy:
+                    self._open[vpn + i] = prot
             self.parks += 1
             while len(self._parked) > PARK_LIMIT:  # the oldest goes back to the reservation
                 oldest = next(iter(self._parked))
@@ -155,13 +152,12 @@ class Slab:
     def _forget(self, vpn: int, count: int) -> None:
         """Pages ``vpn .. vpn+count-1`` get a new mapping: what was known of them goes."""
         if count > len(self._small) + len(self._parked):  # a big range: look through the records instead
-            for table in (self._small, self._prot, self._parked, self._open):
+            for table in (self._small, self._parked, self._open):
                 for page in [v for v in table if vpn <= v < vpn + count]:
                     del table[page]
             return
         for page in range(vpn, vpn + count):
             self._small.pop(page, None)
-            self._prot.pop(page, None)
             self._parked.pop(page, None)
             self._open.pop(page, None)
 
@@ -187,7 +183,7 @@ class Slab:
     def protect(self, vpn: int, count: int, prot: int) -> None:
         self._require_open()
         self._mprotect(vpn, count, prot)
-        small, known, opened = self._small, self._prot, self._open
+        small, opened = self._small, self._open
         if count <= PARK_PAGES:
             pages: range | list[int] = range(vpn, vpn + count)
         else:  # a big range: look through the records instead
@@ -195,7 +191,7 @@ class Slab:
         for page in pages:
             opened.pop(page, None)  # (a parked page protected explicitly is no longer open)
             if page in small:
-                known[page] = prot
+                small[page] = (small[page][0], prot)
 
     def _mprotect(self, vpn: int, count: int, prot: int) -> None:
         res = _LIBC.mprotect(self.base + (vpn << PAGE_SHIFT), count << PAGE_SHIFT, prot)
