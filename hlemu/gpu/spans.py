@@ -200,6 +200,14 @@ def _first_last(d, e, lo, hi):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _row_steps(min_x, max_x, y0, y1, y2):
+    """A triangle's row walk over its box: the first pixel centre of a row, the columns a row
+    has, and what each edge function steps by a pixel along the row (-16 * its edge's dy)."""
+    xs = min_x + 8
+    return xs, (max_x - xs + 15) // 16, -16 * (y2 - y1), -16 * (y0 - y2), -16 * (y1 - y0)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _row_span(x0, y0, x1, y1, x2, y2, bias0, bias1, bias2, xs, y, e0, e1, e2, columns):
     """Row ``y``'s edge functions at its first pixel centre ``xs`` and the first and last of
     its ``columns`` pixels all three cover (last < first: none)."""
@@ -222,9 +230,7 @@ def row_pixels(tris, fx, fy, width, height, cull, scissor):
         if not keep:
             continue
         x0, y0, x1, y1, x2, y2 = fx[i0], fy[i0], fx[i1], fy[i1], fx[i2], fy[i2]
-        xs = min_x + 8
-        columns = (max_x - xs + 15) // 16
-        e0, e1, e2 = -16 * (y2 - y1), -16 * (y0 - y2), -16 * (y1 - y0)
+        xs, columns, e0, e1, e2 = _row_steps(min_x, max_x, y0, y1, y2)
         for y in range(min_y + 8, max_y, 16):
             _d0, _d1, _d2, first, last = _row_span(x0, y0, x1, y1, x2, y2, bias0, bias1, bias2, xs, y, e0, e1, e2,
                                                    columns)
@@ -382,10 +388,7 @@ def draw_spans(tris, fx, fy, invw, colors, buf, width, height, fmt, mask, cull, 
         qa0, qa1, qa2 = uvs[i0, 6], uvs[i1, 6], uvs[i2, 6]
         flat = _flat_color(colors, i0, i1, i2, iw0, iw1, iw2, bias0 + bias1 + bias2 + _area(x0, y0, x1, y1, x2, y2),
                            src)
-        xs = min_x + 8
-        columns = (max_x - xs + 15) // 16
-        # along a row each edge function steps by -16 * (its edge's dy) a pixel
-        e0, e1, e2 = -16 * (y2 - y1), -16 * (y0 - y2), -16 * (y1 - y0)
+        xs, columns, e0, e1, e2 = _row_steps(min_x, max_x, y0, y1, y2)
         for y in range(min_y + 8, max_y, 16):
             d0, d1, d2, first, last = _row_span(x0, y0, x1, y1, x2, y2, bias0, bias1, bias2, xs, y, e0, e1, e2,
                                                 columns)
