@@ -30,6 +30,8 @@ PROT_READ = mmap.PROT_READ
 PROT_RW = mmap.PROT_READ | mmap.PROT_WRITE
 PARK_PAGES = 4  # releases of up to this many pages park them (see Slab.release)
 PARK_LIMIT = 64  # pages a slab keeps parked at most
+LAZY_PAGES = 64  # protections of up to this many pages at once may be lazy (see Slab.protect)
+LOOSE_LIMIT = 1024  # pages a lazy slab keeps records of host protection for
 
 
 def _libc() -> ctypes.CDLL:
@@ -82,6 +84,9 @@ class Slab:
         # Parked pages whose host protection is still what it was when they were mapped (page ->
         # that protection): see release(). Only while ``lazy``; settle() protects them.
         self._open: dict[int, int] = {}
+        # Pages protected a few at a time while ``lazy``: page -> (host protection, protection
+        # the table gives). The host's may allow more (see protect()); settle() makes them equal.
+        self._lax: dict[int, tuple[int, int]] = {}
         self.lazy = True
 
     def map_frames(self, vpn: int, first_frame: int, count: int, prot: int) -> None:
@@ -96,6 +101,7 @@ class Slab:
                 self._mprotect(vpn, count, prot)
             for i in range(count):
                 opened.pop(vpn + i, None)
+                self._lax.pop(vpn + i, None)
                 self._small[vpn + i] = (parked.pop(vpn + i), prot)
             self.unparks += 1
             return
@@ -130,6 +136,7 @@ class Slab:
                 self._mprotect(vpn, count, PROT_NONE)
             for i in range(count):
                 frame, prot = small.pop(vpn + i)
+                self._lax.pop(vpn + i, None)
                 self._parked[vpn + i] = frame
                 if lazy:
                     self._open[vpn + i] = prot
@@ -152,7 +159,7 @@ class Slab:
     def _forget(self, vpn: int, count: int) -> None:
         """Pages ``vpn .. vpn+count-1`` get a new mapping: what was known of them goes."""
         if count > len(self._small) + len(self._parked):  # a big range: look through the records instead
-            for table in (self._small, self._parked, self._open):
+            for table in (self._small, self._parked, self._open, self._lax):
                 for page in [v for v in table if vpn <= v < vpn + count]:
                     del table[page]
             return
@@ -160,6 +167,7 @@ class Slab:
             self._small.pop(page, None)
             self._parked.pop(page, None)
             self._open.pop(page, None)
+            self._lax.pop(page, None)
 
     @property
     def parked(self) -> int:
@@ -172,24 +180,68 @@ class Slab:
         slab's (see :meth:`release`). A copy."""
         return dict(self._open)
 
+    @property
+    def loose(self) -> dict[int, tuple[int, int]]:
+        """Pages whose host protection allows more than the page table does, a lazy slab's (see
+        :meth:`protect`): page -> (host protection, the table's). A copy."""
+        return {page: rec for page, rec in self._lax.items() if rec[0] != rec[1]}
+
     def settle(self) -> None:
-        """Give every lazily parked page no host access: the slab's protection then mirrors
-        the page table exactly."""
+        """Give every lazily parked page no host access and every loose page the protection the
+        table gives it: the slab's protection then mirrors the page table exactly."""
         self._require_open()
         for vpn in sorted(self._open):
             self._mprotect(vpn, 1, PROT_NONE)
         self._open.clear()
+        for vpn, (host, want) in sorted(self._lax.items()):
+            if host != want:
+                self._mprotect(vpn, 1, want)
+                small = self._small.get(vpn)
+                if small is not None:
+                    self._small[vpn] = (small[0], want)
+        self._lax.clear()
 
     def protect(self, vpn: int, count: int, prot: int) -> None:
+        """Give ``count`` pages from ``vpn`` host protection ``prot``.
+
+        While the slab is ``lazy``, pages (up to :data:`LAZY_PAGES` at once) that lose access
+        keep the host protection they have (no ``mprotect``), and regain it later for nothing:
+        a write-tracked framebuffer page is opened by its first write each frame and closed
+        again at VBlank, two ``mprotect``\\ s a page a frame otherwise. The host may then allow
+        more than the table: as for a lazy park (see :meth:`release`), every reader of a lazy
+        slab checks the table or has its own protection, never more than the table's."""
         self._require_open()
+        small, opened, lax = self._small, self._open, self._lax
+        if self.lazy and count <= LAZY_PAGES:
+            start = -1  # the run of pages whose host protection must change, being gathered
+            for page in range(vpn, vpn + count):
+                rec = lax.get(page)
+                mine = small.get(page)
+                host = rec[0] if rec is not None else opened.get(page, mine[1] if mine is not None else None)
+                if host is None or prot & ~host:  # (PROT_NONE < PROT_READ < PROT_RW as bits)
+                    host = prot
+                    if start < 0:
+                        start = page
+                elif start >= 0:
+                    self._mprotect(start, page - start, prot)
+                    start = -1
+                opened.pop(page, None)  # (a parked page protected explicitly is no longer open)
+                lax[page] = (host, prot)
+                if mine is not None:
+                    small[page] = (mine[0], host)
+            if start >= 0:
+                self._mprotect(start, vpn + count - start, prot)
+            if len(lax) > LOOSE_LIMIT:  # a long session keeps no more records than this
+                self.settle()
+            return
         self._mprotect(vpn, count, prot)
-        small, opened = self._small, self._open
         if count <= PARK_PAGES:
             pages: range | list[int] = range(vpn, vpn + count)
         else:  # a big range: look through the records instead
-            pages = [v for v in (*small, *opened) if vpn <= v < vpn + count]
+            pages = [v for v in (*small, *opened, *lax) if vpn <= v < vpn + count]
         for page in pages:
             opened.pop(page, None)  # (a parked page protected explicitly is no longer open)
+            lax.pop(page, None)
             if page in small:
                 small[page] = (small[page][0], prot)
 

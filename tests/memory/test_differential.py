@@ -412,14 +412,21 @@ def checked_pages(role: str) -> list[int]:
 def assert_slab_mirrors_table(world: World, maps: list[HostMapping]) -> None:
     """The slab's host protection allows exactly what ``access`` says, over the right frame;
     a page parked lazily (Slab.release) is unmapped in the table and keeps the protection it
-    had, and settle() gives it none."""
+    had, a page protected lazily (Slab.protect) allows more than the table and never less,
+    and settle() makes both what the table says."""
     for role, space in world.spaces.items():
         opened = space.slab.open_parked
         for vpn, prot in opened.items():
             assert int(space.table.access[vpn]) == 0, f"{world.path} {role} page {vpn:#x} is open and mapped"
             assert prot in (PROT_READ, PROT_RW)
-        if opened:
-            assert space.fast_trap is None, f"{world.path} {role}: a fastmem_trap slab parked lazily"
+        loose = space.slab.loose
+        for vpn, (host, want) in loose.items():
+            bits = int(space.table.access[vpn])
+            table_wants = PROT_RW if bits & FAST_WRITE else PROT_READ if bits & FAST_READ else 0
+            assert want == table_wants, f"{world.path} {role} page {vpn:#x}: recorded {want}, table {table_wants}"
+            assert host & want == want and host != want
+        if opened or loose:
+            assert space.fast_trap is None, f"{world.path} {role}: a fastmem_trap slab is lazy"
             space.slab.settle()
             maps = host_mappings()
         vpns = checked_pages(role)
@@ -1002,6 +1009,10 @@ def test_write_tracking_faults_once_per_rearm_on_every_path(lab):
         assert space.faults.page(page)["write_track"] == 1 and world.notified == [page]
         assert world.tracker.rearm() == 1
         assert world.tracker.dirty == {space.pid: set()}
+        assert not space.table.access[vpn] & FAST_WRITE
+        if space.slab.lazy:  # the host keeps write access until settled (Slab.protect)
+            assert space.slab.loose == {vpn: (PROT_RW, PROT_READ)}
+            space.slab.settle()
         assert host_view(space.slab, [vpn])[vpn][0] == "r"
         mem.write8(page + 1, 9)
         assert space.faults.page(page)["write_track"] == 2 and world.notified == [page, page]

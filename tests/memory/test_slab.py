@@ -10,7 +10,8 @@ import pytest
 from hlemu.memory import GuestFault, WriteTracker
 from hlemu.memory import MemoryPermission as P
 from hlemu.memory import MemoryState as S
-from hlemu.memory.slab import PROT_RW
+from hlemu.memory.constants import FAST_WRITE
+from hlemu.memory.slab import PROT_READ, PROT_RW
 
 
 class Register:
@@ -74,7 +75,50 @@ def test_write_tracked_pages_are_read_only_until_written(spaces, memory_system):
     sp.fast.write8(0x1F000010, 1)  # faults into slowmem once, then the page is writable
     assert host_prot(sp, 0x1F000000) == "rw" and host_prot(sp, 0x1F001000) == "r-"
     tracker.rearm()
-    assert host_prot(sp, 0x1F000000) == "r-"
+    # Clean again: the table refuses writes at once; the lazy slab keeps the host's write
+    # access (Slab.protect) until it is settled.
+    assert sp.slab.loose == {0x1F000: (PROT_RW, PROT_READ)}
+    assert host_prot(sp, 0x1F000000) == "rw"
+    sp.slab.settle()
+    assert sp.slab.loose == {} and host_prot(sp, 0x1F000000) == "r-"
+
+
+def test_a_tracked_page_opened_and_closed_every_frame_costs_the_lazy_slab_no_mprotect(
+        spaces, memory_system, monkeypatch):
+    """A framebuffer page: its first write each frame makes it dirty, the VBlank's re-arm makes
+    it clean. After the first frame neither changes the host protection of a lazy slab, yet
+    every first write still reaches slowmem (a write-tracking fault, the tracker told); once
+    fastmem_trap (whose only check is the host MMU) uses the slab, a re-arm protects at once."""
+    from hlemu.memory import FaultKind
+    from hlemu.memory import slab as slab_module
+
+    sp = spaces()
+    sp.map(0x1F000000, memory_system.phys.allocate("VRAM", 2), P.RW, S.IO)
+    tracker = WriteTracker("fb")
+    sp.track_writes(0x1F000000, 0x2000, tracker)
+    calls: list[tuple[int, int, int]] = []
+    real = slab_module.Slab._mprotect
+
+    def counted(self, vpn: int, count: int, prot: int) -> None:  # noqa: ANN001
+        calls.append((vpn, count, prot))
+        real(self, vpn, count, prot)
+
+    monkeypatch.setattr(slab_module.Slab, "_mprotect", counted)
+    frames = 5
+    for frame in range(frames):
+        sp.fast.write8(0x1F000010, frame)
+        assert tracker.dirty == {sp.pid: {0x1F000}}
+        tracker.rearm()
+    assert calls == [(0x1F000, 1, PROT_RW)]  # the first frame's opening, nothing after it
+    assert int(sp.faults.array[FaultKind.WRITE_TRACK][0x1F000]) == frames
+    assert sp.fast.read8(0x1F000010) == frames - 1
+    assert not sp.table.access[0x1F000] & FAST_WRITE  # clean: the table sends the next write to slowmem
+    assert sp.path("fastmem_trap").read_int is not None  # built: it settles the slab
+    assert calls[1:] == [(0x1F000, 1, PROT_READ)] and sp.slab.loose == {} and not sp.slab.lazy
+    calls.clear()
+    sp.path("fastmem_trap").write8(0x1F000010, 7)  # the host MMU traps it; slowmem marks it dirty
+    tracker.rearm()
+    assert (0x1F000, 1, PROT_READ) == calls[-1] and host_prot(sp, 0x1F000000) == "r-"
 
 
 def test_unmapped_slab_pages_read_nothing_and_hold_no_memory(spaces, memory_system):
