@@ -128,6 +128,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         self._pending_code: list[tuple[int, int]] = []
         self._deferred_syncs: set[tuple[int, int]] = set()  # page ranges Unicorn has not seen yet, or _FLUSH_TLB
         self._in_svc = False  # inside the SVC hook (map changes may wait for its end)
+        self._in_trap = False  # inside fastmem's first write to a tracked page (as _in_svc)
         self._hook_handles: list[ctypes.c_size_t] = []
         self._handle = ctypes.c_void_p(self.uc._uch.value)
         self._init_register_access()
@@ -435,9 +436,21 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
             # fastmem: guest code's first write to a write-tracked page, clean (slowmem marks
             # it dirty) or dirtied by a host write, which left it read-only here (pagemap).
             # Slowmem does this store, which Unicorn does not repeat after the hook; the page
-            # is then opened, so the next stores run fast.
-            self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
+            # is then opened, so the next stores run fast. Its map change waits for that one
+            # sync (as an SVC's do: _on_map_change) instead of making one of its own first.
+            self._in_trap = True
+            try:
+                self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
+            finally:
+                self._in_trap = False
+            deferred = self._deferred_syncs
+            deferred.discard((vpn, vpn + 1))
+            if deferred:
+                self.sync_deferred()  # guest code goes on: Unicorn must see any other change now
+            before = self._mapped.item(vpn)
             self._sync_fastmem(vpn, vpn + 1, open_tracked=True)
+            if _may_hold_code(before) or _may_hold_code(self._mapped.item(vpn)):
+                self._drop_pages(vpn, vpn + 1)  # slowmem wrote code Unicorn may have translated
             return True
         kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
         if access in _MEM_FAULTS:
@@ -473,7 +486,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         if not plain:
             self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
         if self.config.backend == "fastmem":
-            if (not self._running or self._in_svc) and hi - lo <= SMALL_RANGE:
+            if (not self._running or self._in_svc or self._in_trap) and hi - lo <= SMALL_RANGE:
                 # Unicorn need not see it until guest code runs again (the next emu_start, or
                 # the end of this SVC if the thread goes on): an IPC buffer mapped for a request
                 # and unmapped by the reply, with the server waiting in between, then costs
@@ -618,7 +631,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         cpu.uc = _ClosedUnicorn()
         cpu.fault, cpu._running, cpu._closed, cpu._trap_frame = None, False, True, None
         cpu._svc_numbers, cpu._breakpoints, cpu._file_cache = {}, {}, {}
-        cpu._deferred_syncs, cpu._in_svc = set(), False
+        cpu._deferred_syncs, cpu._in_svc, cpu._in_trap = set(), False, False
         cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
         cpu.restore_counters(saved)
         return cpu

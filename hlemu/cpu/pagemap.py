@@ -105,25 +105,37 @@ def map_new(uc: Uc, space: AddressSpace, mapped: np.ndarray,
             uc.mem_map_ptr(base, size, value - 1, space.slab.base + base)
 
 
+def _want_page(access: int, perm: int, special: int, state: int) -> int:
+    """What Unicorn should have at one page (``_wanted``'s value, before the keep-as-no-access rule)."""
+    if (special == _MMIO or special == _WATCH) and state != 0:
+        return KIND_MMIO
+    if not access:
+        return 0
+    read = access & FAST_READ
+    return ((UC_PROT_READ if read else 0) | (UC_PROT_WRITE if access & FAST_WRITE else 0)
+            | (UC_PROT_EXEC if read and perm & _X else 0)) + 1
+
+
 def _want_small(space: AddressSpace, lo: int, hi: int) -> list[int]:
     """``_sync_range``'s wanted value per page (before the keep-as-no-access rule), for a
     few pages, in plain Python: each numpy call costs microseconds, and an IPC mapped
     buffer (one to a few pages) is synced twice per request."""
     table = space.table
-    out = []
-    for access, perm, special, state in zip(table.access[lo:hi].tolist(), table.perm[lo:hi].tolist(),
-                                            table.special[lo:hi].tolist(), table.state[lo:hi].tolist(),
-                                            strict=True):
-        if (special == _MMIO or special == _WATCH) and state != 0:
-            out.append(KIND_MMIO)
-        elif access:
-            read = access & FAST_READ
-            prot = ((UC_PROT_READ if read else 0) | (UC_PROT_WRITE if access & FAST_WRITE else 0)
-                    | (UC_PROT_EXEC if read and perm & _X else 0))
-            out.append(prot + 1)
-        else:
-            out.append(0)
-    return out
+    return [_want_page(*page) for page in zip(table.access[lo:hi].tolist(), table.perm[lo:hi].tolist(),
+                                              table.special[lo:hi].tolist(), table.state[lo:hi].tolist(),
+                                              strict=True)]
+
+
+def _settled(want: int, have: int, tracked: bool, open_tracked: bool) -> int:
+    """What a small sync gives a page Unicorn has as ``have`` and the table wants as ``want``:
+    a page of memory keeps its region with no access, and (not ``open_tracked``) a tracked
+    page the host dirtied stays read-only (the module's docstring)."""
+    if want == 0 and have != 0 and have != KIND_MMIO:
+        return 1
+    if not open_tracked and tracked and have and have != KIND_MMIO and not (have - 1) & UC_PROT_WRITE \
+            and want == have + UC_PROT_WRITE:
+        return have
+    return want
 
 
 SMALL_RANGE = 16  # pages: below this, a sync that only re-protects memory is done in plain Python
@@ -134,16 +146,25 @@ def _reprotect_small(uc: Uc, space: AddressSpace, mapped: np.ndarray, lo: int, h
     """The common small change (memory pages that stay memory and change protection, as IPC
     buffers do): done here, with the same mem_protect calls as the general path. False when
     the change needs the general path (a page gains or loses its region, or MMIO)."""
+    table = space.table
+    if hi - lo == 1:  # one page (a framebuffer page's first write of a frame): no lists at all
+        special = table.special.item(lo)
+        h = mapped.item(lo)
+        w = _settled(_want_page(table.access.item(lo), table.perm.item(lo), special, table.state.item(lo)),
+                     h, special == _TRACKED, open_tracked)
+        if w == h:
+            return True
+        if h == 0 or w == 0 or h == KIND_MMIO or w == KIND_MMIO:
+            return False
+        uc.mem_protect(lo << PAGE_SHIFT, 1 << PAGE_SHIFT, w - 1)
+        mapped[lo] = w
+        return True
     want = _want_small(space, lo, hi)
     have = mapped[lo:hi].tolist()
     changed = []
-    tracked = space.table.special[lo:hi].tolist()
+    tracked = table.special[lo:hi].tolist()
     for i, (w, h) in enumerate(zip(want, have, strict=True)):
-        if w == 0 and h != 0 and h != KIND_MMIO:
-            want[i] = w = 1
-        if not open_tracked and h and h != KIND_MMIO and not (h - 1) & UC_PROT_WRITE and w == h + UC_PROT_WRITE \
-                and tracked[i] == _TRACKED:
-            want[i] = w = h  # dirtied by the host: left read-only (the module's docstring)
+        want[i] = w = _settled(w, h, tracked[i] == _TRACKED, open_tracked)
         if w != h:
             if h == 0 or w == 0 or h == KIND_MMIO or w == KIND_MMIO:
                 return False

@@ -392,9 +392,8 @@ class AddressSpace:
         """Make dirty tracked pages clean: their next write faults again."""
         if not vpns:
             return
-        arr = np.asarray(vpns, dtype=np.int64)
-        self.table.wdirty[arr] = 0
-        for lo, hi in _runs(arr):
+        self.table.wdirty[np.asarray(vpns, dtype=np.int64)] = 0
+        for lo, hi in _list_runs(vpns):  # (a VBlank's few dirty pages: no numpy splits)
             self._changed(lo, hi, remap=False)
 
     # -- privileged access ------------------------------------------------------
@@ -630,6 +629,17 @@ class AddressSpace:
 
     def __repr__(self) -> str:
         return f"<AddressSpace pid={self.pid} {self.name!r} backend={self.backend}>"
+
+
+def _list_runs(sorted_vpns: list[int]) -> list[tuple[int, int]]:
+    """:func:`_runs` of a sorted list."""
+    runs: list[tuple[int, int]] = []
+    for vpn in sorted_vpns:
+        if runs and runs[-1][1] == vpn:
+            runs[-1] = (runs[-1][0], vpn + 1)
+        else:
+            runs.append((vpn, vpn + 1))
+    return runs
 
 
 def _runs(sorted_vpns: np.ndarray) -> list[tuple[int, int]]:

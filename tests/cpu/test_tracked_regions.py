@@ -124,3 +124,49 @@ def test_a_page_the_host_dirtied_stays_read_only_in_unicorn_until_guest_code_wri
         assert before == after_host == READ  # the host's write opened nothing
         assert after_guest == READ | WRITE  # the guest's store did
     kernel.close()
+
+
+def test_a_framebuffer_page_written_every_frame_costs_one_unicorn_sync_and_no_host_call(monkeypatch):
+    """Guest code's first store to a clean tracked page each frame (PROGRAM, re-armed between
+    rounds): its map change waits for the hook's own sync of the page (one, not two), and the
+    lazy slab, once the pages have been opened a first time, makes no mprotect to close them at
+    the re-arm or open them at the next store (Slab.protect)."""
+    from hlemu.cpu.cpu import Cpu
+    from hlemu.memory.slab import Slab
+
+    host_calls: list[int] = []
+    syncs: list[int] = []
+    real_mprotect, real_sync = Slab._mprotect, Cpu._sync_fastmem
+    monkeypatch.setattr(Slab, "_mprotect", lambda self, vpn, count, prot: (host_calls.append(vpn),
+                                                                           real_mprotect(self, vpn, count, prot)))
+
+    def counted_sync(self, lo, hi, open_tracked=False):  # noqa: ANN001
+        if FB >> 12 <= lo < (FB >> 12) + PAGES:
+            syncs.append(lo)
+        real_sync(self, lo, hi, open_tracked)
+
+    monkeypatch.setattr(Cpu, "_sync_fastmem", counted_sync)
+    kernel = Kernel(backend="fastmem", output=lambda p, line: None)
+    code = bytes(Ks(KS_ARCH_ARM, KS_MODE_ARM).asm(PROGRAM, 0x00100000)[0])
+    process = kernel.spawn(Image("tracked", 0x00100000, [Segment(0x00100000, code, 0x1000, MemoryPermission.RX)]))
+    tracker = WriteTracker("fb")
+    process.space.track_writes(FB, PAGES << 12, tracker)
+    rounds: list[tuple[int, int]] = []  # (host calls, syncs) so far at each re-arm
+
+    def rearm() -> bool:
+        if process.alive and tracker.dirty.get(process.pid):
+            tracker.rearm()
+            rounds.append((len(host_calls), len(syncs)))
+        return not process.alive
+
+    kernel.run(max_instructions=10_000_000, until=rearm)
+    assert process.exit_code == 0, process.crash
+    assert len(rounds) == ROUNDS
+    assert process.space.faults.page(FB)["write_track"] == ROUNDS  # every frame's first store still faulted
+    fb_calls = [vpn for vpn in host_calls if FB >> 12 <= vpn < (FB >> 12) + PAGES]
+    assert sorted(fb_calls) == list(range(FB >> 12, (FB >> 12) + PAGES))  # each page opened once, ever
+    # per round after the first: each page's store syncs that page once, and the re-arm of the
+    # whole run of pages is one sync (deferred to the next run)
+    per_round = [b[1] - a[1] for a, b in zip(rounds, rounds[1:], strict=False)]
+    assert per_round == [PAGES + 1] * (ROUNDS - 1)
+    kernel.close()
