@@ -45,7 +45,8 @@ IPC_KEEP = 100_000  # messages the recorder keeps
 
 @dataclass
 class ScreenPatch:
-    """New pixels for columns ``[first, first + width)`` of a screen (``pixels``: 240 x width x 3)."""
+    """New pixels for columns ``[first, first + width)`` of a screen (``pixels``: 240 x width
+    0xffRRGGBB words, the screen images' own format: Display.render_columns_rgb32)."""
 
     screen: str
     first: int
@@ -441,7 +442,7 @@ class EmuWorker(QObject):
                 spans = display.columns_of(name, self._dirty[name])
             self._dirty[name] = set()
             for first, end in spans:
-                patches.append(ScreenPatch(name, first, display.render_columns(name, first, end)))
+                patches.append(ScreenPatch(name, first, display.render_columns_rgb32(name, first, end)))
         if patches:
             self.screens.emit(patches)
 

@@ -80,11 +80,21 @@ class ScreenView(QWidget):
         quads = rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4)
         return quads[:, :, 2::-1] if sys.byteorder == "little" else quads[:, :, 1:]
 
+    def words(self, screen: str) -> np.ndarray:
+        """A (240, width) view of a screen's image as its 0xffRRGGBB words."""
+        image = self.images[screen]
+        ptr = image.bits()
+        assert ptr is not None
+        ptr.setsize(image.sizeInBytes())
+        flat = np.frombuffer(ptr, dtype=np.uint32)  # type: ignore[call-overload]  # a sip.voidptr
+        return flat.reshape(image.height(), image.bytesPerLine() // 4)[:, : image.width()]
+
     def apply(self, patches: list) -> None:
-        """Copy each patch's columns into its screen and repaint."""
+        """Copy each patch's columns (0xffRRGGBB words, as the image holds them: a plain copy)
+        into its screen and repaint."""
         for patch in patches:
             width = patch.pixels.shape[1]
-            self.pixels(patch.screen)[:, patch.first : patch.first + width] = patch.pixels
+            self.words(patch.screen)[:, patch.first : patch.first + width] = patch.pixels
             self.columns_drawn += width
         if patches:
             rects = self.rects()

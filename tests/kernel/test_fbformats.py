@@ -65,7 +65,11 @@ def run_fbformats(backend: str, tmp_path: Path) -> tuple[dict[str, np.ndarray], 
         lines.append(line)
         words = line.split()
         if len(words) == 5 and words[3] == "shown":  # "fbformats: top RGBA8 shown ok"
-            shots[f"{words[1]} {words[2]}"] = kernel.display.render(words[1])
+            rgb = shots[f"{words[1]} {words[2]}"] = kernel.display.render(words[1])
+            # the window's copy of the same columns, as Qt's RGB32 words 0xffRRGGBB
+            words32 = kernel.display.render_columns_rgb32(words[1], 0, rgb.shape[1]).astype(np.int64)
+            packed = 0xFF000000 | rgb[..., 0].astype(np.int64) << 16 | rgb[..., 1].astype(np.int64) << 8 | rgb[..., 2]
+            assert words32.shape == rgb.shape[:2] and np.array_equal(words32, packed), f"{words[1]} {words[2]}"
             if words[1] == "bottom":
                 kernel.display.screenshot(str(tmp_path / f"fbformats_{words[2]}.png"))
 
