@@ -268,3 +268,27 @@ def test_a_lazy_park_costs_no_mprotect_and_a_trap_path_protects_parked_pages(spa
     sp.unmap(0x04000000, 0x1000)  # parks protected now (the map was an mmap: the trap's restore remapped the page)
     assert calls == [(0x04000, 1, 0)] and sp.slab.open_parked == {}
     assert _mapping_of(sp, 0x04000000) == ("--", int(frames[0]) << 12)
+
+
+def test_lazy_protection_records_are_bounded_so_a_long_session_does_not_grow(spaces, memory_system):
+    """Pages protected one at a time (opened, then closed) leave records of the host protection
+    a lazy slab kept; past LOOSE_LIMIT of them the slab settles (mprotects what is loose) and
+    starts afresh, so the records never grow with the session."""
+    from hlemu.memory.slab import LOOSE_LIMIT
+
+    sp = spaces()
+    count = LOOSE_LIMIT + 50
+    sp.map(0x08000000, memory_system.phys.allocate("APPLICATION", count), P.RW, S.PRIVATE)
+    vpn0 = 0x08000
+    most = 0
+    for i in range(count):
+        sp.slab.protect(vpn0 + i, 1, PROT_RW)
+        sp.slab.protect(vpn0 + i, 1, PROT_READ)  # lazy: the host keeps rw
+        most = max(most, len(sp.slab._lax))
+    assert most <= LOOSE_LIMIT + 1
+    # the page that passed the limit settled everything (itself included); the ones after it are loose
+    assert len(sp.slab.loose) == count - LOOSE_LIMIT - 1
+    assert host_prot(sp, 0x08000000) == "r-"  # settled when the records passed the limit
+    assert host_prot(sp, 0x08000000 + (count - 1) * 0x1000) == "rw"  # loose since
+    sp.slab.settle()
+    assert sp.slab.loose == {} and host_prot(sp, 0x08000000 + (count - 1) * 0x1000) == "r-"
