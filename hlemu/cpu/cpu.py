@@ -127,8 +127,9 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         self._entered = False  # the last emulation entered a block (so ran an instruction)
         self._pending_code: list[tuple[int, int]] = []
         self._deferred_syncs: set[tuple[int, int]] = set()  # page ranges Unicorn has not seen yet, or _FLUSH_TLB
-        self._in_svc = False  # inside the SVC hook (map changes may wait for its end)
-        self._in_trap = False  # inside fastmem's first write to a tracked page (as _in_svc)
+        # Inside a hook that brings Unicorn's map up to date when it ends (an SVC's, fastmem's
+        # first write to a tracked page): map changes meanwhile wait for it (_on_map_change).
+        self._syncs_wait = False
         self._hook_handles: list[ctypes.c_size_t] = []
         self._handle = ctypes.c_void_p(self.uc._uch.value)
         self._init_register_access()
@@ -438,11 +439,11 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
             # Slowmem does this store, which Unicorn does not repeat after the hook; the page
             # is then opened, so the next stores run fast. Its map change waits for that one
             # sync (as an SVC's do: _on_map_change) instead of making one of its own first.
-            self._in_trap = True
+            self._syncs_wait = True
             try:
                 self.space.slow.write_int(address & 0xFFFFFFFF, size, value)
             finally:
-                self._in_trap = False
+                self._syncs_wait = False
             deferred = self._deferred_syncs
             deferred.discard((vpn, vpn + 1))
             if deferred:
@@ -486,7 +487,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         if not plain:
             self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
         if self.config.backend == "fastmem":
-            if (not self._running or self._in_svc or self._in_trap) and hi - lo <= SMALL_RANGE:
+            if (not self._running or self._syncs_wait) and hi - lo <= SMALL_RANGE:
                 # Unicorn need not see it until guest code runs again (the next emu_start, or
                 # the end of this SVC if the thread goes on): an IPC buffer mapped for a request
                 # and unmapped by the reply, with the server waiting in between, then costs
@@ -509,7 +510,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
                 if self.config.backend == "semifastmem":
                     self._assign_mmio_slots(lo, hi)
                 self._forget_svc_numbers_at(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
-            if not self._running or self._in_svc:
+            if not self._running or self._syncs_wait:
                 # As fastmem's syncs: one flush before guest code runs again covers every
                 # change until then (an IPC buffer mapped for a request and unmapped by the
                 # reply, the server waiting in between, cost two).
@@ -631,7 +632,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         cpu.uc = _ClosedUnicorn()
         cpu.fault, cpu._running, cpu._closed, cpu._trap_frame = None, False, True, None
         cpu._svc_numbers, cpu._breakpoints, cpu._file_cache = {}, {}, {}
-        cpu._deferred_syncs, cpu._in_svc, cpu._in_trap = set(), False, False
+        cpu._deferred_syncs, cpu._syncs_wait = set(), False
         cpu._mapped = cpu._mmio_slots = np.zeros(0, dtype=np.uint8)
         cpu.restore_counters(saved)
         return cpu

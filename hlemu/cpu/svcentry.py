@@ -37,7 +37,7 @@ class SvcEntry:
         _slots: memoryview
         _hook_handles: list[ctypes.c_size_t]
         _hook_error: BaseException | None
-        _in_svc: bool
+        _syncs_wait: bool
         _deferred_syncs: set[tuple[int, int]]
         _read_ids: ctypes.Array
         _svc_numbers: dict[int, int]
@@ -98,11 +98,11 @@ class SvcEntry:
                 if number is None:
                     number = self._svc_number(state[8], state[9])
                 del state[8:]
-                self._in_svc = True
+                self._syncs_wait = True
                 try:
                     self.on_svc(self, number, state)  # type: ignore[arg-type]  # self is the Cpu
                 finally:
-                    self._in_svc = False
+                    self._syncs_wait = False
                 if self._deferred_syncs and not self._slots[_CB_HALT]:
                     self.sync_deferred()  # the thread goes on: Unicorn must see its map now
             else:
