@@ -71,13 +71,7 @@ class ScreenView(QWidget):
 
         The image is RGB32: each pixel is 0xffRRGGBB, in memory B, G, R, 0xff (little-endian),
         so the view takes bytes 2, 1, 0 of each."""
-        image = self.images[screen]
-        ptr = image.bits()
-        assert ptr is not None
-        ptr.setsize(image.sizeInBytes())
-        flat = np.frombuffer(ptr, dtype=np.uint8)  # type: ignore[call-overload]  # a sip.voidptr
-        rows = flat.reshape(image.height(), image.bytesPerLine())
-        quads = rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4)
+        quads = self.words(screen)[..., None].view(np.uint8)  # (240, width, 4): each word's bytes
         return quads[:, :, 2::-1] if sys.byteorder == "little" else quads[:, :, 1:]
 
     def words(self, screen: str) -> np.ndarray:
