@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from hlemu.guest import BIN_DIR, input_path, inputs, program_path, programs
-from hlemu.loaders import LoaderError
 from hlemu.text import counted
 
 if TYPE_CHECKING:
@@ -57,6 +56,8 @@ def resolve(name: str) -> Path:
     try:
         return program_path(name)
     except FileNotFoundError:
+        from hlemu.loaders import LoaderError  # (here: the loaders pull in numba, and the CLI's help must not)
+
         raise LoaderError(f"{name}: no such file, and not a bundled program ({', '.join(programs())}, "
                           f"or NAME.3dsx)") from None
 
@@ -232,6 +233,7 @@ def check_files(opts: RunOptions) -> tuple[list[Path], list[tuple[int, int, tupl
 
 
 def run_programs(opts: RunOptions, out: TextIO | None = None) -> int:
+    from hlemu.loaders import LoaderError
     from kernel.api.sigint import stop_on_sigint
     from kernel.kernel import Kernel
 

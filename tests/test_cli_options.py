@@ -211,3 +211,18 @@ def test_bare_hlemu_prints_its_help_with_first_steps(capsys):
         assert line in out
     for command in ("run", "gui", "new", "build", "gdb", "repl", "info"):
         assert f"    {command} " in out
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["gdb", "--help"], ["run", "--quantum", "0"]])
+def test_help_and_usage_errors_load_no_emulator(args):
+    """``hlemu --help`` and a refused option answer before numba, Unicorn or the kernel load
+    (they cost ~0.8 s of imports, which a mistyped option should not wait for)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom hlemu.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "heavy = sorted(m for m in ('numba', 'unicorn', 'capstone', 'kernel.kernel', 'hlemu.memory') "
+             "if m in sys.modules)\nprint('LOADED', heavy, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60)
+    assert "usage: hlemu" in done.stdout + done.stderr
+    assert "LOADED []" in done.stderr

@@ -7,6 +7,21 @@ register layout gdb is told), :mod:`target` (every call into the emulator), :mod
 the run thread, Ctrl-C). See docs/gdb.md.
 """
 
-from hlemu.gdb.server import GdbServer
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hlemu.gdb.server import GdbServer
 
 __all__ = ["GdbServer"]
+
+
+def __getattr__(name: str) -> Any:
+    # The server (and the CPU and kernel under it) loads only when used: ``hlemu --help``
+    # builds the gdb subcommand's parser from hlemu.gdb.cli, which must not pay for them.
+    if name == "GdbServer":
+        from hlemu.gdb.server import GdbServer
+
+        return GdbServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
