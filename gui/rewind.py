@@ -3,7 +3,7 @@ REWIND_STEP frames every REWIND_REPEAT_MS (or as fast as the restores go) (``emu
 let go and they run on if they ran before.
 
 The worker keeps the ring of snapshots (``emu.enable_rewind`` when it builds the emulator:
-REWIND_EVERY frames apart, REWIND_KEEP of them); each step is a ``session.call``, so the
+REWIND_EVERY frames apart but at least REWIND_MIN_SECONDS, REWIND_KEEP of them); each step is a ``session.call``, so the
 emulator is touched on its own thread only, and a step is not asked for while one is
 under way.
 """
@@ -24,6 +24,10 @@ REWIND_STEP = 10  # frames back per step (the first goes back to a multiple of R
 REWIND_REPEAT_MS = 100  # a step this often while the key is held: 100 frames a second back
 REWIND_EVERY = 10  # frames between the worker's snapshots
 REWIND_KEEP = 60  # snapshots kept: 600 frames (10 s) back at most
+# Wall time between two snapshots at least (less than REWIND_EVERY frames take at 60 frames a
+# second, so at guest speed every mark is taken): unthrottled, the demo runs ~800 frames a
+# second and a snapshot every 10 of them took a third of the window's time.
+REWIND_MIN_SECONDS = 0.1
 REWIND_MAX_BYTES = 128 << 20
 
 
@@ -65,7 +69,8 @@ class HoldToRewind(QObject):
         def back(emu: Emulator) -> int:
             if self.window.session.worker.movie_active():
                 raise RuntimeError("rewind is off while a movie is recorded or replayed")
-            # back to the previous snapshot: a restore, with no frames to run forward again
+            # back to the previous mark: a restore when its snapshot was taken (always at guest
+            # speed), else a restore of an earlier one and a run forward
             return emu.rewind(frames=emu.frame % REWIND_EVERY or REWIND_STEP)
 
         def done(result: object, error: str | None) -> None:

@@ -211,7 +211,7 @@ class EmuWorker(QObject):
         """``--replay`` plays its movie from power-on, ``--record`` records one (written when
         the window closes or resets); without either, the ring of snapshots hold-to-rewind
         goes back through (a rewind inside a movie would no longer be what happened)."""
-        from gui.rewind import REWIND_EVERY, REWIND_KEEP, REWIND_MAX_BYTES
+        from gui.rewind import REWIND_EVERY, REWIND_KEEP, REWIND_MAX_BYTES, REWIND_MIN_SECONDS
         from kernel.state import StateError
 
         self._replaying = False
@@ -224,7 +224,8 @@ class EmuWorker(QObject):
         except (StateError, OSError, ValueError) as exc:
             return [f"--replay {self.replay}: {exc}"]
         if self.rewind and not self.movie_active():
-            emu.enable_rewind(every_frames=REWIND_EVERY, keep=REWIND_KEEP, max_bytes=REWIND_MAX_BYTES)
+            emu.enable_rewind(every_frames=REWIND_EVERY, keep=REWIND_KEEP, max_bytes=REWIND_MAX_BYTES,
+                              min_seconds=REWIND_MIN_SECONDS)
         return []
 
     def movie_active(self) -> bool:

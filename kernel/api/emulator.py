@@ -464,14 +464,18 @@ class Emulator:
         self._paused = False
 
     # rewind (kernel.state.rewind)
-    def enable_rewind(self, every_frames: int = 10, keep: int = 60, max_bytes: int = 256 << 20) -> None:
+    def enable_rewind(self, every_frames: int = 10, keep: int = 60, max_bytes: int = 256 << 20,
+                      min_seconds: float = 0.0) -> None:
         """Keep an in-memory snapshot every ``every_frames`` frames (at most ``keep`` of them,
         ``max_bytes`` in all, the oldest dropped first) so :meth:`rewind` can go back; one is
         taken now. ``run()`` then stops at each such frame to take it, which changes nothing
-        the guests compute."""
+        the guests compute. With ``min_seconds``, a mark less than that many seconds of wall
+        time after the last snapshot is passed without one (the window's ring: unthrottled,
+        the demo would otherwise spend a third of its time on snapshots); rewind still
+        reaches exactly the frame asked for."""
         from kernel.state.rewind import RewindRing
 
-        self._rewind = RewindRing(every_frames, keep, max_bytes)
+        self._rewind = RewindRing(every_frames, keep, max_bytes, min_seconds)
         self.rewind_off = None
         self._rewind.push(self.snapshot())  # type: ignore[arg-type]
 
@@ -527,7 +531,7 @@ class Emulator:
             result = self._run(left, goal - self.frame, until, fresh)
             fresh = False
             at_mark = self.frame >= mark
-            taken = not at_mark or self._rewind_snapshot(ring)
+            taken = not at_mark or not ring.due() or self._rewind_snapshot(ring)
             piece_done = result.reason in ("condition met", "frames done")  # this piece's goal, not the run's
             if piece_done and self._paused:  # asked from another thread while the piece ended
                 result.reason = "paused"

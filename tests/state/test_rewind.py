@@ -74,3 +74,40 @@ def test_a_pause_asked_while_a_rewind_snapshot_is_taken_stops_the_run():
     emu._rewind_snapshot = take
     assert emu.run(frames=5).reason == "frames done" and emu.frame == 15  # the next run is not paused
     emu.close()
+
+
+def test_marks_sooner_than_min_seconds_pass_without_a_snapshot_and_rewind_is_still_exact():
+    """The window's ring (``min_seconds``): a mark reached before that much wall time has
+    passed since the last snapshot takes none, and rewind runs forward from an older one to
+    the same machine. The clock here is the test's: it moves only when told."""
+    now = [0.0]
+    emu = make(DEMO, "semifastmem")
+    emu.enable_rewind(every_frames=3, keep=10, min_seconds=0.5)
+    ring = emu._rewind
+    ring.clock = lambda: now[0]
+    ring._taken_at = 0.0  # (the snapshot enable_rewind took, on the test's clock)
+    emu.run(frames=9)  # marks at 3, 6, 9: the clock has not moved
+    assert [s.meta["frame"] for s in ring.snapshots] == [0] and ring.skipped == 3
+    now[0] = 0.5
+    emu.run(frames=3)  # the mark at 12 is due
+    now[0] = 0.7
+    emu.run(frames=6)  # 15 and 18 are not
+    assert [s.meta["frame"] for s in ring.snapshots] == [0, 12] and ring.skipped == 5
+    assert emu.rewind(frames=8) == 10  # from frame 0's snapshot, run forward to 10
+    straight = make(DEMO, "semifastmem")
+    straight.run(frames=10)
+    assert fingerprint(emu) == fingerprint(straight)
+    assert [s.meta["frame"] for s in ring.snapshots] == [0]  # 12 is the future now
+    emu.close()
+    straight.close()
+
+
+def test_min_seconds_must_not_be_negative():
+    import pytest
+
+    from kernel.state.rewind import RewindRing
+
+    with pytest.raises(ValueError, match="min_seconds >= 0"):
+        RewindRing(min_seconds=-1)
+    with pytest.raises(ValueError, match="min_seconds >= 0"):
+        RewindRing(min_seconds=float("nan"))
