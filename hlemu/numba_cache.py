@@ -25,7 +25,7 @@ COMPILED = ("hlemu/cpu/hooks.py", "hlemu/cpu/slowcall.py", "hlemu/cpu/svchook.py
             "hlemu/gpu/texture_image.py", "hlemu/gpu/tiling.py",
             "hlemu/inspect/scan.py", "hlemu/memory/kernels.py", "hlemu/memory/kernels_trap.py",
             "kernel/display.py",
-            "kernel/services/gx_kernels.py", "hlemu/bench/cpu.py",
+            "kernel/services/gx_kernels.py", "hlemu/bench/cpu.py", "hlemu/bench/memory.py",
             # and modules whose constants compiled code freezes in
             "hlemu/memory/constants.py", "hlemu/memory/trap.py", "hlemu/gpu/regs.py", "kernel/layout.py")
 STAMP = ROOT / "hlemu" / "__pycache__" / "numba-sources.sha256"

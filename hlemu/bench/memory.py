@@ -5,7 +5,10 @@ Workloads (records ``{workload, variant, value, unit, vs_slowmem, vs_numpy, vs_f
 
 * ``random_read32`` (ops/s): batched random aligned 32-bit reads over a
   64 MiB mapped range; the ``numpy`` baseline gathers the same offsets from
-  the flat physical array (the physical limit).
+  the flat physical array (``np.take``), and ``gather_prefetched`` does the same in a
+  compiled loop with the hint the paths give (:data:`hlemu.memory.kernels.PREFETCH_AHEAD`
+  reads ahead): the paths without their translation. Its ``vs_numpy`` is the prefetch's
+  own gain, and a path's ratio to it what translating costs.
 * ``copy_64k`` (bytes/s): 64 KiB copies from one process into another at
   random offsets; the ``numpy`` baseline copies the same bytes between flat
   arrays.
@@ -24,9 +27,11 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 from hlemu.bench.records import Record, add_ratios, best_interleaved, best_of
 from hlemu.memory import AddressSpace, MemoryPath, MemoryPermission, MemoryState, MemorySystem
+from hlemu.memory.kernels import PREFETCH_AHEAD, _prefetch
 from hlemu.memory.trap import available as trap_available
 
 READ_BASE = 0x08000000
@@ -72,7 +77,12 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
     expected = flat32[idx]
     counts = {"numpy": reads, **{name: slow_reads if name == "slowmem" else reads for name in paths}}
     outs = {name: np.empty(n, dtype=np.uint32) for name, n in counts.items()}
-    runs: dict[str, Callable[[], object]] = {"numpy": lambda: np.take(flat32, idx, out=outs["numpy"])}
+    outs["gather_prefetched"] = np.empty(reads, dtype=np.uint32)
+    counts["gather_prefetched"] = reads
+    _gather_prefetched(flat32, idx[:1000], outs["gather_prefetched"][:1000])  # compile / warm
+    runs: dict[str, Callable[[], object]] = {
+        "numpy": lambda: np.take(flat32, idx, out=outs["numpy"]),
+        "gather_prefetched": lambda: _gather_prefetched(flat32, idx, outs["gather_prefetched"])}
     for name in paths:
         path = reader.path(name)
         path.read_batch(addrs[:1000], out=outs[name][:1000])  # compile / warm
@@ -148,6 +158,16 @@ def run(reads: int = 4_000_000, slow_reads: int = 100_000, copies: int = 2_000, 
             1e9 / reads_of["fastmem"].value - 1e9 / reads_of["fastmem_trap"].value, 3)
     system.close()
     return records
+
+
+@njit(cache=True, nogil=True)
+def _gather_prefetched(words, idx, out):  # noqa: ANN001, ANN201 - numba
+    """``out[i] = words[idx[i]]``, hinting the read PREFETCH_AHEAD on."""
+    n = idx.shape[0]
+    for i in range(n):
+        if i + PREFETCH_AHEAD < n:
+            _prefetch(words, idx[i + PREFETCH_AHEAD])
+        out[i] = words[idx[i]]
 
 
 class _Register:

@@ -23,6 +23,7 @@ failed operation: every page is checked before the first byte moves.
 
 from __future__ import annotations
 
+import llvmlite.ir as llvm_ir
 import numpy as np
 from numba import njit, types
 from numba.core import cgutils
@@ -56,6 +57,32 @@ def _memmove(typingctx, dst, dst_off, src, src_off, n):
     return sig, codegen
 
 
+@intrinsic
+def _prefetch(typingctx, mem, offset):
+    """A hint that ``mem[offset]`` is read soon (``llvm.prefetch``: a hint, never a load, so
+    it cannot fault whatever the address; the caller need not have checked it)."""
+    sig = types.void(mem, types.int64)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        byte_ptr = llvm_ir.IntType(8).as_pointer()
+        ptr = builder.bitcast(builder.gep(arr.data, [args[1]]), byte_ptr)
+        i32 = llvm_ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, llvm_ir.FunctionType(llvm_ir.VoidType(), [byte_ptr, i32, i32, i32]), "llvm.prefetch.p0i8")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # a read, kept in every cache level, data
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# Batched reads hint the read this many elements ahead (measured on 4 M random words of 64 MiB,
+# this machine: none ~105 M reads/s for semifastmem, 16 ahead ~135, 64 ~285, 128 ~420, 256 the
+# same): the random loads are cache misses, and the hint lets many more of them be in flight
+# than the out-of-order window holds loads of whole iterations.
+PREFETCH_AHEAD = 128
+
+
 def _unchecked(table):
     """True (at compile time) for fastmem_trap's int8 table: the host MMU checks instead."""
     return table.dtype == np.int8
@@ -82,6 +109,15 @@ def translate(table, mem, v, need):
     if (p | 0xFFF) >= mem.shape[0]:  # the page's last byte must exist; never trust the table
         return np.int64(-1)
     return p
+
+
+@njit(cache=True, nogil=True)
+def _where_unchecked(table, v):
+    """Where guest byte ``v`` (below 4 GiB) would be in ``mem``, checking nothing (a prefetch
+    address: an unmapped page gives some offset, which a hint may name)."""
+    if table.itemsize == 1:
+        return np.int64(v)
+    return (np.int64(table[v >> 12]) & 0xFFFFF000) | (v & 0xFFF)
 
 
 @njit(cache=True, nogil=True)
@@ -160,7 +196,10 @@ def _read_words(table, mem, words, addrs, out, start):
     ~130 M (this machine, 4 M random reads of 64 MiB)."""
     n = np.uint64(addrs.shape[0])
     i = np.uint64(start)
+    ahead = np.uint64(PREFETCH_AHEAD)
     while i < n:
+        if i + ahead < n:
+            _prefetch(mem, _where_unchecked(table, np.int64(addrs[i + ahead])))
         v = np.int64(addrs[i])
         p = translate(table, mem, v, FAST_READ)
         if p < 0 or (v & 3) != 0:
