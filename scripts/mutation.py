@@ -68,6 +68,7 @@ _KERNEL_BASE = ["tests/kernel/test_handles.py", "tests/kernel/test_info_svcs.py"
 MODULES: dict[str, list[str]] = {
     "kernel/ipc.py": ["tests/ipc", "tests/kernel/test_mutants_ipc*.py"],
     "kernel/ipc_codec.py": ["tests/ipc"],
+    "kernel/state/rewind.py": ["tests/state/test_rewind.py", "tests/state/test_rewind_ring.py"],
     "hlemu/memory/paths.py": ["tests/memory"],
     "hlemu/memory/pagetable.py": ["tests/memory/test_pagetable.py", "tests/memory/test_reference_model.py",
                                   "tests/memory/test_mutants_*.py"],
