@@ -15,31 +15,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
-import unicorn
-
-from hlemu.cpu import cpu as cpu_module
+from hlemu.cpu.costs import counting
 from hlemu.run import DEMO, resolve
 from kernel.api import Emulator
-
-
-def _timed(owner: Any, name: str, into: Counter[str]) -> Callable[[], None]:
-    """Count calls of ``owner.name`` and their seconds into ``into``; returns the undo."""
-    original = getattr(owner, name)
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            into[name] += time.perf_counter() - t0
-            into[name + " calls"] += 1
-
-    setattr(owner, name, wrapper)
-    return lambda: setattr(owner, name, original)
 
 
 def _demo(backend: str, warm: int) -> Emulator:
@@ -52,10 +31,7 @@ def _demo(backend: str, warm: int) -> Emulator:
 
 def measure(backend: str, frames: int, warm: int) -> dict[str, float]:
     """Per-frame figures of one backend (microseconds, calls, MIPS)."""
-    spent: Counter[str] = Counter()
-    undo = [_timed(unicorn.Uc, "mem_protect", spent), _timed(cpu_module.Cpu, "_on_invalid_memory", spent),
-            _timed(cpu_module.Cpu, "sync_deferred", spent)]
-    try:
+    with counting() as spent:
         emu = _demo(backend, warm)
         spent.clear()
         i0, t0 = emu.instructions, time.perf_counter()
@@ -63,9 +39,6 @@ def measure(backend: str, frames: int, warm: int) -> dict[str, float]:
         wall = time.perf_counter() - t0
         ran = emu.instructions - i0
         emu.close()
-    finally:
-        for restore in undo:
-            restore()
     out = {"MIPS": ran / wall / 1e6, "frame us": wall / frames * 1e6}
     for name in ("mem_protect", "_on_invalid_memory", "sync_deferred"):
         out[f"{name} calls"] = spent[name + " calls"] / frames

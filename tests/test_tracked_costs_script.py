@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import unicorn
 
+from hlemu.cpu import costs
 from hlemu.memory import MemorySystem
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "tracked_costs.py"
@@ -35,9 +35,8 @@ def _fastmem_here() -> bool:
 
 
 def test_semifastmem_never_reprotects_unicorn_and_the_patches_come_off():
-    original = unicorn.Uc.mem_protect
     figures = tracked_costs.measure("semifastmem", frames=3, warm=2)
-    assert unicorn.Uc.mem_protect is original  # the counting wrappers are gone again
+    assert not costs.active()  # the counting wrappers are off again
     assert figures["MIPS"] > 0 and figures["frame us"] > 0
     assert figures["mem_protect calls"] == 0 and figures["_on_invalid_memory calls"] == 0
     assert figures["sync_deferred calls"] >= 1  # one a run before guest code goes on
@@ -48,6 +47,14 @@ def test_fastmem_opens_and_closes_the_framebuffer_pages_it_writes():
     figures = tracked_costs.measure("fastmem", frames=3, warm=2)
     assert figures["_on_invalid_memory calls"] > 0  # the first write to a tracked page
     assert figures["mem_protect calls"] >= figures["_on_invalid_memory calls"]  # opened, and closed at VBlank
+
+
+def test_counting_takes_its_wrappers_off_even_after_an_error():
+    with pytest.raises(RuntimeError, match="inside"):
+        with costs.counting() as spent:
+            assert costs.active() and spent == {}
+            raise RuntimeError("inside")
+    assert not costs.active()
 
 
 def test_bad_sizes_are_refused():
