@@ -3,9 +3,9 @@ REWIND_STEP frames every REWIND_REPEAT_MS (or as fast as the restores go) (``emu
 let go and they run on if they ran before.
 
 The worker keeps the ring of snapshots (``emu.enable_rewind`` when it builds the emulator:
-REWIND_EVERY frames apart but at least REWIND_MIN_SECONDS, REWIND_KEEP of them); each step is a ``session.call``, so the
-emulator is touched on its own thread only, and a step is not asked for while one is
-under way.
+REWIND_EVERY frames apart but at least REWIND_MIN_SECONDS, REWIND_KEEP of them); each step
+is a ``session.call``, so the emulator is touched on its own thread only, and a step is not
+asked for while one is under way.
 """
 
 from __future__ import annotations

@@ -38,15 +38,21 @@ def counting() -> Iterator[defaultdict[str, float]]:
 
         return wrapper
 
+    global _active
     for owner, name, original in originals:
         setattr(owner, name, wrap(original, name))
+    _active += 1
     try:
         yield spent
     finally:
+        _active -= 1
         for owner, name, original in originals:
             setattr(owner, name, original)
 
 
+_active = 0  # counting() blocks under way
+
+
 def active() -> bool:
     """Whether :func:`counting` has its wrappers on now."""
-    return any(owner.__dict__[name].__name__ == "wrapper" for owner, name in COUNTED)
+    return _active > 0

@@ -102,22 +102,30 @@ def translate(table, mem, v, need):
     e = np.int64(table[v >> 12])
     if (e & need) == 0:
         return np.int64(-1)
-    if table.itemsize == 1:  # fastmem: the slab is indexed by the vaddr itself
-        p = np.int64(v)
-    else:
-        p = (e & 0xFFFFF000) | (v & 0xFFF)
+    p = _offset(table, e, v)
     if (p | 0xFFF) >= mem.shape[0]:  # the page's last byte must exist; never trust the table
         return np.int64(-1)
     return p
 
 
 @njit(cache=True, nogil=True)
-def _where_unchecked(table, v):
-    """Where guest byte ``v`` (below 4 GiB) would be in ``mem``, checking nothing (a prefetch
-    address: an unmapped page gives some offset, which a hint may name)."""
+def _offset(table, e, v):
+    """Where guest byte ``v``, of a page whose entry is ``e``, is in ``mem``: fastmem's slab
+    is indexed by the vaddr itself (its tables are one byte a page), semifastmem's physical
+    memory by the entry's frame and the offset in the page."""
     if table.itemsize == 1:
         return np.int64(v)
-    return (np.int64(table[v >> 12]) & 0xFFFFF000) | (v & 0xFFF)
+    return (e & 0xFFFFF000) | (v & 0xFFF)
+
+
+@njit(cache=True, nogil=True)
+def _where_unchecked(table, v):
+    """:func:`_offset` of guest byte ``v`` (below 4 GiB) checking nothing, for a prefetch
+    address (an unmapped page gives some offset, which a hint may name). A slab's offset
+    needs no entry, so none is read for it."""
+    if table.itemsize == 1:
+        return np.int64(v)
+    return _offset(table, np.int64(table[v >> 12]), v)
 
 
 @njit(cache=True, nogil=True)
