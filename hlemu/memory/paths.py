@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 _TOP = 1 << 32
 _WIDTH_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-_copy, _COPY_DONE, _COPY_BOUNCE = kernels.copy, kernels.COPY_DONE, kernels.COPY_BOUNCE  # (copy_from: no module lookups)
+_COPY_DONE, _COPY_BOUNCE = kernels.COPY_DONE, kernels.COPY_BOUNCE  # (copy_from: no module lookups)
 
 
 class MemoryPath:
@@ -403,11 +403,16 @@ def _check_search(pattern: bytes, align: int) -> None:
 class CompiledPath(MemoryPath):
     """A path whose work runs in the numba kernels over (``table``, ``mem``)."""
 
+    _slot: str  # the AddressSpace attribute that holds a space's path of this kind
+
     def __init__(self, space: AddressSpace) -> None:
         super().__init__(space)
         # The arrays keep their identity for the space's life (tables are
         # updated in place), so the scalar calls skip looking them up.
         self._table, self._mem = self.arrays()
+        self._frames = space.table.frame
+        # The kernels' entries for these arrays (kernels.entry_point), each bound on first use.
+        self._load = self._store = self._copy = None
 
     # Subclasses say which arrays the kernels see.
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -416,14 +421,17 @@ class CompiledPath(MemoryPath):
     def read_int(self, vaddr: int, size: int) -> int:
         if size not in _WIDTH_DTYPES:
             _check_width(size)
-        ok, value = kernels.load(self._table, self._mem, int(vaddr) & 0xFFFFFFFF, size)
+        load = self._load or self._bind("_load", kernels.load, 0, 4)
+        ok, value = load(self._table, self._mem, int(vaddr) & 0xFFFFFFFF, int(size))
         return int(value) if ok else self.space.slow.read_int(vaddr, size)
 
     def write_int(self, vaddr: int, size: int, value: int) -> None:
         if size not in _WIDTH_DTYPES:
             _check_width(size)
         value = int(value) & ((1 << (8 * size)) - 1)
-        if not kernels.store(self._table, self._mem, int(vaddr) & 0xFFFFFFFF, size, np.uint64(value)):
+        store = self._store or self._bind("_store", kernels.store, 0, 4, np.uint64(0))
+        # (a Python int unboxes into the uint64 in a third of the time an np.uint64 takes)
+        if not store(self._table, self._mem, int(vaddr) & 0xFFFFFFFF, int(size), value):
             self.space.slow.write_int(vaddr, size, value)
 
     def read(self, vaddr: int, size: int) -> bytes:
@@ -476,24 +484,33 @@ class CompiledPath(MemoryPath):
 
     def copy_from(self, src: AddressSpace, src_addr: int, dst_addr: int, size: int) -> None:
         size = int(size)
-        if size < 0:
-            raise ValueError("negative size")
         src_addr = int(src_addr) & 0xFFFFFFFF
         dst_addr = int(dst_addr) & 0xFFFFFFFF
-        if size > _TOP - max(src_addr, dst_addr):  # runs past 4 GiB: slowmem raises the fault
+        if size < 0:
+            raise ValueError("negative size")
+        if size > _TOP - (src_addr if src_addr > dst_addr else dst_addr):  # past 4 GiB: slowmem faults
             self.space.slow.copy_from(src, src_addr, dst_addr, size)
             return
-        src_path = src.path(self.name)
-        assert isinstance(src_path, CompiledPath)
-        src_table, src_mem = src_path.arrays()
-        dst_table, dst_mem = self.arrays()
-        status = _copy(src_table, src_mem, src.table.frame, src_addr, dst_table, dst_mem,
-                       self.space.table.frame, dst_addr, size)
+        # (this is most of a 64 KiB copy's fixed cost: no lookups it can do without, no dispatch)
+        src_path = getattr(src, self._slot) or src.path(self.name)  # (path: the source's, or why not)
+        if src_path.__class__ is not self.__class__:  # (a path's arrays' kinds follow from its class)
+            raise TypeError(f"{self.name} copies only from a {self.name} path, not {src_path.name}")
+        copy = self._copy or self._bind("_copy", kernels.copy, self._frames, 0, self._table, self._mem,
+                                        self._frames, 0, 0)
+        status = copy(src_path._table, src_path._mem, src_path._frames, src_addr,
+                      self._table, self._mem, self._frames, dst_addr, size)
         if status != _COPY_DONE:
             if status == _COPY_BOUNCE:  # the frames may overlap: read all, then write all
                 self.write(dst_addr, src_path.read(src_addr, size))
             else:
                 self.space.slow.copy_from(src, src_addr, dst_addr, size)
+
+    def _bind(self, attribute: str, kernel, *rest: object):  # noqa: ANN001, ANN202 - numba's objects
+        """Keep, as ``attribute``, ``kernel``'s entry for this path's (table, mem) and arguments
+        of the kinds of ``rest`` after them; returns it."""
+        entry = kernels.entry_point(kernel, self._table, self._mem, *rest)
+        setattr(self, attribute, entry)
+        return entry
 
     def search(self, pattern: bytes, start: int = 0, end: int = _TOP, align: int = 1,
                limit: int = 1024) -> list[int]:
@@ -516,6 +533,7 @@ class SemiFastMem(CompiledPath):
     """Compiled page-table walk over physical memory."""
 
     name = "semifastmem"
+    _slot = "semifast"
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self.space.table.fast, self.space.phys.data
@@ -525,6 +543,7 @@ class FastMem(CompiledPath):
     """Compiled access through the host slab: guest vaddr v is slab + v."""
 
     name = "fastmem"
+    _slot = "fast"
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         slab = self.space.slab

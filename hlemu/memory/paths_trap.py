@@ -42,6 +42,7 @@ class FastTrapMem(FastMem):
     """Compiled access through the slab with the host MMU as the only check."""
 
     name = "fastmem_trap"
+    _slot = "fast_trap"
 
     def __init__(self, space: AddressSpace) -> None:
         super().__init__(space)
@@ -56,6 +57,15 @@ class FastTrapMem(FastMem):
         self._slab.lazy = False
         self._native.register(self._base, 1 << 32)
         self.traps = 0  # pages that trapped (each restored, its operation redone)
+        self._trap_copy = None  # kernels_trap.copy's entry, bound on the first copy
+        # The scalar kernels' entries (kernels.entry_point): they take only ints.
+        self._load_at = kernels.entry_point(kernels_trap.load_at, self._base, 0, 4, 0)
+        self._store_at = kernels.entry_point(kernels_trap.store_at, self._base, 0, 4, np.uint64(0), 0)
+
+    def _bind_trap_copy(self, block: np.ndarray):  # noqa: ANN202 - the trap copy's compiled entry
+        self._trap_copy = kernels.entry_point(kernels_trap.copy, self._ttable, self._mem, self._frames, 0,
+                                              self._ttable, self._mem, self._frames, 0, 0, block)
+        return self._trap_copy
 
     def release(self) -> None:
         """The slab is closing: the handler must no longer claim faults in its range."""
@@ -104,7 +114,7 @@ class FastTrapMem(FastMem):
             address = _THREAD.address
         except AttributeError:
             address = self._address()
-        status, value = kernels_trap.load_at(self._base, int(vaddr) & _MASK, size, address)
+        status, value = self._load_at(self._base, int(vaddr) & _MASK, int(size), address)
         if not status:
             return int(value)
         if status == 2:
@@ -121,7 +131,7 @@ class FastTrapMem(FastMem):
             address = _THREAD.address
         except AttributeError:
             address = self._address()
-        status = kernels_trap.store_at(self._base, int(vaddr) & _MASK, size, np.uint64(value), address)
+        status = self._store_at(self._base, int(vaddr) & _MASK, int(size), value, address)
         if status:
             if status == 2:
                 self._restore(_THREAD.block)
@@ -191,11 +201,13 @@ class FastTrapMem(FastMem):
             raise ValueError("negative size")
         src_addr, dst_addr = int(src_addr) & _MASK, int(dst_addr) & _MASK
         src_path = src.path(self.name)
-        assert isinstance(src_path, FastTrapMem)
+        if src_path.__class__ is not FastTrapMem:  # (the entry below takes this class's arrays only)
+            raise TypeError(f"fastmem_trap copies only from a fastmem_trap path, not {src_path.name}")
         block = self._block()
         src_path._block()  # the source's slab must be live too
-        status = kernels_trap.copy(src_path._ttable, src_path._mem, src.table.frame, src_addr, self._ttable,
-                                   self._mem, self.space.table.frame, dst_addr, size, block)
+        status = (self._trap_copy or self._bind_trap_copy(block))(
+            src_path._ttable, src_path._mem, src_path._frames, src_addr,
+            self._ttable, self._mem, self._frames, dst_addr, size, block)
         if status == kernels.COPY_DONE:
             return
         if status == kernels.COPY_BOUNCE:  # frames may overlap: checked fastmem's buffered copy

@@ -7,7 +7,7 @@ import ctypes
 import numpy as np
 import pytest
 
-from hlemu.memory import GuestFault, WriteTracker
+from hlemu.memory import GuestFault, MapError, WriteTracker
 from hlemu.memory import MemoryPermission as P
 from hlemu.memory import MemoryState as S
 from hlemu.memory.constants import FAST_WRITE
@@ -292,3 +292,27 @@ def test_lazy_protection_records_are_bounded_so_a_long_session_does_not_grow(spa
     assert host_prot(sp, 0x08000000 + (count - 1) * 0x1000) == "rw"  # loose since
     sp.slab.settle()
     assert sp.slab.loose == {} and host_prot(sp, 0x08000000 + (count - 1) * 0x1000) == "r-"
+
+
+@pytest.mark.parametrize("path", ["semifastmem", "fastmem"])
+def test_a_path_kept_past_its_space_faults_and_never_reads_the_closed_slab(spaces, memory_system, path):
+    # The compiled paths keep their arrays (and their kernels' entries bound to them) for the
+    # space's life; a caller that kept one past the space's close must get the guest fault
+    # of an empty space, never a read of the unmapped slab or of freed frames.
+    a, b = spaces("a"), spaces("b")
+    for sp in (a, b):
+        sp.map(0x08000000, memory_system.phys.allocate("APPLICATION", 1), P.RW, S.PRIVATE)
+    a.slow.write(0x08000000, b"hello")
+    kept = b.path(path)
+    kept.copy_from(a, 0x08000000, 0x08000010, 5)
+    assert kept.read(0x08000010, 5) == b"hello" and kept.read_int(0x08000010, 1) == ord("h")
+    b.close()
+    for call in (lambda: kept.copy_from(a, 0x08000000, 0x08000000, 5), lambda: kept.read_int(0x08000000, 4),
+                 lambda: kept.write_int(0x08000000, 4, 9)):
+        with pytest.raises(GuestFault, match="0x08000000 is unmapped"):
+            call()
+    # nor can anyone copy out of it: fastmem finds no path, semifastmem an empty space
+    refusal = (MapError, "b has no slab") if path == "fastmem" else (GuestFault, "read of 5 bytes at 0x08000000")
+    with pytest.raises(refusal[0], match=refusal[1]):
+        a.path(path).copy_from(b, 0x08000000, 0x08000020, 5)
+    assert a.slow.read(0x08000000, 0x30) == b"hello" + bytes(0x2B)
