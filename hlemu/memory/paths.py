@@ -413,6 +413,7 @@ class CompiledPath(MemoryPath):
         self._frames = space.table.frame
         # The kernels' entries for these arrays (kernels.entry_point), each bound on first use.
         self._load = self._store = self._copy = None
+        self._read_bytes = self._write_bytes = self._write_frozen = None
 
     # Subclasses say which arrays the kernels see.
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -440,16 +441,19 @@ class CompiledPath(MemoryPath):
             raise ValueError("negative size")
         if size > _TOP - (vaddr & 0xFFFFFFFF):  # runs past 4 GiB: slowmem raises the fault
             return self.space.slow.read(vaddr, size)
-        table, mem = self.arrays()
         out = np.empty(size, dtype=np.uint8)
-        if kernels.read_bytes(table, mem, vaddr & 0xFFFFFFFF, out):
+        read_bytes = self._read_bytes or self._bind("_read_bytes", kernels.read_bytes, 0, out)
+        if read_bytes(self._table, self._mem, vaddr & 0xFFFFFFFF, out):
             return out.tobytes()
         return self.space.slow.read(vaddr, size)
 
     def write(self, vaddr: int, data: bytes | bytearray | memoryview | np.ndarray) -> None:
-        raw = _raw_bytes(data)
-        table, mem = self.arrays()
-        if not kernels.write_bytes(table, mem, int(vaddr) & 0xFFFFFFFF, raw):
+        raw = _raw_bytes(data)  # contiguous uint8, read-only (from bytes) or not: an entry for each
+        if raw.flags.writeable:
+            write_bytes = self._write_bytes or self._bind("_write_bytes", kernels.write_bytes, 0, raw)
+        else:
+            write_bytes = self._write_frozen or self._bind("_write_frozen", kernels.write_bytes, 0, raw)
+        if not write_bytes(self._table, self._mem, int(vaddr) & 0xFFFFFFFF, raw):
             self.space.slow.write(vaddr, raw)
 
     def read_batch(self, addrs: np.ndarray, width: int = 4, out: np.ndarray | None = None) -> np.ndarray:
