@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from kernel.thread import Thread
 
 _WORD = struct.Struct("<I")
+_WORDS = [struct.Struct(f"<{n}I") for n in range(CMDBUF_WORDS + 1)]  # a command buffer's first n words
 _DEAD = ThreadState.DEAD
 IPC_MAP_BASE = 0x04000000  # where servers see mapped buffers (3DS IPC mapping area)
 IPC_MAP_END = 0x08000000
@@ -139,12 +140,14 @@ def read_cmdbuf(thread: Thread) -> list[int]:
     offset += CMDBUF_OFFSET
     head = _WORD.unpack_from(memory, offset)[0]
     count = min(1 + ((head >> 6) & 0x3F) + (head & 0x3F), CMDBUF_WORDS)
-    return [head] if count == 1 else list(struct.unpack_from(f"<{count}I", memory, offset))
+    return [head] if count == 1 else list(_WORDS[count].unpack_from(memory, offset))
 
 
 def write_cmdbuf(thread: Thread, words: list[int]) -> None:
     memory, offset = _tls_bytes(thread)
-    struct.pack_into(f"<{len(words)}I", memory, offset + CMDBUF_OFFSET, *[w & 0xFFFFFFFF for w in words])
+    if len(words) > CMDBUF_WORDS:  # (past the buffer lies the rest of the TLS, then other memory)
+        raise ValueError(f"a message of {len(words)} words does not fit a {CMDBUF_WORDS}-word command buffer")
+    _WORDS[len(words)].pack_into(memory, offset + CMDBUF_OFFSET, *[w & 0xFFFFFFFF for w in words])
 
 
 def copy_plain(src: Thread, dst: Thread) -> bool:

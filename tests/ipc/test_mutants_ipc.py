@@ -120,6 +120,11 @@ def test_read_cmdbuf_reads_what_the_header_announces(pair):
     assert read_cmdbuf(t) == [hdr(5, 1, 0), 0xFFFFFFFF]
     write_cmdbuf(t, [hdr(5, 0x3F, 0x3F)] + list(range(63)))  # at most the 64 words of the buffer
     assert read_cmdbuf(t) == [hdr(5, 0x3F, 0x3F)] + list(range(63))
+    after = t.process.space.peek(t.tls + 0x180, 0x80)
+    with pytest.raises(ValueError, match="65 words does not fit a 64-word command buffer"):
+        write_cmdbuf(t, [hdr(5, 0x3F, 0x3F)] + list(range(64)))  # nothing lands past the buffer
+    assert t.process.space.peek(t.tls + 0x180, 0x80) == after
+    assert read_cmdbuf(t) == [hdr(5, 0x3F, 0x3F)] + list(range(63))
 
 
 # -- the recorder's view ----------------------------------------------------------------------------
