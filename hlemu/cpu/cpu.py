@@ -41,7 +41,7 @@ from unicorn import arm_const as arm
 from unicorn.unicorn_const import UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID
 from unicorn.unicorn_py3.unicorn import uclib
 
-from hlemu.cpu import hooks, svchook
+from hlemu.cpu import blockhook, hooks, svchook
 from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.codehooks import CodeHooks
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
@@ -162,7 +162,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
                                  self._window_write, None)
                 self._assign_mmio_slots(0, NUM_PAGES)
                 self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill.address)
-        self._add_cfunc_hook(UC_HOOK_BLOCK, hooks.count_blocks.address)
+        self._add_cfunc_hook(UC_HOOK_BLOCK, blockhook.address())  # count_blocks behind its common case
         self._hook_error: BaseException | None = None
         self._init_svc_hook()
         self._init_code_hooks()
