@@ -32,21 +32,12 @@ class CpuConfig:
     (~8% of bare speed, paid for any counting at all), so deterministic.
     ``fpscr`` (default Citra's 0x03C00000: flush to zero, default NaN, round to zero):
     the VFP status/control word a new thread starts with.
-    ``short_lived``: see the field.
     """
 
     backend: str = "semifastmem"
     slow_path: str = field(default_factory=lambda: os.environ.get("HLEMU_SLOW_PATH", "compiled"))
     quantum_blocks: int = 20_000
     fpscr: int = DEFAULT_FPSCR
-    # Guest address ranges [lo, hi) whose mappings come and go (the kernel's IPC mapping area):
-    # fastmem's memory hook always covers them, so a buffer mapped for one request and unmapped
-    # by its reply never moves the hook (hlemu.cpu.coverage).
-    short_lived: tuple[tuple[int, int], ...] = ()
-
-    def short_lived_pages(self) -> list[tuple[int, int]]:
-        """:attr:`short_lived` in pages (rounded out)."""
-        return [(lo >> 12, (hi + 0xFFF) >> 12) for lo, hi in self.short_lived]
 
 
 # The callbacks a Cpu makes (dynarmic's UserCallbacks, the few we need). Both run inside

@@ -38,23 +38,13 @@ from unicorn import (
     UcError,
 )
 from unicorn import arm_const as arm
-from unicorn.unicorn_const import (
-    UC_ERR_EXCEPTION,
-    UC_ERR_FETCH_PROT,
-    UC_ERR_FETCH_UNMAPPED,
-    UC_ERR_INSN_INVALID,
-    UC_ERR_READ_PROT,
-    UC_ERR_READ_UNMAPPED,
-    UC_ERR_WRITE_PROT,
-    UC_ERR_WRITE_UNMAPPED,
-)
+from unicorn.unicorn_const import UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hlemu.cpu import blockhook, hooks, svchook
 from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.codehooks import CodeHooks
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
-from hlemu.cpu.coverage import Coverage, physical_hook_range
 from hlemu.cpu.decode import decode_access
 from hlemu.cpu.engines import dead_handle, new_engine, retire_engine
 from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, map_new, sync_unicorn_map
@@ -89,10 +79,6 @@ _SB_WRITE_STATUS = svchook.SB_WRITE_STATUS
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
 _BLOCK_STOPS = {hooks.STOPPED_BUDGET: Stop.QUANTUM, hooks.STOPPED_LIMIT: Stop.LIMIT, hooks.STOPPED_HALT: Stop.HALT}
 
-# What an emu_start error a fault no hook saw stands for (fastmem: hlemu.cpu.coverage).
-_UNHOOKED = {UC_ERR_READ_UNMAPPED: UC_MEM_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED: UC_MEM_WRITE_UNMAPPED,
-             UC_ERR_FETCH_UNMAPPED: UC_MEM_FETCH_UNMAPPED, UC_ERR_READ_PROT: UC_MEM_READ_PROT,
-             UC_ERR_WRITE_PROT: UC_MEM_WRITE_PROT, UC_ERR_FETCH_PROT: UC_MEM_FETCH_PROT}
 _MEM_FAULTS = {
     UC_MEM_READ_UNMAPPED: ("data abort", "read", "unmapped"),
     UC_MEM_WRITE_UNMAPPED: ("data abort", "write", "unmapped"),
@@ -180,16 +166,20 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         self._hook_error: BaseException | None = None
         self._init_svc_hook()
         self._init_code_hooks()
-        # The invalid-memory hook covers no plain memory, or Unicorn never lets its stores run
-        # fast (hlemu.cpu.coverage).
         if config.backend == "fastmem":
-            self._coverage: Coverage | None = Coverage(self.uc, self._on_invalid_memory, self._mapped,
-                                                       space.table.special, config.short_lived_pages())
-            self._coverage.changed(0, NUM_PAGES)
+            # (Unicorn's own TLB, the guest MMU off, makes every entry executable, and that keeps
+            # an entry "not dirty" whatever the hooks: fastmem's stores take the slow path anyway)
+            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory)
         else:
-            self._coverage = None
-            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory, None,
-                             *physical_hook_range(space.phys.size))
+            # Virtual TLB: the fill decides every permission and physical memory is mapped with
+            # all of them, so no access to it is invalid, and a hook over it would keep every
+            # guest store on Unicorn's slow path. Unicorn clears a TLB entry's "not dirty" mark
+            # (after which stores to the page run inline) only where no memory hook's range
+            # holds the page (notdirty_write, uc_mem_hook_installed): with the hook over
+            # everything, semifastmem's compute took 201-221 ms instead of 87-89 ms. Above
+            # physical memory nothing is mapped; the hook stays there for anything that
+            # reaches it.
+            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory, None, space.phys.size, (1 << 64) - 1)
         space.listeners.append(self._on_map_change)
         space.code_listeners.append(self._on_code_change)
 
@@ -488,10 +478,6 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         return False
 
     def _fault_from(self, exc: UcError) -> Stop:
-        if self.fault is None and exc.errno in _UNHOOKED:
-            # fastmem: a fault on a page the hook leaves out (executing a plain data page), or
-            # an access that starts on one; reported as the hook would have reported it.
-            self._fault_unhooked(exc.errno)
         if self.fault is None and exc.errno == UC_ERR_EXCEPTION:
             # semifastmem: an abort (a refused translation, or a permission the TLB entry
             # lacks) reaches us as UC_ERR_EXCEPTION with no hook; work out what it was.
@@ -507,20 +493,6 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         if not self.fault.registers:
             self.fault.registers = self.read_registers()
         return Stop.FAULT
-
-    def _fault_unhooked(self, errno: int) -> None:
-        pc = self.pc
-        if errno in (UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED):
-            address, size = pc, 2 if self.cpsr & CPSR_T else 4
-        else:
-            decoded = decode_access(self.space, pc, bool(self.cpsr & CPSR_T), self.read_registers())
-            if decoded is None:
-                return
-            address, size, _access = decoded
-            if errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED) and self.space.table.state[address >> PAGE_SHIFT]:
-                # the access began on a mapped page and ran into the next one
-                address = ((address >> PAGE_SHIFT) + 1) << PAGE_SHIFT
-        self._on_invalid_memory(self.uc, _UNHOOKED[errno], address, size, 0, None)
 
     # -- keeping translations in step with the page table ------------------------
     def _on_map_change(self, lo: int, hi: int, plain: bool) -> None:
@@ -585,8 +557,6 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
     def _sync_fastmem(self, lo: int, hi: int, open_tracked: bool = False) -> None:
         sync_unicorn_map(self.uc, self.space, self._mapped, lo, hi, self._region_read, self._region_write,
                          open_tracked)
-        if self._coverage is not None:
-            self._coverage.changed(lo, hi)
 
     def _add_cfunc_hook(self, hook_type: int, address: int | None) -> None:
         assert address is not None, "numba cfunc without an address"
