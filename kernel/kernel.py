@@ -21,7 +21,7 @@ from kernel.display import Display
 from kernel.errors import KernelError, Result
 from kernel.homebrew import hand_over, with_arguments
 from kernel.image_frames import ImageFrames
-from kernel.ipc import Message
+from kernel.ipc import IPC_MAP_BASE, IPC_MAP_END, Message
 from kernel.ipc_trace import IpcTrace
 from kernel.lifetime import KEEP_ENDED, KEEP_REAPED, Lifetimes, check_image_layout
 from kernel.objects.base import KernelObject
@@ -81,7 +81,8 @@ class Kernel(Waits, Lifetimes):
         # slowmem every guest data access goes through the slow path too (hlemu.cpu.slowpath);
         # under fastmem_trap (the host side's unchecked fastmem) Unicorn maps the slab: fastmem.
         cpu_backend = "fastmem" if self.memory.backend == "fastmem_trap" else self.memory.backend
-        self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks)
+        self.cpu_config = CpuConfig(backend=cpu_backend, quantum_blocks=quantum_blocks,
+                                    short_lived=((IPC_MAP_BASE, IPC_MAP_END),))
         self.processes: dict[int, Process] = {}
         self.reaped: deque[Process] = deque(maxlen=KEEP_REAPED)  # ended processes whose memory went back
         self.threads: list[Thread] = []  # every live thread, in creation order

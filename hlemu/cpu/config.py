@@ -19,8 +19,9 @@ class CpuConfig:
     """How a :class:`~hlemu.cpu.Cpu` runs guest code.
 
     ``backend`` (default ``semifastmem``): ``fastmem`` maps slab pages straight into
-    Unicorn (fastest; needs a slab, so 4 KiB host pages), ``semifastmem`` (virtual
-    TLB and a compiled fill hook; works anywhere, ~the same speed on hits) or
+    Unicorn at their guest addresses (needs a slab, so 4 KiB host pages; its virtual TLB's
+    fill gives each address itself), ``semifastmem`` (virtual TLB and a compiled fill hook
+    that walks the page table; works anywhere, ~the same speed on hits) or
     ``slowmem`` (every data access a call into the slow path: :mod:`hlemu.cpu.slowpath`).
     ``slow_path`` (slowmem only; default ``compiled``, or ``HLEMU_SLOW_PATH``): what serves
     each guest data access: ``compiled`` a numba ``@cfunc`` called per access with the slow
@@ -32,12 +33,21 @@ class CpuConfig:
     (~8% of bare speed, paid for any counting at all), so deterministic.
     ``fpscr`` (default Citra's 0x03C00000: flush to zero, default NaN, round to zero):
     the VFP status/control word a new thread starts with.
+    ``short_lived``: see the field.
     """
 
     backend: str = "semifastmem"
     slow_path: str = field(default_factory=lambda: os.environ.get("HLEMU_SLOW_PATH", "compiled"))
     quantum_blocks: int = 20_000
     fpscr: int = DEFAULT_FPSCR
+    # Guest address ranges [lo, hi) whose mappings come and go (the kernel's IPC mapping area):
+    # fastmem's memory hook always covers them, so a buffer mapped for one request and unmapped
+    # by its reply never moves the hook (hlemu.cpu.coverage).
+    short_lived: tuple[tuple[int, int], ...] = ()
+
+    def short_lived_pages(self) -> list[tuple[int, int]]:
+        """:attr:`short_lived` in pages (rounded out)."""
+        return [(lo >> 12, (hi + 0xFFF) >> 12) for lo, hi in self.short_lived]
 
 
 # The callbacks a Cpu makes (dynarmic's UserCallbacks, the few we need). Both run inside

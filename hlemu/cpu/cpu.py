@@ -38,13 +38,23 @@ from unicorn import (
     UcError,
 )
 from unicorn import arm_const as arm
-from unicorn.unicorn_const import UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID
+from unicorn.unicorn_const import (
+    UC_ERR_EXCEPTION,
+    UC_ERR_FETCH_PROT,
+    UC_ERR_FETCH_UNMAPPED,
+    UC_ERR_INSN_INVALID,
+    UC_ERR_READ_PROT,
+    UC_ERR_READ_UNMAPPED,
+    UC_ERR_WRITE_PROT,
+    UC_ERR_WRITE_UNMAPPED,
+)
 from unicorn.unicorn_py3.unicorn import uclib
 
 from hlemu.cpu import blockhook, hooks, svchook
 from hlemu.cpu import libunicorn as lib
 from hlemu.cpu.codehooks import CodeHooks
 from hlemu.cpu.config import BreakpointCallback, CpuConfig, CpuFault, Stop, SvcCallback
+from hlemu.cpu.coverage import Coverage, physical_hook_range
 from hlemu.cpu.decode import decode_access
 from hlemu.cpu.engines import dead_handle, new_engine, retire_engine
 from hlemu.cpu.pagemap import KIND_MMIO, SMALL_RANGE, map_new, sync_unicorn_map
@@ -79,6 +89,10 @@ _SB_WRITE_STATUS = svchook.SB_WRITE_STATUS
 _MISS_ACCESS = {16: "read", 17: "write", 18: "execute"}
 _BLOCK_STOPS = {hooks.STOPPED_BUDGET: Stop.QUANTUM, hooks.STOPPED_LIMIT: Stop.LIMIT, hooks.STOPPED_HALT: Stop.HALT}
 
+# What an emu_start error a fault no hook saw stands for (fastmem: hlemu.cpu.coverage).
+_UNHOOKED = {UC_ERR_READ_UNMAPPED: UC_MEM_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED: UC_MEM_WRITE_UNMAPPED,
+             UC_ERR_FETCH_UNMAPPED: UC_MEM_FETCH_UNMAPPED, UC_ERR_READ_PROT: UC_MEM_READ_PROT,
+             UC_ERR_WRITE_PROT: UC_MEM_WRITE_PROT, UC_ERR_FETCH_PROT: UC_MEM_FETCH_PROT}
 _MEM_FAULTS = {
     UC_MEM_READ_UNMAPPED: ("data abort", "read", "unmapped"),
     UC_MEM_WRITE_UNMAPPED: ("data abort", "write", "unmapped"),
@@ -107,7 +121,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         self.config = config
         self.on_svc = on_svc
         self.on_breakpoint = on_breakpoint
-        self.uc = new_engine(virtual_tlb=config.backend != "fastmem")
+        self.uc = new_engine(virtual_tlb=True)
         self.control = np.zeros(hooks.CB_SIZE, dtype=np.int64)
         self.control[hooks.CB_FAST_TABLE] = space.table.fast.ctypes.data
         self.control[hooks.CB_FILL_COUNTS] = space.faults.array[FaultKind.TLB_FILL].ctypes.data
@@ -148,6 +162,8 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         self.control[hooks.CB_MMIO_WINDOW] = MMIO_WINDOW
         if config.backend == "fastmem":
             map_new(self.uc, space, self._mapped, self._region_read, self._region_write)
+            self.control[hooks.CB_MAPPED] = self._mapped.ctypes.data
+            self._add_cfunc_hook(UC_HOOK_TLB_FILL, hooks.tlb_fill_identity.address)
         else:
             self._trap_frame = space.phys.allocate("BASE", 1)
             trap = int(self._trap_frame[0]) << PAGE_SHIFT
@@ -166,20 +182,20 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         self._hook_error: BaseException | None = None
         self._init_svc_hook()
         self._init_code_hooks()
+        # Unicorn clears a TLB entry's "not dirty" mark, after which stores to its page run
+        # inline, only where no memory hook's range holds the page and the entry is not
+        # executable (notdirty_write, uc_mem_hook_installed): a hook over all of memory kept
+        # every guest store on Unicorn's slow path (compute: semifastmem 201-221 ms, fastmem
+        # 149-182 ms; 87-90 ms each without). So the hook covers no plain memory
+        # (hlemu.cpu.coverage), and the fills give data pages no execute permission.
         if config.backend == "fastmem":
-            # (Unicorn's own TLB, the guest MMU off, makes every entry executable, and that keeps
-            # an entry "not dirty" whatever the hooks: fastmem's stores take the slow path anyway)
-            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory)
+            self._coverage: Coverage | None = Coverage(self.uc, self._on_invalid_memory, self._mapped,
+                                                       space.table.special, config.short_lived_pages())
+            self._coverage.changed(0, NUM_PAGES)
         else:
-            # Virtual TLB: the fill decides every permission and physical memory is mapped with
-            # all of them, so no access to it is invalid, and a hook over it would keep every
-            # guest store on Unicorn's slow path. Unicorn clears a TLB entry's "not dirty" mark
-            # (after which stores to the page run inline) only where no memory hook's range
-            # holds the page (notdirty_write, uc_mem_hook_installed): with the hook over
-            # everything, semifastmem's compute took 201-221 ms instead of 87-89 ms. Above
-            # physical memory nothing is mapped; the hook stays there for anything that
-            # reaches it.
-            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory, None, space.phys.size, (1 << 64) - 1)
+            self._coverage = None
+            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory, None,
+                             *physical_hook_range(space.phys.size))
         space.listeners.append(self._on_map_change)
         space.code_listeners.append(self._on_code_change)
 
@@ -464,7 +480,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
             before = self._mapped.item(vpn)
             self._sync_fastmem(vpn, vpn + 1, open_tracked=True)
             if _may_hold_code(before) or _may_hold_code(self._mapped.item(vpn)):
-                self._drop_pages(vpn, vpn + 1)  # slowmem wrote code Unicorn may have translated
+                self._drop_code_pages(vpn, vpn + 1)  # slowmem wrote code Unicorn may have translated
             return True
         kind, what, reason = _MEM_FAULTS.get(access, ("data abort", "access", "invalid"))
         if access in _MEM_FAULTS:
@@ -478,6 +494,10 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         return False
 
     def _fault_from(self, exc: UcError) -> Stop:
+        if self.fault is None and exc.errno in _UNHOOKED:
+            # fastmem: a fault on a page the hook leaves out (executing a plain data page), or
+            # an access that starts on one; reported as the hook would have reported it.
+            self._fault_unhooked(exc.errno)
         if self.fault is None and exc.errno == UC_ERR_EXCEPTION:
             # semifastmem: an abort (a refused translation, or a permission the TLB entry
             # lacks) reaches us as UC_ERR_EXCEPTION with no hook; work out what it was.
@@ -493,6 +513,20 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         if not self.fault.registers:
             self.fault.registers = self.read_registers()
         return Stop.FAULT
+
+    def _fault_unhooked(self, errno: int) -> None:
+        pc = self.pc
+        if errno in (UC_ERR_FETCH_PROT, UC_ERR_FETCH_UNMAPPED):
+            address, size = pc, 2 if self.cpsr & CPSR_T else 4
+        else:
+            decoded = decode_access(self.space, pc, bool(self.cpsr & CPSR_T), self.read_registers())
+            if decoded is None:
+                return
+            address, size, _access = decoded
+            if errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED) and self.space.table.state[address >> PAGE_SHIFT]:
+                # the access began on a mapped page and ran into the next one
+                address = ((address >> PAGE_SHIFT) + 1) << PAGE_SHIFT
+        self._on_invalid_memory(self.uc, _UNHOOKED[errno], address, size, 0, None)
 
     # -- keeping translations in step with the page table ------------------------
     def _on_map_change(self, lo: int, hi: int, plain: bool) -> None:
@@ -514,7 +548,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
             # in sync_deferred): a write-tracked framebuffer page made writable by its first
             # write drops none.
             if before is None or any(_may_hold_code(v) for v in before + self._mapped[lo:hi].tolist()):
-                self._drop_pages(lo, hi)
+                self._drop_code_pages(lo, hi)
         else:
             # Virtual-TLB mode: translated blocks are found through the TLB (by physical
             # address), so flushing it is enough; removing cached blocks from inside a hook
@@ -548,15 +582,27 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
             before = self._mapped[lo:hi].tolist()
             self._sync_fastmem(lo, hi)
             if any(_may_hold_code(v) for v in before + self._mapped[lo:hi].tolist()):
-                self._drop_pages(lo, hi)
+                self._drop_code_pages(lo, hi)
 
     def _on_code_change(self, lo: int, hi: int) -> None:
         self.invalidate(lo << PAGE_SHIFT, (hi - lo) << PAGE_SHIFT)
         self._forget_counts(lo << PAGE_SHIFT, hi << PAGE_SHIFT)
 
+    def _drop_code_pages(self, lo: int, hi: int) -> None:
+        """Drop what was translated from pages ``lo..hi-1``: now between runs; from inside one
+        (a hook) when it returns, since dropping blocks under a running virtual TLB derails
+        Unicorn, and the run then ends before its next block, so none of them runs again."""
+        if self._running:
+            self._pending_code.append((lo << PAGE_SHIFT, hi << PAGE_SHIFT))
+            self.halt()
+        else:
+            self._drop_pages(lo, hi)
+
     def _sync_fastmem(self, lo: int, hi: int, open_tracked: bool = False) -> None:
         sync_unicorn_map(self.uc, self.space, self._mapped, lo, hi, self._region_read, self._region_write,
                          open_tracked)
+        if self._coverage is not None:
+            self._coverage.changed(lo, hi)
 
     def _add_cfunc_hook(self, hook_type: int, address: int | None) -> None:
         assert address is not None, "numba cfunc without an address"
@@ -586,7 +632,7 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
             self.space.code_listeners.remove(self._on_code_change)
         raw = [*self._hook_handles, *self._breakpoints.values(), *(h for _a, h in self._step_hooks)]
         # emptied, then reused or closed (slowmem's: closed)
-        retire_engine(self.uc, self.config.backend != "fastmem", raw, reuse=self.config.backend != "slowmem")
+        retire_engine(self.uc, True, raw, reuse=self.config.backend != "slowmem")
         self._handle = dead_handle()
         self._hook_handles.clear()
         self._step_hooks.clear()

@@ -33,7 +33,7 @@ POOL_LIMIT = 8  # engines kept per TLB kind: a restore builds its machine before
 TCG_BUFFER = 32 << 20
 
 _lock = threading.Lock()
-_pools: dict[bool, list[Uc]] = {False: [], True: []}  # keyed by "Unicorn's virtual TLB" (semifastmem)
+_pools: dict[bool, list[Uc]] = {False: [], True: []}  # keyed by "Unicorn's virtual TLB" (every CPU's now)
 _dead: list[Uc] = []  # the engine a closed CPU's handle points at (see dead_handle)
 
 

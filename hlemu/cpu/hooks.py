@@ -72,6 +72,7 @@ CB_SCRATCH = 27  # uc_reg_read writes CPSR here
 CB_COUNT_CACHE = 28  # int64[2 * COUNT_CACHE]: (block key, instructions) per slot, direct-mapped
 CB_SLOW_READS = 29  # slowmem: guest data reads the slow path served (counted by its read callback)
 CB_SLOW_WRITES = 30  # ... and data writes
+CB_MAPPED = 31  # fastmem: the CPU's uint8[1M] of what Unicorn maps per page (protection + 1)
 CB_SIZE = 32
 COUNT_CACHE = 1 << 10
 _UC_ARM_REG_CPSR = 3
@@ -99,6 +100,23 @@ def _as_pointer(typingctx, address):
 
 
 _TLB_SIG = types.boolean(types.voidptr, types.uint64, types.int32, types.CPointer(types.uint64), types.voidptr)
+
+
+@cfunc(_TLB_SIG, cache=True)
+def tlb_fill_identity(uc, vaddr, mem_type, result, user_data):  # pragma: no cover - runs inside Unicorn
+    """fastmem's fill: guest address = Unicorn physical address (the slab's regions sit at
+    their vaddrs). The regions' own protections still decide every access (Unicorn checks
+    them after the fill, and calls the memory hook); the entry grants read and write, and
+    execute only where the page may hold code or the access is a fetch. A data page's entry
+    is then not executable, which lets Unicorn mark it dirty and run its stores inline."""
+    control = carray(user_data, (CB_SIZE,), np.int64)
+    value = carray(_as_pointer(control[CB_MAPPED]), (NUM_PAGES,), np.uint8)[(vaddr >> 12) & 0xFFFFF]
+    prot = _UC_PROT_READ | _UC_PROT_WRITE
+    if mem_type == _UC_MEM_FETCH or value == 0 or value == 0xFF or ((value - 1) & _UC_PROT_EXEC):
+        prot |= _UC_PROT_EXEC
+    result[0] = np.uint64(vaddr)
+    result[1] = np.uint64(prot)
+    return True
 
 
 @cfunc(_TLB_SIG, cache=True)
