@@ -26,11 +26,13 @@ backends run Unicorn's virtual TLB, whose fills give data pages no execute permi
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+import ctypes
+from collections.abc import Sequence
 
 import numpy as np
-from unicorn import UC_HOOK_MEM_INVALID, UC_PROT_READ, UC_PROT_WRITE, Uc
+from unicorn import UC_HOOK_MEM_INVALID, UC_PROT_READ, UC_PROT_WRITE, UcError
 
+from hlemu.cpu import libunicorn as lib
 from hlemu.memory.constants import NUM_PAGES, PAGE_SHIFT
 from hlemu.memory.constants import SPECIAL_NONE as _NONE
 from hlemu.memory.lazy import lazy_zeros
@@ -48,19 +50,22 @@ def physical_hook_range(physical_size: int) -> tuple[int, int]:
 class Coverage:
     """fastmem's invalid-memory hook, installed over every page but the plain ones.
 
+    ``handle`` is the engine's, ``callback`` the hook's C callback (a ``lib.MEM_EVENT_HOOK``,
+    kept alive by its owner for the engine's life: the ranges move inside runs, from inside
+    this very hook too, and Unicorn only marks a deleted hook, so the code it runs must stay).
     ``mapped`` is the CPU's per-page record of what Unicorn maps (protection + 1), ``special``
     the page table's special kinds; both keep their identity for the CPU's life. ``keep``:
-    page ranges ``[lo, hi)`` always covered. ``callback`` is the hook's Python callback.
+    page ranges ``[lo, hi)`` always covered.
     """
 
-    def __init__(self, uc: Uc, callback: Callable[..., bool], mapped: np.ndarray, special: np.ndarray,
+    def __init__(self, handle: ctypes.c_void_p, callback: object, mapped: np.ndarray, special: np.ndarray,
                  keep: Sequence[tuple[int, int]] = ()) -> None:
-        self._uc, self._callback = uc, callback
+        self._handle, self._callback = handle, callback
         self._mapped, self._special = mapped, special
         self._keep = [(int(lo), int(hi)) for lo, hi in keep]
         self._plain = lazy_zeros(NUM_PAGES, np.uint8)
         self.runs: list[tuple[int, int]] = []  # the plain page runs [lo, hi), sorted, apart
-        self._hooks: list[int] = []
+        self.hooks: list[ctypes.c_size_t] = []  # the hook's handles now (the CPU deletes them at close)
         self.rebuilds = 0  # times the hook's ranges were laid anew (for tests)
         self._install()
 
@@ -119,16 +124,23 @@ class Coverage:
 
     def _install(self) -> None:
         """Lay the hook anew over the complement of the runs."""
-        for handle in self._hooks:
-            self._uc.hook_del(handle)
+        for old in self.hooks:
+            if lib.hook_del(self._handle, old):
+                raise RuntimeError("the memory hook could not be moved")
         ranges, start = [], 0
         for lo, hi in self.runs:
             if lo << PAGE_SHIFT > start:
                 ranges.append((start, (lo << PAGE_SHIFT) - 1))
             start = hi << PAGE_SHIFT
         ranges.append((start, _TOP))
-        self._hooks = [self._uc.hook_add(UC_HOOK_MEM_INVALID, self._callback, None, begin, end)
-                       for begin, end in ranges]
+        self.hooks = []
+        for begin, end in ranges:
+            handle = ctypes.c_size_t()
+            status = lib.hook_add(self._handle, ctypes.byref(handle), UC_HOOK_MEM_INVALID, self._callback, None,
+                                  ctypes.c_uint64(begin), ctypes.c_uint64(end))
+            if status:
+                raise UcError(status)
+            self.hooks.append(handle)
         self.rebuilds += 1
 
 

@@ -189,7 +189,8 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         # 149-182 ms; 87-90 ms each without). So the hook covers no plain memory
         # (hlemu.cpu.coverage), and the fills give data pages no execute permission.
         if config.backend == "fastmem":
-            self._coverage: Coverage | None = Coverage(self.uc, self._on_invalid_memory, self._mapped,
+            self._invalid_callback = lib.MEM_EVENT_HOOK(self._invalid_entry)
+            self._coverage: Coverage | None = Coverage(self._handle, self._invalid_callback, self._mapped,
                                                        space.table.special, config.short_lived_pages())
             self._coverage.changed(0, NUM_PAGES)
         else:
@@ -458,6 +459,15 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
         kind = "prefetch abort" if intno == EXCP_PREFETCH_ABORT else "data abort"
         self.fault = CpuFault(kind, access, address, size, reason)
 
+    def _invalid_entry(self, _uc: int, access: int, address: int, size: int, value: int, _user: int) -> bool:
+        """fastmem's memory hook, called through the C API (hlemu.cpu.coverage moves it)."""
+        try:
+            return self._on_invalid_memory(self.uc, access, address & 0xFFFFFFFFFFFFFFFF, size, value, None)
+        except BaseException as exc:  # noqa: BLE001 - carried across the C boundary
+            self._hook_error = exc
+            lib.emu_stop(self._handle)
+            return False
+
     def _on_invalid_memory(self, uc: Uc, access: int, address: int, size: int, value: int,
                            _user: object) -> bool:
         vpn = (address & 0xFFFFFFFF) >> PAGE_SHIFT
@@ -630,7 +640,9 @@ class Cpu(SpecialPages, SlowData, CodeHooks, SvcEntry, RegisterAccess):
             self.space.listeners.remove(self._on_map_change)
         if self._on_code_change in self.space.code_listeners:
             self.space.code_listeners.remove(self._on_code_change)
-        raw = [*self._hook_handles, *self._breakpoints.values(), *(h for _a, h in self._step_hooks)]
+        raw = [*self._hook_handles, *self._breakpoints.values(), *(h for _a, h in self._step_hooks),
+               *(self._coverage.hooks if self._coverage is not None else [])]
+        self._coverage = None  # (its hooks go with the engine, which another CPU may get next)
         # emptied, then reused or closed (slowmem's: closed)
         retire_engine(self.uc, True, raw, reuse=self.config.backend != "slowmem")
         self._handle = dead_handle()

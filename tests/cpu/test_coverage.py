@@ -130,3 +130,41 @@ def test_code_replaced_from_inside_an_svc_runs_as_the_new_code(backend):
     finally:
         cpu.close()
         memory.close()
+
+
+GROW = f"""
+    ldr r6, ={DATA + 0x3000}
+    svc #0x28
+    mov r0, #9
+    str r0, [r6]
+    add r7, r6, #0x2000
+    ldr r1, [r7]
+    svc #0x03
+    b   .
+"""
+
+
+@pytest.mark.parametrize("backend", ["fastmem", "semifastmem"])
+def test_memory_mapped_by_an_svc_mid_run_is_plain_and_its_neighbour_still_faults(backend):
+    # The SVC maps a page in the middle of a run: fastmem moves its hook off it from inside
+    # the SVC's own hook; the store to it lands, and the read past it is the fault it was.
+    cpu = _cpu(backend, GROW)
+    memory = cpu.space.phys
+
+    def on_svc(cpu_: Cpu, number: int, args: list[int]) -> None:
+        if number == 0x28:
+            cpu.space.map(DATA + 0x3000, memory.allocate("APPLICATION", 1), MemoryPermission.RW,
+                          MemoryState.PRIVATE)
+        else:
+            cpu_.halt()
+
+    cpu.on_svc = on_svc
+    try:
+        assert cpu.run(blocks=100) is Stop.FAULT
+        assert (cpu.fault.kind, cpu.fault.access, cpu.fault.address, cpu.fault.reason) == \
+            ("data abort", "read", DATA + 0x5000, "unmapped")
+        assert cpu.space.slow.read_int(DATA + 0x3000, 4) == 9
+        if backend == "fastmem":
+            assert not cpu._coverage.covers((DATA + 0x3000) >> 12) and cpu._coverage.covers((DATA + 0x5000) >> 12)
+    finally:
+        cpu.close()
