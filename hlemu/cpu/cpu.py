@@ -4,7 +4,9 @@
 with no Python on normal instructions or accesses:
 
 * fastmem: Unicorn maps the slab's accessible pages directly
-  (``mem_map_ptr`` at ``slab + vaddr``);
+  (``mem_map_ptr`` at ``slab + vaddr``), in virtual-TLB mode with the compiled
+  :func:`hlemu.cpu.hooks.tlb_fill_identity` (each address is its own: the fill
+  only keeps data pages' entries unexecutable, so their stores run inline);
 * semifastmem: Unicorn runs in virtual-TLB mode; the compiled
   :func:`hlemu.cpu.hooks.tlb_fill` walks the page table on each miss and
   points Unicorn into the physical backing;

@@ -8,6 +8,9 @@ small int64 "control block" (see :class:`ControlBlock`).
   entry and answers Unicorn's virtual-TLB miss with the frame's offset in
   the physical backing (mapped at Unicorn physical address 0) and the
   page's permissions; counts the fill per page.
+* ``tlb_fill_identity``: fastmem's translation: every address its own (the slab's
+  regions sit at their guest addresses and their protections decide), executable
+  only where the page may hold code or for a fetch.
 * ``tlb_fill_slow``: the slowmem backend's translation. An instruction fetch gets
   the frame in the physical backing, executable only; a data access the page table
   allows gets the page's alias in the slow window (an MMIO region at
